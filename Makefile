@@ -1,0 +1,35 @@
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock
+
+.PHONY: run test install install-test migrate lock clean
+
+run: $(VENV)/.installed-run ## Serve the whole product on http://127.0.0.1:8000 (embedded default)
+	@mkdir -p var
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/python manage.py serve
+
+test: $(VENV)/.installed-test ## Run the whole suite against PostgreSQL, Redis and Chromium
+	bash tests/services.sh
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed-run: pyproject.toml requirements.lock | $(BIN)/python
+	$(PIP) . 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/python -c "import django, allauth, celery"
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml requirements.lock | $(BIN)/python
+	$(PIP) ".[test]" 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/python -c "import django, allauth, celery, pytest_django, playwright, pyuploadcare"
+	@touch $@ $(VENV)/.installed-run
+
+lock: ## Re-pin the whole dependency tree after changing pyproject.toml
+	$(BIN)/pip freeze --exclude-editable | grep -v "^filedock" > requirements.lock
+
+clean:
+	rm -rf $(VENV) var build *.egg-info

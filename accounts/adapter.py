@@ -1,0 +1,10 @@
+from allauth.account.adapter import DefaultAccountAdapter
+from django.conf import settings
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def is_open_for_signup(self, request) -> bool:
+        # A closed server still lets invited people sign up with the address they were invited at.
+        if settings.SIGNUP_OPEN:
+            return True
+        return bool(request.session.get("account_verified_email"))

@@ -1,0 +1,34 @@
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+
+from accounts import services
+from accounts.models import User
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    ordering = ["email"]
+    list_display = ["email", "name", "is_active", "is_staff", "suspended_at", "date_joined", "last_login"]
+    list_filter = ["is_active", "is_staff", "is_superuser", ("suspended_at", admin.EmptyFieldListFilter)]
+    search_fields = ["email", "name"]
+    readonly_fields = ["suspended_at", "date_joined", "last_login"]
+    fieldsets = [
+        (None, {"fields": ["email", "password"]}),
+        ("Profile", {"fields": ["name"]}),
+        ("Status", {"fields": ["is_active", "suspended_at", "is_staff", "is_superuser", "groups", "user_permissions"]}),
+        ("Dates", {"fields": ["date_joined", "last_login"]}),
+    ]
+    add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
+    actions = ["suspend", "unsuspend"]
+
+    @admin.action(description="Suspend selected accounts (blocks sign-in, ends sessions)")
+    def suspend(self, request, queryset):
+        for user in queryset:
+            services.user_suspend(user=user)
+        self.message_user(request, f"{queryset.count()} account(s) suspended.", messages.SUCCESS)
+
+    @admin.action(description="Lift suspension of selected accounts")
+    def unsuspend(self, request, queryset):
+        for user in queryset:
+            services.user_unsuspend(user=user)
+        self.message_user(request, f"{queryset.count()} account(s) reactivated.", messages.SUCCESS)

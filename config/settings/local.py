@@ -1,0 +1,22 @@
+"""The embedded default used by `make run`: SQLite, local disk, console email, no Redis.
+
+Background work runs in a Celery worker and beat started next to the web server
+(`manage.py serve`), with the broker's messages kept in files under var/broker/.
+"""
+
+from config.env import env_bool, env_str
+
+from .base import *  # noqa: F401,F403
+from .base import CELERY_BROKER_URL, VAR_DIR
+
+DEBUG = env_bool("DJANGO_DEBUG", True)
+ACCOUNT_EMAIL_VERIFICATION = env_str("ACCOUNT_EMAIL_VERIFICATION", "optional")
+
+if CELERY_BROKER_URL == "filesystem://":
+    _broker_dir = VAR_DIR / "broker"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir),
+        "data_folder_out": str(_broker_dir),
+        "processed_folder": str(VAR_DIR / "broker-processed"),
+        "store_processed": False,
+    }

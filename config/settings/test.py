@@ -1,0 +1,28 @@
+"""Settings for the test suite: real PostgreSQL and Redis on this machine."""
+
+import os
+import tempfile
+
+from config.env import env_database, env_str
+
+from .base import *  # noqa: F401,F403
+from .base import CONTENT_SECURITY_POLICY  # noqa: F401
+
+DATABASES = {"default": env_database("DATABASE_URL", "postgres://root@127.0.0.1:5432/filedock")}
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/15")
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "redis://127.0.0.1:6379/14")
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+FIELD_ENCRYPTION_KEYS = ["dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktdGVzdC0="]
+MEDIA_ROOT = tempfile.mkdtemp(prefix="filedock-media-")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+STATIC_ROOT = tempfile.mkdtemp(prefix="filedock-static-")
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

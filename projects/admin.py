@@ -1,0 +1,82 @@
+from django.contrib import admin, messages
+
+from projects import services
+from projects.models import Invitation, Membership, Project, SecretKey
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+    fields = ["user", "role", "created_at"]
+    readonly_fields = ["created_at"]
+
+
+@admin.register(Project)
+class ProjectAdmin(admin.ModelAdmin):
+    list_display = ["name", "public_key", "owner_email", "autostore_enabled", "created_at", "deleted_at"]
+    list_filter = [("deleted_at", admin.EmptyFieldListFilter), "autostore_enabled", "created_at"]
+    search_fields = ["name", "public_key", "=id", "memberships__user__email"]
+    readonly_fields = ["id", "public_key", "created_at", "deleted_at"]
+    inlines = [MembershipInline]
+    actions = ["delete_in_background"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("memberships__user")
+
+    @admin.display(description="Owner")
+    def owner_email(self, project):
+        owners = [m.user.email for m in project.memberships.all() if m.role == "owner"]
+        return owners[0] if owners else "—"
+
+    @admin.action(description="Delete selected projects (files removed in the background)")
+    def delete_in_background(self, request, queryset):
+        for project in queryset.filter(deleted_at__isnull=True):
+            services.project_delete(project=project)
+        self.message_user(request, "Deletion started.", messages.SUCCESS)
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "project", "role", "created_at"]
+    list_filter = ["role"]
+    search_fields = ["user__email", "project__name", "project__public_key"]
+    autocomplete_fields = ["user", "project"]
+    list_select_related = ["user", "project"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["email", "project", "role", "invited_by", "created_at", "accepted_at"]
+    list_filter = ["role", ("accepted_at", admin.EmptyFieldListFilter)]
+    search_fields = ["email", "project__name"]
+    list_select_related = ["project", "invited_by"]
+    # The token is the accept link's secret; admins never need to read it.
+    exclude = ["token"]
+    readonly_fields = ["project", "email", "role", "invited_by", "created_at", "accepted_at", "accepted_by"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(SecretKey)
+class SecretKeyAdmin(admin.ModelAdmin):
+    list_display = ["label", "project", "masked", "created_at", "last_used_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter), "created_at"]
+    search_fields = ["label", "project__name", "project__public_key", "last4"]
+    list_select_related = ["project"]
+    fields = ["project", "label", "masked", "created_by", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = fields
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False  # keys are created from the dashboard so the secret is shown once to its user
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Revoke selected keys")
+    def revoke(self, request, queryset):
+        for key in queryset.filter(revoked_at__isnull=True):
+            services.secret_key_revoke(key=key)
+        self.message_user(request, "Keys revoked.", messages.SUCCESS)

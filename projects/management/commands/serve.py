@@ -1,0 +1,48 @@
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Serves the whole product: gunicorn for the web, a Celery worker with beat for background work."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--bind", default="127.0.0.1:8000")
+        parser.add_argument("--web-workers", type=int, default=2)
+
+    def handle(self, *args, bind, web_workers, **options):
+        settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+        for folder in settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("data_folder_in", ""), settings.MEDIA_ROOT:
+            if folder:
+                settings.VAR_DIR.joinpath(folder).mkdir(parents=True, exist_ok=True)
+        commands = [
+            [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", bind, "--workers", str(web_workers),
+             "--threads", "4", "--access-logfile", "-", "--timeout", "120"],
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--beat", "--loglevel", "INFO",
+             "--concurrency", "2", "--schedule", str(settings.VAR_DIR / "celerybeat-schedule")],
+        ]
+        processes = [subprocess.Popen(command) for command in commands]
+        self.stdout.write(self.style.SUCCESS(f"Filedock is running on http://{bind}/ — press Ctrl-C to stop."))
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        try:
+            while all(process.poll() is None for process in processes):
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for process in processes:
+                if process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
+            for process in processes:
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+        failed = [process.args[2] for process in processes if process.returncode not in (0, -signal.SIGTERM, -signal.SIGINT)]
+        if failed:
+            self.stderr.write(f"stopped because {', '.join(failed)} exited")
+            sys.exit(1)

@@ -1,0 +1,199 @@
+"""Every change to projects, memberships, invitations and keys goes through these functions."""
+
+import hmac
+import secrets
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from projects.models import Invitation, Membership, Project, Role, SecretKey
+
+LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+# Projects
+
+
+@transaction.atomic
+def project_create(*, owner, name: str) -> Project:
+    """Creates a project owned by `owner`, with its public key and one secret key."""
+    project = Project.objects.create(name=name.strip())
+    Membership.objects.create(project=project, user=owner, role=Role.OWNER)
+    secret_key_create(project=project, label="Default key", created_by=owner)
+    return project
+
+
+def project_rename(*, project: Project, name: str) -> Project:
+    project.name = name.strip()
+    project.save(update_fields=["name"])
+    return project
+
+
+def project_delete(*, project: Project) -> None:
+    """Hides the project at once; its files and rows are removed by `project_purge` in the background."""
+    from projects.tasks import purge_project
+
+    Project.objects.filter(pk=project.pk, deleted_at__isnull=True).update(deleted_at=timezone.now())
+    project_id = str(project.pk)
+    # If the broker is away the periodic sweep (purge_deleted_projects) still finds the project.
+    transaction.on_commit(lambda: _enqueue_quietly(purge_project, project_id))
+
+
+def project_purge(*, project_id) -> bool:
+    """Removes a deleted project's files (bytes, then rows) and finally the project. Safe to re-run."""
+    from files.services import file_purge_batch
+
+    if not Project.objects.filter(pk=project_id, deleted_at__isnull=False).exists():
+        return False
+    while file_purge_batch(project_id=project_id, limit=settings.PROJECT_PURGE_BATCH):
+        pass
+    Project.objects.filter(pk=project_id, deleted_at__isnull=False).delete()
+    return True
+
+
+def _enqueue_quietly(task, *args) -> None:
+    try:
+        task.apply_async(args=args, retry=False)
+    except Exception:  # the broker being down must not fail the request; a sweep catches up
+        import logging
+
+        logging.getLogger(__name__).warning("could not enqueue %s; the periodic sweep will run it", task.name)
+
+
+# Secret keys
+
+
+def secret_key_create(*, project: Project, label: str, created_by=None) -> tuple[SecretKey, str]:
+    """Creates a secret key and returns it with its plain secret, which is never shown again."""
+    plain = secrets.token_hex(20)
+    key = SecretKey.objects.create(
+        project=project, label=label.strip(), secret=plain, last4=plain[-4:], created_by=created_by
+    )
+    return key, plain
+
+
+def secret_key_revoke(*, key: SecretKey) -> SecretKey:
+    """Revokes a key; the next request signed with it fails."""
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+    return key
+
+
+def secret_key_match(*, public_key: str, check: Callable[[str], bool]) -> SecretKey | None:
+    """Finds the active secret key of the project with `public_key` whose secret passes `check`.
+
+    Both the plain-secret scheme and HMAC signatures (REST API, signed uploads) go through here.
+    """
+    keys = SecretKey.objects.active().select_related("project").filter(
+        project__public_key=public_key, project__deleted_at__isnull=True
+    )
+    for key in keys:
+        if check(key.secret):
+            _touch_last_used(key)
+            return key
+    return None
+
+
+def secret_key_authenticate(*, public_key: str, secret: str) -> Project | None:
+    """The project whose public key is `public_key` and that has `secret` as an active secret key."""
+    key = secret_key_match(public_key=public_key, check=lambda s: hmac.compare_digest(s, secret))
+    return key.project if key else None
+
+
+def _touch_last_used(key: SecretKey) -> None:
+    now = timezone.now()
+    if key.last_used_at is None or now - key.last_used_at > LAST_USED_PRECISION:
+        SecretKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
+
+
+# Collaborators
+
+
+def invitation_create(*, project: Project, email: str, role: str, invited_by) -> Invitation:
+    """Invites `email` to the project (replacing a pending invitation) and emails the link."""
+    email = email.strip().lower()
+    if project.memberships.filter(user__email__iexact=email).exists():
+        raise ValidationError({"email": "This person is already a collaborator on the project."})
+    if role not in (Role.ADMIN, Role.MEMBER, Role.VIEWER):
+        raise ValidationError({"role": "Choose admin, member or viewer."})
+    with transaction.atomic():
+        project.invitations.pending().filter(email__iexact=email).delete()
+        invitation = Invitation.objects.create(project=project, email=email, role=role, invited_by=invited_by)
+    transaction.on_commit(lambda: _send_invitation_email(invitation))
+    return invitation
+
+
+def _send_invitation_email(invitation: Invitation) -> None:
+    context = {
+        "invitation": invitation,
+        "url": settings.SITE_URL + reverse("projects:invitation", args=[invitation.token]),
+    }
+    send_mail(
+        subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}You are invited to {invitation.project.name}",
+        message=render_to_string("projects/email/invitation.txt", context),
+        from_email=None,
+        recipient_list=[invitation.email],
+    )
+
+
+def invitation_cancel(*, invitation: Invitation) -> None:
+    invitation.delete()
+
+
+@transaction.atomic
+def invitation_accept(*, invitation: Invitation, user) -> Membership:
+    """Makes `user` a collaborator with the invited role; raises ValidationError if it cannot."""
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if not invitation.is_pending or invitation.project.deleted_at is not None:
+        raise ValidationError("This invitation has expired or was already used.")
+    if user.email.lower() != invitation.email.lower():
+        raise ValidationError(f"This invitation is for {invitation.email}. Sign in with that address to accept it.")
+    membership, created = Membership.objects.get_or_create(
+        project=invitation.project, user=user, defaults={"role": invitation.role}
+    )
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    return membership
+
+
+def membership_change_role(*, membership: Membership, role: str) -> Membership:
+    """Changes a collaborator's role. The owner's role changes only by transferring ownership."""
+    if membership.role == Role.OWNER:
+        raise ValidationError("The owner's role changes only by transferring ownership.")
+    if role not in (Role.ADMIN, Role.MEMBER, Role.VIEWER):
+        raise ValidationError("Choose admin, member or viewer.")
+    membership.role = role
+    membership.save(update_fields=["role"])
+    return membership
+
+
+def membership_remove(*, membership: Membership) -> None:
+    """Removes a collaborator (or lets one leave). The owner must transfer ownership first."""
+    if membership.role == Role.OWNER:
+        raise ValidationError("The owner cannot leave or be removed; transfer ownership first.")
+    membership.delete()
+
+
+@transaction.atomic
+def ownership_transfer(*, project: Project, to: Membership) -> Membership:
+    """Makes `to` the owner; the previous owner stays on as an admin."""
+    if to.project_id != project.pk:
+        raise ValidationError("That person is not a collaborator on this project.")
+    if to.role == Role.OWNER:
+        raise ValidationError("That person already owns the project.")
+    # Demote first: a partial unique index allows one owner per project at any moment.
+    Membership.objects.filter(project=project, role=Role.OWNER).update(role=Role.ADMIN)
+    Membership.objects.filter(pk=to.pk).update(role=Role.OWNER)
+    to.refresh_from_db()
+    return to
+

@@ -1,0 +1,46 @@
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+
+from projects import services
+from projects.access import project_view
+from projects.forms import SecretKeyForm
+from projects.models import Role
+
+NEW_SECRET_SESSION_KEY = "new_secret_key"
+
+
+@project_view(role=Role.ADMIN, methods=("GET",))
+def key_list(request, project):
+    return _render_keys(request, project)
+
+
+@project_view(role=Role.ADMIN, methods=("POST",))
+def key_create(request, project):
+    form = SecretKeyForm(request.POST)
+    if not form.is_valid():
+        return _render_keys(request, project, form=form, status=400)
+    key, plain = services.secret_key_create(project=project, label=form.cleaned_data["label"], created_by=request.user)
+    # Kept in the session for exactly one page view: the secret is shown once, then only masked.
+    request.session[NEW_SECRET_SESSION_KEY] = {"id": str(key.pk), "secret": plain}
+    return redirect("projects:keys", project_id=project.pk)
+
+
+@project_view(role=Role.ADMIN, methods=("POST",))
+def key_revoke(request, project, key_id):
+    key = get_object_or_404(project.secret_keys, pk=key_id)
+    services.secret_key_revoke(key=key)
+    messages.success(request, f"Key “{key.label}” revoked. Requests signed with it now fail.")
+    return redirect("projects:keys", project_id=project.pk)
+
+
+def _render_keys(request, project, form=None, status=200):
+    new_secret = request.session.pop(NEW_SECRET_SESSION_KEY, None)
+    context = {
+        "project": project,
+        "keys": project.secret_keys.select_related("created_by"),
+        "form": form or SecretKeyForm(),
+        "new_secret": new_secret,
+    }
+    response = render(request, "projects/keys.html", context, status=status)
+    response["Cache-Control"] = "no-store"
+    return response

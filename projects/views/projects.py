@@ -1,0 +1,75 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from files.services import project_file_totals
+from projects import bases, services
+from projects.access import project_view
+from projects.forms import ProjectDeleteForm, ProjectNameForm
+from projects.models import Project, Role
+
+
+@login_required
+def home(request):
+    project = Project.objects.for_user(request.user).order_by("created_at").first()
+    if project is None:
+        return redirect("projects:list")
+    return redirect("projects:overview", project_id=project.pk)
+
+
+@login_required
+def project_list(request):
+    projects = Project.objects.for_user(request.user).order_by("name")
+    return render(request, "projects/list.html", {"projects": projects})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_create(request):
+    form = ProjectNameForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        project = services.project_create(owner=request.user, name=form.cleaned_data["name"])
+        messages.success(request, f"Project “{project.name}” created with a secret key.")
+        return redirect("projects:overview", project_id=project.pk)
+    return render(request, "projects/create.html", {"form": form})
+
+
+@project_view(role=Role.VIEWER, methods=("GET",))
+def overview(request, project):
+    context = {"project": project, "totals": project_file_totals(project=project), **bases.bases(request)}
+    return render(request, "projects/overview.html", context)
+
+
+@project_view(role=Role.ADMIN, methods=("GET",))
+def project_settings(request, project):
+    return _render_settings(request, project)
+
+
+@project_view(role=Role.ADMIN, methods=("POST",))
+def project_rename(request, project):
+    form = ProjectNameForm(request.POST)
+    if not form.is_valid():
+        return _render_settings(request, project, rename_form=form, status=400)
+    services.project_rename(project=project, name=form.cleaned_data["name"])
+    messages.success(request, "Project renamed.")
+    return redirect("projects:settings", project_id=project.pk)
+
+
+@project_view(role=Role.OWNER, methods=("POST",))
+def project_delete(request, project):
+    form = ProjectDeleteForm(request.POST, project=project)
+    if not form.is_valid():
+        return _render_settings(request, project, delete_form=form, status=400)
+    services.project_delete(project=project)
+    messages.success(request, f"Project “{project.name}” deleted. Its files are being removed.")
+    return redirect("projects:list")
+
+
+def _render_settings(request, project, rename_form=None, delete_form=None, status=200):
+    context = {
+        "project": project,
+        "rename_form": rename_form or ProjectNameForm(initial={"name": project.name}),
+        "delete_form": delete_form or ProjectDeleteForm(project=project),
+    }
+    return render(request, "projects/settings.html", context, status=status)

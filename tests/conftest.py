@@ -1,0 +1,57 @@
+from dataclasses import dataclass
+
+import pytest
+
+from projects.models import Membership, Project, Role
+from projects.services import project_create
+from tests.factories import UserFactory
+
+
+@dataclass
+class Team:
+    """A project with one person in every role, plus an outsider who has a project of their own."""
+
+    project: Project
+    owner: object
+    admin: object
+    member: object
+    viewer: object
+    outsider: object
+
+    def user(self, persona: str):
+        return getattr(self, persona)
+
+
+@pytest.fixture
+def team(db) -> Team:
+    owner = UserFactory(email="owner@example.com")
+    project = project_create(owner=owner, name="Acme")
+    people = {}
+    for role in (Role.ADMIN, Role.MEMBER, Role.VIEWER):
+        people[role.value] = UserFactory(email=f"{role.value}@example.com")
+        Membership.objects.create(project=project, user=people[role.value], role=role)
+    outsider = UserFactory(email="outsider@example.com")
+    project_create(owner=outsider, name="Elsewhere")
+    return Team(project=project, owner=owner, outsider=outsider, **people)
+
+
+@pytest.fixture
+def login(client):
+    def _login(user):
+        client.force_login(user)
+        return client
+
+    return _login
+
+
+# Playwright drives Debian's Chromium; Playwright's own browser download does not work here.
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": "/usr/bin/chromium",
+        "args": [
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run", "--disable-quic",
+        ],
+    }

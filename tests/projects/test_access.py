@@ -1,0 +1,81 @@
+"""Every project-scoped URL, walked with every persona: the roles are declared once, on the view."""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from projects.models import ROLE_RANK, Role
+
+PERSONAS = ["owner", "admin", "member", "viewer", "outsider", "anonymous"]
+
+
+def _project_patterns(resolver=None, prefix=""):
+    resolver = resolver or get_resolver()
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            namespace = f"{prefix}{entry.namespace}:" if entry.namespace else prefix
+            yield from _project_patterns(entry, namespace)
+        elif isinstance(entry, URLPattern) and "project_id" in entry.pattern.converters:
+            yield f"{prefix}{entry.name}", entry
+
+
+PROJECT_URLS = sorted(_project_patterns(), key=lambda item: item[0])
+
+
+def _kwargs(pattern, team):
+    project = team.project
+    values = {
+        "project_id": project.pk,
+        "key_id": lambda: project.secret_keys.first().pk,
+        "membership_id": lambda: project.memberships.get(user=team.viewer).pk,
+        "invitation_id": lambda: project.invitations.create(email="new@example.com", role=Role.MEMBER).pk,
+    }
+    kwargs = {}
+    for name in pattern.pattern.converters:
+        assert name in values, f"the access test does not know how to fill <{name}>; add it to _kwargs"
+        value = values[name]
+        kwargs[name] = value() if callable(value) else value
+    return kwargs
+
+
+def test_every_project_url_declares_its_role():
+    assert PROJECT_URLS, "no project URLs found"
+    for name, pattern in PROJECT_URLS:
+        assert hasattr(pattern.callback, "project_role"), f"{name} is not wrapped in projects.access.project_view"
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("name,pattern", PROJECT_URLS, ids=[name for name, _ in PROJECT_URLS])
+def test_project_url_access(client, team, name, pattern, persona):
+    view = pattern.callback
+    method = view.project_methods[0]
+    url = reverse(name, kwargs=_kwargs(pattern, team))
+    if persona != "anonymous":
+        client.force_login(team.user(persona))
+    response = client.get(url) if method == "GET" else client.post(url, {})
+
+    if persona == "anonymous":
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    elif persona == "outsider":
+        assert response.status_code == 404
+    elif ROLE_RANK[Role(persona)] < ROLE_RANK[Role(view.project_role)]:
+        assert response.status_code == 403
+    else:
+        assert response.status_code in (200, 302, 400), response.status_code
+
+
+def test_outsider_cannot_use_a_foreign_key_id_through_own_project(client, team):
+    own_project = team.outsider.memberships.get().project
+    foreign_key = team.project.secret_keys.first()
+    client.force_login(team.outsider)
+    response = client.post(reverse("projects:key_revoke", args=[own_project.pk, foreign_key.pk]))
+    assert response.status_code == 404
+    foreign_key.refresh_from_db()
+    assert foreign_key.revoked_at is None
+
+
+def test_deleted_project_is_gone_for_its_owner(client, team):
+    from projects.services import project_delete
+
+    project_delete(project=team.project)
+    client.force_login(team.owner)
+    assert client.get(reverse("projects:overview", args=[team.project.pk])).status_code == 404
