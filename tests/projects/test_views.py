@@ -1,0 +1,187 @@
+import pytest
+from django.urls import reverse
+
+from projects.models import Invitation, Membership, Project, Role
+
+
+def test_overview_shows_public_key_bases_and_zero_counts(login, team):
+    response = login(team.viewer).get(reverse("projects:overview", args=[team.project.pk]))
+    body = response.content.decode()
+    assert team.project.public_key in body
+    for base in ("http://testserver/upload/", "http://testserver/api/", "http://testserver/cdn/"):
+        assert base in body
+    assert response.context["totals"] == {"count": 0, "size": 0}
+    assert "pyuploadcare" in body and "@uploadcare/upload-client" in body
+
+
+def test_home_redirects_to_first_project(login, team):
+    response = login(team.owner).get(reverse("projects:home"))
+    assert response["Location"] == reverse("projects:overview", args=[team.project.pk])
+
+
+def test_switcher_lists_only_my_projects(login, team):
+    body = login(team.outsider).get(reverse("projects:list")).content.decode()
+    assert "Elsewhere" in body and "Acme" not in body
+
+
+def test_create_project(login, team):
+    response = login(team.outsider).post(reverse("projects:create"), {"name": "Mobile app"})
+    project = Project.objects.get(name="Mobile app")
+    assert response["Location"] == reverse("projects:overview", args=[project.pk])
+    assert project.memberships.get().user == team.outsider
+
+
+@pytest.mark.parametrize("name", ["", "   ", "x" * 101])
+def test_create_project_rejects_bad_names(login, team, name):
+    count = Project.objects.count()
+    response = login(team.owner).post(reverse("projects:create"), {"name": name})
+    assert response.status_code == 200
+    assert response.context["form"].errors["name"]
+    assert Project.objects.count() == count
+
+
+def test_rename(login, team):
+    login(team.admin).post(reverse("projects:rename", args=[team.project.pk]), {"name": "Acme 2"})
+    team.project.refresh_from_db()
+    assert team.project.name == "Acme 2"
+
+
+def test_rename_rejects_empty_name_and_changes_nothing(login, team):
+    response = login(team.admin).post(reverse("projects:rename", args=[team.project.pk]), {"name": ""})
+    assert response.status_code == 400
+    assert "This field is required." in response.content.decode()
+    team.project.refresh_from_db()
+    assert team.project.name == "Acme"
+
+
+def test_delete_needs_the_typed_name(login, team):
+    client = login(team.owner)
+    response = client.post(reverse("projects:delete", args=[team.project.pk]), {"confirm_name": "acme"})
+    assert response.status_code == 400
+    assert "does not match" in response.content.decode()
+    assert Project.objects.live().filter(pk=team.project.pk).exists()
+    response = client.post(reverse("projects:delete", args=[team.project.pk]), {"confirm_name": "Acme"})
+    assert response["Location"] == reverse("projects:list")
+    assert not Project.objects.live().filter(pk=team.project.pk).exists()
+
+
+def test_admin_cannot_delete_project(login, team):
+    response = login(team.admin).post(reverse("projects:delete", args=[team.project.pk]), {"confirm_name": "Acme"})
+    assert response.status_code == 403
+    assert Project.objects.live().filter(pk=team.project.pk).exists()
+
+
+def test_new_secret_is_shown_once_then_masked(login, team):
+    client = login(team.admin)
+    response = client.post(reverse("projects:key_create", args=[team.project.pk]), {"label": "CI"}, follow=True)
+    key = team.project.secret_keys.get(label="CI")
+    assert key.secret in response.content.decode()
+    again = client.get(reverse("projects:keys", args=[team.project.pk])).content.decode()
+    assert key.secret not in again
+    assert key.last4 in again
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_key_create_rejects_empty_label(login, team):
+    count = team.project.secret_keys.count()
+    response = login(team.admin).post(reverse("projects:key_create", args=[team.project.pk]), {"label": ""})
+    assert response.status_code == 400
+    assert team.project.secret_keys.count() == count
+
+
+def test_revoke_key(login, team):
+    key = team.project.secret_keys.get()
+    login(team.admin).post(reverse("projects:key_revoke", args=[team.project.pk, key.pk]))
+    key.refresh_from_db()
+    assert key.revoked_at is not None
+
+
+def test_invite_then_accept_by_signing_up(client, team, mailoutbox, django_capture_on_commit_callbacks):
+    client.force_login(team.admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("projects:invite", args=[team.project.pk]), {"email": "newbie@example.com", "role": "member"})
+    invitation = Invitation.objects.get(email="newbie@example.com")
+    assert invitation.token in mailoutbox[-1].body
+    client.logout()
+
+    page = client.get(reverse("projects:invitation", args=[invitation.token]))
+    assert "Sign up" in page.content.decode()
+    signup = client.post(
+        reverse("account_signup") + f"?next={reverse('projects:invitation', args=[invitation.token])}",
+        {"email": "newbie@example.com", "password1": "s3cure-passw0rd!", "password2": "s3cure-passw0rd!"},
+    )
+    # Holding the emailed link proves the address: no second verification round.
+    assert signup["Location"] == reverse("projects:invitation", args=[invitation.token])
+    accept = client.post(reverse("projects:invitation", args=[invitation.token]))
+    assert accept["Location"] == reverse("projects:overview", args=[team.project.pk])
+    assert team.project.memberships.get(user__email="newbie@example.com").role == Role.MEMBER
+
+
+@pytest.mark.parametrize("data", [{"email": "not-an-email", "role": "member"}, {"email": "a@example.com", "role": "owner"}])
+def test_invite_rejects_bad_input(login, team, data):
+    response = login(team.admin).post(reverse("projects:invite", args=[team.project.pk]), data)
+    assert response.status_code == 400
+    assert not Invitation.objects.exists()
+
+
+def test_invite_existing_member_shows_error(login, team):
+    response = login(team.admin).post(
+        reverse("projects:invite", args=[team.project.pk]), {"email": team.viewer.email, "role": "member"}
+    )
+    assert response.status_code == 400
+    assert "already a collaborator" in response.content.decode()
+
+
+def test_change_role_and_remove(login, team):
+    client = login(team.admin)
+    viewer = team.project.memberships.get(user=team.viewer)
+    client.post(reverse("projects:change_role", args=[team.project.pk, viewer.pk]), {"role": "member"})
+    viewer.refresh_from_db()
+    assert viewer.role == Role.MEMBER
+    client.post(reverse("projects:remove", args=[team.project.pk, viewer.pk]))
+    assert not Membership.objects.filter(pk=viewer.pk).exists()
+
+
+def test_admin_cannot_change_owner_role(login, team):
+    owner = team.project.memberships.get(user=team.owner)
+    response = login(team.admin).post(
+        reverse("projects:change_role", args=[team.project.pk, owner.pk]), {"role": "viewer"}, follow=True
+    )
+    assert "transferring ownership" in response.content.decode()
+    owner.refresh_from_db()
+    assert owner.role == Role.OWNER
+
+
+def test_member_leaves(login, team):
+    response = login(team.member).post(reverse("projects:leave", args=[team.project.pk]))
+    assert response.status_code == 302
+    assert not team.project.memberships.filter(user=team.member).exists()
+
+
+def test_owner_cannot_leave(login, team):
+    login(team.owner).post(reverse("projects:leave", args=[team.project.pk]))
+    assert team.project.memberships.filter(user=team.owner, role=Role.OWNER).exists()
+
+
+def test_transfer_ownership(login, team):
+    admin = team.project.memberships.get(user=team.admin)
+    login(team.owner).post(reverse("projects:transfer", args=[team.project.pk]), {"membership": admin.pk})
+    assert team.project.memberships.get(role=Role.OWNER).user == team.admin
+
+
+def test_transfer_to_an_outsider_membership_is_refused(login, team):
+    foreign = team.outsider.memberships.get()
+    response = login(team.owner).post(reverse("projects:transfer", args=[team.project.pk]), {"membership": foreign.pk})
+    assert response.status_code == 400
+    assert team.project.memberships.get(role=Role.OWNER).user == team.owner
+
+
+def test_signup_gives_a_default_project_with_keys(client, db, mailoutbox):
+    client.post(
+        reverse("account_signup"),
+        {"email": "fresh@example.com", "password1": "s3cure-passw0rd!", "password2": "s3cure-passw0rd!"},
+    )
+    project = Project.objects.get(memberships__user__email="fresh@example.com")
+    assert project.name == "Default project"
+    assert project.secret_keys.active().count() == 1
+    assert "confirm" in mailoutbox[0].subject.lower()
