@@ -27,22 +27,20 @@ class Command(BaseCommand):
         ]
         processes = [subprocess.Popen(command) for command in commands]
         self.stdout.write(self.style.SUCCESS(f"Filedock is running on http://{bind}/ — press Ctrl-C to stop."))
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-        try:
-            while all(process.poll() is None for process in processes):
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            for process in processes:
-                if process.poll() is None:
-                    process.send_signal(signal.SIGTERM)
-            for process in processes:
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+        stopping = []
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, lambda *_: stopping.append(True))
+        while not stopping and all(process.poll() is None for process in processes):
+            time.sleep(0.3)
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
         failed = [process.args[2] for process in processes if process.returncode not in (0, -signal.SIGTERM, -signal.SIGINT)]
-        if failed:
+        if failed and not stopping:
             self.stderr.write(f"stopped because {', '.join(failed)} exited")
             sys.exit(1)

@@ -1,0 +1,83 @@
+"""`make run`'s server: SQLite, local disk, file-based broker, one signal stops everything."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _get(url: str) -> tuple[int, bytes]:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return response.status, response.read()
+
+
+@pytest.fixture
+def embedded_env(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL", "CELERY_", "DJANGO_"))}
+    env.update(DJANGO_SETTINGS_MODULE="config.settings.local", FILEDOCK_VAR_DIR=str(tmp_path))
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    return env
+
+
+def _manage(env, *args) -> str:
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True,
+                          capture_output=True, text=True).stdout
+
+
+def test_serve_runs_web_and_worker_without_redis_and_stops_on_ctrl_c(embedded_env, tmp_path):
+    port = _free_port()
+    log = open(tmp_path / "serve.log", "w+")
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "serve", "--bind", f"127.0.0.1:{port}", "--web-workers", "1"],
+        cwd=ROOT, env=embedded_env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                status, body = _get(f"http://127.0.0.1:{port}/healthz")
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the embedded server did not come up"
+                time.sleep(0.5)
+        assert status == 200 and b'"database": "ok"' in body
+        assert _get(f"http://127.0.0.1:{port}/accounts/signup/")[0] == 200
+        assert _get(f"http://127.0.0.1:{port}/static/css/app.css")[0] == 200
+        assert (tmp_path / "db.sqlite3").exists()
+
+        # Background work without Redis: deleting a project is finished by the worker.
+        _manage(embedded_env, "bootstrap", "--email", "e@example.com", "--password", "pw-12345678", "--project", "Gone")
+        _manage(embedded_env, "shell", "-c", DELETE_PROJECT)
+        deadline = time.monotonic() + 30
+        while _manage(embedded_env, "shell", "-c", COUNT_PROJECTS).strip().splitlines()[-1] != "0":
+            assert time.monotonic() < deadline, "the worker did not purge the deleted project"
+            time.sleep(1)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=40)
+    log.seek(0)
+    assert process.returncode == 0, log.read()[-3000:]
+    with pytest.raises(OSError):
+        _get(f"http://127.0.0.1:{port}/healthz")
+
+
+DELETE_PROJECT = (
+    "from projects.models import Project; from projects.services import project_delete; "
+    "project_delete(project=Project.objects.get(name='Gone'))"
+)
+COUNT_PROJECTS = "from projects.models import Project; print(Project.objects.filter(name='Gone').count())"
