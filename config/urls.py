@@ -1,3 +1,6 @@
+from urllib.parse import urlparse
+
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -6,9 +9,18 @@ from config.views import healthz
 admin.site.site_header = "Filedock administration"
 admin.site.site_title = "Filedock admin"
 
+
+def mount(base: str) -> str:
+    """The route prefix for a base setting that may be a path or a full URL of this server."""
+    return urlparse(base).path.lstrip("/")
+
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path(mount(settings.UPLOAD_BASE), include("files.urls_upload")),
+    path(mount(settings.CDN_BASE), include("files.urls_cdn")),
+    path("", include("files.urls")),
     path("", include("projects.urls")),
 ]

@@ -8,16 +8,29 @@ class FileQuerySet(models.QuerySet):
     def present(self):
         return self.filter(datetime_removed__isnull=True)
 
+    def stored(self):
+        return self.present().filter(datetime_stored__isnull=False)
+
+    def temporary(self):
+        return self.present().filter(datetime_stored__isnull=True)
+
 
 class File(models.Model):
-    """An uploaded file: its bytes live in storage under `storage_key`."""
+    """An uploaded file. Its bytes live in the default storage under `storage_key`.
+
+    A row is only ever created after its bytes were written (see files.services.file_upload).
+    """
 
     uuid = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="files")
     original_filename = models.CharField(max_length=255)
     size = models.BigIntegerField()
     mime_type = models.CharField(max_length=255, default="application/octet-stream")
-    storage_key = models.CharField(max_length=255)
+    # Pillow's reading of an image: format, width, height, color_mode, dpi, orientation, ...
+    image_info = models.JSONField(null=True, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    source = models.CharField(max_length=20, default="upload")
+    storage_key = models.CharField(max_length=255, editable=False)
     datetime_uploaded = models.DateTimeField(default=timezone.now)
     datetime_stored = models.DateTimeField(null=True, blank=True)
     datetime_removed = models.DateTimeField(null=True, blank=True)
@@ -25,7 +38,125 @@ class File(models.Model):
     objects = FileQuerySet.as_manager()
 
     class Meta:
-        indexes = [models.Index(fields=["project", "-datetime_uploaded"], name="file_project_uploaded")]
+        indexes = [
+            # Keyset pagination of a project's files, newest first (dashboard and REST list).
+            models.Index(fields=["project", "-datetime_uploaded", "-uuid"], name="file_project_uploaded"),
+            # The expiry job's scan for temporary files.
+            models.Index(
+                fields=["datetime_uploaded"],
+                name="file_temporary_uploaded",
+                condition=models.Q(datetime_stored__isnull=True, datetime_removed__isnull=True),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.original_filename} ({self.uuid})"
+
+    @property
+    def is_image(self) -> bool:
+        return self.image_info is not None
+
+    @property
+    def is_stored(self) -> bool:
+        return self.datetime_stored is not None
+
+    @property
+    def is_removed(self) -> bool:
+        return self.datetime_removed is not None
+
+
+class Group(models.Model):
+    """An ordered set of files, addressed as `{uuid}~{count}`."""
+
+    id = models.CharField(primary_key=True, max_length=64, editable=False)
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="groups")
+    # [{"uuid": "...", "effects": "-/resize/100x/"}, ...] in the order given.
+    items = models.JSONField(default=list)
+    datetime_created = models.DateTimeField(default=timezone.now)
+    datetime_stored = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["project", "-datetime_created"], name="group_project_created")]
+
+    def __str__(self) -> str:
+        return self.id
+
+    @property
+    def files_count(self) -> int:
+        return len(self.items)
+
+
+class MultipartUpload(models.Model):
+    """A multipart upload between `multipart/start/` and `multipart/complete/`.
+
+    Its parts are kept in storage under `parts/{uuid}/{n}` until completion joins them.
+    """
+
+    uuid = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="multipart_uploads")
+    filename = models.CharField(max_length=255)
+    size = models.BigIntegerField()
+    content_type = models.CharField(max_length=255, blank=True)
+    part_size = models.BigIntegerField()
+    store = models.CharField(max_length=4, default="auto")
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    @property
+    def parts_count(self) -> int:
+        return max(1, -(-self.size // self.part_size))
+
+    def part_key(self, index: int) -> str:
+        return f"parts/{self.uuid}/{index}"
+
+
+class FromUrlTask(models.Model):
+    """An upload from a URL, fetched by a worker; the client polls its status by token."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting"
+        PROGRESS = "progress"
+        SUCCESS = "success"
+        ERROR = "error"
+
+    token = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="from_url_tasks")
+    source_url = models.URLField(max_length=2000)
+    filename = models.CharField(max_length=255, blank=True)
+    store = models.CharField(max_length=4, default="auto")
+    metadata = models.JSONField(default=dict, blank=True)
+    save_duplicates = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING)
+    done = models.BigIntegerField(default=0)
+    total = models.BigIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    file = models.ForeignKey(File, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["project", "source_url"], name="fromurl_project_source")]
+
+
+class Event(models.Model):
+    """The outbox: one row per event, written in the same transaction as the change."""
+
+    class Type(models.TextChoices):
+        FILE_UPLOADED = "file.uploaded"
+        FILE_STORED = "file.stored"
+        FILE_DELETED = "file.deleted"
+        FILE_INFO_UPDATED = "file.info_updated"
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(max_length=32, choices=Type.choices)
+    file_uuid = models.UUIDField(null=True, blank=True)
+    # The file's info at the time of the event, as the webhook payload will carry it.
+    payload = models.JSONField(default=dict)
+    initiator = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+    relayed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["created_at"], name="event_unrelayed", condition=models.Q(relayed_at__isnull=True)),
+        ]

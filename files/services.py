@@ -1,13 +1,229 @@
-from django.core.files.storage import default_storage
-from django.db.models import Count, Sum
+"""Every change to a file goes through here: upload, store, delete, metadata, expiry, sweeps."""
 
-from files.models import File
+import logging
+import re
+import uuid as uuid_lib
+from datetime import timedelta
+from fnmatch import fnmatch
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import Count, Sum
+from django.utils import timezone
+
+from files import errors
+from files.content import SNIFF_BYTES, clean_filename, image_info, sniff_mime
+from files.info import rest_file_info
+from files.models import Event, File
+
+log = logging.getLogger(__name__)
+
+METADATA_KEY = re.compile(r"^[A-Za-z0-9_\-.:]{1,64}$")
+METADATA_VALUE_MAX = 512
+METADATA_KEYS_MAX = 50
+
+
+def storage_key(project_id, file_uuid) -> str:
+    return f"files/{project_id}/{file_uuid}"
 
 
 def project_file_totals(*, project) -> dict:
     """Counts and bytes of a project's files that are not removed."""
     totals = File.objects.filter(project=project).present().aggregate(count=Count("uuid"), size=Sum("size"))
     return {"count": totals["count"], "size": totals["size"] or 0}
+
+
+def resolve_store(project, value) -> bool:
+    """UPLOADCARE_STORE / store: 1 stores, 0 leaves temporary, auto (or nothing) follows the project."""
+    value = "auto" if value is None else str(value).strip().lower()
+    if value in ("1", "true"):
+        return True
+    if value in ("0", "false"):
+        return False
+    if value in ("auto", ""):
+        return project.autostore_enabled
+    raise errors.store_invalid()
+
+
+def max_file_size(project) -> int:
+    return min(project.max_file_size or settings.FILEDOCK_MAX_FILE_SIZE, settings.FILEDOCK_MAX_FILE_SIZE)
+
+
+def check_size(project, size: int) -> None:
+    if size > max_file_size(project):
+        raise errors.file_too_large()
+
+
+def check_type(project, mime_type: str) -> None:
+    patterns = [p.strip().lower() for p in project.allowed_mime_types.split(",") if p.strip()]
+    if patterns and not any(fnmatch(mime_type.lower(), pattern) for pattern in patterns):
+        raise errors.file_type_forbidden()
+
+
+def validate_metadata(metadata: dict) -> dict:
+    if len(metadata) > METADATA_KEYS_MAX:
+        raise errors.UploadError("FileMetadataKeysNumberTooBigError", 400,
+                                 f"A file can not have more than {METADATA_KEYS_MAX} metadata keys.")
+    for key, value in metadata.items():
+        if not METADATA_KEY.match(key):
+            raise errors.metadata_invalid(f"File's metadata key `{key}` contains symbols not allowed by the metadata key format.")
+        if not isinstance(value, str) or not value:
+            raise errors.UploadError("FileMetadataValueEmptyError", 400, f"Value of the file metadata key `{key}` can not be empty.")
+        if len(value) > METADATA_VALUE_MAX:
+            raise errors.UploadError("FileMetadataValueLengthTooBigError", 400,
+                                     f"Value of file metadata's key `{key}` can not be more than {METADATA_VALUE_MAX} symbols in length.")
+    return metadata
+
+
+def file_upload(*, project, content, filename: str, store: bool, metadata: dict | None = None,
+                source: str = "upload", file_uuid=None) -> File:
+    """Writes the bytes, then the File row and its events in one transaction.
+
+    `content` is a Django File (streamed to storage in chunks). Raises UploadError for limits.
+    If the row cannot be written the bytes are deleted; a crash in between leaves an orphan
+    blob that `storage_sweep_orphans` removes.
+    """
+    check_size(project, content.size)
+    file_uuid = file_uuid or uuid_lib.uuid4()
+    name = clean_filename(filename)
+    key = default_storage.save(storage_key(project.pk, file_uuid), content)
+    try:
+        mime_type, image = _describe(key, name)
+        check_type(project, mime_type)
+        with transaction.atomic():
+            now = timezone.now()
+            file = File.objects.create(
+                uuid=file_uuid, project=project, original_filename=name, size=content.size, mime_type=mime_type,
+                image_info=image, metadata=metadata or {}, source=source, storage_key=key,
+                datetime_uploaded=now, datetime_stored=now if store else None,
+            )
+            emit(file, Event.Type.FILE_UPLOADED)
+    except BaseException:
+        default_storage.delete(key)
+        raise
+    return file
+
+
+def _describe(key: str, name: str) -> tuple[str, dict | None]:
+    with default_storage.open(key, "rb") as stored:
+        head = stored.read(SNIFF_BYTES)
+        mime_type = sniff_mime(head, name, None)
+        if mime_type.startswith("image/"):
+            stored.seek(0)
+            return mime_type, image_info(stored)
+    return mime_type, None
+
+
+def emit(file: File, event_type: str, initiator: dict | None = None) -> Event:
+    """Writes an event to the outbox; call inside the transaction that made the change."""
+    return Event.objects.create(
+        project_id=file.project_id, type=event_type, file_uuid=file.uuid, payload=rest_file_info(file),
+        initiator=initiator or {"type": "api", "detail": {}},
+    )
+
+
+class FileRemovedError(Exception):
+    """The file was deleted (or expired) before the change could be made."""
+
+
+def file_store(*, file: File) -> File:
+    """Marks a file stored so expiry never removes it; emits file.stored. Raises FileRemovedError."""
+    with transaction.atomic():
+        # Conditional UPDATE: if expiry or a delete claimed the row first, 0 rows change.
+        changed = File.objects.filter(pk=file.pk, datetime_removed__isnull=True, datetime_stored__isnull=True).update(
+            datetime_stored=timezone.now()
+        )
+        file.refresh_from_db()
+        if file.is_removed:
+            raise FileRemovedError(str(file.uuid))
+        if changed:
+            emit(file, Event.Type.FILE_STORED)
+    return file
+
+
+def file_delete(*, file: File) -> File:
+    """Marks a file removed and deletes its bytes after commit; emits file.deleted. Safe to repeat."""
+    with transaction.atomic():
+        changed = File.objects.filter(pk=file.pk, datetime_removed__isnull=True).update(datetime_removed=timezone.now())
+        file.refresh_from_db()
+        if changed:
+            emit(file, Event.Type.FILE_DELETED)
+            key = file.storage_key
+            transaction.on_commit(lambda: default_storage.delete(key))
+    return file
+
+
+def file_metadata_set(*, file: File, key: str, value: str) -> File:
+    validate_metadata({key: value})
+    with transaction.atomic():
+        file = File.objects.select_for_update().get(pk=file.pk)
+        if file.metadata.get(key) != value:
+            if key not in file.metadata and len(file.metadata) >= METADATA_KEYS_MAX:
+                validate_metadata({**file.metadata, key: value})
+            file.metadata[key] = value
+            file.save(update_fields=["metadata"])
+            emit(file, Event.Type.FILE_INFO_UPDATED)
+    return file
+
+
+def file_metadata_delete(*, file: File, key: str) -> File:
+    with transaction.atomic():
+        file = File.objects.select_for_update().get(pk=file.pk)
+        if key in file.metadata:
+            del file.metadata[key]
+            file.save(update_fields=["metadata"])
+            emit(file, Event.Type.FILE_INFO_UPDATED)
+    return file
+
+
+def file_expire_batch(*, limit: int = 1000, now=None) -> int:
+    """Removes up to `limit` temporary files older than the lifetime; returns how many.
+
+    Never touches a stored file: the claim is a conditional UPDATE on "not stored, not removed",
+    so a store that commits first wins and a store that comes after finds the file removed.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.FILEDOCK_TEMPORARY_FILE_LIFETIME)
+    candidates = list(
+        File.objects.temporary().filter(datetime_uploaded__lt=cutoff).order_by("datetime_uploaded")
+        .values_list("uuid", flat=True)[:limit]
+    )
+    if not candidates:
+        return 0
+    claim = timezone.now()
+    with transaction.atomic():
+        File.objects.filter(uuid__in=candidates, datetime_stored__isnull=True, datetime_removed__isnull=True).update(
+            datetime_removed=claim
+        )
+        claimed = list(File.objects.filter(uuid__in=candidates, datetime_removed=claim))
+        for file in claimed:
+            emit(file, Event.Type.FILE_DELETED, initiator={"type": "system", "detail": {"reason": "expired"}})
+    for file in claimed:
+        default_storage.delete(file.storage_key)
+    return len(claimed)
+
+
+def storage_sweep_orphans(*, older_than: timedelta = timedelta(hours=1), limit: int = 10000) -> int:
+    """Deletes blobs under files/ that have no live File row (a crash between bytes and row, or
+    between marking a file removed and deleting its bytes). Young blobs may be mid-upload."""
+    cutoff = timezone.now() - older_than
+    removed = 0
+    try:
+        project_dirs, _ = default_storage.listdir("files")
+    except FileNotFoundError:
+        return 0
+    for project_dir in project_dirs:
+        _, names = default_storage.listdir(f"files/{project_dir}")
+        keys = {f"files/{project_dir}/{name}" for name in names}
+        live = set(File.objects.filter(storage_key__in=keys, datetime_removed__isnull=True).values_list("storage_key", flat=True))
+        for key in sorted(keys - live):
+            if default_storage.get_modified_time(key) < cutoff:
+                default_storage.delete(key)
+                removed += 1
+                if removed >= limit:
+                    return removed
+    return removed
 
 
 def file_purge_batch(*, project_id, limit: int) -> int:
@@ -21,3 +237,14 @@ def file_purge_batch(*, project_id, limit: int) -> int:
         default_storage.delete(key)
     File.objects.filter(uuid__in=[pk for pk, _ in batch]).delete()
     return len(batch)
+
+
+def file_lookup(*, project, file_id) -> File | None:
+    """A project's file by UUID (string or UUID); None for malformed or foreign ids."""
+    try:
+        file_uuid = uuid_lib.UUID(str(file_id))
+    except ValueError:
+        return None
+    return File.objects.filter(project=project, uuid=file_uuid).first()
+
+

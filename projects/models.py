@@ -41,7 +41,19 @@ class Project(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=100)
     public_key = models.CharField(max_length=32, unique=True, default=new_public_key, editable=False)
-    autostore_enabled = models.BooleanField("automatic file storing", default=True)
+    autostore_enabled = models.BooleanField(
+        "automatic file storing", default=True, help_text="Off: uploads are temporary unless stored explicitly."
+    )
+    require_signed_uploads = models.BooleanField(
+        "signed uploads", default=False, help_text="Refuse Upload API requests without a valid signature."
+    )
+    max_file_size = models.BigIntegerField(
+        "maximum file size", null=True, blank=True, help_text="In bytes. Empty: the server's limit."
+    )
+    allowed_mime_types = models.CharField(
+        "allowed MIME types", max_length=1000, blank=True,
+        help_text="Comma-separated, e.g. image/*, application/pdf. Empty: any type.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     # Set when the owner deletes the project: it vanishes at once, its data goes in the background.
     deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)

@@ -210,3 +210,24 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Files
+FILEDOCK_MAX_FILE_SIZE = env_int("FILEDOCK_MAX_FILE_SIZE", 5 * 1024**3)
+FILEDOCK_DIRECT_UPLOAD_MAX_SIZE = env_int("FILEDOCK_DIRECT_UPLOAD_MAX_SIZE", 100 * 1024**2)
+FILEDOCK_MULTIPART_PART_SIZE = 5 * 1024**2  # the official clients cut 5 MiB parts
+FILEDOCK_TEMPORARY_FILE_LIFETIME = env_int("FILEDOCK_TEMPORARY_FILE_LIFETIME", 24 * 3600)
+FILEDOCK_EXPIRY_BATCH = env_int("FILEDOCK_EXPIRY_BATCH", 1000)
+FILEDOCK_FROM_URL_TIMEOUT = env_int("FILEDOCK_FROM_URL_TIMEOUT", 60)
+# Outbound requests (upload from URL, webhooks, proxy) refuse private and loopback addresses
+# unless listed here as networks, e.g. "127.0.0.0/8,::1/128".
+FILEDOCK_OUTBOUND_ALLOWED_NETWORKS = env_list("FILEDOCK_OUTBOUND_ALLOWED_NETWORKS", [])
+# Serve file bytes through nginx: a location prefix mapped to the storage root (X-Accel-Redirect).
+FILEDOCK_CDN_X_ACCEL_PREFIX = env_str("FILEDOCK_CDN_X_ACCEL_PREFIX", "")
+# With S3 storage, redirect CDN requests to a short-lived presigned URL instead of proxying.
+FILEDOCK_CDN_S3_REDIRECT = env_bool("FILEDOCK_CDN_S3_REDIRECT", False)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2  # larger uploads spool to a temporary file, not memory
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
+CELERY_BEAT_SCHEDULE.update({
+    "expire-temporary-files": {"task": "files.tasks.expire_temporary_files", "schedule": 60.0},
+    "sweep-orphan-blobs": {"task": "files.tasks.sweep_orphan_blobs", "schedule": 3600.0},
+})

@@ -1,0 +1,97 @@
+"""What a file is: its MIME type from its first bytes, and Pillow's reading of images."""
+
+import mimetypes
+import posixpath
+import re
+import unicodedata
+
+import puremagic
+from PIL import ExifTags, Image, UnidentifiedImageError
+
+SNIFF_BYTES = 8192
+# Pillow refuses images above this many pixels (decompression bombs) — they are stored as plain files.
+Image.MAX_IMAGE_PIXELS = 100_000_000
+# pyuploadcare accepts only these colour modes.
+COLOR_MODES = {"RGB", "RGBA", "RGBa", "RGBX", "L", "LA", "La", "P", "PA", "CMYK", "YCbCr", "HSV", "LAB"}
+TEXT_TYPES = {"text/plain", "text/csv", "text/markdown", "text/html", "application/json", "text/xml", "application/xml"}
+
+
+def clean_filename(name: str) -> str:
+    """The base name only, without control characters; never used as a storage path."""
+    name = posixpath.basename((name or "").replace("\\", "/"))
+    name = "".join(ch for ch in unicodedata.normalize("NFC", name) if unicodedata.category(ch)[0] != "C")
+    name = name.strip().strip(".") or "file"
+    return name[:255]
+
+
+def url_filename(name: str) -> str:
+    """A name safe in a URL path segment, as the CDN URL shows it."""
+    return re.sub(r"[^\w.\-]+", "", name.replace(" ", "_"), flags=re.ASCII) or "file"
+
+
+def sniff_mime(head: bytes, filename: str, declared: str | None) -> str:
+    """The MIME type from the content's signature; for text, the name's extension decides."""
+    try:
+        sniffed = puremagic.from_string(head, mime=True) if head else ""
+    except (puremagic.PureError, ValueError):
+        sniffed = ""
+    if sniffed:
+        return sniffed
+    guessed = mimetypes.guess_type(filename)[0]
+    if _looks_like_text(head):
+        if guessed and (guessed.startswith("text/") or guessed in TEXT_TYPES):
+            return guessed
+        return "text/plain"
+    if guessed and not guessed.startswith(("image/", "video/", "audio/")):
+        # A name claiming a media type the bytes do not show is not believed.
+        return guessed
+    return "application/octet-stream"
+
+
+def _looks_like_text(head: bytes) -> bool:
+    if not head or b"\x00" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start > len(head) - 4  # a multi-byte character cut at the sniff boundary
+    return True
+
+
+def image_info(fileobj) -> dict | None:
+    """Pillow's reading of an image (None if it is not one), in the shape the clients parse."""
+    try:
+        with Image.open(fileobj) as image:
+            info = {
+                "format": image.format,
+                "width": image.width,
+                "height": image.height,
+                "color_mode": image.mode if image.mode in COLOR_MODES else None,
+                "orientation": _orientation(image),
+                "dpi": _dpi(image),
+                "geo_location": None,
+                "datetime_original": None,
+                "sequence": bool(getattr(image, "is_animated", False)),
+            }
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError):
+        return None
+    finally:
+        fileobj.seek(0)
+    return info
+
+
+def _orientation(image) -> int | None:
+    try:
+        return image.getexif().get(ExifTags.Base.Orientation)
+    except Exception:
+        return None
+
+
+def _dpi(image) -> list[int] | None:
+    dpi = image.info.get("dpi")
+    if not dpi:
+        return None
+    try:
+        return [round(float(dpi[0])), round(float(dpi[1]))]
+    except (TypeError, ValueError, IndexError):
+        return None

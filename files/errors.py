@@ -1,0 +1,85 @@
+"""Upload API errors with Uploadcare's codes, statuses and messages.
+
+pyuploadcare reads the status and shows the text body; JS clients ask for `jsonerrors=1`
+and get the code in a JSON body with status 200.
+"""
+
+
+class UploadError(Exception):
+    def __init__(self, code: str, status: int, message: str):
+        super().__init__(message)
+        self.code = code
+        self.status = status
+        self.message = message
+
+
+def public_key_required(field: str) -> UploadError:
+    return UploadError("ProjectPublicKeyRequiredError", 403, f"{field} is required.")
+
+
+def public_key_invalid(field: str) -> UploadError:
+    return UploadError("ProjectPublicKeyInvalidError", 403, f"{field} is invalid.")
+
+
+def signature_required() -> UploadError:
+    return UploadError("SignatureRequiredError", 400, "`signature` is required.")
+
+
+def expire_required() -> UploadError:
+    return UploadError("SignatureExpirationRequiredError", 400, "`expire` is required.")
+
+
+def expire_invalid() -> UploadError:
+    return UploadError("SignatureExpirationInvalidError", 400, "`expire` must be a UNIX timestamp.")
+
+
+def signature_expired() -> UploadError:
+    return UploadError("SignatureExpirationError", 403, "Expired signature.")
+
+
+def signature_invalid() -> UploadError:
+    return UploadError("SignatureInvalidError", 403, "Invalid signature.")
+
+
+def file_too_large() -> UploadError:
+    return UploadError("FileSizeLimitExceededError", 400, "File is too large.")
+
+
+def file_type_forbidden() -> UploadError:
+    return UploadError("FileTypeForbiddenError", 400, "Uploading of these file types is not allowed.")
+
+
+def files_required() -> UploadError:
+    return UploadError("FilesRequiredError", 400, "Request does not contain files.")
+
+
+def too_many_files(limit: int) -> UploadError:
+    return UploadError("RequestFileNumberLimitExceededError", 400, "The request contains too many files.")
+
+
+def param_required(name: str) -> UploadError:
+    return UploadError("RequestParamRequiredError", 400, f"{name} is required.")
+
+
+def param_invalid(name: str) -> UploadError:
+    return UploadError("RequestParamInvalidError", 400, f"{name} is invalid.")
+
+
+def file_not_found() -> UploadError:
+    return UploadError("FileNotFoundError", 404, "File is not found.")
+
+
+def metadata_invalid(message: str) -> UploadError:
+    return UploadError("FileMetadataKeyForbiddenError", 400, message)
+
+
+def store_invalid() -> UploadError:
+    return UploadError("RequestParamInvalidError", 400, "UPLOADCARE_STORE must be 0, 1 or auto.")
+
+
+def upload_failed() -> UploadError:
+    return UploadError("UploadFailedError", 403, "Upload failed.")
+
+
+def storage_unavailable() -> UploadError:
+    return UploadError("UploadAPIError", 500, "Internal error.")
