@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from config.views import healthz
+from files.urls_upload import root_aliases
 
 admin.site.site_header = "Filedock administration"
 admin.site.site_title = "Filedock admin"
@@ -21,6 +22,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path(mount(settings.UPLOAD_BASE), include("files.urls_upload")),
     path(mount(settings.CDN_BASE), include("files.urls_cdn")),
+    path("", include(root_aliases)),
     path("", include("files.urls")),
     path("", include("projects.urls")),
 ]

@@ -131,6 +131,7 @@ class FromUrlTask(models.Model):
     done = models.BigIntegerField(default=0)
     total = models.BigIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
+    error_code = models.CharField(max_length=64, blank=True)
     file = models.ForeignKey(File, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -44,6 +44,28 @@ def login(client):
     return _login
 
 
+@pytest.fixture
+def celery_worker(transactional_db):
+    """A real Celery worker consuming from Redis, in a thread of the test process."""
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery import app
+
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as worker:
+        yield worker
+
+
+def wait_until(predicate, timeout: float = 15.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
 # Playwright drives Debian's Chromium; Playwright's own browser download does not work here.
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):

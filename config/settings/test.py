@@ -26,3 +26,5 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 STATIC_ROOT = tempfile.mkdtemp(prefix="filedock-static-")
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# Tests fetch from local HTTP servers; the refusal of private addresses is tested with this emptied.
+FILEDOCK_OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]

@@ -1,32 +1,14 @@
 """Project deletion through a real Celery worker consuming from Redis."""
 
-import time
-
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-from config.celery import app
 from files.models import File
 from projects import services, tasks
 from projects.models import Project
+from tests.conftest import wait_until
 from tests.factories import UserFactory
-
-
-@pytest.fixture
-def celery_worker(transactional_db):
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as worker:
-        yield worker
-
-
-def _wait_until(predicate, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 @pytest.mark.celery_worker
@@ -37,7 +19,7 @@ def test_deleting_a_project_purges_it_in_the_worker(celery_worker):
 
     services.project_delete(project=project)
 
-    assert _wait_until(lambda: not Project.objects.filter(pk=project.pk).exists())
+    assert wait_until(lambda: not Project.objects.filter(pk=project.pk).exists())
     assert not default_storage.exists(key)
 
 

@@ -1,0 +1,158 @@
+"""Multipart uploads: start, parts PUT to signed URLs, complete joins the parts into one file."""
+
+import io
+from datetime import timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.core.files import File as DjangoFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from files import errors
+from files.content import clean_filename
+from files.models import File, MultipartUpload
+from files.services import check_size, check_type, file_upload, resolve_store, validate_metadata
+
+PART_URL_MAX_AGE = 24 * 3600
+_signer = signing.TimestampSigner(salt="filedock.multipart.part")
+
+
+def multipart_start(*, project, filename: str, size, content_type: str, store, metadata: dict) -> MultipartUpload:
+    """Records a multipart upload after checking its declared size and type against the limits."""
+    if not filename:
+        raise errors.param_required("filename")
+    try:
+        size = int(size)
+    except (TypeError, ValueError):
+        raise errors.UploadError("MultipartSizeInvalidError", 400, "size should be integer.") from None
+    if size < 1:
+        raise errors.UploadError("MultipartSizeInvalidError", 400, "size should be a positive integer.")
+    check_size(project, size)
+    if content_type:
+        check_type(project, content_type)
+    resolve_store(project, store)
+    return MultipartUpload.objects.create(
+        project=project, filename=clean_filename(filename), size=size, content_type=content_type or "",
+        part_size=settings.FILEDOCK_MULTIPART_PART_SIZE, store=str(store or "auto"),
+        metadata=validate_metadata(metadata),
+    )
+
+
+def part_token(upload: MultipartUpload, index: int) -> str:
+    return _signer.sign(f"{upload.uuid}:{index}")
+
+
+def part_check_token(upload_uuid, index: int, token: str) -> bool:
+    try:
+        return _signer.unsign(token, max_age=PART_URL_MAX_AGE) == f"{upload_uuid}:{index}"
+    except signing.BadSignature:
+        return False
+
+
+def expected_part_size(upload: MultipartUpload, index: int) -> int:
+    if index < upload.parts_count - 1:
+        return upload.part_size
+    return upload.size - upload.part_size * (upload.parts_count - 1)
+
+
+def multipart_part_write(*, upload: MultipartUpload, index: int, stream, length: int) -> None:
+    """Streams one part's body to storage (replacing an earlier attempt at the same part)."""
+    if upload.completed_at is not None:
+        raise errors.UploadError("MultipartFileAlreadyUploadedError", 400, "File is already uploaded.")
+    if not 0 <= index < upload.parts_count:
+        raise errors.UploadError("MultipartPartSizeInvalidError", 400, "Part number is out of range.")
+    if length != expected_part_size(upload, index):
+        raise errors.UploadError("MultipartPartSizeInvalidError", 400,
+                                 f"Part {index + 1} must be {expected_part_size(upload, index)} bytes.")
+    key = upload.part_key(index)
+    default_storage.delete(key)
+    body = DjangoFile(_Limited(stream, length), name=key)
+    body.size = length
+    saved = default_storage.save(key, body)
+    if default_storage.size(saved) != length:
+        default_storage.delete(saved)
+        raise errors.UploadError("MultipartUploadSizeTooSmallError", 400, "The part's body was shorter than announced.")
+
+
+def multipart_complete(*, upload: MultipartUpload) -> File:
+    """Joins the parts into the file (streamed, never all in memory) and removes the parts."""
+    with transaction.atomic():
+        upload = MultipartUpload.objects.select_for_update().get(pk=upload.pk)
+        if upload.completed_at is not None:
+            raise errors.UploadError("MultipartFileAlreadyUploadedError", 400, "File is already uploaded.")
+        keys = [upload.part_key(i) for i in range(upload.parts_count)]
+        if not all(default_storage.exists(k) for k in keys):
+            raise errors.UploadError("MultipartUploadSizeTooSmallError", 400, "File size mismatch. Not all parts uploaded?")
+        content = DjangoFile(_Joined(keys), name=upload.filename)
+        content.size = sum(default_storage.size(k) for k in keys)
+        if content.size != upload.size:
+            raise errors.UploadError("MultipartFileCompletionFailedError", 400, "Can not complete upload. Wrong parts size?")
+        file = file_upload(
+            project=upload.project, content=content, filename=upload.filename,
+            store=resolve_store(upload.project, upload.store), metadata=upload.metadata, source="multipart",
+            file_uuid=upload.uuid,
+        )
+        upload.completed_at = timezone.now()
+        upload.save(update_fields=["completed_at"])
+    for key in keys:
+        default_storage.delete(key)
+    return file
+
+
+def multipart_sweep_abandoned(*, older_than_seconds: int = PART_URL_MAX_AGE, limit: int = 500) -> int:
+    """Deletes the parts and rows of uploads never completed within the part URLs' lifetime."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    stale = list(MultipartUpload.objects.filter(created_at__lt=cutoff)[:limit])
+    for upload in stale:
+        for index in range(upload.parts_count):
+            default_storage.delete(upload.part_key(index))
+        upload.delete()
+    return len(stale)
+
+
+class _Limited(io.RawIOBase):
+    """Reads at most `length` bytes from a request body stream."""
+
+    def __init__(self, stream, length: int):
+        self.stream, self.left = stream, length
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self.left <= 0:
+            return 0
+        data = self.stream.read(min(len(buffer), self.left, 1024 * 1024))
+        buffer[: len(data)] = data
+        self.left -= len(data)
+        return len(data)
+
+
+class _Joined(io.RawIOBase):
+    """The parts in order, read as one stream."""
+
+    def __init__(self, keys: list[str]):
+        self.keys, self.current = list(keys), None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while True:
+            if self.current is None:
+                if not self.keys:
+                    return 0
+                self.current = default_storage.open(self.keys.pop(0), "rb")
+            data = self.current.read(len(buffer))
+            if data:
+                buffer[: len(data)] = data
+                return len(data)
+            self.current.close()
+            self.current = None
+
+    def close(self) -> None:
+        if self.current is not None:
+            self.current.close()
+        super().close()

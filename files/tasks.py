@@ -1,0 +1,28 @@
+from celery import shared_task
+from django.conf import settings
+
+from files import services
+from files.from_url import from_url_fetch
+from files.multipart import multipart_sweep_abandoned
+
+
+@shared_task(acks_late=True, time_limit=900, soft_time_limit=850)
+def fetch_from_url(token: str) -> None:
+    from_url_fetch(token=token)
+
+
+@shared_task(acks_late=True)
+def expire_temporary_files() -> int:
+    """Every minute: removes expired temporary files in bounded batches."""
+    removed = 0
+    for _ in range(10):
+        count = services.file_expire_batch(limit=settings.FILEDOCK_EXPIRY_BATCH)
+        removed += count
+        if count < settings.FILEDOCK_EXPIRY_BATCH:
+            break
+    return removed
+
+
+@shared_task(acks_late=True)
+def sweep_orphan_blobs() -> int:
+    return services.storage_sweep_orphans() + multipart_sweep_abandoned()

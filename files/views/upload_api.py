@@ -1,0 +1,206 @@
+"""The Upload API (Uploadcare-compatible). Public key identifies the project; no session, no CSRF."""
+
+from functools import wraps
+
+from django.conf import settings
+from django.http import HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from files import errors
+from files.from_url import from_url_create
+from files.groups import group_create, group_lookup
+from files.info import upload_file_info, upload_group_info
+from files.models import File, FromUrlTask, MultipartUpload
+from files.multipart import multipart_complete, multipart_part_write, multipart_start, part_check_token, part_token
+from files.services import file_lookup, file_upload, resolve_store, validate_metadata
+from files.upload_auth import check_signature, metadata_from, project_for
+from projects.bases import absolute
+
+MAX_FILES_PER_REQUEST = 100
+
+
+def upload_endpoint(*methods: str):
+    """CORS for browser clients, method check, and UploadError → the API's error answer."""
+
+    def decorator(view):
+        @csrf_exempt
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if request.method == "OPTIONS":
+                response = HttpResponse(status=204)
+            elif request.method not in methods:
+                response = _error(request, errors.UploadError(
+                    "MethodNotAllowedError", 405, f"HTTP method {request.method} is not allowed for {request.path}"))
+            else:
+                try:
+                    response = view(request, *args, **kwargs)
+                except errors.UploadError as exc:
+                    response = _error(request, exc)
+            response["Access-Control-Allow-Origin"] = "*"
+            response["Access-Control-Allow-Methods"] = ", ".join((*methods, "OPTIONS"))
+            response["Access-Control-Allow-Headers"] = "Content-Type, X-UC-User-Agent, X-Requested-With"
+            return response
+
+        return wrapper
+
+    return decorator
+
+
+def _error(request, exc: errors.UploadError) -> HttpResponse:
+    if (request.GET.get("jsonerrors") or request.POST.get("jsonerrors")) == "1":
+        body = {"error": {"content": exc.message, "status_code": exc.status, "error_code": exc.code}}
+        return JsonResponse(body, status=200)
+    return HttpResponse(exc.message, status=exc.status, content_type="text/plain; charset=utf-8")
+
+
+@upload_endpoint("POST")
+def base(request):
+    length = int(request.META.get("CONTENT_LENGTH") or 0)
+    if length > settings.FILEDOCK_DIRECT_UPLOAD_MAX_SIZE + 64 * 1024:
+        raise errors.UploadError("RequestSizeLimitExceededError", 413, "The size of the request is too large.")
+    project = project_for(request.POST, "UPLOADCARE_PUB_KEY")
+    check_signature(project, request.POST)
+    store = resolve_store(project, request.POST.get("UPLOADCARE_STORE"))
+    metadata = validate_metadata(metadata_from(request.POST))
+    uploads = [(field, f) for field in request.FILES for f in request.FILES.getlist(field)]
+    if not uploads:
+        raise errors.files_required()
+    if len(uploads) > MAX_FILES_PER_REQUEST:
+        raise errors.too_many_files(MAX_FILES_PER_REQUEST)
+    result = {}
+    for field, upload in uploads:
+        file = file_upload(project=project, content=upload, filename=upload.name or field, store=store,
+                           metadata=metadata, source="upload")
+        result[field] = str(file.uuid)
+    return JsonResponse(result)
+
+
+@upload_endpoint("POST")
+def multipart_start_view(request):
+    project = project_for(request.POST, "UPLOADCARE_PUB_KEY")
+    check_signature(project, request.POST)
+    upload = multipart_start(
+        project=project, filename=request.POST.get("filename", ""), size=request.POST.get("size"),
+        content_type=request.POST.get("content_type", ""), store=request.POST.get("UPLOADCARE_STORE"),
+        metadata=metadata_from(request.POST),
+    )
+    base_url = absolute(settings.UPLOAD_BASE, request)
+    parts = [
+        f"{base_url}multipart/part/{upload.uuid}/{i}/?token={part_token(upload, i)}" for i in range(upload.parts_count)
+    ]
+    return JsonResponse({"uuid": str(upload.uuid), "parts": parts})
+
+
+@upload_endpoint("PUT", "POST")
+def multipart_part(request, upload_uuid, index):
+    if not part_check_token(upload_uuid, index, request.GET.get("token", "")):
+        raise errors.UploadError("AccessTokenInvalidError", 403, "Invalid token. Reason: bad or expired part URL.")
+    upload = MultipartUpload.objects.select_related("project").filter(uuid=upload_uuid).first()
+    if upload is None:
+        raise errors.UploadError("MultipartFileNotFoundError", 404, "File is not found.")
+    length = int(request.META.get("CONTENT_LENGTH") or 0)
+    multipart_part_write(upload=upload, index=index, stream=request, length=length)
+    return HttpResponse(status=200)
+
+
+@upload_endpoint("POST")
+def multipart_complete_view(request):
+    project = project_for(request.POST, "UPLOADCARE_PUB_KEY")
+    upload_id = request.POST.get("uuid", "")
+    if not upload_id:
+        raise errors.UploadError("MultipartFileIdRequiredError", 400, "uuid is required.")
+    upload = _multipart_lookup(project, upload_id)
+    return JsonResponse(upload_file_info(multipart_complete(upload=upload)))
+
+
+def _multipart_lookup(project, upload_id: str) -> MultipartUpload:
+    from uuid import UUID
+
+    try:
+        upload_uuid = UUID(upload_id)
+    except ValueError:
+        raise errors.UploadError("UUIDInvalidError", 400, "uuid is invalid.") from None
+    upload = MultipartUpload.objects.select_related("project").filter(project=project, uuid=upload_uuid).first()
+    if upload is None:
+        raise errors.UploadError("MultipartFileNotFoundError", 404, "File is not found.")
+    return upload
+
+
+@upload_endpoint("POST")
+def from_url(request):
+    project = project_for(request.POST, "pub_key")
+    check_signature(project, request.POST)
+    result = from_url_create(
+        project=project, source_url=request.POST.get("source_url", "").strip(), store=request.POST.get("store"),
+        filename=request.POST.get("filename", ""), metadata=validate_metadata(metadata_from(request.POST)),
+        check_duplicates=request.POST.get("check_URL_duplicates") == "1",
+        save_duplicates=request.POST.get("save_URL_duplicates") == "1",
+    )
+    if isinstance(result, File):
+        return JsonResponse({"type": "file_info", **upload_file_info(result)})
+    return JsonResponse({"type": "token", "token": str(result.token)})
+
+
+@upload_endpoint("GET")
+def from_url_status(request):
+    token = request.GET.get("token", "")
+    if not token:
+        raise errors.UploadError("TokenRequiredError", 400, "token is required.")
+    task = _from_url_task(token)
+    if task is None:
+        return JsonResponse({"status": "unknown"})
+    if task.status == FromUrlTask.Status.SUCCESS and task.file:
+        return JsonResponse({**upload_file_info(task.file), "status": "success"})
+    if task.status == FromUrlTask.Status.ERROR:
+        return JsonResponse({"status": "error", "error": task.error, "error_code": task.error_code})
+    return JsonResponse({"status": task.status, "done": task.done, "total": task.total or 0})
+
+
+def _from_url_task(token: str) -> FromUrlTask | None:
+    from uuid import UUID
+
+    try:
+        return FromUrlTask.objects.select_related("file").filter(token=UUID(token)).first()
+    except ValueError:
+        return None
+
+
+@upload_endpoint("GET")
+def info(request):
+    project = project_for(request.GET, "pub_key")
+    file_id = request.GET.get("file_id", "")
+    if not file_id:
+        raise errors.UploadError("FileIdRequiredError", 400, "file_id is required.")
+    file = file_lookup(project=project, file_id=file_id)
+    if file is None or file.is_removed:
+        raise errors.file_not_found()
+    return JsonResponse(upload_file_info(file))
+
+
+@upload_endpoint("POST")
+def group(request):
+    project = project_for(request.POST, "pub_key")
+    check_signature(project, request.POST)
+    refs = _indexed(request.POST, "files")
+    return JsonResponse(upload_group_info(group_create(project=project, refs=refs), request))
+
+
+def _indexed(data, name: str) -> list[str]:
+    """`files[0]`, `files[1]`, … in index order; a gap ends the list."""
+    values, index = [], 0
+    while f"{name}[{index}]" in data:
+        values.append(data[f"{name}[{index}]"])
+        index += 1
+    return values
+
+
+@upload_endpoint("GET")
+def group_info(request):
+    project = project_for(request.GET, "pub_key")
+    group_id = request.GET.get("group_id", "")
+    if not group_id:
+        raise errors.UploadError("GroupIdRequiredError", 400, "group_id is required.")
+    found = group_lookup(project=project, group_id=group_id)
+    if found is None:
+        raise errors.UploadError("GroupNotFoundError", 404, "group_id is invalid.")
+    return JsonResponse(upload_group_info(found, request))

@@ -1,0 +1,289 @@
+"""The Upload API through HTTP: shapes, limits, signatures and errors. Nothing half-written."""
+
+import hashlib
+import hmac
+import io
+import time
+
+import pytest
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+
+from files.models import Event, File, Group, MultipartUpload
+
+PART = 5 * 1024 * 1024
+
+
+def png_bytes(width=40, height=30) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 20, 20)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def sign(secret: str, expire: int) -> str:
+    return hmac.new(secret.encode(), str(expire).encode(), hashlib.sha256).hexdigest()
+
+
+def blobs() -> set[str]:
+    try:
+        dirs, _ = default_storage.listdir("files")
+    except FileNotFoundError:
+        return set()
+    return {f"{d}/{n}" for d in dirs for n in default_storage.listdir(f"files/{d}")[1]}
+
+
+@pytest.fixture
+def project(team):
+    return team.project
+
+
+def upload(client, project, files, **fields):
+    data = {"UPLOADCARE_PUB_KEY": project.public_key, **fields, **files}
+    return client.post("/upload/base/", data)
+
+
+def test_direct_upload_returns_uuid_per_field_and_stores_bytes(client, project):
+    response = upload(client, project, {"photo.png": SimpleUploadedFile("photo.png", png_bytes()),
+                                        "notes": SimpleUploadedFile("notes.txt", b"hello")})
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"photo.png", "notes"}
+    photo = File.objects.get(uuid=body["photo.png"])
+    assert photo.mime_type == "image/png" and photo.image_info["width"] == 40 and photo.image_info["height"] == 30
+    assert photo.is_stored  # automatic storing is on by default
+    with default_storage.open(photo.storage_key) as stored:
+        assert stored.read() == png_bytes()
+    notes = File.objects.get(uuid=body["notes"])
+    assert notes.mime_type == "text/plain" and notes.original_filename == "notes.txt"
+    assert Event.objects.filter(type="file.uploaded").count() == 2
+
+
+def test_cors_headers_for_browser_clients(client, project):
+    response = client.options("/upload/base/")
+    assert response.status_code == 204
+    assert response["Access-Control-Allow-Origin"] == "*"
+
+
+@pytest.mark.parametrize("store,autostore,stored", [
+    ("1", False, True), ("0", True, False), ("auto", True, True), ("auto", False, False), (None, False, False),
+])
+def test_store_flag_against_project_setting(client, project, store, autostore, stored):
+    project.autostore_enabled = autostore
+    project.save()
+    fields = {"UPLOADCARE_STORE": store} if store is not None else {}
+    body = upload(client, project, {"f": SimpleUploadedFile("f.txt", b"x")}, **fields).json()
+    assert File.objects.get(uuid=body["f"]).is_stored is stored
+
+
+def test_content_type_is_sniffed_not_trusted(client, project):
+    body = upload(client, project, {"f": SimpleUploadedFile("fake.png", b"plain text, not a png", "image/png")}).json()
+    file = File.objects.get(uuid=body["f"])
+    assert file.mime_type == "text/plain" and not file.is_image
+
+
+def test_path_traversal_names_are_only_names(client, project):
+    body = upload(client, project, {"f": SimpleUploadedFile("../../etc/passwd", b"x")}).json()
+    file = File.objects.get(uuid=body["f"])
+    assert file.original_filename == "passwd"
+    assert file.storage_key == f"files/{project.pk}/{file.uuid}"
+
+
+def test_metadata_fields(client, project):
+    body = upload(client, project, {"f": SimpleUploadedFile("f.txt", b"x")}, **{"metadata[kind]": "avatar"}).json()
+    assert File.objects.get(uuid=body["f"]).metadata == {"kind": "avatar"}
+
+
+@pytest.mark.parametrize("fields,status,message", [
+    ({"UPLOADCARE_PUB_KEY": ""}, 403, "UPLOADCARE_PUB_KEY is required."),
+    ({"UPLOADCARE_PUB_KEY": "nope"}, 403, "UPLOADCARE_PUB_KEY is invalid."),
+    ({"UPLOADCARE_STORE": "maybe"}, 400, "UPLOADCARE_STORE must be 0, 1 or auto."),
+    ({"metadata[bad key!]": "v"}, 400, "contains symbols not allowed"),
+])
+def test_bad_fields_are_refused_and_leave_nothing(client, project, fields, status, message):
+    before = blobs()
+    response = upload(client, project, {"f": SimpleUploadedFile("f.txt", b"x")}, **fields)
+    assert response.status_code == status
+    assert message in response.content.decode()
+    assert response["Content-Type"].startswith("text/plain")
+    assert not File.objects.exists() and blobs() == before
+
+
+def test_no_file_is_an_error(client, project):
+    response = client.post("/upload/base/", {"UPLOADCARE_PUB_KEY": project.public_key})
+    assert response.status_code == 400 and response.content == b"Request does not contain files."
+
+
+def test_jsonerrors_gives_code_in_json(client, project):
+    response = client.post("/upload/base/?jsonerrors=1", {"UPLOADCARE_PUB_KEY": "nope"})
+    assert response.status_code == 200
+    assert response.json() == {"error": {"content": "UPLOADCARE_PUB_KEY is invalid.", "status_code": 403,
+                                         "error_code": "ProjectPublicKeyInvalidError"}}
+
+
+def test_too_large_file_is_refused_and_leaves_nothing(client, project):
+    project.max_file_size = 10
+    project.save()
+    before = blobs()
+    response = upload(client, project, {"f": SimpleUploadedFile("f.txt", b"x" * 11)})
+    assert response.status_code == 400 and response.content == b"File is too large."
+    assert not File.objects.exists() and blobs() == before
+
+
+def test_disallowed_type_is_refused_and_leaves_nothing(client, project):
+    project.allowed_mime_types = "image/*, application/pdf"
+    project.save()
+    before = blobs()
+    refused = upload(client, project, {"f": SimpleUploadedFile("f.txt", b"text")})
+    assert refused.status_code == 400 and refused.content == b"Uploading of these file types is not allowed."
+    assert not File.objects.exists() and blobs() == before
+    assert upload(client, project, {"f": SimpleUploadedFile("a.png", png_bytes())}).status_code == 200
+
+
+def test_empty_file_is_accepted_as_zero_bytes(client, project):
+    body = upload(client, project, {"f": SimpleUploadedFile("empty.txt", b"")}).json()
+    assert File.objects.get(uuid=body["f"]).size == 0
+
+
+def test_deleted_project_key_is_refused(client, project):
+    from projects.services import project_delete
+
+    project_delete(project=project)
+    response = upload(client, project, {"f": SimpleUploadedFile("f.txt", b"x")})
+    assert response.status_code == 403 and b"marked as removed" in response.content
+
+
+class TestSignedUploads:
+    @pytest.fixture
+    def signed(self, project):
+        project.require_signed_uploads = True
+        project.save()
+        return project, project.secret_keys.get().secret
+
+    def test_valid_signature_from_any_active_key(self, client, signed):
+        project, _ = signed
+        from projects.services import secret_key_create
+
+        _, second = secret_key_create(project=project, label="second")
+        expire = int(time.time()) + 60
+        response = upload(client, project, {"f": SimpleUploadedFile("f.txt", b"x")},
+                          expire=str(expire), signature=sign(second, expire))
+        assert response.status_code == 200
+
+    @pytest.mark.parametrize("case,status,message", [
+        ("missing", 400, "`signature` is required."),
+        ("no_expire", 400, "`expire` is required."),
+        ("bad_expire", 400, "`expire` must be a UNIX timestamp."),
+        ("expired", 403, "Expired signature."),
+        ("wrong", 403, "Invalid signature."),
+        ("revoked", 403, "Invalid signature."),
+    ])
+    def test_bad_signatures_are_refused(self, client, signed, case, status, message):
+        project, secret = signed
+        expire = int(time.time()) + 60
+        fields = {
+            "missing": {"expire": str(expire)},
+            "no_expire": {"signature": sign(secret, expire)},
+            "bad_expire": {"expire": "soon", "signature": "ab"},
+            "expired": {"expire": str(expire - 120), "signature": sign(secret, expire - 120)},
+            "wrong": {"expire": str(expire), "signature": sign("not-the-secret", expire)},
+            "revoked": {"expire": str(expire), "signature": sign(secret, expire)},
+        }[case]
+        if case == "revoked":
+            project.secret_keys.update(revoked_at=project.created_at)
+        response = upload(client, project, {"f": SimpleUploadedFile("f.txt", b"x")}, **fields)
+        assert (response.status_code, response.content.decode()) == (status, message)
+        assert not File.objects.exists()
+
+
+class TestMultipart:
+    def start(self, client, project, size, **fields):
+        data = {"UPLOADCARE_PUB_KEY": project.public_key, "filename": "/tmp/some/dir/big.bin", "size": str(size),
+                "content_type": "application/octet-stream", **fields}
+        return client.post("/upload/multipart/start/", data)
+
+    def put(self, client, url, body):
+        return client.generic("PUT", url.replace("http://testserver", ""), body, content_type="application/octet-stream")
+
+    def test_start_parts_complete(self, client, project):
+        size = PART * 2 + 123
+        started = self.start(client, project, size).json()
+        assert len(started["parts"]) == 3
+        data = bytes(range(256)) * (size // 256) + bytes(range(size % 256))
+        for i, url in enumerate(started["parts"]):
+            assert self.put(client, url, data[i * PART:(i + 1) * PART]).status_code == 200
+        done = client.post("/upload/multipart/complete/", {"UPLOADCARE_PUB_KEY": project.public_key,
+                                                           "uuid": started["uuid"]})
+        info = done.json()
+        assert info["uuid"] == started["uuid"] and info["size"] == size and info["original_filename"] == "big.bin"
+        file = File.objects.get(uuid=started["uuid"])
+        with default_storage.open(file.storage_key) as stored:
+            assert stored.read() == data
+        assert not default_storage.exists(f"parts/{started['uuid']}/0")
+
+    def test_interrupted_upload_cannot_complete_and_is_swept(self, client, project):
+        started = self.start(client, project, PART + 10).json()
+        self.put(client, started["parts"][0], b"a" * PART)
+        done = client.post("/upload/multipart/complete/", {"UPLOADCARE_PUB_KEY": project.public_key,
+                                                           "uuid": started["uuid"]})
+        assert done.status_code == 400 and b"Not all parts uploaded" in done.content
+        assert not File.objects.exists()
+        from files.multipart import multipart_sweep_abandoned
+
+        assert multipart_sweep_abandoned(older_than_seconds=0) == 1
+        assert not MultipartUpload.objects.exists()
+        assert not default_storage.exists(f"parts/{started['uuid']}/0")
+
+    def test_part_url_needs_its_token(self, client, project):
+        started = self.start(client, project, 100).json()
+        url = started["parts"][0].split("?")[0] + "?token=forged"
+        assert self.put(client, url, b"x" * 100).status_code == 403
+
+    def test_wrong_part_size_is_refused(self, client, project):
+        started = self.start(client, project, 100).json()
+        response = self.put(client, started["parts"][0], b"x" * 99)
+        assert response.status_code == 400
+
+    @pytest.mark.parametrize("size", ["", "abc", "-5"])
+    def test_bad_size(self, client, project, size):
+        response = self.start(client, project, size)
+        assert response.status_code == 400
+        assert not MultipartUpload.objects.exists()
+
+    def test_too_large_declared_size(self, client, project):
+        project.max_file_size = 1000
+        project.save()
+        assert self.start(client, project, 1001).status_code == 400
+
+    def test_complete_for_unknown_or_malformed_uuid(self, client, project):
+        for value, status in (("not-a-uuid", 400), ("6f7d1a53-0000-4000-8000-000000000000", 404)):
+            response = client.post("/upload/multipart/complete/", {"UPLOADCARE_PUB_KEY": project.public_key, "uuid": value})
+            assert response.status_code == status
+
+
+def test_info(client, project, team):
+    body = upload(client, project, {"f": SimpleUploadedFile("a.png", png_bytes())}).json()
+    info = client.get("/upload/info/", {"pub_key": project.public_key, "file_id": body["f"]}).json()
+    assert info["uuid"] == body["f"] and info["is_image"] and info["image_info"]["format"] == "PNG"
+    outsider_key = team.outsider.memberships.get().project.public_key
+    foreign = client.get("/upload/info/", {"pub_key": outsider_key, "file_id": body["f"]})
+    assert foreign.status_code == 404
+    assert client.get("/upload/info/", {"pub_key": project.public_key, "file_id": "zzz"}).status_code == 404
+
+
+def test_group_create_and_info(client, project, team):
+    uuids = [upload(client, project, {"f": SimpleUploadedFile(f"{i}.txt", b"x")}).json()["f"] for i in range(2)]
+    response = client.post("/group//", {"pub_key": project.public_key, "files[0]": f"http://cdn.example/{uuids[0]}/",
+                                        "files[1]": f"{uuids[1]}/-/resize/10x10/"})
+    assert response.status_code == 200
+    group = response.json()
+    assert group["id"].endswith("~2") and group["files_count"] == 2
+    assert [f["uuid"] for f in group["files"]] == uuids
+    assert group["files"][1]["default_effects"] == "resize/10x10/"
+    info = client.get("/upload/group/info/", {"pub_key": project.public_key, "group_id": group["id"]}).json()
+    assert info["id"] == group["id"]
+    outsider_key = team.outsider.memberships.get().project.public_key
+    assert client.post("/upload/group/", {"pub_key": outsider_key, "files[0]": uuids[0]}).status_code == 400
+    assert client.post("/upload/group/", {"pub_key": project.public_key, "files[0]": "nonsense"}).status_code == 400
+    assert client.post("/upload/group/", {"pub_key": project.public_key}).status_code == 400
+    assert Group.objects.count() == 1
