@@ -48,11 +48,20 @@ def login(client):
 def celery_worker(transactional_db):
     """A real Celery worker consuming from Redis, in a thread of the test process."""
     from celery.contrib.testing.worker import start_worker
+    from celery.signals import task_postrun
+    from django.db import connection
 
     from config.celery import app
 
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as worker:
-        yield worker
+    def close_connection(**kwargs):
+        connection.close()  # the worker thread's own connection; the test database must be droppable
+
+    task_postrun.connect(close_connection, weak=False)
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as worker:
+            yield worker
+    finally:
+        task_postrun.disconnect(close_connection)
 
 
 def wait_until(predicate, timeout: float = 15.0) -> bool:

@@ -9,6 +9,8 @@ from .base import *  # noqa: F401,F403
 from .base import CONTENT_SECURITY_POLICY  # noqa: F401
 
 DATABASES = {"default": env_database("DATABASE_URL", "postgres://root@127.0.0.1:5432/filedock")}
+# Live-server request threads must not keep connections open past their request.
+DATABASES["default"]["CONN_MAX_AGE"] = 0
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/15")
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "redis://127.0.0.1:6379/14")
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

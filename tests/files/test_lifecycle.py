@@ -1,0 +1,158 @@
+"""Store, delete, expiry and the sweeps that keep bytes and rows together."""
+
+import os
+import random
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import connection
+from django.utils import timezone
+
+from files import services
+from files.models import Event, File
+from projects.services import project_create
+from tests.factories import UserFactory
+
+
+def make_file(project, name="a.txt", store=False, body=b"hello", age=timedelta(0)) -> File:
+    file = services.file_upload(project=project, content=ContentFile(body, name=name), filename=name, store=store)
+    if age:
+        File.objects.filter(pk=file.pk).update(datetime_uploaded=timezone.now() - age)
+        file.refresh_from_db()
+    return file
+
+
+@pytest.fixture
+def project(db):
+    return project_create(owner=UserFactory(), name="p")
+
+
+def test_store_emits_once(project):
+    file = make_file(project)
+    services.file_store(file=file)
+    services.file_store(file=file)
+    assert file.is_stored
+    assert Event.objects.filter(file_uuid=file.uuid, type="file.stored").count() == 1
+
+
+def test_delete_marks_removed_and_deletes_bytes(project, django_capture_on_commit_callbacks):
+    file = make_file(project, store=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.file_delete(file=file)
+    assert file.is_removed and not default_storage.exists(file.storage_key)
+    with pytest.raises(services.FileRemovedError):
+        services.file_store(file=file)
+    assert Event.objects.filter(file_uuid=file.uuid, type="file.deleted").count() == 1
+
+
+def test_expiry_removes_old_temporary_files_and_keeps_stored_ones(project):
+    old_temp = make_file(project, age=timedelta(hours=25))
+    young_temp = make_file(project, age=timedelta(hours=23))
+    old_stored = make_file(project, store=True, age=timedelta(days=30))
+
+    assert services.file_expire_batch() == 1
+    assert services.file_expire_batch() == 0  # running again is harmless
+
+    old_temp.refresh_from_db(), young_temp.refresh_from_db(), old_stored.refresh_from_db()
+    assert old_temp.is_removed and not default_storage.exists(old_temp.storage_key)
+    assert not young_temp.is_removed and default_storage.exists(young_temp.storage_key)
+    assert not old_stored.is_removed and default_storage.exists(old_stored.storage_key)
+    event = Event.objects.get(file_uuid=old_temp.uuid, type="file.deleted")
+    assert event.initiator["detail"]["reason"] == "expired"
+
+
+def test_expiry_works_in_bounded_batches(project):
+    for _ in range(5):
+        make_file(project, age=timedelta(days=2))
+    assert services.file_expire_batch(limit=2) == 2
+    assert File.objects.temporary().count() == 3
+
+
+def test_time_travel_the_lifetime_setting(project, settings):
+    settings.FILEDOCK_TEMPORARY_FILE_LIFETIME = 60
+    file = make_file(project, age=timedelta(seconds=61))
+    assert services.file_expire_batch() == 1
+    file.refresh_from_db()
+    assert file.is_removed
+
+
+@pytest.mark.django_db(transaction=True)
+def test_store_racing_expiry_never_loses_a_stored_file():
+    """Stores and expiry run at once on the same expired files, in separate connections."""
+    project = project_create(owner=UserFactory(), name="race")
+    files = [make_file(project, name=f"{i}.txt", age=timedelta(days=2)) for i in range(150)]
+    stored_ok, refused = [], []
+
+    def storer():
+        order = files[:]
+        random.shuffle(order)
+        for file in order:
+            try:
+                services.file_store(file=File.objects.get(pk=file.pk))
+                stored_ok.append(file.pk)
+            except services.FileRemovedError:
+                refused.append(file.pk)
+        connection.close()
+
+    def expirer():
+        while services.file_expire_batch(limit=7):
+            time.sleep(0.001)
+        connection.close()
+
+    threads = [threading.Thread(target=storer), threading.Thread(target=expirer)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    rows = {f.pk: f for f in File.objects.filter(project=project)}
+    assert len(stored_ok) + len(refused) == 150
+    for pk in stored_ok:
+        assert rows[pk].is_stored and not rows[pk].is_removed
+        assert default_storage.exists(rows[pk].storage_key)
+    for pk in refused:
+        assert rows[pk].is_removed and not rows[pk].is_stored
+    assert stored_ok and refused, "the race should have gone both ways at least once"
+
+
+def test_crash_between_bytes_and_row_leaves_an_orphan_the_sweep_removes(project):
+    # What a crash after the storage write and before the row commit leaves behind:
+    orphan = default_storage.save(services.storage_key(project.pk, "0b8f4a0e-1111-4222-8333-444455556666"),
+                                  ContentFile(b"orphan"))
+    young_orphan = default_storage.save(services.storage_key(project.pk, "0b8f4a0e-1111-4222-8333-777788889999"),
+                                        ContentFile(b"maybe mid-upload"))
+    kept = make_file(project, store=True)
+    hour_ago = time.time() - 7200
+    os.utime(default_storage.path(orphan), (hour_ago, hour_ago))
+    os.utime(default_storage.path(kept.storage_key), (hour_ago, hour_ago))
+
+    assert services.storage_sweep_orphans() == 1
+    assert not default_storage.exists(orphan)
+    assert default_storage.exists(young_orphan)
+    assert default_storage.exists(kept.storage_key)
+
+
+def test_row_failure_deletes_the_bytes(project, monkeypatch):
+    def broken_create(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(File.objects, "create", broken_create)
+    before = set(default_storage.listdir(f"files/{project.pk}")[1]) if default_storage.exists(f"files/{project.pk}") else set()
+    with pytest.raises(RuntimeError):
+        services.file_upload(project=project, content=ContentFile(b"x", name="x"), filename="x", store=True)
+    after = set(default_storage.listdir(f"files/{project.pk}")[1]) if default_storage.exists(f"files/{project.pk}") else set()
+    assert after == before
+
+
+def test_metadata_set_and_delete_emit_info_updated(project):
+    file = make_file(project)
+    services.file_metadata_set(file=file, key="kind", value="avatar")
+    services.file_metadata_set(file=file, key="kind", value="avatar")  # unchanged: no event
+    services.file_metadata_delete(file=file, key="kind")
+    file.refresh_from_db()
+    assert file.metadata == {}
+    assert Event.objects.filter(file_uuid=file.uuid, type="file.info_updated").count() == 2
