@@ -1,6 +1,11 @@
-from django import forms
+import re
 
-from projects.models import INVITABLE_ROLES, Membership, Role
+from django import forms
+from django.conf import settings
+
+from projects.models import INVITABLE_ROLES, Membership, Project, Role
+
+MIME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/(\*|[a-z0-9][a-z0-9!#$&^_.+-]*)$")
 
 
 class ProjectNameForm(forms.Form):
@@ -47,3 +52,43 @@ class TransferForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["membership"].queryset = project.memberships.exclude(role=Role.OWNER).select_related("user")
         self.fields["membership"].label_from_instance = lambda m: f"{m.user.email} ({m.get_role_display()})"
+
+
+class UploadSettingsForm(forms.ModelForm):
+    max_file_size_mb = forms.IntegerField(
+        label="Maximum file size (MB)", required=False, min_value=1,
+        help_text="Empty: the server's limit.",
+    )
+
+    class Meta:
+        model = Project
+        fields = ["autostore_enabled", "require_signed_uploads", "allowed_mime_types"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.max_file_size:
+            self.initial["max_file_size_mb"] = self.instance.max_file_size // (1024 * 1024)
+
+    def clean_allowed_mime_types(self):
+        value = self.cleaned_data["allowed_mime_types"]
+        patterns = [p.strip().lower() for p in value.split(",") if p.strip()]
+        for pattern in patterns:
+            if not MIME_PATTERN.match(pattern):
+                raise forms.ValidationError(f"“{pattern}” is not a MIME type or pattern like image/* or application/pdf.")
+        return ", ".join(patterns)
+
+    def clean_max_file_size_mb(self):
+        value = self.cleaned_data["max_file_size_mb"]
+        limit_mb = settings.FILEDOCK_MAX_FILE_SIZE // (1024 * 1024)
+        if value and value > limit_mb:
+            raise forms.ValidationError(f"The server accepts at most {limit_mb} MB.")
+        return value
+
+    def upload_settings(self) -> dict:
+        mb = self.cleaned_data.get("max_file_size_mb")
+        return {
+            "autostore_enabled": self.cleaned_data["autostore_enabled"],
+            "require_signed_uploads": self.cleaned_data["require_signed_uploads"],
+            "allowed_mime_types": self.cleaned_data["allowed_mime_types"],
+            "max_file_size": mb * 1024 * 1024 if mb else None,
+        }

@@ -36,6 +36,17 @@ def project_rename(*, project: Project, name: str) -> Project:
     return project
 
 
+def project_configure_uploads(*, project: Project, autostore_enabled: bool, require_signed_uploads: bool,
+                              max_file_size: int | None, allowed_mime_types: str) -> Project:
+    """Sets how uploads are treated: automatic storing, signatures, size and type limits."""
+    project.autostore_enabled = autostore_enabled
+    project.require_signed_uploads = require_signed_uploads
+    project.max_file_size = max_file_size
+    project.allowed_mime_types = allowed_mime_types
+    project.save(update_fields=["autostore_enabled", "require_signed_uploads", "max_file_size", "allowed_mime_types"])
+    return project
+
+
 def project_delete(*, project: Project) -> None:
     """Hides the project at once; its files and rows are removed by `project_purge` in the background."""
     from projects.tasks import purge_project

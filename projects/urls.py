@@ -13,6 +13,7 @@ urlpatterns = [
     path(project, projects.overview, name="overview"),
     path(project + "settings/", projects.project_settings, name="settings"),
     path(project + "settings/rename/", projects.project_rename, name="rename"),
+    path(project + "settings/uploads/", projects.project_uploads, name="uploads"),
     path(project + "delete/", projects.project_delete, name="delete"),
     path(project + "keys/", keys.key_list, name="keys"),
     path(project + "keys/new/", keys.key_create, name="key_create"),

@@ -6,7 +6,7 @@ from django.views.decorators.http import require_http_methods
 from files.services import project_file_totals
 from projects import bases, services
 from projects.access import project_view
-from projects.forms import ProjectDeleteForm, ProjectNameForm
+from projects.forms import ProjectDeleteForm, ProjectNameForm, UploadSettingsForm
 from projects.models import Project, Role
 
 
@@ -56,6 +56,16 @@ def project_rename(request, project):
     return redirect("projects:settings", project_id=project.pk)
 
 
+@project_view(role=Role.ADMIN, methods=("POST",))
+def project_uploads(request, project):
+    form = UploadSettingsForm(request.POST, instance=project)
+    if not form.is_valid():
+        return _render_settings(request, project, uploads_form=form, status=400)
+    services.project_configure_uploads(project=project, **form.upload_settings())
+    messages.success(request, "Upload settings saved.")
+    return redirect("projects:settings", project_id=project.pk)
+
+
 @project_view(role=Role.OWNER, methods=("POST",))
 def project_delete(request, project):
     form = ProjectDeleteForm(request.POST, project=project)
@@ -66,10 +76,13 @@ def project_delete(request, project):
     return redirect("projects:list")
 
 
-def _render_settings(request, project, rename_form=None, delete_form=None, status=200):
+def _render_settings(request, project, rename_form=None, uploads_form=None, delete_form=None, status=200):
+    if uploads_form is not None:
+        project.refresh_from_db()  # the invalid form must not leave its values on the shown project
     context = {
         "project": project,
         "rename_form": rename_form or ProjectNameForm(initial={"name": project.name}),
+        "uploads_form": uploads_form or UploadSettingsForm(instance=project),
         "delete_form": delete_form or ProjectDeleteForm(project=project),
     }
     return render(request, "projects/settings.html", context, status=status)

@@ -185,3 +185,36 @@ def test_signup_gives_a_default_project_with_keys(client, db, mailoutbox):
     assert project.name == "Default project"
     assert project.secret_keys.active().count() == 1
     assert "confirm" in mailoutbox[0].subject.lower()
+
+
+def test_upload_settings_are_saved(login, team):
+    response = login(team.admin).post(reverse("projects:uploads", args=[team.project.pk]), {
+        "autostore_enabled": "", "require_signed_uploads": "on", "max_file_size_mb": "25",
+        "allowed_mime_types": "image/*, Application/PDF",
+    })
+    assert response.status_code == 302
+    team.project.refresh_from_db()
+    assert not team.project.autostore_enabled and team.project.require_signed_uploads
+    assert team.project.max_file_size == 25 * 1024 * 1024
+    assert team.project.allowed_mime_types == "image/*, application/pdf"
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("allowed_mime_types", "images", "is not a MIME type"),
+    ("max_file_size_mb", "0", "greater than or equal to 1"),
+    ("max_file_size_mb", "99999999", "The server accepts at most"),
+])
+def test_upload_settings_reject_bad_values_and_change_nothing(login, team, field, value, message):
+    data = {"autostore_enabled": "on", "allowed_mime_types": "", field: value}
+    response = login(team.admin).post(reverse("projects:uploads", args=[team.project.pk]), data)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    team.project.refresh_from_db()
+    assert team.project.allowed_mime_types == "" and team.project.max_file_size is None
+
+
+def test_member_cannot_change_upload_settings(login, team):
+    response = login(team.member).post(reverse("projects:uploads", args=[team.project.pk]), {"autostore_enabled": ""})
+    assert response.status_code == 403
+    team.project.refresh_from_db()
+    assert team.project.autostore_enabled
