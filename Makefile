@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock
 
-.PHONY: run test install install-test migrate lock clean
+.PHONY: run test bench lock clean
 
 run: $(VENV)/.installed-run ## Serve the whole product on http://127.0.0.1:8000 (embedded default)
 	@mkdir -p var
@@ -14,6 +14,9 @@ run: $(VENV)/.installed-run ## Serve the whole product on http://127.0.0.1:8000 
 test: $(VENV)/.installed-test ## Run the whole suite against PostgreSQL, Redis and Chromium
 	bash tests/services.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed-test ## Measure against baselines in the same run (figures, not assertions)
+	$(BIN)/python bench/upload_multipart.py $(BENCH_ARGS)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

@@ -16,6 +16,7 @@ from files.models import File, MultipartUpload
 from files.services import check_size, check_type, file_upload, resolve_store, validate_metadata
 
 PART_URL_MAX_AGE = 24 * 3600
+COPY_CHUNK = 1024 * 1024  # Django's 64 KiB default makes many small reads and writes
 _signer = signing.TimestampSigner(salt="filedock.multipart.part")
 
 
@@ -70,6 +71,7 @@ def multipart_part_write(*, upload: MultipartUpload, index: int, stream, length:
     default_storage.delete(key)
     body = DjangoFile(_Limited(stream, length), name=key)
     body.size = length
+    body.DEFAULT_CHUNK_SIZE = COPY_CHUNK
     saved = default_storage.save(key, body)
     if default_storage.size(saved) != length:
         default_storage.delete(saved)
@@ -86,6 +88,7 @@ def multipart_complete(*, upload: MultipartUpload) -> File:
         if not all(default_storage.exists(k) for k in keys):
             raise errors.UploadError("MultipartUploadSizeTooSmallError", 400, "File size mismatch. Not all parts uploaded?")
         content = DjangoFile(_Joined(keys), name=upload.filename)
+        content.DEFAULT_CHUNK_SIZE = COPY_CHUNK
         content.size = sum(default_storage.size(k) for k in keys)
         if content.size != upload.size:
             raise errors.UploadError("MultipartFileCompletionFailedError", 400, "Can not complete upload. Wrong parts size?")

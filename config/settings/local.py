@@ -20,3 +20,6 @@ if CELERY_BROKER_URL == "filesystem://":
         "processed_folder": str(VAR_DIR / "broker-processed"),
         "store_processed": False,
     }
+
+# The embedded run keeps everything under var/; make sure it exists before SQLite opens it.
+VAR_DIR.mkdir(parents=True, exist_ok=True)
