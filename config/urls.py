@@ -21,6 +21,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path(mount(settings.UPLOAD_BASE), include("files.urls_upload")),
+    path(mount(settings.API_BASE), include("files.rest.urls")),
     path(mount(settings.CDN_BASE), include("files.urls_cdn")),
     path("", include(root_aliases)),
     path("", include("files.urls")),

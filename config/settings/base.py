@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "template_partials",
+    "rest_framework",
     "csp",
     "allauth",
     "allauth.account",
@@ -231,3 +232,11 @@ CELERY_BEAT_SCHEDULE.update({
     "expire-temporary-files": {"task": "files.tasks.expire_temporary_files", "schedule": 60.0},
     "sweep-orphan-blobs": {"task": "files.tasks.sweep_orphan_blobs", "schedule": 3600.0},
 })
+
+# REST API (Uploadcare v0.7)
+FILEDOCK_API_RATE = env_str("FILEDOCK_API_RATE", "1200/min")
+REST_FRAMEWORK = {
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+}

@@ -1,5 +1,6 @@
 import pytest
 from pyuploadcare import Uploadcare
+from pyuploadcare.api.auth import UploadcareSimpleAuth
 
 from projects.services import project_create, secret_key_create
 from tests.factories import UserFactory
@@ -29,3 +30,11 @@ def make_client(live_server):
 def uploadcare(live_project, make_client) -> Uploadcare:
     project, secret = live_project
     return make_client(project.public_key, secret)
+
+
+@pytest.fixture(params=["signed", "simple"])
+def rest_client(request, live_project, make_client) -> Uploadcare:
+    """pyuploadcare with each REST authentication scheme."""
+    project, secret = live_project
+    options = {"auth_class": UploadcareSimpleAuth} if request.param == "simple" else {}
+    return make_client(project.public_key, secret, **options)

@@ -1,0 +1,90 @@
+"""REST API authentication: `Uploadcare.Simple public:secret` and the HMAC-SHA1 signed scheme."""
+
+import hashlib
+import hmac
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from urllib.parse import quote
+
+from django.contrib.auth.models import AnonymousUser
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+
+from projects.services import secret_key_authenticate, secret_key_match
+
+DATE_TOLERANCE = timedelta(minutes=15)
+PYUPLOADCARE_DATE = "%a, %d %b %Y, %H:%M:%S GMT"  # a comma after the year, as pyuploadcare sends it
+
+
+def parse_date(value: str) -> datetime | None:
+    try:
+        return datetime.strptime(value, PYUPLOADCARE_DATE).replace(tzinfo=UTC)
+    except ValueError:
+        pass
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def raw_uri(request) -> str:
+    """The request target as the client sent it (gunicorn keeps it in RAW_URI)."""
+    meta = request.META
+    uri = meta.get("RAW_URI") or meta.get("REQUEST_URI")
+    if uri:
+        return uri
+    path = quote(meta.get("SCRIPT_NAME", "") + meta.get("PATH_INFO", ""), safe="/:@!$&'()*+,;=-._~%")
+    query = meta.get("QUERY_STRING", "")
+    return f"{path}?{query}" if query else path
+
+
+def string_to_sign(request) -> str:
+    body = request._request.body  # the raw bytes, before any parsing
+    return "\n".join([
+        request.method,
+        hashlib.md5(body).hexdigest(),
+        request.META.get("CONTENT_TYPE", ""),
+        request.META.get("HTTP_DATE", ""),
+        raw_uri(request),
+    ])
+
+
+class UploadcareAuthentication(BaseAuthentication):
+    """Sets `request.auth` to the project whose key pair signed the request."""
+
+    def authenticate(self, request):
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if not header:
+            return None
+        scheme, _, credentials = header.partition(" ")
+        public_key, _, secret_or_signature = credentials.strip().partition(":")
+        if not public_key or not secret_or_signature:
+            raise exceptions.AuthenticationFailed("Incorrect authentication credentials.")
+        if scheme == "Uploadcare.Simple":
+            project = secret_key_authenticate(public_key=public_key, secret=secret_or_signature)
+        elif scheme == "Uploadcare":
+            project = self._signed(request, public_key, secret_or_signature.lower())
+        else:
+            raise exceptions.AuthenticationFailed("Unknown authorization scheme.")
+        if project is None:
+            raise exceptions.AuthenticationFailed("Incorrect authentication credentials.")
+        return AnonymousUser(), project
+
+    def _signed(self, request, public_key: str, signature: str):
+        date = parse_date(request.META.get("HTTP_DATE", ""))
+        if date is None:
+            raise exceptions.AuthenticationFailed("Date header is missing or malformed.")
+        if abs(datetime.now(UTC) - date) > DATE_TOLERANCE:
+            raise exceptions.AuthenticationFailed("Date header differs from the server's time by more than 15 minutes.")
+        message = string_to_sign(request).encode()
+
+        def check(secret: str) -> bool:
+            expected = hmac.new(secret.encode(), message, hashlib.sha1).hexdigest()
+            return hmac.compare_digest(expected, signature)
+
+        key = secret_key_match(public_key=public_key, check=check)
+        return key.project if key else None
+
+    def authenticate_header(self, request) -> str:
+        return 'Uploadcare realm="api"'

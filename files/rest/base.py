@@ -1,0 +1,64 @@
+"""What every REST API view shares: the v0.7 media type, project authentication, throttling."""
+
+from django.conf import settings
+from rest_framework import exceptions, permissions
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.renderers import JSONRenderer
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
+
+from files.rest.auth import UploadcareAuthentication
+
+MEDIA_TYPE = "application/vnd.uploadcare-v0.7+json"
+
+
+class UploadcareRenderer(JSONRenderer):
+    media_type = MEDIA_TYPE
+
+
+class UploadcareJSONParser(JSONParser):
+    media_type = "application/*json"
+
+
+class RequireVersionHeader(DefaultContentNegotiation):
+    """The API answers only clients that ask for v0.7, as the original does."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        if MEDIA_TYPE not in request.META.get("HTTP_ACCEPT", ""):
+            raise exceptions.NotAcceptable(
+                f"Incorrect Accept header provided. Make sure to specify 'Accept: {MEDIA_TYPE}'."
+            )
+        return renderers[0], MEDIA_TYPE
+
+
+class HasProject(permissions.BasePermission):
+    def has_permission(self, request, view) -> bool:
+        if request.auth is None:
+            raise exceptions.NotAuthenticated("Authentication credentials were not provided.")
+        return True
+
+
+class ProjectThrottle(SimpleRateThrottle):
+    """Requests per project (the cache is Redis in production), 429 with Retry-After past the rate."""
+
+    scope = "project"
+
+    def get_rate(self):
+        return settings.FILEDOCK_API_RATE
+
+    def get_cache_key(self, request, view):
+        return f"throttle_project_{request.auth.pk}" if request.auth is not None else None
+
+
+class ProjectAPIView(APIView):
+    authentication_classes = [UploadcareAuthentication]
+    permission_classes = [HasProject]
+    throttle_classes = [ProjectThrottle]
+    renderer_classes = [UploadcareRenderer]
+    parser_classes = [UploadcareJSONParser, FormParser]
+    content_negotiation_class = RequireVersionHeader
+
+    @property
+    def project(self):
+        return self.request.auth

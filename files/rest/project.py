@@ -1,0 +1,23 @@
+from rest_framework.response import Response
+
+from files.rest.base import ProjectAPIView
+from projects.models import Membership
+
+# Client libraries validate collaborator emails strictly; these domains never pass.
+SPECIAL_USE_TLDS = {"local", "localhost", "test", "invalid", "onion", "internal", "example"}
+
+
+def public_email(email: str) -> str | None:
+    domain = email.rpartition("@")[2]
+    return None if "." not in domain or domain.rsplit(".", 1)[-1] in SPECIAL_USE_TLDS else email
+
+
+class ProjectInfo(ProjectAPIView):
+    def get(self, request):
+        members = Membership.objects.filter(project=self.project).select_related("user").order_by("created_at")
+        return Response({
+            "name": self.project.name,
+            "pub_key": self.project.public_key,
+            "autostore_enabled": self.project.autostore_enabled,
+            "collaborators": [{"email": public_email(m.user.email), "name": m.user.display_name} for m in members],
+        })

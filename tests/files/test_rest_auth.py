@@ -1,0 +1,82 @@
+"""REST authentication, version negotiation and throttling, at the HTTP level."""
+
+import hashlib
+import hmac
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.core.cache import cache
+
+ACCEPT = "application/vnd.uploadcare-v0.7+json"
+
+
+@pytest.fixture
+def keys(team):
+    return team.project.public_key, team.project.secret_keys.get().secret
+
+
+def signed_headers(public, secret, method, uri, body=b"", content_type="application/json", date=None):
+    date = date or datetime.now(UTC).strftime("%a, %d %b %Y, %H:%M:%S GMT")
+    message = "\n".join([method, hashlib.md5(body).hexdigest(), content_type, date, uri])
+    signature = hmac.new(secret.encode(), message.encode(), hashlib.sha1).hexdigest()
+    return {"HTTP_AUTHORIZATION": f"Uploadcare {public}:{signature}", "HTTP_DATE": date, "HTTP_ACCEPT": ACCEPT}
+
+
+def test_simple_scheme(client, keys):
+    response = client.get("/api/project/", HTTP_AUTHORIZATION=f"Uploadcare.Simple {keys[0]}:{keys[1]}", HTTP_ACCEPT=ACCEPT)
+    assert response.status_code == 200 and response.json()["pub_key"] == keys[0]
+    assert response["Content-Type"] == ACCEPT
+
+
+def test_signed_scheme_includes_the_query_and_accepts_rfc_dates(client, keys):
+    uri = "/api/project/?unknown=1"
+    headers = signed_headers(*keys, "GET", uri, content_type="application/json")
+    assert client.get(uri, CONTENT_TYPE="application/json", **headers).status_code == 200
+    rfc = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
+    headers = signed_headers(*keys, "GET", uri, content_type="application/json", date=rfc)
+    assert client.get(uri, CONTENT_TYPE="application/json", **headers).status_code == 200
+
+
+def test_signature_over_another_uri_fails(client, keys):
+    headers = signed_headers(*keys, "GET", "/api/files/")
+    response = client.get("/api/project/", CONTENT_TYPE="application/json", **headers)
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Incorrect authentication credentials."}
+
+
+def test_stale_date_fails(client, keys):
+    old = (datetime.now(UTC) - timedelta(minutes=16)).strftime("%a, %d %b %Y, %H:%M:%S GMT")
+    headers = signed_headers(*keys, "GET", "/api/project/", date=old)
+    response = client.get("/api/project/", CONTENT_TYPE="application/json", **headers)
+    assert response.status_code == 401 and "15 minutes" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("authorization", ["", "Basic abc", "Uploadcare.Simple nocolon", "Uploadcare.Simple a:b"])
+def test_bad_credentials_are_401(client, keys, authorization):
+    extra = {"HTTP_AUTHORIZATION": authorization} if authorization else {}
+    response = client.get("/api/project/", HTTP_ACCEPT=ACCEPT, **extra)
+    assert response.status_code == 401 and "detail" in response.json()
+    assert response["WWW-Authenticate"]
+
+
+def test_another_projects_secret_fails(client, team, keys):
+    other = team.outsider.memberships.get().project.secret_keys.get().secret
+    response = client.get("/api/project/", HTTP_AUTHORIZATION=f"Uploadcare.Simple {keys[0]}:{other}", HTTP_ACCEPT=ACCEPT)
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize("accept", ["", "application/json", "application/vnd.uploadcare-v0.5+json"])
+def test_missing_version_header_is_406(client, keys, accept):
+    response = client.get("/api/project/", HTTP_AUTHORIZATION=f"Uploadcare.Simple {keys[0]}:{keys[1]}", HTTP_ACCEPT=accept)
+    assert response.status_code == 406
+    assert ACCEPT in response.json()["detail"]
+
+
+def test_throttled_with_retry_after(client, keys, settings):
+    settings.FILEDOCK_API_RATE = "2/min"
+    cache.clear()
+    headers = {"HTTP_AUTHORIZATION": f"Uploadcare.Simple {keys[0]}:{keys[1]}", "HTTP_ACCEPT": ACCEPT}
+    assert [client.get("/api/project/", **headers).status_code for _ in range(2)] == [200, 200]
+    response = client.get("/api/project/", **headers)
+    assert response.status_code == 429 and int(response["Retry-After"]) > 0
+    cache.clear()
