@@ -35,6 +35,8 @@ def sniff_mime(head: bytes, filename: str, declared: str | None) -> str:
         sniffed = puremagic.from_string(head, mime=True) if head else ""
     except (puremagic.PureError, ValueError):
         sniffed = ""
+    if sniffed == "text/ascii":  # puremagic's name for plain text, not a registered type
+        sniffed = ""
     if sniffed:
         return sniffed
     guessed = mimetypes.guess_type(filename)[0]

@@ -149,8 +149,7 @@ def file_delete(*, file: File) -> File:
         file.refresh_from_db()
         if changed:
             emit(file, Event.Type.FILE_DELETED)
-            key = file.storage_key
-            transaction.on_commit(lambda: default_storage.delete(key))
+            transaction.on_commit(lambda: delete_bytes(file))
     return file
 
 
@@ -200,7 +199,7 @@ def file_expire_batch(*, limit: int = 1000, now=None) -> int:
         for file in claimed:
             emit(file, Event.Type.FILE_DELETED, initiator={"type": "system", "detail": {"reason": "expired"}})
     for file in claimed:
-        default_storage.delete(file.storage_key)
+        delete_bytes(file)
     return len(claimed)
 
 
@@ -226,16 +225,28 @@ def storage_sweep_orphans(*, older_than: timedelta = timedelta(hours=1), limit: 
     return removed
 
 
+def delete_bytes(file: File) -> None:
+    """Deletes a file's bytes and its cached previews (missing ones are no error)."""
+    default_storage.delete(file.storage_key)
+    folder = f"previews/{file.uuid}"
+    try:
+        _, names = default_storage.listdir(folder)
+    except FileNotFoundError:
+        return
+    for name in names:
+        default_storage.delete(f"{folder}/{name}")
+
+
 def file_purge_batch(*, project_id, limit: int) -> int:
     """Deletes up to `limit` files of a project, bytes first and rows after; returns how many.
 
     A crash between the two leaves rows whose bytes are already gone; the next run deletes
     them again (deleting a missing blob is harmless), so nothing is left half-done.
     """
-    batch = list(File.objects.filter(project_id=project_id).values_list("uuid", "storage_key")[:limit])
-    for _, key in batch:
-        default_storage.delete(key)
-    File.objects.filter(uuid__in=[pk for pk, _ in batch]).delete()
+    batch = list(File.objects.filter(project_id=project_id).only("uuid", "storage_key")[:limit])
+    for file in batch:
+        delete_bytes(file)
+    File.objects.filter(uuid__in=[file.uuid for file in batch]).delete()
     return len(batch)
 
 

@@ -156,3 +156,19 @@ def test_metadata_set_and_delete_emit_info_updated(project):
     file.refresh_from_db()
     assert file.metadata == {}
     assert Event.objects.filter(file_uuid=file.uuid, type="file.info_updated").count() == 2
+
+
+def test_delete_also_removes_cached_previews(project, django_capture_on_commit_callbacks):
+    from files.previews import preview_get_or_create
+    from tests.files.test_upload_api import png_bytes
+
+    file = make_file(project, name="p.png", body=png_bytes(), store=True)
+    preview = preview_get_or_create(file=file, width=10, height=10)
+    assert default_storage.exists(preview)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.file_delete(file=file)
+    assert not default_storage.exists(preview)
+
+
+def test_plain_text_is_text_plain(project):
+    assert make_file(project, name="notes", body=b"just words").mime_type == "text/plain"
