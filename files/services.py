@@ -105,6 +105,21 @@ def file_upload(*, project, content, filename: str, store: bool, metadata: dict 
     return file
 
 
+def file_upload_batch(*, project, uploads: list, store: bool, source: str = "upload") -> list[File]:
+    """Uploads every file or none: a refusal rolls back the rows and deletes the bytes already written."""
+    written: list[File] = []
+    try:
+        with transaction.atomic():
+            for upload in uploads:
+                written.append(file_upload(project=project, content=upload, filename=upload.name, store=store,
+                                           source=source))
+    except BaseException:
+        for file in written:
+            default_storage.delete(file.storage_key)
+        raise
+    return written
+
+
 def _describe(key: str, name: str) -> tuple[str, dict | None]:
     with default_storage.open(key, "rb") as stored:
         head = stored.read(SNIFF_BYTES)

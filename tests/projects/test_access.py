@@ -22,8 +22,15 @@ PROJECT_URLS = sorted(_project_patterns(), key=lambda item: item[0])
 
 
 def _kwargs(pattern, team):
+    from django.core.files.base import ContentFile
+
+    from files.services import file_upload
+
     project = team.project
     values = {
+        "file_id": lambda: file_upload(
+            project=project, content=ContentFile(b"hello", name="a.txt"), filename="a.txt", store=False
+        ).pk,
         "project_id": project.pk,
         "key_id": lambda: project.secret_keys.first().pk,
         "membership_id": lambda: project.memberships.get(user=team.viewer).pk,
