@@ -1,6 +1,7 @@
 """pyuploadcare 6.3, unmodified, uploading to a live Filedock."""
 
 import os
+import urllib.request
 
 import pytest
 from django.core.files.storage import default_storage
@@ -9,6 +10,12 @@ from pyuploadcare.exceptions import InvalidRequestError
 from files.models import File
 from projects.models import Project
 from tests.files.test_upload_api import png_bytes
+
+
+def cdn_bytes(file) -> bytes:
+    with urllib.request.urlopen(file.cdn_url) as response:
+        assert response.status == 200
+        return response.read()
 
 
 def stored_bytes(uuid) -> bytes:
@@ -22,7 +29,7 @@ def test_direct_upload(uploadcare, tmp_path, store, expected):
     path.write_bytes(png_bytes())
     with open(path, "rb") as f:
         uploaded = uploadcare.upload(f, store=store)
-    assert stored_bytes(uploaded.uuid) == png_bytes()
+    assert stored_bytes(uploaded.uuid) == png_bytes() == cdn_bytes(uploaded)
     file = File.objects.get(uuid=uploaded.uuid)
     assert file.original_filename == "photo.png" and file.is_image and file.is_stored is expected
 
@@ -32,7 +39,7 @@ def test_multipart_upload(uploadcare, tmp_path):
     path.write_bytes(os.urandom(11 * 1024 * 1024 + 17))
     with open(path, "rb") as f:
         uploaded = uploadcare.upload(f, store=True)
-    assert stored_bytes(uploaded.uuid) == path.read_bytes()
+    assert stored_bytes(uploaded.uuid) == path.read_bytes() == cdn_bytes(uploaded)
     assert File.objects.get(uuid=uploaded.uuid).original_filename == "big.bin"
 
 
