@@ -297,3 +297,20 @@ def test_s3_previews_are_rendered_and_stored_in_the_bucket(client, team, s3_stor
     file = upload(team.project, data=image_bytes(400, 200), name="photo.jpg")
     assert preview_image(client.get(url(file, "-/preview/100x100/"))).size == (100, 50)
     assert default_storage.exists(f"previews/{file.uuid}/100x50.jpg")
+
+
+def test_signed_in_visitors_get_cacheable_cdn_responses(client, team):
+    from django.contrib.auth import SESSION_KEY
+    from allauth.usersessions.models import UserSession
+
+    file = file_upload(project=team.project, content=ContentFile(b"public", name="p.txt"), filename="p.txt",
+                       store=True)
+    client.post("/accounts/login/", {"login": team.owner.email, "password": "correct-horse-battery"})
+    assert SESSION_KEY in client.session
+    seen = list(UserSession.objects.values_list("last_seen_at", flat=True))
+    response = client.get(f"/cdn/{file.uuid}/")
+    assert response.status_code == 200
+    assert "Cookie" not in response.get("Vary", "")
+    assert list(UserSession.objects.values_list("last_seen_at", flat=True)) == seen  # no write per file served
+    client.get(reverse("projects:home"))
+    assert list(UserSession.objects.values_list("last_seen_at", flat=True)) != seen  # dashboard pages are tracked

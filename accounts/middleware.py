@@ -1,0 +1,23 @@
+from urllib.parse import urlparse
+
+from allauth.usersessions.middleware import UserSessionsMiddleware as AllauthUserSessionsMiddleware
+from django.conf import settings
+
+
+class UserSessionsMiddleware(AllauthUserSessionsMiddleware):
+    """allauth's session tracking, for dashboard pages only.
+
+    Its bookkeeping writes to the database on every signed-in request and reads the session;
+    on CDN, upload and API requests that would cost a write per file served and add
+    `Vary: Cookie`, which keeps shared caches from caching public files.
+    """
+
+    def __init__(self, get_response) -> None:
+        super().__init__(get_response)
+        bases = (settings.CDN_BASE, settings.UPLOAD_BASE, settings.API_BASE, settings.PROXY_BASE)
+        self.untracked = tuple(urlparse(base).path for base in bases) + ("/static/", "/from_url/", "/group/")
+
+    def __call__(self, request):
+        if request.path.startswith(self.untracked):
+            return self.get_response(request)
+        return super().__call__(request)
