@@ -132,6 +132,9 @@ def _describe(key: str, name: str) -> tuple[str, dict | None]:
 
 def emit(file: File, event_type: str, initiator: dict | None = None) -> Event:
     """Writes an event to the outbox; call inside the transaction that made the change."""
+    from files.outbox import wake_relay
+
+    transaction.on_commit(wake_relay)
     return Event.objects.create(
         project_id=file.project_id, type=event_type, file_uuid=file.uuid, payload=rest_file_info(file),
         initiator=initiator or {"type": "api", "detail": {}},
@@ -274,3 +277,21 @@ def file_lookup(*, project, file_id) -> File | None:
     return File.objects.filter(project=project, uuid=file_uuid).first()
 
 
+
+
+def file_copy(*, file: File, store: bool) -> File:
+    """Copies a file's bytes, streamed through storage, to a new file of its project.
+
+    Emits file.uploaded for the copy, then file.stored if `store`. Raises FileRemovedError if the
+    original was deleted (or its bytes are gone), UploadError for the project's current limits.
+    """
+    if file.is_removed:
+        raise FileRemovedError(str(file.uuid))
+    try:
+        original = default_storage.open(file.storage_key, "rb")
+    except FileNotFoundError:
+        raise FileRemovedError(str(file.uuid)) from None
+    with original:
+        copy = file_upload(project=file.project, content=original, filename=file.original_filename, store=False,
+                           metadata=dict(file.metadata), source="local_copy")
+    return file_store(file=copy) if store else copy

@@ -3,6 +3,7 @@ from django.conf import settings
 
 from files import services
 from files.from_url import from_url_fetch
+from files.outbox import outbox_relay
 from files.multipart import multipart_sweep_abandoned
 
 
@@ -26,3 +27,13 @@ def expire_temporary_files() -> int:
 @shared_task(acks_late=True)
 def sweep_orphan_blobs() -> int:
     return services.storage_sweep_orphans() + multipart_sweep_abandoned()
+
+
+@shared_task(acks_late=True)
+def relay_outbox() -> int:
+    """Woken after each commit that wrote events, and every few seconds by beat as a sweep."""
+    relayed = total = outbox_relay()
+    while relayed:
+        relayed = outbox_relay()
+        total += relayed
+    return total

@@ -57,6 +57,7 @@ def celery_worker(transactional_db):
         connection.close()  # the worker thread's own connection; the test database must be droppable
 
     task_postrun.connect(close_connection, weak=False)
+    app.control.purge()  # wake-ups queued by earlier tests without a worker are not this test's work
     try:
         with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as worker:
             yield worker

@@ -230,7 +230,10 @@ FILEDOCK_CDN_X_ACCEL_PREFIX = env_str("FILEDOCK_CDN_X_ACCEL_PREFIX", "")
 FILEDOCK_CDN_S3_REDIRECT = env_bool("FILEDOCK_CDN_S3_REDIRECT", False)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2  # larger uploads spool to a temporary file, not memory
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
+# Functions that turn each outbox event into work (webhook deliveries, backup jobs, ...).
+FILEDOCK_OUTBOX_CONSUMERS: list[str] = []
 CELERY_BEAT_SCHEDULE.update({
+    "relay-outbox": {"task": "files.tasks.relay_outbox", "schedule": 5.0},
     "expire-temporary-files": {"task": "files.tasks.expire_temporary_files", "schedule": 60.0},
     "sweep-orphan-blobs": {"task": "files.tasks.sweep_orphan_blobs", "schedule": 3600.0},
 })
