@@ -2,6 +2,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock
+JS := tests/conformance/js
 
 .PHONY: run test bench lock clean
 
@@ -11,7 +12,7 @@ run: $(VENV)/.installed-run ## Serve the whole product on http://127.0.0.1:8000 
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py serve
 
-test: $(VENV)/.installed-test ## Run the whole suite against PostgreSQL, Redis and Chromium
+test: $(VENV)/.installed-test $(JS)/node_modules/.installed ## Run the whole suite against PostgreSQL, Redis and Chromium
 	bash tests/services.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -31,8 +32,13 @@ $(VENV)/.installed-test: pyproject.toml requirements.lock | $(BIN)/python
 	$(BIN)/python -c "import django, allauth, celery, pytest_django, playwright, pyuploadcare"
 	@touch $@ $(VENV)/.installed-run
 
+# The official JavaScript clients the conformance tests drive, at the versions package-lock.json pins.
+$(JS)/node_modules/.installed: $(JS)/package.json $(JS)/package-lock.json
+	npm ci --prefix $(JS) --no-audit --no-fund
+	@touch $@
+
 lock: ## Re-pin the whole dependency tree after changing pyproject.toml
 	$(BIN)/pip freeze --exclude-editable | grep -v "^filedock" > requirements.lock
 
 clean:
-	rm -rf $(VENV) var build *.egg-info
+	rm -rf $(VENV) var build *.egg-info $(JS)/node_modules

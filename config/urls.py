@@ -24,6 +24,10 @@ urlpatterns = [
     path(mount(settings.API_BASE), include("files.rest.urls")),
     path(mount(settings.CDN_BASE), include("files.urls_cdn")),
     path("", include(root_aliases)),
+    path("billing/", include("billing.urls")),
     path("", include("files.urls")),
     path("", include("projects.urls")),
+    # @uploadcare/rest-client replaces the API base's path with its own (/files/, /webhooks/, ...),
+    # so the REST API is also answered at the root.
+    path("", include(("files.rest.urls", "api"), namespace="api_root")),
 ]

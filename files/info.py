@@ -29,7 +29,8 @@ def rest_file_info(file: File, request=None, include_appdata: bool = False) -> d
     info = {
         "uuid": str(file.uuid),
         "datetime_uploaded": iso(file.datetime_uploaded),
-        "datetime_stored": iso(file.datetime_stored),
+        # A removed file is no longer stored, as the original API reports it.
+        "datetime_stored": None if file.is_removed else iso(file.datetime_stored),
         "datetime_removed": iso(file.datetime_removed),
         "size": file.size,
         "mime_type": file.mime_type,

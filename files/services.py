@@ -19,7 +19,7 @@ from files.models import Event, File
 
 log = logging.getLogger(__name__)
 
-METADATA_KEY = re.compile(r"^[A-Za-z0-9_\-.:]{1,64}$")
+METADATA_KEY = re.compile(r"\A[A-Za-z0-9_\-.:]{1,64}\Z")
 METADATA_VALUE_MAX = 512
 METADATA_KEYS_MAX = 50
 
@@ -66,7 +66,7 @@ def validate_metadata(metadata: dict) -> dict:
         raise errors.UploadError("FileMetadataKeysNumberTooBigError", 400,
                                  f"A file can not have more than {METADATA_KEYS_MAX} metadata keys.")
     for key, value in metadata.items():
-        if not METADATA_KEY.match(key):
+        if not METADATA_KEY.fullmatch(key):
             raise errors.metadata_invalid(f"File's metadata key `{key}` contains symbols not allowed by the metadata key format.")
         if not isinstance(value, str) or not value:
             raise errors.UploadError("FileMetadataValueEmptyError", 400, f"Value of the file metadata key `{key}` can not be empty.")
@@ -275,8 +275,6 @@ def file_lookup(*, project, file_id) -> File | None:
     except ValueError:
         return None
     return File.objects.filter(project=project, uuid=file_uuid).first()
-
-
 
 
 def file_copy(*, file: File, store: bool) -> File:

@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 
 from projects import services
-from projects.models import Invitation, Membership, Project, SecretKey
+from projects.models import Invitation, Membership, Project, SecretKey, Webhook
 
 
 class MembershipInline(admin.TabularInline):
@@ -80,3 +80,34 @@ class SecretKeyAdmin(admin.ModelAdmin):
         for key in queryset.filter(revoked_at__isnull=True):
             services.secret_key_revoke(key=key)
         self.message_user(request, "Keys revoked.", messages.SUCCESS)
+
+
+
+@admin.register(Webhook)
+class WebhookAdmin(admin.ModelAdmin):
+    list_display = ["target_url", "event", "project", "is_active", "created"]
+    list_filter = ["event", "is_active"]
+    search_fields = ["target_url", "project__name", "project__public_key"]
+    list_select_related = ["project"]
+    # The signing secret is never shown here; owners set it from the dashboard or the API.
+    fields = ["project", "target_url", "event", "is_active", "version", "created", "updated"]
+    readonly_fields = fields
+    actions = ["activate", "deactivate"]
+
+    def has_add_permission(self, request):
+        return False  # subscriptions are made by their project, from the dashboard or the REST API
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Activate selected webhooks")
+    def activate(self, request, queryset):
+        for webhook in queryset.filter(is_active=False):
+            services.webhook_update(webhook=webhook, is_active=True)
+        self.message_user(request, "Webhooks activated.", messages.SUCCESS)
+
+    @admin.action(description="Deactivate selected webhooks")
+    def deactivate(self, request, queryset):
+        for webhook in queryset.filter(is_active=True):
+            services.webhook_update(webhook=webhook, is_active=False)
+        self.message_user(request, "Webhooks deactivated.", messages.SUCCESS)

@@ -162,3 +162,35 @@ class SecretKey(models.Model):
     @property
     def masked(self) -> str:
         return "•" * 12 + self.last4
+
+
+class WebhookEvent(models.TextChoices):
+    FILE_UPLOADED = "file.uploaded", "File uploaded"
+    FILE_STORED = "file.stored", "File stored"
+    FILE_DELETED = "file.deleted", "File deleted"
+    FILE_INFO_UPDATED = "file.info_updated", "File info updated"
+    FILE_INFECTED = "file.infected", "File infected"  # accepted for compatibility; never emitted
+
+
+class Webhook(models.Model):
+    """A project's subscription of a target URL to one event."""
+
+    # An integer, not a UUID: the Uploadcare clients parse webhook ids as integers.
+    id = models.BigAutoField(primary_key=True)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="webhooks")
+    target_url = models.URLField(max_length=2000)
+    event = models.CharField(max_length=32, choices=WebhookEvent.choices)
+    is_active = models.BooleanField(default=True)
+    signing_secret = EncryptedTextField(blank=True, default="")
+    version = models.CharField(max_length=8, default="0.7", editable=False)
+    created = models.DateTimeField(default=timezone.now)
+    updated = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "event", "target_url"], name="webhook_unique_subscription"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.target_url}"

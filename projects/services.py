@@ -6,14 +6,15 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.validators import ProhibitNullCharactersValidator, URLValidator
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from projects.models import Invitation, Membership, Project, Role, SecretKey
+from projects.models import Invitation, Membership, Project, Role, SecretKey, Webhook, WebhookEvent
 
 LAST_USED_PRECISION = timedelta(minutes=1)
 
@@ -208,3 +209,82 @@ def ownership_transfer(*, project: Project, to: Membership) -> Membership:
     to.refresh_from_db()
     return to
 
+
+
+# Webhooks
+
+WEBHOOK_DUPLICATE = "This project is already subscribed on this event"  # the clients match this text
+WEBHOOK_SECRET_MAX_LENGTH = 32
+WEBHOOK_FIELDS = ("target_url", "event", "is_active", "signing_secret")
+_webhook_url = URLValidator(schemes=["http", "https"], message="Enter a valid http or https URL.")
+
+
+def _webhook_clean(webhook: Webhook) -> None:
+    errors = {}
+    try:
+        ProhibitNullCharactersValidator()(webhook.target_url)
+        _webhook_url(webhook.target_url)
+        if len(webhook.target_url) > Webhook._meta.get_field("target_url").max_length:
+            raise ValidationError("Ensure this URL has at most 2000 characters.")
+    except ValidationError as exc:
+        errors["target_url"] = exc.messages
+    if webhook.event not in WebhookEvent.values:
+        errors["event"] = [f"Choose one of: {', '.join(WebhookEvent.values)}."]
+    if not isinstance(webhook.is_active, bool):
+        errors["is_active"] = ["Must be true or false."]
+    if not isinstance(webhook.signing_secret, str) or len(webhook.signing_secret) > WEBHOOK_SECRET_MAX_LENGTH:
+        errors["signing_secret"] = [f"Use at most {WEBHOOK_SECRET_MAX_LENGTH} characters."]
+    if errors:
+        raise ValidationError(errors)
+    twins = Webhook.objects.filter(project=webhook.project, event=webhook.event, target_url=webhook.target_url)
+    if twins.exclude(pk=webhook.pk).exists():
+        raise ValidationError({NON_FIELD_ERRORS: WEBHOOK_DUPLICATE})
+
+
+def _webhook_save(webhook: Webhook) -> Webhook:
+    _webhook_clean(webhook)
+    try:
+        with transaction.atomic():
+            webhook.save()
+    except IntegrityError:  # a concurrent request subscribed the same URL between the check and the save
+        raise ValidationError({NON_FIELD_ERRORS: WEBHOOK_DUPLICATE}) from None
+    return webhook
+
+
+def webhook_create(*, project: Project, target_url: str, event: str, is_active: bool = True,
+                   signing_secret: str | None = None) -> Webhook:
+    """Subscribes `target_url` to `event`. Raises ValidationError on bad input or a duplicate subscription."""
+    return _webhook_save(Webhook(
+        project=project, target_url=target_url, event=event, is_active=is_active,
+        signing_secret=signing_secret or "",
+    ))
+
+
+def webhook_update(*, webhook: Webhook, **changes) -> Webhook:
+    """Changes any of target_url, event, is_active, signing_secret. Raises ValidationError like webhook_create."""
+    unknown = set(changes) - set(WEBHOOK_FIELDS)
+    if unknown:
+        raise TypeError(f"webhook_update() got unexpected fields: {', '.join(sorted(unknown))}")
+    if "signing_secret" in changes and changes["signing_secret"] is None:
+        changes["signing_secret"] = ""
+    before = {field: getattr(webhook, field) for field in (*changes, "updated")}
+    for field, value in changes.items():
+        setattr(webhook, field, value)
+    webhook.updated = timezone.now()
+    try:
+        return _webhook_save(webhook)
+    except ValidationError:
+        for field, value in before.items():  # leave the caller's instance as it is in the database
+            setattr(webhook, field, value)
+        raise
+
+
+def webhook_delete(*, webhook: Webhook) -> None:
+    """Removes the subscription."""
+    webhook.delete()
+
+
+def webhook_unsubscribe(*, project: Project, target_url: str) -> int:
+    """Removes every subscription of `target_url` in the project, whatever the event; returns how many."""
+    _, deleted = Webhook.objects.filter(project=project, target_url=target_url).delete()
+    return deleted.get(Webhook._meta.label, 0)  # not the total: rows deleted in cascade don't count

@@ -39,13 +39,18 @@ def raw_uri(request) -> str:
     return f"{path}?{query}" if query else path
 
 
+def date_header(request) -> str:
+    """The signed date: @uploadcare/rest-client sends X-Uploadcare-Date, pyuploadcare sends Date."""
+    return request.META.get("HTTP_X_UPLOADCARE_DATE") or request.META.get("HTTP_DATE", "")
+
+
 def string_to_sign(request) -> str:
     body = request._request.body  # the raw bytes, before any parsing
     return "\n".join([
         request.method,
         hashlib.md5(body).hexdigest(),
         request.META.get("CONTENT_TYPE", ""),
-        request.META.get("HTTP_DATE", ""),
+        date_header(request),
         raw_uri(request),
     ])
 
@@ -72,7 +77,7 @@ class UploadcareAuthentication(BaseAuthentication):
         return AnonymousUser(), project
 
     def _signed(self, request, public_key: str, signature: str):
-        date = parse_date(request.META.get("HTTP_DATE", ""))
+        date = parse_date(date_header(request))
         if date is None:
             raise exceptions.AuthenticationFailed("Date header is missing or malformed.")
         if abs(datetime.now(UTC) - date) > DATE_TOLERANCE:

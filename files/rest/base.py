@@ -17,8 +17,14 @@ class UploadcareRenderer(JSONRenderer):
     media_type = MEDIA_TYPE
 
 
-class UploadcareJSONParser(JSONParser):
-    media_type = "application/*json"
+class SafeJSONParser(JSONParser):
+    """application/json, with nesting too deep for the parser answered as 400 rather than 500."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:  # DRF turns only ValueError into a 400
+            raise exceptions.ParseError("JSON parse error - nested too deeply.") from None
 
 
 class RequireVersionHeader(DefaultContentNegotiation):
@@ -56,7 +62,7 @@ class ProjectAPIView(APIView):
     permission_classes = [HasProject]
     throttle_classes = [ProjectThrottle]
     renderer_classes = [UploadcareRenderer]
-    parser_classes = [UploadcareJSONParser, FormParser]
+    parser_classes = [SafeJSONParser, FormParser]
     content_negotiation_class = RequireVersionHeader
 
     @property

@@ -1,9 +1,24 @@
 from django.urls import path
 
-from files.rest import project
+from files.rest import batch, docs, files, groups, metadata, project, webhooks
 
 app_name = "api"
 
 urlpatterns = [
     path("project/", project.ProjectInfo.as_view(), name="project"),
+    # files/storage/ and files/local_copy/ before files/<id>/, which would match them too.
+    path("files/", files.FileList.as_view(), name="files"),
+    path("files/storage/", batch.BatchStorage.as_view(), name="files_storage"),
+    path("files/local_copy/", files.LocalCopy.as_view(), name="files_local_copy"),
+    path("files/<str:file_id>/", files.FileDetail.as_view(), name="file"),
+    path("files/<str:file_id>/storage/", files.FileStorage.as_view(), name="file_storage"),
+    path("files/<str:file_id>/metadata/", metadata.MetadataList.as_view(), name="file_metadata"),
+    path("files/<str:file_id>/metadata/<str:key>/", metadata.MetadataKey.as_view(), name="file_metadata_key"),
+    path("groups/", groups.GroupList.as_view(), name="groups"),
+    path("groups/<str:group_id>/", groups.GroupDetail.as_view(), name="group"),
+    path("webhooks/", webhooks.WebhookList.as_view(), name="webhooks"),
+    path("webhooks/unsubscribe/", webhooks.WebhookUnsubscribe.as_view(), name="webhook_unsubscribe"),
+    path("webhooks/<int:webhook_id>/", webhooks.WebhookDetail.as_view(), name="webhook"),
+    path("schema/", docs.SchemaView.as_view(), name="schema"),
+    path("docs/", docs.DocsView.as_view(), name="docs"),
 ]

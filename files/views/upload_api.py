@@ -128,13 +128,14 @@ def _multipart_lookup(project, upload_id: str) -> MultipartUpload:
 
 @upload_endpoint("POST")
 def from_url(request):
-    project = project_for(request.POST, "pub_key")
-    check_signature(project, request.POST)
+    data = request.POST or request.GET  # @uploadcare/upload-client sends these fields in the query string
+    project = project_for(data, "pub_key")
+    check_signature(project, data)
     result = from_url_create(
-        project=project, source_url=request.POST.get("source_url", "").strip(), store=request.POST.get("store"),
-        filename=request.POST.get("filename", ""), metadata=validate_metadata(metadata_from(request.POST)),
-        check_duplicates=request.POST.get("check_URL_duplicates") == "1",
-        save_duplicates=request.POST.get("save_URL_duplicates") == "1",
+        project=project, source_url=data.get("source_url", "").strip(), store=data.get("store"),
+        filename=data.get("filename", ""), metadata=validate_metadata(metadata_from(data)),
+        check_duplicates=data.get("check_URL_duplicates") == "1",
+        save_duplicates=data.get("save_URL_duplicates") == "1",
     )
     if isinstance(result, File):
         return JsonResponse({"type": "file_info", **upload_file_info(result)})
@@ -179,14 +180,17 @@ def info(request):
 
 @upload_endpoint("POST")
 def group(request):
-    project = project_for(request.POST, "pub_key")
-    check_signature(project, request.POST)
-    refs = _indexed(request.POST, "files")
+    data = request.POST or request.GET
+    project = project_for(data, "pub_key")
+    check_signature(project, data)
+    refs = _indexed(data, "files")
     return JsonResponse(upload_group_info(group_create(project=project, refs=refs), request))
 
 
 def _indexed(data, name: str) -> list[str]:
-    """`files[0]`, `files[1]`, … in index order; a gap ends the list."""
+    """`files[0]`, `files[1]`, … in index order (a gap ends the list), or repeated `files[]`."""
+    if f"{name}[]" in data:
+        return data.getlist(f"{name}[]")
     values, index = [], 0
     while f"{name}[{index}]" in data:
         values.append(data[f"{name}[{index}]"])

@@ -23,6 +23,7 @@ def stored_bytes(uuid) -> bytes:
         return f.read()
 
 
+@pytest.mark.conformance("upload (direct)")
 @pytest.mark.parametrize("store,expected", [(True, True), (False, False), (None, True)])
 def test_direct_upload(uploadcare, tmp_path, store, expected):
     path = tmp_path / "photo.png"
@@ -34,6 +35,7 @@ def test_direct_upload(uploadcare, tmp_path, store, expected):
     assert file.original_filename == "photo.png" and file.is_image and file.is_stored is expected
 
 
+@pytest.mark.conformance("upload (multipart)")
 def test_multipart_upload(uploadcare, tmp_path):
     path = tmp_path / "big.bin"
     path.write_bytes(os.urandom(11 * 1024 * 1024 + 17))
@@ -43,6 +45,7 @@ def test_multipart_upload(uploadcare, tmp_path):
     assert File.objects.get(uuid=uploaded.uuid).original_filename == "big.bin"
 
 
+@pytest.mark.conformance("signed upload (with and without the secret)")
 def test_signed_uploads_with_and_without_the_secret(live_project, make_client, tmp_path):
     project, secret = live_project
     Project.objects.filter(pk=project.pk).update(require_signed_uploads=True)
@@ -55,12 +58,14 @@ def test_signed_uploads_with_and_without_the_secret(live_project, make_client, t
         make_client(project.public_key, None, signed_uploads=False).upload_files([f])
 
 
+@pytest.mark.conformance("upload from URL")
 def test_upload_from_url(uploadcare, httpserver, celery_worker):
     httpserver.expect_request("/img/remote.png").respond_with_data(png_bytes(), content_type="image/png")
     uploaded = uploadcare.upload(httpserver.url_for("/img/remote.png"), store=True)
     assert stored_bytes(uploaded.uuid) == png_bytes()
 
 
+@pytest.mark.conformance("create group")
 def test_create_group(uploadcare, tmp_path):
     files = []
     for name in ("one.txt", "two.txt"):

@@ -1,0 +1,67 @@
+"""The OpenAPI description of the REST API (`schema/`) and the Swagger UI page that renders it (`docs/`)."""
+
+import base64
+import hashlib
+import re
+from functools import cache
+
+from csp.decorators import csp_update
+from django.template import loader
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+_ERRORS = {
+    400: OpenApiResponse(OpenApiTypes.OBJECT, description='Invalid input: `{"field": ["message"]}`.'),
+    401: OpenApiResponse(OpenApiTypes.OBJECT, description='Missing or wrong credentials: `{"detail": "..."}`.'),
+    404: OpenApiResponse(OpenApiTypes.OBJECT, description='Not in this project: `{"detail": "Not found."}`.'),
+    406: OpenApiResponse(OpenApiTypes.OBJECT, description="The Accept header does not ask for v0.7."),
+    429: OpenApiResponse(OpenApiTypes.OBJECT, description="Too many requests; retry after `Retry-After` seconds."),
+}
+
+
+def errors(*codes: int) -> dict[int, OpenApiResponse]:
+    """Error responses for `extend_schema(responses=...)`: the given codes plus those of every request."""
+    return {code: _ERRORS[code] for code in sorted({*codes, 401, 406, 429})}
+
+
+class UploadcareAuthScheme(OpenApiAuthenticationExtension):
+    target_class = "files.rest.auth.UploadcareAuthentication"
+    name = "Uploadcare"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": (
+                "`Uploadcare.Simple <public key>:<secret key>`, or the signed scheme "
+                "`Uploadcare <public key>:<hex HMAC-SHA1>` with a `Date` header. "
+                "Every request also needs `Accept: application/vnd.uploadcare-v0.7+json`."
+            ),
+        }
+
+
+@cache
+def _inline_style_hashes(template_name: str) -> tuple[str, ...]:
+    source = loader.get_template(template_name).template.source
+    return tuple(
+        "'sha256-%s'" % base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+        for style in re.findall(r"<style>(.*?)</style>", source, re.S)
+    )
+
+
+class SchemaView(SpectacularAPIView):
+    """Public, like the API's documentation: no credentials and no v0.7 Accept header."""
+
+
+class DocsView(SpectacularSwaggerSplitView):
+    """Swagger UI with its init script served as a separate file, so the strict CSP holds."""
+
+    url_name = "api:schema"
+
+    def dispatch(self, request, *args, **kwargs):
+        # The packaged page carries one small <style> block; allow exactly that block, by its hash.
+        allow_style = csp_update({"style-src": list(_inline_style_hashes(self.template_name))})
+        return allow_style(super().dispatch)(request, *args, **kwargs)

@@ -1,0 +1,118 @@
+"""REST v0.7 files: the list, one file's info, store and delete, and local copies."""
+
+import uuid
+
+from django.db.models import Count, Q
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from files.errors import UploadError
+from files.groups import parse_file_ref
+from files.info import rest_file_info
+from files.models import File
+from files.rest.base import ProjectAPIView
+from files.rest.common import (
+    BadRequest, FileRemoved, json_body, live_file, project_file, wants_appdata,
+)
+from files.rest.pagination import Cursor, bool_param, keyset_page
+from files.services import FileRemovedError, file_copy, file_delete, file_store
+
+
+def project_totals(project) -> dict:
+    present = Q(datetime_removed__isnull=True)
+    return File.objects.filter(project=project).aggregate(
+        removed=Count("pk", filter=~present),
+        stored=Count("pk", filter=present & Q(datetime_stored__isnull=False)),
+        unstored=Count("pk", filter=present & Q(datetime_stored__isnull=True)),
+    )
+
+
+def filtered(project, *, stored: bool | None, removed: bool):
+    files = File.objects.filter(project=project)
+    if removed:
+        # A file is never stored and removed at once (the clients document an empty set).
+        return files.none() if stored else files.filter(datetime_removed__isnull=False)
+    files = files.present()
+    return files if stored is None else files.filter(datetime_stored__isnull=not stored)
+
+
+def filtered_total(totals: dict, *, stored: bool | None, removed: bool) -> int:
+    """How many files `filtered` holds, read off the project's totals instead of another count."""
+    if removed:
+        return 0 if stored else totals["removed"]
+    if stored is None:
+        return totals["stored"] + totals["unstored"]
+    return totals["stored"] if stored else totals["unstored"]
+
+
+class FileList(ProjectAPIView):
+    def get(self, request):
+        params = request.query_params
+        stored, removed = bool_param(params, "stored", None), bool_param(params, "removed", False)
+        cursor = Cursor.from_request(request, key="datetime_uploaded", parse_pk=uuid.UUID)
+        page = keyset_page(request, filtered(self.project, stored=stored, removed=removed), cursor)
+        totals = project_totals(self.project)
+        appdata = wants_appdata(request)
+        return Response({
+            "next": page.next,
+            "previous": page.previous,
+            "total": filtered_total(totals, stored=stored, removed=removed),
+            "totals": totals,
+            "per_page": cursor.limit,
+            "results": [rest_file_info(file, request, include_appdata=appdata) for file in page.rows],
+        })
+
+
+class FileDetail(ProjectAPIView):
+    def get(self, request, file_id):
+        file = project_file(self.project, file_id)
+        return Response(rest_file_info(file, request, include_appdata=wants_appdata(request)))
+
+
+class FileStorage(ProjectAPIView):
+    def put(self, request, file_id):
+        try:
+            file = file_store(file=live_file(self.project, file_id))
+        except FileRemovedError:
+            raise FileRemoved() from None
+        return Response(rest_file_info(file, request))
+
+    def delete(self, request, file_id):
+        file = file_delete(file=project_file(self.project, file_id))
+        return Response(rest_file_info(file, request))
+
+
+def store_flag(value) -> bool:
+    if isinstance(value, bool):
+        return value
+    if str(value).strip().lower() in ("true", "1"):
+        return True
+    if value is None or str(value).strip().lower() in ("false", "0", ""):
+        return False
+    raise ValidationError({"store": ["Must be true or false."]})
+
+
+class LocalCopy(ProjectAPIView):
+    """Copies a file (`source`: a UUID, `uuid/-/ops/` or a CDN URL) to a new file of the project.
+
+    Operations in `source` are not applied: the copy holds the original bytes.
+    """
+
+    def post(self, request):
+        data = json_body(request)
+        source = data.get("source") if isinstance(data, dict) else None
+        if not isinstance(source, str) or not source.strip():
+            raise ValidationError({"source": ["This field is required."]})
+        try:
+            file_uuid, _effects = parse_file_ref(source)
+        except UploadError:
+            raise ValidationError({"source": ["Not a file UUID or CDN URL."]}) from None
+        store = store_flag(data.get("store"))
+        try:
+            copy = file_copy(file=live_file(self.project, file_uuid), store=store)
+        except FileRemovedError:
+            raise FileRemoved() from None
+        except UploadError as exc:
+            raise BadRequest(exc.message) from None
+        info = rest_file_info(copy, request)
+        return Response({"type": "file", "result": info}, status=201, headers={"Location": info["url"]})

@@ -1,0 +1,46 @@
+"""REST v0.7 file metadata: read all keys, and read, set or delete one key."""
+
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+
+from files.errors import UploadError
+from files.rest.base import ProjectAPIView
+from files.rest.common import BadRequest, json_body, live_file, project_file
+from files.services import METADATA_KEY, file_metadata_delete, file_metadata_set
+
+
+def checked_key(key: str) -> str:
+    if not METADATA_KEY.fullmatch(key):  # fullmatch: `$` alone lets "key\n" through
+        raise BadRequest("A metadata key is 1 to 64 characters of A-Z, a-z, 0-9, _, -, . and :.")
+    return key
+
+
+class MetadataList(ProjectAPIView):
+    def get(self, request, file_id):
+        return Response(project_file(self.project, file_id).metadata)
+
+
+class MetadataKey(ProjectAPIView):
+    def get(self, request, file_id, key):
+        file = project_file(self.project, file_id)
+        if checked_key(key) not in file.metadata:
+            raise NotFound()
+        return Response(file.metadata[key])
+
+    def put(self, request, file_id, key):
+        file = live_file(self.project, file_id)
+        value = json_body(request)
+        if not isinstance(value, str):
+            raise BadRequest("The body must be the value as a JSON string.")
+        try:
+            file = file_metadata_set(file=file, key=checked_key(key), value=value)
+        except UploadError as exc:  # empty or too long a value, too many keys
+            raise BadRequest(exc.message) from None
+        return Response(file.metadata[key])
+
+    def delete(self, request, file_id, key):
+        file = live_file(self.project, file_id)
+        if checked_key(key) not in file.metadata:
+            raise NotFound()
+        file_metadata_delete(file=file, key=key)
+        return Response(status=204)

@@ -1,0 +1,178 @@
+"""Keyset pages for the REST lists (files, groups), with the original API's `from` parameter.
+
+A page is ordered by (datetime, pk) and starts at `from`, inclusive (at or after that moment; at
+or before it when descending), so every page is an index range scan however deep it is. The
+`next`/`previous` links point at the first row of that page: `from=<its datetime>` plus
+`from_id=<its pk>`, which skips the rows of the same microsecond that sort before it, so ties are
+neither skipped nor repeated. A client that keeps only `from` (@uploadcare/rest-client rebuilds
+the query from known names) still walks every row, seeing a tie across pages twice at worst.
+The original API's own links carry `offset` (rows at exactly `from` already seen) instead; it is
+accepted too, resolved to a pk among those ties.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+from urllib.parse import urlencode
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from rest_framework.exceptions import ValidationError
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+MAX_OFFSET = 2**31 - 1
+# Parameters a page link carries over. Anything else is dropped: pyuploadcare's count() sends
+# `query_parameters={...}`, which the API must ignore.
+CARRIED = ("limit", "ordering", "stored", "removed", "include")
+
+
+def invalid(name: str, message: str) -> ValidationError:
+    return ValidationError({name: [message]})
+
+
+def int_param(params, name: str, default: int, minimum: int, maximum: int) -> int:
+    raw = params.get(name, "")
+    if raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise invalid(name, "A valid integer is required.") from None
+    if not minimum <= value <= maximum:
+        raise invalid(name, f"Ensure this value is between {minimum} and {maximum}.")
+    return value
+
+
+def bool_param(params, name: str, default: bool | None) -> bool | None:
+    raw = params.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("true", "1"):
+        return True
+    if raw in ("false", "0"):
+        return False
+    raise invalid(name, "Must be true or false.")
+
+
+def datetime_param(params, name: str) -> datetime | None:
+    raw = params.get(name, "").strip()
+    if not raw:
+        return None
+    if "T" in raw:
+        raw = raw.replace(" ", "+")  # an unencoded "+00:00" arrives as " 00:00"
+    try:
+        value = parse_datetime(raw)
+        if value is None and (day := parse_date(raw)) is not None:
+            value = datetime.combine(day, time.min)
+    except ValueError:
+        value = None
+    if value is None:
+        raise invalid(name, "Must be an ISO 8601 date or datetime, e.g. 2024-01-31T12:00:00Z.")
+    return value if timezone.is_aware(value) else value.replace(tzinfo=UTC)
+
+
+def iso_param(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat()
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page starts and how it is ordered, read from the query string."""
+
+    key: str
+    descending: bool
+    limit: int
+    start: datetime | None
+    start_id: object | None
+    offset: int
+
+    @classmethod
+    def from_request(cls, request, *, key: str, parse_pk) -> "Cursor":
+        """`ordering` defaults to oldest first, as documented for the original API."""
+        params = request.query_params
+        ordering = params.get("ordering", "")
+        if ordering not in ("", key, f"-{key}"):
+            raise invalid("ordering", f"Must be {key} or -{key}.")
+        start_id = None
+        if params.get("from_id"):
+            try:
+                start_id = parse_pk(params["from_id"])
+            except ValueError:
+                raise invalid("from_id", "Not a valid id.") from None
+        return cls(
+            key=key,
+            descending=ordering.startswith("-"),
+            limit=int_param(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
+            start=datetime_param(params, "from"),
+            start_id=start_id,
+            offset=int_param(params, "offset", 0, 0, MAX_OFFSET),
+        )
+
+    @property
+    def order(self) -> list[str]:
+        return [f"-{self.key}", "-pk"] if self.descending else [self.key, "pk"]
+
+    @property
+    def reverse_order(self) -> list[str]:
+        return [self.key, "pk"] if self.descending else [f"-{self.key}", "-pk"]
+
+    def _cmp(self, forward: bool, strict: bool, field: str | None = None) -> str:
+        op = ("gt" if forward else "lt") if not self.descending else ("lt" if forward else "gt")
+        return f"{field or self.key}__{op}{'' if strict else 'e'}"
+
+    def bounds(self, rows: QuerySet) -> tuple[Q, Q] | None:
+        """(the page and what follows it, everything before the page), or None for the first page."""
+        if self.start is None:
+            return None
+        at, first = self.start, self.start_id
+        if first is None and self.offset:
+            ties = rows.filter(**{self.key: at}).order_by(*self.order).values_list("pk", flat=True)
+            first = next(iter(ties[self.offset:self.offset + 1]), None)
+            if first is None:  # the client has seen every row at `from` already
+                return Q(**{self._cmp(True, True): at}), Q(**{self._cmp(False, False): at})
+        if first is None:
+            return Q(**{self._cmp(True, False): at}), Q(**{self._cmp(False, True): at})
+        # The redundant outer bound lets the planner range-scan the (key, pk) index.
+        page = (Q(**{self._cmp(True, True): at}) | Q(**{self.key: at, self._cmp(True, False, "pk"): first})) & Q(
+            **{self._cmp(True, False): at}
+        )
+        before = (Q(**{self._cmp(False, True): at}) | Q(**{self.key: at, self._cmp(False, True, "pk"): first})) & Q(
+            **{self._cmp(False, False): at}
+        )
+        return page, before
+
+
+@dataclass
+class Page:
+    rows: list
+    next: str | None
+    previous: str | None
+
+
+def link(request, **cursor) -> str:
+    params = [(name, request.query_params[name]) for name in CARRIED if name in request.query_params]
+    params += [(name, value) for name, value in cursor.items()]
+    url = request.build_absolute_uri(request.path)
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+def keyset_page(request, rows: QuerySet, cursor: Cursor) -> Page:
+    """One page of `rows` (already scoped and filtered) with absolute next/previous links."""
+    bounds = cursor.bounds(rows)
+    ordered = rows.order_by(*cursor.order)
+    page = list((ordered.filter(bounds[0]) if bounds else ordered)[: cursor.limit + 1])
+    next_url = None
+    if len(page) > cursor.limit:
+        first = page.pop()
+        next_url = link(request, **{"from": iso_param(getattr(first, cursor.key)), "from_id": str(first.pk)})
+    previous_url = None
+    if bounds:
+        before = rows.filter(bounds[1]).order_by(*cursor.reverse_order).values_list(cursor.key, "pk")
+        before = list(before[: cursor.limit + 1])
+        if len(before) > cursor.limit:
+            at, pk = before[cursor.limit - 1]
+            previous_url = link(request, **{"from": iso_param(at), "from_id": str(pk)})
+        elif before:
+            previous_url = link(request)  # the previous page is the first one
+    return Page(page, next_url, previous_url)

@@ -1,0 +1,178 @@
+"""Webhook subscriptions: validation, duplicates, unsubscribe, the secret at rest, the admin."""
+
+import pytest
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import connection
+
+from projects import services
+from projects.models import Webhook
+from tests.factories import UserFactory
+
+URL = "https://hooks.example.com/filedock"
+
+
+def create(project, **kwargs) -> Webhook:
+    return services.webhook_create(project=project, **{"target_url": URL, "event": "file.uploaded", **kwargs})
+
+
+def errors(exc_info) -> dict:
+    return exc_info.value.message_dict
+
+
+def test_create_stores_an_active_v07_subscription(team):
+    webhook = create(team.project, signing_secret="s3cret")
+    webhook.refresh_from_db()
+    assert isinstance(webhook.pk, int)
+    assert (webhook.target_url, webhook.event, webhook.is_active) == (URL, "file.uploaded", True)
+    assert webhook.signing_secret == "s3cret" and webhook.version == "0.7"
+    assert webhook.created and webhook.updated
+
+
+def test_create_without_secret_stores_an_empty_one(team):
+    assert create(team.project).signing_secret == ""
+
+
+@pytest.mark.parametrize("url", [
+    "", "not a url", "ftp://example.com/hook", "javascript:alert(1)", "//example.com/hook",
+    "https://example.com/\x00", "https://example.com/" + "a" * 2000,
+])
+def test_only_http_and_https_urls_are_accepted(team, url):
+    with pytest.raises(ValidationError) as exc_info:
+        create(team.project, target_url=url)
+    assert list(errors(exc_info)) == ["target_url"]
+    assert not Webhook.objects.exists()
+
+
+def test_plain_http_is_accepted(team):
+    assert create(team.project, target_url="http://10.0.0.5:8080/hook").pk
+
+
+@pytest.mark.parametrize("event", ["", "file.created", "FILE.UPLOADED", "*"])
+def test_unknown_events_are_refused(team, event):
+    with pytest.raises(ValidationError) as exc_info:
+        create(team.project, event=event)
+    assert list(errors(exc_info)) == ["event"]
+
+
+def test_every_uploadcare_event_is_accepted(team):
+    for event in ["file.uploaded", "file.stored", "file.deleted", "file.info_updated", "file.infected"]:
+        create(team.project, event=event)
+    assert team.project.webhooks.count() == 5
+
+
+def test_signing_secret_longer_than_32_characters_is_refused(team):
+    create(team.project, signing_secret="x" * 32)
+    with pytest.raises(ValidationError) as exc_info:
+        create(team.project, event="file.stored", signing_secret="x" * 33)
+    assert list(errors(exc_info)) == ["signing_secret"]
+
+
+def test_second_subscription_of_a_url_to_an_event_is_refused(team):
+    create(team.project)
+    with pytest.raises(ValidationError) as exc_info:
+        create(team.project, is_active=False)
+    assert errors(exc_info) == {NON_FIELD_ERRORS: ["This project is already subscribed on this event"]}
+    assert team.project.webhooks.count() == 1
+
+
+def test_same_url_may_subscribe_to_other_events_and_in_other_projects(team):
+    create(team.project)
+    create(team.project, event="file.stored")
+    create(team.outsider.memberships.get().project)
+    assert Webhook.objects.filter(target_url=URL).count() == 3
+
+
+def test_a_racing_duplicate_caught_by_the_database_is_a_validation_error(team, monkeypatch):
+    create(team.project)
+    monkeypatch.setattr(services, "_webhook_clean", lambda webhook: None)  # as if the check ran before the twin
+    with pytest.raises(ValidationError) as exc_info:
+        create(team.project)
+    assert NON_FIELD_ERRORS in errors(exc_info)
+    assert team.project.webhooks.count() == 1  # and the transaction is still usable
+
+
+def test_update_changes_only_the_given_fields(team):
+    webhook = create(team.project, signing_secret="old")
+    created, updated = webhook.created, webhook.updated
+    services.webhook_update(webhook=webhook, is_active=False)
+    webhook.refresh_from_db()
+    assert (webhook.is_active, webhook.event, webhook.target_url, webhook.signing_secret) == (
+        False, "file.uploaded", URL, "old"
+    )
+    assert webhook.created == created and webhook.updated > updated
+
+
+def test_update_with_none_secret_clears_it(team):
+    webhook = create(team.project, signing_secret="old")
+    services.webhook_update(webhook=webhook, signing_secret=None)
+    webhook.refresh_from_db()
+    assert webhook.signing_secret == ""
+
+
+def test_update_into_a_duplicate_is_refused_and_leaves_the_instance_unchanged(team):
+    create(team.project)
+    webhook = create(team.project, event="file.stored")
+    with pytest.raises(ValidationError) as exc_info:
+        services.webhook_update(webhook=webhook, event="file.uploaded")
+    assert NON_FIELD_ERRORS in errors(exc_info)
+    assert webhook.event == "file.stored"
+    webhook.refresh_from_db()
+    assert webhook.event == "file.stored"
+
+
+def test_update_keeping_its_own_url_and_event_is_not_a_duplicate(team):
+    webhook = create(team.project)
+    services.webhook_update(webhook=webhook, target_url=URL, event="file.uploaded", is_active=False)
+    assert not Webhook.objects.get(pk=webhook.pk).is_active
+
+
+def test_update_refuses_unknown_fields(team):
+    with pytest.raises(TypeError):
+        services.webhook_update(webhook=create(team.project), project=None)
+
+
+def test_delete(team):
+    services.webhook_delete(webhook=create(team.project))
+    assert not Webhook.objects.exists()
+
+
+def test_unsubscribe_removes_the_url_from_every_event_of_this_project_only(team):
+    elsewhere = team.outsider.memberships.get().project
+    create(team.project)
+    create(team.project, event="file.stored")
+    other = create(team.project, target_url="https://other.example.com/")
+    foreign = create(elsewhere)
+    assert services.webhook_unsubscribe(project=team.project, target_url=URL) == 2
+    assert set(Webhook.objects.values_list("pk", flat=True)) == {other.pk, foreign.pk}
+    assert services.webhook_unsubscribe(project=team.project, target_url=URL) == 0
+
+
+def test_signing_secret_is_encrypted_at_rest(team):
+    webhook = create(team.project, signing_secret="plain-signing-secret")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT signing_secret FROM projects_webhook WHERE id = %s", [webhook.pk])
+        stored = cursor.fetchone()[0]
+    assert "plain-signing-secret" not in stored
+    assert Webhook.objects.get(pk=webhook.pk).signing_secret == "plain-signing-secret"
+
+
+@pytest.fixture
+def staff_client(client, team):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    return client
+
+
+def test_admin_lists_and_searches_webhooks_without_the_secret(staff_client, team):
+    webhook = create(team.project, signing_secret="admin-must-not-see")
+    listing = staff_client.get("/admin/projects/webhook/?q=hooks.example")
+    detail = staff_client.get(f"/admin/projects/webhook/{webhook.pk}/change/")
+    assert listing.status_code == 200 and detail.status_code == 200
+    assert URL in listing.content.decode()
+    assert "admin-must-not-see" not in listing.content.decode() + detail.content.decode()
+
+
+def test_admin_deactivate_action_goes_through_the_service(staff_client, team):
+    webhook = create(team.project)
+    staff_client.post("/admin/projects/webhook/", {"action": "deactivate", "_selected_action": [webhook.pk]})
+    webhook.refresh_from_db()
+    assert not webhook.is_active
