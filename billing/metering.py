@@ -1,0 +1,96 @@
+"""Counting operations per project and day, and sampling what is stored.
+
+Counters live in one `UsageDay` row per project and UTC day, so a busy project costs one
+`UPDATE ... SET n = n + 1` per operation, not a row per request.
+"""
+
+import uuid
+from collections.abc import Iterable
+from datetime import date
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Sum
+from django.utils import timezone
+
+from billing.models import UsageDay
+from billing.periods import today
+
+COUNTERS = ("uploads", "api_calls", "webhook_deliveries", "traffic_bytes")
+
+
+def usage_add(*, project_id, uploads: int = 0, api_calls: int = 0, webhook_deliveries: int = 0,
+              traffic_bytes: int = 0, day: date | None = None) -> None:
+    """Adds to the project's counters for today (or `day`). Creates the day's row on first use."""
+    deltas = {
+        name: value
+        for name, value in zip(COUNTERS, (uploads, api_calls, webhook_deliveries, traffic_bytes))
+        if value
+    }
+    if not deltas:
+        return
+    day = day or today()
+    increments = {name: F(name) + value for name, value in deltas.items()}
+    rows = UsageDay.objects.filter(project_id=project_id, day=day)
+    if rows.update(**increments):
+        return
+    try:
+        with transaction.atomic():  # a savepoint: the caller's transaction survives a lost race
+            UsageDay.objects.create(project_id=project_id, day=day, **deltas)
+    except IntegrityError:
+        # Another request created the day's row between our UPDATE and INSERT: add to it instead.
+        # (If the project itself is gone, this updates nothing, which is right.)
+        rows.update(**increments)
+
+
+def usage_sample(*, project_ids: Iterable, day: date | None = None) -> int:
+    """Writes the present bytes and file count of each project into its row for `day`. Idempotent.
+
+    Running it again the same day overwrites the sample; counters are left alone.
+    """
+    from files.models import File
+
+    project_ids = [uuid.UUID(str(pid)) for pid in project_ids]
+    if not project_ids:
+        return 0
+    day = day or today()
+    # Taken before the aggregate: a file uploaded during it is then counted twice by the quota
+    # estimate (which adds files uploaded since `sampled_at`), never missed.
+    sampled_at = timezone.now()
+    totals = {
+        row["project_id"]: row
+        for row in File.objects.present()
+        .filter(project_id__in=project_ids)
+        .values("project_id")
+        .annotate(size=Sum("size"), count=Count("uuid"))
+    }
+    rows = [
+        UsageDay(
+            project_id=pid, day=day, sampled_at=sampled_at,
+            stored_bytes=(totals.get(pid) or {}).get("size") or 0,
+            file_count=(totals.get(pid) or {}).get("count") or 0,
+        )
+        for pid in project_ids
+    ]
+    # INSERT ... ON CONFLICT (project, day) DO UPDATE on PostgreSQL and SQLite alike.
+    UsageDay.objects.bulk_create(
+        rows, update_conflicts=True, unique_fields=["project", "day"],
+        update_fields=["stored_bytes", "file_count", "sampled_at"],
+    )
+    return len(rows)
+
+
+def usage_sample_all(*, batch: int = 500, day: date | None = None) -> int:
+    """Samples every live project, `batch` projects per query, in primary-key order."""
+    from projects.models import Project
+
+    done = 0
+    last = None
+    while True:
+        projects = Project.objects.live().order_by("pk")
+        if last is not None:
+            projects = projects.filter(pk__gt=last)
+        ids = list(projects.values_list("pk", flat=True)[:batch])
+        if not ids:
+            return done
+        done += usage_sample(project_ids=ids, day=day)
+        last = ids[-1]

@@ -1,0 +1,299 @@
+"""What an account's plan allows, what it has used, and the checks the upload and REST paths call.
+
+Quotas are per account (the owner of the projects), summed over the owner's live projects.
+Monthly counters come from `UsageDay`; stored bytes and file count from the latest hourly sample
+plus the files uploaded since, re-counted exactly only when that estimate reaches a limit.
+Checks are not reservations: two uploads racing for the last bytes of a quota may both pass.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Count, Q, Sum
+from django.template.defaultfilters import filesizeformat
+from django.contrib.humanize.templatetags.humanize import intcomma
+
+from billing.models import BYTE_QUOTAS, MONTHLY_QUOTAS, STORAGE_QUOTAS, Plan, UsageDay
+from billing.periods import month_bounds, today
+from files.errors import UploadError
+
+WARN_PERCENT = 80
+CONSEQUENCES = {
+    "uploads": "New uploads are refused until next month.",
+    "stored_bytes": "New uploads are refused until files are deleted.",
+    "file_count": "New uploads are refused until files are deleted.",
+    "api_calls": "REST API calls are refused until next month.",
+}
+LIMITS_MESSAGE = "Account has reached its limits."
+
+
+class QuotaExceeded(Exception):
+    """A REST API call refused because the plan's monthly API calls are used up.
+
+    The REST layer answers `status_code` with `{"detail": detail}`; `reason` says which quota, for
+    people (logs, dashboard).
+    """
+
+    status_code = 403
+    detail = LIMITS_MESSAGE
+
+    def __init__(self, quota: str, reason: str):
+        super().__init__(f"{LIMITS_MESSAGE} {reason}")
+        self.quota = quota
+        self.reason = reason
+
+
+class AccountLimitsExceeded(UploadError):
+    """The Upload API's `AccountLimitsExceededError` (403), with the quota and a reason for people."""
+
+    def __init__(self, quota: str, reason: str):
+        super().__init__("AccountLimitsExceededError", 403, LIMITS_MESSAGE)
+        self.quota = quota
+        self.reason = reason
+
+
+# Who pays, and on which plan
+
+
+def account_for(project):
+    """The account that owns the project's billing: its owner (None only for an ownerless project)."""
+    from accounts.models import User
+
+    return (
+        User.objects.filter(memberships__project_id=project.pk, memberships__role="owner")
+        .select_related("subscription__plan")
+        .first()
+    )
+
+
+def default_plan() -> Plan:
+    """The plan accounts start on. With no plans configured at all, nothing is limited."""
+    plan = Plan.objects.filter(is_default=True).first() or Plan.objects.public().first()
+    return plan or Plan(name="Unlimited", slug="unlimited")
+
+
+def plan_for(account) -> Plan:
+    try:
+        return account.subscription.plan
+    except ObjectDoesNotExist:  # no subscription yet: the account never changed plan
+        return default_plan()
+
+
+def owned_project_ids(account) -> list[uuid.UUID]:
+    from projects.models import Project
+
+    return list(
+        Project.objects.live()
+        .filter(memberships__user=account, memberships__role="owner")
+        .values_list("pk", flat=True)
+    )
+
+
+# What has been used
+
+
+@dataclass
+class QuotaUsage:
+    key: str
+    label: str
+    used: int
+    limit: int | None
+    monthly: bool
+
+    @property
+    def is_bytes(self) -> bool:
+        return self.key in BYTE_QUOTAS
+
+    @property
+    def percent(self) -> int:
+        if self.limit is None:
+            return 0
+        if self.limit == 0:
+            return 100
+        return int(self.used * 100 // self.limit)
+
+    @property
+    def bar_percent(self) -> int:
+        return min(self.percent, 100)
+
+    @property
+    def level(self) -> str:
+        if self.limit is None:
+            return "ok"
+        if self.used >= self.limit:
+            return "over"
+        return "warn" if self.percent >= WARN_PERCENT else "ok"
+
+    def format(self, value: int | None) -> str:
+        if value is None:
+            return "unlimited"
+        return filesizeformat(value) if self.is_bytes else intcomma(value)
+
+    @property
+    def consequence(self) -> str:
+        """What reaching this quota stops (metered but unenforced quotas stop nothing)."""
+        return CONSEQUENCES.get(self.key, "")
+
+    @property
+    def used_display(self) -> str:
+        return self.format(self.used)
+
+    @property
+    def limit_display(self) -> str:
+        return self.format(self.limit)
+
+
+def monthly_by_project(project_ids, start: date, end: date) -> dict:
+    """{project_id: {counter: total}} for the days in `[start, end)`."""
+    sums = {name: Sum(name) for name, _ in MONTHLY_QUOTAS}
+    rows = (
+        UsageDay.objects.filter(project_id__in=project_ids, day__gte=start, day__lt=end)
+        .values("project_id")
+        .annotate(**sums)
+    )
+    return {row.pop("project_id"): {k: v or 0 for k, v in row.items()} for row in rows}
+
+
+def monthly_total(project_ids, counter: str, start: date, end: date) -> int:
+    rows = UsageDay.objects.filter(project_id__in=project_ids, day__gte=start, day__lt=end)
+    return rows.aggregate(total=Sum(counter))["total"] or 0
+
+
+def stored_by_project(project_ids, *, exact: bool = False, day: date | None = None) -> dict:
+    """{project_id: (bytes, files)} of present files.
+
+    Cheap by default: the latest sample (today's or yesterday's) plus files uploaded since it was
+    taken. Deletions since the sample are not subtracted, so it can only over-estimate;
+    `exact=True` counts every file instead.
+    """
+    from files.models import File
+
+    project_ids = list(project_ids)
+    result = {pid: (0, 0) for pid in project_ids}
+    if not project_ids:
+        return result
+    since = Q(project_id__in=project_ids)
+    if not exact:
+        day = day or today()
+        samples = {}
+        recent = UsageDay.objects.filter(
+            project_id__in=project_ids, sampled_at__isnull=False, day__gte=day - timedelta(days=1), day__lte=day
+        ).order_by("day")
+        for row in recent:
+            samples[row.project_id] = row  # ordered by day: the latest wins
+        since = Q()
+        for pid in project_ids:
+            sample = samples.get(pid)
+            if sample is None:
+                since |= Q(project_id=pid)
+            else:
+                result[pid] = (sample.stored_bytes, sample.file_count)
+                since |= Q(project_id=pid, datetime_uploaded__gte=sample.sampled_at)
+    rows = File.objects.present().filter(since).values("project_id").annotate(size=Sum("size"), count=Count("uuid"))
+    for row in rows:
+        size, count = result[row["project_id"]]
+        result[row["project_id"]] = (size + (row["size"] or 0), count + row["count"])
+    return result
+
+
+def _stored_totals(project_ids, *, exact: bool, day: date | None = None) -> tuple[int, int]:
+    values = stored_by_project(project_ids, exact=exact, day=day).values()
+    return sum(v[0] for v in values), sum(v[1] for v in values)
+
+
+def account_usage(account, *, plan: Plan | None = None, day: date | None = None,
+                  project_ids=None) -> list[QuotaUsage]:
+    """Every quota of the account's plan with what is used this month (counters) or now (storage)."""
+    plan = plan or plan_for(account)
+    day = day or today()
+    start, end = month_bounds(day)
+    ids = owned_project_ids(account) if project_ids is None else project_ids
+    per_project = monthly_by_project(ids, start, end)
+    usage = [
+        QuotaUsage(name, label, sum(p[name] for p in per_project.values()), plan.limit(name), monthly=True)
+        for name, label in MONTHLY_QUOTAS
+    ]
+    stored, files = _stored_totals(ids, exact=False, day=day)
+    if _near(stored, plan.stored_bytes) or _near(files, plan.file_count):
+        stored, files = _stored_totals(ids, exact=True)  # never warn on an over-estimate
+    usage += [
+        QuotaUsage("stored_bytes", STORAGE_QUOTAS[0][1], stored, plan.stored_bytes, monthly=False),
+        QuotaUsage("file_count", STORAGE_QUOTAS[1][1], files, plan.file_count, monthly=False),
+    ]
+    return usage
+
+
+def _near(used: int, limit: int | None) -> bool:
+    return limit is not None and used * 100 >= limit * WARN_PERCENT
+
+
+# The checks
+
+
+def check_upload(*, project, size: int) -> None:
+    """Refuses an upload of `size` bytes that the owner's plan does not allow.
+
+    Raises AccountLimitsExceeded (an UploadError: AccountLimitsExceededError, 403) when the file is
+    over the plan's maximum size, or when it would take the account past its stored bytes, file
+    count or monthly uploads. Reads only; count the upload with `usage_add(uploads=1)` once done.
+    """
+    account = account_for(project)
+    if account is None:
+        return
+    plan = plan_for(account)
+    if plan.max_file_size is not None and size > plan.max_file_size:
+        limit = filesizeformat(plan.max_file_size)
+        raise AccountLimitsExceeded("max_file_size", f"Files larger than {limit} are not allowed on the {plan} plan.")
+    if plan.uploads is None and plan.stored_bytes is None and plan.file_count is None:
+        return
+    ids = owned_project_ids(account)
+    if plan.uploads is not None:
+        start, end = month_bounds(today())
+        if monthly_total(ids, "uploads", start, end) + 1 > plan.uploads:
+            raise AccountLimitsExceeded(
+                "uploads", f"The {plan} plan's {intcomma(plan.uploads)} uploads this month are used up."
+            )
+    if plan.stored_bytes is None and plan.file_count is None:
+        return
+    stored, files = _stored_totals(ids, exact=False)
+    if _would_exceed(plan, stored, files, size):
+        stored, files = _stored_totals(ids, exact=True)  # the estimate never subtracts deletions
+    if plan.stored_bytes is not None and stored + size > plan.stored_bytes:
+        raise AccountLimitsExceeded(
+            "stored_bytes", f"The {plan} plan's {filesizeformat(plan.stored_bytes)} of storage would be exceeded."
+        )
+    if plan.file_count is not None and files + 1 > plan.file_count:
+        raise AccountLimitsExceeded(
+            "file_count", f"The {plan} plan's limit of {intcomma(plan.file_count)} files is reached."
+        )
+
+
+def _would_exceed(plan: Plan, stored: int, files: int, size: int) -> bool:
+    return (plan.stored_bytes is not None and stored + size > plan.stored_bytes) or (
+        plan.file_count is not None and files + 1 > plan.file_count
+    )
+
+
+def check_api_call(*, project) -> None:
+    """Refuses a REST API call once the owner's plan's monthly API calls are used up.
+
+    Raises QuotaExceeded. Reads only; count the call with `usage_add(api_calls=1)`.
+    """
+    account = account_for(project)
+    if account is None:
+        return
+    plan = plan_for(account)
+    if plan.api_calls is None:
+        return
+    start, end = month_bounds(today())
+    # One aggregate over the owner's live projects' rows of this month (a join, no id list).
+    used = UsageDay.objects.filter(
+        project__memberships__user=account, project__memberships__role="owner",
+        project__deleted_at__isnull=True, day__gte=start, day__lt=end,
+    ).aggregate(total=Sum("api_calls"))["total"] or 0
+    if used + 1 > plan.api_calls:
+        raise QuotaExceeded(
+            "api_calls", f"The {plan} plan's {intcomma(plan.api_calls)} API calls this month are used up."
+        )

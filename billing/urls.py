@@ -1,0 +1,13 @@
+from django.urls import path
+
+from billing import views
+
+app_name = "billing"
+
+urlpatterns = [
+    path("", views.overview, name="overview"),
+    path("plan/", views.plan, name="plan"),
+    path("details/", views.details, name="details"),
+    path("invoices/<str:number>/", views.invoice, name="invoice"),
+    path("invoices/<str:number>/pdf/", views.invoice_pdf, name="invoice_pdf"),
+]

@@ -1,0 +1,128 @@
+"""Billing pages. Every page is the signed-in account's own: there is nothing to share or leak."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.dateformat import format as date_format
+from django.views.decorators.http import require_GET, require_http_methods
+
+from billing import services
+from billing.forms import BillingDetailsForm, PlanChoiceForm
+from billing.models import BillingDetails, Invoice, Plan
+from billing.money import format_money
+from billing.pdf import invoice_pdf as render_invoice_pdf
+from billing.periods import today
+from billing.reports import usage_report
+
+
+@login_required
+@require_GET
+def overview(request):
+    subscription = services.subscription_for(request.user)
+    invoices = Invoice.objects.filter(account=request.user)
+    context = {
+        "subscription": subscription,
+        "report": usage_report(account=request.user, plan=subscription.plan),
+        "invoices": invoices.exclude(status=Invoice.Status.DRAFT)[:24],
+        "upcoming": invoices.filter(status=Invoice.Status.DRAFT).prefetch_related("lines").first(),
+        "details": BillingDetails.objects.filter(account=request.user).first(),
+    }
+    return render(request, "billing/overview.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def plan(request):
+    subscription = services.subscription_for(request.user)
+    if request.method == "POST":
+        return _plan_change(request, subscription)
+    context = {"subscription": subscription, "plans": _plan_offers(subscription), "rule": services.PRORATION_RULE}
+    return render(request, "billing/plan.html", context)
+
+
+def _plan_change(request, subscription):
+    form = PlanChoiceForm(request.POST, current=subscription.plan)
+    if not form.is_valid():
+        messages.error(request, "Choose one of the plans below.")
+        return redirect("billing:plan")
+    try:
+        change = services.subscription_change_plan(account=request.user, plan=form.cleaned_data["plan"])
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("billing:plan")
+    messages.success(request, _change_message(change))
+    return redirect("billing:overview")
+
+
+def _plan_offers(subscription) -> list[dict]:
+    current = subscription.plan
+    day = today()
+    offers = []
+    for p in Plan.objects.public():
+        charge = 0
+        if p.price_cents > current.price_cents:
+            charge = services.proration_cents(
+                old_price=current.price_cents, new_price=p.price_cents, day=day,
+                period_start=subscription.current_period_start, period_end=subscription.current_period_end,
+            )
+        kind = "current" if p.pk == current.pk else "upgrade" if p.price_cents > current.price_cents else (
+            "downgrade" if p.price_cents < current.price_cents else "switch")
+        offers.append({"plan": p, "kind": kind, "charge": charge, "pending": p.pk == subscription.pending_plan_id})
+    return offers
+
+
+def _change_message(change) -> str:
+    if change.kind == "upgrade":
+        charge = format_money(change.charge_cents, change.plan.currency)
+        return (f"You are now on the {change.plan} plan. "
+                f"{charge} for the rest of this month is added to your next invoice.")
+    if change.kind == "downgrade":
+        return f"You will move to the {change.plan} plan on {date_format(change.effective, 'M j, Y')}."
+    if change.kind == "downgrade_cancelled":
+        return f"The scheduled downgrade is cancelled; you stay on the {change.plan} plan."
+    if change.kind == "switch":
+        return f"You are now on the {change.plan} plan."
+    return f"You are already on the {change.plan} plan."
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def details(request):
+    existing = BillingDetails.objects.filter(account=request.user).first()
+    form = BillingDetailsForm(request.POST or None, instance=existing)
+    if request.method == "POST":
+        if form.is_valid():
+            services.billing_details_save(account=request.user, **form.details())
+            messages.success(request, "Billing details saved. New invoices are addressed to them.")
+            return redirect("billing:overview")
+        return render(request, "billing/details.html", {"form": form}, status=400)
+    return render(request, "billing/details.html", {"form": form})
+
+
+def _invoice(request, number: str) -> Invoice:
+    invoice = (
+        Invoice.objects.filter(account_id=request.user.pk, number=number)
+        .exclude(status=Invoice.Status.DRAFT)
+        .prefetch_related("lines")
+        .first()
+    )
+    if invoice is None:
+        raise Http404("No such invoice.")
+    return invoice
+
+
+@login_required
+@require_GET
+def invoice(request, number: str):
+    return render(request, "billing/invoice.html", {"invoice": _invoice(request, number)})
+
+
+@login_required
+@require_GET
+def invoice_pdf(request, number: str):
+    invoice = _invoice(request, number)
+    response = HttpResponse(render_invoice_pdf(invoice), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="invoice-{invoice.number}.pdf"'
+    return response

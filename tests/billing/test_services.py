@@ -1,0 +1,253 @@
+from datetime import date
+
+import pytest
+from django.core import mail
+from django.core.exceptions import ValidationError
+from django.test import override_settings
+
+from billing import metering, services, tasks
+from billing.models import Invoice, InvoiceLine, Subscription, UsageAlert
+from billing.periods import today
+from billing.services import proration_cents, subscription_change_plan, subscription_renew
+from projects.services import project_create
+from tests.factories import UserFactory
+
+NOV_1, NOV_16, DEC_1, JAN_1 = date(2026, 11, 1), date(2026, 11, 16), date(2026, 12, 1), date(2027, 1, 1)
+
+
+@pytest.fixture
+def account(plans):
+    return UserFactory(email="payer@example.com")
+
+
+def _subscribe(account, plan, start=NOV_1, end=DEC_1) -> Subscription:
+    return Subscription.objects.create(account=account, plan=plan, current_period_start=start, current_period_end=end)
+
+
+# Proration
+
+
+@pytest.mark.parametrize("old,new,day,expected", [
+    (2900, 9900, date(2026, 11, 16), 3500),   # 15 of 30 days: half the difference
+    (2900, 9900, date(2026, 11, 1), 7000),    # the first day: the whole difference
+    (2900, 9900, date(2026, 11, 30), 233),    # the last day counts: 7000 / 30 = 233.33
+    (0, 2900, date(2026, 10, 16), 1497),      # 16 of 31 days: 1496.77 rounds up
+    (0, 3100, date(2026, 10, 31), 100),       # exactly one day of a 31-day month
+    (0, 62, date(2026, 10, 31), 2),           # 62 / 31 = 2.0
+    (0, 31 * 3 + 15, date(2026, 10, 31), 3),  # 108 / 31 = 3.48 rounds down
+    (0, 31 * 3 + 16, date(2026, 10, 31), 4),  # 109 / 31 = 3.52 rounds up
+])
+def test_proration_is_the_price_difference_for_the_remaining_days(old, new, day, expected):
+    start = day.replace(day=1)
+    end = date(start.year + start.month // 12, start.month % 12 + 1, 1)
+    assert proration_cents(old_price=old, new_price=new, period_start=start, period_end=end, day=day) == expected
+
+
+def test_half_a_cent_rounds_up():
+    # 1 cent difference over 2 of 4 days = 0.5 → 1 (a made-up 4-day period isolates the rounding).
+    assert proration_cents(old_price=0, new_price=1, period_start=date(2026, 1, 1), period_end=date(2026, 1, 5),
+                           day=date(2026, 1, 3)) == 1
+
+
+# Plan changes
+
+
+def test_an_upgrade_takes_effect_at_once_and_charges_the_rest_of_the_month_on_the_next_invoice(account, plans):
+    _subscribe(account, plans.pro)
+    change = subscription_change_plan(account=account, plan=plans.business, day=NOV_16)
+
+    assert (change.kind, change.charge_cents) == ("upgrade", 3500)
+    assert Subscription.objects.get(account=account).plan == plans.business
+    draft = Invoice.objects.get(account=account)
+    assert (draft.status, draft.period_start, draft.period_end) == ("draft", DEC_1, JAN_1)
+    line = draft.lines.get()
+    assert line.amount_cents == 3500
+    assert "Upgrade from Pro to Business" in line.description and "15 of 30 days" in line.description
+
+
+def test_a_first_upgrade_creates_the_subscription(account, plans):
+    change = subscription_change_plan(account=account, plan=plans.pro, day=today())
+    assert change.kind == "upgrade"
+    subscription = Subscription.objects.get(account=account)
+    assert subscription.plan == plans.pro
+    assert subscription.current_period_start == today().replace(day=1)
+
+
+def test_a_downgrade_waits_for_the_next_period(account, plans):
+    _subscribe(account, plans.business)
+    change = subscription_change_plan(account=account, plan=plans.pro, day=NOV_16)
+
+    assert (change.kind, change.effective) == ("downgrade", DEC_1)
+    subscription = Subscription.objects.get(account=account)
+    assert (subscription.plan, subscription.pending_plan) == (plans.business, plans.pro)
+    assert not InvoiceLine.objects.exists()  # nothing refunded
+
+    subscription_renew(subscription=subscription, day=DEC_1)
+    subscription.refresh_from_db()
+    assert (subscription.plan, subscription.pending_plan) == (plans.pro, None)
+    assert Invoice.objects.get(account=account, period_start=DEC_1).total_cents == 2900
+
+
+def test_choosing_the_current_plan_cancels_a_pending_downgrade(account, plans):
+    _subscribe(account, plans.business)
+    subscription_change_plan(account=account, plan=plans.free, day=NOV_16)
+    change = subscription_change_plan(account=account, plan=plans.business, day=NOV_16)
+    assert change.kind == "downgrade_cancelled"
+    assert Subscription.objects.get(account=account).pending_plan is None
+
+
+def test_an_upgrade_cancels_a_pending_downgrade(account, plans):
+    _subscribe(account, plans.pro)
+    subscription_change_plan(account=account, plan=plans.free, day=NOV_16)
+    subscription_change_plan(account=account, plan=plans.business, day=NOV_16)
+    subscription = Subscription.objects.get(account=account)
+    assert (subscription.plan, subscription.pending_plan) == (plans.business, None)
+
+
+def test_a_plan_that_is_not_offered_cannot_be_chosen(account, plans):
+    _subscribe(account, plans.free)
+    with pytest.raises(ValidationError):
+        subscription_change_plan(account=account, plan=plans.hidden, day=NOV_16)
+    assert Subscription.objects.get(account=account).plan == plans.free
+
+
+def test_a_plan_in_another_currency_cannot_replace_a_paid_plan(account, plans):
+    _subscribe(account, plans.pro)
+    plans.business.currency = "EUR"
+    plans.business.save()
+    with pytest.raises(ValidationError):
+        subscription_change_plan(account=account, plan=plans.business, day=NOV_16)
+
+
+# Invoices
+
+
+def test_the_monthly_invoice_is_issued_once_per_account_and_period(account, plans):
+    subscription = _subscribe(account, plans.pro)
+    first = subscription_renew(subscription=subscription, day=DEC_1)
+    again = subscription_renew(subscription=subscription, day=date(2026, 12, 2))
+    services.subscriptions_renew_due(day=DEC_1)
+    reissued = services.invoice_issue(account=account, period_start=DEC_1, period_end=JAN_1, plan=plans.pro)
+
+    assert len(first) == 1 and again == []
+    invoice = Invoice.objects.get(account=account)
+    assert reissued == invoice
+    assert invoice.lines.count() == 1
+    assert (invoice.status, invoice.total_cents, invoice.currency) == ("open", 2900, "USD")
+    assert invoice.number == f"FD-202612-{invoice.pk:06d}"
+    assert invoice.issued_at is not None
+    subscription.refresh_from_db()
+    assert (subscription.current_period_start, subscription.current_period_end) == (DEC_1, JAN_1)
+
+
+def test_the_invoice_carries_upgrade_charges_and_the_new_plans_fee(account, plans):
+    subscription = _subscribe(account, plans.free)
+    subscription_change_plan(account=account, plan=plans.pro, day=NOV_16)
+    subscription_renew(subscription=subscription, day=DEC_1)
+
+    invoice = Invoice.objects.get(account=account)
+    amounts = [line.amount_cents for line in invoice.lines.all()]
+    assert amounts == [1450, 2900]  # 15 of 30 days of Pro, then December in advance
+    assert invoice.total_cents == 4350
+    assert invoice.status == "open"
+
+
+def test_a_free_account_gets_no_invoice(account, plans):
+    subscription = _subscribe(account, plans.free)
+    assert subscription_renew(subscription=subscription, day=DEC_1) == []
+    assert not Invoice.objects.exists()
+
+
+def test_months_missed_by_the_job_are_each_invoiced(account, plans):
+    subscription = _subscribe(account, plans.pro)
+    subscription_renew(subscription=subscription, day=date(2027, 1, 10))
+    assert list(Invoice.objects.order_by("period_start").values_list("period_start", flat=True)) == [DEC_1, JAN_1]
+
+
+def test_the_billing_details_are_copied_onto_the_invoice(account, plans):
+    services.billing_details_save(account=account, name="Acme GmbH", address_line1="Hauptstr. 1",
+                                  postal_code="10115", city="Berlin", country="de", vat_id="DE123456789")
+    subscription_renew(subscription=_subscribe(account, plans.pro), day=DEC_1)
+    services.billing_details_save(account=account, name="Renamed", country="DE")
+
+    bill_to = Invoice.objects.get(account=account).bill_to
+    assert "Acme GmbH" in bill_to and "10115 Berlin" in bill_to and "VAT ID DE123456789" in bill_to
+
+
+class RecordingProvider:
+    collected = []
+
+    def collect(self, invoice):
+        self.collected.append(invoice.number)
+
+
+@override_settings(BILLING_PAYMENT_PROVIDER="tests.billing.test_services.RecordingProvider")
+def test_an_issued_invoice_is_handed_to_the_payment_provider_after_commit(account, plans,
+                                                                        django_capture_on_commit_callbacks):
+    RecordingProvider.collected = []
+    with django_capture_on_commit_callbacks(execute=True):
+        invoice = subscription_renew(subscription=_subscribe(account, plans.pro), day=DEC_1)[0]
+    assert RecordingProvider.collected == [invoice.number]
+
+
+def test_marking_an_invoice_paid(account, plans):
+    invoice = subscription_renew(subscription=_subscribe(account, plans.pro), day=DEC_1)[0]
+    services.invoice_mark_paid(invoice=invoice)
+    assert invoice.status == "paid" and invoice.paid_at is not None
+    paid_at = invoice.paid_at
+    services.invoice_mark_paid(invoice=invoice)
+    assert invoice.paid_at == paid_at
+
+
+def test_a_void_invoice_cannot_be_marked_paid(account, plans):
+    invoice = subscription_renew(subscription=_subscribe(account, plans.pro), day=DEC_1)[0]
+    services.invoice_void(invoice=invoice)
+    services.invoice_mark_paid(invoice=invoice)
+    assert (invoice.status, invoice.paid_at) == ("void", None)
+
+
+def test_the_invoice_task_renews_due_subscriptions(account, plans):
+    start = today().replace(day=1)
+    last_month = date(start.year - (start.month == 1), (start.month - 2) % 12 + 1, 1)
+    _subscribe(account, plans.pro, start=last_month, end=start)
+    assert tasks.issue_invoices() == 1
+    assert tasks.issue_invoices() == 0
+    assert Invoice.objects.get(account=account).period_start == start
+
+
+# Usage emails
+
+
+def test_the_email_at_100_percent_goes_out_once_per_quota_and_period(account, plans,
+                                                                   django_capture_on_commit_callbacks):
+    project = project_create(owner=account, name="Busy")
+    metering.usage_add(project_id=project.pk, api_calls=10, uploads=8)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.usage_alerts_send(account=account) == ["api_calls"]
+        assert services.usage_alerts_send(account=account) == []
+        assert tasks.send_usage_alerts() == 0
+
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["payer@example.com"]
+    assert "Free plan" in message.subject
+    assert "API calls: 10 of 10 this month" in message.body
+    assert "Uploads" not in message.body  # 80 % is warned about on the page, not emailed
+    assert "/billing/" in message.body
+
+    metering.usage_add(project_id=project.pk, uploads=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.send_usage_alerts() == 1
+    assert len(mail.outbox) == 2 and "Uploads: 10 of 10" in mail.outbox[1].body
+    assert UsageAlert.objects.filter(account=account).count() == 2
+
+
+def test_the_email_comes_again_next_period(account, plans, django_capture_on_commit_callbacks):
+    project = project_create(owner=account, name="Busy")
+    metering.usage_add(project_id=project.pk, api_calls=10, day=NOV_16)
+    metering.usage_add(project_id=project.pk, api_calls=10, day=date(2026, 12, 5))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.usage_alerts_send(account=account, day=NOV_16)
+        services.usage_alerts_send(account=account, day=date(2026, 11, 20))
+        services.usage_alerts_send(account=account, day=date(2026, 12, 5))
+    assert len(mail.outbox) == 2
