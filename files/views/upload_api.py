@@ -1,6 +1,7 @@
 """The Upload API (Uploadcare-compatible). Public key identifies the project; no session, no CSRF."""
 
 from functools import wraps
+from uuid import UUID
 
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
@@ -114,8 +115,6 @@ def multipart_complete_view(request):
 
 
 def _multipart_lookup(project, upload_id: str) -> MultipartUpload:
-    from uuid import UUID
-
     try:
         upload_uuid = UUID(upload_id)
     except ValueError:
@@ -158,8 +157,6 @@ def from_url_status(request):
 
 
 def _from_url_task(token: str) -> FromUrlTask | None:
-    from uuid import UUID
-
     try:
         return FromUrlTask.objects.select_related("file").filter(token=UUID(token)).first()
     except ValueError:
