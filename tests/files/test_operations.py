@@ -1,0 +1,83 @@
+"""CDN image operations: strict parsing and Pillow rendering."""
+
+import io
+
+import pytest
+from PIL import Image
+
+from files.operations import parse, render
+
+
+def image_bytes(size=(400, 300), mode="RGB", fmt="PNG") -> io.BytesIO:
+    buffer = io.BytesIO()
+    Image.new(mode, size, (10, 120, 200) if mode == "RGB" else None).save(buffer, fmt)
+    buffer.seek(0)
+    return buffer
+
+
+def rendered(path: str, **kwargs):
+    plan, _ = parse(path)
+    data, mime = render(image_bytes(**kwargs), plan)
+    return Image.open(io.BytesIO(data)), mime
+
+
+@pytest.mark.parametrize("path,size", [
+    ("-/resize/200x/", (200, 150)),
+    ("-/resize/x150/", (200, 150)),
+    ("-/resize/100x100/", (100, 100)),
+    ("-/scale_crop/100x100/", (100, 100)),
+    ("-/scale_crop/120x40/center/", (120, 40)),
+    ("-/crop/50x60/", (50, 60)),
+    ("-/crop/50x60/390,290/", (50, 60)),  # clamped inside the image
+    ("-/crop/50x60/center/", (50, 60)),
+    ("-/preview/100x100/", (100, 75)),
+    ("-/preview/", (400, 300)),
+    ("-/resize/800x/-/preview/100x100/", (100, 75)),
+])
+def test_geometry(path, size):
+    image, _ = rendered(path)
+    assert image.size == size
+
+
+def test_format_quality_progressive_and_grayscale():
+    image, mime = rendered("-/grayscale/-/format/jpeg/-/quality/lightest/-/progressive/yes/")
+    assert mime == "image/jpeg" and image.mode == "L" and image.info.get("progressive")
+    assert rendered("-/format/webp/")[1] == "image/webp"
+    assert rendered("-/format/png/")[1] == "image/png"
+    assert rendered("")[1] == "image/png"  # the source's own format by default
+
+
+def test_auto_format_follows_what_the_browser_accepts():
+    plan, _ = parse("-/format/auto/")
+    assert render(image_bytes(), plan, accepts_webp=True)[1] == "image/webp"
+    assert render(image_bytes(), plan, accepts_webp=False)[1] == "image/jpeg"
+
+
+def test_a_file_name_may_follow_the_operations():
+    plan, filename = parse("-/resize/200x/photo.jpg")
+    assert filename == "photo.jpg" and plan.steps == [("resize", 200, None)]
+    plan, filename = parse("-/grayscale/photo.jpg")
+    assert filename == "photo.jpg" and plan.steps == [("grayscale",)]
+
+
+def test_equivalent_urls_share_a_cache_key():
+    assert parse("-/resize/200x/-/format/webp/")[0].key() == parse("-/resize/200x/-/format/webp/a.jpg")[0].key()
+    assert parse("-/resize/200x/")[0].key() != parse("-/resize/201x/")[0].key()
+
+
+@pytest.mark.parametrize("path,message", [
+    ("-/resize/abc/", "invalid size"),
+    ("-/resize/x/", "invalid size"),
+    ("-/resize/99999x/", "between 1 and"),
+    ("-/resize/0x10/", "between 1 and"),
+    ("-/scale_crop/100x/", "both width and height"),
+    ("-/crop/10x10/left/x", "position"),
+    ("-/format/gif/", "Unknown or malformed"),
+    ("-/quality/ultra/", "Unknown or malformed"),
+    ("-/rotate/90/", "Unknown or malformed"),
+    ("-/", "name is missing"),
+    ("resize/10x/", "Unexpected"),
+])
+def test_bad_operations_are_value_errors_with_a_message(path, message):
+    with pytest.raises(ValueError, match=message):
+        parse(path)
