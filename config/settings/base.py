@@ -228,6 +228,8 @@ FILEDOCK_OUTBOUND_ALLOWED_NETWORKS = env_list("FILEDOCK_OUTBOUND_ALLOWED_NETWORK
 FILEDOCK_CDN_X_ACCEL_PREFIX = env_str("FILEDOCK_CDN_X_ACCEL_PREFIX", "")
 # With S3 storage, redirect CDN requests to a short-lived presigned URL instead of proxying.
 FILEDOCK_CDN_S3_REDIRECT = env_bool("FILEDOCK_CDN_S3_REDIRECT", False)
+# The largest side an image operation may produce (resize, crop, ...).
+FILEDOCK_CDN_MAX_DIMENSION = env_int("FILEDOCK_CDN_MAX_DIMENSION", 5000)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2  # larger uploads spool to a temporary file, not memory
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
 # Functions that turn each outbox event into work (webhook deliveries, backup jobs, ...).
