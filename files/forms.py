@@ -184,3 +184,57 @@ class MetadataForm(forms.Form):
 
 class MetadataKeyForm(forms.Form):
     key = forms.RegexField(regex=services.METADATA_KEY, max_length=64)
+
+
+BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.\-_]{1,61}[a-z0-9]$")
+
+
+class BucketForm(forms.Form):
+    """An S3-compatible bucket: a backup target or the project's custom storage."""
+
+    purpose = forms.ChoiceField(choices=[("backup", "Backup"), ("storage", "Custom storage")], widget=forms.HiddenInput)
+    provider = forms.ChoiceField(
+        choices=[("aws", "AWS S3"), ("selectel", "Selectel"), ("custom", "Other S3-compatible (endpoint URL)")],
+        initial="aws",
+        help_text="AWS S3: give the region, the endpoint follows from it. Selectel: endpoint "
+                  "https://s3.storage.selcloud.ru and region ru-1 unless you give others.",
+    )
+    endpoint_url = forms.URLField(label="Endpoint URL", required=False, max_length=500, assume_scheme="https",
+                                  widget=forms.URLInput(attrs={"placeholder": "https://s3.example.com"}),
+                                  help_text="Needed for other S3-compatible services.")
+    region = forms.CharField(required=False, max_length=64, widget=forms.TextInput(attrs={"placeholder": "us-east-1"}))
+    bucket = forms.CharField(max_length=63)
+    access_key = forms.CharField(label="Access key", max_length=255, widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    # Shown again only to the person who just typed it (after a test), never read back from the database.
+    secret_key = forms.CharField(label="Secret key", max_length=1000, strip=False,
+                                 widget=forms.PasswordInput(render_value=True, attrs={"autocomplete": "new-password"}))
+    prefix = forms.CharField(required=False, max_length=200, help_text="Optional folder in the bucket, e.g. filedock/.")
+
+    def clean_bucket(self) -> str:
+        bucket = self.cleaned_data["bucket"].strip()
+        if not BUCKET_NAME.match(bucket):
+            raise forms.ValidationError("Use 3–63 lowercase letters, digits, dots and hyphens.")
+        return bucket
+
+    def clean_region(self) -> str:
+        region = self.cleaned_data["region"].strip()
+        if region and not re.fullmatch(r"[a-z0-9\-]{2,64}", region):
+            raise forms.ValidationError("A region looks like us-east-1 or ru-1.")
+        return region
+
+    def clean_prefix(self) -> str:
+        prefix = self.cleaned_data["prefix"].strip().lstrip("/")
+        if ".." in prefix.split("/"):
+            raise forms.ValidationError("The prefix may not contain “..”.")
+        return prefix if not prefix or prefix.endswith("/") else prefix + "/"
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("provider") == "custom" and not data.get("endpoint_url"):
+            self.add_error("endpoint_url", "Give the endpoint URL of your S3-compatible service.")
+        return data
+
+    def connection_fields(self) -> dict:
+        data = self.cleaned_data
+        return {name: data[name] for name in
+                ("purpose", "provider", "endpoint_url", "region", "bucket", "access_key", "secret_key", "prefix")}

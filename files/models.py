@@ -3,6 +3,8 @@ import uuid
 from django.db import models
 from django.utils import timezone
 
+from projects.fields import EncryptedTextField
+
 
 class FileQuerySet(models.QuerySet):
     def present(self):
@@ -16,7 +18,8 @@ class FileQuerySet(models.QuerySet):
 
 
 class File(models.Model):
-    """An uploaded file. Its bytes live in the default storage under `storage_key`.
+    """An uploaded file. Its bytes live under `storage_key` in the storage named by `storage_target`
+    (the project's own bucket), or in the server's default storage when that is empty.
 
     A row is only ever created after its bytes were written (see files.services.file_upload).
     """
@@ -31,6 +34,10 @@ class File(models.Model):
     metadata = models.JSONField(default=dict, blank=True)
     source = models.CharField(max_length=20, default="upload")
     storage_key = models.CharField(max_length=255, editable=False)
+    # Where the bytes live, fixed at upload: null is the server's default storage. RESTRICT: a
+    # bucket holding files is never deleted on its own, only together with its project.
+    storage_target = models.ForeignKey("files.BucketConnection", null=True, blank=True, editable=False,
+                                       on_delete=models.RESTRICT, related_name="+")
     datetime_uploaded = models.DateTimeField(default=timezone.now)
     datetime_stored = models.DateTimeField(null=True, blank=True)
     datetime_removed = models.DateTimeField(null=True, blank=True)
@@ -161,3 +168,94 @@ class Event(models.Model):
         indexes = [
             models.Index(fields=["created_at"], name="event_unrelayed", condition=models.Q(relayed_at__isnull=True)),
         ]
+
+
+class BucketConnection(models.Model):
+    """A project's S3-compatible bucket: a backup target, or the primary storage for new uploads.
+
+    Never edited after connecting: changing a bucket is a disconnect and a new connection, so the
+    files already living in (or copied to) the old bucket keep a truthful record of where.
+    """
+
+    class Purpose(models.TextChoices):
+        BACKUP = "backup", "Backup"
+        STORAGE = "storage", "Custom storage"
+
+    class Provider(models.TextChoices):
+        AWS = "aws", "AWS S3"
+        SELECTEL = "selectel", "Selectel"
+        CUSTOM = "custom", "Other S3-compatible"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="bucket_connections")
+    purpose = models.CharField(max_length=10, choices=Purpose.choices)
+    provider = models.CharField(max_length=10, choices=Provider.choices, default=Provider.CUSTOM)
+    endpoint_url = models.URLField(max_length=500, blank=True)
+    region = models.CharField(max_length=64, blank=True)
+    bucket = models.CharField(max_length=63)
+    access_key = models.CharField(max_length=255)
+    secret_key = EncryptedTextField()
+    prefix = models.CharField(max_length=255, blank=True)
+    connected_at = models.DateTimeField(default=timezone.now)
+    disconnected_at = models.DateTimeField(null=True, blank=True)
+    tested_at = models.DateTimeField(null=True, blank=True)
+    test_ok = models.BooleanField(null=True)
+    test_message = models.TextField(blank=True)
+    # Backfill of files stored before the connection: rows are created in uuid order from here.
+    backfill_cursor = models.UUIDField(null=True, blank=True)
+    backfill_done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "purpose"], condition=models.Q(disconnected_at__isnull=True),
+                name="bucket_one_active_per_purpose",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()}: {self.bucket}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.disconnected_at is None
+
+    @property
+    def location(self) -> str:
+        """Where in the customer's account, for people: endpoint (or region), bucket and prefix."""
+        host = self.endpoint_url or f"AWS {self.region or 'us-east-1'}"
+        return f"{host} · {self.bucket}/{self.prefix}"
+
+
+class FileBackup(models.Model):
+    """One file's copy to one backup target: a job row driven by a claim, retries and a sweep."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        COPYING = "copying", "Copying"
+        DONE = "done", "Backed up"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped (file removed)"
+        CANCELLED = "cancelled", "Cancelled (disconnected)"
+
+    file = models.ForeignKey(File, on_delete=models.CASCADE, related_name="backups")
+    target = models.ForeignKey(BucketConnection, on_delete=models.CASCADE, related_name="backups")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    # When a worker may (re)try: now for new jobs, later after a failure, and for a job being
+    # copied the end of its lease, after which a job whose worker died is picked up again.
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    copied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["file", "target"], name="filebackup_one_per_target")]
+        indexes = [models.Index(fields=["target", "status"], name="filebackup_target_status")]
+
+    def __str__(self) -> str:
+        return f"{self.file_id} → {self.target_id}: {self.status}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (self.Status.PENDING, self.Status.COPYING)

@@ -1,4 +1,7 @@
-"""Image previews for the CDN (`-/preview/WxH/`): rendered once with Pillow, then kept in storage."""
+"""Image previews for the CDN (`-/preview/WxH/`): rendered once with Pillow, then kept in storage.
+
+The original is read from wherever it lives; previews are a cache and always go to the default storage.
+"""
 
 import io
 import re
@@ -11,6 +14,7 @@ from PIL import Image, ImageOps
 
 import files.content  # noqa: F401  (sets Image.MAX_IMAGE_PIXELS before any image is decoded)
 from files.models import File
+from files.storage import storage_for
 
 PREVIEW_MAX = 2048
 SIZE = re.compile(r"^(\d{1,5})?x(\d{1,5})?$")
@@ -95,7 +99,7 @@ def _render(file: File, plan: Preview) -> bytes:
     # reduced scale: a 24-megapixel photo is never decoded in full for a thumbnail.
     box = (plan.height, plan.width) if quarter_turn else (plan.width, plan.height)
     try:
-        with default_storage.open(file.storage_key, "rb") as source, Image.open(source) as image:
+        with storage_for(file).open(file.storage_key, "rb") as source, Image.open(source) as image:
             image.draft(None, (box[0] * 2, box[1] * 2))
             upright = ImageOps.exif_transpose(image)
             if plan.ext == "jpg":

@@ -16,6 +16,7 @@ from files import errors
 from files.content import SNIFF_BYTES, clean_filename, image_info, sniff_mime
 from files.info import rest_file_info
 from files.models import Event, File
+from files.storage import storage_for, upload_storage
 
 log = logging.getLogger(__name__)
 
@@ -87,20 +88,21 @@ def file_upload(*, project, content, filename: str, store: bool, metadata: dict 
     check_size(project, content.size)
     file_uuid = file_uuid or uuid_lib.uuid4()
     name = clean_filename(filename)
-    key = default_storage.save(storage_key(project.pk, file_uuid), content)
+    storage, target = upload_storage(project)
+    key = storage.save(storage_key(project.pk, file_uuid), content)
     try:
-        mime_type, image = _describe(key, name)
+        mime_type, image = _describe(storage, key, name)
         check_type(project, mime_type)
         with transaction.atomic():
             now = timezone.now()
             file = File.objects.create(
                 uuid=file_uuid, project=project, original_filename=name, size=content.size, mime_type=mime_type,
-                image_info=image, metadata=metadata or {}, source=source, storage_key=key,
+                image_info=image, metadata=metadata or {}, source=source, storage_key=key, storage_target=target,
                 datetime_uploaded=now, datetime_stored=now if store else None,
             )
             emit(file, Event.Type.FILE_UPLOADED)
     except BaseException:
-        default_storage.delete(key)
+        storage.delete(key)
         raise
     return file
 
@@ -115,13 +117,13 @@ def file_upload_batch(*, project, uploads: list, store: bool, source: str = "upl
                                            source=source))
     except BaseException:
         for file in written:
-            default_storage.delete(file.storage_key)
+            storage_for(file).delete(file.storage_key)
         raise
     return written
 
 
-def _describe(key: str, name: str) -> tuple[str, dict | None]:
-    with default_storage.open(key, "rb") as stored:
+def _describe(storage, key: str, name: str) -> tuple[str, dict | None]:
+    with storage.open(key, "rb") as stored:
         head = stored.read(SNIFF_BYTES)
         mime_type = sniff_mime(head, name, None)
         if mime_type.startswith("image/"):
@@ -244,8 +246,8 @@ def storage_sweep_orphans(*, older_than: timedelta = timedelta(hours=1), limit: 
 
 
 def delete_bytes(file: File) -> None:
-    """Deletes a file's bytes and its cached previews (missing ones are no error)."""
-    default_storage.delete(file.storage_key)
+    """Deletes a file's bytes (where they live) and its cached previews (missing ones are no error)."""
+    storage_for(file).delete(file.storage_key)
     folder = f"previews/{file.uuid}"
     try:
         _, names = default_storage.listdir(folder)
@@ -261,7 +263,7 @@ def file_purge_batch(*, project_id, limit: int) -> int:
     A crash between the two leaves rows whose bytes are already gone; the next run deletes
     them again (deleting a missing blob is harmless), so nothing is left half-done.
     """
-    batch = list(File.objects.filter(project_id=project_id).only("uuid", "storage_key")[:limit])
+    batch = list(File.objects.filter(project_id=project_id).only("uuid", "storage_key", "storage_target")[:limit])
     for file in batch:
         delete_bytes(file)
     File.objects.filter(uuid__in=[file.uuid for file in batch]).delete()
@@ -274,7 +276,7 @@ def file_lookup(*, project, file_id) -> File | None:
         file_uuid = uuid_lib.UUID(str(file_id))
     except ValueError:
         return None
-    return File.objects.filter(project=project, uuid=file_uuid).first()
+    return File.objects.filter(project=project, uuid=file_uuid).select_related("storage_target").first()
 
 
 def file_copy(*, file: File, store: bool) -> File:
@@ -286,7 +288,7 @@ def file_copy(*, file: File, store: bool) -> File:
     if file.is_removed:
         raise FileRemovedError(str(file.uuid))
     try:
-        original = default_storage.open(file.storage_key, "rb")
+        original = storage_for(file).open(file.storage_key, "rb")
     except FileNotFoundError:
         raise FileRemovedError(str(file.uuid)) from None
     with original:

@@ -37,3 +37,28 @@ def relay_outbox() -> int:
         relayed = outbox_relay()
         total += relayed
     return total
+
+
+@shared_task(acks_late=True, time_limit=settings.FILEDOCK_BACKUP_TIME_LIMIT,
+             soft_time_limit=settings.FILEDOCK_BACKUP_TIME_LIMIT - 30)
+def backup_file(backup_id: int) -> str:
+    """Copies one file to its backup bucket; a duplicate or early message is a no-op."""
+    from files.backups import backup_run
+
+    return backup_run(backup_id=backup_id)
+
+
+@shared_task(acks_late=True, time_limit=900, soft_time_limit=870)
+def backfill_backups(target_id: str) -> int:
+    """Creates (and queues) the jobs for files stored before a backup bucket was connected."""
+    from files.backups import backfill_run
+
+    return backfill_run(target_id=target_id)
+
+
+@shared_task(acks_late=True)
+def sweep_backups() -> int:
+    """Beat: continues backfills and re-sends due backup jobs (bounded)."""
+    from files.backups import backup_sweep
+
+    return backup_sweep()

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from files.views import dashboard
 
@@ -16,4 +16,5 @@ urlpatterns = [
     path(file + "delete/", dashboard.file_delete, name="delete"),
     path(file + "metadata/", dashboard.metadata_set, name="metadata_set"),
     path(file + "metadata/delete/", dashboard.metadata_delete, name="metadata_delete"),
+    path("", include("files.urls_storage")),
 ]

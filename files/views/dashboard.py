@@ -15,6 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.timesince import timeuntil
 
 from files import services
+from files.backups import file_backup_states
 from files.errors import UploadError
 from files.forms import BulkForm, CursorField, FileFilterForm, MetadataForm, MetadataKeyForm, UploadForm
 from files.info import cdn_url, rest_file_info
@@ -214,6 +215,7 @@ def _render_detail(request: HttpRequest, project: Project, file: File, metadata_
         "preview_url": row.cdn_url + PREVIEW if row.thumbnail_url else None,
         "metadata_form": metadata_form or MetadataForm(),
         "can_change": project.membership.has_role(Role.MEMBER),
+        "backups": file_backup_states(file=file),
     }
     return render(request, "files/detail.html", context, status=status)
 
