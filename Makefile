@@ -18,6 +18,7 @@ test: $(VENV)/.installed-test $(JS)/node_modules/.installed ## Run the whole sui
 
 bench: $(VENV)/.installed-test ## Measure against baselines in the same run (figures, not assertions)
 	$(BIN)/python bench/upload_multipart.py $(BENCH_ARGS)
+	$(BIN)/python bench/webhook_fanout.py
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

@@ -5,12 +5,17 @@ The address is checked when it is resolved and the connection goes to that very 
 between check and connect (rebinding) cannot redirect the request inside the network.
 """
 
+import functools
 import ipaddress
 import socket
+import ssl
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
+import certifi
 import httpx
 from django.conf import settings
 
@@ -30,13 +35,46 @@ def _allowed_networks():
     return [ipaddress.ip_network(net, strict=False) for net in settings.FILEDOCK_OUTBOUND_ALLOWED_NETWORKS]
 
 
+# Refused whatever `is_global` says (its answer has changed between Python releases): private,
+# loopback, link-local, CGNAT, documentation, benchmarking, multicast, reserved and broadcast.
+BLOCKED_NETWORKS = [ipaddress.ip_network(net) for net in (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+    "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15",
+    "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
+    "::/128", "::1/128", "100::/64", "2001:db8::/32", "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
+)]
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _embedded_ipv4(ip):
+    """The IPv4 address an IPv6 address carries (mapped, NAT64, 6to4, Teredo), or None."""
+    if ip.version != 6:
+        return None
+    if ip.ipv4_mapped:
+        return ip.ipv4_mapped
+    if ip in NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip.sixtofour:
+        return ip.sixtofour
+    if ip.teredo:
+        return ip.teredo[1]
+    return None
+
+
 def address_allowed(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    if any(ip in network for network in _allowed_networks()):
+    """Whether an outbound connection may go to `address`: public, or in an operator-allowed network."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    allowed = _allowed_networks()
+    embedded = _embedded_ipv4(ip)
+    if any(ip in network for network in allowed if ip.version == network.version):
         return True
-    return ip.is_global and not ip.is_multicast
+    if embedded is not None:  # the IPv6 prefix only carries the IPv4 address; that is where it goes
+        ip = embedded
+        if any(ip in network for network in allowed if network.version == 4):
+            return True
+    if any(ip in network for network in BLOCKED_NETWORKS if ip.version == network.version):
+        return False
+    return ip.is_global and not ip.is_multicast and not ip.is_reserved
 
 
 def check_url(url: str) -> tuple[str, str, int]:
@@ -62,19 +100,29 @@ def check_url(url: str) -> tuple[str, str, int]:
     return parts.hostname, addresses[0], port
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    # Loading the CA bundle takes ~20 ms; one context serves every client (it is thread-safe).
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+def _pinned_request(client: httpx.Client, method: str, url: str, **kwargs) -> httpx.Request:
+    """A request for `url` sent to the checked address, keeping the Host header and TLS server name."""
+    host, address, port = check_url(url)
+    parts = urlsplit(url)
+    literal = f"[{address}]" if ":" in address else address
+    pinned = urlunsplit((parts.scheme, f"{literal}:{port}", parts.path or "/", parts.query, ""))
+    headers = {**kwargs.pop("headers", {}), "Host": parts.netloc.rsplit("@", 1)[-1]}
+    return client.build_request(method, pinned, headers=headers, extensions={"sni_hostname": host}, **kwargs)
+
+
 @contextmanager
 def guarded_stream(url: str, timeout: float) -> Iterator[httpx.Response]:
     """GETs `url` following up to five redirects, each hop checked; yields the streaming response."""
-    with httpx.Client(timeout=timeout, follow_redirects=False, headers={"User-Agent": "Filedock/1.0"}) as client:
+    with httpx.Client(timeout=timeout, follow_redirects=False, headers={"User-Agent": "Filedock/1.0"},
+                      verify=_tls_context()) as client:
         for _ in range(MAX_REDIRECTS + 1):
-            host, address, port = check_url(url)
-            parts = urlsplit(url)
-            literal = f"[{address}]" if ":" in address else address
-            pinned = urlunsplit((parts.scheme, f"{literal}:{port}", parts.path or "/", parts.query, ""))
-            host_header = parts.netloc.rsplit("@", 1)[-1]
-            request = client.build_request("GET", pinned, headers={"Host": host_header},
-                                           extensions={"sni_hostname": host})
-            response = client.send(request, stream=True)
+            response = client.send(_pinned_request(client, "GET", url), stream=True)
             if response.is_redirect and "location" in response.headers:
                 url = urljoin(url, response.headers["location"])
                 response.close()
@@ -85,3 +133,32 @@ def guarded_stream(url: str, timeout: float) -> Iterator[httpx.Response]:
                 response.close()
             return
     raise FetchRefused("URLRedirectsLimitExceededError", "Too many redirects.")
+
+
+@dataclass
+class PostResult:
+    status_code: int
+    excerpt: bytes  # at most `excerpt_bytes` of the response body
+
+
+def guarded_post(url: str, *, content: bytes, headers: dict[str, str], timeout: float,
+                 excerpt_bytes: int = 2048) -> PostResult:
+    """POSTs once to the checked address of `url`; redirects are not followed (a 3xx is the answer).
+
+    Raises FetchRefused before connecting to a refused address, httpx.HTTPError on network failure.
+    The whole exchange, reading included, is bounded by `timeout`.
+    """
+    deadline = time.monotonic() + timeout
+    with httpx.Client(timeout=timeout, follow_redirects=False, verify=_tls_context()) as client:
+        response = client.send(_pinned_request(client, "POST", url, content=content, headers=headers), stream=True)
+        try:
+            excerpt = b""
+            for chunk in response.iter_raw():
+                excerpt += chunk
+                if len(excerpt) >= excerpt_bytes:
+                    break
+                if time.monotonic() > deadline:
+                    raise httpx.ReadTimeout("The response took too long.")
+            return PostResult(response.status_code, excerpt[:excerpt_bytes])
+        finally:
+            response.close()

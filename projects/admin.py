@@ -1,7 +1,8 @@
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 
 from projects import services
-from projects.models import Invitation, Membership, Project, SecretKey, Webhook
+from projects.models import Invitation, Membership, Project, SecretKey, Webhook, WebhookDelivery
 
 
 class MembershipInline(admin.TabularInline):
@@ -111,3 +112,26 @@ class WebhookAdmin(admin.ModelAdmin):
         for webhook in queryset.filter(is_active=True):
             services.webhook_update(webhook=webhook, is_active=False)
         self.message_user(request, "Webhooks deactivated.", messages.SUCCESS)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["delivery_uuid", "event_type", "webhook", "status", "attempts", "next_attempt_at", "created"]
+    list_filter = ["status", "event_type", "is_test"]
+    search_fields = ["=delivery_uuid", "webhook__target_url", "webhook__project__name"]
+    list_select_related = ["webhook"]
+    readonly_fields = ["delivery_uuid", "webhook", "event", "event_type", "is_test", "payload", "status", "attempts",
+                       "next_attempt_at", "dispatched_at", "window_started_at", "created", "delivered_at"]
+    actions = ["redeliver"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Redeliver selected deliveries (same webhook-id)")
+    def redeliver(self, request, queryset):
+        for delivery in queryset.select_related("webhook"):
+            try:
+                services.webhook_redeliver(delivery=delivery)
+            except ValidationError as exc:
+                self.message_user(request, f"{delivery.delivery_uuid}: {' '.join(exc.messages)}", messages.WARNING)
+        self.message_user(request, "Redeliveries queued.", messages.SUCCESS)

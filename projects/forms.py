@@ -3,7 +3,7 @@ import re
 from django import forms
 from django.conf import settings
 
-from projects.models import INVITABLE_ROLES, Membership, Project, Role
+from projects.models import INVITABLE_ROLES, Membership, Project, Role, WebhookEvent
 
 MIME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/(\*|[a-z0-9][a-z0-9!#$&^_.+-]*)$")
 
@@ -92,3 +92,15 @@ class UploadSettingsForm(forms.ModelForm):
             "allowed_mime_types": self.cleaned_data["allowed_mime_types"],
             "max_file_size": mb * 1024 * 1024 if mb else None,
         }
+
+
+class WebhookForm(forms.Form):
+    target_url = forms.URLField(label="Target URL", max_length=2000, assume_scheme="https",
+                                help_text="An http or https URL that accepts POST requests with a JSON body.")
+    event = forms.ChoiceField(choices=[(value, f"{value} — {label}") for value, label in WebhookEvent.choices
+                                       if value != WebhookEvent.FILE_INFECTED])
+    is_active = forms.BooleanField(label="Active", required=False, initial=True)
+
+
+class WebhookEditForm(WebhookForm):
+    is_active = None  # turned off and on with its own buttons, which also clear the failure record

@@ -185,6 +185,13 @@ class Webhook(models.Model):
     version = models.CharField(max_length=8, default="0.7", editable=False)
     created = models.DateTimeField(default=timezone.now)
     updated = models.DateTimeField(default=timezone.now)
+    # After a rotation the previous secret also signs deliveries (Standard Webhooks allows several
+    # signatures) until it expires, so receivers can switch without losing a delivery.
+    previous_signing_secret = EncryptedTextField(blank=True, default="", editable=False)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Failed attempts in a row (test events excluded); reaching the limit disables the endpoint.
+    consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
+    disabled_reason = models.CharField(max_length=300, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["id"]
@@ -194,3 +201,81 @@ class Webhook(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} → {self.target_url}"
+
+
+class WebhookDelivery(models.Model):
+    """One event (or test event) to send to one endpoint; retried until it succeeds or gives up."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"  # ended without retrying: 410 Gone, or the endpoint was disabled
+        GAVE_UP = "gave_up", "Gave up"  # still failing when the retry window closed
+
+    id = models.BigAutoField(primary_key=True)
+    # The Standard Webhooks `webhook-id`: the same on every attempt and redelivery of this message.
+    delivery_uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey("files.Event", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    event_type = models.CharField(max_length=32)
+    is_test = models.BooleanField(default=False)
+    payload = models.JSONField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    # When the next attempt is due. A worker claims an attempt by moving it a lease into the future.
+    next_attempt_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
+    # When the sweep or the relay last queued a task for it; stops the sweep from queueing a backlog twice.
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    # The retry window (3 days) counts from here; a redelivery starts a new window.
+    window_started_at = models.DateTimeField(default=timezone.now)
+    created = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [
+            models.Index(fields=["next_attempt_at"], name="delivery_due", condition=Q(status="pending")),
+            models.Index(fields=["webhook", "-created"], name="delivery_by_webhook"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["webhook", "event"], name="delivery_once_per_event"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} → {self.webhook.target_url} ({self.status})"
+
+
+class WebhookAttempt(models.Model):
+    """One POST to the endpoint: what was sent and what came back."""
+
+    RESPONSE_EXCERPT_BYTES = 2048
+
+    id = models.BigAutoField(primary_key=True)
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
+    started_at = models.DateTimeField(default=timezone.now)
+    duration_ms = models.PositiveIntegerField(default=0)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True, default="")
+    request_headers = models.JSONField(default=dict)
+    request_body = models.TextField(blank=True, default="")
+    response_excerpt = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["started_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.started_at:%Y-%m-%d %H:%M:%S} {self.status_code or self.error}"
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+    @property
+    def request_body_pretty(self) -> str:
+        """The body indented for reading in the log (the stored body is the exact bytes sent)."""
+        import json
+
+        try:
+            return json.dumps(json.loads(self.request_body), indent=2, ensure_ascii=False)
+        except ValueError:
+            return self.request_body

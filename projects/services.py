@@ -271,6 +271,10 @@ def webhook_update(*, webhook: Webhook, **changes) -> Webhook:
     for field, value in changes.items():
         setattr(webhook, field, value)
     webhook.updated = timezone.now()
+    if changes.get("is_active") is True and not before.get("is_active", True):
+        # Turned back on (dashboard or REST API): it starts with a clean record.
+        before.update(consecutive_failures=webhook.consecutive_failures, disabled_reason=webhook.disabled_reason)
+        webhook.consecutive_failures, webhook.disabled_reason = 0, ""
     try:
         return _webhook_save(webhook)
     except ValidationError:
@@ -288,3 +292,66 @@ def webhook_unsubscribe(*, project: Project, target_url: str) -> int:
     """Removes every subscription of `target_url` in the project, whatever the event; returns how many."""
     _, deleted = Webhook.objects.filter(project=project, target_url=target_url).delete()
     return deleted.get(Webhook._meta.label, 0)  # not the total: rows deleted in cascade don't count
+
+
+WEBHOOK_SECRET_GRACE = timedelta(hours=24)
+
+
+def webhook_secret_generate() -> str:
+    """A new signing secret: 32 URL-safe characters, the longest the Uploadcare API accepts."""
+    return secrets.token_urlsafe(24)
+
+
+def webhook_rotate_secret(*, webhook: Webhook) -> tuple[Webhook, str]:
+    """Gives the endpoint a new signing secret and returns it (shown once). The old one also signs for 24 h."""
+    plain = webhook_secret_generate()
+    webhook.previous_signing_secret = webhook.signing_secret
+    webhook.previous_secret_expires_at = timezone.now() + WEBHOOK_SECRET_GRACE if webhook.signing_secret else None
+    webhook.signing_secret = plain
+    webhook.updated = timezone.now()
+    webhook.save(update_fields=["signing_secret", "previous_signing_secret", "previous_secret_expires_at", "updated"])
+    return webhook, plain
+
+
+def webhook_enable(*, webhook: Webhook) -> Webhook:
+    """Turns an endpoint back on with a clean failure count. Deliveries that failed stay failed; redeliver them."""
+    return webhook_update(webhook=webhook, is_active=True)
+
+
+def webhook_disable(*, webhook: Webhook, reason: str = "Turned off from the dashboard.") -> Webhook:
+    """Turns an endpoint off; its pending deliveries end as failed when they come due."""
+    webhook = webhook_update(webhook=webhook, is_active=False)
+    Webhook.objects.filter(pk=webhook.pk).update(disabled_reason=reason)
+    webhook.disabled_reason = reason
+    return webhook
+
+
+def webhook_send_test(*, webhook: Webhook):
+    """Queues a test event (a sample stored JPEG) to the endpoint, sent even if it is turned off, once."""
+    from projects.models import WebhookDelivery
+    from projects.webhooks import dispatch, sample_file_info, webhook_payload
+
+    initiator = {"type": "test", "detail": {"note": "Test event sent from the Filedock dashboard."}}
+    delivery = WebhookDelivery.objects.create(
+        webhook=webhook, event_type=webhook.event, is_test=True,
+        payload=webhook_payload(webhook=webhook, file_info=sample_file_info(), initiator=initiator),
+    )
+    transaction.on_commit(lambda: dispatch([delivery.pk]))
+    return delivery
+
+
+def webhook_redeliver(*, delivery):
+    """Sends a delivery again with the same webhook-id, starting a new retry window. Raises ValidationError
+    if the endpoint is turned off (test events excepted)."""
+    from projects.models import WebhookDelivery
+    from projects.webhooks import dispatch
+
+    if not delivery.webhook.is_active and not delivery.is_test:
+        raise ValidationError("Turn the endpoint back on before redelivering.")
+    now = timezone.now()
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        status=WebhookDelivery.Status.PENDING, next_attempt_at=now, window_started_at=now, dispatched_at=None,
+    )
+    delivery.refresh_from_db()
+    transaction.on_commit(lambda: dispatch([delivery.pk]))
+    return delivery

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from projects.views import collaborators, invitations, keys, projects
+from projects.views import collaborators, invitations, keys, projects, webhooks
 
 app_name = "projects"
 
@@ -30,4 +30,19 @@ urlpatterns = [
         name="invitation_cancel",
     ),
     path("invitations/<str:token>/", invitations.invitation, name="invitation"),
+    path(project + "webhooks/", webhooks.webhook_list, name="webhooks"),
+    path(project + "webhooks/new/", webhooks.webhook_create, name="webhook_create"),
+    path(project + "webhooks/<int:webhook_id>/", webhooks.webhook_detail, name="webhook_detail"),
+    path(project + "webhooks/<int:webhook_id>/edit/", webhooks.webhook_update, name="webhook_update"),
+    path(project + "webhooks/<int:webhook_id>/delete/", webhooks.webhook_delete, name="webhook_delete"),
+    path(project + "webhooks/<int:webhook_id>/rotate-secret/", webhooks.webhook_rotate_secret,
+         name="webhook_rotate_secret"),
+    path(project + "webhooks/<int:webhook_id>/enable/", webhooks.webhook_enable, name="webhook_enable"),
+    path(project + "webhooks/<int:webhook_id>/disable/", webhooks.webhook_disable, name="webhook_disable"),
+    path(project + "webhooks/<int:webhook_id>/test/", webhooks.webhook_send_test, name="webhook_send_test"),
+    path(
+        project + "webhooks/<int:webhook_id>/deliveries/<uuid:delivery_id>/redeliver/",
+        webhooks.webhook_redeliver,
+        name="webhook_redeliver",
+    ),
 ]

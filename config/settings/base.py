@@ -166,7 +166,9 @@ CACHES = {
 
 # Celery: Redis in production; the embedded run uses a broker on local disk (see local.py).
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
-CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
+# Publishing gives up at once when the broker is away (kombu would retry for ~6 s, inside the web
+# request that committed); outbox and delivery sweeps queue the work once it is back.
+CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -233,11 +235,45 @@ FILEDOCK_CDN_MAX_DIMENSION = env_int("FILEDOCK_CDN_MAX_DIMENSION", 5000)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2  # larger uploads spool to a temporary file, not memory
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
 # Functions that turn each outbox event into work (webhook deliveries, backup jobs, ...).
-FILEDOCK_OUTBOX_CONSUMERS: list[str] = []
+FILEDOCK_OUTBOX_CONSUMERS: list[str] = [
+    "projects.webhooks.deliveries_for_event",
+    "files.backups.jobs_for_event",
+]
 CELERY_BEAT_SCHEDULE.update({
     "relay-outbox": {"task": "files.tasks.relay_outbox", "schedule": 5.0},
     "expire-temporary-files": {"task": "files.tasks.expire_temporary_files", "schedule": 60.0},
     "sweep-orphan-blobs": {"task": "files.tasks.sweep_orphan_blobs", "schedule": 3600.0},
+})
+
+# Webhooks: each attempt times out after FILEDOCK_WEBHOOK_TIMEOUT seconds; a worker's claim on an
+# attempt lasts FILEDOCK_WEBHOOK_CLAIM_SECONDS (longer than the delivery task's 75 s time limit, so
+# two attempts never overlap); failures are retried with backoff for FILEDOCK_WEBHOOK_RETRY_WINDOW
+# seconds; this many failed attempts in a row disable the endpoint and email the owner.
+FILEDOCK_WEBHOOK_TIMEOUT = env_int("FILEDOCK_WEBHOOK_TIMEOUT", 15)
+FILEDOCK_WEBHOOK_CLAIM_SECONDS = env_int("FILEDOCK_WEBHOOK_CLAIM_SECONDS", 90)
+FILEDOCK_WEBHOOK_RETRY_WINDOW = env_int("FILEDOCK_WEBHOOK_RETRY_WINDOW", 3 * 24 * 3600)
+FILEDOCK_WEBHOOK_DISABLE_AFTER_FAILURES = env_int("FILEDOCK_WEBHOOK_DISABLE_AFTER_FAILURES", 20)
+CELERY_BEAT_SCHEDULE.update({
+    "dispatch-due-webhook-deliveries": {"task": "projects.tasks.dispatch_due_deliveries", "schedule": 5.0},
+})
+
+# Backups: copies to a project's backup bucket. A copy may take FILEDOCK_BACKUP_TIME_LIMIT seconds;
+# a worker's claim on it lasts FILEDOCK_BACKUP_LEASE (longer, so copies never overlap; after it a
+# dead worker's copy is made again); failures are retried after FILEDOCK_BACKUP_RETRY_BASE seconds,
+# doubling up to FILEDOCK_BACKUP_RETRY_MAX, and marked failed after FILEDOCK_BACKUP_MAX_ATTEMPTS.
+FILEDOCK_BACKUP_TIME_LIMIT = env_int("FILEDOCK_BACKUP_TIME_LIMIT", 3600)
+FILEDOCK_BACKUP_LEASE = env_int("FILEDOCK_BACKUP_LEASE", FILEDOCK_BACKUP_TIME_LIMIT + 60)
+FILEDOCK_BACKUP_RETRY_BASE = env_int("FILEDOCK_BACKUP_RETRY_BASE", 30)
+FILEDOCK_BACKUP_RETRY_MAX = env_int("FILEDOCK_BACKUP_RETRY_MAX", 3600)
+FILEDOCK_BACKUP_MAX_ATTEMPTS = env_int("FILEDOCK_BACKUP_MAX_ATTEMPTS", 30)
+# Seconds a new copy waits for its queued message before the sweep sends another one.
+FILEDOCK_BACKUP_SWEEP_GRACE = env_int("FILEDOCK_BACKUP_SWEEP_GRACE", 60)
+# Bytes per second one copy may send (0: no limit), to leave the server's uplink to its users.
+FILEDOCK_BACKUP_MAX_BANDWIDTH = env_int("FILEDOCK_BACKUP_MAX_BANDWIDTH", 0)
+FILEDOCK_BACKUP_BACKFILL_BATCH = 500
+FILEDOCK_BACKUP_SWEEP_LIMIT = 500
+CELERY_BEAT_SCHEDULE.update({
+    "sweep-backups": {"task": "files.tasks.sweep_backups", "schedule": 10.0},
 })
 
 # REST API (Uploadcare v0.7)

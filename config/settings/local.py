@@ -4,13 +4,16 @@ Background work runs in a Celery worker and beat started next to the web server
 (`manage.py serve`), with the broker's messages kept in files under var/broker/.
 """
 
-from config.env import env_bool, env_str
+from config.env import env_bool, env_list, env_str
 
 from .base import *  # noqa: F401,F403
 from .base import CELERY_BROKER_URL, VAR_DIR
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
 ACCOUNT_EMAIL_VERIFICATION = env_str("ACCOUNT_EMAIL_VERIFICATION", "optional")
+# A developer points webhooks (and uploads from URL) at a receiver on this machine; production
+# settings keep base's empty default, which refuses loopback and private addresses.
+FILEDOCK_OUTBOUND_ALLOWED_NETWORKS = env_list("FILEDOCK_OUTBOUND_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"])
 
 if CELERY_BROKER_URL == "filesystem://":
     _broker_dir = VAR_DIR / "broker"

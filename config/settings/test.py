@@ -3,10 +3,10 @@
 import os
 import tempfile
 
-from config.env import env_database, env_str
+from config.env import env_database, env_int, env_str
 
 from .base import *  # noqa: F401,F403
-from .base import CONTENT_SECURITY_POLICY  # noqa: F401
+from .base import CELERY_BROKER_TRANSPORT_OPTIONS, CONTENT_SECURITY_POLICY  # noqa: F401
 
 DATABASES = {"default": env_database("DATABASE_URL", "postgres://root@127.0.0.1:5432/filedock")}
 # Live-server request threads must not keep connections open past their request.
@@ -30,3 +30,9 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 # Tests fetch from local HTTP servers; the refusal of private addresses is tested with this emptied.
 FILEDOCK_OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
+# Fault tests kill workers: a short visibility timeout makes Redis hand an unacknowledged task to
+# another worker quickly (kombu's default is an hour).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    **CELERY_BROKER_TRANSPORT_OPTIONS,
+    "visibility_timeout": env_int("FILEDOCK_CELERY_VISIBILITY_TIMEOUT", 3600),
+}

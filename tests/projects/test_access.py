@@ -35,6 +35,12 @@ def _kwargs(pattern, team):
         "key_id": lambda: project.secret_keys.first().pk,
         "membership_id": lambda: project.memberships.get(user=team.viewer).pk,
         "invitation_id": lambda: project.invitations.create(email="new@example.com", role=Role.MEMBER).pk,
+        "webhook_id": lambda: _webhook(project).pk,
+        "delivery_id": lambda: _webhook(project).deliveries.create(event_type="file.uploaded", payload={}).delivery_uuid,
+        "connection_id": lambda: project.bucket_connections.create(
+            purpose="backup", bucket="b", access_key="k", secret_key="s", endpoint_url="http://127.0.0.1:9",
+            disconnected_at=project.created_at,
+        ).pk,
     }
     kwargs = {}
     for name in pattern.pattern.converters:
@@ -42,6 +48,14 @@ def _kwargs(pattern, team):
         value = values[name]
         kwargs[name] = value() if callable(value) else value
     return kwargs
+
+
+def _webhook(project):
+    from projects.services import webhook_create
+
+    return project.webhooks.first() or webhook_create(
+        project=project, target_url="https://hooks.example.com/a", event="file.uploaded", signing_secret="s"
+    )
 
 
 def test_every_project_url_declares_its_role():

@@ -1,0 +1,225 @@
+"""Webhooks under faults, with real processes: a Celery worker (with its beat) on a Redis of the
+test's own, which the test stops and restarts, and a worker killed with SIGKILL mid-delivery.
+
+Guarantees checked:
+- Redis down while files are uploaded: the uploads commit, and once Redis is back every delivery
+  arrives exactly once per webhook-id (the database, not the broker, holds the work).
+- A worker killed while the receiver is still answering: the delivery completes after a new worker
+  starts, at least once with the same webhook-id. The receiver did get the first request, but
+  nobody heard its answer, so it is sent again; receivers deduplicate on webhook-id (Standard
+  Webhooks). No attempt is ever made twice at the same time: the claim is a conditional UPDATE.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from django.core.files.base import ContentFile
+from django.db import connection
+from pytest_httpserver import HTTPServer
+from werkzeug import Response
+
+from files.models import File
+from files.services import file_upload
+from projects import services
+from projects.models import WebhookAttempt, WebhookDelivery
+from projects.services import project_create
+from tests.conftest import wait_until
+from tests.factories import UserFactory
+from tests.projects.test_webhook_delivery import SECRET, Receiver
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+Status = WebhookDelivery.Status
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RedisServer:
+    """A redis-server of the test's own on a free port: never the machine's shared one."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.process = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        assert wait_until(lambda: self._ping(), 10), "redis did not start"
+
+    def _ping(self) -> bool:
+        result = subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True, text=True)
+        return result.stdout.strip() == "PONG"
+
+    def shutdown(self) -> None:
+        subprocess.run(["redis-cli", "-p", str(self.port), "shutdown", "nosave"], capture_output=True)
+        self.process.wait(10)
+
+    def stop_quietly(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.shutdown()
+
+
+@pytest.fixture
+def redis_server():
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop_quietly()
+
+
+@pytest.fixture
+def receiver():
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    handler = Receiver()
+    server.expect_request("/hook", method="POST").respond_with_handler(handler)
+    handler.url = server.url_for("/hook")
+    yield handler
+    server.clear()
+    server.stop()
+
+
+@pytest.fixture
+def process_env(redis_server, tmp_path):
+    database = connection.settings_dict
+    url = f"postgres://{database['USER'] or 'root'}@{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 5432}/{database['NAME']}"
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": url,
+        "CELERY_BROKER_URL": redis_server.url,
+        "FILEDOCK_CELERY_VISIBILITY_TIMEOUT": "3",
+        "FILEDOCK_WEBHOOK_TIMEOUT": "4",
+        "FILEDOCK_WEBHOOK_CLAIM_SECONDS": "6",
+        "FILEDOCK_VAR_DIR": str(tmp_path),
+    }
+
+
+class Workers:
+    """Starts `celery -A config worker -B` processes, each in its own process group; kills them all at the end."""
+
+    def __init__(self, env, tmp_path):
+        self.env, self.tmp_path, self.processes = env, tmp_path, []
+
+    def start(self):
+        n = len(self.processes)
+        log = open(self.tmp_path / f"worker-{n}.log", "w")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "-B", "-s", str(self.tmp_path / f"beat-{n}"),
+             "--concurrency", "2", "--loglevel", "INFO", "--without-gossip", "--without-mingle", "-n", f"fault{n}@%h"],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        self.processes.append(process)
+        return process
+
+    def kill(self, process) -> None:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
+
+    def logs(self) -> str:
+        return "\n".join((self.tmp_path / f"worker-{n}.log").read_text()[-3000:] for n in range(len(self.processes)))
+
+    def close(self) -> None:
+        for process in self.processes:
+            self.kill(process)
+
+
+@pytest.fixture
+def workers(process_env, tmp_path):
+    pool = Workers(process_env, tmp_path)
+    yield pool
+    pool.close()
+
+
+def succeeded(webhook) -> int:
+    return WebhookDelivery.objects.filter(webhook=webhook, status=Status.SUCCEEDED).count()
+
+
+UPLOADS = """
+import time
+from django.core.files.base import ContentFile
+from files.services import file_upload
+from projects.models import Project
+project = Project.objects.get(pk="{project_id}")
+started = time.monotonic()
+for i in range({count}):
+    file_upload(project=project, content=ContentFile(b"x%d" % i, name="%d.txt" % i), filename="%d.txt" % i, store=True)
+print("uploaded {count} in %.1f s" % (time.monotonic() - started))
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_redis_stopped_during_200_uploads_loses_and_doubles_nothing(redis_server, receiver, workers, process_env):
+    project = project_create(owner=UserFactory(), name="faults")
+    webhook = services.webhook_create(project=project, target_url=receiver.url, event="file.uploaded",
+                                      signing_secret=SECRET)
+    workers.start()
+    file_upload(project=project, content=ContentFile(b"warm", name="w.txt"), filename="w.txt", store=True)
+    assert wait_until(lambda: succeeded(webhook) == 1, 30), workers.logs()
+
+    redis_server.shutdown()
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", UPLOADS.format(project_id=project.pk, count=200)],
+        cwd=ROOT, env=process_env, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert File.objects.filter(project=project).count() == 201  # every upload committed with Redis down
+    time.sleep(2)
+    assert succeeded(webhook) == 1  # nothing could be relayed while the broker was away
+    redis_server.start()
+
+    assert wait_until(lambda: succeeded(webhook) == 201, 120), (succeeded(webhook), workers.logs())
+    time.sleep(8)  # more sweeps: a duplicate would show up now
+    expected = {str(u) for u in WebhookDelivery.objects.filter(webhook=webhook).values_list("delivery_uuid", flat=True)}
+    counts = Counter(receiver.ids)
+    assert set(counts) == expected and len(expected) == 201
+    assert set(counts.values()) == {1}, [i for i, c in counts.items() if c > 1]
+    assert all(r["uc_valid"] and r["standard_valid"] for r in receiver.requests)
+    assert WebhookAttempt.objects.filter(delivery__webhook=webhook).count() == 201
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_killed_mid_delivery_completes_after_restart(redis_server, receiver, workers):
+    arrived, release = threading.Event(), threading.Event()
+
+    def stall(request):
+        arrived.set()
+        release.wait(8)  # still "thinking" when the worker that sent this is killed
+        return Response("late", status=200)
+
+    receiver.answers = [stall]
+    project = project_create(owner=UserFactory(), name="faults")
+    webhook = services.webhook_create(project=project, target_url=receiver.url, event="file.uploaded",
+                                      signing_secret=SECRET)
+    first = workers.start()
+    file_upload(project=project, content=ContentFile(b"x", name="a.txt"), filename="a.txt", store=True)
+    assert arrived.wait(30), workers.logs()
+    workers.kill(first)
+    release.set()
+    delivery = WebhookDelivery.objects.get(webhook=webhook)
+    assert delivery.status == Status.PENDING and delivery.attempts == 0
+
+    workers.start()
+    assert wait_until(lambda: succeeded(webhook) == 1, 60), workers.logs()
+    delivery.refresh_from_db()
+    assert delivery.attempts == 1 and delivery.attempt_log.get().status_code == 200
+    assert len(receiver.ids) >= 2 and set(receiver.ids) == {str(delivery.delivery_uuid)}
+    assert all(r["uc_valid"] and r["standard_valid"] for r in receiver.requests)
