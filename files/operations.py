@@ -4,6 +4,7 @@ A bad operation is a ValueError whose message the CDN returns with a 400. Result
 by the normalised operation string, so equivalent URLs share one rendering.
 """
 
+import hashlib
 import io
 import re
 from dataclasses import dataclass, field
@@ -112,6 +113,12 @@ def _apply(plan: Plan, name: str, params: list[str]) -> None:
         raise ValueError(f"Unknown or malformed operation: -/{'/'.join([name, *params])}/")
 
 
+def output_kind(plan: Plan, image_info: dict, accepts_webp: bool) -> str:
+    """jpeg, png or webp: known before rendering, so cache keys and headers need no decoding."""
+    mode = "L" if ("grayscale",) in plan.steps else (image_info.get("color_mode") or "RGB")
+    return _output_format(plan.format, (image_info.get("format") or "").lower(), mode, accepts_webp)
+
+
 def render(source, plan: Plan, accepts_webp: bool = False) -> tuple[bytes, str]:
     """Applies the plan to the image read from `source`; returns the encoded bytes and MIME type."""
     with Image.open(source) as original:
@@ -119,7 +126,7 @@ def render(source, plan: Plan, accepts_webp: bool = False) -> tuple[bytes, str]:
         source_format = (original.format or "").lower()
         for step in plan.steps:
             image = _step(image, step)
-    kind = _output_format(plan.format, source_format, image, accepts_webp)
+    kind = _output_format(plan.format, source_format, image.mode, accepts_webp)
     if kind == "jpeg" and image.mode not in JPEG_MODES:
         image = image.convert("RGB")
     buffer = io.BytesIO()
@@ -130,14 +137,44 @@ def render(source, plan: Plan, accepts_webp: bool = False) -> tuple[bytes, str]:
     return buffer.getvalue(), f"image/{kind}"
 
 
-def _output_format(requested: str, source: str, image, accepts_webp: bool) -> str:
+def _output_format(requested: str, source: str, mode: str, accepts_webp: bool) -> str:
     if requested == "auto":
-        return "webp" if accepts_webp else ("jpeg" if image.mode in JPEG_MODES else "png")
+        return "webp" if accepts_webp else ("jpeg" if mode in JPEG_MODES else "png")
     if requested in ("jpeg", "png", "webp"):
         return requested
     if source in ("jpeg", "png", "webp"):
         return source
-    return "jpeg" if image.mode in JPEG_MODES else "png"
+    return "jpeg" if mode in JPEG_MODES else "png"
+
+
+def rendering_key(*, file, plan: Plan, kind: str) -> str:
+    digest = hashlib.sha1(f"{plan.key()}|{kind}".encode()).hexdigest()[:20]
+    return f"previews/{file.uuid}/ops-{digest}.{kind}"
+
+
+def rendering_get_or_create(*, file, plan: Plan, accepts_webp: bool) -> tuple[str, str]:
+    """The storage key and MIME type of `file` rendered by `plan`; renders it on first use.
+
+    Kept next to the file's previews (deleted with the file), keyed by the normalised plan.
+    Raises ValueError if the original cannot be decoded as an image.
+    """
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from files.storage import storage_for
+
+    kind = output_kind(plan, file.image_info or {}, accepts_webp)
+    key = rendering_key(file=file, plan=plan, kind=kind)
+    if not default_storage.exists(key):
+        try:
+            with storage_for(file).open(file.storage_key, "rb") as source:
+                data, _ = render(source, plan, accepts_webp)
+        except (OSError, SyntaxError, Image.DecompressionBombError) as exc:
+            raise ValueError("The file could not be decoded as an image.") from exc
+        saved = default_storage.save(key, ContentFile(data))
+        if saved != key:  # rendered concurrently by another request: keep the first
+            default_storage.delete(saved)
+    return key, f"image/{kind}"
 
 
 def _step(image, step: tuple):

@@ -19,9 +19,10 @@ from django.utils.http import http_date, parse_http_date_safe
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from files import previews
+from files import operations, previews
 from files.content import clean_filename
 from files.models import File
+from files.storage import storage_for
 
 ONE_YEAR = 365 * 24 * 3600
 TEMPORARY_MAX_AGE = 300  # a temporary file may be deleted or expire at any time
@@ -63,7 +64,8 @@ def file_view(request: HttpRequest, file_id: str, filename: str = "") -> HttpRes
         return _not_found()
     headers = _headers(file, etag=f'"{file.uuid.hex}"', mime_type=file.mime_type,
                        filename=_name_from_url(filename) or file.original_filename)
-    return _not_modified(request, file, headers) or _deliver(request, key=file.storage_key, size=file.size, headers=headers)
+    return _not_modified(request, file, headers) or _deliver(
+        request, key=file.storage_key, size=file.size, headers=headers, storage=storage_for(file))
 
 
 @public
@@ -85,7 +87,33 @@ def preview_view(request: HttpRequest, file_id: str, size: str | None = None, fi
         key = previews.preview_get_or_create(file=file, width=width, height=height)
     except previews.PreviewError:
         return _not_found()
-    return _deliver(request, key=key, size=None, headers=headers)
+    return _deliver(request, key=key, size=None, headers=headers, storage=default_storage)  # previews: default storage
+
+
+@public
+def operations_view(request: HttpRequest, file_id: str, ops: str) -> HttpResponseBase:
+    """`{uuid}/-/resize/200x/-/format/webp/[filename]`: strictly parsed, rendered once, then cached."""
+    try:
+        plan, filename = operations.parse("-/" + ops)
+    except ValueError as exc:
+        return _with(HttpResponseBadRequest(f"{exc}\n", content_type="text/plain; charset=utf-8"), CORS)
+    file = _live_file(file_id)
+    if file is None or not file.is_image:
+        return _not_found()
+    accepts_webp = "image/webp" in request.META.get("HTTP_ACCEPT", "")
+    kind = operations.output_kind(plan, file.image_info, accepts_webp)
+    name = _name_from_url(filename) or previews.preview_filename(file.original_filename, kind.replace("jpeg", "jpg"))
+    digest = operations.rendering_key(file=file, plan=plan, kind=kind).rsplit("-", 1)[1].split(".")[0]
+    headers = _headers(file, etag=f'"{file.uuid.hex}-{digest}"', mime_type=f"image/{kind}", filename=name)
+    if plan.format == "auto":
+        headers["Vary"] = "Accept"
+    if response := _not_modified(request, file, headers):
+        return response
+    try:
+        key, _ = operations.rendering_get_or_create(file=file, plan=plan, accepts_webp=accepts_webp)
+    except ValueError:
+        return _not_found()
+    return _deliver(request, key=key, size=None, headers=headers, storage=default_storage)
 
 
 def _live_file(file_id: str) -> File | None:
@@ -154,14 +182,15 @@ def _last_modified(file: File) -> int:
     return int(file.datetime_uploaded.timestamp())
 
 
-def _deliver(request: HttpRequest, *, key: str, size: int | None, headers: dict[str, str]) -> HttpResponseBase:
-    storage = default_storage
+def _deliver(request: HttpRequest, *, key: str, size: int | None, headers: dict[str, str],
+             storage) -> HttpResponseBase:
     full_get = request.method == "GET" and "HTTP_RANGE" not in request.META
     # With S3, a full download goes straight to the bucket; the rarer Range and HEAD requests
     # still come through nginx (if configured) or this process.
     if full_get and settings.FILEDOCK_CDN_S3_REDIRECT and getattr(storage, "querystring_auth", False):
-        return _redirect(key, headers)
-    if prefix := settings.FILEDOCK_CDN_X_ACCEL_PREFIX:
+        return _redirect(storage, key, headers)
+    # nginx's internal location maps the default storage only; a project's own bucket is read here.
+    if (prefix := settings.FILEDOCK_CDN_X_ACCEL_PREFIX) and storage is default_storage:
         # nginx serves the bytes (and the Range) from its internal location; Django only decides.
         return _with(HttpResponse(), headers, {"X-Accel-Redirect": prefix + quote(key)})
     if request.method == "HEAD":
@@ -244,10 +273,10 @@ class _Slice:
             self.source.close()
 
 
-def _redirect(key: str, headers: dict[str, str]) -> HttpResponseBase:
+def _redirect(storage, key: str, headers: dict[str, str]) -> HttpResponseBase:
     """A 302 to a presigned S3 URL that answers with the same Content-Type and name."""
-    expire = default_storage.querystring_expire
-    url = default_storage.url(key, expire=expire, parameters={
+    expire = storage.querystring_expire
+    url = storage.url(key, expire=expire, parameters={
         "ResponseContentType": headers["Content-Type"],
         "ResponseContentDisposition": headers["Content-Disposition"],
     })

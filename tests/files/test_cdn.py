@@ -241,10 +241,10 @@ def test_preview_has_its_own_etag_ranges_and_head(client, team):
     assert (ranged.status_code, body(ranged)) == (206, full[:10])
 
 
-def test_preview_of_a_non_image_a_removed_image_or_an_unknown_operation_is_404(client, team):
+def test_preview_of_a_non_image_or_a_removed_image_is_404_and_an_unknown_operation_400(client, team):
     assert client.get(url(upload(team.project), "-/preview/")).status_code == 404
     image = upload(team.project, data=image_bytes(40, 30), name="small.jpg")
-    assert client.get(url(image, "-/resize/20x/")).status_code == 404
+    assert client.get(url(image, "-/rotate/90/")).status_code == 400
     file_delete(file=image)
     assert client.get(url(image, "-/preview/")).status_code == 404
 

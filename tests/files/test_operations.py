@@ -81,3 +81,51 @@ def test_equivalent_urls_share_a_cache_key():
 def test_bad_operations_are_value_errors_with_a_message(path, message):
     with pytest.raises(ValueError, match=message):
         parse(path)
+
+
+# Through the CDN
+
+
+@pytest.fixture
+def photo(team):
+    from django.core.files.base import ContentFile
+
+    from files.services import file_upload
+
+    return file_upload(project=team.project, content=ContentFile(image_bytes().getvalue(), name="p.png"),
+                       filename="p.png", store=True)
+
+
+def test_cdn_renders_operations_and_caches_them(client, photo, monkeypatch):
+    from files import operations
+
+    response = client.get(f"/cdn/{photo.uuid}/-/resize/100x/-/format/jpeg/thumb.jpg", HTTP_ACCEPT="image/*")
+    assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
+    assert Image.open(io.BytesIO(b"".join(response.streaming_content))).size == (100, 75)
+    assert 'filename="thumb.jpg"' in response["Content-Disposition"]
+
+    monkeypatch.setattr(operations, "render", lambda *a, **k: pytest.fail("rendered twice"))
+    again = client.get(f"/cdn/{photo.uuid}/-/resize/100x/-/format/jpeg/")
+    assert again.status_code == 200 and again["ETag"] == response["ETag"]
+    assert client.get(f"/cdn/{photo.uuid}/-/resize/100x/-/format/jpeg/", HTTP_IF_NONE_MATCH=response["ETag"]).status_code == 304
+
+
+def test_cdn_auto_format_varies_by_accept(client, photo):
+    webp = client.get(f"/cdn/{photo.uuid}/-/format/auto/", HTTP_ACCEPT="image/webp,image/*")
+    plain = client.get(f"/cdn/{photo.uuid}/-/format/auto/", HTTP_ACCEPT="image/*")
+    assert webp["Content-Type"] == "image/webp" and plain["Content-Type"] == "image/jpeg"
+    assert webp["Vary"] == "Accept" and webp["ETag"] != plain["ETag"]
+
+
+def test_cdn_bad_operation_is_400_with_the_message(client, photo):
+    response = client.get(f"/cdn/{photo.uuid}/-/resize/huge/")
+    assert response.status_code == 400 and b"invalid size" in response.content
+
+
+def test_cdn_operations_on_non_images_are_404(client, team):
+    from django.core.files.base import ContentFile
+
+    from files.services import file_upload
+
+    text = file_upload(project=team.project, content=ContentFile(b"words", name="a.txt"), filename="a.txt", store=True)
+    assert client.get(f"/cdn/{text.uuid}/-/resize/10x/").status_code == 404
