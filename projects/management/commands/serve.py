@@ -22,7 +22,8 @@ class Command(BaseCommand):
         commands = [
             [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", bind, "--workers", str(web_workers),
              "--threads", "4", "--access-logfile", "-", "--timeout", "120"],
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--beat", "--loglevel", "INFO",
+            # WARNING: the periodic sweeps run every few seconds and would flood the terminal at INFO.
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--beat", "--loglevel", "WARNING",
              "--concurrency", "2", "--schedule", str(settings.VAR_DIR / "celerybeat-schedule")],
         ]
         processes = [subprocess.Popen(command) for command in commands]
