@@ -99,7 +99,8 @@ def main() -> None:
            "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0", "CELERY_BROKER_URL": f"redis://127.0.0.1:{redis_port}/0",
            "DJANGO_SECRET_KEY": "bench-" + "x" * 60, "DJANGO_LOG_LEVEL": "WARNING",
            "FILEDOCK_FIELD_ENCRYPTION_KEYS": "dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktdGVzdC0=",
-           "FILEDOCK_OUTBOUND_ALLOWED_NETWORKS": "127.0.0.0/8", "FILEDOCK_MEDIA_ROOT": f"/tmp/{db_name}-media"}
+           "FILEDOCK_OUTBOUND_ALLOWED_NETWORKS": "127.0.0.0/8", "FILEDOCK_MEDIA_ROOT": f"/tmp/{db_name}-media",
+           "FILEDOCK_QUOTAS_ENFORCED": "0"}  # the default plan allows 3,000 deliveries a month
     os.environ.update(env)
 
     import psycopg

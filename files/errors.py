@@ -6,11 +6,17 @@ and get the code in a JSON body with status 200.
 
 
 class UploadError(Exception):
+    reason = ""  # why, in words for the dashboard (e.g. which plan limit); not sent to API clients
+
     def __init__(self, code: str, status: int, message: str):
         super().__init__(message)
         self.code = code
         self.status = status
         self.message = message
+
+    @property
+    def explanation(self) -> str:
+        return f"{self.message} {self.reason}".strip()
 
 
 def public_key_required(field: str) -> UploadError:

@@ -49,7 +49,7 @@ class UploadForm(forms.Form):
             for upload in files:
                 services.check_size(self.project, upload.size)
         except UploadError as exc:
-            raise forms.ValidationError(exc.message) from exc
+            raise forms.ValidationError(exc.explanation) from exc
         return files
 
     def save(self) -> list[File]:
@@ -238,3 +238,14 @@ class BucketForm(forms.Form):
         data = self.cleaned_data
         return {name: data[name] for name in
                 ("purpose", "provider", "endpoint_url", "region", "bucket", "access_key", "secret_key", "prefix")}
+
+
+class ProxyDomainForm(forms.Form):
+    """An allowed domain of the proxy; files.proxy.normalize_pattern does the real checking."""
+
+    pattern = forms.CharField(
+        label="Domain", max_length=255,
+        help_text="A host name such as images.example.com, or *.example.com for all its subdomains "
+                  "(not example.com itself).",
+        widget=forms.TextInput(attrs={"placeholder": "images.example.com", "autocomplete": "off"}),
+    )

@@ -36,3 +36,6 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     **CELERY_BROKER_TRANSPORT_OPTIONS,
     "visibility_timeout": env_int("FILEDOCK_CELERY_VISIBILITY_TIMEOUT", 3600),
 }
+# One queue per test run (inherited by worker subprocesses through the environment), so suites
+# running side by side on one Redis never take each other's tasks.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.setdefault("FILEDOCK_TEST_QUEUE", f"filedock-test-{os.getpid()}")

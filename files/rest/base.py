@@ -8,6 +8,8 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
+from billing.metering import usage_add
+from billing.quotas import QuotaExceeded, check_api_call
 from files.rest.auth import UploadcareAuthentication
 
 MEDIA_TYPE = "application/vnd.uploadcare-v0.7+json"
@@ -68,3 +70,12 @@ class ProjectAPIView(APIView):
     @property
     def project(self):
         return self.request.auth
+
+    def initial(self, request, *args, **kwargs):
+        """After authentication and throttling: the plan's monthly API calls, then count this one."""
+        super().initial(request, *args, **kwargs)
+        try:
+            check_api_call(project=request.auth)
+        except QuotaExceeded as exc:
+            raise exceptions.PermissionDenied(exc.detail) from None
+        usage_add(project_id=request.auth.pk, api_calls=1)

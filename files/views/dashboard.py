@@ -125,7 +125,7 @@ def file_upload(request: HttpRequest, project: Project) -> HttpResponse:
         try:
             uploaded = form.save()
         except UploadError as exc:
-            form.add_error("files", exc.message)
+            form.add_error("files", exc.explanation)
     if form.errors:
         if wants_json:
             return JsonResponse({"error": " ".join(form.errors.get("files", ["Upload failed."]))}, status=400)
