@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from accounts import services
-from accounts.models import User
+from accounts.models import AuditEvent, User
 
 
 @admin.register(User)
@@ -32,3 +32,25 @@ class UserAdmin(DjangoUserAdmin):
         for user in queryset:
             services.user_unsuspend(user=user)
         self.message_user(request, f"{queryset.count()} account(s) reactivated.", messages.SUCCESS)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only: the log is written by services and never edited."""
+
+    list_display = ["created_at", "action", "actor_email", "project_name", "ip"]
+    list_filter = ["action", "created_at"]
+    search_fields = ["actor_email", "project_name", "action"]
+    date_hierarchy = "created_at"
+    list_select_related = False
+    readonly_fields = [field.name for field in AuditEvent._meta.fields]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -21,3 +21,23 @@ class UserSessionsMiddleware(AllauthUserSessionsMiddleware):
         if request.path.startswith(self.untracked):
             return self.get_response(request)
         return super().__call__(request)
+
+
+class AuditContextMiddleware:
+    """Makes the current request (user, IP, user agent) available to `accounts.audit.audit_record`.
+
+    A context variable rather than an argument: the services that record events are called from views,
+    the API, admin and commands, and only some of them have a request.
+    """
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from accounts.audit import request_context
+
+        token = request_context.set(request)
+        try:
+            return self.get_response(request)
+        finally:
+            request_context.reset(token)

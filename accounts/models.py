@@ -45,3 +45,68 @@ class User(AbstractUser):
     @property
     def display_name(self) -> str:
         return self.name or self.email
+
+
+class AuditEvent(models.Model):
+    """One security-relevant change: who, when, from where, on which project, and what (never secrets).
+
+    Actor and project are kept as snapshots too, so the record outlives a deleted account or a purged project.
+    """
+
+    class Action(models.TextChoices):
+        KEY_CREATED = "key.created", "Secret key created"
+        KEY_REVOKED = "key.revoked", "Secret key revoked"
+        PROJECT_SETTINGS_CHANGED = "project.settings_changed", "Project settings changed"
+        PROJECT_RENAMED = "project.renamed", "Project renamed"
+        PROJECT_DELETED = "project.deleted", "Project deleted"
+        COLLABORATOR_INVITED = "collaborator.invited", "Collaborator invited"
+        COLLABORATOR_REMOVED = "collaborator.removed", "Collaborator removed"
+        COLLABORATOR_ROLE_CHANGED = "collaborator.role_changed", "Collaborator role changed"
+        OWNERSHIP_TRANSFERRED = "ownership.transferred", "Ownership transferred"
+        BACKUP_CONNECTED = "backup.connected", "Backup bucket connected"
+        BACKUP_DISCONNECTED = "backup.disconnected", "Backup bucket disconnected"
+        STORAGE_CONNECTED = "storage.connected", "Custom storage connected"
+        STORAGE_DISCONNECTED = "storage.disconnected", "Custom storage disconnected"
+        WEBHOOK_CREATED = "webhook.created", "Webhook created"
+        WEBHOOK_UPDATED = "webhook.updated", "Webhook updated"
+        WEBHOOK_DELETED = "webhook.deleted", "Webhook deleted"
+        LOGIN_NEW_DEVICE = "login.new_device", "Sign-in from a new device"
+
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor_email = models.EmailField(blank=True)
+    project = models.ForeignKey("projects.Project", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    project_name = models.CharField(max_length=200, blank=True)
+    action = models.CharField(max_length=40, choices=Action.choices)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=200, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["project", "-created_at"], name="audit_project_created"),
+            models.Index(fields=["actor", "-created_at"], name="audit_actor_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor_email or 'system'}"
+
+    @property
+    def detail_items(self) -> list[tuple[str, str]]:
+        """The details as (name, text) pairs for pages: lists joined, old → new spelled out."""
+        return [(name, ", ".join(map(str, value)) if isinstance(value, list) else str(value))
+                for name, value in (self.details or {}).items()]
+
+
+class KnownDevice(models.Model):
+    """A (browser + OS, network) an account has signed in from; a sign-in from an unknown one is audited."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="known_devices")
+    fingerprint = models.CharField(max_length=64)  # sha256 of browser|os|network, no raw IP kept here
+    label = models.CharField(max_length=100, blank=True)
+    first_seen = models.DateTimeField(auto_now_add=True)
+    last_seen = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "fingerprint"], name="known_device_once")]

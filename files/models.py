@@ -259,3 +259,56 @@ class FileBackup(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in (self.Status.PENDING, self.Status.COPYING)
+
+
+class ProxyDomain(models.Model):
+    """A host the project's proxy endpoint may fetch from: `example.com` exactly, or
+    `*.example.com` for any subdomain at any depth (not example.com itself). Stored lowercase, IDNA."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="proxy_domains")
+    pattern = models.CharField(max_length=255)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["pattern"]
+        constraints = [models.UniqueConstraint(fields=["project", "pattern"], name="proxydomain_unique_pattern")]
+
+    def __str__(self) -> str:
+        return self.pattern
+
+
+class ProxiedFile(models.Model):
+    """The cached copy of a remote file fetched through a project's proxy endpoint.
+
+    Its bytes live in the default storage under `proxy/{project}/{url_hash}/{version}` (a fresh
+    version per download, so a replaced copy never mixes with renderings of the old one).
+    `fetched_at` is when these bytes were downloaded; a 304 only moves `revalidate_after`.
+    """
+
+    uuid = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="proxied_files")
+    url = models.CharField(max_length=2000)
+    url_hash = models.CharField(max_length=64)  # sha256 of `url`, which is too long to index
+    storage_key = models.CharField(max_length=255)
+    size = models.BigIntegerField()
+    mime_type = models.CharField(max_length=255, default="application/octet-stream")
+    image_info = models.JSONField(null=True, blank=True)
+    etag = models.CharField(max_length=255, blank=True)  # the origin's, for If-None-Match
+    last_modified = models.CharField(max_length=64, blank=True)  # the origin's, for If-Modified-Since
+    fetched_at = models.DateTimeField(default=timezone.now)
+    revalidate_after = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "url_hash"], name="proxiedfile_unique_url")]
+
+    def __str__(self) -> str:
+        return self.url
+
+    @property
+    def is_image(self) -> bool:
+        return self.image_info is not None
+
+    @property
+    def version(self) -> str:
+        return self.storage_key.rsplit("/", 1)[-1]

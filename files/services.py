@@ -5,6 +5,7 @@ import re
 import uuid as uuid_lib
 from datetime import timedelta
 from fnmatch import fnmatch
+from functools import partial
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -12,6 +13,8 @@ from django.db import transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 
+from billing.metering import usage_add
+from billing.quotas import check_upload
 from files import errors
 from files.content import SNIFF_BYTES, clean_filename, image_info, sniff_mime
 from files.info import rest_file_info
@@ -52,8 +55,10 @@ def max_file_size(project) -> int:
 
 
 def check_size(project, size: int) -> None:
+    """The project's and the server's size limit, then the owner's plan (file size, storage, uploads)."""
     if size > max_file_size(project):
         raise errors.file_too_large()
+    check_upload(project=project, size=size)
 
 
 def check_type(project, mime_type: str) -> None:
@@ -101,6 +106,8 @@ def file_upload(*, project, content, filename: str, store: bool, metadata: dict 
                 datetime_uploaded=now, datetime_stored=now if store else None,
             )
             emit(file, Event.Type.FILE_UPLOADED)
+            # After commit, so a long batch transaction never holds the day's usage row locked.
+            transaction.on_commit(partial(usage_add, project_id=project.pk, uploads=1), robust=True)
     except BaseException:
         storage.delete(key)
         raise

@@ -12,6 +12,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.audit import audit_record, audit_url
 from files.fetch import FetchRefused, check_url
 from files.models import BucketConnection, FileBackup
 from files.storage import s3_client
@@ -122,6 +123,7 @@ def bucket_connect(*, project, purpose: str, provider: str, endpoint_url: str, r
     except IntegrityError:
         raise BucketError("This project already has a connected bucket for that; disconnect it first.") from None
     log.info("bucket connected: project=%s purpose=%s bucket=%s", project.pk, purpose, bucket)
+    audit_record(action=f"{purpose}.connected", project=project, details=_bucket_audit(target))
     return target
 
 
@@ -139,13 +141,20 @@ def bucket_disconnect(*, target: BucketConnection) -> BucketConnection:
     Files already in a custom storage bucket keep living (and being served) there. Safe to repeat.
     """
     with transaction.atomic():
-        BucketConnection.objects.filter(pk=target.pk, disconnected_at__isnull=True).update(
-            disconnected_at=timezone.now())
+        if BucketConnection.objects.filter(pk=target.pk, disconnected_at__isnull=True).update(
+                disconnected_at=timezone.now()):  # 0 rows: already disconnected, nothing new to record
+            audit_record(action=f"{target.purpose}.disconnected", project=target.project, details=_bucket_audit(target))
         # A copy already running finishes; everything still waiting is called off.
         FileBackup.objects.filter(target=target, status__in=[FileBackup.Status.PENDING, FileBackup.Status.FAILED]).update(
             status=FileBackup.Status.CANCELLED, next_attempt_at=None)
     target.refresh_from_db()
     return target
+
+
+def _bucket_audit(target: BucketConnection) -> dict:
+    # Never the access or secret key.
+    return {"connection_id": str(target.pk), "provider": target.provider, "endpoint": audit_url(target.endpoint_url or ""),
+            "bucket": target.bucket, "prefix": target.prefix}
 
 
 def active_bucket(*, project, purpose: str) -> BucketConnection | None:

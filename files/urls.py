@@ -17,4 +17,5 @@ urlpatterns = [
     path(file + "metadata/", dashboard.metadata_set, name="metadata_set"),
     path(file + "metadata/delete/", dashboard.metadata_delete, name="metadata_delete"),
     path("", include("files.urls_storage")),
+    path("", include("files.urls_proxy_settings")),
 ]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from files.views import upload_api
+from files.views import sources, upload_api
 
 app_name = "upload"
 
@@ -24,4 +24,5 @@ urlpatterns = [
     path("group/", upload_api.group, name="group"),
     path("group//", upload_api.group),
     path("group/info/", upload_api.group_info, name="group_info"),
+    path("sources/", sources.sources, name="sources"),
 ]

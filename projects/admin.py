@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
 from projects import services
-from projects.models import Invitation, Membership, Project, SecretKey, Webhook, WebhookDelivery
+from projects.models import Invitation, Membership, OAuthApp, Project, SecretKey, Webhook, WebhookDelivery
 
 
 class MembershipInline(admin.TabularInline):
@@ -135,3 +135,20 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
             except ValidationError as exc:
                 self.message_user(request, f"{delivery.delivery_uuid}: {' '.join(exc.messages)}", messages.WARNING)
         self.message_user(request, "Redeliveries queued.", messages.SUCCESS)
+
+
+@admin.register(OAuthApp)
+class OAuthAppAdmin(admin.ModelAdmin):
+    list_display = ["provider", "project", "enabled", "client_id", "updated"]
+    list_filter = ["provider", "enabled"]
+    search_fields = ["client_id", "project__name", "project__public_key"]
+    list_select_related = ["project"]
+    # The client secret is never shown here, not even masked; owners set it from the dashboard.
+    fields = ["project", "provider", "client_id", "enabled", "created", "updated"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False  # set up from the dashboard, where the provider's fields are validated
+
+    def has_change_permission(self, request, obj=None):
+        return False

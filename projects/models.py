@@ -1,5 +1,6 @@
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -279,3 +280,110 @@ class WebhookAttempt(models.Model):
             return json.dumps(json.loads(self.request_body), indent=2, ensure_ascii=False)
         except ValueError:
             return self.request_body
+
+
+class OAuthProvider(models.TextChoices):
+    """Upload sources whose import can run through the project's own OAuth application."""
+
+    DROPBOX = "dropbox", "Dropbox"
+    GDRIVE = "gdrive", "Google Drive"
+    GPHOTOS = "gphotos", "Google Photos"
+    ONEDRIVE = "onedrive", "OneDrive"
+    BOX = "box", "Box"
+    FACEBOOK = "facebook", "Facebook"
+    INSTAGRAM = "instagram", "Instagram"
+    FLICKR = "flickr", "Flickr"
+    VK = "vk", "VK"
+    EVERNOTE = "evernote", "Evernote"
+    HUDDLE = "huddle", "Huddle"
+
+
+@dataclass(frozen=True)
+class OAuthProviderSpec:
+    """What a provider's developer console calls the two values, and the shape its client ids have."""
+
+    id_label: str
+    secret_label: str
+    id_pattern: str | None = None  # full-match regex; None: any value without whitespace
+    id_format: str = ""  # how the expected format is described in the error message
+
+
+_GOOGLE = OAuthProviderSpec(
+    # Google Cloud console OAuth clients: "<project number>-<lowercase id>.apps.googleusercontent.com".
+    "Client ID", "Client secret", r"[0-9]+-[0-9a-z]+\.apps\.googleusercontent\.com",
+    "a Google client ID ends in .apps.googleusercontent.com",
+)
+_NUMERIC_META_ID = (
+    # Meta's app dashboard shows the app id as digits only (Instagram apps live in the same dashboard).
+    r"[0-9]+", "an app ID is a number",
+)
+
+OAUTH_PROVIDER_SPECS: dict[str, OAuthProviderSpec] = {
+    # Dropbox App Console: app keys are 15 lowercase letters and digits.
+    OAuthProvider.DROPBOX: OAuthProviderSpec("App key", "App secret", r"[a-z0-9]{15}",
+                                             "a Dropbox app key is 15 lowercase letters and digits"),
+    OAuthProvider.GDRIVE: _GOOGLE,
+    OAuthProvider.GPHOTOS: _GOOGLE,
+    # Microsoft Entra "Application (client) ID" is a GUID; apps registered with the old Live SDK have
+    # 16 hex digits (e.g. 000000004C12345A) and still sign in to OneDrive.
+    OAuthProvider.ONEDRIVE: OAuthProviderSpec(
+        "Application (client) ID", "Client secret",
+        r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{16}",
+        "an application ID is a GUID like 12345678-abcd-…",
+    ),
+    # Box developer console: client ids are 32 letters and digits.
+    OAuthProvider.BOX: OAuthProviderSpec("Client ID", "Client secret", r"[a-zA-Z0-9]{32}",
+                                         "a Box client ID is 32 letters and digits"),
+    OAuthProvider.FACEBOOK: OAuthProviderSpec("App ID", "App secret", *_NUMERIC_META_ID),
+    OAuthProvider.INSTAGRAM: OAuthProviderSpec("Instagram app ID", "Instagram app secret", *_NUMERIC_META_ID),
+    # Flickr App Garden: the API key is 32 hex digits (the secret, 16 hex digits, is not checked).
+    OAuthProvider.FLICKR: OAuthProviderSpec("API key", "Secret", r"[0-9a-fA-F]{32}",
+                                            "a Flickr API key is 32 hexadecimal characters"),
+    # VK app settings: the app id is a number.
+    OAuthProvider.VK: OAuthProviderSpec("App ID", "Secure key", r"[0-9]+", "a VK app ID is a number"),
+    # Evernote consumer keys are derived from a name the developer picks (their docs use "sampleKey"),
+    # and Huddle issues free-form client ids (their docs use "CloudHack"): no format to check.
+    OAuthProvider.EVERNOTE: OAuthProviderSpec("Consumer key", "Consumer secret"),
+    OAuthProvider.HUDDLE: OAuthProviderSpec("Client ID", "Client secret"),
+}
+
+
+class OAuthAppQuerySet(models.QuerySet):
+    def upload_sources(self) -> list[dict]:
+        """What an uploader may read: provider, on/off, client id. Never the secret."""
+        return [
+            {"provider": app.provider, "enabled": app.enabled, "client_id": app.client_id}
+            for app in self.order_by("provider").only("provider", "enabled", "client_id")
+        ]
+
+
+class OAuthApp(models.Model):
+    """A project's own OAuth client for one upload source, used instead of the server's default one."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="oauth_apps")
+    provider = models.CharField(max_length=16, choices=OAuthProvider.choices)
+    client_id = models.CharField("client ID", max_length=255)
+    client_secret = EncryptedTextField(editable=False)
+    enabled = models.BooleanField(default=True)
+    created = models.DateTimeField(default=timezone.now)
+    updated = models.DateTimeField(default=timezone.now)
+
+    objects = OAuthAppQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["provider"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "provider"], name="oauth_app_one_per_provider"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_provider_display()} · {self.project}"
+
+    @property
+    def secret_last4(self) -> str:
+        return self.client_secret[-4:] if len(self.client_secret) > 8 else ""
+
+    @property
+    def masked_secret(self) -> str:
+        return "•" * 12 + self.secret_last4

@@ -14,6 +14,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.audit import audit_record, audit_url
 from projects.models import Invitation, Membership, Project, Role, SecretKey, Webhook, WebhookEvent
 
 LAST_USED_PRECISION = timedelta(minutes=1)
@@ -32,19 +33,28 @@ def project_create(*, owner, name: str) -> Project:
 
 
 def project_rename(*, project: Project, name: str) -> Project:
+    old_name = project.name
     project.name = name.strip()
     project.save(update_fields=["name"])
+    audit_record(action="project.renamed", project=project, details={"old": old_name, "new": project.name})
     return project
+
+
+UPLOAD_SETTINGS = ("autostore_enabled", "require_signed_uploads", "max_file_size", "allowed_mime_types")
 
 
 def project_configure_uploads(*, project: Project, autostore_enabled: bool, require_signed_uploads: bool,
                               max_file_size: int | None, allowed_mime_types: str) -> Project:
     """Sets how uploads are treated: automatic storing, signatures, size and type limits."""
+    # From the database: a bound ModelForm has already copied the new values onto `project`.
+    before = Project.objects.values(*UPLOAD_SETTINGS).get(pk=project.pk)
     project.autostore_enabled = autostore_enabled
     project.require_signed_uploads = require_signed_uploads
     project.max_file_size = max_file_size
     project.allowed_mime_types = allowed_mime_types
     project.save(update_fields=["autostore_enabled", "require_signed_uploads", "max_file_size", "allowed_mime_types"])
+    if changed := [field for field in UPLOAD_SETTINGS if before[field] != getattr(project, field)]:
+        audit_record(action="project.settings_changed", project=project, details={"fields": changed})
     return project
 
 
@@ -52,7 +62,8 @@ def project_delete(*, project: Project) -> None:
     """Hides the project at once; its files and rows are removed by `project_purge` in the background."""
     from projects.tasks import purge_project
 
-    Project.objects.filter(pk=project.pk, deleted_at__isnull=True).update(deleted_at=timezone.now())
+    if Project.objects.filter(pk=project.pk, deleted_at__isnull=True).update(deleted_at=timezone.now()):
+        audit_record(action="project.deleted", project=project)
     project_id = str(project.pk)
     # If the broker is away the periodic sweep (purge_deleted_projects) still finds the project.
     transaction.on_commit(lambda: _enqueue_quietly(purge_project, project_id))
@@ -88,6 +99,7 @@ def secret_key_create(*, project: Project, label: str, created_by=None) -> tuple
     key = SecretKey.objects.create(
         project=project, label=label.strip(), secret=plain, last4=plain[-4:], created_by=created_by
     )
+    audit_record(action="key.created", actor=created_by, project=project, details={"label": key.label, "last4": key.last4})
     return key, plain
 
 
@@ -96,6 +108,7 @@ def secret_key_revoke(*, key: SecretKey) -> SecretKey:
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
+        audit_record(action="key.revoked", project=key.project, details={"label": key.label, "last4": key.last4})
     return key
 
 
@@ -140,6 +153,7 @@ def invitation_create(*, project: Project, email: str, role: str, invited_by) ->
     with transaction.atomic():
         project.invitations.pending().filter(email__iexact=email).delete()
         invitation = Invitation.objects.create(project=project, email=email, role=role, invited_by=invited_by)
+        audit_record(action="collaborator.invited", actor=invited_by, project=project, details={"email": email, "role": role})
     transaction.on_commit(lambda: _send_invitation_email(invitation))
     return invitation
 
@@ -184,8 +198,11 @@ def membership_change_role(*, membership: Membership, role: str) -> Membership:
         raise ValidationError("The owner's role changes only by transferring ownership.")
     if role not in (Role.ADMIN, Role.MEMBER, Role.VIEWER):
         raise ValidationError("Choose admin, member or viewer.")
+    old_role = membership.role
     membership.role = role
     membership.save(update_fields=["role"])
+    audit_record(action="collaborator.role_changed", project=membership.project,
+                 details={"email": membership.user.email, "old": old_role, "new": role})
     return membership
 
 
@@ -194,6 +211,8 @@ def membership_remove(*, membership: Membership) -> None:
     if membership.role == Role.OWNER:
         raise ValidationError("The owner cannot leave or be removed; transfer ownership first.")
     membership.delete()
+    audit_record(action="collaborator.removed", project=membership.project,
+                 details={"email": membership.user.email, "role": membership.role})
 
 
 @transaction.atomic
@@ -203,10 +222,13 @@ def ownership_transfer(*, project: Project, to: Membership) -> Membership:
         raise ValidationError("That person is not a collaborator on this project.")
     if to.role == Role.OWNER:
         raise ValidationError("That person already owns the project.")
+    previous = Membership.objects.filter(project=project, role=Role.OWNER).select_related("user").first()
     # Demote first: a partial unique index allows one owner per project at any moment.
     Membership.objects.filter(project=project, role=Role.OWNER).update(role=Role.ADMIN)
     Membership.objects.filter(pk=to.pk).update(role=Role.OWNER)
     to.refresh_from_db()
+    audit_record(action="ownership.transferred", project=project,
+                 details={"from": previous.user.email if previous else "", "to": to.user.email})
     return to
 
 
@@ -254,10 +276,16 @@ def _webhook_save(webhook: Webhook) -> Webhook:
 def webhook_create(*, project: Project, target_url: str, event: str, is_active: bool = True,
                    signing_secret: str | None = None) -> Webhook:
     """Subscribes `target_url` to `event`. Raises ValidationError on bad input or a duplicate subscription."""
-    return _webhook_save(Webhook(
+    webhook = _webhook_save(Webhook(
         project=project, target_url=target_url, event=event, is_active=is_active,
         signing_secret=signing_secret or "",
     ))
+    audit_record(action="webhook.created", project=project, details=_webhook_audit(webhook))
+    return webhook
+
+
+def _webhook_audit(webhook: Webhook, **extra) -> dict:
+    return {"webhook_id": webhook.pk, "target_url": audit_url(webhook.target_url), "event": webhook.event, **extra}
 
 
 def webhook_update(*, webhook: Webhook, **changes) -> Webhook:
@@ -276,21 +304,28 @@ def webhook_update(*, webhook: Webhook, **changes) -> Webhook:
         before.update(consecutive_failures=webhook.consecutive_failures, disabled_reason=webhook.disabled_reason)
         webhook.consecutive_failures, webhook.disabled_reason = 0, ""
     try:
-        return _webhook_save(webhook)
+        _webhook_save(webhook)
     except ValidationError:
         for field, value in before.items():  # leave the caller's instance as it is in the database
             setattr(webhook, field, value)
         raise
+    if changed := [field for field in changes if before[field] != changes[field]]:
+        audit_record(action="webhook.updated", project=webhook.project, details=_webhook_audit(webhook, fields=changed))
+    return webhook
 
 
 def webhook_delete(*, webhook: Webhook) -> None:
     """Removes the subscription."""
+    audit_record(action="webhook.deleted", project=webhook.project, details=_webhook_audit(webhook))
     webhook.delete()
 
 
 def webhook_unsubscribe(*, project: Project, target_url: str) -> int:
     """Removes every subscription of `target_url` in the project, whatever the event; returns how many."""
     _, deleted = Webhook.objects.filter(project=project, target_url=target_url).delete()
+    if deleted.get(Webhook._meta.label):
+        audit_record(action="webhook.deleted", project=project, details={"target_url": audit_url(target_url),
+                                                                         "count": deleted[Webhook._meta.label]})
     return deleted.get(Webhook._meta.label, 0)  # not the total: rows deleted in cascade don't count
 
 
@@ -310,6 +345,8 @@ def webhook_rotate_secret(*, webhook: Webhook) -> tuple[Webhook, str]:
     webhook.signing_secret = plain
     webhook.updated = timezone.now()
     webhook.save(update_fields=["signing_secret", "previous_signing_secret", "previous_secret_expires_at", "updated"])
+    audit_record(action="webhook.updated", project=webhook.project,
+                 details=_webhook_audit(webhook, fields=["signing_secret"], secret_rotated=True))
     return webhook, plain
 
 
@@ -355,3 +392,56 @@ def webhook_redeliver(*, delivery):
     delivery.refresh_from_db()
     transaction.on_commit(lambda: dispatch([delivery.pk]))
     return delivery
+
+
+# OAuth applications (upload sources)
+
+OAUTH_SECRET_MAX_LENGTH = 1000
+
+
+def oauth_app_save(*, project: Project, provider: str, client_id: str, client_secret: str | None = None,
+                   enabled: bool):
+    """Creates or updates the project's OAuth app for `provider`. A blank secret keeps the stored one
+    (and is required when there is none). Raises ValidationError with field errors."""
+    import re
+
+    from projects.models import OAUTH_PROVIDER_SPECS, OAuthApp
+
+    spec = OAUTH_PROVIDER_SPECS.get(provider)
+    if spec is None:
+        raise ValidationError({"provider": "Choose one of the supported upload sources."})
+    client_id, client_secret = (client_id or "").strip(), (client_secret or "").strip()
+    errors = {}
+    if not client_id:
+        errors["client_id"] = f"Enter the {spec.id_label.lower()}."
+    elif len(client_id) > 255 or not re.fullmatch(r"[!-~]+", client_id):
+        # Printable ASCII without spaces: every provider's ids are; a space or a stray character is a paste slip.
+        errors["client_id"] = f"Remove the spaces or stray characters from the {spec.id_label.lower()}."
+    elif spec.id_pattern and not re.fullmatch(spec.id_pattern, client_id):
+        errors["client_id"] = f"This does not look right: {spec.id_format}."
+    if "\x00" in client_secret or len(client_secret) > OAUTH_SECRET_MAX_LENGTH:
+        errors["client_secret"] = f"This is not a {spec.secret_label.lower()}."
+
+    with transaction.atomic():
+        app = OAuthApp.objects.select_for_update().filter(project=project, provider=provider).first()
+        if app is None and not client_secret and "client_secret" not in errors:
+            errors["client_secret"] = f"Enter the {spec.secret_label.lower()}."
+        if errors:
+            raise ValidationError(errors)
+        app = app or OAuthApp(project=project, provider=provider)
+        app.client_id, app.enabled, app.updated = client_id, enabled, timezone.now()
+        if client_secret:
+            app.client_secret = client_secret
+        try:
+            with transaction.atomic():
+                app.save()
+        except IntegrityError:
+            # Two first saves for the same provider raced; the other one won and this one's values are unsaved.
+            raise ValidationError({NON_FIELD_ERRORS: "This source was set up at the same moment elsewhere. "
+                                                     "Reload and try again."}) from None
+    return app
+
+
+def oauth_app_delete(*, oauth_app) -> None:
+    """Removes the project's OAuth app; the uploader falls back to the server's own app for that source."""
+    oauth_app.delete()

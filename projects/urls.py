@@ -1,6 +1,7 @@
 from django.urls import path
 
-from projects.views import collaborators, invitations, keys, projects, webhooks
+from projects.views import audit
+from projects.views import collaborators, invitations, keys, oauth_apps, projects, webhooks
 
 app_name = "projects"
 
@@ -45,4 +46,9 @@ urlpatterns = [
         webhooks.webhook_redeliver,
         name="webhook_redeliver",
     ),
+    path(project + "sources/", oauth_apps.oauth_app_list, name="oauth_apps"),
+    path(project + "sources/<slug:provider>/", oauth_apps.oauth_app_edit, name="oauth_app_edit"),
+    path(project + "sources/<slug:provider>/save/", oauth_apps.oauth_app_save, name="oauth_app_save"),
+    path(project + "sources/<slug:provider>/remove/", oauth_apps.oauth_app_delete, name="oauth_app_delete"),
+    path(project + "audit/", audit.audit_log, name="audit"),
 ]

@@ -55,6 +55,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -216,6 +217,9 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+# Billing: 0 turns off plan quotas (a private server whose operator does not sell plans).
+FILEDOCK_QUOTAS_ENFORCED = env_bool("FILEDOCK_QUOTAS_ENFORCED", True)
+
 # Files
 FILEDOCK_MAX_FILE_SIZE = env_int("FILEDOCK_MAX_FILE_SIZE", 5 * 1024**3)
 FILEDOCK_DIRECT_UPLOAD_MAX_SIZE = env_int("FILEDOCK_DIRECT_UPLOAD_MAX_SIZE", 100 * 1024**2)
@@ -232,6 +236,9 @@ FILEDOCK_CDN_X_ACCEL_PREFIX = env_str("FILEDOCK_CDN_X_ACCEL_PREFIX", "")
 FILEDOCK_CDN_S3_REDIRECT = env_bool("FILEDOCK_CDN_S3_REDIRECT", False)
 # The largest side an image operation may produce (resize, crop, ...).
 FILEDOCK_CDN_MAX_DIMENSION = env_int("FILEDOCK_CDN_MAX_DIMENSION", 5000)
+# The proxy endpoint (PROXY_BASE): the largest remote file it fetches, and the seconds a fetch may take.
+FILEDOCK_PROXY_MAX_SIZE = env_int("FILEDOCK_PROXY_MAX_SIZE", 100 * 1024**2)
+FILEDOCK_PROXY_TIMEOUT = env_int("FILEDOCK_PROXY_TIMEOUT", 30)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2  # larger uploads spool to a temporary file, not memory
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
 # Functions that turn each outbox event into work (webhook deliveries, backup jobs, ...).

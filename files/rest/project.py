@@ -23,6 +23,11 @@ PROJECT_INFO = inline_serializer("ProjectInfo", {
         "email": serializers.EmailField(allow_null=True, help_text="Null for addresses clients would reject."),
         "name": serializers.CharField(allow_null=True),
     }, many=True),
+    "upload_sources": inline_serializer("UploadSource", {
+        "provider": serializers.CharField(help_text="dropbox, gdrive, gphotos, onedrive, box, facebook, ..."),
+        "enabled": serializers.BooleanField(),
+        "client_id": serializers.CharField(help_text="The project's own OAuth client id; never the secret."),
+    }, many=True),
 })
 
 
@@ -35,4 +40,5 @@ class ProjectInfo(ProjectAPIView):
             "pub_key": self.project.public_key,
             "autostore_enabled": self.project.autostore_enabled,
             "collaborators": [{"email": public_email(m.user.email), "name": m.user.display_name} for m in members],
+            "upload_sources": self.project.oauth_apps.upload_sources(),
         })

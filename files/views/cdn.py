@@ -64,7 +64,7 @@ def file_view(request: HttpRequest, file_id: str, filename: str = "") -> HttpRes
         return _not_found()
     headers = _headers(file, etag=f'"{file.uuid.hex}"', mime_type=file.mime_type,
                        filename=_name_from_url(filename) or file.original_filename)
-    return _not_modified(request, file, headers) or _deliver(
+    return not_modified(request, headers) or deliver(
         request, key=file.storage_key, size=file.size, headers=headers, storage=storage_for(file))
 
 
@@ -81,13 +81,13 @@ def preview_view(request: HttpRequest, file_id: str, size: str | None = None, fi
     name = _name_from_url(filename) or previews.preview_filename(file.original_filename, plan.ext)
     # The ETag names the rendered size, so it never matches the original's or another size's.
     headers = _headers(file, etag=f'"{file.uuid.hex}-{plan.width}x{plan.height}"', mime_type=plan.mime_type, filename=name)
-    if response := _not_modified(request, file, headers):
+    if response := not_modified(request, headers):
         return response
     try:
         key = previews.preview_get_or_create(file=file, width=width, height=height)
     except previews.PreviewError:
         return _not_found()
-    return _deliver(request, key=key, size=None, headers=headers, storage=default_storage)  # previews: default storage
+    return deliver(request, key=key, size=None, headers=headers, storage=default_storage)  # previews: default storage
 
 
 @public
@@ -107,13 +107,13 @@ def operations_view(request: HttpRequest, file_id: str, ops: str) -> HttpRespons
     headers = _headers(file, etag=f'"{file.uuid.hex}-{digest}"', mime_type=f"image/{kind}", filename=name)
     if plan.format == "auto":
         headers["Vary"] = "Accept"
-    if response := _not_modified(request, file, headers):
+    if response := not_modified(request, headers):
         return response
     try:
         key, _ = operations.rendering_get_or_create(file=file, plan=plan, accepts_webp=accepts_webp)
     except ValueError:
         return _not_found()
-    return _deliver(request, key=key, size=None, headers=headers, storage=default_storage)
+    return deliver(request, key=key, size=None, headers=headers, storage=default_storage)
 
 
 def _live_file(file_id: str) -> File | None:
@@ -143,12 +143,19 @@ def _headers(file: File, *, etag: str, mime_type: str, filename: str) -> dict[st
         cache = f"public, max-age={ONE_YEAR}, immutable"  # bytes behind a UUID never change
     else:
         cache = f"public, max-age={max(0, min(TEMPORARY_MAX_AGE, _seconds_left(file)))}"
+    return delivery_headers(etag=etag, mime_type=mime_type, filename=filename,
+                            last_modified=file.datetime_uploaded.timestamp(), cache_control=cache)
+
+
+def delivery_headers(*, etag: str, mime_type: str, filename: str, last_modified: float,
+                     cache_control: str) -> dict[str, str]:
+    """The headers every delivered body carries (the CDN's and the proxy's)."""
     headers = {
         "Content-Type": mime_type,
         "Content-Disposition": _disposition(filename),
         "ETag": etag,
-        "Last-Modified": http_date(file.datetime_uploaded.timestamp()),
-        "Cache-Control": cache,
+        "Last-Modified": http_date(last_modified),
+        "Cache-Control": cache_control,
         "Accept-Ranges": "bytes",
         "X-Content-Type-Options": "nosniff",
         **CORS,
@@ -171,18 +178,15 @@ def _disposition(name: str) -> str:
     return f"inline; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
-def _not_modified(request: HttpRequest, file: File, headers: dict[str, str]) -> HttpResponseBase | None:
+def not_modified(request: HttpRequest, headers: dict[str, str]) -> HttpResponseBase | None:
     """A 304 (or 412) when the client's conditional headers allow it, else None."""
     stub = HttpResponse(headers=headers)
-    answer = get_conditional_response(request, etag=headers["ETag"], last_modified=_last_modified(file), response=stub)
+    answer = get_conditional_response(request, etag=headers["ETag"],
+                                      last_modified=parse_http_date_safe(headers["Last-Modified"]), response=stub)
     return None if answer is stub else _with(answer, CORS)
 
 
-def _last_modified(file: File) -> int:
-    return int(file.datetime_uploaded.timestamp())
-
-
-def _deliver(request: HttpRequest, *, key: str, size: int | None, headers: dict[str, str],
+def deliver(request: HttpRequest, *, key: str, size: int | None, headers: dict[str, str],
              storage) -> HttpResponseBase:
     full_get = request.method == "GET" and "HTTP_RANGE" not in request.META
     # With S3, a full download goes straight to the bucket; the rarer Range and HEAD requests

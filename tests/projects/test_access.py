@@ -37,10 +37,12 @@ def _kwargs(pattern, team):
         "invitation_id": lambda: project.invitations.create(email="new@example.com", role=Role.MEMBER).pk,
         "webhook_id": lambda: _webhook(project).pk,
         "delivery_id": lambda: _webhook(project).deliveries.create(event_type="file.uploaded", payload={}).delivery_uuid,
+        "proxy_domain_id": lambda: project.proxy_domains.get_or_create(pattern="images.example.com")[0].pk,
         "connection_id": lambda: project.bucket_connections.create(
             purpose="backup", bucket="b", access_key="k", secret_key="s", endpoint_url="http://127.0.0.1:9",
             disconnected_at=project.created_at,
         ).pk,
+        "provider": lambda: _oauth_app(project).provider,
     }
     kwargs = {}
     for name in pattern.pattern.converters:
@@ -55,6 +57,14 @@ def _webhook(project):
 
     return project.webhooks.first() or webhook_create(
         project=project, target_url="https://hooks.example.com/a", event="file.uploaded", signing_secret="s"
+    )
+
+
+def _oauth_app(project):
+    from projects.services import oauth_app_save
+
+    return project.oauth_apps.first() or oauth_app_save(
+        project=project, provider="dropbox", client_id="abcdefgh1234567", client_secret="s3cret-value", enabled=True
     )
 
 

@@ -1,0 +1,190 @@
+"""The audit log: security-relevant changes recorded with who, when, from where and what.
+
+Services call `audit_record` at the end of each change, so the dashboard, admin, API and commands are
+all covered. The request (actor, IP, user agent) reaches it through `request_context`, which
+`accounts.middleware.AuditContextMiddleware` sets; outside a request (tasks, commands) it is empty.
+Details never hold secrets: labels, last four characters, field names, roles, hosts.
+"""
+
+import hashlib
+import ipaddress
+import re
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from accounts.models import AuditEvent, KnownDevice
+
+request_context: ContextVar[HttpRequest | None] = ContextVar("audit_request", default=None)
+
+USER_AGENT_MAX = AuditEvent._meta.get_field("user_agent").max_length
+PAGE_SIZE = 50
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The client's IP as allauth sees it (honours ALLAUTH_TRUSTED_PROXY_COUNT / _CLIENT_IP_HEADER)."""
+    from allauth.account.adapter import get_adapter
+
+    try:
+        ip = get_adapter(request).get_client_ip(request)
+        ipaddress.ip_address(ip)
+    except (PermissionDenied, ValueError):
+        return None
+    return ip
+
+
+def client_user_agent(request: HttpRequest) -> str:
+    return request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX]
+
+
+def audit_record(*, action: str, actor=None, project=None, ip: str | None = None, user_agent: str = "",
+                 details: dict | None = None) -> AuditEvent:
+    """Writes one AuditEvent (in the caller's transaction). Actor, IP and user agent not given come from
+    the current request, if any."""
+    request = request_context.get()
+    if request is not None:
+        if actor is None:
+            user = getattr(request, "user", None)
+            actor = user if user is not None and user.is_authenticated else None
+        ip = ip or client_ip(request)
+        user_agent = user_agent or client_user_agent(request)
+    return AuditEvent.objects.create(
+        action=action, actor=actor, actor_email=actor.email if actor else "",
+        project=project, project_name=project.name if project else "",
+        ip=ip, user_agent=user_agent[:USER_AGENT_MAX], details=details or {},
+    )
+
+
+def audit_url(url: str) -> str:
+    """A URL without credentials or query string: those may carry tokens."""
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}{parts.path}"
+
+
+# New-device sign-ins
+
+_BROWSERS = [("Edge", r"Edg(e|A|iOS)?/"), ("Opera", r"OPR/|Opera"), ("Firefox", r"Firefox/|FxiOS/"),
+             ("Chrome", r"Chrome/|CriOS/|Chromium/"), ("Safari", r"Safari/")]
+_SYSTEMS = [("Android", r"Android"), ("iOS", r"iPhone|iPad|iPod"), ("Windows", r"Windows"),
+            ("macOS", r"Mac OS X|Macintosh"), ("ChromeOS", r"CrOS"), ("Linux", r"Linux|X11")]
+
+
+@dataclass(frozen=True)
+class Device:
+    browser: str
+    os: str
+    network: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.browser} on {self.os}"
+
+    @property
+    def fingerprint(self) -> str:
+        return hashlib.sha256(f"{self.browser}|{self.os}|{self.network}".encode()).hexdigest()
+
+
+def _first_match(pairs, text: str) -> str:
+    return next((name for name, pattern in pairs if re.search(pattern, text)), "Other")
+
+
+def device_from(user_agent: str, ip: str | None) -> Device:
+    """Browser family + OS from the user agent, and the IP's /24 (IPv4) or /64 (IPv6) network."""
+    network = ""
+    if ip:
+        address = ipaddress.ip_address(ip)
+        network = str(ipaddress.ip_network(f"{ip}/{24 if address.version == 4 else 64}", strict=False))
+    return Device(browser=_first_match(_BROWSERS, user_agent), os=_first_match(_SYSTEMS, user_agent), network=network)
+
+
+def login_device_check(*, user, request: HttpRequest) -> AuditEvent | None:
+    """Remembers the device of a sign-in; an unknown one is audited as login.new_device and the account is
+    emailed (except for its very first device, the sign-in right after signing up)."""
+    ip, user_agent = client_ip(request), client_user_agent(request)
+    device = device_from(user_agent, ip)
+    now = timezone.now()
+    with transaction.atomic():
+        had_devices = KnownDevice.objects.filter(user=user).exists()
+        # get_or_create survives two simultaneous sign-ins: the unique constraint makes one of them a "get".
+        known, created = KnownDevice.objects.get_or_create(
+            user=user, fingerprint=device.fingerprint, defaults={"label": device.label}
+        )
+        if not created:
+            KnownDevice.objects.filter(pk=known.pk).update(last_seen=now)
+            return None
+        event = audit_record(action=AuditEvent.Action.LOGIN_NEW_DEVICE, actor=user, ip=ip, user_agent=user_agent,
+                             details={"browser": device.browser, "os": device.os, "network": device.network})
+    if had_devices:
+        transaction.on_commit(lambda: _send_new_device_email(user, device, ip, now))
+    return event
+
+
+def _send_new_device_email(user, device: Device, ip: str | None, when: datetime) -> None:
+    message = (
+        f"Your Filedock account {user.email} was just signed in to from a new device:\n\n"
+        f"  {device.label}\n  IP address: {ip or 'unknown'}\n  Time: {when:%Y-%m-%d %H:%M} UTC\n\n"
+        "If this was you, there is nothing to do. If not, change your password and end your other sessions:\n"
+        f"{settings.SITE_URL}/accounts/password/change/\n"
+    )
+    send_mail(subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}New sign-in to your account", message=message,
+              from_email=None, recipient_list=[user.email])
+
+
+# Reading the log
+
+
+def audit_events_for_account(*, user) -> QuerySet[AuditEvent]:
+    """What the account did, and anything done to the projects it owns."""
+    from projects.models import Membership, Role
+
+    owned = Membership.objects.filter(user=user, role=Role.OWNER).values("project_id")
+    return AuditEvent.objects.filter(Q(actor=user) | Q(project_id__in=owned))
+
+
+def audit_events_for_project(*, project) -> QuerySet[AuditEvent]:
+    return AuditEvent.objects.filter(project=project)
+
+
+def audit_page(events: QuerySet[AuditEvent], *, action: str = "", date_from: date | None = None,
+               date_to: date | None = None, before: str = "", size: int = PAGE_SIZE
+               ) -> tuple[list[AuditEvent], str | None]:
+    """One page, newest first, after the cursor `before`; returns the events and the next page's cursor."""
+    if action:
+        events = events.filter(action=action)
+    zone = timezone.get_current_timezone()
+    if date_from:
+        events = events.filter(created_at__gte=datetime.combine(date_from, time.min, zone))
+    if date_to:
+        events = events.filter(created_at__lt=datetime.combine(date_to + timedelta(days=1), time.min, zone))
+    cursor = _cursor_parse(before)
+    if cursor:
+        created_at, pk = cursor
+        events = events.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=pk))
+    page = list(events.select_related("actor").order_by("-created_at", "-pk")[: size + 1])
+    if len(page) <= size:
+        return page, None
+    page = page[:size]
+    last = page[-1]
+    return page, f"{(last.created_at - _EPOCH) // timedelta(microseconds=1)}-{last.pk}"
+
+
+def _cursor_parse(value: str) -> tuple[datetime, int] | None:
+    micros, _, pk = value.partition("-")
+    if not (micros.isdigit() and pk.isdigit()):
+        return None
+    try:
+        return _EPOCH + timedelta(microseconds=int(micros)), int(pk)
+    except OverflowError:
+        return None

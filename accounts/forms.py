@@ -1,0 +1,16 @@
+from django import forms
+
+from accounts.models import AuditEvent
+
+
+class AuditFilterForm(forms.Form):
+    action = forms.ChoiceField(choices=[("", "All actions"), *AuditEvent.Action.choices], required=False)
+    date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    before = forms.CharField(required=False, widget=forms.HiddenInput, max_length=60)
+
+    def filters(self) -> dict:
+        """The valid filters as keyword arguments for `accounts.audit.audit_page`; bad values are ignored."""
+        self.is_valid()
+        return {name: self.cleaned_data.get(name) or default
+                for name, default in (("action", ""), ("date_from", None), ("date_to", None), ("before", ""))}

@@ -1,0 +1,190 @@
+"""The proxy endpoint and the project's Proxy settings page.
+
+Endpoint URLs (under PROXY_BASE):
+
+    {public_key}/{remote_url}                                  the remote file, as fetched
+    {public_key}/-/preview/200x200/{remote_url}                an image operation chain, as on the
+    {public_key}/-/resize/100x/-/format/webp/{remote_url}      CDN, before the remote URL
+
+`remote_url` starts at the first `http:` or `https:` path segment (`https:/host/...` with the
+double slash collapsed by a client or server is accepted too); the request's query string goes
+to the origin with it. Answers: unknown public key 404, host not allowed or SSRF refusal 403,
+bad operations 400, file too large 413, origin failure (network, time limit, any non-2xx status,
+404 included) 502.
+
+Traffic: every GET that delivers bytes counts toward the project's traffic — the Content-Length
+sent (a Range counts its part), or the whole size when nginx or S3 sends the bytes. A request
+cut short still counts in full; a 304 counts nothing. Fetching from the origin is not counted.
+"""
+
+import re
+from urllib.parse import quote, unquote, urlsplit
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.http import parse_http_date_safe
+
+from billing.metering import usage_add
+from files import operations, previews, proxy
+from files.content import clean_filename
+from files.forms import ProxyDomainForm
+from files.models import ProxiedFile
+from files.views.cdn import CORS, _with, deliver, delivery_headers, not_modified, public
+from projects.access import project_view
+from projects.bases import absolute
+from projects.models import Project, Role
+
+REMOTE = re.compile(r"(?:^|(?<=/))(https?):/{1,2}", re.IGNORECASE)
+PATH_SAFE = "/:@!$&'()*+,;=-._~"
+
+
+# The endpoint
+
+
+@public
+def proxy_view(request: HttpRequest, public_key: str, rest: str) -> HttpResponseBase:
+    project = Project.objects.live().filter(public_key=public_key).first()
+    if project is None:
+        return _plain(404, "Unknown public key.")
+    try:
+        ops, url = split_path(rest, request.META.get("QUERY_STRING", ""))
+        proxy.check_host(project, url)
+        plan = _plan(ops)
+    except proxy.ProxyError as exc:
+        return _plain(exc.status, exc.message)
+    except ValueError as exc:
+        return _plain(400, str(exc))
+    try:
+        proxied = proxy.proxy_fetch(project=project, url=url)
+    except proxy.ProxyError as exc:
+        return _plain(exc.status, exc.message)
+    if plan is None:
+        response, key, size = _original(request, proxied), proxied.storage_key, proxied.size
+    else:
+        (response, key), size = _rendering(request, proxied, plan), None
+    _count(project, request, response, key, size)
+    return response
+
+
+def split_path(rest: str, query: str) -> tuple[str, str]:
+    """(operations, remote URL) from the path after the public key; raises ValueError."""
+    match = REMOTE.search(rest)
+    if match is None:
+        raise ValueError("Expected a remote URL after the public key, e.g. /proxy/{public_key}/https://example.com/a.png")
+    ops, remainder = rest[:match.start()], rest[match.end():]
+    if ops and not ops.startswith("-/"):
+        raise ValueError("Operations go between the public key and the remote URL: -/resize/100x/https://...")
+    host, _, path = remainder.partition("/")
+    if not host:
+        raise ValueError("The remote URL has no host.")
+    # Django hands over the path decoded; encode it again for the origin.
+    url = f"{match.group(1).lower()}://{host}/{quote(path, safe=PATH_SAFE)}"
+    return ops, f"{url}?{query}" if query else url
+
+
+def _plan(ops: str) -> operations.Plan | None:
+    if not ops:
+        return None
+    plan, filename = operations.parse(ops)
+    if filename:
+        raise ValueError(f"Unexpected {filename!r}: operations look like -/name/params/.")
+    return plan
+
+
+def _original(request: HttpRequest, proxied: ProxiedFile) -> HttpResponseBase:
+    headers = _headers(proxied, etag=f'"{proxied.version}"', mime_type=proxied.mime_type, filename=_name(proxied))
+    return not_modified(request, headers) or deliver(
+        request, key=proxied.storage_key, size=proxied.size, headers=headers, storage=default_storage)
+
+
+def _rendering(request: HttpRequest, proxied: ProxiedFile, plan: operations.Plan) -> tuple[HttpResponseBase, str]:
+    """The response, and the rendering's storage key (empty when nothing was rendered)."""
+    if not proxied.is_image:
+        return _plain(415, "The remote file is not an image this server can read, so it has no image operations."), ""
+    accepts_webp = "image/webp" in request.META.get("HTTP_ACCEPT", "")
+    kind = operations.output_kind(plan, proxied.image_info, accepts_webp)
+    digest = proxy.rendering_digest(proxied, plan, kind)
+    name = previews.preview_filename(_name(proxied), kind.replace("jpeg", "jpg"))
+    headers = _headers(proxied, etag=f'"{proxied.version}-{digest}"', mime_type=f"image/{kind}", filename=name)
+    if plan.format == "auto":
+        headers["Vary"] = "Accept"
+    if response := not_modified(request, headers):
+        return response, ""
+    try:
+        key, _ = proxy.rendering_get_or_create(proxied=proxied, plan=plan, accepts_webp=accepts_webp)
+    except ValueError:
+        return _plain(415, "The remote file could not be decoded as an image."), ""
+    return deliver(request, key=key, size=None, headers=headers, storage=default_storage), key
+
+
+def _headers(proxied: ProxiedFile, *, etag: str, mime_type: str, filename: str) -> dict[str, str]:
+    # Browsers and caches may keep it as long as this server does before revalidating.
+    fresh = max(0, int((proxied.revalidate_after - timezone.now()).total_seconds()))
+    modified = parse_http_date_safe(proxied.last_modified) or proxied.fetched_at.timestamp()
+    return delivery_headers(etag=etag, mime_type=mime_type, filename=filename, last_modified=modified,
+                            cache_control=f"public, max-age={fresh}")
+
+
+def _name(proxied: ProxiedFile) -> str:
+    return clean_filename(unquote(urlsplit(proxied.url).path.rsplit("/", 1)[-1]))
+
+
+def _count(project: Project, request: HttpRequest, response: HttpResponseBase, key: str, size: int | None) -> None:
+    if request.method != "GET" or response.status_code not in (200, 206, 302):
+        return
+    length = response.get("Content-Length") if response.status_code != 302 else None
+    if length is None and size is None:  # a rendering sent by nginx or S3: ask the storage
+        size = default_storage.size(key)
+    usage_add(project_id=project.pk, traffic_bytes=int(length) if length is not None else size)
+
+
+def _plain(status: int, message: str) -> HttpResponse:
+    return _with(HttpResponse(f"{message}\n", status=status, content_type="text/plain; charset=utf-8"), CORS)
+
+
+# The settings page
+
+
+@project_view(role=Role.ADMIN, methods=("GET",))
+def proxy_settings(request: HttpRequest, project: Project) -> HttpResponse:
+    return _render(request, project)
+
+
+@project_view(role=Role.ADMIN, methods=("POST",))
+def proxy_domain_add(request: HttpRequest, project: Project) -> HttpResponse:
+    form = ProxyDomainForm(request.POST)
+    if form.is_valid():
+        try:
+            domain = proxy.proxy_domain_add(project=project, pattern=form.cleaned_data["pattern"])
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+        else:
+            messages.success(request, f"{domain.pattern} added to the allowed domains.")
+            return redirect("files:proxy:index", project_id=project.pk)
+    return _render(request, project, form=form, status=400)
+
+
+@project_view(role=Role.ADMIN, methods=("POST",))
+def proxy_domain_remove(request: HttpRequest, project: Project, proxy_domain_id) -> HttpResponse:
+    domain = get_object_or_404(project.proxy_domains, pk=proxy_domain_id)
+    proxy.proxy_domain_remove(domain=domain)
+    messages.success(request, f"{domain.pattern} removed. The proxy no longer fetches from it.")
+    return redirect("files:proxy:index", project_id=project.pk)
+
+
+def _render(request: HttpRequest, project: Project, form: ProxyDomainForm | None = None,
+            status: int = 200) -> HttpResponse:
+    return render(request, "files/proxy.html", {
+        "project": project,
+        "endpoint": f"{absolute(settings.PROXY_BASE, request)}{project.public_key}/",
+        "domains": project.proxy_domains.all(),
+        "form": form or ProxyDomainForm(),
+    }, status=status)
