@@ -19,6 +19,7 @@ from django.utils.http import http_date, parse_http_date_safe
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from billing.metering import usage_add
 from files import operations, previews
 from files.content import clean_filename
 from files.models import File
@@ -64,8 +65,10 @@ def file_view(request: HttpRequest, file_id: str, filename: str = "") -> HttpRes
         return _not_found()
     headers = _headers(file, etag=f'"{file.uuid.hex}"', mime_type=file.mime_type,
                        filename=_name_from_url(filename) or file.original_filename)
-    return not_modified(request, headers) or deliver(
+    response = not_modified(request, headers) or deliver(
         request, key=file.storage_key, size=file.size, headers=headers, storage=storage_for(file))
+    count_traffic(file.project_id, request, response, key=file.storage_key, size=file.size)
+    return response
 
 
 @public
@@ -87,7 +90,9 @@ def preview_view(request: HttpRequest, file_id: str, size: str | None = None, fi
         key = previews.preview_get_or_create(file=file, width=width, height=height)
     except previews.PreviewError:
         return _not_found()
-    return deliver(request, key=key, size=None, headers=headers, storage=default_storage)  # previews: default storage
+    response = deliver(request, key=key, size=None, headers=headers, storage=default_storage)  # previews: default storage
+    count_traffic(file.project_id, request, response, key=key, size=None)
+    return response
 
 
 @public
@@ -113,7 +118,9 @@ def operations_view(request: HttpRequest, file_id: str, ops: str) -> HttpRespons
         key, _ = operations.rendering_get_or_create(file=file, plan=plan, accepts_webp=accepts_webp)
     except ValueError:
         return _not_found()
-    return deliver(request, key=key, size=None, headers=headers, storage=default_storage)
+    response = deliver(request, key=key, size=None, headers=headers, storage=default_storage)
+    count_traffic(file.project_id, request, response, key=key, size=None)
+    return response
 
 
 def _live_file(file_id: str) -> File | None:
@@ -184,6 +191,17 @@ def not_modified(request: HttpRequest, headers: dict[str, str]) -> HttpResponseB
     answer = get_conditional_response(request, etag=headers["ETag"],
                                       last_modified=parse_http_date_safe(headers["Last-Modified"]), response=stub)
     return None if answer is stub else _with(answer, CORS)
+
+
+def count_traffic(project_id, request: HttpRequest, response: HttpResponseBase, *, key: str, size: int | None) -> None:
+    """Adds the bytes a GET sends (the Content-Length; the whole object when nginx or S3 sends it)
+    to the project's traffic for the day. HEAD, 304 and errors send no file bytes."""
+    if request.method != "GET" or response.status_code not in (200, 206, 302):
+        return
+    length = response.get("Content-Length") if response.status_code != 302 else None
+    if length is None and size is None:  # a rendering sent by nginx or S3: ask the storage
+        size = default_storage.size(key)
+    usage_add(project_id=project_id, traffic_bytes=int(length) if length is not None else size)
 
 
 def deliver(request: HttpRequest, *, key: str, size: int | None, headers: dict[str, str],

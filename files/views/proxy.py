@@ -30,12 +30,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import parse_http_date_safe
 
-from billing.metering import usage_add
 from files import operations, previews, proxy
 from files.content import clean_filename
 from files.forms import ProxyDomainForm
 from files.models import ProxiedFile
-from files.views.cdn import CORS, _with, deliver, delivery_headers, not_modified, public
+from files.views.cdn import CORS, _with, count_traffic, deliver, delivery_headers, not_modified, public
 from projects.access import project_view
 from projects.bases import absolute
 from projects.models import Project, Role
@@ -68,7 +67,7 @@ def proxy_view(request: HttpRequest, public_key: str, rest: str) -> HttpResponse
         response, key, size = _original(request, proxied), proxied.storage_key, proxied.size
     else:
         (response, key), size = _rendering(request, proxied, plan), None
-    _count(project, request, response, key, size)
+    count_traffic(project.pk, request, response, key=key, size=size)
     return response
 
 
@@ -133,15 +132,6 @@ def _headers(proxied: ProxiedFile, *, etag: str, mime_type: str, filename: str) 
 
 def _name(proxied: ProxiedFile) -> str:
     return clean_filename(unquote(urlsplit(proxied.url).path.rsplit("/", 1)[-1]))
-
-
-def _count(project: Project, request: HttpRequest, response: HttpResponseBase, key: str, size: int | None) -> None:
-    if request.method != "GET" or response.status_code not in (200, 206, 302):
-        return
-    length = response.get("Content-Length") if response.status_code != 302 else None
-    if length is None and size is None:  # a rendering sent by nginx or S3: ask the storage
-        size = default_storage.size(key)
-    usage_add(project_id=project.pk, traffic_bytes=int(length) if length is not None else size)
 
 
 def _plain(status: int, message: str) -> HttpResponse:

@@ -314,3 +314,14 @@ def test_signed_in_visitors_get_cacheable_cdn_responses(client, team):
     assert list(UserSession.objects.values_list("last_seen_at", flat=True)) == seen  # no write per file served
     client.get(reverse("projects:home"))
     assert list(UserSession.objects.values_list("last_seen_at", flat=True)) != seen  # dashboard pages are tracked
+
+
+def test_cdn_bytes_count_toward_the_projects_traffic(client, team):
+    from billing.models import UsageDay
+
+    file = file_upload(project=team.project, content=ContentFile(b"x" * 1000, name="t.bin"), filename="t.bin", store=True)
+    client.get(f"/cdn/{file.uuid}/")
+    client.get(f"/cdn/{file.uuid}/", HTTP_RANGE="bytes=0-99")
+    client.head(f"/cdn/{file.uuid}/")
+    client.get(f"/cdn/{file.uuid}/", HTTP_IF_NONE_MATCH=f'"{file.uuid.hex}"')
+    assert UsageDay.objects.get(project=team.project).traffic_bytes == 1100
