@@ -9,16 +9,12 @@ from playwright.sync_api import expect
 
 from files.models import FileBackup
 from projects.services import project_create
-from tests.factories import PASSWORD, UserFactory
+from tests.browser.conftest import sign_in
+from tests.factories import UserFactory
 from tests.files.conftest import S3_KEY, S3_REGION, moto_endpoint  # noqa: F401 (fixture)
 from tests.files.test_backups import s3, upload
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
-
-
-@pytest.fixture
-def browser_context_args(browser_context_args, live_server):
-    return {**browser_context_args, "base_url": live_server.url, "viewport": {"width": 1360, "height": 1000}}
 
 
 @pytest.mark.browser
@@ -30,10 +26,7 @@ def test_connect_a_backup_bucket_and_watch_the_backfill(page, live_server, moto_
     project = project_create(owner=user, name="Archive")
     files = [upload(project, f"report-{i}.txt", f"report {i}\n".encode() * 100) for i in range(12)]
 
-    page.goto("/accounts/login/")
-    page.fill("input[name=login]", user.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("form button[type=submit]").last.click()
+    sign_in(page, user)
     expect(page).to_have_url(re.compile(rf"/projects/{project.pk}/$"))
     page.get_by_role("link", name="Storage & backups").click()
     expect(page.get_by_role("heading", name="Storage & backups")).to_be_visible()

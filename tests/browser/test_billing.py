@@ -14,16 +14,11 @@ from billing import services
 from billing.models import Plan, Subscription, UsageDay
 from billing.periods import month_bounds, today
 from projects.services import project_create
-from tests.factories import PASSWORD, UserFactory
+from tests.browser.conftest import sign_in
+from tests.factories import UserFactory
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 GiB = 1024**3
-
-
-@pytest.fixture
-def browser_context_args(browser_context_args, live_server):
-    return {**browser_context_args, "base_url": live_server.url, "viewport": {"width": 1360, "height": 900},
-            "accept_downloads": True}
 
 
 def _seed_month(projects) -> None:
@@ -59,11 +54,7 @@ def test_billing_usage_upgrade_and_invoice_pdf(page, live_server):
     services.invoice_mark_paid(invoice=older)
     invoice = services.invoice_issue(account=user, period_start=start, period_end=end, plan=pro)
 
-    page.goto("/accounts/login/")
-    page.fill("input[name=login]", user.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("form button[type=submit]").last.click()
-    expect(page).to_have_url(re.compile(r"/projects/"))
+    sign_in(page, user)
 
     page.locator(".account-menu summary").click()
     page.get_by_role("link", name="Billing", exact=True).click()

@@ -10,14 +10,10 @@ from playwright.sync_api import expect
 
 from files.models import File
 from projects.services import project_create
-from tests.factories import PASSWORD, UserFactory
+from tests.browser.conftest import sign_in
+from tests.factories import UserFactory
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
-
-
-@pytest.fixture
-def browser_context_args(browser_context_args, live_server):
-    return {**browser_context_args, "base_url": live_server.url, "viewport": {"width": 1360, "height": 900}}
 
 
 def _png() -> bytes:
@@ -34,10 +30,7 @@ def test_upload_search_copy_and_delete_files(page, live_server, context):
     project.autostore_enabled = False  # new uploads stay temporary: the listing shows the time left
     project.save()
 
-    page.goto("/accounts/login/")
-    page.fill("input[name=login]", user.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("form button[type=submit]").last.click()
+    sign_in(page, user)
     expect(page).to_have_url(re.compile(rf"/projects/{project.pk}/$"))
     page.get_by_role("link", name="Files", exact=True).click()
     expect(page.get_by_text("No files yet.")).to_be_visible()

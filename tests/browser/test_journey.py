@@ -12,11 +12,6 @@ from projects.models import Project
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 
 
-@pytest.fixture
-def browser_context_args(browser_context_args, live_server):
-    return {**browser_context_args, "base_url": live_server.url, "viewport": {"width": 1280, "height": 860}}
-
-
 @pytest.mark.browser
 def test_new_user_journey(page, live_server, context):
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)

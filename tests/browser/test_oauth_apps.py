@@ -8,15 +8,11 @@ from playwright.sync_api import expect
 
 from projects.models import OAuthApp
 from projects.services import project_create
-from tests.factories import PASSWORD, UserFactory
+from tests.browser.conftest import sign_in
+from tests.factories import UserFactory
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 SECRET = "dbxsecret0123456wxyz"
-
-
-@pytest.fixture
-def browser_context_args(browser_context_args, live_server):
-    return {**browser_context_args, "base_url": live_server.url, "viewport": {"width": 1360, "height": 1000}}
 
 
 @pytest.mark.browser
@@ -26,11 +22,7 @@ def test_set_up_edit_and_remove_a_dropbox_app(page, live_server):
     csp_errors = []
     page.on("console", lambda msg: csp_errors.append(msg.text) if "Content Security Policy" in msg.text else None)
 
-    page.goto("/accounts/login/")
-    page.fill("input[name=login]", user.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("form button[type=submit]").last.click()
-    expect(page).to_have_url(re.compile(r"/projects/"))
+    sign_in(page, user)
     page.goto(f"/projects/{project.pk}/")
     page.locator("nav.sidebar").get_by_role("link", name="Upload sources").click()
     expect(page).to_have_url(re.compile(r"/sources/$"))

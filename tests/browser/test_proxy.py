@@ -7,14 +7,10 @@ import pytest
 from playwright.sync_api import expect
 
 from projects.services import project_create
-from tests.factories import PASSWORD, UserFactory
+from tests.browser.conftest import sign_in
+from tests.factories import UserFactory
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
-
-
-@pytest.fixture
-def browser_context_args(browser_context_args, live_server):
-    return {**browser_context_args, "base_url": live_server.url, "viewport": {"width": 1360, "height": 900}}
 
 
 @pytest.mark.browser
@@ -23,11 +19,7 @@ def test_add_domains_see_errors_and_copy_the_endpoint(page, live_server, context
     user = UserFactory(email="proxy@example.com")
     project = project_create(owner=user, name="Storefront")
 
-    page.goto("/accounts/login/")
-    page.fill("input[name=login]", user.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("form button[type=submit]").last.click()
-    expect(page).to_have_url(re.compile(r"/projects/"))
+    sign_in(page, user)
     page.goto(f"/projects/{project.pk}/")
     page.locator("nav.sidebar").get_by_role("link", name="Proxy").click()
     expect(page).to_have_url(re.compile(r"/proxy/$"))

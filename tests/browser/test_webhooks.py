@@ -8,15 +8,11 @@ from playwright.sync_api import expect
 
 from projects.models import Webhook, WebhookDelivery
 from projects.services import project_create
-from tests.factories import PASSWORD, UserFactory
+from tests.browser.conftest import sign_in
+from tests.factories import UserFactory
 from tests.projects.test_webhook_delivery import Receiver
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
-
-
-@pytest.fixture
-def browser_context_args(browser_context_args, live_server):
-    return {**browser_context_args, "base_url": live_server.url, "viewport": {"width": 1360, "height": 1000}}
 
 
 @pytest.mark.browser
@@ -27,11 +23,7 @@ def test_create_endpoint_send_test_event_and_see_the_attempt(page, live_server, 
     user = UserFactory(email="hooks@example.com")
     project = project_create(owner=user, name="Storefront")
 
-    page.goto("/accounts/login/")
-    page.fill("input[name=login]", user.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("form button[type=submit]").last.click()
-    expect(page).to_have_url(re.compile(r"/projects/"))
+    sign_in(page, user)
     page.goto(f"/projects/{project.pk}/")
     page.locator("nav.sidebar").get_by_role("link", name="Webhooks").click()
     expect(page).to_have_url(re.compile(r"/webhooks/$"))
