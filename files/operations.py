@@ -19,6 +19,10 @@ QUALITY = {"lightest": 35, "lighter": 50, "normal": 75, "better": 85, "best": 95
 JPEG_MODES = {"RGB", "L", "CMYK"}
 
 
+class UndecodableImage(Exception):
+    """The stored file is not an image Pillow can read."""
+
+
 @dataclass
 class Plan:
     """What to do to the image, in order, and how to encode the result."""
@@ -158,23 +162,33 @@ def rendering_get_or_create(*, file, plan: Plan, accepts_webp: bool) -> tuple[st
     Kept next to the file's previews (deleted with the file), keyed by the normalised plan.
     Raises ValueError if the original cannot be decoded as an image.
     """
-    from django.core.files.base import ContentFile
-    from django.core.files.storage import default_storage
-
     from files.storage import storage_for
 
     kind = output_kind(plan, file.image_info or {}, accepts_webp)
     key = rendering_key(file=file, plan=plan, kind=kind)
-    if not default_storage.exists(key):
-        try:
-            with storage_for(file).open(file.storage_key, "rb") as source:
-                data, _ = render(source, plan, accepts_webp)
-        except (OSError, SyntaxError, Image.DecompressionBombError) as exc:
-            raise ValueError("The file could not be decoded as an image.") from exc
-        saved = default_storage.save(key, ContentFile(data))
-        if saved != key:  # rendered concurrently by another request: keep the first
-            default_storage.delete(saved)
+    render_to_storage(open_source=lambda: storage_for(file).open(file.storage_key, "rb"), key=key, plan=plan,
+                      accepts_webp=accepts_webp)
     return key, f"image/{kind}"
+
+
+def render_to_storage(*, open_source, key: str, plan: Plan, accepts_webp: bool) -> None:
+    """Renders the image `open_source()` reads into the default storage under `key`, once.
+
+    Raises UndecodableImage, or ValueError for a limit only the image's own size reveals.
+    """
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    if default_storage.exists(key):
+        return
+    try:
+        with open_source() as source:
+            data, _ = render(source, plan, accepts_webp)
+    except (OSError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise UndecodableImage("The file could not be decoded as an image.") from exc
+    saved = default_storage.save(key, ContentFile(data))
+    if saved != key:  # rendered concurrently by another request: keep the first
+        default_storage.delete(saved)
 
 
 def _step(image, step: tuple):
@@ -189,6 +203,11 @@ def _step(image, step: tuple):
             width = max(1, round(image.width * height / image.height))
         if height is None:
             height = max(1, round(image.height * width / image.width))
+        limit = settings.FILEDOCK_CDN_MAX_DIMENSION
+        if width > limit or height > limit:
+            # The side computed from the aspect ratio is bounded too: 1x5000 resized to 5000x would
+            # otherwise ask for 25 million rows.
+            raise ValueError(f"resize: the result would be {width}x{height}; sides are capped at {limit} pixels.")
         return image.resize((width, height), Image.Resampling.LANCZOS)
     if name == "scale_crop":
         return ImageOps.fit(image, (step[1], step[2]), Image.Resampling.LANCZOS)

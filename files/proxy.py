@@ -25,11 +25,9 @@ import httpx
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File as DjangoFile
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from PIL import Image
 
 from files import fetch, operations
 from files.content import SNIFF_BYTES, image_info, sniff_mime
@@ -280,20 +278,13 @@ def rendering_get_or_create(*, proxied: ProxiedFile, plan: operations.Plan, acce
     """The storage key and MIME type of the cached copy rendered by `plan` (CDN operations);
     rendered on first use next to the copy's version, so a replaced copy is never shown stale.
 
-    Raises ValueError if the copy cannot be decoded as an image.
+    Raises operations.UndecodableImage, or ValueError for a size limit.
     """
     kind = operations.output_kind(plan, proxied.image_info or {}, accepts_webp)
     digest = rendering_digest(proxied, plan, kind)
     key = f"{proxied.storage_key}-ops-{digest}.{kind}"
-    if not default_storage.exists(key):
-        try:
-            with default_storage.open(proxied.storage_key, "rb") as source:
-                data, _ = operations.render(source, plan, accepts_webp)
-        except (OSError, SyntaxError, Image.DecompressionBombError) as exc:
-            raise ValueError("The file could not be decoded as an image.") from exc
-        saved = default_storage.save(key, ContentFile(data))
-        if saved != key:  # rendered concurrently by another request: keep the first
-            default_storage.delete(saved)
+    operations.render_to_storage(open_source=lambda: default_storage.open(proxied.storage_key, "rb"), key=key,
+                                 plan=plan, accepts_webp=accepts_webp)
     return key, f"image/{kind}"
 
 

@@ -114,14 +114,15 @@ def file_upload(*, project, content, filename: str, store: bool, metadata: dict 
     return file
 
 
-def file_upload_batch(*, project, uploads: list, store: bool, source: str = "upload") -> list[File]:
+def file_upload_batch(*, project, uploads: list, store: bool, metadata: dict | None = None,
+                      source: str = "upload") -> list[File]:
     """Uploads every file or none: a refusal rolls back the rows and deletes the bytes already written."""
     written: list[File] = []
     try:
         with transaction.atomic():
             for upload in uploads:
                 written.append(file_upload(project=project, content=upload, filename=upload.name, store=store,
-                                           source=source))
+                                           metadata=metadata, source=source))
     except BaseException:
         for file in written:
             storage_for(file).delete(file.storage_key)

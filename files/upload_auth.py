@@ -31,7 +31,7 @@ def check_signature(project: Project, data) -> None:
         raise errors.signature_required()
     if not expire:
         raise errors.expire_required()
-    if not expire.isdigit():
+    if not (expire.isascii() and expire.isdigit()):  # "²".isdigit() is True, int("²") is not
         raise errors.expire_invalid()
     if int(expire) < time.time():
         raise errors.signature_expired()

@@ -116,8 +116,10 @@ def operations_view(request: HttpRequest, file_id: str, ops: str) -> HttpRespons
         return response
     try:
         key, _ = operations.rendering_get_or_create(file=file, plan=plan, accepts_webp=accepts_webp)
-    except ValueError:
+    except operations.UndecodableImage:
         return _not_found()
+    except ValueError as exc:  # a limit only the image's own size reveals (a computed side too large)
+        return _with(HttpResponseBadRequest(f"{exc}\n", content_type="text/plain; charset=utf-8"), CORS)
     response = deliver(request, key=key, size=None, headers=headers, storage=default_storage)
     count_traffic(file.project_id, request, response, key=key, size=None)
     return response
@@ -132,7 +134,7 @@ def _live_file(file_id: str) -> File | None:
         file_uuid = uuid_lib.UUID(file_id)
     except ValueError:
         return None
-    file = File.objects.present().filter(uuid=file_uuid).first()
+    file = File.objects.present().filter(uuid=file_uuid, project__deleted_at__isnull=True).first()
     # The expiry job runs every minute or so; a file past its lifetime is gone from the moment it
     # expires, whether or not the job has claimed it yet.
     if file is not None and not file.is_stored and _seconds_left(file) <= 0:

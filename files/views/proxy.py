@@ -117,8 +117,10 @@ def _rendering(request: HttpRequest, proxied: ProxiedFile, plan: operations.Plan
         return response, ""
     try:
         key, _ = proxy.rendering_get_or_create(proxied=proxied, plan=plan, accepts_webp=accepts_webp)
-    except ValueError:
+    except operations.UndecodableImage:
         return _plain(415, "The remote file could not be decoded as an image."), ""
+    except ValueError as exc:
+        return _plain(400, str(exc)), ""
     return deliver(request, key=key, size=None, headers=headers, storage=default_storage), key
 
 

@@ -13,7 +13,7 @@ from files.groups import group_create, group_lookup
 from files.info import upload_file_info, upload_group_info
 from files.models import File, FromUrlTask, MultipartUpload
 from files.multipart import multipart_complete, multipart_part_write, multipart_start, part_check_token, part_token
-from files.services import file_lookup, file_upload, resolve_store, validate_metadata
+from files.services import file_lookup, file_upload_batch, resolve_store, validate_metadata
 from files.upload_auth import check_signature, metadata_from, project_for
 from projects.bases import absolute
 
@@ -54,9 +54,16 @@ def _error(request, exc: errors.UploadError) -> HttpResponse:
     return HttpResponse(exc.message, status=exc.status, content_type="text/plain; charset=utf-8")
 
 
+def _content_length(request) -> int:
+    value = request.META.get("CONTENT_LENGTH") or "0"
+    if not (value.isascii() and value.isdigit()):
+        raise errors.UploadError("PostRequestParserFailedError", 400, "HTTP POST request parsing failed.")
+    return int(value)
+
+
 @upload_endpoint("POST")
 def base(request):
-    length = int(request.META.get("CONTENT_LENGTH") or 0)
+    length = _content_length(request)
     if length > settings.FILEDOCK_DIRECT_UPLOAD_MAX_SIZE + 64 * 1024:
         raise errors.UploadError("RequestSizeLimitExceededError", 413, "The size of the request is too large.")
     project = project_for(request.POST, "UPLOADCARE_PUB_KEY")
@@ -68,12 +75,11 @@ def base(request):
         raise errors.files_required()
     if len(uploads) > MAX_FILES_PER_REQUEST:
         raise errors.too_many_files(MAX_FILES_PER_REQUEST)
-    result = {}
     for field, upload in uploads:
-        file = file_upload(project=project, content=upload, filename=upload.name or field, store=store,
-                           metadata=metadata, source="upload")
-        result[field] = str(file.uuid)
-    return JsonResponse(result)
+        upload.name = upload.name or field
+    # All or nothing: a refused file (limits, type) leaves none of the request's files behind.
+    files = file_upload_batch(project=project, uploads=[u for _, u in uploads], store=store, metadata=metadata)
+    return JsonResponse({field: str(file.uuid) for (field, _), file in zip(uploads, files, strict=True)})
 
 
 @upload_endpoint("POST")
@@ -99,7 +105,7 @@ def multipart_part(request, upload_uuid, index):
     upload = MultipartUpload.objects.select_related("project").filter(uuid=upload_uuid).first()
     if upload is None:
         raise errors.UploadError("MultipartFileNotFoundError", 404, "File is not found.")
-    length = int(request.META.get("CONTENT_LENGTH") or 0)
+    length = _content_length(request)
     multipart_part_write(upload=upload, index=index, stream=request, length=length)
     return HttpResponse(status=200)
 

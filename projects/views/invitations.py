@@ -17,7 +17,8 @@ def invitation(request, token):
         if request.method == "POST":
             return redirect_to_login(request.get_full_path())
         # Whoever holds the emailed link controls that address: signing up with it needs no second check.
-        get_adapter(request).stash_verified_email(request, invitation.email)
+        if invitation.is_pending and invitation.project.deleted_at is None:
+            get_adapter(request).stash_verified_email(request, invitation.email)
         return render(request, "projects/invitation.html", {"invitation": invitation})
     if request.method == "POST":
         try:

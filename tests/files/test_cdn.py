@@ -325,3 +325,11 @@ def test_cdn_bytes_count_toward_the_projects_traffic(client, team):
     client.head(f"/cdn/{file.uuid}/")
     client.get(f"/cdn/{file.uuid}/", HTTP_IF_NONE_MATCH=f'"{file.uuid.hex}"')
     assert UsageDay.objects.get(project=team.project).traffic_bytes == 1100
+
+
+def test_files_of_a_deleted_project_are_gone_from_the_cdn_at_once(client, team):
+    from projects.services import project_delete
+
+    file = file_upload(project=team.project, content=ContentFile(b"x", name="x.txt"), filename="x.txt", store=True)
+    project_delete(project=team.project)
+    assert client.get(f"/cdn/{file.uuid}/").status_code == 404

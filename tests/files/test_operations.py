@@ -129,3 +129,19 @@ def test_cdn_operations_on_non_images_are_404(client, team):
 
     text = file_upload(project=team.project, content=ContentFile(b"words", name="a.txt"), filename="a.txt", store=True)
     assert client.get(f"/cdn/{text.uuid}/-/resize/10x/").status_code == 404
+
+
+def test_a_resize_whose_computed_side_is_too_large_is_refused():
+    plan, _ = parse("-/resize/5000x/")
+    with pytest.raises(ValueError, match="capped"):
+        render(image_bytes(size=(1, 5000)), plan)
+
+
+def test_cdn_answers_400_for_an_oversized_computed_side(client, team):
+    from django.core.files.base import ContentFile
+
+    from files.services import file_upload
+
+    tall = file_upload(project=team.project, content=ContentFile(image_bytes(size=(1, 5000)).getvalue(), name="t.png"),
+                       filename="t.png", store=True)
+    assert client.get(f"/cdn/{tall.uuid}/-/resize/5000x/").status_code == 400

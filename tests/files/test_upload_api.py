@@ -287,3 +287,21 @@ def test_group_create_and_info(client, project, team):
     assert client.post("/upload/group/", {"pub_key": project.public_key, "files[0]": "nonsense"}).status_code == 400
     assert client.post("/upload/group/", {"pub_key": project.public_key}).status_code == 400
     assert Group.objects.count() == 1
+
+
+def test_a_refused_file_leaves_none_of_the_request_behind(client, project):
+    project.allowed_mime_types = "image/*"
+    project.save()
+    before = blobs()
+    response = upload(client, project, {"a": SimpleUploadedFile("a.png", png_bytes()),
+                                        "b": SimpleUploadedFile("b.txt", b"text")})
+    assert response.status_code == 400
+    assert not File.objects.exists() and blobs() == before
+
+
+@pytest.mark.parametrize("expire", ["²", "１２"])
+def test_non_ascii_digits_in_expire_are_a_clear_error(client, project, expire):
+    project.require_signed_uploads = True
+    project.save()
+    response = upload(client, project, {"f": SimpleUploadedFile("f.txt", b"x")}, expire=expire, signature="ab")
+    assert response.status_code == 400 and b"UNIX timestamp" in response.content

@@ -218,3 +218,18 @@ def test_member_cannot_change_upload_settings(login, team):
     assert response.status_code == 403
     team.project.refresh_from_db()
     assert team.project.autostore_enabled
+
+
+def test_an_expired_invitation_does_not_open_signup_on_a_closed_server(client, team, settings):
+    from datetime import timedelta
+
+    settings.SIGNUP_OPEN = False
+    invitation = Invitation.objects.create(project=team.project, email="late@example.com", role="member")
+    Invitation.objects.filter(pk=invitation.pk).update(created_at=invitation.created_at - timedelta(days=400))
+    client.get(reverse("projects:invitation", args=[invitation.token]))
+    response = client.post(reverse("account_signup"), {"email": "late@example.com", "password1": "s3cure-passw0rd!",
+                                                       "password2": "s3cure-passw0rd!"})
+    assert response.status_code in (200, 302)
+    from accounts.models import User
+
+    assert not User.objects.filter(email="late@example.com").exists()
