@@ -166,7 +166,7 @@ def audit_page(events: QuerySet[AuditEvent], *, action: str = "", date_from: dat
     zone = timezone.get_current_timezone()
     if date_from:
         events = events.filter(created_at__gte=datetime.combine(date_from, time.min, zone))
-    if date_to:
+    if date_to and date_to < date.max:  # the last representable day has no "next day" to stop before
         events = events.filter(created_at__lt=datetime.combine(date_to + timedelta(days=1), time.min, zone))
     cursor = _cursor_parse(before)
     if cursor:
@@ -182,7 +182,7 @@ def audit_page(events: QuerySet[AuditEvent], *, action: str = "", date_from: dat
 
 def _cursor_parse(value: str) -> tuple[datetime, int] | None:
     micros, _, pk = value.partition("-")
-    if not (micros.isdigit() and pk.isdigit()):
+    if not (micros.isascii() and micros.isdigit() and pk.isascii() and pk.isdigit()):
         return None
     try:
         return _EPOCH + timedelta(microseconds=int(micros)), int(pk)

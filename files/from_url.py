@@ -2,20 +2,25 @@
 
 import logging
 import tempfile
+from datetime import timedelta
 from urllib.parse import unquote, urlsplit
 
 import httpx
 from django.conf import settings
 from django.core.files import File as DjangoFile
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from files import errors
 from files.fetch import FetchRefused, check_url, guarded_stream
 from files.models import File, FromUrlTask
+from files.outbox import enqueue_quietly
 from files.services import check_size, file_upload, max_file_size, resolve_store
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY = 1024 * 1024
+FETCH_TIME_LIMIT = 900  # the fetch_from_url task's hard time limit, in seconds
 
 
 def from_url_create(*, project, source_url: str, store, filename: str = "", metadata: dict | None = None,
@@ -42,15 +47,33 @@ def from_url_create(*, project, source_url: str, store, filename: str = "", meta
     )
     from files.tasks import fetch_from_url
 
-    transaction.on_commit(lambda: fetch_from_url.delay(str(task.token)))
+    # If the broker is away, the sweep (from_url_requeue) queues it later.
+    transaction.on_commit(lambda: enqueue_quietly(fetch_from_url, str(task.token)))
     return task
 
 
+def from_url_requeue(*, limit: int = 100) -> int:
+    """Queues fetches whose message was lost (broker away at commit) or whose worker died."""
+    from files.tasks import fetch_from_url
+
+    now = timezone.now()
+    lost = FromUrlTask.objects.filter(
+        Q(status=FromUrlTask.Status.WAITING, created_at__lt=now - timedelta(seconds=30))
+        | Q(status=FromUrlTask.Status.PROGRESS, claimed_at__lt=now - timedelta(seconds=FETCH_TIME_LIMIT + 60))
+    ).values_list("token", flat=True)[:limit]
+    tokens = [str(token) for token in lost]
+    for token in tokens:
+        enqueue_quietly(fetch_from_url, token)
+    return len(tokens)
+
+
 def from_url_fetch(*, token) -> None:
-    """Fetches the URL into storage. Claims the task first, so a second run does nothing."""
-    claimed = FromUrlTask.objects.filter(token=token, status=FromUrlTask.Status.WAITING).update(
-        status=FromUrlTask.Status.PROGRESS
-    )
+    """Fetches the URL into storage. Claims the task first, so a second run does nothing; a task
+    whose worker died mid-fetch is claimable again once the fetch's time limit has passed."""
+    stale = timezone.now() - timedelta(seconds=FETCH_TIME_LIMIT + 60)
+    claimed = FromUrlTask.objects.filter(
+        Q(status=FromUrlTask.Status.WAITING) | Q(status=FromUrlTask.Status.PROGRESS, claimed_at__lt=stale), token=token,
+    ).update(status=FromUrlTask.Status.PROGRESS, claimed_at=timezone.now())
     if not claimed:
         return
     task = FromUrlTask.objects.select_related("project").get(token=token)
@@ -64,6 +87,10 @@ def from_url_fetch(*, token) -> None:
         _fail(task, "DownloadFileTimeLimitExceededError", "Download took too long.")
     except httpx.HTTPError as exc:
         _fail(task, "DownloadFileNetworkError", f"Failed to download the file: {exc.__class__.__name__}.")
+    except Exception:
+        # Anything else (storage down, a bug) must not leave the client polling "progress" forever.
+        _fail(task, "DownloadFileTaskFailedError", "Failed to download the file.")
+        raise
     else:
         FromUrlTask.objects.filter(pk=task.pk).update(status=FromUrlTask.Status.SUCCESS, file=file,
                                                       done=file.size, total=file.size)

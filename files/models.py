@@ -139,6 +139,7 @@ class FromUrlTask(models.Model):
     total = models.BigIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
     error_code = models.CharField(max_length=64, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)  # when a worker took it (see from_url_fetch)
     file = models.ForeignKey(File, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
 

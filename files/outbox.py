@@ -43,11 +43,16 @@ def outbox_relay(*, limit: int = 500) -> int:
     return len(events)
 
 
+def enqueue_quietly(task, *args) -> None:
+    """Queues a task; with the broker away it only logs, because a periodic sweep finds the work."""
+    try:
+        task.apply_async(args=args, retry=False)
+    except Exception:
+        log.warning("broker unavailable; a periodic sweep will run %s", task.name)
+
+
 def wake_relay() -> None:
     """Asks a worker to relay now; call after commit. A missing broker only delays the work."""
     from files.tasks import relay_outbox
 
-    try:
-        relay_outbox.apply_async(retry=False)
-    except Exception:
-        log.warning("broker unavailable; the outbox sweep will relay the event")
+    enqueue_quietly(relay_outbox)

@@ -207,7 +207,8 @@ def _stream(project, url: str, headers: dict[str, str]) -> Iterator[httpx.Respon
 
 def _freshness(response: httpx.Response):
     match = MAX_AGE.search(response.headers.get("cache-control", ""))
-    seconds = max(MIN_FRESH, int(match.group(1))) if match else DEFAULT_FRESH
+    # Capped at a year: an absurd max-age must not overflow the date arithmetic.
+    seconds = min(max(MIN_FRESH, int(match.group(1))), 365 * 24 * 3600) if match else DEFAULT_FRESH
     return timezone.now() + timedelta(seconds=seconds)
 
 

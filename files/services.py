@@ -185,6 +185,8 @@ def file_metadata_set(*, file: File, key: str, value: str) -> File:
     validate_metadata({key: value})
     with transaction.atomic():
         file = File.objects.select_for_update().get(pk=file.pk)
+        if file.is_removed:
+            raise FileRemovedError(str(file.uuid))
         if file.metadata.get(key) != value:
             if key not in file.metadata and len(file.metadata) >= METADATA_KEYS_MAX:
                 validate_metadata({**file.metadata, key: value})
@@ -197,6 +199,8 @@ def file_metadata_set(*, file: File, key: str, value: str) -> File:
 def file_metadata_delete(*, file: File, key: str) -> File:
     with transaction.atomic():
         file = File.objects.select_for_update().get(pk=file.pk)
+        if file.is_removed:
+            raise FileRemovedError(str(file.uuid))
         if key in file.metadata:
             del file.metadata[key]
             file.save(update_fields=["metadata"])
@@ -263,6 +267,28 @@ def delete_bytes(file: File) -> None:
         return
     for name in names:
         default_storage.delete(f"{folder}/{name}")
+
+
+def storage_delete_tree(prefix: str) -> int:
+    """Deletes every object under `prefix` in the default storage (a folder on disk, a key prefix on S3)."""
+    try:
+        folders, names = default_storage.listdir(prefix)
+    except FileNotFoundError:
+        return 0
+    for name in names:
+        default_storage.delete(f"{prefix}/{name}")
+    return len(names) + sum(storage_delete_tree(f"{prefix}/{folder}") for folder in folders)
+
+
+def project_cached_bytes_purge(*, project_id) -> None:
+    """A deleted project's bytes that are not files: proxy copies with their renderings, and the
+    parts of unfinished multipart uploads (their rows go with the project)."""
+    from files.models import MultipartUpload
+
+    storage_delete_tree(f"proxy/{project_id}")
+    for upload in MultipartUpload.objects.filter(project_id=project_id, completed_at__isnull=True):
+        for index in range(upload.parts_count):
+            default_storage.delete(upload.part_key(index))
 
 
 def file_purge_batch(*, project_id, limit: int) -> int:

@@ -2,14 +2,19 @@ from celery import shared_task
 from django.conf import settings
 
 from files import services
-from files.from_url import from_url_fetch
+from files.from_url import FETCH_TIME_LIMIT, from_url_fetch, from_url_requeue
 from files.outbox import outbox_relay
 from files.multipart import multipart_sweep_abandoned
 
 
-@shared_task(acks_late=True, time_limit=900, soft_time_limit=850)
+@shared_task(acks_late=True, time_limit=FETCH_TIME_LIMIT, soft_time_limit=FETCH_TIME_LIMIT - 50)
 def fetch_from_url(token: str) -> None:
     from_url_fetch(token=token)
+
+
+@shared_task(acks_late=True)
+def requeue_from_url() -> int:
+    return from_url_requeue()
 
 
 @shared_task(acks_late=True)

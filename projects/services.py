@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.audit import audit_record, audit_url
+from files.outbox import enqueue_quietly
 from projects.models import Invitation, Membership, Project, Role, SecretKey, Webhook, WebhookEvent
 
 LAST_USED_PRECISION = timedelta(minutes=1)
@@ -66,28 +67,20 @@ def project_delete(*, project: Project) -> None:
         audit_record(action="project.deleted", project=project)
     project_id = str(project.pk)
     # If the broker is away the periodic sweep (purge_deleted_projects) still finds the project.
-    transaction.on_commit(lambda: _enqueue_quietly(purge_project, project_id))
+    transaction.on_commit(lambda: enqueue_quietly(purge_project, project_id))
 
 
 def project_purge(*, project_id) -> bool:
     """Removes a deleted project's files (bytes, then rows) and finally the project. Safe to re-run."""
-    from files.services import file_purge_batch
+    from files.services import file_purge_batch, project_cached_bytes_purge
 
     if not Project.objects.filter(pk=project_id, deleted_at__isnull=False).exists():
         return False
     while file_purge_batch(project_id=project_id, limit=settings.PROJECT_PURGE_BATCH):
         pass
+    project_cached_bytes_purge(project_id=project_id)
     Project.objects.filter(pk=project_id, deleted_at__isnull=False).delete()
     return True
-
-
-def _enqueue_quietly(task, *args) -> None:
-    try:
-        task.apply_async(args=args, retry=False)
-    except Exception:  # the broker being down must not fail the request; a sweep catches up
-        import logging
-
-        logging.getLogger(__name__).warning("could not enqueue %s; the periodic sweep will run it", task.name)
 
 
 # Secret keys

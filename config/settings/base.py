@@ -249,6 +249,7 @@ FILEDOCK_OUTBOX_CONSUMERS: list[str] = [
 CELERY_BEAT_SCHEDULE.update({
     "relay-outbox": {"task": "files.tasks.relay_outbox", "schedule": 5.0},
     "expire-temporary-files": {"task": "files.tasks.expire_temporary_files", "schedule": 60.0},
+    "requeue-from-url": {"task": "files.tasks.requeue_from_url", "schedule": 30.0},
     "sweep-orphan-blobs": {"task": "files.tasks.sweep_orphan_blobs", "schedule": 3600.0},
 })
 

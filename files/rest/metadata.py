@@ -5,8 +5,8 @@ from rest_framework.response import Response
 
 from files.errors import UploadError
 from files.rest.base import ProjectAPIView
-from files.rest.common import BadRequest, json_body, live_file, project_file
-from files.services import METADATA_KEY, file_metadata_delete, file_metadata_set
+from files.rest.common import BadRequest, FileRemoved, json_body, live_file, project_file
+from files.services import METADATA_KEY, FileRemovedError, file_metadata_delete, file_metadata_set
 
 
 def checked_key(key: str) -> str:
@@ -36,11 +36,16 @@ class MetadataKey(ProjectAPIView):
             file = file_metadata_set(file=file, key=checked_key(key), value=value)
         except UploadError as exc:  # empty or too long a value, too many keys
             raise BadRequest(exc.message) from None
+        except FileRemovedError:  # deleted between the lookup and the write
+            raise FileRemoved() from None
         return Response(file.metadata[key])
 
     def delete(self, request, file_id, key):
         file = live_file(self.project, file_id)
         if checked_key(key) not in file.metadata:
             raise NotFound()
-        file_metadata_delete(file=file, key=key)
+        try:
+            file_metadata_delete(file=file, key=key)
+        except FileRemovedError:
+            raise FileRemoved() from None
         return Response(status=204)

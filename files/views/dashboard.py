@@ -185,6 +185,8 @@ def metadata_set(request: HttpRequest, project: Project, file_id) -> HttpRespons
             services.file_metadata_set(file=file, key=form.cleaned_data["key"], value=form.cleaned_data["value"])
         except UploadError as exc:
             form.add_error(None, exc.message)
+        except services.FileRemovedError:
+            form.add_error(None, "This file was deleted; its metadata can no longer change.")
     if form.errors:
         return _render_detail(request, project, file, metadata_form=form, status=400)
     messages.success(request, f"Saved metadata key “{form.cleaned_data['key']}”.")
@@ -197,7 +199,11 @@ def metadata_delete(request: HttpRequest, project: Project, file_id) -> HttpResp
     form = MetadataKeyForm(request.POST)
     if not form.is_valid():
         return _render_detail(request, project, file, status=400)
-    services.file_metadata_delete(file=file, key=form.cleaned_data["key"])
+    try:
+        services.file_metadata_delete(file=file, key=form.cleaned_data["key"])
+    except services.FileRemovedError:
+        messages.error(request, "This file was deleted; its metadata can no longer change.")
+        return redirect("files:detail", project_id=project.pk, file_id=file.uuid)
     messages.success(request, f"Deleted metadata key “{form.cleaned_data['key']}”.")
     return redirect("files:detail", project_id=project.pk, file_id=file.uuid)
 

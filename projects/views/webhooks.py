@@ -115,10 +115,11 @@ def _show_secret_once(request, webhook, secret: str) -> None:
 
 
 def _pop_secret(request, webhook=None):
-    shown = request.session.pop(NEW_SECRET_SESSION_KEY, None)
+    """The secret to show once; left in place if it belongs to another endpoint than this page's."""
+    shown = request.session.get(NEW_SECRET_SESSION_KEY)
     if shown and webhook is not None and shown["id"] != webhook.pk:
         return None
-    return shown
+    return request.session.pop(NEW_SECRET_SESSION_KEY, None)
 
 
 def _add_errors(form, exc: ValidationError) -> None:

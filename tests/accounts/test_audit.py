@@ -326,3 +326,10 @@ def test_admin_lists_events_read_only(client, team):
     event = AuditEvent.objects.first()
     assert client.post(reverse("admin:accounts_auditevent_delete", args=[event.pk]), {"post": "yes"}).status_code == 403
     assert AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+@pytest.mark.parametrize("query", ["before=²-1", "date_to=9999-12-31", "before=99999999999999999999999-1"])
+def test_odd_filter_values_never_crash_the_page(client, team, query):
+    client.force_login(team.owner)
+    assert client.get(f"/account/audit/?{query}").status_code == 200
+    assert client.get(f"/projects/{team.project.pk}/audit/?{query}").status_code == 200

@@ -172,3 +172,55 @@ def test_delete_also_removes_cached_previews(project, django_capture_on_commit_c
 
 def test_plain_text_is_text_plain(project):
     assert make_file(project, name="notes", body=b"just words").mime_type == "text/plain"
+
+
+def test_metadata_of_a_removed_file_cannot_change(project, django_capture_on_commit_callbacks):
+    file = make_file(project, store=True)
+    services.file_metadata_set(file=file, key="k", value="v")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.file_delete(file=file)
+    with pytest.raises(services.FileRemovedError):
+        services.file_metadata_set(file=file, key="k", value="other")
+    with pytest.raises(services.FileRemovedError):
+        services.file_metadata_delete(file=file, key="k")
+    assert Event.objects.filter(file_uuid=file.uuid, type="file.info_updated").count() == 1
+
+
+def test_project_purge_removes_proxy_copies_and_unfinished_parts(project):
+    from files.models import MultipartUpload
+    from projects.services import project_delete, project_purge
+
+    proxy_copy = default_storage.save(f"proxy/{project.pk}/abc/v1", ContentFile(b"cached"))
+    rendering = default_storage.save(f"proxy/{project.pk}/abc/v1-ops-x.png", ContentFile(b"png"))
+    upload = MultipartUpload.objects.create(project=project, filename="big", size=10, part_size=5)
+    part = default_storage.save(upload.part_key(0), ContentFile(b"12345"))
+    project_delete(project=project)
+    project_purge(project_id=project.pk)
+    assert not any(default_storage.exists(key) for key in (proxy_copy, rendering, part))
+
+
+def test_a_fetch_that_crashes_is_reported_not_left_in_progress(project, monkeypatch):
+    from files import from_url
+    from files.models import FromUrlTask
+
+    task = FromUrlTask.objects.create(project=project, source_url="http://127.0.0.1:9/x")
+    monkeypatch.setattr(from_url, "_download_and_store", lambda task: (_ for _ in ()).throw(OSError("disk gone")))
+    with pytest.raises(OSError):
+        from_url.from_url_fetch(token=task.token)
+    task.refresh_from_db()
+    assert task.status == "error" and task.error_code == "DownloadFileTaskFailedError"
+
+
+def test_lost_or_abandoned_fetches_are_queued_again(project, monkeypatch):
+    from files import from_url
+    from files.models import FromUrlTask
+
+    queued = []
+    monkeypatch.setattr(from_url, "enqueue_quietly", lambda task, token: queued.append(token))
+    old = timezone.now() - timedelta(hours=1)
+    lost = FromUrlTask.objects.create(project=project, source_url="http://a.example/x", created_at=old)
+    dead = FromUrlTask.objects.create(project=project, source_url="http://a.example/y", status="progress",
+                                      claimed_at=old)
+    FromUrlTask.objects.create(project=project, source_url="http://a.example/z")  # just made: not lost
+    assert from_url.from_url_requeue() == 2
+    assert sorted(queued) == sorted([str(lost.token), str(dead.token)])

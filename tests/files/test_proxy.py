@@ -321,3 +321,12 @@ def test_the_endpoint_takes_no_writes_and_answers_preflight(client, project, htt
     assert client.post(url).status_code == 405
     preflight = client.options(url)
     assert preflight.status_code == 204 and preflight["Access-Control-Allow-Origin"] == "*"
+
+
+def test_an_absurd_max_age_from_the_origin_is_capped():
+    import httpx
+
+    from files.proxy import _freshness
+
+    response = httpx.Response(200, headers={"Cache-Control": "max-age=999999999999"})
+    assert _freshness(response) < timezone.now() + timedelta(days=366)
