@@ -82,14 +82,13 @@ def plan_for(account) -> Plan:
         return default_plan()
 
 
-def owned_project_ids(account) -> list[uuid.UUID]:
+def owned_project_ids(account, *, include_deleted: bool = False) -> list[uuid.UUID]:
+    """The account's projects; with include_deleted, also deleted ones, whose month's counters
+    still count (deleting a project must not reset the month's uploads or API calls)."""
     from projects.models import Project
 
-    return list(
-        Project.objects.live()
-        .filter(memberships__user=account, memberships__role="owner")
-        .values_list("pk", flat=True)
-    )
+    projects = Project.objects.all() if include_deleted else Project.objects.live()
+    return list(projects.filter(memberships__user=account, memberships__role="owner").values_list("pk", flat=True))
 
 
 # What has been used
@@ -211,7 +210,8 @@ def account_usage(account, *, plan: Plan | None = None, day: date | None = None,
     day = day or today()
     start, end = month_bounds(day)
     ids = owned_project_ids(account) if project_ids is None else project_ids
-    per_project = monthly_by_project(ids, start, end)
+    counted = owned_project_ids(account, include_deleted=True) if project_ids is None else project_ids
+    per_project = monthly_by_project(counted, start, end)
     usage = [
         QuotaUsage(name, label, sum(p[name] for p in per_project.values()), plan.limit(name), monthly=True)
         for name, label in MONTHLY_QUOTAS
@@ -254,7 +254,8 @@ def check_upload(*, project, size: int) -> None:
     ids = owned_project_ids(account)
     if plan.uploads is not None:
         start, end = month_bounds(today())
-        if monthly_total(ids, "uploads", start, end) + 1 > plan.uploads:
+        counted = owned_project_ids(account, include_deleted=True)
+        if monthly_total(counted, "uploads", start, end) + 1 > plan.uploads:
             raise AccountLimitsExceeded(
                 "uploads", f"The {plan} plan's {intcomma(plan.uploads)} uploads this month are used up."
             )
@@ -296,7 +297,7 @@ def check_api_call(*, project) -> None:
     # One aggregate over the owner's live projects' rows of this month (a join, no id list).
     used = UsageDay.objects.filter(
         project__memberships__user=account, project__memberships__role="owner",
-        project__deleted_at__isnull=True, day__gte=start, day__lt=end,
+        day__gte=start, day__lt=end,  # deleted projects' calls this month count too
     ).aggregate(total=Sum("api_calls"))["total"] or 0
     if used + 1 > plan.api_calls:
         raise QuotaExceeded(

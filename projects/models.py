@@ -58,6 +58,9 @@ class Project(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     # Set when the owner deletes the project: it vanishes at once, its data goes in the background.
     deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Set when the background purge has removed its files. The row stays, with its memberships, so
+    # the owner's usage this month still counts against the plan after a delete.
+    purged_at = models.DateTimeField(null=True, blank=True)
 
     objects = ProjectQuerySet.as_manager()
 

@@ -71,15 +71,15 @@ def project_delete(*, project: Project) -> None:
 
 
 def project_purge(*, project_id) -> bool:
-    """Removes a deleted project's files (bytes, then rows) and finally the project. Safe to re-run."""
+    """Removes a deleted project's files (bytes, then rows) and marks it purged. Safe to re-run."""
     from files.services import file_purge_batch, project_cached_bytes_purge
 
-    if not Project.objects.filter(pk=project_id, deleted_at__isnull=False).exists():
+    if not Project.objects.filter(pk=project_id, deleted_at__isnull=False, purged_at__isnull=True).exists():
         return False
     while file_purge_batch(project_id=project_id, limit=settings.PROJECT_PURGE_BATCH):
         pass
     project_cached_bytes_purge(project_id=project_id)
-    Project.objects.filter(pk=project_id, deleted_at__isnull=False).delete()
+    Project.objects.filter(pk=project_id).update(purged_at=timezone.now())
     return True
 
 

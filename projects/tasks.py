@@ -12,7 +12,7 @@ def purge_project(project_id: str) -> bool:
 @shared_task(acks_late=True)
 def purge_deleted_projects(limit: int = 20) -> int:
     """Sweeps for deleted projects whose purge was never queued or did not finish."""
-    ids = list(Project.objects.filter(deleted_at__isnull=False).values_list("pk", flat=True)[:limit])
+    ids = list(Project.objects.filter(deleted_at__isnull=False, purged_at__isnull=True).values_list("pk", flat=True)[:limit])
     for project_id in ids:
         services.project_purge(project_id=project_id)
     return len(ids)

@@ -80,4 +80,4 @@ DELETE_PROJECT = (
     "from projects.models import Project; from projects.services import project_delete; "
     "project_delete(project=Project.objects.get(name='Gone'))"
 )
-COUNT_PROJECTS = "from projects.models import Project; print(Project.objects.filter(name='Gone').count())"
+COUNT_PROJECTS = "from projects.models import Project; print(Project.objects.filter(name='Gone', purged_at=None).count())"

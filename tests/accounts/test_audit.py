@@ -105,7 +105,7 @@ def test_project_deletion_is_recorded_and_outlives_the_purge(as_user, team):
     only("project.deleted", team.project, team.owner)
     services.project_purge(project_id=team.project.pk)
     event = AuditEvent.objects.get(action="project.deleted")
-    assert event.project is None and event.project_name == "Acme" and event.actor == team.owner
+    assert event.project_id == team.project.pk and event.project_name == "Acme" and event.actor == team.owner
 
 
 def test_collaborator_changes_are_recorded(as_user, team):

@@ -60,3 +60,17 @@ def test_an_operator_can_turn_quotas_off(client, team, plans, settings):
     response = client.post("/upload/base/", {"UPLOADCARE_PUB_KEY": team.project.public_key,
                                              "f": SimpleUploadedFile("f.bin", b"x" * 501)})
     assert response.status_code == 200
+
+
+def test_deleting_a_project_does_not_reset_the_months_counters(client, team, plans, django_capture_on_commit_callbacks):
+    from projects.services import project_create, project_delete, project_purge
+
+    plans.free.file_count, plans.free.uploads = None, 1
+    plans.free.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/upload/base/", {"UPLOADCARE_PUB_KEY": team.project.public_key, "f": SimpleUploadedFile("a", b"x")})
+    project_delete(project=team.project)
+    project_purge(project_id=team.project.pk)
+    fresh = project_create(owner=team.owner, name="Fresh start")
+    response = client.post("/upload/base/", {"UPLOADCARE_PUB_KEY": fresh.public_key, "f": SimpleUploadedFile("b", b"x")})
+    assert response.status_code == 403

@@ -19,7 +19,7 @@ def test_deleting_a_project_purges_it_in_the_worker(celery_worker):
 
     services.project_delete(project=project)
 
-    assert wait_until(lambda: not Project.objects.filter(pk=project.pk).exists())
+    assert wait_until(lambda: Project.objects.filter(pk=project.pk, purged_at__isnull=False).exists())
     assert not default_storage.exists(key)
 
 
@@ -27,5 +27,5 @@ def test_sweep_purges_projects_whose_task_was_lost(db):
     project = services.project_create(owner=UserFactory(), name="lost")
     Project.objects.filter(pk=project.pk).update(deleted_at=project.created_at)  # deleted, no task queued
     assert tasks.purge_deleted_projects() == 1
-    assert not Project.objects.filter(pk=project.pk).exists()
+    assert Project.objects.get(pk=project.pk).purged_at is not None
     assert tasks.purge_deleted_projects() == 0
