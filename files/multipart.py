@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.files import File as DjangoFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import IntegrityError
 from django.utils import timezone
 
 from files import errors
@@ -79,29 +79,39 @@ def multipart_part_write(*, upload: MultipartUpload, index: int, stream, length:
 
 
 def multipart_complete(*, upload: MultipartUpload) -> File:
-    """Joins the parts into the file (streamed, never all in memory) and removes the parts."""
-    with transaction.atomic():
-        upload = MultipartUpload.objects.select_for_update().get(pk=upload.pk)
-        if upload.completed_at is not None:
-            raise errors.UploadError("MultipartFileAlreadyUploadedError", 400, "File is already uploaded.")
-        keys = [upload.part_key(i) for i in range(upload.parts_count)]
-        if not all(default_storage.exists(k) for k in keys):
-            raise errors.UploadError("MultipartUploadSizeTooSmallError", 400, "File size mismatch. Not all parts uploaded?")
-        content = DjangoFile(_Joined(keys), name=upload.filename)
-        content.DEFAULT_CHUNK_SIZE = COPY_CHUNK
-        content.size = sum(default_storage.size(k) for k in keys)
-        if content.size != upload.size:
-            raise errors.UploadError("MultipartFileCompletionFailedError", 400, "Can not complete upload. Wrong parts size?")
+    """Joins the parts into the file (streamed, never all in memory) and removes the parts.
+
+    The copy runs outside any transaction (on SQLite a transaction holds the database's write lock).
+    Two completions racing both copy, but the file's UUID is the upload's, so the second row insert
+    fails and that copy's bytes are deleted: one file, and the loser hears "already uploaded".
+    """
+    upload = MultipartUpload.objects.select_related("project").get(pk=upload.pk)
+    if upload.completed_at is not None:
+        raise _already_uploaded()
+    keys = [upload.part_key(i) for i in range(upload.parts_count)]
+    if not all(default_storage.exists(k) for k in keys):
+        raise errors.UploadError("MultipartUploadSizeTooSmallError", 400, "File size mismatch. Not all parts uploaded?")
+    content = DjangoFile(_Joined(keys), name=upload.filename)
+    content.DEFAULT_CHUNK_SIZE = COPY_CHUNK
+    content.size = sum(default_storage.size(k) for k in keys)
+    if content.size != upload.size:
+        raise errors.UploadError("MultipartFileCompletionFailedError", 400, "Can not complete upload. Wrong parts size?")
+    try:
         file = file_upload(
             project=upload.project, content=content, filename=upload.filename,
             store=resolve_store(upload.project, upload.store), metadata=upload.metadata, source="multipart",
             file_uuid=upload.uuid,
         )
-        upload.completed_at = timezone.now()
-        upload.save(update_fields=["completed_at"])
+    except IntegrityError:
+        raise _already_uploaded() from None
+    MultipartUpload.objects.filter(pk=upload.pk).update(completed_at=timezone.now())
     for key in keys:
         default_storage.delete(key)
     return file
+
+
+def _already_uploaded() -> errors.UploadError:
+    return errors.UploadError("MultipartFileAlreadyUploadedError", 400, "File is already uploaded.")
 
 
 def multipart_sweep_abandoned(*, older_than_seconds: int = PART_URL_MAX_AGE, limit: int = 500) -> int:

@@ -116,18 +116,18 @@ def file_upload(*, project, content, filename: str, store: bool, metadata: dict 
 
 def file_upload_batch(*, project, uploads: list, store: bool, metadata: dict | None = None,
                       source: str = "upload") -> list[File]:
-    """Uploads every file or none: a refusal rolls back the rows and deletes the bytes already written."""
-    written: list[File] = []
-    try:
-        with transaction.atomic():
-            for upload in uploads:
-                written.append(file_upload(project=project, content=upload, filename=upload.name, store=store,
-                                           metadata=metadata, source=source))
-    except BaseException:
-        for file in written:
-            storage_for(file).delete(file.storage_key)
-        raise
-    return written
+    """Uploads every file or none of them when one is refused (size, plan, type): all are checked
+    before any is written, and each is then written in its own short transaction, never one long
+    one around the copies (on SQLite that would hold the database's write lock)."""
+    for upload in uploads:
+        check_size(project, upload.size)
+        head = upload.read(SNIFF_BYTES)
+        upload.seek(0)
+        check_type(project, sniff_mime(head, clean_filename(upload.name), None))
+    return [
+        file_upload(project=project, content=upload, filename=upload.name, store=store, metadata=metadata, source=source)
+        for upload in uploads
+    ]
 
 
 def _describe(storage, key: str, name: str) -> tuple[str, dict | None]:

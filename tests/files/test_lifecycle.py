@@ -224,3 +224,37 @@ def test_lost_or_abandoned_fetches_are_queued_again(project, monkeypatch):
     FromUrlTask.objects.create(project=project, source_url="http://a.example/z")  # just made: not lost
     assert from_url.from_url_requeue() == 2
     assert sorted(queued) == sorted([str(lost.token), str(dead.token)])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_completions_of_one_multipart_upload_make_one_file():
+    from files import errors
+    from files.models import MultipartUpload
+    from files.multipart import multipart_complete
+
+    project = project_create(owner=UserFactory(), name="race")
+    upload = MultipartUpload.objects.create(project=project, filename="big.bin", size=10, part_size=5)
+    for index in range(2):
+        default_storage.save(upload.part_key(index), ContentFile(b"12345"))
+    outcomes = []
+
+    def complete():
+        try:
+            outcomes.append(multipart_complete(upload=upload).uuid)
+        except errors.UploadError as exc:
+            outcomes.append(exc.code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=complete) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert File.objects.filter(project=project).count() == 1
+    assert upload.uuid in outcomes
+    file = File.objects.get(project=project)
+    with default_storage.open(file.storage_key) as stored:
+        assert stored.read() == b"1234512345"
+    stray = set(default_storage.listdir(f"files/{project.pk}")[1]) - {file.storage_key.rsplit("/", 1)[1]}
+    assert not stray  # the losing copy's bytes were deleted
