@@ -233,6 +233,14 @@ def _near(used: int, limit: int | None) -> bool:
 # The checks
 
 
+def _enforced(project) -> tuple:
+    """(owner, plan) when quotas apply to the project, else (None, None)."""
+    if not settings.FILEDOCK_QUOTAS_ENFORCED:
+        return None, None
+    account = account_for(project)
+    return (account, plan_for(account)) if account is not None else (None, None)
+
+
 def check_upload(*, project, size: int) -> None:
     """Refuses an upload of `size` bytes that the owner's plan does not allow.
 
@@ -240,12 +248,9 @@ def check_upload(*, project, size: int) -> None:
     over the plan's maximum size, or when it would take the account past its stored bytes, file
     count or monthly uploads. Reads only; count the upload with `usage_add(uploads=1)` once done.
     """
-    if not settings.FILEDOCK_QUOTAS_ENFORCED:
+    account, plan = _enforced(project)
+    if plan is None:
         return
-    account = account_for(project)
-    if account is None:
-        return
-    plan = plan_for(account)
     if plan.max_file_size is not None and size > plan.max_file_size:
         limit = filesizeformat(plan.max_file_size)
         raise AccountLimitsExceeded("max_file_size", f"Files larger than {limit} are not allowed on the {plan} plan.")
@@ -285,12 +290,9 @@ def check_api_call(*, project) -> None:
 
     Raises QuotaExceeded. Reads only; count the call with `usage_add(api_calls=1)`.
     """
-    if not settings.FILEDOCK_QUOTAS_ENFORCED:
+    account, plan = _enforced(project)
+    if plan is None:
         return
-    account = account_for(project)
-    if account is None:
-        return
-    plan = plan_for(account)
     if plan.api_calls is None:
         return
     start, end = month_bounds(today())

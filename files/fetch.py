@@ -117,15 +117,21 @@ def _pinned_request(client: httpx.Client, method: str, url: str, **kwargs) -> ht
 
 
 @contextmanager
-def guarded_stream(url: str, timeout: float) -> Iterator[httpx.Response]:
-    """GETs `url` following up to five redirects, each hop checked; yields the streaming response."""
+def guarded_stream(url: str, timeout: float, *, headers: dict[str, str] | None = None,
+                   check_hop=None) -> Iterator[httpx.Response]:
+    """GETs `url` following up to five redirects, each hop checked; yields the streaming response.
+
+    `headers` go with every hop; `check_hop(url)` may refuse a redirect target by raising.
+    """
     with httpx.Client(timeout=timeout, follow_redirects=False, headers={"User-Agent": "Filedock/1.0"},
                       verify=_tls_context()) as client:
         for _ in range(MAX_REDIRECTS + 1):
-            response = client.send(_pinned_request(client, "GET", url), stream=True)
+            response = client.send(_pinned_request(client, "GET", url, headers=headers or {}), stream=True)
             if response.is_redirect and "location" in response.headers:
                 url = urljoin(url, response.headers["location"])
                 response.close()
+                if check_hop is not None:
+                    check_hop(url)
                 continue
             try:
                 yield response

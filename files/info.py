@@ -79,17 +79,17 @@ def upload_group_info(group: Group, request=None) -> dict:
     files = []
     for item, file in group_files(group):
         files.append({**upload_file_info(file), "default_effects": item["effects"]} if file and not file.is_removed else None)
-    return {**_group_common(group, request), "files": files}
+    return {**group_common(group, request), "files": files}
 
 
 def rest_group_info(group: Group, request=None) -> dict:
     files = []
     for item, file in group_files(group):
         files.append({**rest_file_info(file, request), "default_effects": item["effects"]} if file else None)
-    return {**_group_common(group, request), "files": files}
+    return {**group_common(group, request), "files": files}
 
 
-def _group_common(group: Group, request) -> dict:
+def group_common(group: Group, request) -> dict:
     return {
         "id": group.id,
         "datetime_created": iso(group.datetime_created),

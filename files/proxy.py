@@ -15,11 +15,9 @@ import re
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import PurePosixPath
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import unquote, urlsplit
 
 import httpx
 from django.conf import settings
@@ -166,43 +164,21 @@ def proxy_fetch(*, project, url: str) -> ProxiedFile:
         conditional["If-Modified-Since"] = cached.last_modified
     deadline = time.monotonic() + settings.FILEDOCK_PROXY_TIMEOUT
     try:
-        with _stream(project, url, conditional) as response:
+        with fetch.guarded_stream(url, settings.FILEDOCK_PROXY_TIMEOUT, headers=conditional,
+                                  check_hop=lambda hop: check_host(project, hop)) as response:
             if response.status_code == 304 and cached is not None:
                 return _keep(cached, response)
             if not 200 <= response.status_code < 300:
                 raise OriginError(f"The origin answered HTTP {response.status_code} for {url}.")
             return _save(project, url, digest, response, deadline)
     except fetch.FetchRefused as exc:
+        if exc.code == "URLRedirectsLimitExceededError":
+            raise OriginError("The origin redirected too many times.") from None
         raise AddressRefused(f"Refused to fetch {url}: {exc.message}") from None
     except httpx.TimeoutException:
         raise OriginError(f"The origin did not answer within {settings.FILEDOCK_PROXY_TIMEOUT} s.") from None
     except httpx.HTTPError as exc:
         raise OriginError(f"Could not fetch {url}: {exc.__class__.__name__}.") from None
-
-
-@contextmanager
-def _stream(project, url: str, headers: dict[str, str]) -> Iterator[httpx.Response]:
-    """fetch.guarded_stream, with conditional headers and every redirect hop's host checked too.
-
-    (guarded_stream sends no extra headers, so its short redirect loop is repeated here.)
-    """
-    timeout = settings.FILEDOCK_PROXY_TIMEOUT
-    with httpx.Client(timeout=timeout, follow_redirects=False, headers={"User-Agent": "Filedock/1.0"},
-                      verify=fetch._tls_context()) as client:
-        for _ in range(fetch.MAX_REDIRECTS + 1):
-            request = fetch._pinned_request(client, "GET", url, headers=headers)
-            response = client.send(request, stream=True)
-            if response.is_redirect and "location" in response.headers:
-                url = urljoin(url, response.headers["location"])
-                response.close()
-                check_host(project, url)
-                continue
-            try:
-                yield response
-            finally:
-                response.close()
-            return
-    raise OriginError("The origin redirected too many times.")
 
 
 def _freshness(response: httpx.Response):

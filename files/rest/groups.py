@@ -4,7 +4,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from files.groups import GROUP_ID, group_delete, group_lookup
-from files.info import _group_common, rest_file_info, rest_group_info
+from files.info import group_common, rest_file_info, rest_group_info
 from files.models import File, Group
 from files.rest.base import ProjectAPIView
 from files.rest.pagination import Cursor, keyset_page
@@ -25,7 +25,7 @@ def group_infos(groups: list[Group], project, request) -> list[dict]:
         file = files.get(item["uuid"])
         return {**rest_file_info(file, request), "default_effects": item["effects"]} if file else None
 
-    return [{**_group_common(group, request), "files": [entry(item) for item in group.items]} for group in groups]
+    return [{**group_common(group, request), "files": [entry(item) for item in group.items]} for group in groups]
 
 
 class GroupList(ProjectAPIView):
