@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock
 JS := tests/conformance/js
 
-.PHONY: run test bench lock clean
+.PHONY: run test bench soak lock clean
 
 run: $(VENV)/.installed-run ## Serve the whole product on http://127.0.0.1:8000 (embedded default)
 	@mkdir -p var
@@ -16,9 +16,18 @@ test: $(VENV)/.installed-test $(JS)/node_modules/.installed ## Run the whole sui
 	bash tests/services.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: $(VENV)/.installed-test ## Measure against baselines in the same run (figures, not assertions)
-	$(BIN)/python bench/upload_multipart.py $(BENCH_ARGS)
-	$(BIN)/python bench/webhook_fanout.py
+# Each script runs at a default size that keeps the whole set under ten minutes on 2 cores;
+# run one directly with a larger size argument (see its --help) for the bigger figures.
+BENCHES := files_page name_search upload_multipart small_uploads cdn_serve expiry webhook_fanout rest_iterate
+
+bench: $(VENV)/.installed-bench ## Measure against baselines in the same run (figures, not assertions)
+	bash tests/services.sh
+	bash bench/services.sh
+	@for name in $(BENCHES); do $(BIN)/python bench/$$name.py || exit 1; done
+
+soak: $(VENV)/.installed-test ## Ten minutes of mixed traffic against gunicorn and two workers
+	bash tests/services.sh
+	$(BIN)/python tests/soak.py $(SOAK_ARGS)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +45,10 @@ $(VENV)/.installed-test: pyproject.toml requirements.lock | $(BIN)/python
 # The official JavaScript clients the conformance tests drive, at the versions package-lock.json pins.
 $(JS)/node_modules/.installed: $(JS)/package.json $(JS)/package-lock.json
 	npm ci --prefix $(JS) --no-audit --no-fund
+	@touch $@
+
+$(VENV)/.installed-bench: $(VENV)/.installed-test
+	$(PIP) ".[test,bench]" 2>&1 | grep -v "^WARNING: Location" || true
 	@touch $@
 
 lock: ## Re-pin the whole dependency tree after changing pyproject.toml

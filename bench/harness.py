@@ -1,0 +1,219 @@
+"""What every benchmark needs: scratch databases, real servers, memory sampling and one report format.
+
+Each bench script measures Filedock and a baseline in the same run and prints both with their ratio.
+Nothing here asserts a figure: machines are noisy, so the figures are read, not tested.
+"""
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+FERNET_KEY = "dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktdGVzdC0="
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(check, timeout: float = 30, what: str = "service") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{what} did not come up in {timeout:.0f} s")
+
+
+# --- memory -------------------------------------------------------------------------------------
+
+def rss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return 0
+
+
+def tree_pids(root: int) -> list[int]:
+    """The process and its children (gunicorn's master and workers)."""
+    pids = [root]
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if int(Path(f"/proc/{entry}/stat").read_text().split(") ", 1)[1].split()[1]) == root:
+                    pids.append(int(entry))
+            except (FileNotFoundError, IndexError, ValueError):
+                pass
+    return pids
+
+
+class PeakSampler(threading.Thread):
+    """Samples each process's RSS every 20 ms and keeps the largest value per process."""
+
+    def __init__(self, pids: list[int]):
+        super().__init__(daemon=True)
+        self.pids, self.running = pids, True
+        self.before = {pid: rss_kib(pid) for pid in pids}
+        self.peak = dict(self.before)
+
+    def run(self) -> None:
+        while self.running:
+            for pid in self.pids:
+                self.peak[pid] = max(self.peak[pid], rss_kib(pid))
+            time.sleep(0.02)
+
+    def stop(self) -> int:
+        """Stops sampling; returns the largest growth of any one process, in KiB."""
+        self.running = False
+        self.join()
+        return max(self.peak[pid] - self.before[pid] for pid in self.pids)
+
+
+# --- services -----------------------------------------------------------------------------------
+
+def server_url() -> str:
+    return os.environ.get("BENCH_DATABASE_SERVER", "postgres://root@127.0.0.1:5432/")
+
+
+def _database_url(name: str) -> str:
+    parts = urlsplit(server_url())
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, "", ""))
+
+
+@contextlib.contextmanager
+def scratch_database(label: str, keep: bool = False):
+    """A new PostgreSQL database for one run, dropped at the end unless keep."""
+    import psycopg
+
+    name = f"filedock_bench_{label}_{os.getpid()}"
+    admin = _database_url("postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield _database_url(name)
+    finally:
+        if not keep:
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def redis_server():
+    """A redis-server of the benchmark's own on a free port; yields its URL."""
+    port = free_port()
+    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close() is None, what="redis")
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def production_env(database_url: str, redis_url: str, work: Path, **extra: str) -> dict:
+    """Production settings over plain HTTP on loopback, with quotas off (a plan's caps are not the server)."""
+    keep = {k: v for k, v in os.environ.items()
+            if not k.startswith(("DATABASE_URL", "DJANGO_", "REDIS_URL", "CELERY_", "FILEDOCK_"))}
+    return {**keep, "DJANGO_SETTINGS_MODULE": "config.settings.production", "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url, "CELERY_BROKER_URL": redis_url, "DJANGO_SECRET_KEY": "bench-" + "x" * 60,
+            "DJANGO_LOG_LEVEL": "WARNING", "DJANGO_SECURE_SSL_REDIRECT": "0", "DJANGO_SECURE_HSTS_SECONDS": "0",
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost", "FILEDOCK_FIELD_ENCRYPTION_KEYS": FERNET_KEY,
+            "FILEDOCK_OUTBOUND_ALLOWED_NETWORKS": "127.0.0.0/8", "FILEDOCK_MEDIA_ROOT": str(work / "media"),
+            "FILEDOCK_VAR_DIR": str(work / "var"), "FILEDOCK_QUOTAS_ENFORCED": "0", **extra}
+
+
+def manage(env: dict, *args: str) -> str:
+    return subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True,
+                          capture_output=True, text=True).stdout
+
+
+def bootstrap(env: dict) -> dict:
+    """Migrates and makes an owner with a project; returns {"public_key", "secret_key", ...}."""
+    manage(env, "migrate", "--noinput", "-v", "0")
+    return json.loads(manage(env, "bootstrap", "--email", "bench@example.com", "--password", "bench-pass-1"))
+
+
+@dataclass
+class Server:
+    """gunicorn serving config.wsgi with the given environment, on a free port."""
+
+    env: dict
+    workers: int = 2
+    threads: int = 1
+    extra: list = field(default_factory=list)
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> "Server":
+        self.proc = subprocess.Popen(
+            [PYTHON, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{self.port}", "-w", str(self.workers),
+             "--threads", str(self.threads), "--timeout", "600", "--log-level", "warning", *self.extra],
+            cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        wait_for(lambda: urllib.request.urlopen(f"{self.base}/healthz", timeout=2).status == 200,
+                 timeout=60, what="gunicorn")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, 15)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, 9)
+
+    def pids(self) -> list[int]:
+        return tree_pids(self.proc.pid)
+
+
+def workdir(label: str) -> Path:
+    return Path(tempfile.mkdtemp(prefix=f"filedock-bench-{label}-"))
+
+
+# --- timing and reporting -----------------------------------------------------------------------
+
+def best_of(fn, repeat: int = 5) -> float:
+    """The fastest of several runs, in seconds: the least disturbed measure of the same work."""
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def header(bench_id: str, title: str) -> None:
+    print(f"\n== {bench_id}: {title}", flush=True)
+
+
+def row(label: str, value: float, unit: str, baseline: float | None = None, target: str = "") -> None:
+    """One figure; with a baseline, the ratio baseline-relative (value / baseline)."""
+    line = f"  {label:<52} {value:12.3f} {unit:<10}"
+    if baseline:
+        line += f" ratio {value / baseline:8.2f}"
+    if target:
+        line += f"   target {target}"
+    print(line, flush=True)
