@@ -1,65 +1,42 @@
-"""Webhook fan-out: how many deliveries per second one Celery worker process sends.
+"""P7: webhook fan-out, how many deliveries per second one Celery worker process sends.
 
     .venv/bin/python bench/webhook_fanout.py [--events 2000] [--pools prefork:1,threads:8]
 
-Starts a redis-server of its own on a free port, creates a scratch PostgreSQL database (dropped at
-the end; DATABASE_URL names the server, default postgres://root@127.0.0.1:5432/), and a local
-threaded HTTP receiver, and runs everything on the production settings (loopback allowed). For each worker configuration it writes N file.uploaded events for a
-project with one endpoint, relays them (deliveries are queued after the relay commits) and times
-until the receiver has all N and every delivery row is marked succeeded. Each attempt is the real
-path: claim, sign both ways, guarded POST (resolve, check, pinned connection), log the attempt,
-meter it. As a reference it prints the receiver's own rate: one loop POSTing the same body with
-httpx, reusing a connection and with a new connection per request (as deliveries do).
+On a scratch PostgreSQL database, a redis-server of its own and the production settings (loopback
+allowed), with a threaded HTTP receiver in a process of its own. For each worker configuration it
+writes N file.uploaded events for a project with one endpoint and relays them (timed on its own)
+while no worker runs, so the delivery messages wait in Redis; then it starts one worker process and
+times from its first finished delivery until every delivery row is marked succeeded. Each attempt is the real path: claim, sign both ways, guarded POST (resolve, check,
+pinned connection), log the attempt, meter it. As a reference it prints the receiver's own rate:
+one loop POSTing the same body with httpx, reusing a connection and with a new connection each.
 """
 
 import argparse
+import multiprocessing
 import os
-import socket
+import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from bench.harness import (  # noqa: E402
+    PYTHON, ROOT, bootstrap, header, post_receiver, production_env, redis_server, row, scratch_database, wait_for,
+    workdir,
+)
 
 
-class Counter:
-    def __init__(self):
-        self.count, self.lock = 0, threading.Lock()
+def serve(port, received) -> None:
+    """The receiver, in its own process: counts every POST in shared memory."""
 
-    def add(self):
-        with self.lock:
-            self.count += 1
+    def count(body: bytes) -> None:
+        with received.get_lock():
+            received.value += 1
 
-
-RECEIVED = Counter()
-
-
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body go out in two writes; no 40 ms delayed-ACK stall
-
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        RECEIVED.add()
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, *args):
-        pass
+    post_receiver(count, port).serve_forever()
 
 
 def reference_rates(url: str, body: bytes, n: int) -> tuple[float, float]:
@@ -71,8 +48,8 @@ def reference_rates(url: str, body: bytes, n: int) -> tuple[float, float]:
         for _ in range(n):
             client.post(url, content=body, headers=headers)
         kept = n / (time.perf_counter() - started)
+    tls = httpx.create_ssl_context()
     started = time.perf_counter()
-    tls = httpx.create_ssl_context()  # as the delivery code does: the CA bundle is loaded once
     for _ in range(n):
         with httpx.Client(verify=tls) as client:
             client.post(url, content=body, headers=headers)
@@ -80,40 +57,47 @@ def reference_rates(url: str, body: bytes, n: int) -> tuple[float, float]:
     return kept, fresh
 
 
+def start_worker(env: dict, pool: str, concurrency: str, log_path: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [PYTHON, "-m", "celery", "-A", "config", "worker", "--pool", pool, "--concurrency", concurrency,
+         "--loglevel", "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        cwd=ROOT, env=env, stdout=open(log_path, "w"), stderr=subprocess.STDOUT, start_new_session=True,
+    )
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--pools", default="prefork:1,threads:8",
                         help="worker configurations to measure, pool:concurrency, comma-separated (one process each)")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds to wait for one configuration")
     args = parser.parse_args()
+    n = args.events
 
-    server_url = os.environ.get("DATABASE_URL", "postgres://root@127.0.0.1:5432/")
-    parts = urlsplit(server_url)
-    db_name = f"filedock_bench_hooks_{os.getpid()}"
-    database_url = urlunsplit((parts.scheme, parts.netloc, "/" + db_name, "", ""))
-    redis_port = free_port()
-    redis = subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
-                              "--appendonly", "no"], stdout=subprocess.DEVNULL)
-    # Production settings (persistent database connections, Redis cache), opened to the loopback receiver.
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.production", "DATABASE_URL": database_url,
-           "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0", "CELERY_BROKER_URL": f"redis://127.0.0.1:{redis_port}/0",
-           "DJANGO_SECRET_KEY": "bench-" + "x" * 60, "DJANGO_LOG_LEVEL": "WARNING",
-           "FILEDOCK_FIELD_ENCRYPTION_KEYS": "dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktdGVzdC0=",
-           "FILEDOCK_OUTBOUND_ALLOWED_NETWORKS": "127.0.0.0/8", "FILEDOCK_MEDIA_ROOT": f"/tmp/{db_name}-media",
-           "FILEDOCK_QUOTAS_ENFORCED": "0"}  # the default plan allows 3,000 deliveries a month
-    os.environ.update(env)
+    work = workdir("hooks")
+    received = multiprocessing.Value("l", 0)
+    with scratch_database("hooks") as database_url, redis_server() as redis_url:
+        env = production_env(database_url, redis_url, work)
+        bootstrap(env)
+        os.environ.update(env)
+        import socket
 
-    import psycopg
-
-    admin_url = urlunsplit((parts.scheme, parts.netloc, "/postgres", "", ""))
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{db_name}"')
-    receiver = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=receiver.serve_forever, daemon=True).start()
-    target = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
-    workers = []
-    try:
-        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        receiver = multiprocessing.Process(target=serve, args=(port, received), daemon=True)
+        receiver.start()
+        wait_for(lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close() is None, what="receiver")
+        target = f"http://127.0.0.1:{port}/hook"
         import django
 
         django.setup()
@@ -123,73 +107,66 @@ def main() -> None:
         from files.outbox import outbox_relay
         from projects import services
         from projects.delivery import body_bytes
-        from projects.models import WebhookDelivery
+        from projects.models import Project, WebhookDelivery
         from projects.webhooks import sample_file_info, webhook_payload
-        from tests.factories import UserFactory
 
-        owner = UserFactory(email="bench@example.com")
-        project = services.project_create(owner=owner, name="bench")
+        project = Project.objects.get()
         webhook = services.webhook_create(project=project, target_url=target, event="file.uploaded",
                                           signing_secret=services.webhook_secret_generate())
         info = sample_file_info()
         body = body_bytes(webhook_payload(webhook=webhook, file_info=info, initiator={"type": "api", "detail": {}}))
 
-        n = args.events
         kept, fresh = reference_rates(target, body, min(n, 2000))
-        RECEIVED.count = 0
-        print(f"webhook fan-out, {n} events, body {len(body)} bytes, PostgreSQL + Redis on this machine")
-        print(f"  receiver alone, one httpx loop, kept-alive connection : {kept:8.0f} requests/s")
-        print(f"  receiver alone, one httpx loop, new connection each   : {fresh:8.0f} requests/s")
+        header("P7", f"webhook deliveries per second per worker process, {n} events, body {len(body)} bytes")
+        row("receiver alone, one httpx loop, kept-alive connection", kept, "req/s")
+        row("receiver alone, one httpx loop, new connection each", fresh, "req/s")
+        try:
+            for spec in args.pools.split(","):
+                pool, _, concurrency = spec.partition(":")
+                Event.objects.all().delete()
+                WebhookDelivery.objects.all().delete()
+                received.value = 0
+                # The relay first, with no worker running: its messages wait in Redis, so the
+                # worker's rate below is its own, not the relay's.
+                Event.objects.bulk_create([
+                    Event(project=project, type="file.uploaded", file_uuid=uuid.uuid4(), payload=info)
+                    for _ in range(n)
+                ])
+                started = time.perf_counter()
+                while outbox_relay():
+                    pass
+                relayed = time.perf_counter() - started
+                worker = start_worker(env, pool, concurrency, work / f"worker-{pool}.log")
+                succeeded = WebhookDelivery.objects.filter(status=WebhookDelivery.Status.SUCCEEDED)
+                try:
+                    # The clock starts at the first finished delivery, so the worker's start-up is left out.
+                    wait_for(lambda: received.value >= 1, timeout=120, what="the first delivery")
+                    started, first = time.perf_counter(), succeeded.count()
+                    deadline = time.monotonic() + args.timeout
+                    while succeeded.count() < n and time.monotonic() < deadline:
+                        time.sleep(0.02)
+                    elapsed = time.perf_counter() - started
+                finally:
+                    stop(worker)
+                done = succeeded.count()
+                if done != n:
+                    from django.db.models import Count
 
-        for spec in args.pools.split(","):
-            pool, _, concurrency = spec.partition(":")
-            Event.objects.all().delete()
-            WebhookDelivery.objects.all().delete()
-            RECEIVED.count = 0
-            log = open(f"/tmp/{db_name}-{pool}.log", "w")
-            worker = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", pool, "--concurrency", concurrency,
-                 "--loglevel", "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )
-            workers.append(worker)
-            # Warm up: the worker is consuming once a first delivery arrives.
-            Event.objects.create(project=project, type="file.uploaded", file_uuid=uuid.uuid4(), payload=info)
-            outbox_relay()
-            deadline = time.monotonic() + 60
-            while RECEIVED.count < 1 and time.monotonic() < deadline:
-                time.sleep(0.05)
-            RECEIVED.count = 0
-            Event.objects.bulk_create([
-                Event(project=project, type="file.uploaded", file_uuid=uuid.uuid4(), payload=info) for _ in range(n)
-            ])
-            started = time.perf_counter()
-            while outbox_relay():
-                pass
-            relayed = time.perf_counter() - started
-            deadline = time.monotonic() + 600
-            while time.monotonic() < deadline:
-                done = WebhookDelivery.objects.filter(status=WebhookDelivery.Status.SUCCEEDED).count()
-                if done >= n + 1:
-                    break
-                time.sleep(0.05)
-            elapsed = time.perf_counter() - started
-            rate = n / elapsed
-            print(f"  one worker process, {pool} pool x{concurrency:<3}: {n} deliveries in {elapsed:6.2f} s = "
-                  f"{rate:7.0f} deliveries/s (relay {relayed:.2f} s; receiver got {RECEIVED.count}; "
-                  f"{rate / fresh:.0%} of the new-connection loop)")
-            os.killpg(worker.pid, 15)
-            worker.wait(30)
-        connection.close()
-    finally:
-        for worker in workers:
-            if worker.poll() is None:
-                os.killpg(worker.pid, 9)
-        receiver.shutdown()
-        redis.terminate()
-        redis.wait(10)
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+                    from projects.models import WebhookAttempt
+
+                    states = dict(WebhookDelivery.objects.values_list("status").annotate(Count("id")))
+                    states["errors"] = list(WebhookAttempt.objects.exclude(status_code=200)
+                                            .values_list("status_code", "error")[:3])
+                    raise SystemExit(f"only {done} of {n} deliveries succeeded ({states}); see {work}/worker-{pool}.log")
+                rate = (n - first) / elapsed
+                row(f"relay of {n} events (no worker running)", n / relayed, "events/s")
+                row(f"one worker process, {pool} pool x{concurrency}", rate, "deliveries/s", target="≥ 500/s")
+                row("  receiver got (duplicates would show here)", received.value, "requests")
+                row("  share of the new-connection loop", rate / fresh, "x")
+        finally:
+            connection.close()
+            receiver.terminate()
+            receiver.join(10)
 
 
 if __name__ == "__main__":

@@ -101,7 +101,7 @@ def check_url(url: str) -> tuple[str, str, int]:
 
 
 @functools.cache
-def _tls_context() -> ssl.SSLContext:
+def tls_context() -> ssl.SSLContext:
     # Loading the CA bundle takes ~20 ms; one context serves every client (it is thread-safe).
     return ssl.create_default_context(cafile=certifi.where())
 
@@ -124,7 +124,7 @@ def guarded_stream(url: str, timeout: float, *, headers: dict[str, str] | None =
     `headers` go with every hop; `check_hop(url)` may refuse a redirect target by raising.
     """
     with httpx.Client(timeout=timeout, follow_redirects=False, headers={"User-Agent": "Filedock/1.0"},
-                      verify=_tls_context()) as client:
+                      verify=tls_context()) as client:
         for _ in range(MAX_REDIRECTS + 1):
             response = client.send(_pinned_request(client, "GET", url, headers=headers or {}), stream=True)
             if response.is_redirect and "location" in response.headers:
@@ -147,24 +147,30 @@ class PostResult:
     excerpt: bytes  # at most `excerpt_bytes` of the response body
 
 
-def guarded_post(url: str, *, content: bytes, headers: dict[str, str], timeout: float,
+def guarded_client(**options) -> httpx.Client:
+    """An HTTP client for `guarded_post`: no redirects followed, the shared TLS context."""
+    return httpx.Client(follow_redirects=False, verify=tls_context(), **options)
+
+
+def guarded_post(client: httpx.Client, url: str, *, content: bytes, headers: dict[str, str], timeout: float,
                  excerpt_bytes: int = 2048) -> PostResult:
     """POSTs once to the checked address of `url`; redirects are not followed (a 3xx is the answer).
 
     Raises FetchRefused before connecting to a refused address, httpx.HTTPError on network failure.
-    The whole exchange, reading included, is bounded by `timeout`.
+    The whole exchange, reading included, is bounded by `timeout`. A client kept for one host reuses
+    its connections; each request is still resolved, checked and pinned.
     """
     deadline = time.monotonic() + timeout
-    with httpx.Client(timeout=timeout, follow_redirects=False, verify=_tls_context()) as client:
-        response = client.send(_pinned_request(client, "POST", url, content=content, headers=headers), stream=True)
-        try:
-            excerpt = b""
-            for chunk in response.iter_raw():
-                excerpt += chunk
-                if len(excerpt) >= excerpt_bytes:
-                    break
-                if time.monotonic() > deadline:
-                    raise httpx.ReadTimeout("The response took too long.")
-            return PostResult(response.status_code, excerpt[:excerpt_bytes])
-        finally:
-            response.close()
+    request = _pinned_request(client, "POST", url, content=content, headers=headers, timeout=timeout)
+    response = client.send(request, stream=True)
+    try:
+        excerpt = b""
+        for chunk in response.iter_raw():
+            excerpt += chunk
+            if len(excerpt) >= excerpt_bytes:
+                break
+            if time.monotonic() > deadline:
+                raise httpx.ReadTimeout("The response took too long.")
+        return PostResult(response.status_code, excerpt[:excerpt_bytes])
+    finally:
+        response.close()

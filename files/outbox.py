@@ -3,8 +3,9 @@
 Services write an Event row in the same transaction as the change (files.services.emit).
 The relay claims unrelayed rows, hands each to every consumer (webhook deliveries, backup
 jobs, ...), which create their own rows in the same transaction, and marks the events
-relayed. It runs when woken after a commit and from a beat sweep, so an event written while
-the broker was down is relayed once it is back; nothing depends on the wake-up arriving.
+relayed; a consumer with a `for_batch` attribute gets all the claimed events in one call.
+It runs when woken after a commit and from a beat sweep, so an event written while the
+broker was down is relayed once it is back; nothing depends on the wake-up arriving.
 """
 
 import logging
@@ -35,10 +36,13 @@ def outbox_relay(*, limit: int = 500) -> int:
             Event.objects.select_for_update(skip_locked=True)
             .filter(relayed_at__isnull=True).order_by("id")[:limit]
         )
-        handlers = consumers()
-        for event in events:
-            for handle in handlers:
-                handle(event)
+        for handle in consumers():
+            batch = getattr(handle, "for_batch", None)  # a consumer that takes the whole list at once
+            if batch is not None:
+                batch(events)
+            else:
+                for event in events:
+                    handle(event)
         Event.objects.filter(pk__in=[e.pk for e in events]).update(relayed_at=timezone.now())
     return len(events)
 

@@ -4,14 +4,19 @@ Every read and write of file bytes asks here instead of using default_storage di
 uploaded before a project connected (or disconnected) its bucket keeps working where it is.
 """
 
+import contextlib
+import logging
+import os
 import threading
 
 import boto3
 from botocore.config import Config
-from django.core.files.storage import Storage, default_storage
+from django.core.files.storage import FileSystemStorage, Storage, default_storage
 from storages.backends.s3 import S3Storage
 
 from files.models import BucketConnection, File
+
+log = logging.getLogger(__name__)
 
 # Bucket connections are never edited (a change is a new connection), so a storage built for one
 # stays right for as long as the process lives.
@@ -115,3 +120,56 @@ def open_stream(file: File):
         except storage.connection.meta.client.exceptions.NoSuchKey:
             raise FileNotFoundError(file.storage_key) from None
     return storage.open(file.storage_key, "rb")
+
+
+def storage_delete_many(storage: Storage, keys: list[str]) -> None:
+    """Deletes many keys of one storage, missing ones being no error (expiry and purges).
+
+    S3: delete_objects, 1,000 keys a request. Local disk: one unlink each, without the existence
+    check Storage.delete makes first. Keys a bucket failed to delete stay as orphans (logged).
+    """
+    if isinstance(storage, S3Storage):
+        names = [storage._normalize_name(key) for key in keys]
+        for start in range(0, len(names), 1000):
+            answer = storage.bucket.delete_objects(
+                Delete={"Objects": [{"Key": name} for name in names[start:start + 1000]], "Quiet": True}
+            )
+            for error in answer.get("Errors", []):
+                log.warning("could not delete %s: %s", error.get("Key"), error.get("Code"))
+    elif isinstance(storage, FileSystemStorage):
+        # Keys come from our own rows (files/<project>/<uuid>), so a plain join is safe and
+        # skips safe_join's normalisation, a fifth of the time of deleting a small file.
+        root = storage.location
+        for key in keys:
+            try:
+                os.unlink(os.path.join(root, key))
+            except FileNotFoundError:
+                pass
+    else:
+        for key in keys:
+            storage.delete(key)
+
+
+def previews_delete_many(file_uuids: list) -> None:
+    """Deletes the cached previews (previews/<uuid>/...) of many files from the default storage."""
+    if isinstance(default_storage, FileSystemStorage):
+        for file_uuid in file_uuids:
+            folder = os.path.join(default_storage.location, "previews", str(file_uuid))
+            try:
+                names = os.listdir(folder)
+            except FileNotFoundError:
+                continue  # the usual case: a file never previewed costs one failed listdir
+            for name in names:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(os.path.join(folder, name))
+            with contextlib.suppress(OSError):  # a preview rendered meanwhile keeps the folder
+                os.rmdir(folder)
+        return
+    keys = []
+    for file_uuid in file_uuids:
+        try:
+            _, names = default_storage.listdir(f"previews/{file_uuid}")
+        except FileNotFoundError:
+            continue
+        keys += [f"previews/{file_uuid}/{name}" for name in names]
+    storage_delete_many(default_storage, keys)

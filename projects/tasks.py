@@ -19,11 +19,14 @@ def purge_deleted_projects(limit: int = 20) -> int:
 
 
 @shared_task(acks_late=True, soft_time_limit=60, time_limit=75)
-def deliver_webhook(delivery_id: int) -> str:
-    """Makes a delivery's due attempt. Safe to run twice: the attempt is claimed with a conditional UPDATE."""
-    from projects.delivery import webhook_delivery_attempt
+def deliver_webhook(*delivery_ids: int) -> dict[int, str]:
+    """Makes the due attempt of each delivery, sent at once (the sends of a batch overlap, so it
+    takes about as long as its slowest, at most the webhook timeout). Safe to run twice: each
+    attempt is claimed with a conditional UPDATE, so a second run finds nothing due.
+    """
+    from projects.delivery import webhook_deliveries_attempt
 
-    return webhook_delivery_attempt(delivery_id=delivery_id)
+    return webhook_deliveries_attempt(delivery_ids=list(delivery_ids))
 
 
 @shared_task(acks_late=True)

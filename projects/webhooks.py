@@ -8,11 +8,12 @@ restarted, worker killed) only delays a delivery.
 
 import logging
 import uuid
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -22,6 +23,10 @@ from projects.models import Webhook, WebhookDelivery
 log = logging.getLogger(__name__)
 
 WEBHOOK_API_VERSION = "0.7"
+# Deliveries per task message. A task sends delivery.PARALLEL_SENDS at a time, so a batch lasts
+# two webhook timeouts at worst, inside the task's time limit; smaller batches would spread a
+# burst over more worker processes, larger ones save little more.
+DISPATCH_BATCH = 64
 
 
 def _iso(value) -> str | None:
@@ -51,39 +56,81 @@ def webhook_payload(*, webhook: Webhook, file_info: dict, initiator: dict) -> di
     return {"initiator": initiator, "hook": hook_info(webhook), "data": file_info, "file": file_url}
 
 
-def deliveries_for_event(event) -> list[WebhookDelivery]:
-    """Outbox consumer: one delivery per active endpoint of the project subscribed to the event's type.
+def deliveries_for_events(events: list) -> list[WebhookDelivery]:
+    """Outbox consumer: one delivery per event and active endpoint of its project subscribed to its type.
 
-    Runs inside the relay's transaction; the deliveries are queued once it commits.
+    Runs inside the relay's transaction, for the relay's whole batch (one query for the endpoints,
+    one INSERT); the deliveries are queued once it commits.
     """
-    webhooks = Webhook.objects.select_related("project").filter(
-        project_id=event.project_id, event=event.type, is_active=True, project__deleted_at__isnull=True
-    )
+    if not events:
+        return []
+    endpoints = defaultdict(list)
+    for webhook in Webhook.objects.select_related("project").filter(
+        project_id__in={event.project_id for event in events}, event__in={event.type for event in events},
+        is_active=True, project__deleted_at__isnull=True,
+    ):
+        endpoints[(webhook.project_id, webhook.event)].append(webhook)
     deliveries = WebhookDelivery.objects.bulk_create([
         WebhookDelivery(
             webhook=webhook, event=event, event_type=event.type,
             payload=webhook_payload(webhook=webhook, file_info=event.payload, initiator=event.initiator),
         )
-        for webhook in webhooks
+        for event in events
+        for webhook in endpoints[(event.project_id, event.type)]
     ])
     if deliveries:
-        ids = [delivery.pk for delivery in deliveries]
-        transaction.on_commit(lambda: dispatch(ids))
+        dispatch_after_commit([delivery.pk for delivery in deliveries])
     return deliveries
 
 
+def deliveries_for_event(event) -> list[WebhookDelivery]:
+    """The consumer named in FILEDOCK_OUTBOX_CONSUMERS; the relay calls its `for_batch` with all its events."""
+    return deliveries_for_events([event])
+
+
+deliveries_for_event.for_batch = deliveries_for_events
+
+
+class _DispatchAfterCommit:
+    """The one on-commit callback of a transaction that queues the deliveries it created."""
+
+    def __init__(self):
+        self.ids: list[int] = []
+
+    def __call__(self) -> None:
+        dispatch(self.ids)
+
+
+def dispatch_after_commit(delivery_ids: list[int]) -> None:
+    """Queues the deliveries once the transaction commits, in batches with those of other events.
+
+    The relay makes deliveries for hundreds of events in one transaction; gathering them lets
+    `dispatch` send a few batch messages instead of one per event. A callback lost with a rolled
+    back savepoint only delays its deliveries until the sweep.
+    """
+    for _, callback, _ in connection.run_on_commit:
+        if isinstance(callback, _DispatchAfterCommit):
+            callback.ids.extend(delivery_ids)
+            return
+    callback = _DispatchAfterCommit()
+    callback.ids.extend(delivery_ids)
+    transaction.on_commit(callback)  # outside a transaction this runs at once
+
+
 def dispatch(delivery_ids: Iterable[int]) -> int:
-    """Queues a delivery task per id; stops at the first broker error (the sweep retries). Returns how many."""
+    """Queues the deliveries, DISPATCH_BATCH to a task; stops at the first broker error (the sweep
+    retries). Returns how many were queued."""
     from projects.tasks import deliver_webhook
 
-    sent = []
-    for delivery_id in delivery_ids:
+    ids, sent = list(delivery_ids), []
+    for start in range(0, len(ids), DISPATCH_BATCH):
+        batch = ids[start:start + DISPATCH_BATCH]
         try:
-            deliver_webhook.apply_async(args=[delivery_id], retry=False)
+            deliver_webhook.apply_async(args=batch, retry=False)
         except Exception:
             log.warning("broker unavailable; the delivery sweep will queue the remaining deliveries")
             break
-        sent.append(delivery_id)
+        sent += batch
     if sent:
         WebhookDelivery.objects.filter(pk__in=sent).update(dispatched_at=timezone.now())
     return len(sent)

@@ -258,3 +258,67 @@ def test_two_completions_of_one_multipart_upload_make_one_file():
         assert stored.read() == b"1234512345"
     stray = set(default_storage.listdir(f"files/{project.pk}")[1]) - {file.storage_key.rsplit("/", 1)[1]}
     assert not stray  # the losing copy's bytes were deleted
+
+
+def test_batch_expiry_removes_only_expired_unstored_files_their_blobs_and_previews(project):
+    from files.previews import preview_get_or_create
+    from tests.files.test_upload_api import png_bytes
+
+    expired = [make_file(project, name=f"{i}.txt", age=timedelta(days=2)) for i in range(4)]
+    pictured = make_file(project, name="p.png", body=png_bytes(), age=timedelta(days=2))
+    preview = preview_get_or_create(file=pictured, width=10, height=10)
+    young = make_file(project, age=timedelta(hours=1))
+    stored = make_file(project, store=True, age=timedelta(days=30))
+
+    assert services.file_expire_batch(limit=100) == 5
+    for file in [*expired, pictured]:
+        file.refresh_from_db()
+        assert file.is_removed and not default_storage.exists(file.storage_key)
+    assert not default_storage.exists(preview)
+    for file in (young, stored):
+        file.refresh_from_db()
+        assert not file.is_removed and default_storage.exists(file.storage_key)
+    events = Event.objects.filter(type="file.deleted")
+    assert sorted(e.file_uuid for e in events) == sorted(f.uuid for f in [*expired, pictured])
+    assert all(e.initiator == {"type": "system", "detail": {"reason": "expired"}} for e in events)
+    assert all(e.payload["datetime_removed"] and e.payload["datetime_stored"] is None for e in events)
+
+
+def test_the_expiry_task_takes_batch_after_batch_until_none_is_left(project, settings):
+    from files.tasks import expire_temporary_files
+
+    settings.FILEDOCK_EXPIRY_BATCH = 2
+    for i in range(5):
+        make_file(project, name=f"{i}.txt", age=timedelta(days=2))
+    assert expire_temporary_files() == 5
+    assert expire_temporary_files() == 0
+    assert not File.objects.temporary().exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_file_being_stored_while_expiry_runs_is_kept():
+    """A store holds the row (uncommitted) while expiry runs: expiry skips it, the store wins."""
+    project = project_create(owner=UserFactory(), name="race")
+    contested = make_file(project, name="keep.txt", age=timedelta(days=2))
+    others = [make_file(project, name=f"{i}.txt", age=timedelta(days=2)) for i in range(3)]
+    storing, expired = threading.Event(), threading.Event()
+
+    def store_slowly():
+        from django.db import transaction
+
+        with transaction.atomic():
+            services.file_store(file=File.objects.get(pk=contested.pk))
+            storing.set()
+            expired.wait(10)  # commit only after expiry has run
+        connection.close()
+
+    thread = threading.Thread(target=store_slowly)
+    thread.start()
+    assert storing.wait(10)
+    assert services.file_expire_batch(limit=100) == 3
+    expired.set()
+    thread.join()
+    contested.refresh_from_db()
+    assert contested.is_stored and not contested.is_removed and default_storage.exists(contested.storage_key)
+    assert all(File.objects.get(pk=f.pk).is_removed for f in others)
+    assert not Event.objects.filter(file_uuid=contested.uuid, type="file.deleted").exists()

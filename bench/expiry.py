@@ -1,0 +1,136 @@
+"""P6: expiry of temporary files, the real task against a naive loop, at several sizes.
+
+    .venv/bin/python bench/expiry.py [--sizes 5000,50000]   (the recorded figures: --sizes 10000,100000)
+
+For each size, on a scratch PostgreSQL database and local disk storage (production settings, a
+redis-server of its own as the broker), it creates N temporary files older than their lifetime
+(rows with bulk SQL, bytes as small files on disk) and removes them twice:
+
+- naive: one statement per file deleting its row (only while unstored), then unlinking its blob;
+- filedock: the Celery beat task `files.tasks.expire_temporary_files`, run in this process until
+  it finds nothing left (each run is what one beat tick does), with its outbox events.
+
+It checks that every blob is gone and every row is removed, then prints both times and the speed-up.
+"""
+
+import argparse
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.harness import bootstrap, header, production_env, redis_server, row, scratch_database, workdir  # noqa: E402
+
+
+def make_expired(project_id: str, n: int, media: Path) -> list[uuid.UUID]:
+    """N temporary files uploaded two days ago: a blob each on disk, the rows in one INSERT."""
+    from django.db import connection
+
+    uuids = [uuid.uuid4() for _ in range(n)]
+    folder = media / "files" / project_id
+    folder.mkdir(parents=True, exist_ok=True)
+    for file_uuid in uuids:
+        with open(folder / str(file_uuid), "wb") as blob:
+            blob.write(b"expired bytes")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO files_file (uuid, project_id, original_filename, size, mime_type, image_info, metadata,
+                                    source, storage_key, datetime_uploaded)
+            SELECT u, %s, 'old.txt', 13, 'text/plain', NULL, '{}'::jsonb, 'upload',
+                   'files/' || %s || '/' || u::text, now() - interval '2 days'
+            FROM unnest(%s::uuid[]) AS u
+            """,
+            [project_id, project_id, uuids],
+        )
+    return uuids
+
+
+def naive_expiry(media: Path) -> int:
+    """The baseline: one DELETE and one unlink per file, each statement its own transaction."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT uuid, storage_key FROM files_file WHERE datetime_stored IS NULL "
+                       "AND datetime_removed IS NULL AND datetime_uploaded < now() - interval '1 day'")
+        candidates = cursor.fetchall()
+        removed = 0
+        for file_uuid, key in candidates:
+            cursor.execute("DELETE FROM files_file WHERE uuid = %s AND datetime_stored IS NULL", [file_uuid])
+            if cursor.rowcount:
+                os.unlink(media / key)
+                removed += 1
+    return removed
+
+
+def filedock_expiry() -> int:
+    from files.tasks import expire_temporary_files
+
+    removed = 0
+    while True:
+        count = expire_temporary_files()
+        removed += count
+        if not count:
+            return removed
+
+
+def check_all_gone(project_id: str, media: Path, n: int) -> None:
+    from files.models import File
+
+    left = list((media / "files" / project_id).iterdir())
+    assert not left, f"{len(left)} blobs left behind"
+    assert not File.objects.temporary().exists(), "temporary rows left behind"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="5000,50000",
+                        help="numbers of expired files, comma-separated (the record: 10000,100000)")
+    args = parser.parse_args()
+    sizes = [int(size) for size in args.sizes.split(",")]
+
+    work = workdir("expiry")
+    media = work / "media"
+    with scratch_database("expiry") as database_url, redis_server() as redis_url:
+        env = production_env(database_url, redis_url, work)
+        keys = bootstrap(env)
+        os.environ.update(env)
+        import django
+
+        django.setup()
+        from django.db import connection
+
+        from files.models import Event, File
+
+        project_id = keys["project_id"]
+        header("P6", "expiry of temporary files (PostgreSQL, local disk storage)")
+        for n in sizes:
+            make_expired(project_id, n, media)
+            started = time.perf_counter()
+            assert naive_expiry(media) == n
+            naive = time.perf_counter() - started
+            check_all_gone(project_id, media, n)
+
+            make_expired(project_id, n, media)
+            started = time.perf_counter()
+            removed = filedock_expiry()
+            real = time.perf_counter() - started
+            assert removed == n, removed
+            check_all_gone(project_id, media, n)
+            events = Event.objects.filter(type="file.deleted").count()
+            assert events == n, f"{events} file.deleted events for {n} files"
+
+            row(f"naive loop, {n} files", naive, "s")
+            row(f"filedock expiry task, {n} files", real, "s")
+            row(f"  filedock, files per second ({n})", n / real, "files/s")
+            row(f"  speed-up over the naive loop ({n})", naive / real, "x", target="≥ 10x")
+            Event.objects.all().delete()
+            File.objects.all().delete()
+        connection.close()
+
+
+if __name__ == "__main__":
+    main()
