@@ -2,6 +2,9 @@ from urllib.parse import urlparse
 
 from allauth.usersessions.middleware import UserSessionsMiddleware as AllauthUserSessionsMiddleware
 from django.conf import settings
+from django.core.cache import cache
+
+TRACK_EVERY_SECONDS = 60
 
 
 class UserSessionsMiddleware(AllauthUserSessionsMiddleware):
@@ -9,7 +12,8 @@ class UserSessionsMiddleware(AllauthUserSessionsMiddleware):
 
     Its bookkeeping writes to the database on every signed-in request and reads the session;
     on CDN, upload and API requests that would cost a write per file served and add
-    `Vary: Cookie`, which keeps shared caches from caching public files.
+    `Vary: Cookie`, which keeps shared caches from caching public files. On dashboard pages it
+    writes at most once a minute per session.
     """
 
     def __init__(self, get_response) -> None:
@@ -18,9 +22,21 @@ class UserSessionsMiddleware(AllauthUserSessionsMiddleware):
         self.untracked = tuple(urlparse(base).path for base in bases) + ("/static/", "/from_url/", "/group/")
 
     def __call__(self, request):
-        if request.path.startswith(self.untracked):
+        if request.path.startswith(self.untracked) or not self._due(request):
             return self.get_response(request)
         return super().__call__(request)
+
+    @staticmethod
+    def _due(request) -> bool:
+        """At most one activity write per session a minute: "last seen" to the minute is enough,
+        and a write (and commit) on every page view is not. With the cache away it tracks."""
+        session_key = getattr(getattr(request, "session", None), "session_key", None)
+        if not session_key:
+            return True
+        try:
+            return cache.add(f"usersession-seen:{session_key}", 1, timeout=TRACK_EVERY_SECONDS)
+        except Exception:
+            return True
 
 
 class AuditContextMiddleware:

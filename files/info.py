@@ -10,7 +10,7 @@ from projects.bases import absolute
 
 
 def iso(value) -> str | None:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ") if value else None
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z" if value else None
 
 
 def cdn_url(file: File, request=None) -> str:
@@ -26,18 +26,30 @@ def content_info(file: File) -> dict:
 
 
 def rest_file_info(file: File, request=None, include_appdata: bool = False) -> dict:
+    return rest_file_infos([file], request, include_appdata)[0]
+
+
+def rest_file_infos(files, request=None, include_appdata: bool = False) -> list[dict]:
+    """The REST info of each file, with the base URLs worked out once: building them twice per
+    file was a third of a 100-file list page's serialisation."""
+    cdn, api = absolute(settings.CDN_BASE, request), absolute(settings.API_BASE, request)
+    return [_rest_info(file, cdn, api, include_appdata) for file in files]
+
+
+def _rest_info(file: File, cdn_base: str, api_base: str, include_appdata: bool) -> dict:
+    pk, removed = str(file.uuid), file.datetime_removed is not None
     info = {
-        "uuid": str(file.uuid),
+        "uuid": pk,
         "datetime_uploaded": iso(file.datetime_uploaded),
         # A removed file is no longer stored, as the original API reports it.
-        "datetime_stored": None if file.is_removed else iso(file.datetime_stored),
+        "datetime_stored": None if removed else iso(file.datetime_stored),
         "datetime_removed": iso(file.datetime_removed),
         "size": file.size,
         "mime_type": file.mime_type,
         "original_filename": file.original_filename,
-        "original_file_url": None if file.is_removed else cdn_url(file, request) + url_filename(file.original_filename),
-        "url": f"{absolute(settings.API_BASE, request)}files/{file.uuid}/",
-        "is_image": file.is_image,
+        "original_file_url": None if removed else f"{cdn_base}{pk}/{url_filename(file.original_filename)}",
+        "url": f"{api_base}files/{pk}/",
+        "is_image": file.image_info is not None,
         "is_ready": True,
         "metadata": file.metadata,
         "content_info": content_info(file),

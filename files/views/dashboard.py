@@ -1,7 +1,8 @@
 """The files browser: list with search and keyset pages, upload, detail, store/delete, metadata."""
 
 import json
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import PurePosixPath
 
@@ -10,6 +11,7 @@ from django.contrib import messages
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.timesince import timeuntil
@@ -28,6 +30,23 @@ THUMBNAIL = "-/preview/160x160/"
 PREVIEW = "-/preview/640x640/"
 
 
+class FileUrls:
+    """A file's URLs as the list shows them, worked out once per page with a marker UUID and
+    filled in per row: reversing them for each of 50 rows was a fifth of the page's time."""
+
+    MARKER = str(uuid.UUID(int=0))
+
+    def __init__(self, project: Project, request: HttpRequest):
+        args = [project.pk, self.MARKER]
+        self.detail = reverse("files:detail", args=args)
+        self.store = reverse("files:store", args=args)
+        self.delete = reverse("files:delete", args=args)
+        self.cdn = cdn_url(File(uuid=self.MARKER), request)
+
+    def of(self, pk: str) -> dict[str, str]:
+        return {name: getattr(self, name).replace(self.MARKER, pk) for name in ("detail", "store", "delete")}
+
+
 @dataclass
 class Row:
     """A file as the browser shows it."""
@@ -35,16 +54,17 @@ class Row:
     file: File
     cdn_url: str
     expires_at: datetime | None
+    urls: dict[str, str] = field(default_factory=dict)
+    thumbnail_url: str | None = None
 
     @classmethod
-    def of(cls, file: File, request: HttpRequest) -> "Row":
+    def of(cls, file: File, request: HttpRequest, urls: FileUrls | None = None) -> "Row":
         temporary = not file.is_stored and not file.is_removed
         lifetime = timedelta(seconds=settings.FILEDOCK_TEMPORARY_FILE_LIFETIME)
-        return cls(file, cdn_url(file, request), file.datetime_uploaded + lifetime if temporary else None)
-
-    @property
-    def thumbnail_url(self) -> str | None:
-        return self.cdn_url + THUMBNAIL if self.file.is_image and not self.file.is_removed else None
+        pk = str(file.uuid)
+        url = urls.cdn.replace(urls.MARKER, pk) if urls else cdn_url(file, request)
+        return cls(file, url, file.datetime_uploaded + lifetime if temporary else None, urls.of(pk) if urls else {},
+                   url + THUMBNAIL if file.is_image and not file.is_removed else None)
 
     @property
     def expired(self) -> bool:
@@ -88,11 +108,12 @@ def keyset_page(files: QuerySet, after=None, before=None, size: int = PAGE_SIZE)
     return rows[:size], after is not None, len(rows) > size
 
 
-def _page(request: HttpRequest, files: QuerySet, form: FileFilterForm) -> Page:
+def _page(request: HttpRequest, project: Project, files: QuerySet, form: FileFilterForm) -> Page:
     data = form.cleaned_data
     rows, has_previous, has_next = keyset_page(files, data.get("after"), data.get("before"))
+    urls = FileUrls(project, request)
     return Page(
-        rows=[Row.of(file, request) for file in rows],
+        rows=[Row.of(file, request, urls) for file in rows],
         previous=CursorField.encode(rows[0]) if rows and has_previous else None,
         next=CursorField.encode(rows[-1]) if rows and has_next else None,
     )
@@ -104,7 +125,7 @@ def _render_list(request: HttpRequest, project: Project, upload_form: UploadForm
     context = {
         "project": project,
         "filter_form": form,
-        "page": _page(request, form.filter(project.files.all()), form),
+        "page": _page(request, project, form.filter(project.files.all()), form),
         "upload_form": upload_form or UploadForm(project=project),
         "max_file_size": services.max_file_size(project),
         "can_change": project.membership.has_role(Role.MEMBER),

@@ -1,0 +1,103 @@
+"""P8: pyuploadcare iterating every file of a project through the REST API, against bare SQL.
+
+    .venv/bin/python bench/rest_iterate.py [--files 100000] [--repeat 1]
+
+One scratch PostgreSQL database and a gunicorn server (2 workers) on the production settings; the
+project gets --files rows generated in SQL (one in fifty removed, so the list has 98 % of them).
+It times `client.list_files()` of pyuploadcare 6 (the official client, unmodified, signed
+requests, 100 files a page as it asks by default) to the last file, the same walk with
+`request_limit=1000`, and a plain client following `next` with http.client and json.loads (the
+server's share without the client's models). The baseline is bare SQL over psycopg from this
+process reading the same rows (every column, oldest first) in one query, and in keyset pages of 100.
+
+Target (issue #7): pyuploadcare's walk <= 5x the bare SQL read.
+"""
+
+import argparse
+import http.client
+import json
+import time
+import uuid
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from file_rows import site
+
+from bench.harness import Server, best_of, header, row
+
+ALL_SQL = """SELECT * FROM files_file WHERE project_id = %(project)s AND datetime_removed IS NULL
+ORDER BY datetime_uploaded, uuid"""
+PAGE_SQL = """SELECT uuid AS pk, datetime_uploaded AS at, * FROM files_file WHERE project_id = %(project)s AND datetime_removed IS NULL
+AND (datetime_uploaded, uuid) > (%(at)s, %(pk)s) ORDER BY datetime_uploaded, uuid LIMIT 100"""
+
+
+def bare_pages(conn, project: str) -> int:
+    rows, at, pk = 0, datetime.min.replace(tzinfo=UTC), uuid.UUID(int=0)
+    while page := conn.execute(PAGE_SQL, {"project": project, "at": at, "pk": pk}).fetchall():
+        rows += len(page)
+        pk, at = page[-1][0], page[-1][1]
+    return rows
+
+
+def plain_walk(url: str, public_key: str, secret_key: str) -> int:
+    """Follows `next` with the standard library's HTTP client and json.loads (Uploadcare.Simple auth)."""
+    headers = {"Accept": "application/vnd.uploadcare-v0.7+json",
+               "Authorization": f"Uploadcare.Simple {public_key}:{secret_key}"}
+    rows = 0
+    while url:
+        parts = urlsplit(url)
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=600)
+        connection.request("GET", parts.path + (f"?{parts.query}" if parts.query else ""), headers=headers)
+        response = connection.getresponse()
+        page = json.loads(response.read())
+        connection.close()
+        assert response.status == 200, page
+        rows += len(page["results"])
+        url = page["next"]
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--files", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=1)
+    args = parser.parse_args()
+
+    import psycopg
+    from pyuploadcare import Uploadcare
+
+    with site("p8") as s:
+        took = s.grow(args.files)
+        header("P8", f"pyuploadcare list_files() over {args.files:,} files vs bare SQL, best of {args.repeat}")
+        print(f"  ({args.files:,} files generated in {took:.1f} s)", flush=True)
+        with Server(s.env) as server, psycopg.connect(s.database_url, autocommit=True) as conn:
+            client = Uploadcare(public_key=s.keys["public_key"], secret_key=s.keys["secret_key"],
+                                api_base=f"{server.base}/api/", upload_base=f"{server.base}/upload/",
+                                cdn_base=f"{server.base}/cdn/")
+            expected = len(conn.execute(ALL_SQL, {"project": s.project_id}).fetchall())
+            counts = {}
+
+            def walk(request_limit=None):
+                counts[request_limit] = sum(1 for _ in client.list_files(request_limit=request_limit))
+
+            bare = best_of(lambda: conn.execute(ALL_SQL, {"project": s.project_id}).fetchall(), 3)
+            assert bare_pages(conn, s.project_id) == expected
+            paged = best_of(lambda: bare_pages(conn, s.project_id), 3)
+            started = time.perf_counter()
+            plain_rows = plain_walk(f"{server.base}/api/files/", s.keys["public_key"], s.keys["secret_key"])
+            plain = time.perf_counter() - started
+            default = best_of(walk, args.repeat)
+            assert counts[None] == expected == plain_rows, (counts, expected, plain_rows)
+            big = best_of(lambda: walk(1000), args.repeat)
+            assert counts[1000] == expected, counts
+
+            row(f"bare SQL, {expected:,} rows in one query", bare, "s")
+            row("bare SQL, keyset pages of 100", paged, "s", bare)
+            row("plain HTTP client following next (100 a page)", plain, "s", bare)
+            row("pyuploadcare list_files() (100 a page)", default, "s", bare, "<= 5")
+            row("pyuploadcare list_files(request_limit=1000)", big, "s", bare)
+            print(f"  {'files per second, pyuploadcare default':<52} {expected / default:12.0f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

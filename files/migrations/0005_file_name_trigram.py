@@ -1,0 +1,34 @@
+"""A trigram index on file names for the files page's substring search (PostgreSQL only).
+
+`original_filename ILIKE '%q%'` (files.forms.NameContains) reads it; SQLite, used by the embedded
+server, has no pg_trgm and scans instead.
+"""
+
+from django.db import migrations
+
+INDEX = "file_name_trgm"
+
+
+def create(apps, schema_editor) -> None:
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    schema_editor.execute(
+        f"CREATE INDEX IF NOT EXISTS {INDEX} ON files_file USING gin (original_filename gin_trgm_ops)"
+    )
+
+
+def drop(apps, schema_editor) -> None:
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(f"DROP INDEX IF EXISTS {INDEX}")
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ("files", "0004_from_url_claimed_at"),
+    ]
+
+    operations = [
+        migrations.RunPython(create, drop, elidable=False),
+    ]
