@@ -1,12 +1,18 @@
-"""Multipart uploads: start, parts PUT to signed URLs, complete joins the parts into one file."""
+"""Multipart uploads: start, parts PUT to signed URLs, complete turns the parts into one file.
+
+On the server's own disk every part is written at its offset into one file, `parts/{uuid}/data`,
+and an empty `parts/{uuid}/{n}` marks part n as whole: completing moves that file into place
+(a rename, no copy). On S3 each part is its own object and completing streams them joined.
+"""
 
 import io
+import os
 from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
 from django.core.files import File as DjangoFile
-from django.core.files.storage import default_storage
+from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import IntegrityError
 from django.utils import timezone
 
@@ -31,6 +37,8 @@ def multipart_start(*, project, filename: str, size, content_type: str, store, m
     if size < 1:
         raise errors.UploadError("MultipartSizeInvalidError", 400, "size should be a positive integer.")
     check_size(project, size)
+    if "\x00" in content_type:  # PostgreSQL text cannot hold it
+        raise errors.param_invalid("content_type")
     if content_type:
         check_type(project, content_type)
     resolve_store(project, store)
@@ -69,6 +77,10 @@ def multipart_part_write(*, upload: MultipartUpload, index: int, stream, length:
                                  f"Part {index + 1} must be {expected_part_size(upload, index)} bytes.")
     key = upload.part_key(index)
     default_storage.delete(key)
+    if _on_local_disk():
+        _write_at_offset(upload, index * upload.part_size, stream, length)
+        open(default_storage.path(key), "wb").close()  # the part is whole
+        return
     body = DjangoFile(_Limited(stream, length), name=key)
     body.size = length
     body.DEFAULT_CHUNK_SIZE = COPY_CHUNK
@@ -79,11 +91,12 @@ def multipart_part_write(*, upload: MultipartUpload, index: int, stream, length:
 
 
 def multipart_complete(*, upload: MultipartUpload) -> File:
-    """Joins the parts into the file (streamed, never all in memory) and removes the parts.
+    """Makes the file from the parts (on local disk a rename, on S3 a streamed join) and removes the parts.
 
-    The copy runs outside any transaction (on SQLite a transaction holds the database's write lock).
-    Two completions racing both copy, but the file's UUID is the upload's, so the second row insert
-    fails and that copy's bytes are deleted: one file, and the loser hears "already uploaded".
+    The move or copy runs outside any transaction (on SQLite a transaction holds the database's
+    write lock). Two completions racing: on local disk the loser finds the file already moved; on
+    S3 both copy, the file's UUID is the upload's, so the second row insert fails and that copy's
+    bytes are deleted. Either way one file, and the loser hears "already uploaded".
     """
     upload = MultipartUpload.objects.select_related("project").get(pk=upload.pk)
     if upload.completed_at is not None:
@@ -91,23 +104,90 @@ def multipart_complete(*, upload: MultipartUpload) -> File:
     keys = [upload.part_key(i) for i in range(upload.parts_count)]
     if not all(default_storage.exists(k) for k in keys):
         raise errors.UploadError("MultipartUploadSizeTooSmallError", 400, "File size mismatch. Not all parts uploaded?")
-    content = DjangoFile(_Joined(keys), name=upload.filename)
-    content.DEFAULT_CHUNK_SIZE = COPY_CHUNK
-    content.size = sum(default_storage.size(k) for k in keys)
-    if content.size != upload.size:
-        raise errors.UploadError("MultipartFileCompletionFailedError", 400, "Can not complete upload. Wrong parts size?")
+    content = _assembled(upload) or _joined(keys, upload.filename)
     try:
+        if content.size != upload.size:
+            if File.objects.filter(uuid=upload.uuid).exists():
+                raise _already_uploaded()
+            raise errors.UploadError("MultipartFileCompletionFailedError", 400,
+                                     "Can not complete upload. Wrong parts size?")
         file = file_upload(
             project=upload.project, content=content, filename=upload.filename,
             store=resolve_store(upload.project, upload.store), metadata=upload.metadata, source="multipart",
             file_uuid=upload.uuid,
         )
-    except IntegrityError:
+    except (IntegrityError, FileNotFoundError):  # a completion racing this one won
         raise _already_uploaded() from None
+    finally:
+        content.close()
     MultipartUpload.objects.filter(pk=upload.pk).update(completed_at=timezone.now())
-    for key in keys:
-        default_storage.delete(key)
+    multipart_parts_delete(upload=upload)
     return file
+
+
+def _on_local_disk() -> bool:
+    return isinstance(default_storage, FileSystemStorage)
+
+
+def _data_key(upload: MultipartUpload) -> str:
+    return f"parts/{upload.uuid}/data"
+
+
+def _write_at_offset(upload: MultipartUpload, offset: int, stream, length: int) -> None:
+    """Copies `length` bytes of the body into the upload's one file at `offset`, in 1 MiB reads."""
+    path = default_storage.path(_data_key(upload))
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o666)  # no O_TRUNC: other parts are in there
+    try:
+        written = 0
+        while written < length:
+            data = stream.read(min(COPY_CHUNK, length - written))
+            if not data:
+                raise errors.UploadError("MultipartUploadSizeTooSmallError", 400,
+                                         "The part's body was shorter than announced.")
+            view = memoryview(data)
+            while view:
+                done = os.pwrite(fd, view, offset + written)
+                view, written = view[done:], written + done
+    finally:
+        os.close(fd)
+
+
+class _Assembled(DjangoFile):
+    """The upload's one file on disk: FileSystemStorage moves a file with a path instead of copying it."""
+
+    def temporary_file_path(self) -> str:
+        return self.file.name
+
+
+def _assembled(upload: MultipartUpload) -> DjangoFile | None:
+    """The upload's one file on local disk; None on S3, for parts written before that layout, or
+    when a completion racing this one has already moved the file (the parts then join to nothing)."""
+    if not _on_local_disk():
+        return None
+    try:
+        return _Assembled(open(default_storage.path(_data_key(upload)), "rb"), name=upload.filename)
+    except FileNotFoundError:
+        return None
+
+
+def _joined(keys: list[str], filename: str) -> DjangoFile:
+    content = DjangoFile(_Joined(keys), name=filename)
+    content.DEFAULT_CHUNK_SIZE = COPY_CHUNK
+    content.size = sum(default_storage.size(k) for k in keys)
+    return content
+
+
+def multipart_parts_delete(*, upload: MultipartUpload) -> None:
+    """Deletes an upload's part bytes and markers (missing ones are no error); the row stays."""
+    for index in range(upload.parts_count):
+        default_storage.delete(upload.part_key(index))
+    default_storage.delete(_data_key(upload))
+    if _on_local_disk():
+        try:
+            os.rmdir(default_storage.path(f"parts/{upload.uuid}"))
+        except OSError:  # not empty (a part arriving late) or already gone
+            pass
 
 
 def _already_uploaded() -> errors.UploadError:
@@ -119,8 +199,7 @@ def multipart_sweep_abandoned(*, older_than_seconds: int = PART_URL_MAX_AGE, lim
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
     stale = list(MultipartUpload.objects.filter(created_at__lt=cutoff)[:limit])
     for upload in stale:
-        for index in range(upload.parts_count):
-            default_storage.delete(upload.part_key(index))
+        multipart_parts_delete(upload=upload)
         upload.delete()
     return len(stale)
 

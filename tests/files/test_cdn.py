@@ -191,6 +191,23 @@ def test_x_accel_mode_hands_the_bytes_to_nginx(client, team):
     assert client.get(url(file), headers={"If-None-Match": f'"{file.uuid.hex}"'}).status_code == 304
 
 
+def test_x_accel_mode_is_off_by_default(client, team):
+    response = client.get(url(upload(team.project)))
+    assert "X-Accel-Redirect" not in response and body(response) == DATA
+
+
+@override_settings(FILEDOCK_CDN_X_ACCEL_PREFIX="/protected/")
+def test_x_accel_mode_keeps_the_sandbox_and_counts_the_files_bytes(client, team):
+    from billing.models import UsageDay
+
+    file = upload(team.project, data=b"<html></html>", name="x.html")
+    response = client.get(url(file, "renamed.html"))
+    assert response["X-Accel-Redirect"] == f"/protected/{file.storage_key}"
+    assert response["Content-Security-Policy"].startswith("sandbox;")
+    assert response["Content-Disposition"] == 'inline; filename="renamed.html"'
+    assert UsageDay.objects.get(project=team.project).traffic_bytes == len(b"<html></html>")
+
+
 def preview_image(response) -> Image.Image:
     return Image.open(io.BytesIO(body(response)))
 

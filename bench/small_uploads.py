@@ -1,0 +1,94 @@
+"""P4: 10 KB uploads per second through the Upload API (POST /upload/base/), 8 concurrent clients.
+
+    .venv/bin/python bench/small_uploads.py [--seconds 10] [--workers 4]
+
+Production settings (PostgreSQL, Redis, local disk) on gunicorn; wrk (its own process) posts the
+same multipart/form-data body over 8 connections. The baseline is a minimal Django view that
+writes the same file to disk (bench/minimal_upload_app.py), served by the same gunicorn command.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import (Server, bootstrap, header, production_env, redis_server, row,  # noqa: E402
+                     scratch_database, workdir)
+
+# One client address sends every request: the Upload API's rate limits would measure themselves.
+UNTHROTTLED = {"FILEDOCK_RATE_UPLOAD": "1000000000/s", "FILEDOCK_RATE_UPLOAD_IP": "1000000000/s"}
+CONNECTIONS = 8
+FILE_SIZE = 10 * 1000
+WRK_SCRIPT = """
+local f = assert(io.open(os.getenv("BENCH_BODY"), "rb"))
+wrk.method = "POST"
+wrk.body = f:read("*a")
+f:close()
+wrk.headers["Content-Type"] = "multipart/form-data; boundary=" .. os.getenv("BENCH_BOUNDARY")
+"""
+
+
+def multipart_body(public_key: str, boundary: str, data: bytes) -> bytes:
+    fields = [("UPLOADCARE_PUB_KEY", public_key), ("UPLOADCARE_STORE", "1")]
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+             for name, value in fields]
+    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="small.bin"\r\n'
+                 f"Content-Type: application/octet-stream\r\n\r\n".encode() + data + b"\r\n")
+    return b"".join(parts) + f"--{boundary}--\r\n".encode()
+
+
+def wrk(url: str, work: Path, body: bytes, boundary: str, seconds: int) -> float:
+    """Requests per second over `seconds`; raises if any answer was not a 2xx."""
+    (work / "body.bin").write_bytes(body)
+    (work / "post.lua").write_text(WRK_SCRIPT)
+    output = subprocess.run(
+        ["wrk", "-t", "2", "-c", str(CONNECTIONS), "-d", f"{seconds}s", "-s", str(work / "post.lua"), url],
+        env={**os.environ, "BENCH_BODY": str(work / "body.bin"), "BENCH_BOUNDARY": boundary},
+        check=True, capture_output=True, text=True).stdout
+    if "Non-2xx" in output or "Socket errors" in output:
+        raise RuntimeError(f"wrk saw failures:\n{output}")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=4)
+    args = parser.parse_args()
+    work = workdir("small-uploads")
+    boundary = uuid.uuid4().hex
+    data = os.urandom(FILE_SIZE)
+    try:
+        with scratch_database("small") as database_url, redis_server() as redis_url:
+            env = production_env(database_url, redis_url, work, **UNTHROTTLED)
+            keys = bootstrap(env)
+            body = multipart_body(keys["public_key"], boundary, data)
+            with Server(env, workers=args.workers) as server:
+                wrk(f"{server.base}/upload/base/", work, body, boundary, 1)  # warm-up
+                filedock = wrk(f"{server.base}/upload/base/", work, body, boundary, args.seconds)
+            stored = list((work / "media" / "files").glob("*/*"))
+            assert stored and all(path.stat().st_size == FILE_SIZE for path in stored[:50]), "stored files differ"
+
+            minimal_dir = work / "minimal"
+            minimal_dir.mkdir()
+            minimal_env = {**env, "DJANGO_SETTINGS_MODULE": "bench.minimal_upload_app",
+                           "BENCH_UPLOAD_DIR": str(minimal_dir)}
+            with Server(minimal_env, workers=args.workers) as server:
+                wrk(f"{server.base}/upload/base/", work, body, boundary, 1)
+                minimal = wrk(f"{server.base}/upload/base/", work, body, boundary, args.seconds)
+            assert next(minimal_dir.iterdir()).stat().st_size == FILE_SIZE
+
+        header("P4", f"10 KB uploads, {CONNECTIONS} connections (wrk), gunicorn {args.workers} sync workers")
+        row("minimal Django view writing the file", minimal, "req/s")
+        row("Filedock POST /upload/base/", filedock, "req/s", minimal, "≥ 0.7×")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
