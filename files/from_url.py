@@ -28,6 +28,9 @@ def from_url_create(*, project, source_url: str, store, filename: str = "", meta
     """Records the request and queues the fetch; returns a known file instead for a duplicate URL."""
     if not source_url:
         raise errors.UploadError("SourceURLRequiredError", 400, "source_url is required.")
+    for name, value in (("source_url", source_url), ("filename", filename)):
+        if "\x00" in value:  # PostgreSQL text cannot hold it
+            raise errors.param_invalid(name)
     resolve_store(project, store)  # refuse a bad value now, not in the worker
     try:
         check_url(source_url)

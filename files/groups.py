@@ -17,7 +17,7 @@ MAX_FILES = 1000
 def parse_file_ref(value: str) -> tuple[str, str]:
     """(uuid, default effects without the leading -/) from `uuid`, `uuid/-/resize/10x/` or a CDN URL."""
     match = FILE_REF.search(value.strip().split("?", 1)[0])
-    if not match:
+    if not match or "\x00" in value:  # NUL: PostgreSQL's jsonb cannot hold the effects
         raise errors.UploadError("GroupFileURLParsingFailedError", 400, f"This is not valid file url: {value}.")
     effects = match.group(2) or ""
     if effects and not effects.endswith("/"):

@@ -13,6 +13,8 @@ def project_for(data, field: str) -> Project:
     public_key = (data.get(field) or "").strip()
     if not public_key:
         raise errors.public_key_required(field)
+    if "\x00" in public_key:  # PostgreSQL refuses NUL in a query parameter
+        raise errors.public_key_invalid(field)
     project = Project.objects.filter(public_key=public_key).first()
     if project is None:
         raise errors.public_key_invalid(field)
@@ -38,7 +40,7 @@ def check_signature(project: Project, data) -> None:
 
     def check(secret: str) -> bool:
         expected = hmac.new(secret.encode(), expire.encode(), hashlib.sha256).hexdigest()
-        return hmac.compare_digest(expected, signature.lower())
+        return hmac.compare_digest(expected.encode(), signature.lower().encode())  # str compare: ASCII only
 
     if secret_key_match(public_key=project.public_key, check=check) is None:
         raise errors.signature_invalid()

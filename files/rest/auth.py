@@ -64,7 +64,9 @@ class UploadcareAuthentication(BaseAuthentication):
             return None
         scheme, _, credentials = header.partition(" ")
         public_key, _, secret_or_signature = credentials.strip().partition(":")
-        if not public_key or not secret_or_signature:
+        # Keys and signatures are printable ASCII: anything else (a NUL PostgreSQL refuses, non-ASCII that
+        # compare_digest refuses) is simply wrong.
+        if not public_key or not secret_or_signature or not (credentials.isascii() and credentials.isprintable()):
             raise exceptions.AuthenticationFailed("Incorrect authentication credentials.")
         if scheme == "Uploadcare.Simple":
             project = secret_key_authenticate(public_key=public_key, secret=secret_or_signature)

@@ -2,12 +2,15 @@
 
 import uuid
 
+from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
 from files.info import rest_file_info
 from files.models import File
 from files.rest.base import ProjectAPIView
 from files.rest.common import BadRequest, json_body
+from files.rest.docs import DeleteWithBody, errors
+from files.rest.shapes import BATCH_BODY, BatchResultSerializer
 from files.services import FileRemovedError, file_delete, file_store
 
 MAX_BATCH = 100
@@ -38,7 +41,13 @@ def batch_response(request, done: list[File], problems: dict) -> Response:
     return Response({"status": "ok", "problems": problems, "result": [rest_file_info(f, request) for f in done]})
 
 
+BATCH_SCHEMA = {"request": {"application/json": BATCH_BODY}, "responses": {200: BatchResultSerializer, **errors(400)}}
+
+
 class BatchStorage(ProjectAPIView):
+    schema = DeleteWithBody()
+
+    @extend_schema(summary="Store up to 100 files", **BATCH_SCHEMA)
     def put(self, request):
         files, problems = batch_files(request, self.project)
         done = []
@@ -49,6 +58,7 @@ class BatchStorage(ProjectAPIView):
                 problems[raw] = REMOVED
         return batch_response(request, done, problems)
 
+    @extend_schema(summary="Delete up to 100 files", **BATCH_SCHEMA)
     def delete(self, request):
         files, problems = batch_files(request, self.project)
         return batch_response(request, [file_delete(file=file) for file in files.values()], problems)

@@ -8,22 +8,41 @@ from functools import cache
 from csp.decorators import csp_update
 from django.template import loader
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework import serializers
 
+DETAIL = inline_serializer("ErrorDetail", {"detail": serializers.CharField()})
 _ERRORS = {
-    400: OpenApiResponse(OpenApiTypes.OBJECT, description='Invalid input: `{"field": ["message"]}`.'),
-    401: OpenApiResponse(OpenApiTypes.OBJECT, description='Missing or wrong credentials: `{"detail": "..."}`.'),
-    404: OpenApiResponse(OpenApiTypes.OBJECT, description='Not in this project: `{"detail": "Not found."}`.'),
-    406: OpenApiResponse(OpenApiTypes.OBJECT, description="The Accept header does not ask for v0.7."),
-    429: OpenApiResponse(OpenApiTypes.OBJECT, description="Too many requests; retry after `Retry-After` seconds."),
+    400: OpenApiResponse(
+        OpenApiTypes.OBJECT, description='Invalid input: `{"detail": "..."}` or `{"field": ["message"]}`.',
+    ),
+    401: OpenApiResponse(DETAIL, description="Missing or wrong credentials."),
+    403: OpenApiResponse(DETAIL, description="The plan's monthly API calls are used up."),
+    404: OpenApiResponse(DETAIL, description='Not in this project: `{"detail": "Not found."}`.'),
+    406: OpenApiResponse(DETAIL, description="The Accept header does not ask for v0.7."),
+    429: OpenApiResponse(DETAIL, description="Too many requests; retry after `Retry-After` seconds."),
 }
 
 
 def errors(*codes: int) -> dict[int, OpenApiResponse]:
     """Error responses for `extend_schema(responses=...)`: the given codes plus those of every request."""
-    return {code: _ERRORS[code] for code in sorted({*codes, 401, 406, 429})}
+    return {code: _ERRORS[code] for code in sorted({*codes, 401, 403, 406, 429})}
+
+
+class DeleteWithBody(AutoSchema):
+    """Documents a DELETE's body (batch delete, unsubscribe): drf-spectacular otherwise drops it."""
+
+    def _get_request_body(self, direction="request"):
+        if self.method != "DELETE":
+            return super()._get_request_body(direction)
+        self.method = "PUT"  # the only check that keeps DELETE bodies out
+        try:
+            return super()._get_request_body(direction)
+        finally:
+            self.method = "DELETE"
 
 
 class UploadcareAuthScheme(OpenApiAuthenticationExtension):

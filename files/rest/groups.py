@@ -1,5 +1,6 @@
 """REST v0.7 groups: the list, one group's info, and deleting a group (its files stay)."""
 
+from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
@@ -7,7 +8,9 @@ from files.groups import GROUP_ID, group_delete, group_lookup
 from files.info import group_common, rest_file_info, rest_group_info
 from files.models import File, Group
 from files.rest.base import ProjectAPIView
+from files.rest.docs import errors
 from files.rest.pagination import Cursor, keyset_page
+from files.rest.shapes import GroupInfoSerializer, GroupPageSerializer, page_parameters
 
 
 def parse_group_id(value: str) -> str:
@@ -29,6 +32,10 @@ def group_infos(groups: list[Group], project, request) -> list[dict]:
 
 
 class GroupList(ProjectAPIView):
+    @extend_schema(
+        summary="A page of the project's groups", parameters=page_parameters("datetime_created"),
+        responses={200: GroupPageSerializer, **errors(400)},
+    )
     def get(self, request):
         cursor = Cursor.from_request(request, key="datetime_created", parse_pk=parse_group_id)
         groups = Group.objects.filter(project=self.project)
@@ -49,9 +56,11 @@ class GroupDetail(ProjectAPIView):
             raise NotFound()
         return group
 
+    @extend_schema(summary="One group", responses={200: GroupInfoSerializer, **errors(404)})
     def get(self, request, group_id):
         return Response(rest_group_info(self.group(group_id), request))
 
+    @extend_schema(summary="Delete a group (its files stay)", responses={204: None, **errors(404)})
     def delete(self, request, group_id):
         group_delete(group=self.group(group_id))
         return Response(status=204)

@@ -1,11 +1,14 @@
 """REST v0.7 file metadata: read all keys, and read, set or delete one key."""
 
+from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from files.errors import UploadError
 from files.rest.base import ProjectAPIView
 from files.rest.common import BadRequest, FileRemoved, json_body, live_file, project_file
+from files.rest.docs import errors
+from files.rest.shapes import METADATA, METADATA_VALUE
 from files.services import METADATA_KEY, FileRemovedError, file_metadata_delete, file_metadata_set
 
 
@@ -16,17 +19,23 @@ def checked_key(key: str) -> str:
 
 
 class MetadataList(ProjectAPIView):
+    @extend_schema(summary="A file's metadata", responses={200: METADATA, **errors(404)})
     def get(self, request, file_id):
         return Response(project_file(self.project, file_id).metadata)
 
 
 class MetadataKey(ProjectAPIView):
+    @extend_schema(summary="One metadata value", responses={200: METADATA_VALUE, **errors(400, 404)})
     def get(self, request, file_id, key):
         file = project_file(self.project, file_id)
         if checked_key(key) not in file.metadata:
             raise NotFound()
         return Response(file.metadata[key])
 
+    @extend_schema(
+        summary="Set one metadata value", request={"application/json": METADATA_VALUE},
+        responses={200: METADATA_VALUE, **errors(400, 404)},
+    )
     def put(self, request, file_id, key):
         file = live_file(self.project, file_id)
         value = json_body(request)
@@ -40,6 +49,7 @@ class MetadataKey(ProjectAPIView):
             raise FileRemoved() from None
         return Response(file.metadata[key])
 
+    @extend_schema(summary="Delete one metadata key", responses={204: None, **errors(400, 404)})
     def delete(self, request, file_id, key):
         file = live_file(self.project, file_id)
         if checked_key(key) not in file.metadata:

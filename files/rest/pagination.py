@@ -67,9 +67,13 @@ def datetime_param(params, name: str) -> datetime | None:
             value = datetime.combine(day, time.min)
     except ValueError:
         value = None
-    if value is None:
-        raise invalid(name, "Must be an ISO 8601 date or datetime, e.g. 2024-01-31T12:00:00Z.")
-    return value if timezone.is_aware(value) else value.replace(tzinfo=UTC)
+    if value is not None:
+        try:
+            # In UTC: PostgreSQL refuses offsets past +-15:59 that Python parses (e.g. -23:45).
+            return value.astimezone(UTC) if timezone.is_aware(value) else value.replace(tzinfo=UTC)
+        except OverflowError:  # an offset that moves year 1 or 9999 out of range
+            pass
+    raise invalid(name, "Must be an ISO 8601 date or datetime, e.g. 2024-01-31T12:00:00Z.")
 
 
 def iso_param(value: datetime) -> str:

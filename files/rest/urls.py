@@ -18,7 +18,8 @@ urlpatterns = [
     path("groups/<str:group_id>/", groups.GroupDetail.as_view(), name="group"),
     path("webhooks/", webhooks.WebhookList.as_view(), name="webhooks"),
     path("webhooks/unsubscribe/", webhooks.WebhookUnsubscribe.as_view(), name="webhook_unsubscribe"),
-    path("webhooks/<int:webhook_id>/", webhooks.WebhookDetail.as_view(), name="webhook"),
+    # str, not int: a malformed id gets the API's JSON 404 instead of the site's HTML one.
+    path("webhooks/<str:webhook_id>/", webhooks.WebhookDetail.as_view(), name="webhook"),
     path("schema/", docs.SchemaView.as_view(), name="schema"),
     path("docs/", docs.DocsView.as_view(), name="docs"),
 ]

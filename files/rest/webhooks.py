@@ -3,13 +3,13 @@
 from contextlib import contextmanager
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 
 from files.info import iso
 from files.rest.base import ProjectAPIView
-from files.rest.docs import errors
+from files.rest.docs import DeleteWithBody, errors
 from projects import services
 from projects.models import Webhook, WebhookEvent
 
@@ -28,6 +28,10 @@ class WebhookSerializer(serializers.Serializer):
     version = serializers.CharField()
 
 
+@extend_schema_serializer(examples=[OpenApiExample(
+    "Subscribe", request_only=True,
+    value={"target_url": "https://hooks.example.com/uploads", "event": "file.uploaded", "is_active": True},
+)])
 class WebhookInputSerializer(serializers.Serializer):
     target_url = serializers.CharField(max_length=2000)
     event = serializers.ChoiceField(choices=WebhookEvent.choices)
@@ -73,6 +77,9 @@ def valid_data(serializer: serializers.Serializer) -> dict:
     return serializer.validated_data
 
 
+WEBHOOK_ID = OpenApiParameter("webhook_id", int, OpenApiParameter.PATH)
+
+
 class WebhookList(ProjectAPIView):
     @extend_schema(summary="List the project's webhooks", responses={200: WebhookSerializer(many=True), **errors()})
     def get(self, request):
@@ -92,30 +99,36 @@ class WebhookList(ProjectAPIView):
 
 
 class WebhookDetail(ProjectAPIView):
-    def get_webhook(self, webhook_id: int) -> Webhook:
-        webhook = self.project.webhooks.filter(pk=webhook_id).first()
+    def get_webhook(self, webhook_id: str) -> Webhook:
+        webhook = (
+            self.project.webhooks.filter(pk=int(webhook_id)).first()
+            if webhook_id.isascii() and webhook_id.isdecimal() else None
+        )
         if webhook is None:
             raise exceptions.NotFound()
         return webhook
 
     @extend_schema(
         summary="Change a webhook", description="A partial update: send only the fields to change.",
+        parameters=[WEBHOOK_ID],
         request=WebhookInputSerializer(partial=True), responses={200: WebhookSerializer, **errors(400, 404)},
     )
-    def put(self, request, webhook_id: int):
+    def put(self, request, webhook_id: str):
         webhook = self.get_webhook(webhook_id)
         changes = valid_data(WebhookInputSerializer(data=request.data, partial=True))
         with service_errors():
             services.webhook_update(webhook=webhook, **changes)
         return Response(webhook_info(webhook))
 
-    @extend_schema(summary="Delete a webhook", responses={204: None, **errors(404)})
-    def delete(self, request, webhook_id: int):
+    @extend_schema(summary="Delete a webhook", parameters=[WEBHOOK_ID], responses={204: None, **errors(404)})
+    def delete(self, request, webhook_id: str):
         services.webhook_delete(webhook=self.get_webhook(webhook_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class WebhookUnsubscribe(ProjectAPIView):
+    schema = DeleteWithBody()
+
     @extend_schema(
         summary="Unsubscribe a URL from every event", request=UnsubscribeSerializer, responses={204: None, **errors(400)},
     )

@@ -110,3 +110,13 @@ def test_redirect_into_a_private_address_is_refused(client, team, settings):
 def test_unknown_token(client, db):
     assert status(client, "0b8f4a0e-1111-4222-8333-444455556666") == {"status": "unknown"}
     assert client.get("/from_url/status/").status_code == 400
+
+
+@pytest.mark.parametrize("field, fields", [
+    ("source_url", {"source_url": "http://127.0.0.1:1/a\x00b"}),
+    ("filename", {"filename": "a\x00.png"}),
+])
+def test_a_nul_in_the_url_or_filename_is_invalid(client, team, field, fields):
+    response = post(client, team.project, "http://127.0.0.1:1/a.png", **fields)
+    assert (response.status_code, response.content.decode()) == (400, f"{field} is invalid.")
+    assert not FromUrlTask.objects.exists()

@@ -80,3 +80,13 @@ def test_throttled_with_retry_after(client, keys, settings):
     response = client.get("/api/project/", **headers)
     assert response.status_code == 429 and int(response["Retry-After"]) > 0
     cache.clear()
+
+
+@pytest.mark.parametrize("credentials", ["{public}:s\u00e9cret", "{public}\x00:{secret}", "{public}:{secret}\x00"])
+def test_non_ascii_or_nul_credentials_are_refused_not_a_server_error(client, keys, credentials):
+    header = credentials.format(public=keys[0], secret=keys[1])
+    for scheme in ("Uploadcare.Simple", "Uploadcare"):
+        response = client.get("/api/project/", HTTP_AUTHORIZATION=f"{scheme} {header}", HTTP_ACCEPT=ACCEPT,
+                              HTTP_DATE=datetime.now(UTC).strftime("%a, %d %b %Y, %H:%M:%S GMT"))
+        assert response.status_code == 401
+        assert response.json() == {"detail": "Incorrect authentication credentials."}

@@ -220,6 +220,14 @@ def test_from_accepts_what_clients_send(api, tied_files, value):
     assert response.status_code == 200 and len(response.json()["results"]) == 7
 
 
+@pytest.mark.parametrize("offset", ["-23:45", "%2B17:31"])
+def test_from_with_an_offset_postgresql_cannot_take_is_read_in_utc(api, tied_files, offset):
+    # Python parses offsets up to 23:59; PostgreSQL refuses those past 15:59 (found by tests/fuzz).
+    response = api("get", f"files/?from=1180-08-12T00:44:01{offset}")
+    assert response.status_code == 200 and len(response.json()["results"]) == 7
+    assert api("get", f"groups/?from=0339-01-22T10:02:41{offset}").status_code == 200
+
+
 def test_offset_links_of_the_original_api(api, tied_files):
     at = tied_files[2].datetime_uploaded.isoformat().replace("+", "%2B")
     page = api("get", f"files/?from={at}&offset=2&limit=2").json()
@@ -268,6 +276,7 @@ def test_filters_hold_across_pages(api, team):
     ("limit=0", "limit"), ("limit=1001", "limit"), ("limit=abc", "limit"), ("ordering=size", "ordering"),
     ("from=yesterday", "from"), ("from=2026-13-45", "from"), ("stored=maybe", "stored"), ("removed=2", "removed"),
     ("from=2026-03-01&from_id=nope", "from_id"), ("offset=-1", "offset"), ("offset=99999999999999999999", "offset"),
+    ("from=0001-01-01T00:00:00%2B01:00", "from"), ("from=9999-12-31T23:59:59-01:00", "from"),
 ])
 def test_bad_list_parameters_are_400(api, query, field):
     response = api("get", f"files/?{query}")
@@ -285,6 +294,32 @@ def test_limit_1000_is_allowed(api, team):
     make_file(team.project)
     assert api("get", "files/?limit=1000").json()["per_page"] == 1000
 
+
+
+def test_later_pages_of_a_walk_count_nothing_and_repeat_the_first_pages_totals(api, tied_files):
+    """Counting the project on every page made a 100,000-file walk quadratic (issue #7, P8)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    first = api("get", "files/?limit=2").json()
+    file_delete(file=tied_files[6])
+    with CaptureQueriesContext(connection) as queries:
+        second = api("get", first["next"]).json()
+    sql = " ".join(q["sql"].upper() for q in queries)
+    assert "COUNT(" not in sql and "OFFSET" not in sql
+    assert (second["total"], second["totals"]) == (first["total"], first["totals"]) == (
+        7, {"removed": 0, "stored": 0, "unstored": 7})
+    # A new walk counts afresh.
+    assert api("get", "files/?limit=2").json()["totals"] == {"removed": 1, "stored": 0, "unstored": 6}
+
+
+def test_list_results_match_the_single_file_info(api, team):
+    make_file(team.project, "a b.txt", store=True)
+    file_delete(file=make_file(team.project, "gone.txt"))
+    listed = api("get", "files/?removed=true").json()["results"] + api("get", "files/").json()["results"]
+    assert len(listed) == 2
+    for info in listed:
+        assert api("get", f"files/{info['uuid']}/").json() == info
 
 # --- batches -----------------------------------------------------------------------------------
 
@@ -349,6 +384,12 @@ def test_metadata_set_get_list_delete(api, team):
     assert delete.status_code == 204 and delete.content == b""
     assert api("get", f"files/{file.uuid}/metadata/").json() == {}
     assert Event.objects.filter(file_uuid=file.uuid, type="file.info_updated").count() == 2
+
+
+def test_a_metadata_value_with_nul_is_a_bad_request(api, team):
+    file = make_file(team.project)
+    response = api("put", f"files/{file.uuid}/metadata/k/", "a\u0000")
+    assert response.status_code == 400 and response.json() == {"detail": "metadata[k] is invalid."}
 
 
 def test_missing_metadata_key_is_404(api, team):

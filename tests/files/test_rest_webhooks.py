@@ -123,6 +123,14 @@ def test_unknown_ids_are_404(api, webhook_id):
     assert api("delete", f"webhooks/{webhook_id}/").status_code == 404
 
 
+@pytest.mark.parametrize("webhook_id", ["abc", "-1", "1.5", "null,null", "\u0663"])
+def test_malformed_ids_get_the_apis_json_404(api, webhook_id):
+    changed, deleted = api("put", f"webhooks/{webhook_id}/", {"is_active": False}), api("delete", f"webhooks/{webhook_id}/")
+    for response in (changed, deleted):
+        assert response.status_code == 404 and response["Content-Type"] == ACCEPT
+        assert response.json() == {"detail": "Not found."}
+
+
 @pytest.mark.parametrize("data, field", [
     ({"event": "file.uploaded"}, "target_url"),
     ({"target_url": URL}, "event"),
