@@ -15,6 +15,7 @@ import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -61,7 +62,7 @@ def tree_pids(root: int) -> list[int]:
             try:
                 if int(Path(f"/proc/{entry}/stat").read_text().split(") ", 1)[1].split()[1]) == root:
                     pids.append(int(entry))
-            except (FileNotFoundError, IndexError, ValueError):
+            except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):  # it ended meanwhile
                 pass
     return pids
 
@@ -128,6 +129,31 @@ def redis_server():
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def post_receiver(on_body, port: int = 0) -> ThreadingHTTPServer:
+    """A webhook receiver: answers every POST with 200 "ok" and hands its body to `on_body`.
+    The caller runs `serve_forever()` in a thread or process; `server_address[1]` is its port."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out in two writes; no 40 ms delayed-ACK stall
+
+        def do_POST(self):
+            on_body(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+        request_queue_size = 128  # a listen backlog like a real server's, not socketserver's 5
+
+    return Server(("127.0.0.1", port), Handler)
 
 
 def production_env(database_url: str, redis_url: str, work: Path, **extra: str) -> dict:

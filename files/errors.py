@@ -4,6 +4,8 @@ pyuploadcare reads the status and shows the text body; JS clients ask for `jsone
 and get the code in a JSON body with status 200.
 """
 
+import errno
+
 
 class UploadError(Exception):
     reason = ""  # why, in words for the dashboard (e.g. which plan limit); not sent to API clients
@@ -89,3 +91,16 @@ def upload_failed() -> UploadError:
 
 def storage_unavailable() -> UploadError:
     return UploadError("UploadAPIError", 500, "Internal error.")
+
+
+def is_disk_full(exc: OSError) -> bool:
+    return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def storage_full() -> UploadError:
+    # 507 Insufficient Storage: the server's disk (or quota) is full; retrying later may work.
+    return UploadError("UploadAPIError", 507, "Not enough storage space on the server.")
+
+
+def service_unavailable() -> UploadError:
+    return UploadError("UploadAPIError", 503, "Service temporarily unavailable; try again later.")

@@ -159,7 +159,9 @@ STORAGES = {
 REDIS_URL = env_str("REDIS_URL", "")
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        # Short socket timeouts: a hung Redis must not hang requests (rate limits fail open).
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+         "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
@@ -286,6 +288,9 @@ CELERY_BEAT_SCHEDULE.update({
 
 # REST API (Uploadcare v0.7)
 FILEDOCK_API_RATE = env_str("FILEDOCK_API_RATE", "1200/min")
+# Upload API requests per public key and per client address (count/period); past it: 429 with Retry-After.
+FILEDOCK_RATE_UPLOAD = env_str("FILEDOCK_RATE_UPLOAD", "1200/min")
+FILEDOCK_RATE_UPLOAD_IP = env_str("FILEDOCK_RATE_UPLOAD_IP", "600/min")
 REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_AUTHENTICATION_CLASSES": [],

@@ -1,9 +1,11 @@
 """The Upload API (Uploadcare-compatible). Public key identifies the project; no session, no CSRF."""
 
+import logging
 from functools import wraps
 from uuid import UUID
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -13,9 +15,12 @@ from files.groups import group_create, group_lookup
 from files.info import upload_file_info, upload_group_info
 from files.models import File, FromUrlTask, MultipartUpload
 from files.multipart import multipart_complete, multipart_part_write, multipart_start, part_check_token, part_token
+from files.ratelimit import upload_rate_limit
 from files.services import file_lookup, file_upload_batch, resolve_store, validate_metadata
 from files.upload_auth import check_signature, metadata_from, project_for
 from projects.bases import absolute
+
+log = logging.getLogger(__name__)
 
 MAX_FILES_PER_REQUEST = 100
 
@@ -37,6 +42,16 @@ def upload_endpoint(*methods: str):
                     response = view(request, *args, **kwargs)
                 except errors.UploadError as exc:
                     response = _error(request, exc)
+                except (OperationalError, InterfaceError) as exc:
+                    # The database is away (restarting, failing over): a retryable answer in the
+                    # API's shape rather than the HTML error page. Django reconnects on a later request.
+                    log.warning("database unavailable during %s: %s", request.path, exc)
+                    response = _error(request, errors.service_unavailable())
+                except OSError as exc:
+                    if not errors.is_disk_full(exc):  # a multipart part written straight to disk
+                        raise
+                    log.warning("disk full during %s", request.path)
+                    response = _error(request, errors.storage_full())
             response["Access-Control-Allow-Origin"] = "*"
             response["Access-Control-Allow-Methods"] = ", ".join((*methods, "OPTIONS"))
             response["Access-Control-Allow-Headers"] = "Content-Type, X-UC-User-Agent, X-Requested-With"
@@ -61,6 +76,7 @@ def _content_length(request) -> int:
     return int(value)
 
 
+@upload_rate_limit
 @upload_endpoint("POST")
 def base(request):
     length = _content_length(request)
@@ -82,6 +98,7 @@ def base(request):
     return JsonResponse({field: str(file.uuid) for (field, _), file in zip(uploads, files, strict=True)})
 
 
+@upload_rate_limit
 @upload_endpoint("POST")
 def multipart_start_view(request):
     project = project_for(request.POST, "UPLOADCARE_PUB_KEY")
@@ -110,6 +127,7 @@ def multipart_part(request, upload_uuid, index):
     return HttpResponse(status=200)
 
 
+@upload_rate_limit
 @upload_endpoint("POST")
 def multipart_complete_view(request):
     project = project_for(request.POST, "UPLOADCARE_PUB_KEY")
@@ -131,6 +149,7 @@ def _multipart_lookup(project, upload_id: str) -> MultipartUpload:
     return upload
 
 
+@upload_rate_limit
 @upload_endpoint("POST")
 def from_url(request):
     data = request.POST or request.GET  # @uploadcare/upload-client sends these fields in the query string
@@ -169,6 +188,7 @@ def _from_url_task(token: str) -> FromUrlTask | None:
         return None
 
 
+@upload_rate_limit
 @upload_endpoint("GET")
 def info(request):
     project = project_for(request.GET, "pub_key")
@@ -181,6 +201,7 @@ def info(request):
     return JsonResponse(upload_file_info(file))
 
 
+@upload_rate_limit
 @upload_endpoint("POST")
 def group(request):
     data = request.POST or request.GET
@@ -201,6 +222,7 @@ def _indexed(data, name: str) -> list[str]:
     return values
 
 
+@upload_rate_limit
 @upload_endpoint("GET")
 def group_info(request):
     project = project_for(request.GET, "pub_key")

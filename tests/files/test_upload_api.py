@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 import io
+import os
 import time
 
 import pytest
@@ -195,6 +196,13 @@ class TestSignedUploads:
         assert (response.status_code, response.content.decode()) == (status, message)
         assert not File.objects.exists()
 
+    def test_a_non_ascii_signature_is_invalid_not_a_server_error(self, client, signed):
+        project, _ = signed
+        expire = int(time.time()) + 60
+        response = upload(client, project, {"f": SimpleUploadedFile("f.txt", b"x")},
+                          expire=str(expire), signature="é" * 64)
+        assert (response.status_code, response.content.decode()) == (403, "Invalid signature.")
+
 
 class TestMultipart:
     def start(self, client, project, size, **fields):
@@ -220,6 +228,21 @@ class TestMultipart:
         with default_storage.open(file.storage_key) as stored:
             assert stored.read() == data
         assert not default_storage.exists(f"parts/{started['uuid']}/0")
+
+    def test_parts_in_any_order_and_resent_make_the_file_and_leave_nothing_behind(self, client, project):
+        size = PART * 2 + 7
+        started = self.start(client, project, size).json()
+        data = os.urandom(size)
+        for i in (2, 0, 1, 0):  # reversed, and part 1 sent twice
+            assert self.put(client, started["parts"][i], data[i * PART:(i + 1) * PART]).status_code == 200
+        done = client.post("/upload/multipart/complete/", {"UPLOADCARE_PUB_KEY": project.public_key,
+                                                           "uuid": started["uuid"]})
+        with default_storage.open(File.objects.get(uuid=done.json()["uuid"]).storage_key) as stored:
+            assert stored.read() == data
+        assert not default_storage.exists(f"parts/{started['uuid']}")
+        again = client.post("/upload/multipart/complete/", {"UPLOADCARE_PUB_KEY": project.public_key,
+                                                            "uuid": started["uuid"]})
+        assert again.status_code == 400 and b"already uploaded" in again.content
 
     def test_interrupted_upload_cannot_complete_and_is_swept(self, client, project):
         started = self.start(client, project, PART + 10).json()
@@ -305,3 +328,31 @@ def test_non_ascii_digits_in_expire_are_a_clear_error(client, project, expire):
     project.save()
     response = upload(client, project, {"f": SimpleUploadedFile("f.txt", b"x")}, expire=expire, signature="ab")
     assert response.status_code == 400 and b"UNIX timestamp" in response.content
+
+
+# --- NUL characters, which PostgreSQL cannot store, are refused as invalid input (found by tests/fuzz) ---
+
+def test_a_public_key_with_nul_is_invalid(client, project):
+    response = upload(client, project, {"f": SimpleUploadedFile("f.txt", b"x")}, UPLOADCARE_PUB_KEY="a\x00b")
+    assert (response.status_code, response.content.decode()) == (403, "UPLOADCARE_PUB_KEY is invalid.")
+
+
+def test_a_metadata_value_with_nul_is_invalid(client, project):
+    response = upload(client, project, {"f": SimpleUploadedFile("f.txt", b"x")}, **{"metadata[k]": "a\x00"})
+    assert (response.status_code, response.content.decode()) == (400, "metadata[k] is invalid.")
+    assert not File.objects.exists()
+
+
+def test_a_group_file_ref_with_nul_is_invalid(client, project):
+    file = File.objects.get(uuid=upload(client, project, {"f": SimpleUploadedFile("f.txt", b"x")}).json()["f"])
+    response = client.post("/upload/group/", {"pub_key": project.public_key, "files[0]": f"{file.uuid}/-/resize/\x00/"})
+    assert response.status_code == 400 and response.content.startswith(b"This is not valid file url")
+    assert not Group.objects.exists()
+
+
+def test_a_multipart_content_type_with_nul_is_invalid(client, project):
+    response = client.post("/upload/multipart/start/", {
+        "UPLOADCARE_PUB_KEY": project.public_key, "filename": "a.bin", "size": str(11 * PART), "content_type": "a\x00/b",
+    })
+    assert (response.status_code, response.content.decode()) == (400, "content_type is invalid.")
+    assert not MultipartUpload.objects.exists()
