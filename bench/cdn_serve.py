@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import (Server, bootstrap, free_port, header, production_env, redis_server, row,  # noqa: E402
                      scratch_database, wait_for, workdir)
-from small_uploads import UNTHROTTLED, multipart_body  # noqa: E402
+from small_uploads import multipart_body  # noqa: E402
 
 CONNECTIONS = 8
 FILE_SIZE = 100 * 1000
@@ -136,7 +136,7 @@ def main() -> None:
     data = os.urandom(FILE_SIZE)
     try:
         with scratch_database("cdn") as database_url, redis_server() as redis_url:
-            env = production_env(database_url, redis_url, work, **UNTHROTTLED)
+            env = production_env(database_url, redis_url, work)
             keys = bootstrap(env)
             with Server(env, workers=args.workers) as server:
                 boundary = uuid.uuid4().hex

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 FERNET_KEY = "dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktdGVzdC0="
+UNTHROTTLED = "1000000000/s"
 
 
 def free_port() -> int:
@@ -157,7 +158,8 @@ def post_receiver(on_body, port: int = 0) -> ThreadingHTTPServer:
 
 
 def production_env(database_url: str, redis_url: str, work: Path, **extra: str) -> dict:
-    """Production settings over plain HTTP on loopback, with quotas off (a plan's caps are not the server)."""
+    """Production settings over plain HTTP on loopback, with quotas and request rate limits off: a
+    plan's caps and a per-client throttle are not what is measured (one client makes all requests)."""
     keep = {k: v for k, v in os.environ.items()
             if not k.startswith(("DATABASE_URL", "DJANGO_", "REDIS_URL", "CELERY_", "FILEDOCK_"))}
     return {**keep, "DJANGO_SETTINGS_MODULE": "config.settings.production", "DATABASE_URL": database_url,
@@ -165,7 +167,9 @@ def production_env(database_url: str, redis_url: str, work: Path, **extra: str) 
             "DJANGO_LOG_LEVEL": "WARNING", "DJANGO_SECURE_SSL_REDIRECT": "0", "DJANGO_SECURE_HSTS_SECONDS": "0",
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost", "FILEDOCK_FIELD_ENCRYPTION_KEYS": FERNET_KEY,
             "FILEDOCK_OUTBOUND_ALLOWED_NETWORKS": "127.0.0.0/8", "FILEDOCK_MEDIA_ROOT": str(work / "media"),
-            "FILEDOCK_VAR_DIR": str(work / "var"), "FILEDOCK_QUOTAS_ENFORCED": "0", **extra}
+            "FILEDOCK_VAR_DIR": str(work / "var"), "FILEDOCK_QUOTAS_ENFORCED": "0",
+            "FILEDOCK_API_RATE": UNTHROTTLED, "FILEDOCK_RATE_UPLOAD": UNTHROTTLED, "FILEDOCK_RATE_UPLOAD_IP": UNTHROTTLED,
+            **extra}
 
 
 def manage(env: dict, *args: str) -> str:

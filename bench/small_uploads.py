@@ -21,7 +21,6 @@ from harness import (Server, bootstrap, header, production_env, redis_server, ro
                      scratch_database, workdir)
 
 # One client address sends every request: the Upload API's rate limits would measure themselves.
-UNTHROTTLED = {"FILEDOCK_RATE_UPLOAD": "1000000000/s", "FILEDOCK_RATE_UPLOAD_IP": "1000000000/s"}
 CONNECTIONS = 8
 FILE_SIZE = 10 * 1000
 WRK_SCRIPT = """
@@ -65,7 +64,7 @@ def main() -> None:
     data = os.urandom(FILE_SIZE)
     try:
         with scratch_database("small") as database_url, redis_server() as redis_url:
-            env = production_env(database_url, redis_url, work, **UNTHROTTLED)
+            env = production_env(database_url, redis_url, work)
             keys = bootstrap(env)
             body = multipart_body(keys["public_key"], boundary, data)
             with Server(env, workers=args.workers) as server:

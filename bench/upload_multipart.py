@@ -29,7 +29,6 @@ from harness import (PeakSampler, Server, bootstrap, header, production_env, red
                      row, scratch_database, workdir)
 
 # One client address sends every request: the Upload API's rate limits would measure themselves.
-UNTHROTTLED = {"FILEDOCK_RATE_UPLOAD": "1000000000/s", "FILEDOCK_RATE_UPLOAD_IP": "1000000000/s"}
 PART = 5 * 1024 * 1024
 
 
@@ -93,7 +92,7 @@ def main() -> None:
     work = workdir("multipart")
     try:
         with scratch_database("multipart") as database_url, redis_server() as redis_url:
-            env = production_env(database_url, redis_url, work, **UNTHROTTLED)
+            env = production_env(database_url, redis_url, work)
             keys = bootstrap(env)
             source = work / "source.bin"
             with open(source, "wb") as f:

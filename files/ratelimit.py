@@ -40,12 +40,10 @@ def seconds_to_wait(scope: str, rate: str) -> int:
     window = int(now // period)
     key = f"ratelimit:{scope}:{window}"
     try:
-        cache.add(key, 0, timeout=period + 1)
         try:
-            count = cache.incr(key)
-        except ValueError:  # evicted between add and incr
-            cache.set(key, 1, timeout=period + 1)
-            count = 1
+            count = cache.incr(key)  # one round trip for every request of a window but its first
+        except ValueError:  # the window's first request
+            count = 1 if cache.add(key, 1, timeout=period + 1) else cache.incr(key)
     except Exception as error:  # the cache backend's own connection errors
         log.warning("rate limit cache unavailable, %s not counted: %s", scope.partition(":")[0], error)
         return 0

@@ -354,11 +354,11 @@ def project_cached_bytes_purge(*, project_id) -> None:
     """A deleted project's bytes that are not files: proxy copies with their renderings, and the
     parts of unfinished multipart uploads (their rows go with the project)."""
     from files.models import MultipartUpload
+    from files.multipart import multipart_parts_delete
 
     storage_delete_tree(f"proxy/{project_id}")
     for upload in MultipartUpload.objects.filter(project_id=project_id, completed_at__isnull=True):
-        for index in range(upload.parts_count):
-            default_storage.delete(upload.part_key(index))
+        multipart_parts_delete(upload=upload)
 
 
 def file_purge_batch(*, project_id, limit: int) -> int:

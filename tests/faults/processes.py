@@ -34,10 +34,9 @@ def database_url(settings_dict: dict) -> str:
 
 
 def server_env(database: str, redis: str, work: Path, **extra: str) -> dict:
-    """Production settings (Redis for broker and cache, files on local disk under `work`), the
-    Upload API's rate limits out of the way of a burst from one address."""
-    return production_env(database, redis, work, FILEDOCK_WEBHOOK_TIMEOUT="4", FILEDOCK_RATE_UPLOAD="1000000/min",
-                          FILEDOCK_RATE_UPLOAD_IP="1000000/min", **extra)
+    """Production settings (Redis for broker and cache, files on local disk under `work`), with the
+    rate limits out of the way of a burst from one address."""
+    return production_env(database, redis, work, FILEDOCK_WEBHOOK_TIMEOUT="4", **extra)
 
 
 BOOTSTRAP = """

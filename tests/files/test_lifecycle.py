@@ -194,9 +194,10 @@ def test_project_purge_removes_proxy_copies_and_unfinished_parts(project):
     rendering = default_storage.save(f"proxy/{project.pk}/abc/v1-ops-x.png", ContentFile(b"png"))
     upload = MultipartUpload.objects.create(project=project, filename="big", size=10, part_size=5)
     part = default_storage.save(upload.part_key(0), ContentFile(b"12345"))
+    assembled = default_storage.save(f"parts/{upload.uuid}/data", ContentFile(b"12345"))  # parts at offsets
     project_delete(project=project)
     project_purge(project_id=project.pk)
-    assert not any(default_storage.exists(key) for key in (proxy_copy, rendering, part))
+    assert not any(default_storage.exists(key) for key in (proxy_copy, rendering, part, assembled))
 
 
 def test_a_fetch_that_crashes_is_reported_not_left_in_progress(project, monkeypatch):
