@@ -205,3 +205,64 @@ class Burst:
 def stored_blobs(media: Path) -> dict[str, bytes]:
     """Every file blob under the media root's files/ folder, by storage key."""
     return {str(path.relative_to(media)): path.read_bytes() for path in (media / "files").rglob("*") if path.is_file()}
+
+
+class RedisServer:
+    """A redis-server of the test's own on a free port: never the machine's shared one."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.process = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        wait_for(self._ping, 10, "redis")
+
+    def _ping(self) -> bool:
+        result = subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True, text=True)
+        return result.stdout.strip() == "PONG"
+
+    def shutdown(self) -> None:
+        subprocess.run(["redis-cli", "-p", str(self.port), "shutdown", "nosave"], capture_output=True)
+        self.process.wait(10)
+
+    def stop_quietly(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.shutdown()
+
+
+class Workers:
+    """Starts `celery -A config worker -B` processes, each in its own process group; kills them all at the end."""
+
+    def __init__(self, env, tmp_path):
+        self.env, self.tmp_path, self.processes = env, tmp_path, []
+
+    def start(self):
+        n = len(self.processes)
+        log = open(self.tmp_path / f"worker-{n}.log", "w")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "-B", "-s", str(self.tmp_path / f"beat-{n}"),
+             "--concurrency", "2", "--loglevel", "INFO", "--without-gossip", "--without-mingle", "-n", f"fault{n}@%h"],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        self.processes.append(process)
+        return process
+
+    def kill(self, process) -> None:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
+
+    def logs(self) -> str:
+        return "\n".join((self.tmp_path / f"worker-{n}.log").read_text()[-3000:] for n in range(len(self.processes)))
+
+    def close(self) -> None:
+        for process in self.processes:
+            self.kill(process)

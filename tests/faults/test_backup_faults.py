@@ -18,7 +18,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 import uuid
 from pathlib import Path
@@ -217,3 +216,43 @@ def test_worker_killed_mid_copy_completes_after_restart(project, target_server, 
     assert job.attempts == 2 and job.last_error == ""
     copied = target.get_object(Bucket="backups", Key=f"{big.uuid}/big.bin")
     assert copied["ContentLength"] == len(data) and copied["Body"].read() == data
+
+
+MiB = 1024 * 1024
+
+
+@pytest.mark.django_db(transaction=True)
+def test_target_stopped_mid_copy_every_stored_file_is_backed_up_once_it_is_back(project, target_server, workers):
+    """The target goes down after the first part of a large copy has arrived: the broken copy is
+    recorded and retried, nothing half-copied shows, and once it is back every stored file (the
+    large one and small ones uploaded while it was down) is backed up with all its bytes."""
+    data = os.urandom(16 * MiB)
+    big = upload(project, "big.bin", data)
+    target = s3(target_server.endpoint)
+    target.create_bucket(Bucket="backups")
+    connect(project, target_server.endpoint, "backups")
+    # 4 MiB/s: the 16 MiB copy takes about four seconds; the target is stopped after its first part.
+    workers(FILEDOCK_BACKUP_MAX_BANDWIDTH=str(4 * MiB))
+
+    def mid_copy() -> bool:
+        uploads = target.list_multipart_uploads(Bucket="backups").get("Uploads", [])
+        return any(target.list_parts(Bucket="backups", Key=u["Key"], UploadId=u["UploadId"]).get("Parts")
+                   for u in uploads)
+
+    assert wait_until(mid_copy, 60), workers.logs()
+    target_server.stop()
+    small = {upload(project, f"small-{i}.txt", f"small {i}".encode()): f"small {i}".encode() for i in range(3)}
+    assert wait_until(lambda: jobs(file=big, status=Status.PENDING, attempts__gte=1).exclude(last_error="").exists(),
+                      60), workers.logs()
+    assert not jobs(status=Status.DONE, file=big).exists()
+
+    target_server.start()
+    target.create_bucket(Bucket="backups")  # moto keeps nothing across restarts
+    assert wait_until(lambda: jobs(status=Status.DONE).count() == 4, 90), (list(jobs().values()), workers.logs())
+    copied = target.get_object(Bucket="backups", Key=f"{big.uuid}/big.bin")
+    assert copied["ContentLength"] == len(data) and copied["Body"].read() == data
+    for file, content in small.items():
+        assert target.get_object(Bucket="backups", Key=f"{file.uuid}/{file.original_filename}")["Body"].read() == content
+    assert target.list_objects_v2(Bucket="backups")["KeyCount"] == 4
+    assert set(jobs().values_list("last_error", flat=True)) == {""}
+    assert jobs(file=big).get().attempts >= 2

@@ -16,7 +16,6 @@ import psycopg
 import pytest
 
 from tests.faults.processes import Burst, Gunicorn, PostgresCluster, bootstrap, server_env, stored_blobs
-from tests.faults.test_webhook_faults import redis_server  # noqa: F401 (fixture)
 
 UNAVAILABLE = "Service temporarily unavailable; try again later."
 

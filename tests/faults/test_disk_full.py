@@ -20,7 +20,6 @@ from files.services import file_delete
 from projects.services import project_create
 from tests.factories import UserFactory
 from tests.faults.processes import Gunicorn, database_url, server_env, stored_blobs
-from tests.faults.test_webhook_faults import redis_server  # noqa: F401 (fixture)
 
 SIZE = 200 * 1024
 

@@ -21,8 +21,7 @@ from projects.models import WebhookDelivery
 from projects.services import project_create
 from tests.conftest import wait_until
 from tests.factories import UserFactory
-from tests.faults.processes import Burst, Gunicorn, database_url, server_env, stored_blobs
-from tests.faults.test_webhook_faults import Workers, receiver, redis_server  # noqa: F401 (fixtures)
+from tests.faults.processes import Burst, Gunicorn, Workers, database_url, server_env, stored_blobs
 from tests.projects.test_webhook_delivery import SECRET
 
 Status = WebhookDelivery.Status
@@ -30,7 +29,7 @@ Status = WebhookDelivery.Status
 
 @pytest.mark.celery_worker
 @pytest.mark.django_db(transaction=True)
-def test_redis_stopped_during_upload_burst_loses_no_upload_and_no_event(redis_server, receiver, tmp_path):  # noqa: F811
+def test_redis_stopped_during_upload_burst_loses_no_upload_and_no_event(redis_server, receiver, tmp_path):
     project = project_create(owner=UserFactory(), name="burst")
     webhook = services.webhook_create(project=project, target_url=receiver.url, event="file.uploaded",
                                       signing_secret=SECRET)

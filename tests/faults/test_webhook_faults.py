@@ -11,8 +11,6 @@ Guarantees checked:
 """
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -23,7 +21,6 @@ from pathlib import Path
 import pytest
 from django.core.files.base import ContentFile
 from django.db import connection
-from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from files.models import File
@@ -33,67 +30,11 @@ from projects.models import WebhookAttempt, WebhookDelivery
 from projects.services import project_create
 from tests.conftest import wait_until
 from tests.factories import UserFactory
-from tests.projects.test_webhook_delivery import SECRET, Receiver
+from tests.faults.processes import Workers
+from tests.projects.test_webhook_delivery import SECRET
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 Status = WebhookDelivery.Status
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class RedisServer:
-    """A redis-server of the test's own on a free port: never the machine's shared one."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.process = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        assert wait_until(lambda: self._ping(), 10), "redis did not start"
-
-    def _ping(self) -> bool:
-        result = subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True, text=True)
-        return result.stdout.strip() == "PONG"
-
-    def shutdown(self) -> None:
-        subprocess.run(["redis-cli", "-p", str(self.port), "shutdown", "nosave"], capture_output=True)
-        self.process.wait(10)
-
-    def stop_quietly(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.shutdown()
-
-
-@pytest.fixture
-def redis_server():
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop_quietly()
-
-
-@pytest.fixture
-def receiver():
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    server.start()
-    handler = Receiver()
-    server.expect_request("/hook", method="POST").respond_with_handler(handler)
-    handler.url = server.url_for("/hook")
-    yield handler
-    server.clear()
-    server.stop()
 
 
 @pytest.fixture
@@ -110,36 +51,6 @@ def process_env(redis_server, tmp_path):
         "FILEDOCK_WEBHOOK_CLAIM_SECONDS": "6",
         "FILEDOCK_VAR_DIR": str(tmp_path),
     }
-
-
-class Workers:
-    """Starts `celery -A config worker -B` processes, each in its own process group; kills them all at the end."""
-
-    def __init__(self, env, tmp_path):
-        self.env, self.tmp_path, self.processes = env, tmp_path, []
-
-    def start(self):
-        n = len(self.processes)
-        log = open(self.tmp_path / f"worker-{n}.log", "w")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-B", "-s", str(self.tmp_path / f"beat-{n}"),
-             "--concurrency", "2", "--loglevel", "INFO", "--without-gossip", "--without-mingle", "-n", f"fault{n}@%h"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        self.processes.append(process)
-        return process
-
-    def kill(self, process) -> None:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(10)
-
-    def logs(self) -> str:
-        return "\n".join((self.tmp_path / f"worker-{n}.log").read_text()[-3000:] for n in range(len(self.processes)))
-
-    def close(self) -> None:
-        for process in self.processes:
-            self.kill(process)
 
 
 @pytest.fixture
