@@ -5,6 +5,7 @@ from projects import services
 from projects.access import project_view
 from projects.forms import SecretKeyForm
 from projects.models import Role
+from projects.one_shot import secret_keep, secret_pop
 
 NEW_SECRET_SESSION_KEY = "new_secret_key"
 
@@ -20,8 +21,7 @@ def key_create(request, project):
     if not form.is_valid():
         return _render_keys(request, project, form=form, status=400)
     key, plain = services.secret_key_create(project=project, label=form.cleaned_data["label"], created_by=request.user)
-    # Kept in the session for exactly one page view: the secret is shown once, then only masked.
-    request.session[NEW_SECRET_SESSION_KEY] = {"id": str(key.pk), "secret": plain}
+    secret_keep(request, NEW_SECRET_SESSION_KEY, owner_id=key.pk, secret=plain)  # shown once, then only masked
     return redirect("projects:keys", project_id=project.pk)
 
 
@@ -34,7 +34,7 @@ def key_revoke(request, project, key_id):
 
 
 def _render_keys(request, project, form=None, status=200):
-    new_secret = request.session.pop(NEW_SECRET_SESSION_KEY, None)
+    new_secret = secret_pop(request, NEW_SECRET_SESSION_KEY)
     context = {
         "project": project,
         "keys": project.secret_keys.select_related("created_by"),

@@ -10,6 +10,7 @@ from projects import services
 from projects.access import project_view
 from projects.forms import WebhookEditForm, WebhookForm
 from projects.models import Role, WebhookAttempt, WebhookDelivery
+from projects.one_shot import secret_keep, secret_pop
 
 NEW_SECRET_SESSION_KEY = "new_webhook_secret"
 LOG_SIZE = 50
@@ -110,16 +111,11 @@ def webhook_redeliver(request, project, webhook_id, delivery_id):
 
 
 def _show_secret_once(request, webhook, secret: str) -> None:
-    # Kept in the session for exactly one page view, like a new API key.
-    request.session[NEW_SECRET_SESSION_KEY] = {"id": webhook.pk, "secret": secret}
+    secret_keep(request, NEW_SECRET_SESSION_KEY, owner_id=webhook.pk, secret=secret)  # like a new API key
 
 
 def _pop_secret(request, webhook=None):
-    """The secret to show once; left in place if it belongs to another endpoint than this page's."""
-    shown = request.session.get(NEW_SECRET_SESSION_KEY)
-    if shown and webhook is not None and shown["id"] != webhook.pk:
-        return None
-    return request.session.pop(NEW_SECRET_SESSION_KEY, None)
+    return secret_pop(request, NEW_SECRET_SESSION_KEY, webhook.pk if webhook is not None else None)
 
 
 def _add_errors(form, exc: ValidationError) -> None:

@@ -144,3 +144,29 @@ def test_encrypted_columns_hold_no_plain_text_and_need_the_key(world, model, fie
         assert decrypt(value) in secrets  # the configured key opens it
         with pytest.raises(InvalidToken):
             Fernet(Fernet.generate_key()).decrypt(value.encode())
+
+
+def _stored_session(client) -> str:
+    """The session row as the database holds it, decoded (signed JSON, not encrypted)."""
+    from django.contrib.sessions.models import Session
+
+    return str(Session.objects.get(session_key=client.session.session_key).get_decoded())
+
+
+def test_a_new_secret_waits_for_its_one_view_encrypted_in_the_session(client, team):
+    project = team.project
+    client.force_login(team.owner)
+    assert client.post(reverse("projects:key_create", args=[project.pk]), {"label": "once"}).status_code == 302
+    api_secret = project.secret_keys.get(label="once").secret
+    response = client.post(reverse("projects:webhook_create", args=[project.pk]),
+                           {"target_url": "https://hooks.example.com/once", "event": "file.uploaded", "is_active": "on"})
+    assert response.status_code == 302
+    signing_secret = project.webhooks.get(target_url="https://hooks.example.com/once").signing_secret
+
+    waiting = _stored_session(client)
+    assert "new_secret_key" in waiting and "new_webhook_secret" in waiting
+    assert api_secret not in waiting and signing_secret not in waiting
+
+    assert api_secret in client.get(reverse("projects:keys", args=[project.pk])).content.decode()
+    assert api_secret not in client.get(reverse("projects:keys", args=[project.pk])).content.decode()
+    assert "new_secret_key" not in _stored_session(client)
