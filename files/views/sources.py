@@ -5,10 +5,12 @@ client ids only: a client id is public by design, a client secret never leaves t
 
 from django.http import JsonResponse
 
+from files.ratelimit import upload_rate_limit
 from files.upload_auth import project_for
 from files.views.upload_api import upload_endpoint
 
 
+@upload_rate_limit
 @upload_endpoint("GET")
 def sources(request):
     project = project_for(request.GET, "pub_key")

@@ -203,6 +203,13 @@ def test_upload_api_is_limited_per_address(client, project, settings):
                        REMOTE_ADDR="127.0.0.2").status_code == 400
 
 
+def test_upload_sources_are_limited_like_the_rest_of_the_upload_api(client, project, settings):
+    settings.FILEDOCK_RATE_UPLOAD = "1/min"
+    assert client.get("/upload/sources/", {"pub_key": project.public_key}).status_code == 200
+    response = client.get("/upload/sources/", {"pub_key": project.public_key})
+    assert response.status_code == 429 and int(response["Retry-After"]) >= 1
+
+
 def test_cors_preflight_is_not_counted(client, project, settings):
     settings.FILEDOCK_RATE_UPLOAD_IP = "1/min"
     assert [client.options("/upload/base/").status_code for _ in range(3)] == [204, 204, 204]
