@@ -13,17 +13,19 @@ def create(apps, schema_editor) -> None:
     if schema_editor.connection.vendor != "postgresql":
         return
     schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    # CONCURRENTLY: on an install that already holds many files, uploads go on while it builds.
     schema_editor.execute(
-        f"CREATE INDEX IF NOT EXISTS {INDEX} ON files_file USING gin (original_filename gin_trgm_ops)"
+        f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {INDEX} ON files_file USING gin (original_filename gin_trgm_ops)"
     )
 
 
 def drop(apps, schema_editor) -> None:
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f"DROP INDEX IF EXISTS {INDEX}")
+        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {INDEX}")
 
 
 class Migration(migrations.Migration):
+    atomic = False  # CREATE INDEX CONCURRENTLY cannot run inside a transaction
 
     dependencies = [
         ("files", "0004_from_url_claimed_at"),
