@@ -16,6 +16,9 @@ def mount(base: str) -> str:
     return urlparse(base).path.lstrip("/")
 
 
+# allauth answers its rate limits (login, signup, password reset) with this view.
+handler429 = "config.views.too_many_requests"
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),

@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 
 
@@ -24,3 +24,18 @@ def healthz(request):
             checks["redis"] = f"error: {exc.__class__.__name__}"
     healthy = all(value == "ok" for value in checks.values())
     return JsonResponse({"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503)
+
+
+RETRY_AFTER_SECONDS = 60
+
+
+def too_many_requests(request):
+    """allauth's rate limits (login, signup, password reset) answer through here (`handler429`):
+    429 with Retry-After. The limits count per minute, so a minute is the honest hint."""
+    response = HttpResponse(
+        "<!doctype html><title>Too many requests</title><h1>Too many requests</h1>"
+        "<p>Please wait a minute and try again.</p>",
+        status=429,
+    )
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

@@ -33,6 +33,7 @@ def test_signup_is_limited_per_address(client, db, settings):
         statuses.append(response.status_code)
         client.logout()
     assert statuses[:2] == [302, 302] and statuses[2] == 429
+    assert response["Retry-After"] == "60"
 
 
 def test_healthz_checks_redis_when_configured(client, db, settings):

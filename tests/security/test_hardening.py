@@ -144,16 +144,17 @@ def test_production_sends_hsts_over_https(settings, client, db):
 def test_password_reset_is_limited(client, db, settings):
     settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "reset_password": "2/m/ip"}
     user = UserFactory()
-    statuses = [client.post(reverse("account_reset_password"), {"email": user.email}).status_code for _ in range(3)]
-    assert statuses[:2] == [302, 302] and statuses[2] == 429
+    responses = [client.post(reverse("account_reset_password"), {"email": user.email}) for _ in range(3)]
+    assert [r.status_code for r in responses] == [302, 302, 429]
+    assert responses[2]["Retry-After"] == "60"
 
 
 def test_login_is_limited_per_address(client, db, settings):
     settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "login": "2/m/ip"}
     user = UserFactory()
-    statuses = [client.post(reverse("account_login"), {"login": user.email, "password": "wrong"}).status_code
-                for _ in range(3)]
-    assert statuses[2] == 429
+    responses = [client.post(reverse("account_login"), {"login": user.email, "password": "wrong"}) for _ in range(3)]
+    assert responses[2].status_code == 429 and responses[2]["Retry-After"] == "60"
+    assert "Too many requests" in responses[2].content.decode()
 
 
 @pytest.fixture
