@@ -31,6 +31,12 @@ if ! psql -h 127.0.0.1 -U "$(id -un)" -d postgres -Atc "select 1" >/dev/null 2>&
   wait_for "postgresql login" psql -h 127.0.0.1 -U "$(id -un)" -d postgres -Atc "select 1"
 fi
 
+# A run killed mid-way can leave sessions attached to the test database, and then the next run
+# cannot drop and recreate it: end them (only those on the test databases).
+psql -h 127.0.0.1 -U "$(id -un)" -d postgres -Atqc \
+  "select pg_terminate_backend(pid) from pg_stat_activity where datname like 'test_filedock%' and pid <> pg_backend_pid()" \
+  >/dev/null
+
 # Redis on 127.0.0.1:6379.
 if ! (command -v redis-cli >/dev/null && redis-cli -h 127.0.0.1 ping | grep -q PONG); then
   command -v redis-server >/dev/null || apt_install redis-server
