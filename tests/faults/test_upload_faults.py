@@ -22,7 +22,7 @@ from projects.services import project_create
 from tests.conftest import wait_until
 from tests.factories import UserFactory
 from tests.faults.processes import Burst, Gunicorn, Workers, database_url, server_env, stored_blobs
-from tests.projects.test_webhook_delivery import SECRET
+from tests.projects.webhooks_receiver import SECRET
 
 Status = WebhookDelivery.Status
 

@@ -31,7 +31,7 @@ from projects.services import project_create
 from tests.conftest import wait_until
 from tests.factories import UserFactory
 from tests.faults.processes import Workers
-from tests.projects.test_webhook_delivery import SECRET
+from tests.projects.webhooks_receiver import SECRET
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 Status = WebhookDelivery.Status

@@ -1,8 +1,5 @@
 """Webhook delivery: payload, both signatures, retries, 410, disabling, the outbound guard, idempotence."""
 
-import base64
-import hashlib
-import hmac
 import json
 import threading
 import time
@@ -12,103 +9,22 @@ import pytest
 from django.core.files.base import ContentFile
 from django.utils import timezone
 from werkzeug import Response
-from werkzeug.datastructures import Headers
 
 from billing.models import UsageDay
-from files import outbox
 from files.models import Event
 from files.services import file_upload
 from projects import delivery as delivery_module
 from projects import services
 from projects.delivery import retry_delay, webhook_delivery_attempt
-from projects.models import Webhook, WebhookAttempt, WebhookDelivery
+from projects.models import WebhookAttempt, WebhookDelivery
 from projects.webhooks import deliveries_for_event, webhook_dispatch_due
 from tests.conftest import wait_until
+from tests.projects.webhooks_receiver import (
+    SECRET, Receiver, make_due, only_delivery, standard_signature_valid, subscribe, uc_signature_valid, upload_and_relay,
+)
 
-SECRET = "s3cret-signing-key"
 Status = WebhookDelivery.Status
-
-
-# A receiver that checks signatures the way a customer's server would.
-
-
-def uc_signature_valid(body: bytes, header: str, secret: str) -> bool:
-    expected = "v1=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header or "")
-
-
-def standard_signature_valid(headers, body: bytes, secret: str, tolerance: int = 300) -> bool:
-    """Standard Webhooks verification: any of the space-separated v1 signatures, timestamp within 5 min."""
-    message_id, timestamp = headers.get("webhook-id"), headers.get("webhook-timestamp")
-    if not message_id or not timestamp or abs(time.time() - int(timestamp)) > tolerance:
-        return False
-    signed = f"{message_id}.{timestamp}.".encode() + body
-    expected = base64.b64encode(hmac.new(secret.encode(), signed, hashlib.sha256).digest()).decode()
-    for signature in (headers.get("webhook-signature") or "").split(" "):
-        version, _, value = signature.partition(",")
-        if version == "v1" and hmac.compare_digest(value, expected):
-            return True
-    return False
-
-
-class Receiver:
-    """Records every request; answers with the queued responses, then 200. Thread-safe."""
-
-    def __init__(self, secret: str | None = SECRET):
-        self.secret = secret
-        self.requests: list[dict] = []
-        self.answers: list = []
-        self.lock = threading.Lock()
-
-    def __call__(self, request):
-        body = request.get_data()
-        entry = {
-            "headers": Headers(request.headers), "body": body, "webhook_id": request.headers.get("webhook-id"),
-            "uc_valid": self.secret is not None and uc_signature_valid(body, request.headers.get("X-Uc-Signature"), self.secret),
-            "standard_valid": self.secret is not None and standard_signature_valid(request.headers, body, self.secret),
-        }
-        with self.lock:
-            self.requests.append(entry)
-            answer = self.answers.pop(0) if self.answers else 200
-        if callable(answer):
-            return answer(request)
-        return Response("ok" if answer < 300 else "nope", status=answer)
-
-    @property
-    def ids(self) -> list[str]:
-        with self.lock:
-            return [r["webhook_id"] for r in self.requests]
-
-
-@pytest.fixture
-def receiver(httpserver):
-    handler = Receiver()
-    httpserver.expect_request("/hook", method="POST").respond_with_handler(handler)
-    handler.url = httpserver.url_for("/hook")
-    return handler
-
-
-def subscribe(project, url, *, event="file.uploaded", secret=SECRET, **kwargs) -> Webhook:
-    return services.webhook_create(project=project, target_url=url, event=event, signing_secret=secret, **kwargs)
-
-
-def upload_and_relay(project, name="photo.txt"):
-    file = file_upload(project=project, content=ContentFile(b"hello", name=name), filename=name, store=True)
-    outbox.outbox_relay()
-    return file
-
-
-def only_delivery(webhook) -> WebhookDelivery:
-    return WebhookDelivery.objects.get(webhook=webhook)
-
-
-def make_due(delivery) -> None:
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
-
-
-@pytest.fixture(autouse=True)
-def consumers(settings):
-    settings.FILEDOCK_OUTBOX_CONSUMERS = ["projects.webhooks.deliveries_for_event"]
+pytestmark = pytest.mark.usefixtures("webhooks_only")
 
 
 # The outbox consumer and the payload
@@ -460,89 +376,3 @@ def test_an_upload_reaches_the_receiver_through_relay_and_worker(celery_worker, 
 
 def test_delivery_module_documents_the_key_choice():
     assert "UTF-8 bytes" in delivery_module.__doc__
-
-
-# Batches: one task delivers many deliveries, sent at once
-
-
-def test_a_batch_delivers_each_of_its_deliveries_once(team, receiver):
-    from projects.delivery import webhook_deliveries_attempt
-
-    webhook = subscribe(team.project, receiver.url)
-    for i in range(5):
-        upload_and_relay(team.project, f"{i}.txt")
-    ids = list(WebhookDelivery.objects.filter(webhook=webhook).values_list("pk", flat=True))
-    assert webhook_deliveries_attempt(delivery_ids=ids) == dict.fromkeys(ids, "succeeded")
-    expected = {str(u) for u in WebhookDelivery.objects.values_list("delivery_uuid", flat=True)}
-    assert sorted(receiver.ids) == sorted(expected) and len(expected) == 5
-    assert all(r["uc_valid"] and r["standard_valid"] for r in receiver.requests)
-    assert WebhookAttempt.objects.filter(status_code=200).count() == 5
-    assert not WebhookDelivery.objects.exclude(status=Status.SUCCEEDED, attempts=1).exists()
-    assert UsageDay.objects.get(project=team.project).webhook_deliveries == 5
-
-    # The same task run again (a redelivered message) sends nothing.
-    assert webhook_deliveries_attempt(delivery_ids=ids) == dict.fromkeys(ids, "not-due")
-    assert len(receiver.requests) == 5 and WebhookAttempt.objects.count() == 5
-
-
-def test_a_failing_target_does_not_hold_up_the_rest_of_its_batch(team, receiver):
-    from projects.delivery import webhook_deliveries_attempt
-
-    good = subscribe(team.project, receiver.url)
-    refused = subscribe(team.project, "http://127.0.0.1:9/hook")  # nothing listens
-    for i in range(3):
-        upload_and_relay(team.project, f"{i}.txt")
-    ids = list(WebhookDelivery.objects.order_by("pk").values_list("pk", flat=True))
-    outcomes = webhook_deliveries_attempt(delivery_ids=ids)
-    by_webhook = {pk: webhook for pk, webhook in WebhookDelivery.objects.values_list("pk", "webhook")}
-    assert {outcomes[pk] for pk in ids if by_webhook[pk] == good.pk} == {"succeeded"}
-    assert {outcomes[pk] for pk in ids if by_webhook[pk] == refused.pk} == {"retry"}
-    assert len(receiver.requests) == 3
-    refused.refresh_from_db()
-    good.refresh_from_db()
-    assert refused.consecutive_failures == 3 and good.consecutive_failures == 0
-
-
-def test_failures_in_one_batch_count_towards_disabling(team, receiver, settings, mailoutbox,
-                                                     django_capture_on_commit_callbacks):
-    from projects.delivery import webhook_deliveries_attempt
-
-    settings.FILEDOCK_WEBHOOK_DISABLE_AFTER_FAILURES = 3
-    receiver.answers = [500] * 3
-    webhook = subscribe(team.project, receiver.url)
-    for i in range(3):
-        upload_and_relay(team.project, f"{i}.txt")
-    ids = list(WebhookDelivery.objects.values_list("pk", flat=True))
-    with django_capture_on_commit_callbacks(execute=True):
-        assert set(webhook_deliveries_attempt(delivery_ids=ids).values()) == {"retry"}
-    webhook.refresh_from_db()
-    assert not webhook.is_active and webhook.disabled_reason == "3 delivery attempts in a row failed."
-    assert len(mailoutbox) == 1
-
-
-def test_the_relay_queues_the_deliveries_of_many_events_in_batches(team, monkeypatch, django_capture_on_commit_callbacks):
-    from projects import webhooks
-
-    queued = []
-    monkeypatch.setattr("projects.tasks.deliver_webhook.apply_async", lambda args, **kw: queued.append(list(args)))
-    monkeypatch.setattr(webhooks, "DISPATCH_BATCH", 2)
-    subscribe(team.project, "https://a.example.com/hook")
-    for i in range(5):
-        file_upload(project=team.project, content=ContentFile(b"x", name=f"{i}.txt"), filename=f"{i}.txt", store=True)
-    with django_capture_on_commit_callbacks(execute=True):
-        assert outbox.outbox_relay() == 5
-    ids = list(WebhookDelivery.objects.order_by("pk").values_list("pk", flat=True))
-    assert queued == [ids[0:2], ids[2:4], ids[4:5]]  # one message per batch, not one per event
-    assert not WebhookDelivery.objects.filter(dispatched_at__isnull=True).exists()
-
-
-def test_the_task_takes_many_ids_and_is_harmless_to_repeat(team, receiver):
-    from projects.tasks import deliver_webhook
-
-    webhook = subscribe(team.project, receiver.url)
-    for i in range(3):
-        upload_and_relay(team.project, f"{i}.txt")
-    ids = list(WebhookDelivery.objects.filter(webhook=webhook).values_list("pk", flat=True))
-    assert set(deliver_webhook(*ids).values()) == {"succeeded"}
-    assert set(deliver_webhook(*ids).values()) == {"not-due"}
-    assert len(receiver.requests) == 3

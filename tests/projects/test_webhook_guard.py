@@ -5,9 +5,9 @@ import pytest
 from files.fetch import address_allowed
 from projects.delivery import webhook_delivery_attempt
 from projects.models import WebhookAttempt
-from tests.projects.test_webhook_delivery import (  # noqa: F401  (fixtures and helpers)
-    consumers, make_due, only_delivery, receiver, subscribe, upload_and_relay,
-)
+from tests.projects.webhooks_receiver import only_delivery, subscribe, upload_and_relay
+
+pytestmark = pytest.mark.usefixtures("webhooks_only")
 
 
 # The outbound guard
