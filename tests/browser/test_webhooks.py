@@ -40,8 +40,11 @@ def test_create_endpoint_send_test_event_and_see_the_attempt(page, live_server, 
     expect(page.get_by_text("Test event queued")).to_be_visible()
     expect(page.get_by_test_id("new-webhook-secret")).to_have_count(0)  # shown once
     delivery = WebhookDelivery.objects.get(webhook=webhook)
-    for _ in range(30):  # the worker delivers in the background; the log shows it on the next load
-        if page.get_by_test_id("attempt").count():
+    # The worker delivers in the background; the log shows it on a later load. Wait for the delivery's
+    # state, not only its attempt: the page reads the two with separate queries, so one load can fall
+    # between the worker's commit and land with the attempt listed but the state read just before.
+    for _ in range(30):
+        if "succeeded" in page.get_by_test_id("delivery").first.inner_text() and page.get_by_test_id("attempt").count():
             break
         page.wait_for_timeout(500)
         page.reload()
