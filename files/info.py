@@ -3,6 +3,9 @@
 from datetime import UTC
 
 from django.conf import settings
+from django.db import connections
+from django.db.models import Func, QuerySet, TextField
+from django.db.models.functions import Cast
 
 from files.content import url_filename
 from files.models import File, Group
@@ -17,11 +20,11 @@ def cdn_url(file: File, request=None) -> str:
     return f"{absolute(settings.CDN_BASE, request)}{file.uuid}/"
 
 
-def content_info(file: File) -> dict:
-    kind, _, subtype = file.mime_type.partition("/")
-    info = {"mime": {"mime": file.mime_type, "type": kind, "subtype": subtype}}
-    if file.image_info:
-        info["image"] = file.image_info
+def content_info(mime_type: str, image_info) -> dict:
+    kind, _, subtype = mime_type.partition("/")
+    info = {"mime": {"mime": mime_type, "type": kind, "subtype": subtype}}
+    if image_info:
+        info["image"] = image_info
     return info
 
 
@@ -30,31 +33,70 @@ def rest_file_info(file: File, request=None, include_appdata: bool = False) -> d
 
 
 def rest_file_infos(files, request=None, include_appdata: bool = False) -> list[dict]:
-    """The REST info of each file, with the base URLs worked out once: building them twice per
-    file was a third of a 100-file list page's serialisation."""
+    """The REST info of each file (model instances)."""
+    return rest_infos_of_rows(
+        [tuple(getattr(file, name) for name in REST_INFO_COLUMNS) for file in files], request, include_appdata
+    )
+
+
+# What a REST file info is made of, in the order rest_infos_of_rows takes a row.
+REST_INFO_COLUMNS = (
+    "uuid", "datetime_uploaded", "datetime_stored", "datetime_removed",
+    "size", "mime_type", "original_filename", "image_info", "metadata", "source",
+)
+
+
+class UTCText(Func):
+    """`iso` in PostgreSQL: UTC, microseconds, a Z."""
+
+    template = """to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+    output_field = TextField()
+
+
+def rest_info_rows(files: QuerySet) -> QuerySet:
+    """`files` as rows for rest_infos_of_rows: only the columns an info shows, and on PostgreSQL
+    the uuid and the datetimes already as text (parsing timestamps in Python, then formatting
+    them again, was a third of a list page's cost)."""
+    if connections[files.db].vendor != "postgresql":
+        return files.values_list(*REST_INFO_COLUMNS)
+    return files.annotate(
+        uuid_text=Cast("uuid", TextField()), uploaded_text=UTCText("datetime_uploaded"),
+        stored_text=UTCText("datetime_stored"), removed_text=UTCText("datetime_removed"),
+    ).values_list("uuid_text", "uploaded_text", "stored_text", "removed_text", *REST_INFO_COLUMNS[4:])
+
+
+def rest_infos_of_rows(rows, request=None, include_appdata: bool = False) -> list[dict]:
+    """The REST info of each row of REST_INFO_COLUMNS, its datetimes as datetimes or as `iso` text
+    already. The base URLs are worked out once: building them per file was a third of a
+    100-file list page's serialisation."""
     cdn, api = absolute(settings.CDN_BASE, request), absolute(settings.API_BASE, request)
-    return [_rest_info(file, cdn, api, include_appdata) for file in files]
+    return [_rest_info(row, cdn, api, include_appdata) for row in rows]
 
 
-def _rest_info(file: File, cdn_base: str, api_base: str, include_appdata: bool) -> dict:
-    pk, removed = str(file.uuid), file.datetime_removed is not None
+def _text(value) -> str | None:
+    return value if value is None or type(value) is str else iso(value)
+
+
+def _rest_info(row: tuple, cdn_base: str, api_base: str, include_appdata: bool) -> dict:
+    file_id, uploaded, stored, removed, size, mime_type, original_filename, image_info, metadata, source = row
+    pk, removed = str(file_id), _text(removed)
     info = {
         "uuid": pk,
-        "datetime_uploaded": iso(file.datetime_uploaded),
+        "datetime_uploaded": _text(uploaded),
         # A removed file is no longer stored, as the original API reports it.
-        "datetime_stored": None if removed else iso(file.datetime_stored),
-        "datetime_removed": iso(file.datetime_removed),
-        "size": file.size,
-        "mime_type": file.mime_type,
-        "original_filename": file.original_filename,
-        "original_file_url": None if removed else f"{cdn_base}{pk}/{url_filename(file.original_filename)}",
+        "datetime_stored": None if removed else _text(stored),
+        "datetime_removed": removed,
+        "size": size,
+        "mime_type": mime_type,
+        "original_filename": original_filename,
+        "original_file_url": None if removed else f"{cdn_base}{pk}/{url_filename(original_filename)}",
         "url": f"{api_base}files/{pk}/",
-        "is_image": file.image_info is not None,
+        "is_image": image_info is not None,
         "is_ready": True,
-        "metadata": file.metadata,
-        "content_info": content_info(file),
+        "metadata": metadata,
+        "content_info": content_info(mime_type, image_info),
         "variations": None,
-        "source": file.source,
+        "source": source,
     }
     if include_appdata:
         info["appdata"] = {}
@@ -76,7 +118,7 @@ def upload_file_info(file: File) -> dict:
         "is_ready": True,
         "image_info": file.image_info,
         "video_info": None,
-        "content_info": content_info(file),
+        "content_info": content_info(file.mime_type, file.image_info),
         "metadata": file.metadata,
         "s3_bucket": None,
     }

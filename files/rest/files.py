@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from files.errors import UploadError
 from files.groups import parse_file_ref
-from files.info import rest_file_info, rest_file_infos
+from files.info import rest_file_info, rest_info_rows, rest_infos_of_rows
 from files.models import File
 from files.rest.base import ProjectAPIView
 from files.rest.common import (
@@ -76,7 +76,8 @@ class FileList(ProjectAPIView):
         params = request.query_params
         stored, removed = bool_param(params, "stored", None), bool_param(params, "removed", False)
         cursor = Cursor.from_request(request, key="datetime_uploaded", parse_pk=uuid.UUID)
-        page = keyset_page(request, filtered(self.project, stored=stored, removed=removed), cursor)
+        files = filtered(self.project, stored=stored, removed=removed)
+        page = keyset_page(request, files, cursor, values=rest_info_rows)
         totals = walk_totals(self.project, first_page=cursor.start is None)
         appdata = wants_appdata(request)
         return Response({
@@ -85,7 +86,7 @@ class FileList(ProjectAPIView):
             "total": filtered_total(totals, stored=stored, removed=removed),
             "totals": totals,
             "per_page": cursor.limit,
-            "results": rest_file_infos(page.rows, request, include_appdata=appdata),
+            "results": rest_infos_of_rows(page.rows, request, include_appdata=appdata),
         })
 
 

@@ -76,7 +76,10 @@ def datetime_param(params, name: str) -> datetime | None:
     raise invalid(name, "Must be an ISO 8601 date or datetime, e.g. 2024-01-31T12:00:00Z.")
 
 
-def iso_param(value: datetime) -> str:
+def iso_param(value: datetime | str) -> str:
+    """The `from` of a link; `value` may be ISO text ending in Z (files.info.iso's format)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
     return value.astimezone(UTC).isoformat()
 
 
@@ -161,15 +164,21 @@ def link(request, **cursor) -> str:
     return f"{url}?{urlencode(params)}" if params else url
 
 
-def keyset_page(request, rows: QuerySet, cursor: Cursor) -> Page:
-    """One page of `rows` (already scoped and filtered) with absolute next/previous links."""
+def keyset_page(request, rows: QuerySet, cursor: Cursor, values=None) -> Page:
+    """One page of `rows` (already scoped and filtered) with absolute next/previous links.
+
+    `values`, if given, turns the page's query into one of tuples that start with the pk and the
+    key (a datetime, or its UTC ISO text): a page only read out needs no model instances.
+    """
     bounds = cursor.bounds(rows)
     ordered = rows.order_by(*cursor.order)
-    page = list((ordered.filter(bounds[0]) if bounds else ordered)[: cursor.limit + 1])
+    query = ordered.filter(bounds[0]) if bounds else ordered
+    page = list((values(query) if values else query)[: cursor.limit + 1])
     next_url = None
     if len(page) > cursor.limit:
         first = page.pop()
-        next_url = link(request, **{"from": iso_param(getattr(first, cursor.key)), "from_id": str(first.pk)})
+        at, pk = (first[1], first[0]) if values else (getattr(first, cursor.key), first.pk)
+        next_url = link(request, **{"from": iso_param(at), "from_id": str(pk)})
     previous_url = None
     if bounds:
         before = rows.filter(bounds[1]).order_by(*cursor.reverse_order).values_list(cursor.key, "pk")
