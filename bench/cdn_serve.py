@@ -7,6 +7,8 @@ generated into a temporary folder, run in the foreground on a free port) has thr
 `/baseline/` serves the storage root directly (the baseline), `/cdn/` proxies to a gunicorn with
 FILEDOCK_CDN_X_ACCEL_PREFIX=/_protected/, and the internal `/_protected/` sends what Django names.
 The same URL is also measured on gunicorn alone (no nginx). wrk is the load generator.
+Floors, behind the same nginx configuration: bench/minimal_cdn_app.py answering X-Accel-Redirect
+with no lookup, and with one SELECT of the storage key by uuid (what any Django design must do).
 """
 
 import argparse
@@ -15,37 +17,21 @@ import re
 import shutil
 import subprocess
 import sys
-import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import (Server, bootstrap, free_port, header, production_env, redis_server, row,  # noqa: E402
-                     scratch_database, wait_for, workdir)
+from harness import (Server, bootstrap, cpu_seconds, header, production_env, redis_server,  # noqa: E402
+                     row, scratch_database, workdir)
+from nginx_server import Nginx  # noqa: E402
 from small_uploads import multipart_body  # noqa: E402
 
 CONNECTIONS = 8
 FILE_SIZE = 100 * 1000
 ACCEL_PREFIX = "/_protected/"
-NGINX_CONF = """
-{user}
-worker_processes 2;
-daemon off;
-master_process on;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    sendfile on;
-    tcp_nopush on;
-    default_type application/octet-stream;
-    client_body_temp_path {tmp}/client_body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
+# The server block inside bench/nginx_server.py's common configuration.
+NGINX_SERVERS = """
     upstream filedock {{
         server 127.0.0.1:{upstream};
         keepalive 16;
@@ -74,44 +60,12 @@ http {{
             add_header X-Content-Type-Options $upstream_http_x_content_type_options;
         }}
     }}
-}}
 """
 
 
-class Nginx:
-    """nginx in the foreground with a generated configuration; its files stay in `tmp`."""
-
-    def __init__(self, tmp: Path, media: Path, upstream: int):
-        self.tmp, self.port = tmp, free_port()
-        tmp.mkdir(parents=True, exist_ok=True)
-        user = "user root;" if os.geteuid() == 0 else ""  # workers must read the 0700 temporary folder
-        (tmp / "nginx.conf").write_text(NGINX_CONF.format(user=user, tmp=tmp, media=media, upstream=upstream,
-                                                          port=self.port, accel=ACCEL_PREFIX))
-        self.proc = None
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> "Nginx":
-        self.proc = subprocess.Popen(["nginx", "-p", str(self.tmp), "-c", str(self.tmp / "nginx.conf"),
-                                      "-e", str(self.tmp / "error.log")],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for(self._up, what="nginx")
-        return self
-
-    def _up(self) -> bool:
-        if self.proc.poll() is not None:
-            raise RuntimeError("nginx exited:\n" + (self.tmp / "error.log").read_text())
-        try:
-            urllib.request.urlopen(f"{self.base}/baseline/", timeout=2)
-        except urllib.error.HTTPError:  # any answer means it listens
-            pass
-        return True
-
-    def __exit__(self, *exc) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
+def front(tmp: Path, media: Path, upstream: int) -> Nginx:
+    """nginx with /baseline/ (the storage root), /cdn/ proxied to `upstream` and the internal accel location."""
+    return Nginx(tmp, NGINX_SERVERS, media=media, upstream=upstream, accel=ACCEL_PREFIX)
 
 
 def wrk(url: str, seconds: int) -> float:
@@ -120,6 +74,15 @@ def wrk(url: str, seconds: int) -> float:
     if "Non-2xx" in output or "Socket errors" in output:
         raise RuntimeError(f"wrk saw failures on {url}:\n{output}")
     return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+
+
+def measured(server: Server, url: str, seconds: int) -> tuple[float, float]:
+    """(requests per second, gunicorn's CPU ms per request) after a one-second warm-up."""
+    wrk(url, 1)
+    pids = server.pids()
+    cpu = cpu_seconds(pids)
+    rate = wrk(url, seconds)
+    return rate, (cpu_seconds(pids) - cpu) * 1000 / (rate * seconds)
 
 
 def get(url: str) -> tuple[bytes, dict]:
@@ -148,13 +111,12 @@ def main() -> None:
                 cdn_path = f"/cdn/{file_id}/"
                 direct_body, direct_headers = get(server.base + cdn_path)
                 assert direct_body == data
-                wrk(server.base + cdn_path, 1)
-                direct = wrk(server.base + cdn_path, args.seconds)
+                direct, direct_cpu = measured(server, server.base + cdn_path, args.seconds)
 
             stored = next((work / "media" / "files").glob(f"*/{file_id}"))
             accel_env = {**env, "FILEDOCK_CDN_X_ACCEL_PREFIX": ACCEL_PREFIX}
             with Server(accel_env, workers=args.workers) as server, \
-                    Nginx(work / "nginx", work / "media", server.port) as nginx:
+                    front(work / "nginx", work / "media", server.port) as nginx:
                 baseline_url = f"{nginx.base}/baseline/{stored.relative_to(work / 'media')}"
                 assert get(baseline_url)[0] == data
                 accel_body, accel_headers = get(nginx.base + cdn_path)
@@ -163,13 +125,29 @@ def main() -> None:
                     assert accel_headers.get(name) == direct_headers.get(name), (name, accel_headers, direct_headers)
                 wrk(baseline_url, 1)
                 baseline = wrk(baseline_url, args.seconds)
-                wrk(nginx.base + cdn_path, 1)
-                accel = wrk(nginx.base + cdn_path, args.seconds)
+                accel, accel_cpu = measured(server, nginx.base + cdn_path, args.seconds)
+
+            floor_env = {**env, "DJANGO_SETTINGS_MODULE": "bench.minimal_cdn_app", "BENCH_CDN_ACCEL": ACCEL_PREFIX,
+                         "BENCH_CDN_KEY": str(stored.relative_to(work / "media"))}
+            with Server(floor_env, workers=args.workers) as server, \
+                    front(work / "nginx-floor", work / "media", server.port) as nginx:
+                for suffix in ("", "db"):
+                    assert get(nginx.base + cdn_path + suffix)[0] == data
+                header_only, header_cpu = measured(server, nginx.base + cdn_path, args.seconds)
+                with_select, select_cpu = measured(server, nginx.base + cdn_path + "db", args.seconds)
 
         header("P5", f"CDN GET of a 100 KB file, {CONNECTIONS} connections (wrk), gunicorn {args.workers} sync workers")
         row("nginx serving the file from disk", baseline, "req/s")
         row("Filedock behind nginx (X-Accel-Redirect)", accel, "req/s", baseline, "≥ 0.5×")
         row("Filedock on gunicorn alone", direct, "req/s", baseline)
+        row("floor: minimal view, X-Accel-Redirect only (no DB)", header_only, "req/s", baseline)
+        row("floor: minimal view, one SELECT by uuid + X-Accel", with_select, "req/s", baseline)
+        row("Filedock X-Accel / floor with SELECT", accel / with_select, "×")
+        # gunicorn's CPU per request: steadier than req/s when other work shares the 2 cores.
+        row("gunicorn CPU per request, floor (no DB)", header_cpu, "ms")
+        row("gunicorn CPU per request, floor with SELECT", select_cpu, "ms", header_cpu)
+        row("gunicorn CPU per request, Filedock X-Accel", accel_cpu, "ms", header_cpu)
+        row("gunicorn CPU per request, Filedock alone", direct_cpu, "ms", header_cpu)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

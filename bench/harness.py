@@ -68,6 +68,18 @@ def tree_pids(root: int) -> list[int]:
     return pids
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds the processes have used so far (robust where wall clock is noisy)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 class PeakSampler(threading.Thread):
     """Samples each process's RSS every 20 ms and keeps the largest value per process."""
 

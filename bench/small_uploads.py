@@ -5,6 +5,9 @@
 Production settings (PostgreSQL, Redis, local disk) on gunicorn; wrk (its own process) posts the
 same multipart/form-data body over 8 connections. The baseline is a minimal Django view that
 writes the same file to disk (bench/minimal_upload_app.py), served by the same gunicorn command.
+Two floors from the same module: that view plus one INSERT of a row for the file in a committed
+transaction on the same PostgreSQL, with synchronous_commit on (as production) and off: what
+recording a file durably before answering costs, whatever else the design does.
 """
 
 import argparse
@@ -17,7 +20,9 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import (Server, bootstrap, header, production_env, redis_server, row,  # noqa: E402
+import minimal_upload_app  # noqa: E402
+import psycopg  # noqa: E402
+from harness import (Server, bootstrap, cpu_seconds, header, production_env, redis_server, row,  # noqa: E402
                      scratch_database, workdir)
 
 # One client address sends every request: the Upload API's rate limits would measure themselves.
@@ -54,6 +59,15 @@ def wrk(url: str, work: Path, body: bytes, boundary: str, seconds: int) -> float
     return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
 
 
+def measured(server: Server, url: str, work: Path, body: bytes, boundary: str, seconds: int) -> tuple[float, float]:
+    """(requests per second, the server's CPU ms per request) after a one-second warm-up."""
+    wrk(url, work, body, boundary, 1)
+    pids = server.pids()
+    cpu = cpu_seconds(pids)
+    rate = wrk(url, work, body, boundary, seconds)
+    return rate, (cpu_seconds(pids) - cpu) * 1000 / (rate * seconds)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=int, default=10)
@@ -68,8 +82,8 @@ def main() -> None:
             keys = bootstrap(env)
             body = multipart_body(keys["public_key"], boundary, data)
             with Server(env, workers=args.workers) as server:
-                wrk(f"{server.base}/upload/base/", work, body, boundary, 1)  # warm-up
-                filedock = wrk(f"{server.base}/upload/base/", work, body, boundary, args.seconds)
+                filedock, filedock_cpu = measured(server, f"{server.base}/upload/base/", work, body, boundary,
+                                                  args.seconds)
             stored = list((work / "media" / "files").glob("*/*"))
             assert stored and all(path.stat().st_size == FILE_SIZE for path in stored[:50]), "stored files differ"
 
@@ -77,14 +91,29 @@ def main() -> None:
             minimal_dir.mkdir()
             minimal_env = {**env, "DJANGO_SETTINGS_MODULE": "bench.minimal_upload_app",
                            "BENCH_UPLOAD_DIR": str(minimal_dir)}
+            with psycopg.connect(database_url, autocommit=True) as conn:
+                conn.execute(minimal_upload_app.TABLE_SQL)
+            floors = {}
             with Server(minimal_env, workers=args.workers) as server:
-                wrk(f"{server.base}/upload/base/", work, body, boundary, 1)
-                minimal = wrk(f"{server.base}/upload/base/", work, body, boundary, args.seconds)
+                for name in ("base", "durable", "async-commit"):
+                    floors[name] = measured(server, f"{server.base}/upload/{name}/", work, body, boundary,
+                                            args.seconds)
             assert next(minimal_dir.iterdir()).stat().st_size == FILE_SIZE
+            with psycopg.connect(database_url) as conn:
+                assert conn.execute("SELECT count(*) FROM bench_minimal_upload").fetchone()[0] > 0
+            (minimal, minimal_cpu), (durable, durable_cpu), (async_commit, async_cpu) = floors.values()
 
         header("P4", f"10 KB uploads, {CONNECTIONS} connections (wrk), gunicorn {args.workers} sync workers")
         row("minimal Django view writing the file", minimal, "req/s")
         row("Filedock POST /upload/base/", filedock, "req/s", minimal, "≥ 0.7×")
+        row("floor: minimal view + INSERT, synchronous_commit on", durable, "req/s", minimal)
+        row("floor: minimal view + INSERT, synchronous_commit off", async_commit, "req/s", minimal)
+        row("Filedock / floor with durable INSERT", filedock / durable, "×")
+        # gunicorn's CPU per request: steadier than req/s when other work shares the 2 cores.
+        row("server CPU per request, minimal view", minimal_cpu, "ms")
+        row("server CPU per request, Filedock", filedock_cpu, "ms", minimal_cpu)
+        row("server CPU per request, minimal + durable INSERT", durable_cpu, "ms", minimal_cpu)
+        row("server CPU per request, minimal + async-commit INSERT", async_cpu, "ms", minimal_cpu)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

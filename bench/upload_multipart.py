@@ -27,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import (PeakSampler, Server, bootstrap, header, production_env, redis_server,  # noqa: E402
                      row, scratch_database, workdir)
+from upload_ceilings import gunicorn_sink, nginx_sink, raw_sink  # noqa: E402
 
 # One client address sends every request: the Upload API's rate limits would measure themselves.
 PART = 5 * 1024 * 1024
@@ -38,29 +39,36 @@ def post_form(base: str, path: str, fields: dict) -> dict:
         return json.loads(response.read())
 
 
-def raw_upload(server: Server, public_key: str, source: Path, split: dict | None = None) -> str:
-    """start, every part PUT with sendfile() on one keep-alive connection, complete; returns the UUID.
-
-    `split`, when given, receives the seconds spent sending parts and completing."""
+def put_parts(port: int, paths: list[str], source: Path, part: int = PART) -> None:
+    """PUTs the file's parts to `paths` in order, each with sendfile() on one keep-alive connection."""
     size = source.stat().st_size
-    begun = time.perf_counter()
-    started = post_form(server.base, "/upload/multipart/start/", {
-        "UPLOADCARE_PUB_KEY": public_key, "filename": source.name, "size": size,
-        "content_type": "application/octet-stream", "UPLOADCARE_STORE": "1"})
-    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=600)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
     with open(source, "rb") as f:
-        for index, url in enumerate(started["parts"]):
-            offset = index * PART
-            length = min(PART, size - offset)
-            connection.putrequest("PUT", url.split(str(server.port), 1)[1], skip_accept_encoding=True)
+        for index, url_path in enumerate(paths):
+            offset = index * part
+            length = min(part, size - offset)
+            connection.putrequest("PUT", url_path, skip_accept_encoding=True)
             connection.putheader("Content-Type", "application/octet-stream")
             connection.putheader("Content-Length", str(length))
             connection.endheaders()
             connection.sock.sendfile(f, offset, length)
             response = connection.getresponse()
             response.read()
-            assert response.status == 200, response.status
+            assert 200 <= response.status < 300, response.status
     connection.close()
+
+
+def raw_upload(server, public_key: str, source: Path, split: dict | None = None) -> str:
+    """start, every part PUT with sendfile() on one keep-alive connection, complete; returns the UUID.
+
+    `server` is anything with `base` and `port` (gunicorn, or nginx in front of it).
+    `split`, when given, receives the seconds spent sending parts and completing."""
+    size = source.stat().st_size
+    begun = time.perf_counter()
+    started = post_form(server.base, "/upload/multipart/start/", {
+        "UPLOADCARE_PUB_KEY": public_key, "filename": source.name, "size": size,
+        "content_type": "application/octet-stream", "UPLOADCARE_STORE": "1"})
+    put_parts(server.port, [url.split(str(server.port), 1)[1] for url in started["parts"]], source)
     parts_done = time.perf_counter()
     done = post_form(server.base, "/upload/multipart/complete/", {"UPLOADCARE_PUB_KEY": public_key,
                                                                   "uuid": started["uuid"]})
@@ -105,8 +113,14 @@ def main() -> None:
                 subprocess.run(["cp", str(source), str(work / "copy.bin")], check=True)
                 (work / "copy.bin").unlink()
 
+            def cp_sync() -> None:  # the copy on the disk itself, as a file that is kept must get there
+                subprocess.run(["cp", str(source), str(work / "copy.bin")], check=True)
+                subprocess.run(["sync", str(work / "copy.bin")], check=True)
+                (work / "copy.bin").unlink()
+
             cp()  # the source is now in the page cache for every contender alike
             cp_seconds = min(timed(cp)[0] for _ in range(3))
+            cp_sync_seconds = min(timed(cp_sync)[0] for _ in range(2))
 
             with Server(env, workers=2, threads=1) as server:
                 sampler = PeakSampler(server.pids())
@@ -124,6 +138,12 @@ def main() -> None:
                 stored = next((work / "media" / "files").glob(f"*/{uuid}"))
                 assert stored.stat().st_size == size, f"{uuid}: stored size differs"
 
+            # Ceilings and the nginx-writes-the-body prototype (bench/upload_ceilings.py), same run.
+            sink_parts, sink_curl = nginx_sink(work, source, put_parts, PART)
+            raw_1m = raw_sink(work, source, put_parts, PART, 1024 * 1024)
+            raw_8k = raw_sink(work, source, put_parts, PART, 8 * 1024)
+            bare_wsgi = gunicorn_sink(work, source, put_parts, PART)
+
             header("P3", f"multipart upload of {mib:.0f} MiB (5 MiB parts), gunicorn 2 sync workers, local disk")
             row("cp (same disk, page cache)", mib / cp_seconds, "MiB/s")
             row("multipart upload, plain HTTP client (sendfile)", mib / raw_seconds, "MiB/s", mib / cp_seconds,
@@ -131,7 +151,15 @@ def main() -> None:
             row("  of which parts PUT", splits[best]["parts"], "s")
             row("  of which complete", splits[best]["complete"], "s")
             row("multipart upload, pyuploadcare", mib / client_seconds, "MiB/s", mib / cp_seconds)
+            row("cp, then sync the copy to disk", mib / cp_sync_seconds, "MiB/s", mib / cp_seconds)
+            row("  plain HTTP upload vs cp + sync", mib / raw_seconds, "MiB/s", mib / cp_sync_seconds)
             row("server RSS growth, largest process", growth_kib / 1024, "MiB", target="< 64 MiB")
+            cp_rate = mib / cp_seconds
+            row("ceiling: nginx body to file, same client (5 MiB PUTs)", mib / sink_parts, "MiB/s", cp_rate)
+            row("ceiling: nginx body to file, curl -T whole file", mib / sink_curl, "MiB/s", cp_rate)
+            row("ceiling: Python raw socket, recv_into 1 MiB, pwrite", mib / raw_1m, "MiB/s", cp_rate)
+            row("ceiling: Python raw socket, recv_into 8 KiB, pwrite", mib / raw_8k, "MiB/s", cp_rate)
+            row("ceiling: gunicorn sync worker, bare WSGI app, pwrite", mib / bare_wsgi, "MiB/s", cp_rate)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -1,6 +1,5 @@
 """Plan quotas enforced where uploads and API calls come in, and usage counted there."""
 
-import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 

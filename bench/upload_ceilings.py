@@ -1,0 +1,108 @@
+"""P3's ceilings, measured by bench/upload_multipart.py.
+
+- nginx alone taking each PUT body to a file on the same disk (`client_body_in_file_only`), then
+  answering from a stub location: what any design that lets nginx read the socket can reach;
+- bench/raw_sink.py: one Python process reading the body with recv_into() (1 MiB and 8 KiB
+  buffers, the latter being what gunicorn's sync worker uses) and pwrite()-ing it at the part's offset;
+- the same as a bare WSGI app on gunicorn (one sync worker): gunicorn's body reading, no Django.
+"""
+
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from harness import PYTHON, ROOT, free_port, wait_for
+from nginx_server import Nginx
+
+SINK = """
+    upstream stub {{ server 127.0.0.1:{port}; keepalive 4; }}
+    server {{
+        listen 127.0.0.1:{port};
+        client_max_body_size 0;
+        location /sink/ {{
+            client_body_in_file_only clean;
+            client_body_buffer_size {buffer};
+            client_body_temp_path {body_dir};
+            proxy_pass http://stub/stub;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
+            proxy_set_header X-Body-File $request_body_file;
+        }}
+        location = /stub {{ return 200; }}
+        location / {{ return 200; }}
+    }}
+"""
+
+def nginx_sink(work: Path, source: Path, put_parts, part: int, buffer: str = "1m") -> tuple[float, float]:
+    """Seconds for nginx to take every part (the bench's client), and the whole file in one `curl -T`."""
+    body_dir = work / "nginx_body"
+    body_dir.mkdir(exist_ok=True)
+    with Nginx(work / "nginx-sink", SINK, body_dir=body_dir, buffer=buffer) as nginx:
+        count = -(-source.stat().st_size // part)
+        paths = [f"/sink/{i}" for i in range(count)]
+        put_parts(nginx.port, paths[:1], source, part)  # warm-up
+        parts = best(lambda: put_parts(nginx.port, paths, source, part))
+
+        def curl() -> None:
+            code = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-T", str(source),
+                                   f"{nginx.base}/sink/whole"], check=True, capture_output=True, text=True).stdout
+            assert code == "200", code
+        whole = best(curl)
+    assert not any(body_dir.iterdir()), "nginx left body files behind"
+    return parts, whole
+
+
+def raw_sink(work: Path, source: Path, put_parts, part: int, recv_size: int) -> float:
+    """Seconds for bench/raw_sink.py (its own process) to take every part with the bench's client."""
+    port, data = free_port(), work / "raw-sink.bin"
+    proc = subprocess.Popen([PYTHON, str(ROOT / "bench" / "raw_sink.py"), str(port), str(data), str(part),
+                             str(recv_size)])
+    try:
+        wait_for(lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close() is None,
+                 what="raw sink")
+        seconds = best(lambda: fresh_parts(put_parts, port, source, part, data))
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert data.stat().st_size == source.stat().st_size
+    data.unlink()
+    return seconds
+
+
+def gunicorn_sink(work: Path, source: Path, put_parts, part: int) -> float:
+    """Seconds for gunicorn (one sync worker, as Filedock's) running bench/raw_sink.py's bare WSGI app."""
+    port, data = free_port(), work / "gunicorn-sink.bin"
+    env = {**os.environ, "BENCH_SINK_FILE": str(data), "BENCH_PART": str(part)}
+    proc = subprocess.Popen([PYTHON, "-m", "gunicorn", "--chdir", str(ROOT / "bench"), "raw_sink:application",
+                             "-b", f"127.0.0.1:{port}", "-w", "1", "--log-level", "warning"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_for(lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close() is None,
+                 what="gunicorn sink")
+        seconds = best(lambda: fresh_parts(put_parts, port, source, part, data))
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(30)
+    assert data.stat().st_size == source.stat().st_size
+    data.unlink()
+    return seconds
+
+
+def fresh_parts(put_parts, port: int, source: Path, part: int, data: Path) -> None:
+    """Every part PUT to /<index>, into a new data file (fresh pages, as each Filedock upload writes)."""
+    data.unlink(missing_ok=True)
+    put_parts(port, [f"/{i}" for i in range(-(-source.stat().st_size // part))], source, part)
+
+
+def best(fn, repeat: int = 2) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
