@@ -8,7 +8,9 @@ redis-server of its own as the broker), it creates N temporary files older than 
 
 - naive: one statement per file deleting its row (only while unstored), then unlinking its blob;
 - filedock: the Celery beat task `files.tasks.expire_temporary_files`, run in this process until
-  it finds nothing left (each run is what one beat tick does), with its outbox events.
+  it finds nothing left (each run is what one beat tick does), with its outbox events. It is
+  warmed first on one file, as in a worker that has run before: the task's modules imported and
+  the broker connection open (together about 0.3 s, most of a 10,000-file run).
 
 It checks that every blob is gone and every row is removed, then prints both times and the speed-up.
 """
@@ -77,6 +79,15 @@ def filedock_expiry() -> int:
             return removed
 
 
+def warm_up(project_id: str, media: Path) -> None:
+    """One tick on one expired file: imports the task and opens the broker connection."""
+    from files.models import Event
+
+    make_expired(project_id, 1, media)
+    assert filedock_expiry() == 1
+    Event.objects.all().delete()
+
+
 def check_all_gone(project_id: str, media: Path, n: int) -> None:
     from files.models import File
 
@@ -106,6 +117,7 @@ def main() -> None:
         from files.models import Event, File
 
         project_id = keys["project_id"]
+        warm_up(project_id, media)
         header("P6", "expiry of temporary files (PostgreSQL, local disk storage)")
         for n in sizes:
             make_expired(project_id, n, media)

@@ -46,10 +46,14 @@ REST_INFO_COLUMNS = (
 )
 
 
-class UTCText(Func):
-    """`iso` in PostgreSQL: UTC, microseconds, a Z."""
+# `iso` in PostgreSQL: UTC, microseconds, a Z. Fill in a timestamptz expression.
+ISO_SQL = """to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
 
-    template = """to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+
+class UTCText(Func):
+    """`iso` of a datetime column, in PostgreSQL."""
+
+    template = ISO_SQL.format("%(expressions)s")
     output_field = TextField()
 
 

@@ -1,6 +1,5 @@
-"""Every change to a file goes through here: upload, store, delete, metadata, expiry, sweeps."""
+"""Every change to a file goes through here: upload, store, delete, metadata, sweeps (expiry: files.expiry)."""
 
-import json
 import logging
 import re
 import uuid as uuid_lib
@@ -9,7 +8,7 @@ from fnmatch import fnmatch
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 
@@ -19,7 +18,7 @@ from files import errors
 from files.content import SNIFF_BYTES, clean_filename, image_info, sniff_mime
 from files.info import rest_file_info
 from files.models import Event, File
-from files.storage import previews_delete_many, storage_delete_many, storage_for, upload_storage
+from files.storage import storage_for, upload_storage
 
 log = logging.getLogger(__name__)
 
@@ -232,77 +231,6 @@ def file_metadata_delete(*, file: File, key: str) -> File:
             file.save(update_fields=["metadata"])
             emit(file, Event.Type.FILE_INFO_UPDATED)
     return file
-
-
-EXPIRED = {"type": "system", "detail": {"reason": "expired"}}
-
-
-def file_expire_batch(*, limit: int = 1000, now=None) -> int:
-    """Marks up to `limit` expired temporary files removed, then deletes their bytes; returns how many.
-
-    Emits file.deleted (reason "expired") for each, in bulk. Never touches a stored file.
-    """
-    now = now or timezone.now()
-    cutoff = now - timedelta(seconds=settings.FILEDOCK_TEMPORARY_FILE_LIFETIME)
-    claim = timezone.now()
-    with transaction.atomic():
-        # SKIP LOCKED: two runs at once take different files, and a file a store is changing is left
-        # for the next run instead of being waited for.
-        candidates = list(
-            File.objects.temporary().filter(datetime_uploaded__lt=cutoff).order_by("datetime_uploaded")
-            .select_for_update(skip_locked=True)[:limit]
-        )
-        if not candidates:
-            return 0
-        uuids = [file.uuid for file in candidates]
-        # Conditional UPDATE on "not stored, not removed" in the same statement: a store that
-        # committed first keeps its file, and a store that comes after finds the file removed.
-        changed = File.objects.filter(uuid__in=uuids, datetime_stored__isnull=True, datetime_removed__isnull=True).update(
-            datetime_removed=claim
-        )
-        if changed == len(candidates):  # always so with row locks (PostgreSQL): the candidates are ours
-            claimed = candidates
-            for file in claimed:
-                file.datetime_removed = claim
-        else:  # without them (SQLite) a store may have come between the SELECT and the UPDATE
-            claimed = list(File.objects.filter(uuid__in=uuids, datetime_removed=claim))
-        emit_batch(claimed, Event.Type.FILE_DELETED, initiator=EXPIRED)
-    # Rows first, bytes after commit: a crash in between leaves bytes of removed rows, which the
-    # orphan sweep deletes; the other order could leave a live row whose bytes are gone.
-    delete_bytes_batch(claimed)
-    return len(claimed)
-
-
-def emit_batch(files: list[File], event_type: str, initiator: dict) -> None:
-    """Writes one outbox event per file; call inside the transaction that made the change."""
-    from files.outbox import wake_relay
-
-    transaction.on_commit(wake_relay)
-    now = timezone.now()
-    if connection.vendor != "postgresql":
-        Event.objects.bulk_create([
-            Event(project_id=file.project_id, type=event_type, file_uuid=file.uuid, payload=rest_file_info(file),
-                  initiator=initiator, created_at=now)
-            for file in files
-        ])
-        return
-    # COPY rather than bulk_create: its INSERT sends JSON inside an array literal, which the
-    # driver escapes character by character (about 0.3 ms an event, most of expiry's time).
-    columns = "project_id, type, file_uuid, payload, initiator, created_at"
-    initiator_json = json.dumps(initiator)
-    with connection.cursor() as cursor, cursor.copy(f"COPY {Event._meta.db_table} ({columns}) FROM STDIN") as copy:
-        for file in files:
-            copy.write_row((file.project_id, event_type, file.uuid, json.dumps(rest_file_info(file)), initiator_json, now))
-
-
-def delete_bytes_batch(files: list[File]) -> None:
-    """delete_bytes for many files: one batch delete per storage, then the cached previews."""
-    by_storage: dict = {}
-    for file in files:
-        by_storage.setdefault(file.storage_target_id, (storage_for(file), []))[1].append(file.storage_key)
-    for storage, keys in by_storage.values():
-        storage_delete_many(storage, keys)
-    previews_delete_many([file.uuid for file in files])
 
 
 def storage_sweep_orphans(*, older_than: timedelta = timedelta(hours=1), limit: int = 10000) -> int:

@@ -1,9 +1,8 @@
-import time
-
 from celery import shared_task
 from django.conf import settings
 
 from files import services
+from files.expiry import expire_run
 from files.from_url import FETCH_TIME_LIMIT, from_url_fetch, from_url_requeue
 from files.outbox import outbox_relay
 from files.multipart import multipart_sweep_abandoned
@@ -27,13 +26,7 @@ EXPIRY_RUN_SECONDS = 45
 @shared_task(acks_late=True)
 def expire_temporary_files() -> int:
     """Every minute: removes expired temporary files, batch after batch, for up to EXPIRY_RUN_SECONDS."""
-    deadline = time.monotonic() + EXPIRY_RUN_SECONDS
-    removed = 0
-    while True:
-        count = services.file_expire_batch(limit=settings.FILEDOCK_EXPIRY_BATCH)
-        removed += count
-        if count < settings.FILEDOCK_EXPIRY_BATCH or time.monotonic() > deadline:
-            return removed
+    return expire_run(limit=settings.FILEDOCK_EXPIRY_BATCH, seconds=EXPIRY_RUN_SECONDS)
 
 
 @shared_task(acks_late=True)

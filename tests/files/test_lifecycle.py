@@ -12,7 +12,7 @@ from django.core.files.storage import default_storage
 from django.db import connection
 from django.utils import timezone
 
-from files import services
+from files import expiry, services
 from files.models import Event, File
 from projects.services import project_create
 from tests.factories import UserFactory
@@ -54,8 +54,8 @@ def test_expiry_removes_old_temporary_files_and_keeps_stored_ones(project):
     young_temp = make_file(project, age=timedelta(hours=23))
     old_stored = make_file(project, store=True, age=timedelta(days=30))
 
-    assert services.file_expire_batch() == 1
-    assert services.file_expire_batch() == 0  # running again is harmless
+    assert expiry.file_expire_batch() == 1
+    assert expiry.file_expire_batch() == 0  # running again is harmless
 
     old_temp.refresh_from_db(), young_temp.refresh_from_db(), old_stored.refresh_from_db()
     assert old_temp.is_removed and not default_storage.exists(old_temp.storage_key)
@@ -68,14 +68,14 @@ def test_expiry_removes_old_temporary_files_and_keeps_stored_ones(project):
 def test_expiry_works_in_bounded_batches(project):
     for _ in range(5):
         make_file(project, age=timedelta(days=2))
-    assert services.file_expire_batch(limit=2) == 2
+    assert expiry.file_expire_batch(limit=2) == 2
     assert File.objects.temporary().count() == 3
 
 
 def test_time_travel_the_lifetime_setting(project, settings):
     settings.FILEDOCK_TEMPORARY_FILE_LIFETIME = 60
     file = make_file(project, age=timedelta(seconds=61))
-    assert services.file_expire_batch() == 1
+    assert expiry.file_expire_batch() == 1
     file.refresh_from_db()
     assert file.is_removed
 
@@ -99,7 +99,7 @@ def test_store_racing_expiry_never_loses_a_stored_file():
         connection.close()
 
     def expirer():
-        while services.file_expire_batch(limit=7):
+        while expiry.file_expire_batch(limit=7):
             time.sleep(0.001)
         connection.close()
 
@@ -271,7 +271,7 @@ def test_batch_expiry_removes_only_expired_unstored_files_their_blobs_and_previe
     young = make_file(project, age=timedelta(hours=1))
     stored = make_file(project, store=True, age=timedelta(days=30))
 
-    assert services.file_expire_batch(limit=100) == 5
+    assert expiry.file_expire_batch(limit=100) == 5
     for file in [*expired, pictured]:
         file.refresh_from_db()
         assert file.is_removed and not default_storage.exists(file.storage_key)
@@ -316,7 +316,7 @@ def test_a_file_being_stored_while_expiry_runs_is_kept():
     thread = threading.Thread(target=store_slowly)
     thread.start()
     assert storing.wait(10)
-    assert services.file_expire_batch(limit=100) == 3
+    assert expiry.file_expire_batch(limit=100) == 3
     expired.set()
     thread.join()
     contested.refresh_from_db()

@@ -16,7 +16,7 @@ from functools import partial
 import pytest
 from django.core.files.storage import default_storage
 
-from files import services, tasks
+from files import expiry, services, tasks
 from files.models import Event, File
 from projects.services import project_create
 from tests.factories import UserFactory
@@ -87,7 +87,7 @@ def test_no_file_a_store_call_kept_is_ever_removed_by_expiry():
             if decided[0] > min(fronts) + 40:
                 time.sleep(0.002)
                 continue
-            count = services.file_expire_batch(limit=BATCH)
+            count = expiry.file_expire_batch(limit=BATCH)
             with lock:
                 decided[0] += count
 

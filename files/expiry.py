@@ -1,0 +1,167 @@
+"""Expiry of temporary files: the beat task's batches (files.tasks.expire_temporary_files).
+
+A batch marks expired temporary files removed and writes one file.deleted event each (reason
+"expired") in one transaction, then deletes their bytes after commit. Rows first, bytes after:
+a crash in between leaves bytes of removed rows, which the orphan sweep deletes; the other order
+could leave a live row whose bytes are gone.
+
+On PostgreSQL one statement claims the rows, marks them and writes their events, the payload
+built in SQL (PAYLOAD_SQL; a test compares it with rest_file_info). Elsewhere (SQLite, the
+embedded run) the same steps run through the ORM.
+"""
+
+import json
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from files.info import ISO_SQL, iso, rest_file_infos
+from files.models import Event, File
+from files.outbox import wake_relay
+from files.storage import previews_delete_many, storage_delete_many, storage_for
+from projects.bases import absolute
+
+EXPIRED = {"type": "system", "detail": {"reason": "expired"}}
+
+
+def file_expire_batch(*, limit: int = 1000, now=None) -> int:
+    """Marks up to `limit` expired temporary files removed, then deletes their bytes; returns how many."""
+    gone = expire_rows(limit=limit, now=now)
+    delete_blobs(blobs_of(gone), [file_uuid for file_uuid, _, _ in gone])
+    return len(gone)
+
+
+def expire_run(*, limit: int, seconds: float) -> int:
+    """Expires batch after batch until one comes back short or `seconds` have passed; returns how many."""
+    deadline = time.monotonic() + seconds
+    removed = 0
+    while True:
+        count = file_expire_batch(limit=limit)
+        removed += count
+        if count < limit or time.monotonic() > deadline:
+            return removed
+
+
+def expire_rows(*, limit: int, now=None) -> list[tuple]:
+    """Marks up to `limit` expired temporary files removed, with their events, in one transaction.
+
+    Returns (uuid, storage_key, storage_target_id) of each; their bytes are still there. Never
+    touches a stored file: the claim is a conditional UPDATE on "not stored, not removed", so a
+    store that committed first keeps its file, and a store that comes after finds it removed.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.FILEDOCK_TEMPORARY_FILE_LIFETIME)
+    claim = timezone.now()
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            gone = _claim_in_sql(cutoff, claim, limit)
+        else:
+            gone = _claim_with_orm(cutoff, claim, limit)
+        if gone:
+            transaction.on_commit(wake_relay)
+    return gone
+
+
+# --- PostgreSQL: one statement ------------------------------------------------------------------
+
+# rest_file_info of a removed file (files.info._rest_info), key for key: a removed file is no
+# longer stored and has no CDN URL; content_info has "image" only when image_info is truthy.
+# datetime_removed is the batch's claim time, formatted once by files.info.iso.
+PAYLOAD_SQL = f"""jsonb_build_object(
+    'uuid', f.uuid::text,
+    'datetime_uploaded', {ISO_SQL.format("f.datetime_uploaded")},
+    'datetime_stored', NULL,
+    'datetime_removed', %(removed)s::text,
+    'size', f.size,
+    'mime_type', f.mime_type,
+    'original_filename', f.original_filename,
+    'original_file_url', NULL,
+    'url', %(api_base)s || 'files/' || f.uuid::text || '/',
+    'is_image', coalesce(jsonb_typeof(f.image_info) <> 'null', false),
+    'is_ready', true,
+    'metadata', f.metadata,
+    'content_info', jsonb_build_object('mime', jsonb_build_object(
+        'mime', f.mime_type,
+        'type', split_part(f.mime_type, '/', 1),
+        'subtype', CASE WHEN strpos(f.mime_type, '/') > 0
+                        THEN substr(f.mime_type, strpos(f.mime_type, '/') + 1) ELSE '' END
+    )) || CASE WHEN f.image_info NOT IN ('null', 'false', '0', '""', '[]', '{{}}')
+               THEN jsonb_build_object('image', f.image_info) ELSE '{{}}' END,
+    'variations', NULL,
+    'source', f.source
+)"""
+
+# SKIP LOCKED: two runs at once take different files, and a file a store is changing is left for
+# the next run instead of being waited for. ARRAY(...): the claim runs once, before the UPDATE,
+# which finds its rows by primary key. The UPDATE's condition repeats the claim's (the rows are
+# locked by then, so it holds for each); written with coalesce so that the planner, misled by
+# stale statistics, cannot scan the whole partial index of temporary files instead.
+CLAIM_SQL = f"""
+WITH gone AS (
+    UPDATE {File._meta.db_table} AS f SET datetime_removed = %(claim)s
+    WHERE f.uuid = ANY(ARRAY(
+        SELECT uuid FROM {File._meta.db_table}
+        WHERE datetime_stored IS NULL AND datetime_removed IS NULL AND datetime_uploaded < %(cutoff)s
+        ORDER BY datetime_uploaded LIMIT %(limit)s
+        FOR UPDATE SKIP LOCKED
+    )) AND coalesce(f.datetime_stored, f.datetime_removed) IS NULL
+    RETURNING f.*
+), events AS (
+    INSERT INTO {Event._meta.db_table} (project_id, type, file_uuid, payload, initiator, created_at)
+    SELECT f.project_id, %(type)s, f.uuid, {PAYLOAD_SQL}, %(initiator)s::jsonb, %(claim)s FROM gone AS f
+)
+SELECT uuid::text, storage_key, storage_target_id FROM gone
+"""
+
+
+def _claim_in_sql(cutoff, claim, limit: int) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(CLAIM_SQL, {
+            "claim": claim, "removed": iso(claim), "cutoff": cutoff, "limit": limit,
+            "type": Event.Type.FILE_DELETED.value, "initiator": json.dumps(EXPIRED),
+            "api_base": absolute(settings.API_BASE),
+        })
+        return cursor.fetchall()
+
+
+# --- other databases: the ORM -------------------------------------------------------------------
+
+def _claim_with_orm(cutoff, claim, limit: int) -> list[tuple]:
+    candidates = list(
+        File.objects.temporary().filter(datetime_uploaded__lt=cutoff).order_by("datetime_uploaded")
+        .select_for_update(skip_locked=True).values_list("uuid", flat=True)[:limit]
+    )
+    if not candidates:
+        return []
+    File.objects.filter(uuid__in=candidates, datetime_stored__isnull=True, datetime_removed__isnull=True).update(
+        datetime_removed=claim
+    )
+    # Without row locks (SQLite) a store may have come between the SELECT and the UPDATE: the
+    # files this batch removed are those carrying its claim time.
+    claimed = list(File.objects.filter(uuid__in=candidates, datetime_removed=claim))
+    Event.objects.bulk_create([
+        Event(project_id=file.project_id, type=Event.Type.FILE_DELETED, file_uuid=file.uuid, payload=payload,
+              initiator=EXPIRED, created_at=claim)
+        for file, payload in zip(claimed, rest_file_infos(claimed))
+    ])
+    return [(str(file.uuid), file.storage_key, file.storage_target_id) for file in claimed]
+
+
+# --- bytes, after commit ------------------------------------------------------------------------
+
+def blobs_of(gone: list[tuple]) -> list[tuple]:
+    """The keys of removed files grouped by the storage holding them: [(storage, [key, ...])]."""
+    by_target: dict = {}
+    for _, key, target_id in gone:
+        by_target.setdefault(target_id, []).append(key)
+    return [(storage_for(File(storage_target_id=target_id)), keys) for target_id, keys in by_target.items()]
+
+
+def delete_blobs(blobs: list[tuple], file_uuids: list[str]) -> None:
+    """One batch delete per storage, then the files' cached previews."""
+    for storage, keys in blobs:
+        storage_delete_many(storage, keys)
+    previews_delete_many(file_uuids)

@@ -1,0 +1,179 @@
+"""Expiry's one-statement path on PostgreSQL, its ORM path on SQLite, and the task's runs.
+
+The payload of each file.deleted event is built in SQL; it must be exactly what rest_file_info
+gives for the removed file (the webhook body and the REST info the clients parse).
+"""
+
+import json
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import connection
+from django.utils import timezone
+
+from files import expiry, services
+from files.info import rest_file_info
+from files.models import Event, File
+from projects.delivery import body_bytes
+from projects.services import project_create
+from tests.factories import UserFactory
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+TWO_DAYS = timedelta(days=2)
+
+
+@pytest.fixture
+def project(db):
+    return project_create(owner=UserFactory(), name="p")
+
+
+def expired_file(project, name="a.txt", body=b"hello", **fields) -> File:
+    file = services.file_upload(project=project, content=ContentFile(body, name=name), filename=name, store=False)
+    File.objects.filter(pk=file.pk).update(datetime_uploaded=timezone.now() - TWO_DAYS, **fields)
+    return file
+
+
+def stored_jsonb(value: dict) -> str:
+    """How PostgreSQL stores a payload written from Python (what the relay and webhooks read)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT %s::jsonb::text", [json.dumps(value)])
+        return cursor.fetchone()[0]
+
+
+def test_the_payload_built_in_sql_is_rest_file_info_of_the_removed_file_byte_for_byte(project):
+    from tests.files.test_upload_api import png_bytes
+
+    files = [
+        expired_file(project),
+        expired_file(project, name="p.png", body=png_bytes()),
+        expired_file(project, name="naïve name (1) \"q\".txt", source="url",
+                     metadata={"key_1": "ünicode \"quoted\" \\ value", "b": ""}),
+        expired_file(project, mime_type="weird"),
+        expired_file(project, mime_type="application/vnd.a/b+c"),
+        expired_file(project, mime_type=""),
+        expired_file(project, image_info={}),
+        expired_file(project, image_info={"width": 3, "dpi": [72.0, 72.5], "format": "PNG", "none": None}),
+    ]
+    File.objects.filter(pk=files[2].pk).update(size=2**40)  # after the uploads: it would fill the quota
+    # Whole seconds: iso() still writes six digits of microseconds.
+    File.objects.filter(pk=files[0].pk).update(datetime_uploaded=(timezone.now() - TWO_DAYS).replace(microsecond=0))
+    with connection.cursor() as cursor:  # JSON null rather than SQL NULL: not an image either
+        cursor.execute("UPDATE files_file SET image_info = 'null'::jsonb WHERE uuid = %s", [files[1].pk])
+
+    assert expiry.file_expire_batch(limit=100) == len(files)
+
+    for file in files:
+        file.refresh_from_db()
+        event = Event.objects.get(file_uuid=file.pk, type="file.deleted")
+        expected = rest_file_info(file)
+        assert event.payload == expected
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT payload::text FROM files_event WHERE id = %s", [event.pk])
+            assert cursor.fetchone()[0] == stored_jsonb(expected)
+        assert body_bytes(event.payload) == body_bytes(json.loads(stored_jsonb(expected)))
+        assert event.initiator == {"type": "system", "detail": {"reason": "expired"}}
+        assert event.payload["datetime_removed"] and event.payload["datetime_stored"] is None
+    assert Event.objects.get(file_uuid=files[1].pk, type="file.deleted").payload["is_image"] is False
+    assert Event.objects.get(file_uuid=files[6].pk, type="file.deleted").payload["is_image"] is True
+
+
+def test_a_batch_takes_no_more_than_its_limit_even_with_stale_statistics(project):
+    """Statistics taken on an empty table, then many expired files: the claim still runs once."""
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE files_file")
+    for i in range(30):
+        expired_file(project, name=f"{i}.txt")
+    assert len(expiry.expire_rows(limit=7)) == 7
+    assert File.objects.temporary().count() == 23
+
+
+def test_expire_rows_leaves_the_bytes_for_after_commit(project):
+    file = expired_file(project)
+    gone = expiry.expire_rows(limit=10)
+    assert gone == [(str(file.uuid), file.storage_key, None)]
+    file.refresh_from_db()
+    assert file.is_removed and default_storage.exists(file.storage_key)
+    expiry.delete_blobs(expiry.blobs_of(gone), [str(file.uuid)])
+    assert not default_storage.exists(file.storage_key)
+
+
+def test_a_run_has_deleted_every_batchs_bytes_when_it_returns(project, settings):
+    from files.previews import preview_get_or_create
+    from files.tasks import expire_temporary_files
+    from tests.files.test_upload_api import png_bytes
+
+    settings.FILEDOCK_EXPIRY_BATCH = 3
+    files = [expired_file(project, name=f"{i}.txt") for i in range(10)]
+    pictured = expired_file(project, name="p.png", body=png_bytes())
+    preview = preview_get_or_create(file=pictured, width=10, height=10)
+    kept = services.file_upload(project=project, content=ContentFile(b"k", name="k.txt"), filename="k.txt", store=True)
+    File.objects.filter(pk=kept.pk).update(datetime_uploaded=timezone.now() - TWO_DAYS)
+
+    assert expire_temporary_files() == 11
+    assert expire_temporary_files() == 0
+    for file in [*files, pictured]:
+        assert not default_storage.exists(file.storage_key)
+    assert not default_storage.exists(preview)
+    assert default_storage.exists(kept.storage_key)
+    assert Event.objects.filter(type="file.deleted").count() == 11
+
+
+def test_a_run_stops_at_its_time_limit_and_the_next_goes_on(project):
+    for i in range(5):
+        expired_file(project, name=f"{i}.txt")
+    assert expiry.expire_run(limit=2, seconds=0) == 2  # one batch, then the time is up
+    assert expiry.expire_run(limit=2, seconds=60) == 3
+    assert not File.objects.temporary().exists()
+
+
+SQLITE_EXPIRY = """
+from datetime import timedelta
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import connection
+from django.utils import timezone
+from files import services
+from files.info import rest_file_info
+from files.models import Event, File
+from files.tasks import expire_temporary_files
+from projects.models import Project
+
+assert connection.vendor == "sqlite"
+project = Project.objects.get()
+def upload(name, store):
+    return services.file_upload(project=project, content=ContentFile(b"x", name=name), filename=name, store=store)
+old, other, kept = upload("old.txt", False), upload("b c.png", False), upload("kept.txt", True)
+young = upload("young.txt", False)
+File.objects.exclude(pk=young.pk).update(datetime_uploaded=timezone.now() - timedelta(days=2))
+assert expire_temporary_files() == 2
+assert expire_temporary_files() == 0
+for file in (old, other):
+    file.refresh_from_db()
+    assert file.is_removed and not default_storage.exists(file.storage_key)
+    event = Event.objects.get(file_uuid=file.pk, type="file.deleted")
+    assert event.payload == rest_file_info(file), (event.payload, rest_file_info(file))
+    assert event.initiator == {"type": "system", "detail": {"reason": "expired"}}
+for file in (kept, young):
+    file.refresh_from_db()
+    assert not file.is_removed and default_storage.exists(file.storage_key)
+print("expiry ok")
+"""
+
+
+def test_expiry_on_sqlite_the_embedded_run(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL", "CELERY_", "DJANGO_"))}
+    env.update(DJANGO_SETTINGS_MODULE="config.settings.local", FILEDOCK_VAR_DIR=str(tmp_path))
+
+    def manage(*args) -> str:
+        return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True,
+                              capture_output=True, text=True).stdout
+
+    manage("migrate", "--noinput", "-v0")
+    manage("bootstrap", "--email", "e@example.com", "--password", "pw-12345678")
+    assert "expiry ok" in manage("shell", "-c", SQLITE_EXPIRY)
