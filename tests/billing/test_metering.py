@@ -101,3 +101,62 @@ def test_the_daily_task_samples_every_live_project_in_batches(db):
 
     samples = {row.project_id: (row.stored_bytes, row.file_count) for row in UsageDay.objects.all()}
     assert samples == {first.pk: (10, 1), second.pk: (50, 2)}
+
+
+# Outside a transaction (after a commit, per download, per API call) PostgreSQL takes one upsert.
+
+@pytest.mark.django_db(transaction=True)
+def test_counting_outside_a_transaction_is_one_statement_and_adds_up(django_assert_num_queries):
+    project = project_create(owner=UserFactory(), name="Alone")
+    with django_assert_num_queries(1):
+        metering.usage_add(project_id=project.pk, uploads=1, traffic_bytes=500)
+    with django_assert_num_queries(1):
+        metering.usage_add(project_id=project.pk, uploads=2, api_calls=3, webhook_deliveries=1)
+    row = UsageDay.objects.get(project=project)
+    assert (row.uploads, row.api_calls, row.webhook_deliveries, row.traffic_bytes) == (3, 3, 1, 500)
+    assert (row.stored_bytes, row.file_count, row.sampled_at) == (0, 0, None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_counts_outside_a_transaction_are_all_kept():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    project = project_create(owner=UserFactory(), name="Busy")
+
+    def count(_):
+        try:
+            for _ in range(25):
+                metering.usage_add(project_id=project.pk, api_calls=1, traffic_bytes=10)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(count, range(8)))
+    row = UsageDay.objects.get(project=project)
+    assert (row.api_calls, row.traffic_bytes) == (200, 2000)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_no_wait_commit_lasts_for_the_count_only():
+    from django.db import connection
+
+    project = project_create(owner=UserFactory(), name="Quick")
+    with connection.cursor() as cursor:
+        # What ADD_SQL relies on: a set_config(..., true) in a FROM holds for its statement's transaction.
+        cursor.execute("SELECT current_setting('synchronous_commit') FROM "
+                       "(SELECT set_config('synchronous_commit', 'off', true)) AS no_wait")
+        assert cursor.fetchone()[0] == "off"
+        metering.usage_add(project_id=project.pk, api_calls=1)
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"  # and nothing after it: the session's other commits stay durable
+    assert UsageDay.objects.get(project=project).api_calls == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_counting_for_a_project_that_is_gone_writes_nothing_and_raises_nothing():
+    import uuid
+
+    metering.usage_add(project_id=uuid.uuid4(), uploads=1)
+    assert not UsageDay.objects.exists()
