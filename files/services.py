@@ -84,22 +84,23 @@ def validate_metadata(metadata: dict) -> dict:
 
 
 def file_upload(*, project, content, filename: str, store: bool, metadata: dict | None = None,
-                source: str = "upload", file_uuid=None) -> File:
+                source: str = "upload", file_uuid=None, described: tuple[str, dict | None] | None = None) -> File:
     """Writes the bytes, then the File row and its events in one transaction.
 
     `content` is a Django File (streamed to storage in chunks). Raises UploadError for limits.
-    If the row cannot be written the bytes are deleted; a crash in between leaves an orphan
-    blob that `storage_sweep_orphans` removes.
+    `described`: `content`'s MIME type and image facts when the caller has read them already
+    (`_describe`, as file_upload_batch does). If the row cannot be written the bytes are deleted;
+    a crash in between leaves an orphan blob that `storage_sweep_orphans` removes.
     """
     check_size(project, content.size)
     file_uuid = file_uuid or uuid_lib.uuid4()
     name = clean_filename(filename)
     # Described from the upload itself when it can be re-read (a refused type writes nothing);
     # a one-way stream (parts joined from S3) is described from storage after the write.
-    early = _describe(content, name) if content.seekable() else None
+    early = described or (_describe(content, name) if content.seekable() else None)
     if early:
         check_type(project, early[0])
-    storage, target = upload_storage(project)
+    storage, target_id = upload_storage(project)
     key = _save(storage, storage_key(project.pk, file_uuid), content)
     try:
         mime_type, image = early or _describe_stored(storage, key, name)
@@ -108,7 +109,7 @@ def file_upload(*, project, content, filename: str, store: bool, metadata: dict 
             now = timezone.now()
             file = File.objects.create(
                 uuid=file_uuid, project=project, original_filename=name, size=content.size, mime_type=mime_type,
-                image_info=image, metadata=metadata or {}, source=source, storage_key=key, storage_target=target,
+                image_info=image, metadata=metadata or {}, source=source, storage_key=key, storage_target_id=target_id,
                 datetime_uploaded=now, datetime_stored=now if store else None,
             )
             emit(file, Event.Type.FILE_UPLOADED)
@@ -140,14 +141,15 @@ def file_upload_batch(*, project, uploads: list, store: bool, metadata: dict | N
     """Uploads every file or none of them when one is refused (size, plan, type): all are checked
     before any is written, and each is then written in its own short transaction, never one long
     one around the copies (on SQLite that would hold the database's write lock)."""
+    described = []
     for upload in uploads:
         check_size(project, upload.size)
-        head = upload.read(SNIFF_BYTES)
-        upload.seek(0)
-        check_type(project, sniff_mime(head, clean_filename(upload.name), None))
+        described.append(_describe(upload, clean_filename(upload.name)))  # read once, passed on
+        check_type(project, described[-1][0])
     return [
-        file_upload(project=project, content=upload, filename=upload.name, store=store, metadata=metadata, source=source)
-        for upload in uploads
+        file_upload(project=project, content=upload, filename=upload.name, store=store, metadata=metadata,
+                    source=source, described=facts)
+        for upload, facts in zip(uploads, described, strict=True)
     ]
 
 

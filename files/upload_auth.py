@@ -5,6 +5,7 @@ import hmac
 import time
 
 from files import errors
+from files.storage import UPLOAD_TARGET_ID
 from projects.models import Project
 from projects.services import secret_key_match
 
@@ -15,7 +16,11 @@ def project_for(data, field: str) -> Project:
         raise errors.public_key_required(field)
     if "\x00" in public_key:  # PostgreSQL refuses NUL in a query parameter
         raise errors.public_key_invalid(field)
-    project = Project.objects.filter(public_key=public_key).first()
+    # One row by a unique key, without the model's ORDER BY, and with the project's upload
+    # storage in the same query (files.storage.upload_storage). Never cached: a removed project
+    # stops working at once.
+    rows = Project.objects.filter(public_key=public_key).annotate(upload_target_id=UPLOAD_TARGET_ID).order_by()
+    project = next(iter(rows[:1]), None)
     if project is None:
         raise errors.public_key_invalid(field)
     if project.deleted_at is not None:
