@@ -1,0 +1,230 @@
+"""P4/P5 in process: where Filedock's upload view and CDN view spend a request, in ms per request.
+
+    .venv/bin/python bench/profile_views.py [--requests 2000]
+
+Production settings (PostgreSQL, Redis, local disk, FILEDOCK_CDN_X_ACCEL_PREFIX set) on a scratch
+database; each request is one call of config.wsgi's application with a WSGI environ, no server, no
+socket. For each view: ms per request unprofiled, SQL statements and Redis commands per request
+with their time, then cProfile's largest costs (cumulative and own time, ms per request).
+Also the cost of one committed INSERT with synchronous_commit on and off on the same server.
+"""
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import re
+import shutil
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import ROOT, bootstrap, production_env, redis_server, row, header, scratch_database, workdir  # noqa: E402
+from small_uploads import multipart_body  # noqa: E402
+
+OWN = ("/files/", "/billing/", "/projects/", "/accounts/", "/config/")
+
+
+class Counter:
+    """Counts and times SQL statements and Redis commands while installed."""
+
+    def __init__(self):
+        self.sql = self.sql_s = self.redis = self.redis_s = 0
+
+    def sql_wrapper(self, execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.sql += 1
+            self.sql_s += time.perf_counter() - started
+
+    def patch_redis(self):
+        import redis.client
+
+        for cls, name in ((redis.client.Redis, "execute_command"), (redis.client.Pipeline, "execute")):
+            original = getattr(cls, name)
+
+            def timed(*args, _original=original, **kwargs):
+                started = time.perf_counter()
+                try:
+                    return _original(*args, **kwargs)
+                finally:
+                    self.redis += 1
+                    self.redis_s += time.perf_counter() - started
+            setattr(cls, name, timed)
+
+
+def call(application, method: str, path: str, body: bytes = b"", content_type: str = "") -> tuple[int, dict]:
+    path, _, query = path.partition("?")
+    environ = {"REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query, "SERVER_NAME": "127.0.0.1",
+               "SERVER_PORT": "80", "HTTP_HOST": "127.0.0.1", "REMOTE_ADDR": "127.0.0.1", "SERVER_PROTOCOL": "HTTP/1.1",
+               "wsgi.input": io.BytesIO(body), "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr,
+               "wsgi.multithread": False, "wsgi.multiprocess": True, "wsgi.run_once": False,
+               "CONTENT_LENGTH": str(len(body)), "CONTENT_TYPE": content_type}
+    seen = {}
+
+    def start_response(status, headers, exc_info=None):
+        seen["status"], seen["headers"] = int(status.split()[0]), dict(headers)
+    result = application(environ, start_response)
+    for _ in result:
+        pass
+    if hasattr(result, "close"):
+        result.close()
+    return seen["status"], seen["headers"]
+
+
+def profile(label: str, fn, requests: int, counter: Counter, connection, warm: int = 50) -> None:
+    for _ in range(warm):
+        fn()
+    started, cpu = time.perf_counter(), time.process_time()
+    for _ in range(requests):
+        fn()
+    plain_ms = (time.perf_counter() - started) * 1000 / requests
+    cpu_ms = (time.process_time() - cpu) * 1000 / requests
+    counter.__init__()
+    with connection.execute_wrapper(counter.sql_wrapper):
+        for _ in range(requests):
+            fn()
+    # Redis commands are counted for as long as the patch is in, so read them before profiling.
+    redis_count, redis_s = counter.redis, counter.redis_s
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(requests):
+        fn()
+    profiler.disable()
+    header("profile", f"{label}: {requests} requests in process")
+    row("wall time per request, unprofiled", plain_ms, "ms")
+    row("CPU time per request (this process), unprofiled", cpu_ms, "ms", plain_ms)
+    row("SQL statements per request", counter.sql / requests, "")
+    row("  their time per request", counter.sql_s * 1000 / requests, "ms", plain_ms)
+    row("Redis commands per request", redis_count / requests, "")
+    row("  their time per request", redis_s * 1000 / requests, "ms", plain_ms)
+    print_costs(pstats.Stats(profiler), requests)
+
+
+def print_costs(stats: pstats.Stats, requests: int, top: int = 40) -> None:
+    """The largest cumulative costs in the project and Django's middleware, then the largest own times."""
+    total = max(entry[3] for entry in stats.stats.values())
+    rows = []
+    for (filename, line, name), (_, calls, own, cumulative, _) in stats.stats.items():
+        rows.append((cumulative, own, calls, f"{_short(filename)}:{line}({name})"))
+    print(f"  cumulative (profiled total {total * 1000 / requests:.2f} ms/request), project code and middleware:")
+    shown = 0
+    for cumulative, own, calls, where in sorted(rows, reverse=True):
+        if any(part in where for part in OWN) or "middleware" in where or "/db/models/sql/compiler" in where \
+                or "psycopg/cursor" in where or "/files/uploadedfile" in where or "/http/multipartparser" in where \
+                or "kombu" in where and "publish" in where or "/core/files/storage" in where:
+            print(f"    {cumulative * 1000 / requests:8.3f} ms  {calls / requests:6.1f}×  {where}")
+            shown += 1
+            if shown == top:
+                break
+    print("  own time, anywhere:")
+    for cumulative, own, calls, where in sorted(rows, key=lambda r: r[1], reverse=True)[:12]:
+        print(f"    {own * 1000 / requests:8.3f} ms  {calls / requests:6.1f}×  {where}")
+
+
+def _short(filename: str) -> str:
+    filename = filename.replace(str(ROOT), "")
+    return re.sub(r".*/site-packages/", "", filename)
+
+
+def profile_part_put(application, keys: dict, parts: int, counter: Counter, connection) -> None:
+    """P3's part PUT (5 MiB bodies from memory: no socket, so what Django and Filedock add to a part)."""
+    import json
+    from urllib.parse import urlencode
+
+    part = 5 * 1024 * 1024
+    body = os.urandom(part)
+    fields = urlencode({"UPLOADCARE_PUB_KEY": keys["public_key"], "filename": "big.bin", "size": part * (3 * parts + 20),
+                        "content_type": "application/octet-stream"}).encode()
+    captured = {}
+
+    def start_response(status, headers, exc_info=None):
+        captured["status"] = status
+    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/upload/multipart/start/", "QUERY_STRING": "",
+               "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80", "HTTP_HOST": "127.0.0.1",
+               "REMOTE_ADDR": "127.0.0.1", "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.input": io.BytesIO(fields),
+               "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr, "wsgi.multithread": False,
+               "wsgi.multiprocess": True, "wsgi.run_once": False, "CONTENT_LENGTH": str(len(fields)),
+               "CONTENT_TYPE": "application/x-www-form-urlencoded"}
+    started = json.loads(b"".join(application(environ, start_response)))
+    urls = iter(url.split("127.0.0.1", 1)[1] for url in started["parts"])
+
+    def put() -> None:
+        status, _ = call(application, "PUT", next(urls), body, "application/octet-stream")
+        assert status == 200, status
+    profile("Filedock PUT of a 5 MiB multipart part, body from memory", put, parts, counter, connection,
+            warm=10)
+
+
+def commit_cost(connection, repeat: int = 300) -> dict:
+    """ms per committed single-row INSERT, synchronous_commit on and off."""
+    from django.db import transaction
+
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE IF NOT EXISTS bench_commit (id bigserial PRIMARY KEY, uuid uuid NOT NULL)")
+    costs = {}
+    for mode in ("on", "off"):
+        started = time.perf_counter()
+        for _ in range(repeat):
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(f"SET LOCAL synchronous_commit TO {mode.upper()}")
+                cursor.execute("INSERT INTO bench_commit (uuid) VALUES (%s)", [uuid.uuid4()])
+        costs[mode] = (time.perf_counter() - started) * 1000 / repeat
+    return costs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=1000)
+    args = parser.parse_args()
+    work = workdir("profile")
+    try:
+        run(args, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run(args, work: Path) -> None:
+    with scratch_database("profile") as database_url, redis_server() as redis_url:
+        env = production_env(database_url, redis_url, work, FILEDOCK_CDN_X_ACCEL_PREFIX="/_protected/")
+        keys = bootstrap(env)
+        os.environ.update(env)
+        sys.path.insert(0, str(ROOT))
+        os.chdir(ROOT)
+        from config.wsgi import application
+        from django.db import connection
+
+        counter = Counter()
+        counter.patch_redis()
+        boundary = uuid.uuid4().hex
+        body = multipart_body(keys["public_key"], boundary, os.urandom(10 * 1000))
+        content_type = f"multipart/form-data; boundary={boundary}"
+
+        def upload() -> None:
+            status, _ = call(application, "POST", "/upload/base/", body, content_type)
+            assert status == 200, status
+        upload()
+        file_id = next((work / "media" / "files").glob("*/*")).name
+        profile("Filedock POST /upload/base/ (10 KB)", upload, args.requests, counter, connection)
+
+        def cdn() -> None:
+            status, headers = call(application, "GET", f"/cdn/{file_id}/")
+            assert status == 200 and "X-Accel-Redirect" in headers, (status, headers)
+        profile("Filedock GET /cdn/<uuid>/ (X-Accel-Redirect)", cdn, args.requests * 2, counter, connection)
+
+        profile_part_put(application, keys, args.requests // 20, counter, connection)
+
+        costs = commit_cost(connection)
+        header("profile", "one committed single-row INSERT on the same PostgreSQL, in process")
+        row("synchronous_commit on", costs["on"], "ms")
+        row("synchronous_commit off", costs["off"], "ms", costs["on"])
+        connection.close()
+
+
+if __name__ == "__main__":
+    main()
