@@ -9,6 +9,8 @@ requests, 100 files a page as it asks by default) to the last file, the same wal
 `request_limit=1000`, and a plain client following `next` with http.client and json.loads (the
 server's share without the client's models). The baseline is bare SQL over psycopg from this
 process reading the same rows (every column, oldest first) in one query, and in keyset pages of 100.
+The floor is pyuploadcare walking the very same pages saved as files and served by nginx: what the
+client alone costs, with a server that answers at once.
 
 Target (issue #7): pyuploadcare's walk <= 5x the bare SQL read.
 
@@ -18,17 +20,19 @@ the walks are printed too, and move far less.
 """
 
 import argparse
+import contextlib
 import http.client
 import json
-import os
+import shutil
 import time
 import uuid
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from file_rows import site
+from nginx_server import Nginx
 
-from bench.harness import Server, best_of, header, row
+from bench.harness import Server, best_of, cpu_seconds, header, row, workdir
 
 ALL_SQL = """SELECT * FROM files_file WHERE project_id = %(project)s AND datetime_removed IS NULL
 ORDER BY datetime_uploaded, uuid"""
@@ -44,8 +48,9 @@ def bare_pages(conn, project: str) -> int:
     return rows
 
 
-def plain_walk(url: str, public_key: str, secret_key: str) -> int:
-    """Follows `next` with the standard library's HTTP client and json.loads (Uploadcare.Simple auth)."""
+def plain_walk(url: str, public_key: str, secret_key: str, pages: list | None = None) -> int:
+    """Follows `next` with the standard library's HTTP client and json.loads (Uploadcare.Simple auth);
+    appends each page's parsed body to `pages` when given."""
     headers = {"Accept": "application/vnd.uploadcare-v0.7+json",
                "Authorization": f"Uploadcare.Simple {public_key}:{secret_key}"}
     rows = 0
@@ -59,19 +64,37 @@ def plain_walk(url: str, public_key: str, secret_key: str) -> int:
         assert response.status == 200, page
         rows += len(page["results"])
         url = page["next"]
+        if pages is not None:
+            pages.append(page)
     return rows
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User and system CPU time the processes have used so far."""
-    ticks = 0
-    for pid in pids:
-        try:
-            fields = open(f"/proc/{pid}/stat").read().split(") ", 1)[1].split()
-            ticks += int(fields[11]) + int(fields[12])
-        except (FileNotFoundError, ProcessLookupError):
-            pass
-    return ticks / os.sysconf("SC_CLK_TCK")
+# The client's floor: the same pages as files, answered by nginx with no application behind it.
+STATIC_PAGES = """
+    server {{
+        listen 127.0.0.1:{port};
+        location = /api/files/ {{
+            root {pages};
+            default_type application/vnd.uploadcare-v0.7+json;
+            try_files /p$arg_page.json =404;  # the first request has no page: p.json
+        }}
+    }}
+"""
+
+
+@contextlib.contextmanager
+def static_pages(pages: list[dict]):
+    """nginx serving `pages` in order at /api/files/?page=N, each `next` pointing at the following one."""
+    work = workdir("p8-pages")
+    try:
+        nginx = Nginx(work / "nginx", STATIC_PAGES, pages=work)
+        for number, page in enumerate(pages):
+            following = f"{nginx.base}/api/files/?page={number + 1}" if page["next"] else None
+            (work / f"p{number or ''}.json").write_text(json.dumps({**page, "next": following, "previous": None}))
+        with nginx:
+            yield nginx
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def main() -> None:
@@ -102,7 +125,8 @@ def main() -> None:
             paged = best_of(lambda: bare_pages(conn, s.project_id), 3)
             pids = server.pids()
             started, server_cpu = time.perf_counter(), cpu_seconds(pids)
-            plain_rows = plain_walk(f"{server.base}/api/files/", s.keys["public_key"], s.keys["secret_key"])
+            pages = []
+            plain_rows = plain_walk(f"{server.base}/api/files/", s.keys["public_key"], s.keys["secret_key"], pages)
             plain, plain_server_cpu = time.perf_counter() - started, cpu_seconds(pids) - server_cpu
             started, server_cpu, client_cpu = time.perf_counter(), cpu_seconds(pids), time.process_time()
             walk()
@@ -113,16 +137,25 @@ def main() -> None:
             assert counts[None] == expected == plain_rows, (counts, expected, plain_rows)
             big = best_of(lambda: walk(1000), args.repeat)
             assert counts[1000] == expected, counts
+        with static_pages(pages) as nginx:
+            static = Uploadcare(public_key=s.keys["public_key"], secret_key=s.keys["secret_key"],
+                                api_base=f"{nginx.base}/api/", upload_base=f"{nginx.base}/upload/")
+            started, client_cpu = time.perf_counter(), time.process_time()
+            assert sum(1 for _ in static.list_files()) == expected
+            floor, floor_cpu = time.perf_counter() - started, time.process_time() - client_cpu
 
             row(f"bare SQL, {expected:,} rows in one query", bare, "s")
             row("bare SQL, keyset pages of 100", paged, "s", bare)
             row("plain HTTP client following next (100 a page)", plain, "s", bare)
             row("pyuploadcare list_files() (100 a page)", default, "s", bare, "<= 5")
             row("pyuploadcare list_files(request_limit=1000)", big, "s", bare)
+            row("floor: pyuploadcare over the same pages from nginx files", floor, "s", bare, "<= 5")
+            row("  Filedock's walk over that floor", default / floor, "x")
             print(f"  {'files per second, pyuploadcare default':<52} {expected / default:12.0f}", flush=True)
             row("CPU of gunicorn's workers, plain client's walk", plain_server_cpu, "s")
             row("CPU of gunicorn's workers, pyuploadcare's walk", default_server_cpu, "s")
             row("CPU of pyuploadcare (this process), its walk", default_client_cpu, "s")
+            row("CPU of pyuploadcare (this process), the floor's walk", floor_cpu, "s")
 
 
 if __name__ == "__main__":
