@@ -14,19 +14,9 @@ from django.db import connection
 from django.http import Http404, HttpResponse
 from django.urls import path
 
-SECRET_KEY = "bench-minimal-" + "x" * 50
-DEBUG = False
-ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
-ROOT_URLCONF = __name__
-INSTALLED_APPS: list = []
-MIDDLEWARE: list = []
-DATABASES: dict = {}
-if os.environ.get("DATABASE_URL"):
-    import dj_database_url
+from bench.minimal_settings import *  # noqa: E402,F401,F403
 
-    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60,
-                                                  conn_health_checks=True)}
-USE_TZ = True
+ROOT_URLCONF = __name__
 ACCEL = os.environ.get("BENCH_CDN_ACCEL", "/_protected/")
 KEY = os.environ.get("BENCH_CDN_KEY", "")
 

@@ -20,22 +20,12 @@ from django.http import HttpResponse, JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
-SECRET_KEY = "bench-minimal-" + "x" * 50
-DEBUG = False
-ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
-ROOT_URLCONF = __name__
-INSTALLED_APPS: list = []
-MIDDLEWARE: list = []
-DATABASES: dict = {}
-if os.environ.get("DATABASE_URL"):
-    import dj_database_url
+from bench.minimal_settings import *  # noqa: E402,F401,F403
 
-    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60,
-                                                  conn_health_checks=True)}
+ROOT_URLCONF = __name__
 TABLE_SQL = """CREATE TABLE IF NOT EXISTS bench_minimal_upload (
     id bigserial PRIMARY KEY, uuid uuid NOT NULL UNIQUE, name text NOT NULL, size bigint NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now())"""
-USE_TZ = True
 UPLOAD_DIR = os.environ.get("BENCH_UPLOAD_DIR", "/tmp/filedock-bench-minimal")
 
 

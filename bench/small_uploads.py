@@ -20,6 +20,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # bench.minimal_settings, as gunicorn finds it
 import minimal_upload_app  # noqa: E402
 import psycopg  # noqa: E402
 from harness import (Server, bootstrap, cpu_seconds, header, production_env, redis_server, row,  # noqa: E402

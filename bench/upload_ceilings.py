@@ -10,10 +10,9 @@
 import os
 import socket
 import subprocess
-import time
 from pathlib import Path
 
-from harness import PYTHON, ROOT, free_port, wait_for
+from harness import PYTHON, ROOT, best_of, free_port, wait_for
 from nginx_server import Nginx
 
 SINK = """
@@ -45,13 +44,13 @@ def nginx_sink(work: Path, source: Path, put_parts, part: int, buffer: str = "1m
         count = -(-source.stat().st_size // part)
         paths = [f"/sink/{i}" for i in range(count)]
         put_parts(nginx.port, paths[:1], source, part)  # warm-up
-        parts = best(lambda: put_parts(nginx.port, paths, source, part))
+        parts = best_of(lambda: put_parts(nginx.port, paths, source, part), 2)
 
         def curl() -> None:
             code = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-T", str(source),
                                    f"{nginx.base}/sink/whole"], check=True, capture_output=True, text=True).stdout
             assert code == "200", code
-        whole = best(curl)
+        whole = best_of(curl, 2)
     assert not any(body_dir.iterdir()), "nginx left body files behind"
     return parts, whole
 
@@ -64,7 +63,7 @@ def raw_sink(work: Path, source: Path, put_parts, part: int, recv_size: int) -> 
     try:
         wait_for(lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close() is None,
                  what="raw sink")
-        seconds = best(lambda: fresh_parts(put_parts, port, source, part, data))
+        seconds = best_of(lambda: fresh_parts(put_parts, port, source, part, data), 2)
     finally:
         proc.terminate()
         proc.wait(10)
@@ -83,7 +82,7 @@ def gunicorn_sink(work: Path, source: Path, put_parts, part: int) -> float:
     try:
         wait_for(lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close() is None,
                  what="gunicorn sink")
-        seconds = best(lambda: fresh_parts(put_parts, port, source, part, data))
+        seconds = best_of(lambda: fresh_parts(put_parts, port, source, part, data), 2)
     finally:
         os.killpg(proc.pid, 15)
         proc.wait(30)
@@ -96,13 +95,4 @@ def fresh_parts(put_parts, port: int, source: Path, part: int, data: Path) -> No
     """Every part PUT to /<index>, into a new data file (fresh pages, as each Filedock upload writes)."""
     data.unlink(missing_ok=True)
     put_parts(port, [f"/{i}" for i in range(-(-source.stat().st_size // part))], source, part)
-
-
-def best(fn, repeat: int = 2) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return min(times)
 
