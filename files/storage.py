@@ -64,9 +64,14 @@ def storage_for(file: File) -> Storage:
     """The storage holding `file`'s bytes."""
     if file.storage_target_id is None:
         return default_storage
-    storage = _storages.get(file.storage_target_id)
+    return _storage_of(file.storage_target_id)
+
+
+def _storage_of(target_id) -> Storage:
+    """The storage of a bucket connection by its id, built once per process."""
+    storage = _storages.get(target_id)
     if storage is None:
-        storage = storage_for_target(BucketConnection.objects.get(pk=file.storage_target_id))
+        storage = storage_for_target(BucketConnection.objects.get(pk=target_id))
     return storage
 
 
@@ -92,10 +97,7 @@ def upload_storage(project) -> tuple[Storage, object | None]:
         target_id = _connected_storage_ids(project).first()
     if target_id is None:
         return default_storage, None
-    storage = _storages.get(target_id)
-    if storage is None:
-        storage = storage_for_target(BucketConnection.objects.get(pk=target_id))
-    return storage, target_id
+    return _storage_of(target_id), target_id
 
 
 def s3_client(target: BucketConnection, cached: bool = True):
