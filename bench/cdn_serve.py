@@ -19,10 +19,11 @@ import subprocess
 import sys
 import urllib.request
 import uuid
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import (Server, bootstrap, cpu_seconds, header, production_env, redis_server,  # noqa: E402
+from harness import (Server, bootstrap, header, measured, production_env, redis_server,  # noqa: E402
                      row, scratch_database, workdir)
 from nginx_server import Nginx  # noqa: E402
 from small_uploads import multipart_body  # noqa: E402
@@ -76,15 +77,6 @@ def wrk(url: str, seconds: int) -> float:
     return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
 
 
-def measured(server: Server, url: str, seconds: int) -> tuple[float, float]:
-    """(requests per second, gunicorn's CPU ms per request) after a one-second warm-up."""
-    wrk(url, 1)
-    pids = server.pids()
-    cpu = cpu_seconds(pids)
-    rate = wrk(url, seconds)
-    return rate, (cpu_seconds(pids) - cpu) * 1000 / (rate * seconds)
-
-
 def get(url: str) -> tuple[bytes, dict]:
     with urllib.request.urlopen(url, timeout=10) as response:
         return response.read(), dict(response.headers)
@@ -111,7 +103,7 @@ def main() -> None:
                 cdn_path = f"/cdn/{file_id}/"
                 direct_body, direct_headers = get(server.base + cdn_path)
                 assert direct_body == data
-                direct, direct_cpu = measured(server, server.base + cdn_path, args.seconds)
+                direct, direct_cpu = measured(server.pids(), partial(wrk, server.base + cdn_path), args.seconds)
 
             stored = next((work / "media" / "files").glob(f"*/{file_id}"))
             accel_env = {**env, "FILEDOCK_CDN_X_ACCEL_PREFIX": ACCEL_PREFIX}
@@ -125,7 +117,7 @@ def main() -> None:
                     assert accel_headers.get(name) == direct_headers.get(name), (name, accel_headers, direct_headers)
                 wrk(baseline_url, 1)
                 baseline = wrk(baseline_url, args.seconds)
-                accel, accel_cpu = measured(server, nginx.base + cdn_path, args.seconds)
+                accel, accel_cpu = measured(server.pids(), partial(wrk, nginx.base + cdn_path), args.seconds)
 
             floor_env = {**env, "DJANGO_SETTINGS_MODULE": "bench.minimal_cdn_app", "BENCH_CDN_ACCEL": ACCEL_PREFIX,
                          "BENCH_CDN_KEY": str(stored.relative_to(work / "media"))}
@@ -133,8 +125,9 @@ def main() -> None:
                     front(work / "nginx-floor", work / "media", server.port) as nginx:
                 for suffix in ("", "db"):
                     assert get(nginx.base + cdn_path + suffix)[0] == data
-                header_only, header_cpu = measured(server, nginx.base + cdn_path, args.seconds)
-                with_select, select_cpu = measured(server, nginx.base + cdn_path + "db", args.seconds)
+                header_only, header_cpu = measured(server.pids(), partial(wrk, nginx.base + cdn_path), args.seconds)
+                with_select, select_cpu = measured(server.pids(), partial(wrk, nginx.base + cdn_path + "db"),
+                                                   args.seconds)
 
         header("P5", f"CDN GET of a 100 KB file, {CONNECTIONS} connections (wrk), gunicorn {args.workers} sync workers")
         row("nginx serving the file from disk", baseline, "req/s")

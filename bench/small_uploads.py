@@ -17,13 +17,14 @@ import shutil
 import subprocess
 import sys
 import uuid
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # bench.minimal_settings, as gunicorn finds it
 import minimal_upload_app  # noqa: E402
 import psycopg  # noqa: E402
-from harness import (Server, bootstrap, cpu_seconds, header, production_env, redis_server, row,  # noqa: E402
+from harness import (Server, bootstrap, header, measured, production_env, redis_server, row,  # noqa: E402
                      scratch_database, workdir)
 
 # One client address sends every request: the Upload API's rate limits would measure themselves.
@@ -60,15 +61,6 @@ def wrk(url: str, work: Path, body: bytes, boundary: str, seconds: int) -> float
     return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
 
 
-def measured(server: Server, url: str, work: Path, body: bytes, boundary: str, seconds: int) -> tuple[float, float]:
-    """(requests per second, the server's CPU ms per request) after a one-second warm-up."""
-    wrk(url, work, body, boundary, 1)
-    pids = server.pids()
-    cpu = cpu_seconds(pids)
-    rate = wrk(url, work, body, boundary, seconds)
-    return rate, (cpu_seconds(pids) - cpu) * 1000 / (rate * seconds)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=int, default=10)
@@ -83,8 +75,8 @@ def main() -> None:
             keys = bootstrap(env)
             body = multipart_body(keys["public_key"], boundary, data)
             with Server(env, workers=args.workers) as server:
-                filedock, filedock_cpu = measured(server, f"{server.base}/upload/base/", work, body, boundary,
-                                                  args.seconds)
+                filedock, filedock_cpu = measured(server.pids(), partial(wrk, f"{server.base}/upload/base/", work, body,
+                                                                         boundary), args.seconds)
             stored = list((work / "media" / "files").glob("*/*"))
             assert stored and all(path.stat().st_size == FILE_SIZE for path in stored[:50]), "stored files differ"
 
@@ -97,8 +89,8 @@ def main() -> None:
             floors = {}
             with Server(minimal_env, workers=args.workers) as server:
                 for name in ("base", "durable", "async-commit"):
-                    floors[name] = measured(server, f"{server.base}/upload/{name}/", work, body, boundary,
-                                            args.seconds)
+                    post = partial(wrk, f"{server.base}/upload/{name}/", work, body, boundary)
+                    floors[name] = measured(server.pids(), post, args.seconds)
             assert next(minimal_dir.iterdir()).stat().st_size == FILE_SIZE
             with psycopg.connect(database_url) as conn:
                 assert conn.execute("SELECT count(*) FROM bench_minimal_upload").fetchone()[0] > 0
