@@ -41,9 +41,10 @@ def usage_add(*, project_id, uploads: int = 0, api_calls: int = 0, webhook_deliv
 # One statement, so one round trip where BEGIN, SET LOCAL, UPDATE and COMMIT took four (a CDN
 # request or an API call pays it every time). set_config(..., true) lasts until the statement's
 # own transaction commits, and the commit reads it: the same no-wait commit as SET LOCAL.
+NO_WAIT = "(SELECT set_config('synchronous_commit', 'off', true)) AS no_wait"
 ADD_SQL = f"""
 INSERT INTO {UsageDay._meta.db_table} (project_id, day, {", ".join(COUNTERS)}, stored_bytes, file_count)
-SELECT %s, %s, %s, %s, %s, %s, 0, 0 FROM (SELECT set_config('synchronous_commit', 'off', true)) AS no_wait
+SELECT %s, %s, %s, %s, %s, %s, 0, 0 FROM {NO_WAIT}
 ON CONFLICT (project_id, day) DO UPDATE SET {", ".join(f"{name} = {UsageDay._meta.db_table}.{name} + EXCLUDED.{name}"
                                                        for name in COUNTERS)}
 """

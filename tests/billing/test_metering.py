@@ -144,9 +144,9 @@ def test_the_no_wait_commit_lasts_for_the_count_only():
 
     project = project_create(owner=UserFactory(), name="Quick")
     with connection.cursor() as cursor:
-        # What ADD_SQL relies on: a set_config(..., true) in a FROM holds for its statement's transaction.
-        cursor.execute("SELECT current_setting('synchronous_commit') FROM "
-                       "(SELECT set_config('synchronous_commit', 'off', true)) AS no_wait")
+        # ADD_SQL's FROM, read back: within the count's own statement commits do not wait.
+        assert metering.NO_WAIT in metering.ADD_SQL
+        cursor.execute(f"SELECT current_setting('synchronous_commit') FROM {metering.NO_WAIT}")
         assert cursor.fetchone()[0] == "off"
         metering.usage_add(project_id=project.pk, api_calls=1)
         cursor.execute("SHOW synchronous_commit")
