@@ -5,9 +5,11 @@ A batch marks expired temporary files removed and writes one file.deleted event 
 a crash in between leaves bytes of removed rows, which the orphan sweep deletes; the other order
 could leave a live row whose bytes are gone.
 
-On PostgreSQL one statement claims the rows, marks them and writes their events, the payload
-built in SQL (PAYLOAD_SQL; a test compares it with rest_file_info). Elsewhere (SQLite, the
-embedded run) the same steps run through the ORM.
+The events carry no payload. A removed file no longer changes, so the relay reads its info when,
+and only if, a webhook is to receive it (files.outbox.event_file_infos); most projects have none.
+
+On PostgreSQL one statement claims the rows, marks them and writes their events. Elsewhere
+(SQLite, the embedded run) the same steps run through the ORM.
 """
 
 import json
@@ -18,11 +20,9 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from files.info import ISO_SQL, iso, rest_file_infos
 from files.models import Event, File
 from files.outbox import wake_relay
 from files.storage import previews_delete_many, storage_delete_many, storage_for
-from projects.bases import absolute
 
 EXPIRED = {"type": "system", "detail": {"reason": "expired"}}
 
@@ -67,33 +67,6 @@ def expire_rows(*, limit: int, now=None) -> list[tuple]:
 
 # --- PostgreSQL: one statement ------------------------------------------------------------------
 
-# rest_file_info of a removed file (files.info._rest_info), key for key: a removed file is no
-# longer stored and has no CDN URL; content_info has "image" only when image_info is truthy.
-# datetime_removed is the batch's claim time, formatted once by files.info.iso.
-PAYLOAD_SQL = f"""jsonb_build_object(
-    'uuid', f.uuid::text,
-    'datetime_uploaded', {ISO_SQL.format("f.datetime_uploaded")},
-    'datetime_stored', NULL,
-    'datetime_removed', %(removed)s::text,
-    'size', f.size,
-    'mime_type', f.mime_type,
-    'original_filename', f.original_filename,
-    'original_file_url', NULL,
-    'url', %(api_base)s || 'files/' || f.uuid::text || '/',
-    'is_image', coalesce(jsonb_typeof(f.image_info) <> 'null', false),
-    'is_ready', true,
-    'metadata', f.metadata,
-    'content_info', jsonb_build_object('mime', jsonb_build_object(
-        'mime', f.mime_type,
-        'type', split_part(f.mime_type, '/', 1),
-        'subtype', CASE WHEN strpos(f.mime_type, '/') > 0
-                        THEN substr(f.mime_type, strpos(f.mime_type, '/') + 1) ELSE '' END
-    )) || CASE WHEN f.image_info NOT IN ('null', 'false', '0', '""', '[]', '{{}}')
-               THEN jsonb_build_object('image', f.image_info) ELSE '{{}}' END,
-    'variations', NULL,
-    'source', f.source
-)"""
-
 # SKIP LOCKED: two runs at once take different files, and a file a store is changing is left for
 # the next run instead of being waited for. ARRAY(...): the claim runs once, before the UPDATE,
 # which finds its rows by primary key. The UPDATE's condition repeats the claim's (the rows are
@@ -108,10 +81,10 @@ WITH gone AS (
         ORDER BY datetime_uploaded LIMIT %(limit)s
         FOR UPDATE SKIP LOCKED
     )) AND coalesce(f.datetime_stored, f.datetime_removed) IS NULL
-    RETURNING f.*
+    RETURNING f.uuid, f.project_id, f.storage_key, f.storage_target_id
 ), events AS (
     INSERT INTO {Event._meta.db_table} (project_id, type, file_uuid, payload, initiator, created_at)
-    SELECT f.project_id, %(type)s, f.uuid, {PAYLOAD_SQL}, %(initiator)s::jsonb, %(claim)s FROM gone AS f
+    SELECT project_id, %(type)s, uuid, '{{}}'::jsonb, %(initiator)s::jsonb, %(claim)s FROM gone
 )
 SELECT uuid::text, storage_key, storage_target_id FROM gone
 """
@@ -120,9 +93,8 @@ SELECT uuid::text, storage_key, storage_target_id FROM gone
 def _claim_in_sql(cutoff, claim, limit: int) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(CLAIM_SQL, {
-            "claim": claim, "removed": iso(claim), "cutoff": cutoff, "limit": limit,
+            "claim": claim, "cutoff": cutoff, "limit": limit,
             "type": Event.Type.FILE_DELETED.value, "initiator": json.dumps(EXPIRED),
-            "api_base": absolute(settings.API_BASE),
         })
         return cursor.fetchall()
 
@@ -143,9 +115,9 @@ def _claim_with_orm(cutoff, claim, limit: int) -> list[tuple]:
     # files this batch removed are those carrying its claim time.
     claimed = list(File.objects.filter(uuid__in=candidates, datetime_removed=claim))
     Event.objects.bulk_create([
-        Event(project_id=file.project_id, type=Event.Type.FILE_DELETED, file_uuid=file.uuid, payload=payload,
+        Event(project_id=file.project_id, type=Event.Type.FILE_DELETED, file_uuid=file.uuid, payload={},
               initiator=EXPIRED, created_at=claim)
-        for file, payload in zip(claimed, rest_file_infos(claimed))
+        for file in claimed
     ])
     return [(str(file.uuid), file.storage_key, file.storage_target_id) for file in claimed]
 

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from files.models import Event
+from files.models import Event, File
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,22 @@ def outbox_relay(*, limit: int = 500) -> int:
                     handle(event)
         Event.objects.filter(pk__in=[e.pk for e in events]).update(relayed_at=timezone.now())
     return len(events)
+
+
+def event_file_infos(events: list[Event]) -> list[dict]:
+    """Each event's file info, as its webhook body carries it.
+
+    Most events hold it in their payload, taken when they were written. Expiry's file.deleted
+    events hold none: their file is removed, and a removed file no longer changes, so its info
+    read now is its info at the event. Those are read here in one query, only for the events a
+    consumer asks about.
+    """
+    from files.info import rest_file_infos
+
+    unread = {event.file_uuid for event in events if not event.payload and event.file_uuid}
+    files = list(File.objects.filter(uuid__in=unread, datetime_removed__isnull=False)) if unread else []
+    read = {file.uuid: info for file, info in zip(files, rest_file_infos(files))}
+    return [event.payload or read.get(event.file_uuid) or {"uuid": str(event.file_uuid)} for event in events]
 
 
 def enqueue_quietly(task, *args) -> None:

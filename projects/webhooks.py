@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from files.outbox import event_file_infos
 from projects.bases import absolute
 from projects.models import Webhook, WebhookDelivery
 
@@ -70,13 +71,14 @@ def deliveries_for_events(events: list) -> list[WebhookDelivery]:
         is_active=True, project__deleted_at__isnull=True,
     ):
         endpoints[(webhook.project_id, webhook.event)].append(webhook)
+    pairs = [(event, webhook) for event in events for webhook in endpoints[(event.project_id, event.type)]]
+    infos = event_file_infos([event for event, _ in pairs])
     deliveries = WebhookDelivery.objects.bulk_create([
         WebhookDelivery(
             webhook=webhook, event=event, event_type=event.type,
-            payload=webhook_payload(webhook=webhook, file_info=event.payload, initiator=event.initiator),
+            payload=webhook_payload(webhook=webhook, file_info=info, initiator=event.initiator),
         )
-        for event in events
-        for webhook in endpoints[(event.project_id, event.type)]
+        for (event, webhook), info in zip(pairs, infos)
     ])
     if deliveries:
         dispatch_after_commit([delivery.pk for delivery in deliveries])

@@ -1,10 +1,10 @@
 """Expiry's one-statement path on PostgreSQL, its ORM path on SQLite, and the task's runs.
 
-The payload of each file.deleted event is built in SQL; it must be exactly what rest_file_info
-gives for the removed file (the webhook body and the REST info the clients parse).
+Expiry writes its file.deleted events without a payload; a webhook subscribed to them receives
+the removed file's info read at relay time, which must be exactly what rest_file_info gave when
+the file was removed (the webhook body the clients parse).
 """
 
-import json
 import os
 import subprocess
 import sys
@@ -17,12 +17,13 @@ from django.core.files.storage import default_storage
 from django.db import connection
 from django.utils import timezone
 
-from files import expiry, services
+from files import expiry, outbox, services
 from files.info import rest_file_info
 from files.models import Event, File
-from projects.delivery import body_bytes
+from projects.models import WebhookDelivery
 from projects.services import project_create
 from tests.factories import UserFactory
+from tests.projects.webhooks_receiver import subscribe
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 TWO_DAYS = timedelta(days=2)
@@ -39,48 +40,50 @@ def expired_file(project, name="a.txt", body=b"hello", **fields) -> File:
     return file
 
 
-def stored_jsonb(value: dict) -> str:
-    """How PostgreSQL stores a payload written from Python (what the relay and webhooks read)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT %s::jsonb::text", [json.dumps(value)])
-        return cursor.fetchone()[0]
-
-
-def test_the_payload_built_in_sql_is_rest_file_info_of_the_removed_file_byte_for_byte(project):
+def test_a_webhook_receives_the_removed_files_info_read_at_relay_time(project, settings):
     from tests.files.test_upload_api import png_bytes
 
+    settings.FILEDOCK_OUTBOX_CONSUMERS = ["projects.webhooks.deliveries_for_event"]
+    webhook = subscribe(project, "https://hooks.example.com/deleted", event="file.deleted")
     files = [
         expired_file(project),
         expired_file(project, name="p.png", body=png_bytes()),
         expired_file(project, name="naïve name (1) \"q\".txt", source="url",
                      metadata={"key_1": "ünicode \"quoted\" \\ value", "b": ""}),
         expired_file(project, mime_type="weird"),
-        expired_file(project, mime_type="application/vnd.a/b+c"),
-        expired_file(project, mime_type=""),
         expired_file(project, image_info={}),
-        expired_file(project, image_info={"width": 3, "dpi": [72.0, 72.5], "format": "PNG", "none": None}),
     ]
-    File.objects.filter(pk=files[2].pk).update(size=2**40)  # after the uploads: it would fill the quota
-    # Whole seconds: iso() still writes six digits of microseconds.
-    File.objects.filter(pk=files[0].pk).update(datetime_uploaded=(timezone.now() - TWO_DAYS).replace(microsecond=0))
-    with connection.cursor() as cursor:  # JSON null rather than SQL NULL: not an image either
-        cursor.execute("UPDATE files_file SET image_info = 'null'::jsonb WHERE uuid = %s", [files[1].pk])
+    Event.objects.all().delete()  # the uploads' own events
 
     assert expiry.file_expire_batch(limit=100) == len(files)
+    removed = {str(file.pk): rest_file_info(File.objects.get(pk=file.pk)) for file in files}
+    events = list(Event.objects.all())
+    assert [event.payload for event in events] == [{}] * len(files)
+    assert all(event.initiator == {"type": "system", "detail": {"reason": "expired"}} for event in events)
 
-    for file in files:
-        file.refresh_from_db()
-        event = Event.objects.get(file_uuid=file.pk, type="file.deleted")
-        expected = rest_file_info(file)
-        assert event.payload == expected
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT payload::text FROM files_event WHERE id = %s", [event.pk])
-            assert cursor.fetchone()[0] == stored_jsonb(expected)
-        assert body_bytes(event.payload) == body_bytes(json.loads(stored_jsonb(expected)))
-        assert event.initiator == {"type": "system", "detail": {"reason": "expired"}}
-        assert event.payload["datetime_removed"] and event.payload["datetime_stored"] is None
-    assert Event.objects.get(file_uuid=files[1].pk, type="file.deleted").payload["is_image"] is False
-    assert Event.objects.get(file_uuid=files[6].pk, type="file.deleted").payload["is_image"] is True
+    assert outbox.outbox_relay() == len(files)
+    deliveries = WebhookDelivery.objects.filter(webhook=webhook)
+    assert {delivery.payload["data"]["uuid"]: delivery.payload["data"] for delivery in deliveries} == removed
+    for delivery in deliveries:
+        data = delivery.payload["data"]
+        assert data["datetime_removed"] and data["datetime_stored"] is None
+        assert delivery.payload["initiator"] == {"type": "system", "detail": {"reason": "expired"}}
+        assert delivery.payload["file"].endswith(f"/{data['uuid']}/")
+
+
+def test_a_project_without_such_a_webhook_reads_no_file_at_relay_time(project, settings):
+    from django.test.utils import CaptureQueriesContext
+
+    settings.FILEDOCK_OUTBOX_CONSUMERS = ["projects.webhooks.deliveries_for_event"]
+    subscribe(project, "https://hooks.example.com/uploaded", event="file.uploaded")
+    for i in range(3):
+        expired_file(project, name=f"{i}.txt")
+    outbox.outbox_relay()
+    expiry.file_expire_batch(limit=100)
+    with CaptureQueriesContext(connection) as relay:
+        assert outbox.outbox_relay() == 3
+    assert relay.captured_queries and not [q for q in relay.captured_queries if "files_file" in q["sql"]]
+    assert not WebhookDelivery.objects.filter(event_type="file.deleted").exists()
 
 
 def test_a_batch_takes_no_more_than_its_limit_even_with_stale_statistics(project):
@@ -141,6 +144,7 @@ from django.utils import timezone
 from files import services
 from files.info import rest_file_info
 from files.models import Event, File
+from files.outbox import event_file_infos
 from files.tasks import expire_temporary_files
 from projects.models import Project
 
@@ -157,7 +161,7 @@ for file in (old, other):
     file.refresh_from_db()
     assert file.is_removed and not default_storage.exists(file.storage_key)
     event = Event.objects.get(file_uuid=file.pk, type="file.deleted")
-    assert event.payload == rest_file_info(file), (event.payload, rest_file_info(file))
+    assert event.payload == {} and event_file_infos([event]) == [rest_file_info(file)]
     assert event.initiator == {"type": "system", "detail": {"reason": "expired"}}
 for file in (kept, young):
     file.refresh_from_db()
