@@ -14,6 +14,7 @@ On PostgreSQL one statement claims the rows, marks them and writes their events.
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from django.conf import settings
@@ -35,14 +36,26 @@ def file_expire_batch(*, limit: int = 1000, now=None) -> int:
 
 
 def expire_run(*, limit: int, seconds: float) -> int:
-    """Expires batch after batch until one comes back short or `seconds` have passed; returns how many."""
+    """Expires batch after batch until one comes back short or `seconds` have passed; returns how many.
+
+    A batch's bytes are deleted in a second thread while the next batch's rows are marked, so the
+    database and the storage work at the same time. Each batch's bytes are gone before the next
+    batch's are handed over, and all of them before this returns; a failure to delete them is
+    raised here, as from file_expire_batch.
+    """
     deadline = time.monotonic() + seconds
     removed = 0
-    while True:
-        count = file_expire_batch(limit=limit)
-        removed += count
-        if count < limit or time.monotonic() > deadline:
-            return removed
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="expiry-bytes") as deleter:
+        deleting = None
+        while True:
+            gone = expire_rows(limit=limit)
+            if deleting is not None:
+                deleting.result()
+            deleting = deleter.submit(delete_blobs, blobs_of(gone), [file_uuid for file_uuid, _, _ in gone])
+            removed += len(gone)
+            if len(gone) < limit or time.monotonic() > deadline:
+                deleting.result()
+                return removed
 
 
 def expire_rows(*, limit: int, now=None) -> list[tuple]:

@@ -151,9 +151,11 @@ def storage_delete_many(storage: Storage, keys: list[str]) -> None:
     """
     if isinstance(storage, S3Storage):
         names = [storage._normalize_name(key) for key in keys]
+        client = storage.connection.meta.client  # this thread's own client (expiry deletes from a second thread)
         for start in range(0, len(names), 1000):
-            answer = storage.bucket.delete_objects(
-                Delete={"Objects": [{"Key": name} for name in names[start:start + 1000]], "Quiet": True}
+            answer = client.delete_objects(
+                Bucket=storage.bucket_name,
+                Delete={"Objects": [{"Key": name} for name in names[start:start + 1000]], "Quiet": True},
             )
             for error in answer.get("Errors", []):
                 log.warning("could not delete %s: %s", error.get("Key"), error.get("Code"))

@@ -135,6 +135,23 @@ def test_a_run_stops_at_its_time_limit_and_the_next_goes_on(project):
     assert not File.objects.temporary().exists()
 
 
+def test_a_run_raises_when_bytes_cannot_be_deleted_and_leaves_the_rows_removed(project):
+    """A directory where a blob should be: unlink fails for real. The batches before it have their
+    bytes deleted; the failing batch's rows stay removed, its bytes left for the orphan sweep."""
+    files = [expired_file(project, name=f"{i}.txt") for i in range(5)]
+    blocked = files[3]
+    path = Path(default_storage.path(blocked.storage_key))
+    path.unlink()
+    path.mkdir()
+    (path / "inside").write_bytes(b"x")
+
+    with pytest.raises(OSError):
+        expiry.expire_run(limit=2, seconds=60)
+    assert not File.objects.temporary().exists()
+    assert not any(default_storage.exists(file.storage_key) for file in files[:2])
+    assert path.is_dir()
+
+
 SQLITE_EXPIRY = """
 from datetime import timedelta
 from django.core.files.base import ContentFile
