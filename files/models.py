@@ -37,9 +37,11 @@ class File(models.Model):
     source = models.CharField(max_length=20, default="upload")
     storage_key = models.CharField(max_length=255, editable=False)
     # Where the bytes live, fixed at upload: null is the server's default storage. RESTRICT: a
-    # bucket holding files is never deleted on its own, only together with its project.
+    # bucket holding files is never deleted on its own, only together with its project. Indexed
+    # only where set (file_storage_target): most files have none, and an index on all of them
+    # cost a write on every upload and removal.
     storage_target = models.ForeignKey("files.BucketConnection", null=True, blank=True, editable=False,
-                                       on_delete=models.RESTRICT, related_name="+")
+                                       on_delete=models.RESTRICT, related_name="+", db_index=False)
     datetime_uploaded = models.DateTimeField(default=timezone.now)
     datetime_stored = models.DateTimeField(null=True, blank=True)
     datetime_removed = models.DateTimeField(null=True, blank=True)
@@ -56,6 +58,9 @@ class File(models.Model):
                 name="file_temporary_uploaded",
                 condition=models.Q(datetime_stored__isnull=True, datetime_removed__isnull=True),
             ),
+            # The files in a bucket (custom storage), for its usage and the RESTRICT check.
+            models.Index(fields=["storage_target"], name="file_storage_target",
+                         condition=models.Q(storage_target__isnull=False)),
         ]
 
     def __str__(self) -> str:
@@ -158,7 +163,11 @@ class Event(models.Model):
         FILE_DELETED = "file.deleted"
         FILE_INFO_UPDATED = "file.info_updated"
 
-    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="events")
+    # No database constraint: its check ran once per inserted row, a fifth of expiry's time, and
+    # every writer copies project_id from a row that has the constraint (a file's). Deleting a
+    # project still deletes its events (Django's CASCADE), and the relay ignores any left over.
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="events",
+                                db_constraint=False)
     type = models.CharField(max_length=32, choices=Type.choices)
     file_uuid = models.UUIDField(null=True, blank=True)
     # The file's info at the time of the event, as the webhook payload will carry it.
@@ -169,7 +178,9 @@ class Event(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["created_at"], name="event_unrelayed", condition=models.Q(relayed_at__isnull=True)),
+            # The relay's claim: unrelayed events in order of id. An index in any other order
+            # left each claim stepping over every event relayed before it.
+            models.Index(fields=["id"], name="event_unrelayed", condition=models.Q(relayed_at__isnull=True)),
         ]
 
 

@@ -1,6 +1,7 @@
 """The outbox relay: every event handed to every consumer exactly once, even with two relays."""
 
 import threading
+import uuid
 
 import pytest
 from django.core.files.base import ContentFile
@@ -79,3 +80,40 @@ def test_commit_wakes_the_worker_which_relays(recorded, celery_worker):
     upload(project)
     assert wait_until(lambda: not Event.objects.filter(relayed_at__isnull=True).exists())
     assert len(recorded) == 1
+
+
+def test_events_of_a_project_deleted_meanwhile_are_relayed_to_nobody(db, settings):
+    """Events have no database constraint on their project: any left over are relayed as no-ops."""
+    from projects.models import WebhookDelivery
+    from tests.projects.webhooks_receiver import subscribe
+
+    settings.FILEDOCK_OUTBOX_CONSUMERS = ["projects.webhooks.deliveries_for_event", "files.backups.jobs_for_event"]
+    subscribe(project_create(owner=UserFactory(), name="p"), "https://hooks.example.com/a", event="file.deleted")
+    gone = uuid.uuid4()
+    orphans = [Event.objects.create(project_id=gone, type=kind, file_uuid=uuid.uuid4())
+               for kind in ("file.uploaded", "file.deleted")]
+    assert outbox.outbox_relay() == 2
+    assert all(Event.objects.get(pk=event.pk).relayed_at for event in orphans)
+    assert not WebhookDelivery.objects.exists()
+
+
+def test_the_claim_walks_the_index_in_order_even_with_stale_statistics(db):
+    """Statistics taken on an empty table, then a burst of events: the claim reads `limit` events
+    from event_unrelayed in order of id, not every unrelayed event sorted (each claim, a burst)."""
+    project = project_create(owner=UserFactory(), name="p")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE files_event")
+    Event.objects.bulk_create([Event(project=project, type="file.deleted", file_uuid=uuid.uuid4())
+                               for _ in range(5000)])
+    plans = []
+
+    def explain_the_claim(execute, sql, params, many, context):
+        if "FOR UPDATE" in sql and '"files_event"' in sql and not sql.startswith("EXPLAIN"):
+            context["cursor"].execute("EXPLAIN " + sql, params)
+            plans.append("\n".join(line for line, in context["cursor"].fetchall()))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(explain_the_claim):
+        assert outbox.outbox_relay(limit=100) == 100
+    [plan] = plans
+    assert "Index Scan using event_unrelayed" in plan and "Sort" not in plan, plan
