@@ -31,17 +31,7 @@ def consumers():
 def outbox_relay(*, limit: int = 500) -> int:
     """Relays up to `limit` events in order; returns how many. Safe to run concurrently."""
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # The claim walks event_unrelayed in order of id. After a burst (expiry writes a
-            # thousand events a batch) statistics lag behind, and the planner would rather fetch
-            # every unrelayed event and sort them, for each claim of `limit`.
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL enable_sort = off")
-        # SKIP LOCKED: two relays running at once take different events instead of waiting.
-        events = list(
-            Event.objects.select_for_update(skip_locked=True)
-            .filter(relayed_at__isnull=True).order_by("id")[:limit]
-        )
+        events = _claim(limit)
         for handle in consumers():
             batch = getattr(handle, "for_batch", None)  # a consumer that takes the whole list at once
             if batch is not None:
@@ -51,6 +41,22 @@ def outbox_relay(*, limit: int = 500) -> int:
                     handle(event)
         Event.objects.filter(pk__in=[e.pk for e in events]).update(relayed_at=timezone.now())
     return len(events)
+
+
+def _claim(limit: int) -> list[Event]:
+    """The oldest `limit` unrelayed events, locked. SKIP LOCKED: two relays running at once take
+    different events instead of waiting."""
+    claim = Event.objects.select_for_update(skip_locked=True).filter(relayed_at__isnull=True).order_by("id")
+    if connection.vendor != "postgresql":
+        return list(claim[:limit])
+    # The claim walks event_unrelayed in order of id. After a burst (expiry writes a thousand
+    # events a batch) statistics lag behind, and the planner would rather fetch every unrelayed
+    # event and sort them, for each claim. Sorting is off for this one query, not the consumers'.
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_sort = off")
+        events = list(claim[:limit])
+        cursor.execute("RESET enable_sort")
+    return events
 
 
 def event_file_infos(events: list[Event]) -> list[dict]:

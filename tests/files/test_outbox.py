@@ -97,9 +97,21 @@ def test_events_of_a_project_deleted_meanwhile_are_relayed_to_nobody(db, setting
     assert not WebhookDelivery.objects.exists()
 
 
-def test_the_claim_walks_the_index_in_order_even_with_stale_statistics(db):
+SORTING: list[str] = []
+
+
+def record_sorting(event):
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW enable_sort")
+        SORTING.append(cursor.fetchone()[0])
+
+
+def test_the_claim_walks_the_index_in_order_even_with_stale_statistics(db, settings):
     """Statistics taken on an empty table, then a burst of events: the claim reads `limit` events
-    from event_unrelayed in order of id, not every unrelayed event sorted (each claim, a burst)."""
+    from event_unrelayed in order of id, not every unrelayed event sorted (each claim, a burst).
+    Sorting is off for the claim only: the consumers' queries plan as usual."""
+    settings.FILEDOCK_OUTBOX_CONSUMERS = ["tests.files.test_outbox.record_sorting"]
+    SORTING.clear()
     project = project_create(owner=UserFactory(), name="p")
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE files_event")
@@ -117,3 +129,4 @@ def test_the_claim_walks_the_index_in_order_even_with_stale_statistics(db):
         assert outbox.outbox_relay(limit=100) == 100
     [plan] = plans
     assert "Index Scan using event_unrelayed" in plan and "Sort" not in plan, plan
+    assert SORTING == ["on"] * 100
