@@ -163,14 +163,15 @@ class Event(models.Model):
         FILE_DELETED = "file.deleted"
         FILE_INFO_UPDATED = "file.info_updated"
 
-    # No database constraint: its check ran once per inserted row, a fifth of expiry's time, and
+    # No database constraint: its check ran once per inserted row, a sixth of expiry's time, and
     # every writer copies project_id from a row that has the constraint (a file's). Deleting a
     # project still deletes its events (Django's CASCADE), and the relay ignores any left over.
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="events",
                                 db_constraint=False)
     type = models.CharField(max_length=32, choices=Type.choices)
     file_uuid = models.UUIDField(null=True, blank=True)
-    # The file's info at the time of the event, as the webhook payload will carry it.
+    # The file's info at the time of the event, as the webhook payload will carry it. Empty in
+    # expiry's file.deleted events: the relay reads the removed file (files.outbox.event_file_infos).
     payload = models.JSONField(default=dict)
     initiator = models.JSONField(default=dict)
     created_at = models.DateTimeField(default=timezone.now)

@@ -61,7 +61,8 @@ def deliveries_for_events(events: list) -> list[WebhookDelivery]:
     """Outbox consumer: one delivery per event and active endpoint of its project subscribed to its type.
 
     Runs inside the relay's transaction, for the relay's whole batch (one query for the endpoints,
-    one INSERT); the deliveries are queued once it commits.
+    one for the removed files of expiry's events if any of them has an endpoint, one INSERT); the
+    deliveries are queued once it commits.
     """
     if not events:
         return []
