@@ -97,6 +97,16 @@ def test_events_of_a_project_deleted_meanwhile_are_relayed_to_nobody(db, setting
     assert not WebhookDelivery.objects.exists()
 
 
+def test_deleting_a_project_row_still_deletes_its_events(db):
+    """No database constraint, but Django's CASCADE: the admin deleting a project takes its events."""
+    project = project_create(owner=UserFactory(), name="p")
+    upload(project)
+    other = project_create(owner=UserFactory(), name="q")
+    upload(other)
+    project.delete()
+    assert list(Event.objects.values_list("project_id", flat=True)) == [other.pk]
+
+
 SORTING: list[str] = []
 
 
