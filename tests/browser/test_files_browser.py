@@ -34,6 +34,8 @@ def test_upload_search_copy_and_delete_files(page, live_server, context):
     expect(page).to_have_url(re.compile(rf"/projects/{project.pk}/$"))
     page.get_by_role("link", name="Files", exact=True).click()
     expect(page.get_by_text("No files yet.")).to_be_visible()
+    # upload.js marks the form once it listens; a file picked before that would only sit in the input.
+    expect(page.locator("form[data-upload].js-upload")).to_have_count(1)
 
     page.set_input_files("input[type=file]", [
         {"name": "alpha-report.txt", "mimeType": "text/plain", "buffer": b"alpha report\n" * 4000},
