@@ -51,22 +51,38 @@ def retry_delay(attempts: int) -> int:
     return min(settings.FILEDOCK_BACKUP_RETRY_BASE * 2 ** max(0, attempts - 1), settings.FILEDOCK_BACKUP_RETRY_MAX)
 
 
-def jobs_for_event(event: Event) -> None:
+def jobs_for_events(events: list[Event]) -> None:
     """Outbox consumer: a job for each stored file of a project with a backup bucket connected.
 
     A file uploaded with store=1 only emits file.uploaded, so both events are looked at; the
-    unique (file, target) pair makes the second one a no-op.
+    unique (file, target) pair makes the second one a no-op. For the relay's whole batch at once:
+    one query for the targets, and only when one is connected, one for the files.
     """
-    if event.type not in (Event.Type.FILE_UPLOADED, Event.Type.FILE_STORED) or event.file_uuid is None:
+    wanted = [event for event in events
+              if event.type in (Event.Type.FILE_UPLOADED, Event.Type.FILE_STORED) and event.file_uuid is not None]
+    if not wanted:
         return
-    target = BucketConnection.objects.filter(project_id=event.project_id, purpose=BucketConnection.Purpose.BACKUP,
-                                             disconnected_at__isnull=True).first()
-    if target is None or not File.objects.stored().filter(uuid=event.file_uuid).exists():
+    targets = {target.project_id: target for target in BucketConnection.objects.filter(
+        project_id__in={event.project_id for event in wanted}, purpose=BucketConnection.Purpose.BACKUP,
+        disconnected_at__isnull=True)}
+    target_of = {event.file_uuid: targets[event.project_id] for event in wanted if event.project_id in targets}
+    if not target_of:
         return
-    backup, created = FileBackup.objects.get_or_create(
-        file_id=event.file_uuid, target=target, defaults={"next_attempt_at": timezone.now()})
-    if created:
-        dispatch_after_commit([backup.pk])
+    created = []
+    for file_uuid in File.objects.stored().filter(uuid__in=target_of).values_list("uuid", flat=True):
+        backup, new = FileBackup.objects.get_or_create(
+            file_id=file_uuid, target=target_of[file_uuid], defaults={"next_attempt_at": timezone.now()})
+        if new:
+            created.append(backup.pk)
+    dispatch_after_commit(created)
+
+
+def jobs_for_event(event: Event) -> None:
+    """The consumer named in FILEDOCK_OUTBOX_CONSUMERS; the relay calls its `for_batch` with all its events."""
+    jobs_for_events([event])
+
+
+jobs_for_event.for_batch = jobs_for_events
 
 
 def dispatch_after_commit(backup_ids: list[int], countdown: int = 0) -> None:

@@ -97,6 +97,27 @@ def test_no_jobs_without_a_backup_bucket(team, only_backups):
     assert not FileBackup.objects.exists()
 
 
+def test_a_relay_batch_makes_jobs_for_stored_files_of_projects_with_a_bucket_only(team, moto_endpoint, bucket,
+                                                                                   only_backups):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from projects.services import project_create
+
+    target = connect(team.project, moto_endpoint, bucket)
+    other = project_create(owner=team.owner, name="no bucket")
+    kept = [upload(team.project, name=f"{i}.txt") for i in range(3)]
+    upload(team.project, name="t.txt", store=False)
+    elsewhere = [upload(other, name=f"{i}.txt") for i in range(5)]
+    with CaptureQueriesContext(connection) as relay:
+        assert outbox.outbox_relay() == len(kept) + 1 + len(elsewhere)
+    assert set(FileBackup.objects.values_list("file_id", "target_id")) == {(file.pk, target.pk) for file in kept}
+    # One query for the targets and one for the files, whatever the batch's size.
+    backup_queries = [q for q in relay.captured_queries if "files_bucketconnection" in q["sql"]
+                      or ('"files_file"' in q["sql"] and "files_filebackup" not in q["sql"])]
+    assert len(backup_queries) == 2, [q["sql"] for q in backup_queries]
+
+
 def test_backfill_copies_existing_stored_files_in_batches_with_progress(team, moto_endpoint, bucket, only_backups):
     stored = [upload(team.project, f"{i}.txt", f"file {i}".encode()) for i in range(5)]
     upload(team.project, "temporary.txt", store=False)
