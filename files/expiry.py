@@ -31,7 +31,7 @@ EXPIRED = {"type": "system", "detail": {"reason": "expired"}}
 def file_expire_batch(*, limit: int = 1000, now=None) -> int:
     """Marks up to `limit` expired temporary files removed, then deletes their bytes; returns how many."""
     gone = expire_rows(limit=limit, now=now)
-    delete_blobs(blobs_of(gone), [file_uuid for file_uuid, _, _ in gone])
+    delete_blobs(*bytes_of(gone))
     return len(gone)
 
 
@@ -51,7 +51,7 @@ def expire_run(*, limit: int, seconds: float) -> int:
             gone = expire_rows(limit=limit)
             if deleting is not None:
                 deleting.result()
-            deleting = deleter.submit(delete_blobs, blobs_of(gone), [file_uuid for file_uuid, _, _ in gone])
+            deleting = deleter.submit(delete_blobs, *bytes_of(gone))
             removed += len(gone)
             if len(gone) < limit or time.monotonic() > deadline:
                 deleting.result()
@@ -137,12 +137,15 @@ def _claim_with_orm(cutoff, claim, limit: int) -> list[tuple]:
 
 # --- bytes, after commit ------------------------------------------------------------------------
 
-def blobs_of(gone: list[tuple]) -> list[tuple]:
-    """The keys of removed files grouped by the storage holding them: [(storage, [key, ...])]."""
+def bytes_of(gone: list[tuple]) -> tuple[list[tuple], list[str]]:
+    """What delete_blobs takes for removed files: their keys grouped by the storage holding them,
+    [(storage, [key, ...])], and their uuids (for the previews). Looks storages up in the
+    database, so it runs in the caller's thread, not the deleting one."""
     by_target: dict = {}
     for _, key, target_id in gone:
         by_target.setdefault(target_id, []).append(key)
-    return [(storage_for(File(storage_target_id=target_id)), keys) for target_id, keys in by_target.items()]
+    blobs = [(storage_for(File(storage_target_id=target_id)), keys) for target_id, keys in by_target.items()]
+    return blobs, [file_uuid for file_uuid, _, _ in gone]
 
 
 def delete_blobs(blobs: list[tuple], file_uuids: list[str]) -> None:

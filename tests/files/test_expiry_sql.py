@@ -102,7 +102,7 @@ def test_expire_rows_leaves_the_bytes_for_after_commit(project):
     assert gone == [(str(file.uuid), file.storage_key, None)]
     file.refresh_from_db()
     assert file.is_removed and default_storage.exists(file.storage_key)
-    expiry.delete_blobs(expiry.blobs_of(gone), [str(file.uuid)])
+    expiry.delete_blobs(*expiry.bytes_of(gone))
     assert not default_storage.exists(file.storage_key)
 
 
