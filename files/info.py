@@ -46,14 +46,10 @@ REST_INFO_COLUMNS = (
 )
 
 
-# `iso` in PostgreSQL: UTC, microseconds, a Z. Fill in a timestamptz expression.
-ISO_SQL = """to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
-
-
 class UTCText(Func):
-    """`iso` of a datetime column, in PostgreSQL."""
+    """`iso` of a datetime column, in PostgreSQL: UTC, microseconds, a Z."""
 
-    template = ISO_SQL.format("%(expressions)s")
+    template = """to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
     output_field = TextField()
 
 
