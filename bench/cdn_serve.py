@@ -23,8 +23,7 @@ from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import (Server, bootstrap, header, measured, production_env, redis_server,  # noqa: E402
-                     row, scratch_database, workdir)
+from harness import Server, bootstrap, header, measured, production_env, redis_server, row, scratch_database, workdir  # noqa: E402
 from nginx_server import Nginx  # noqa: E402
 from small_uploads import multipart_body  # noqa: E402
 

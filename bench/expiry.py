@@ -81,7 +81,7 @@ def naive_expiry(media: Path) -> int:
 
 
 def filedock_expiry() -> int:
-    from files.tasks import expire_temporary_files
+    from files.storage.tasks import expire_temporary_files
 
     removed = 0
     while True:
@@ -131,7 +131,7 @@ def main() -> None:
         from django.db import connection
 
         from files.models import Event, File
-        from files.tasks import relay_outbox
+        from files.outbox.tasks import relay_outbox
 
         project_id = keys["project_id"]
         warm_up(project_id, media)

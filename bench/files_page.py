@@ -48,7 +48,7 @@ def main() -> None:
         from django.urls import reverse
 
         from files.admin import FileAdmin
-        from files.forms import CursorField
+        from files.dashboard.forms import CursorField
         from files.models import File
 
         owner = s.session_cookie("bench@example.com")

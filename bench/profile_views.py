@@ -22,7 +22,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import ROOT, bootstrap, production_env, redis_server, row, header, scratch_database, workdir  # noqa: E402
+from harness import ROOT, bootstrap, header, production_env, redis_server, row, scratch_database, workdir  # noqa: E402
 from small_uploads import multipart_body  # noqa: E402
 
 OWN = ("/files/", "/billing/", "/projects/", "/accounts/", "/config/")
@@ -196,8 +196,9 @@ def run(args, work: Path) -> None:
         os.environ.update(env)
         sys.path.insert(0, str(ROOT))
         os.chdir(ROOT)
-        from config.wsgi import application
         from django.db import connection
+
+        from config.wsgi import application
 
         counter = Counter()
         counter.patch_redis()

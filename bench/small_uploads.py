@@ -24,8 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # bench.minimal_settings, as gunicorn finds it
 import minimal_upload_app  # noqa: E402
 import psycopg  # noqa: E402
-from harness import (Server, bootstrap, header, measured, production_env, redis_server, row,  # noqa: E402
-                     scratch_database, workdir)
+from harness import Server, bootstrap, header, measured, production_env, redis_server, row, scratch_database, workdir  # noqa: E402
 
 # One client address sends every request: the Upload API's rate limits would measure themselves.
 CONNECTIONS = 8

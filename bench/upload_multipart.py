@@ -32,8 +32,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import (PeakSampler, Server, bootstrap, header, production_env, redis_server,  # noqa: E402
-                     row, scratch_database, workdir)
+from harness import PeakSampler, Server, bootstrap, header, production_env, redis_server, row, scratch_database, workdir  # noqa: E402
 from upload_ceilings import gunicorn_sink, nginx_sink, raw_sink  # noqa: E402
 
 # One client address sends every request: the Upload API's rate limits would measure themselves.

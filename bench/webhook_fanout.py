@@ -26,11 +26,20 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent))  # nginx_server finds harness there
 
-from bench.harness import (  # noqa: E402
-    PYTHON, ROOT, bootstrap, header, production_env, redis_server, row, scratch_database, wait_for, workdir,
-)
 from nginx_server import Nginx  # noqa: E402
 
+from bench.harness import (  # noqa: E402
+    PYTHON,
+    ROOT,
+    bootstrap,
+    header,
+    production_env,
+    redis_server,
+    row,
+    scratch_database,
+    wait_for,
+    workdir,
+)
 
 # One line per request received: its webhook-id (the same on every attempt of a delivery).
 RECEIVER = """
@@ -109,15 +118,15 @@ def main() -> None:
         from django.db import connection
 
         from files.models import Event
-        from files.outbox import outbox_relay
-        from projects import services
-        from projects.delivery import body_bytes
+        from files.outbox.relay import outbox_relay
         from projects.models import Project, WebhookDelivery
-        from projects.webhooks import sample_file_info, webhook_payload
+        from projects.webhooks import services as webhook_services
+        from projects.webhooks.delivery import body_bytes
+        from projects.webhooks.outbox import sample_file_info, webhook_payload
 
         project = Project.objects.get()
-        webhook = services.webhook_create(project=project, target_url=target, event="file.uploaded",
-                                          signing_secret=services.webhook_secret_generate())
+        webhook = webhook_services.webhook_create(project=project, target_url=target, event="file.uploaded",
+                                          signing_secret=webhook_services.webhook_secret_generate())
         info = sample_file_info()
         body = body_bytes(webhook_payload(webhook=webhook, file_info=info, initiator={"type": "api", "detail": {}}))
 

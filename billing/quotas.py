@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.conf import settings
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Count, Q, Sum
 from django.template.defaultfilters import filesizeformat
-from django.contrib.humanize.templatetags.humanize import intcomma
 
 from billing.models import BYTE_QUOTAS, MONTHLY_QUOTAS, STORAGE_QUOTAS, Plan, UsageDay
 from billing.periods import month_bounds, today

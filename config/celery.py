@@ -6,4 +6,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 app = Celery("filedock")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+# Each app's tasks.py, and those of the packages that own background work of their own.
 app.autodiscover_tasks()
+app.autodiscover_tasks(["files.uploads", "files.storage", "files.outbox", "projects.webhooks"])

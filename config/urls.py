@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from config.views import healthz
-from files.urls_upload import root_aliases
+from files.uploads.urls import root_aliases
 
 admin.site.site_header = "Filedock administration"
 admin.site.site_title = "Filedock admin"
@@ -23,16 +23,16 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
-    path(mount(settings.UPLOAD_BASE), include("files.urls_upload")),
-    path(mount(settings.API_BASE), include("files.rest.urls")),
-    path(mount(settings.CDN_BASE), include("files.urls_cdn")),
-    path(mount(settings.PROXY_BASE), include("files.urls_proxy")),
+    path(mount(settings.UPLOAD_BASE), include("files.uploads.urls")),
+    path(mount(settings.API_BASE), include("config.api_urls")),
+    path(mount(settings.CDN_BASE), include("files.cdn.urls")),
+    path(mount(settings.PROXY_BASE), include("files.cdn.proxy_urls")),
     path("", include(root_aliases)),
     path("billing/", include("billing.urls")),
     path("account/", include("accounts.urls")),
-    path("", include("files.urls")),
+    path("", include("files.dashboard.urls")),
     path("", include("projects.urls")),
     # @uploadcare/rest-client replaces the API base's path with its own (/files/, /webhooks/, ...),
     # so the REST API is also answered at the root.
-    path("", include(("files.rest.urls", "api"), namespace="api_root")),
+    path("", include("config.api_urls", namespace="api_root")),
 ]

@@ -7,9 +7,9 @@ from django.db import connections
 from django.db.models import Func, QuerySet, TextField
 from django.db.models.functions import Cast
 
+from core.bases import absolute
 from files.content import url_filename
 from files.models import File, Group
-from projects.bases import absolute
 
 
 def iso(value) -> str | None:

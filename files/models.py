@@ -3,7 +3,7 @@ import uuid
 from django.db import models
 from django.utils import timezone
 
-from projects.fields import EncryptedTextField
+from core.fields import EncryptedTextField
 
 
 class FileQuerySet(models.QuerySet):
@@ -171,7 +171,7 @@ class Event(models.Model):
     type = models.CharField(max_length=32, choices=Type.choices)
     file_uuid = models.UUIDField(null=True, blank=True)
     # The file's info at the time of the event, as the webhook payload will carry it. Empty in
-    # expiry's file.deleted events: the relay reads the removed file (files.outbox.event_file_infos).
+    # expiry's file.deleted events: the relay reads the removed file (files.outbox.relay.event_file_infos).
     payload = models.JSONField(default=dict)
     initiator = models.JSONField(default=dict)
     created_at = models.DateTimeField(default=timezone.now)

@@ -1,4 +1,4 @@
-"""Every change to a file goes through here: upload, store, delete, metadata, sweeps (expiry: files.expiry)."""
+"""Every change to a file goes through here: upload, store, delete, metadata, sweeps (expiry: files.storage.expiry)."""
 
 import logging
 import re
@@ -18,7 +18,8 @@ from files import errors
 from files.content import SNIFF_BYTES, clean_filename, image_info, sniff_mime
 from files.info import rest_file_info
 from files.models import Event, File
-from files.storage import storage_for, upload_storage
+from files.outbox.relay import wake_relay
+from files.storage.backends import storage_for, upload_storage
 
 log = logging.getLogger(__name__)
 
@@ -169,8 +170,6 @@ def _describe_stored(storage, key: str, name: str) -> tuple[str, dict | None]:
 
 def emit(file: File, event_type: str, initiator: dict | None = None) -> Event:
     """Writes an event to the outbox; call inside the transaction that made the change."""
-    from files.outbox import wake_relay
-
     transaction.on_commit(wake_relay)
     return Event.objects.create(
         project_id=file.project_id, type=event_type, file_uuid=file.uuid, payload=rest_file_info(file),
@@ -278,17 +277,6 @@ def storage_delete_tree(prefix: str) -> int:
     for name in names:
         default_storage.delete(f"{prefix}/{name}")
     return len(names) + sum(storage_delete_tree(f"{prefix}/{folder}") for folder in folders)
-
-
-def project_cached_bytes_purge(*, project_id) -> None:
-    """A deleted project's bytes that are not files: proxy copies with their renderings, and the
-    parts of unfinished multipart uploads (their rows go with the project)."""
-    from files.models import MultipartUpload
-    from files.multipart import multipart_parts_delete
-
-    storage_delete_tree(f"proxy/{project_id}")
-    for upload in MultipartUpload.objects.filter(project_id=project_id, completed_at__isnull=True):
-        multipart_parts_delete(upload=upload)
 
 
 def file_purge_batch(*, project_id, limit: int) -> int:

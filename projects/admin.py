@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 
 from projects import services
 from projects.models import Invitation, Membership, OAuthApp, Project, SecretKey, Webhook, WebhookDelivery
+from projects.webhooks import services as webhook_services
 
 
 class MembershipInline(admin.TabularInline):
@@ -104,13 +105,13 @@ class WebhookAdmin(admin.ModelAdmin):
     @admin.action(description="Activate selected webhooks")
     def activate(self, request, queryset):
         for webhook in queryset.filter(is_active=False):
-            services.webhook_update(webhook=webhook, is_active=True)
+            webhook_services.webhook_update(webhook=webhook, is_active=True)
         self.message_user(request, "Webhooks activated.", messages.SUCCESS)
 
     @admin.action(description="Deactivate selected webhooks")
     def deactivate(self, request, queryset):
         for webhook in queryset.filter(is_active=True):
-            services.webhook_update(webhook=webhook, is_active=False)
+            webhook_services.webhook_update(webhook=webhook, is_active=False)
         self.message_user(request, "Webhooks deactivated.", messages.SUCCESS)
 
 
@@ -131,7 +132,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     def redeliver(self, request, queryset):
         for delivery in queryset.select_related("webhook"):
             try:
-                services.webhook_redeliver(delivery=delivery)
+                webhook_services.webhook_redeliver(delivery=delivery)
             except ValidationError as exc:
                 self.message_user(request, f"{delivery.delivery_uuid}: {' '.join(exc.messages)}", messages.WARNING)
         self.message_user(request, "Redeliveries queued.", messages.SUCCESS)

@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from projects.fields import EncryptedTextField
+from core.fields import EncryptedTextField
 
 
 class Role(models.TextChoices):

@@ -4,7 +4,7 @@ Between the two requests it waits in the session, encrypted with the column key:
 table never holds it in plain text, and the first view that shows it removes it.
 """
 
-from projects.fields import decrypt, encrypt
+from core.fields import decrypt, encrypt
 
 
 def secret_keep(request, name: str, *, owner_id, secret: str) -> None:

@@ -1,7 +1,7 @@
 from django.urls import path
 
-from projects.views import audit
-from projects.views import collaborators, invitations, keys, oauth_apps, projects, webhooks
+from projects.views import audit, collaborators, invitations, keys, oauth_apps, projects
+from projects.webhooks import views as webhooks
 
 app_name = "projects"
 

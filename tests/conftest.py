@@ -87,3 +87,49 @@ def browser_type_launch_args(browser_type_launch_args):
             "--disable-sync", "--no-first-run", "--disable-quic",
         ],
     }
+
+
+class BrokerQueue:
+    """The test run's own Celery queue on the real Redis broker: what the code sent, read back
+    without a worker taking it."""
+
+    def __init__(self):
+        from django.conf import settings
+        from redis import Redis
+
+        self.redis = Redis.from_url(settings.CELERY_BROKER_URL)
+        self.name = settings.CELERY_TASK_DEFAULT_QUEUE
+        self.redis.delete(self.name)
+
+    def messages(self) -> list[tuple[str, list]]:
+        """(task name, args) of every message queued since the fixture started, oldest first."""
+        import base64
+        import json
+
+        found = []
+        for raw in reversed(self.redis.lrange(self.name, 0, -1)):  # kombu pushes on the left
+            message = json.loads(raw)
+            args, _kwargs, _embed = json.loads(base64.b64decode(message["body"]))
+            found.append((message["headers"]["task"], args))
+        return found
+
+    def args(self, task: str) -> list[list]:
+        return [args for name, args in self.messages() if name == task]
+
+
+@pytest.fixture
+def broker_queue():
+    queue = BrokerQueue()
+    yield queue
+    queue.redis.delete(queue.name)
+
+
+@pytest.fixture
+def broker_down(monkeypatch):
+    """Every send fails as it does with Redis away (the fault tests stop the real one)."""
+    from config.celery import app
+
+    def refused(*args, **kwargs):
+        raise ConnectionError("the broker is away")
+
+    monkeypatch.setattr(app, "send_task", refused)

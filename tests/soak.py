@@ -43,8 +43,17 @@ from PIL import Image  # noqa: E402
 from pyuploadcare import Uploadcare  # noqa: E402
 
 from bench.harness import (  # noqa: E402
-    PYTHON, Server, bootstrap, manage, post_receiver, production_env, redis_server, rss_kib, scratch_database,
-    tree_pids, workdir,
+    PYTHON,
+    Server,
+    bootstrap,
+    manage,
+    post_receiver,
+    production_env,
+    redis_server,
+    rss_kib,
+    scratch_database,
+    tree_pids,
+    workdir,
 )
 
 MiB = 1024

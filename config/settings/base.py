@@ -179,11 +179,19 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Every periodic job, in one place. Each is a bounded query that is harmless to run twice; the
+# sweeps among them send again whatever a lost message or a dead worker left behind.
 CELERY_BEAT_SCHEDULE = {
-    "purge-deleted-projects": {
-        "task": "projects.tasks.purge_deleted_projects",
-        "schedule": 60.0,
-    },
+    "relay-outbox": {"task": "files.tasks.relay_outbox", "schedule": 5.0},
+    "dispatch-due-webhook-deliveries": {"task": "projects.tasks.dispatch_due_deliveries", "schedule": 5.0},
+    "sweep-backups": {"task": "files.tasks.sweep_backups", "schedule": 10.0},
+    "requeue-from-url": {"task": "files.tasks.requeue_from_url", "schedule": 30.0},
+    "expire-temporary-files": {"task": "files.tasks.expire_temporary_files", "schedule": 60.0},
+    "purge-deleted-projects": {"task": "projects.tasks.purge_deleted_projects", "schedule": 60.0},
+    "billing-usage-alerts": {"task": "billing.tasks.send_usage_alerts", "schedule": 900.0},
+    "sweep-orphan-blobs": {"task": "files.tasks.sweep_orphan_blobs", "schedule": 3600.0},
+    "billing-sample-usage": {"task": "billing.tasks.sample_usage", "schedule": 3600.0},
+    "billing-issue-invoices": {"task": "billing.tasks.issue_invoices", "schedule": 3600.0},
 }
 PROJECT_PURGE_BATCH = env_int("FILEDOCK_PROJECT_PURGE_BATCH", 500)
 
@@ -245,15 +253,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2  # larger uploads spool to a temporary
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
 # Functions that turn each outbox event into work (webhook deliveries, backup jobs, ...).
 FILEDOCK_OUTBOX_CONSUMERS: list[str] = [
-    "projects.webhooks.deliveries_for_event",
-    "files.backups.jobs_for_event",
+    "projects.webhooks.outbox.deliveries_for_events",
+    "files.storage.backups.jobs_for_events",
 ]
-CELERY_BEAT_SCHEDULE.update({
-    "relay-outbox": {"task": "files.tasks.relay_outbox", "schedule": 5.0},
-    "expire-temporary-files": {"task": "files.tasks.expire_temporary_files", "schedule": 60.0},
-    "requeue-from-url": {"task": "files.tasks.requeue_from_url", "schedule": 30.0},
-    "sweep-orphan-blobs": {"task": "files.tasks.sweep_orphan_blobs", "schedule": 3600.0},
-})
 
 # Webhooks: each attempt times out after FILEDOCK_WEBHOOK_TIMEOUT seconds; a worker's claim on an
 # attempt lasts FILEDOCK_WEBHOOK_CLAIM_SECONDS (longer than the delivery task's 75 s time limit, so
@@ -263,9 +265,6 @@ FILEDOCK_WEBHOOK_TIMEOUT = env_int("FILEDOCK_WEBHOOK_TIMEOUT", 15)
 FILEDOCK_WEBHOOK_CLAIM_SECONDS = env_int("FILEDOCK_WEBHOOK_CLAIM_SECONDS", 90)
 FILEDOCK_WEBHOOK_RETRY_WINDOW = env_int("FILEDOCK_WEBHOOK_RETRY_WINDOW", 3 * 24 * 3600)
 FILEDOCK_WEBHOOK_DISABLE_AFTER_FAILURES = env_int("FILEDOCK_WEBHOOK_DISABLE_AFTER_FAILURES", 20)
-CELERY_BEAT_SCHEDULE.update({
-    "dispatch-due-webhook-deliveries": {"task": "projects.tasks.dispatch_due_deliveries", "schedule": 5.0},
-})
 
 # Backups: copies to a project's backup bucket. A copy may take FILEDOCK_BACKUP_TIME_LIMIT seconds;
 # a worker's claim on it lasts FILEDOCK_BACKUP_LEASE (longer, so copies never overlap; after it a
@@ -282,9 +281,6 @@ FILEDOCK_BACKUP_SWEEP_GRACE = env_int("FILEDOCK_BACKUP_SWEEP_GRACE", 60)
 FILEDOCK_BACKUP_MAX_BANDWIDTH = env_int("FILEDOCK_BACKUP_MAX_BANDWIDTH", 0)
 FILEDOCK_BACKUP_BACKFILL_BATCH = 500
 FILEDOCK_BACKUP_SWEEP_LIMIT = 500
-CELERY_BEAT_SCHEDULE.update({
-    "sweep-backups": {"task": "files.tasks.sweep_backups", "schedule": 10.0},
-})
 
 # REST API (Uploadcare v0.7)
 FILEDOCK_API_RATE = env_str("FILEDOCK_API_RATE", "1200/min")
@@ -312,9 +308,3 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
-# Billing: storage samples and usage emails, and the monthly invoices (each run is idempotent).
-CELERY_BEAT_SCHEDULE.update({
-    "billing-sample-usage": {"task": "billing.tasks.sample_usage", "schedule": 3600.0},
-    "billing-usage-alerts": {"task": "billing.tasks.send_usage_alerts", "schedule": 900.0},
-    "billing-issue-invoices": {"task": "billing.tasks.issue_invoices", "schedule": 3600.0},
-})

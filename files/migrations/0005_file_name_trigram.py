@@ -1,6 +1,6 @@
 """A trigram index on file names for the files page's substring search (PostgreSQL only).
 
-`original_filename ILIKE '%q%'` (files.forms.NameContains) reads it; SQLite, used by the embedded
+`original_filename ILIKE '%q%'` (files.dashboard.forms.NameContains) reads it; SQLite, used by the embedded
 server, has no pg_trgm and scans instead.
 """
 

@@ -9,21 +9,30 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from files.errors import UploadError
-from files.groups import parse_file_ref
 from files.info import rest_file_info, rest_info_rows, rest_infos_of_rows
 from files.models import File
 from files.rest.base import ProjectAPIView
 from files.rest.common import (
-    BadRequest, FileRemoved, json_body, live_file, project_file, wants_appdata,
+    BadRequest,
+    FileRemoved,
+    json_body,
+    live_file,
+    project_file,
+    wants_appdata,
 )
 from files.rest.docs import errors
 from files.rest.pagination import Cursor, bool_param, keyset_page
 from files.rest.shapes import (
-    FILE_FILTERS, INCLUDE, FileInfoSerializer, FilePageSerializer, LocalCopyInputSerializer, LocalCopySerializer,
+    FILE_FILTERS,
+    INCLUDE,
+    FileInfoSerializer,
+    FilePageSerializer,
+    LocalCopyInputSerializer,
+    LocalCopySerializer,
     page_parameters,
 )
 from files.services import FileRemovedError, file_copy, file_delete, file_store
-
+from files.uploads.groups import parse_file_ref
 
 TOTALS_TTL = 60
 

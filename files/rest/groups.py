@@ -4,13 +4,13 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from files.groups import GROUP_ID, group_delete, group_lookup
 from files.info import group_common, rest_file_info, rest_group_info
 from files.models import File, Group
 from files.rest.base import ProjectAPIView
 from files.rest.docs import errors
 from files.rest.pagination import Cursor, keyset_page
 from files.rest.shapes import GroupInfoSerializer, GroupPageSerializer, page_parameters
+from files.uploads.groups import GROUP_ID, group_delete, group_lookup
 
 
 def parse_group_id(value: str) -> str:

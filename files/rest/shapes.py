@@ -9,7 +9,6 @@ from rest_framework import serializers
 
 from files.rest.pagination import MAX_LIMIT
 
-
 METADATA = {"type": "object", "additionalProperties": {"type": "string"}}
 
 

@@ -1,8 +1,8 @@
+"""The REST API's project, files and groups endpoints; config.api_urls mounts them with the webhooks'."""
+
 from django.urls import path
 
-from files.rest import batch, docs, files, groups, metadata, project, webhooks
-
-app_name = "api"
+from files.rest import batch, docs, files, groups, metadata, project
 
 urlpatterns = [
     path("project/", project.ProjectInfo.as_view(), name="project"),
@@ -16,10 +16,6 @@ urlpatterns = [
     path("files/<str:file_id>/metadata/<str:key>/", metadata.MetadataKey.as_view(), name="file_metadata_key"),
     path("groups/", groups.GroupList.as_view(), name="groups"),
     path("groups/<str:group_id>/", groups.GroupDetail.as_view(), name="group"),
-    path("webhooks/", webhooks.WebhookList.as_view(), name="webhooks"),
-    path("webhooks/unsubscribe/", webhooks.WebhookUnsubscribe.as_view(), name="webhook_unsubscribe"),
-    # str, not int: a malformed id gets the API's JSON 404 instead of the site's HTML one.
-    path("webhooks/<str:webhook_id>/", webhooks.WebhookDetail.as_view(), name="webhook"),
     path("schema/", docs.SchemaView.as_view(), name="schema"),
     path("docs/", docs.DocsView.as_view(), name="docs"),
 ]

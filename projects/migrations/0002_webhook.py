@@ -2,8 +2,9 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import projects.fields
 from django.db import migrations, models
+
+import core.fields
 
 
 class Migration(migrations.Migration):
@@ -20,7 +21,7 @@ class Migration(migrations.Migration):
                 ('target_url', models.URLField(max_length=2000)),
                 ('event', models.CharField(choices=[('file.uploaded', 'File uploaded'), ('file.stored', 'File stored'), ('file.deleted', 'File deleted'), ('file.info_updated', 'File info updated'), ('file.infected', 'File infected')], max_length=32)),
                 ('is_active', models.BooleanField(default=True)),
-                ('signing_secret', projects.fields.EncryptedTextField(blank=True, default='')),
+                ('signing_secret', core.fields.EncryptedTextField(blank=True, default='')),
                 ('version', models.CharField(default='0.7', editable=False, max_length=8)),
                 ('created', models.DateTimeField(default=django.utils.timezone.now)),
                 ('updated', models.DateTimeField(default=django.utils.timezone.now)),

@@ -1,10 +1,12 @@
 # Webhook deliveries and attempts, and the endpoint state that retries and rotation need.
 
+import uuid
+
 import django.db.models.deletion
 import django.utils.timezone
-import projects.fields
-import uuid
 from django.db import migrations, models
+
+import core.fields
 
 
 class Migration(migrations.Migration):
@@ -33,7 +35,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='webhook',
             name='previous_signing_secret',
-            field=projects.fields.EncryptedTextField(blank=True, default='', editable=False),
+            field=core.fields.EncryptedTextField(blank=True, default='', editable=False),
         ),
         migrations.CreateModel(
             name='WebhookDelivery',

@@ -8,9 +8,9 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
+from core.bases import absolute
 from projects import services
 from projects.access import project_view
-from projects.bases import absolute
 from projects.models import OAUTH_PROVIDER_SPECS, OAuthProvider, Role
 
 

@@ -3,8 +3,9 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from core import bases
 from files.services import project_file_totals
-from projects import bases, services
+from projects import services
 from projects.access import project_view
 from projects.forms import ProjectDeleteForm, ProjectNameForm, UploadSettingsForm
 from projects.models import Project, Role

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.audit import audit_page, audit_record
 from accounts.models import AuditEvent, KnownDevice
-from files import storage_targets
+from files.storage import buckets as storage_targets
 from projects import services
 from projects.models import Role
 from tests.factories import PASSWORD, UserFactory

@@ -17,10 +17,10 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from files.groups import group_create
 from files.info import iso
 from files.models import File, Group, MultipartUpload
 from files.services import file_upload
+from files.uploads.groups import group_create
 from projects.models import Webhook
 from tests.files.test_upload_api import png_bytes
 

@@ -16,9 +16,9 @@ import pytest
 from django.db import connection
 
 from files.models import File
-from projects import services
 from projects.models import WebhookDelivery
 from projects.services import project_create
+from projects.webhooks import services as webhook_services
 from tests.conftest import wait_until
 from tests.factories import UserFactory
 from tests.faults.processes import Burst, Gunicorn, Workers, database_url, server_env, stored_blobs
@@ -31,7 +31,7 @@ Status = WebhookDelivery.Status
 @pytest.mark.django_db(transaction=True)
 def test_redis_stopped_during_upload_burst_loses_no_upload_and_no_event(redis_server, receiver, tmp_path):
     project = project_create(owner=UserFactory(), name="burst")
-    webhook = services.webhook_create(project=project, target_url=receiver.url, event="file.uploaded",
+    webhook = webhook_services.webhook_create(project=project, target_url=receiver.url, event="file.uploaded",
                                       signing_secret=SECRET)
     # Redis keeps nothing on disk: delivery messages queued when it stops are lost, and the sweep
     # queues them again once their claim is stale. A short claim keeps that recovery within the wait.

@@ -25,9 +25,9 @@ from werkzeug import Response
 
 from files.models import File
 from files.services import file_upload
-from projects import services
 from projects.models import WebhookAttempt, WebhookDelivery
 from projects.services import project_create
+from projects.webhooks import services as webhook_services
 from tests.conftest import wait_until
 from tests.factories import UserFactory
 from tests.faults.processes import Workers
@@ -80,7 +80,7 @@ print("uploaded {count} in %.1f s" % (time.monotonic() - started))
 @pytest.mark.django_db(transaction=True)
 def test_redis_stopped_during_200_uploads_loses_and_doubles_nothing(redis_server, receiver, workers, process_env):
     project = project_create(owner=UserFactory(), name="faults")
-    webhook = services.webhook_create(project=project, target_url=receiver.url, event="file.uploaded",
+    webhook = webhook_services.webhook_create(project=project, target_url=receiver.url, event="file.uploaded",
                                       signing_secret=SECRET)
     workers.start()
     file_upload(project=project, content=ContentFile(b"warm", name="w.txt"), filename="w.txt", store=True)
@@ -118,7 +118,7 @@ def test_worker_killed_mid_delivery_completes_after_restart(redis_server, receiv
 
     receiver.answers = [stall]
     project = project_create(owner=UserFactory(), name="faults")
-    webhook = services.webhook_create(project=project, target_url=receiver.url, event="file.uploaded",
+    webhook = webhook_services.webhook_create(project=project, target_url=receiver.url, event="file.uploaded",
                                       signing_secret=SECRET)
     first = workers.start()
     file_upload(project=project, content=ContentFile(b"x", name="a.txt"), filename="a.txt", store=True)

@@ -12,9 +12,12 @@ import pytest
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
-from files import backups, outbox, services, storage_targets
+from files import services
 from files.models import BucketConnection, FileBackup
-from files.storage import s3_client
+from files.outbox import relay as outbox
+from files.storage import backups
+from files.storage import buckets as storage_targets
+from files.storage.backends import s3_client
 from tests.conftest import wait_until
 from tests.files.conftest import S3_KEY, S3_REGION, S3_SECRET
 
@@ -37,7 +40,7 @@ def bucket(moto_endpoint) -> str:
 @pytest.fixture
 def only_backups(settings):
     """The relay hands events to the backup consumer alone (webhooks are tested elsewhere)."""
-    settings.FILEDOCK_OUTBOX_CONSUMERS = ["files.backups.jobs_for_event"]
+    settings.FILEDOCK_OUTBOX_CONSUMERS = ["files.storage.backups.jobs_for_events"]
 
 
 def connect(project, endpoint: str, bucket: str, purpose: str = "backup", prefix: str = "") -> BucketConnection:
@@ -62,7 +65,7 @@ def object_bytes(endpoint: str, bucket: str, key: str) -> bytes:
 
 
 def test_the_backup_consumer_is_configured(settings):
-    assert "files.backups.jobs_for_event" in settings.FILEDOCK_OUTBOX_CONSUMERS
+    assert "files.storage.backups.jobs_for_events" in settings.FILEDOCK_OUTBOX_CONSUMERS
 
 
 def test_stored_file_is_copied_to_prefix_uuid_filename(team, moto_endpoint, bucket, only_backups):
@@ -216,7 +219,7 @@ def test_a_target_that_is_down_is_retried_with_growing_delays(team, settings, on
 
 
 def test_sweep_resends_lost_messages_and_jobs_of_dead_workers(team, moto_endpoint, bucket, only_backups,
-                                                              monkeypatch):
+                                                              broker_queue):
     target = connect(team.project, moto_endpoint, bucket)
     backups.backfill_run(target_id=target.pk)
     fresh, lost, dead, leased = (upload(team.project, f"{n}.txt") for n in ("fresh", "lost", "dead", "leased"))
@@ -225,9 +228,9 @@ def test_sweep_resends_lost_messages_and_jobs_of_dead_workers(team, moto_endpoin
     FileBackup.objects.filter(file=lost).update(next_attempt_at=now - timedelta(minutes=5))
     FileBackup.objects.filter(file=dead).update(status=Status.COPYING, next_attempt_at=now - timedelta(seconds=1))
     FileBackup.objects.filter(file=leased).update(status=Status.COPYING, next_attempt_at=now + timedelta(minutes=5))
-    sent = []
-    monkeypatch.setattr(backups, "backup_dispatch", lambda *, backup_ids, countdown=0: sent.extend(backup_ids))
+    broker_queue.redis.delete(broker_queue.name)  # only what the sweep sends
     assert backups.backup_sweep() == 2
+    sent = [backup_id for (backup_id,) in broker_queue.args(backups.BACKUP_TASK)]
     assert sorted(sent) == sorted(FileBackup.objects.filter(file__in=[lost, dead]).values_list("pk", flat=True))
     assert backups.backup_run(backup_id=FileBackup.objects.get(file=dead).pk) == Status.DONE
     assert backups.backup_run(backup_id=FileBackup.objects.get(file=leased).pk) == "not-due"

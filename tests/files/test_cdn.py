@@ -12,11 +12,11 @@ from django.utils import timezone
 from django.utils.http import http_date
 from PIL import Image
 
-from files import previews
+from files.cdn import previews
+from files.cdn import views as cdn
 from files.info import cdn_url, rest_file_info
 from files.models import File
 from files.services import file_delete, file_upload
-from files.views import cdn
 
 DATA = b"0123456789abcdefghijklmnopqrstuvwxyz"
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -317,8 +317,8 @@ def test_s3_previews_are_rendered_and_stored_in_the_bucket(client, team, s3_stor
 
 
 def test_signed_in_visitors_get_cacheable_cdn_responses(client, team):
-    from django.contrib.auth import SESSION_KEY
     from allauth.usersessions.models import UserSession
+    from django.contrib.auth import SESSION_KEY
 
     file = file_upload(project=team.project, content=ContentFile(b"public", name="p.txt"), filename="p.txt",
                        store=True)

@@ -9,9 +9,10 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from pyuploadcare import Uploadcare
 
-from files import services, storage_targets
+from files import services
 from files.models import File
-from files.storage import storage_for
+from files.storage import buckets as storage_targets
+from files.storage.backends import storage_for
 from tests.files.test_backups import connect, s3, upload
 from tests.files.test_upload_api import PART, png_bytes
 from tests.files.test_upload_api import upload as api_upload

@@ -17,9 +17,11 @@ from django.core.files.storage import default_storage
 from django.db import connection
 from django.utils import timezone
 
-from files import expiry, outbox, services
+from files import services
 from files.info import rest_file_info
 from files.models import Event, File
+from files.outbox import relay as outbox
+from files.storage import expiry
 from projects.models import WebhookDelivery
 from projects.services import project_create
 from tests.factories import UserFactory
@@ -43,7 +45,7 @@ def expired_file(project, name="a.txt", body=b"hello", **fields) -> File:
 def test_a_webhook_receives_the_removed_files_info_read_at_relay_time(project, settings):
     from tests.files.test_upload_api import png_bytes
 
-    settings.FILEDOCK_OUTBOX_CONSUMERS = ["projects.webhooks.deliveries_for_event"]
+    settings.FILEDOCK_OUTBOX_CONSUMERS = ["projects.webhooks.outbox.deliveries_for_events"]
     webhook = subscribe(project, "https://hooks.example.com/deleted", event="file.deleted")
     files = [
         expired_file(project),
@@ -74,7 +76,7 @@ def test_a_webhook_receives_the_removed_files_info_read_at_relay_time(project, s
 def test_a_project_without_such_a_webhook_reads_no_file_at_relay_time(project, settings):
     from django.test.utils import CaptureQueriesContext
 
-    settings.FILEDOCK_OUTBOX_CONSUMERS = ["projects.webhooks.deliveries_for_event"]
+    settings.FILEDOCK_OUTBOX_CONSUMERS = ["projects.webhooks.outbox.deliveries_for_events"]
     subscribe(project, "https://hooks.example.com/uploaded", event="file.uploaded")
     for i in range(3):
         expired_file(project, name=f"{i}.txt")
@@ -107,8 +109,8 @@ def test_expire_rows_leaves_the_bytes_for_after_commit(project):
 
 
 def test_a_run_has_deleted_every_batchs_bytes_when_it_returns(project, settings):
-    from files.previews import preview_get_or_create
-    from files.tasks import expire_temporary_files
+    from files.cdn.previews import preview_get_or_create
+    from files.storage.tasks import expire_temporary_files
     from tests.files.test_upload_api import png_bytes
 
     settings.FILEDOCK_EXPIRY_BATCH = 3
@@ -161,8 +163,8 @@ from django.utils import timezone
 from files import services
 from files.info import rest_file_info
 from files.models import Event, File
-from files.outbox import event_file_infos
-from files.tasks import expire_temporary_files
+from files.outbox.relay import event_file_infos
+from files.storage.tasks import expire_temporary_files
 from projects.models import Project
 
 assert connection.vendor == "sqlite"

@@ -3,8 +3,8 @@
 import pytest
 from pytest_httpserver import HTTPServer
 
-from files.from_url import from_url_fetch
 from files.models import File, FromUrlTask
+from files.uploads.from_url import from_url_fetch
 from tests.conftest import wait_until
 from tests.files.test_upload_api import png_bytes
 

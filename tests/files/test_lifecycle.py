@@ -12,9 +12,10 @@ from django.core.files.storage import default_storage
 from django.db import connection
 from django.utils import timezone
 
-from files import expiry, services
+from files import services
 from files.models import Event, File
-from files.outbox import event_file_infos
+from files.outbox.relay import event_file_infos
+from files.storage import expiry
 from projects.services import project_create
 from tests.factories import UserFactory
 
@@ -160,7 +161,7 @@ def test_metadata_set_and_delete_emit_info_updated(project):
 
 
 def test_delete_also_removes_cached_previews(project, django_capture_on_commit_callbacks):
-    from files.previews import preview_get_or_create
+    from files.cdn.previews import preview_get_or_create
     from tests.files.test_upload_api import png_bytes
 
     file = make_file(project, name="p.png", body=png_bytes(), store=True)
@@ -202,8 +203,8 @@ def test_project_purge_removes_proxy_copies_and_unfinished_parts(project):
 
 
 def test_a_fetch_that_crashes_is_reported_not_left_in_progress(project, monkeypatch):
-    from files import from_url
     from files.models import FromUrlTask
+    from files.uploads import from_url
 
     task = FromUrlTask.objects.create(project=project, source_url="http://127.0.0.1:9/x")
     monkeypatch.setattr(from_url, "_download_and_store", lambda task: (_ for _ in ()).throw(OSError("disk gone")))
@@ -213,18 +214,17 @@ def test_a_fetch_that_crashes_is_reported_not_left_in_progress(project, monkeypa
     assert task.status == "error" and task.error_code == "DownloadFileTaskFailedError"
 
 
-def test_lost_or_abandoned_fetches_are_queued_again(project, monkeypatch):
-    from files import from_url
+def test_lost_or_abandoned_fetches_are_queued_again(project, broker_queue):
     from files.models import FromUrlTask
+    from files.uploads import from_url
 
-    queued = []
-    monkeypatch.setattr(from_url, "enqueue_quietly", lambda task, token: queued.append(token))
     old = timezone.now() - timedelta(hours=1)
     lost = FromUrlTask.objects.create(project=project, source_url="http://a.example/x", created_at=old)
     dead = FromUrlTask.objects.create(project=project, source_url="http://a.example/y", status="progress",
                                       claimed_at=old)
     FromUrlTask.objects.create(project=project, source_url="http://a.example/z")  # just made: not lost
     assert from_url.from_url_requeue() == 2
+    queued = [token for (token,) in broker_queue.args(from_url.FETCH_TASK)]
     assert sorted(queued) == sorted([str(lost.token), str(dead.token)])
 
 
@@ -232,7 +232,7 @@ def test_lost_or_abandoned_fetches_are_queued_again(project, monkeypatch):
 def test_two_completions_of_one_multipart_upload_make_one_file():
     from files import errors
     from files.models import MultipartUpload
-    from files.multipart import multipart_complete
+    from files.uploads.multipart import multipart_complete
 
     project = project_create(owner=UserFactory(), name="race")
     upload = MultipartUpload.objects.create(project=project, filename="big.bin", size=10, part_size=5)
@@ -263,7 +263,7 @@ def test_two_completions_of_one_multipart_upload_make_one_file():
 
 
 def test_batch_expiry_removes_only_expired_unstored_files_their_blobs_and_previews(project):
-    from files.previews import preview_get_or_create
+    from files.cdn.previews import preview_get_or_create
     from tests.files.test_upload_api import png_bytes
 
     expired = [make_file(project, name=f"{i}.txt", age=timedelta(days=2)) for i in range(4)]
@@ -288,7 +288,7 @@ def test_batch_expiry_removes_only_expired_unstored_files_their_blobs_and_previe
 
 
 def test_the_expiry_task_takes_batch_after_batch_until_none_is_left(project, settings):
-    from files.tasks import expire_temporary_files
+    from files.storage.tasks import expire_temporary_files
 
     settings.FILEDOCK_EXPIRY_BATCH = 2
     for i in range(5):

@@ -5,7 +5,7 @@ import io
 import pytest
 from PIL import Image
 
-from files.operations import parse, render
+from files.cdn.operations import parse, render
 
 
 def image_bytes(size=(400, 300), mode="RGB", fmt="PNG") -> io.BytesIO:
@@ -97,7 +97,7 @@ def photo(team):
 
 
 def test_cdn_renders_operations_and_caches_them(client, photo, monkeypatch):
-    from files import operations
+    from files.cdn import operations
 
     response = client.get(f"/cdn/{photo.uuid}/-/resize/100x/-/format/jpeg/thumb.jpg", HTTP_ACCEPT="image/*")
     assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"

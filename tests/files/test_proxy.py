@@ -13,9 +13,9 @@ from PIL import Image
 from werkzeug import Response
 
 from billing.models import UsageDay
-from files import proxy
+from files.cdn import proxy
+from files.cdn.proxy_views import split_path
 from files.models import ProxiedFile
-from files.views.proxy import split_path
 
 DATA = b"0123456789abcdefghijklmnopqrstuvwxyz"
 
@@ -326,7 +326,7 @@ def test_the_endpoint_takes_no_writes_and_answers_preflight(client, project, htt
 def test_an_absurd_max_age_from_the_origin_is_capped():
     import httpx
 
-    from files.proxy import _freshness
+    from files.cdn.proxy import _freshness
 
     response = httpx.Response(200, headers={"Cache-Control": "max-age=999999999999"})
     assert _freshness(response) < timezone.now() + timedelta(days=366)

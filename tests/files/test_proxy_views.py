@@ -2,7 +2,7 @@
 
 from django.urls import reverse
 
-from files import proxy
+from files.cdn import proxy
 from files.models import ProxyDomain
 
 

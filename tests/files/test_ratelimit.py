@@ -14,7 +14,7 @@ from django.core.cache import caches
 from django.core.files.base import ContentFile
 
 from bench.harness import free_port
-from files.ratelimit import seconds_to_wait
+from files.uploads.ratelimit import seconds_to_wait
 from tests.faults.processes import RedisServer
 
 
@@ -119,7 +119,7 @@ def test_redis_keys_expire_with_their_window(client, team, redis_cache):
 def test_redis_away_lets_uploads_through_uncounted(client, team, settings, caplog):
     settings.CACHES = _redis_cache(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
     settings.FILEDOCK_RATE_UPLOAD = "1/h"
-    with caplog.at_level(logging.WARNING, logger="files.ratelimit"):
+    with caplog.at_level(logging.WARNING, logger="files.uploads.ratelimit"):
         statuses = [client.post("/upload/base/", {"UPLOADCARE_PUB_KEY": team.project.public_key,
                                                   "file": ContentFile(b"x", name="a.txt")}).status_code
                     for _ in range(2)]

@@ -5,8 +5,8 @@ from datetime import timedelta
 
 import pytest
 
-from files.groups import group_create
 from files.models import File, Group
+from files.uploads.groups import group_create
 from tests.files.test_rest_files import ISO, T0, api, elsewhere, make_file, walk  # noqa: F401  (fixtures)
 
 

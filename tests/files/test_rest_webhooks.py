@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from projects import services
 from projects.models import Webhook
+from projects.webhooks import services as webhook_services
 
 ACCEPT = "application/vnd.uploadcare-v0.7+json"
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
@@ -30,7 +30,7 @@ def api(client, team):
 @pytest.fixture
 def foreign_webhook(team) -> Webhook:
     elsewhere = team.outsider.memberships.get().project
-    return services.webhook_create(project=elsewhere, target_url=URL, event="file.uploaded")
+    return webhook_services.webhook_create(project=elsewhere, target_url=URL, event="file.uploaded")
 
 
 def test_create_form_encoded_as_pyuploadcare_sends_it(api, team):
@@ -67,8 +67,8 @@ def test_duplicate_create_is_400_with_the_message_the_clients_match(api):
 
 
 def test_list_is_a_plain_array_of_this_projects_webhooks(api, team, foreign_webhook):
-    services.webhook_create(project=team.project, target_url=URL, event="file.uploaded")
-    services.webhook_create(project=team.project, target_url=URL, event="file.deleted")
+    webhook_services.webhook_create(project=team.project, target_url=URL, event="file.uploaded")
+    webhook_services.webhook_create(project=team.project, target_url=URL, event="file.deleted")
     response = api("get", "webhooks/")
     assert response.status_code == 200
     data = response.json()
@@ -77,7 +77,7 @@ def test_list_is_a_plain_array_of_this_projects_webhooks(api, team, foreign_webh
 
 
 def test_update_is_a_partial_json_put(api, team):
-    webhook = services.webhook_create(project=team.project, target_url=URL, event="file.uploaded", signing_secret="k")
+    webhook = webhook_services.webhook_create(project=team.project, target_url=URL, event="file.uploaded", signing_secret="k")
     response = api("put", f"webhooks/{webhook.pk}/", {"is_active": False})
     assert response.status_code == 200
     assert response.json()["is_active"] is False
@@ -88,22 +88,22 @@ def test_update_is_a_partial_json_put(api, team):
 
 
 def test_update_into_a_duplicate_is_400(api, team):
-    services.webhook_create(project=team.project, target_url=URL, event="file.uploaded")
-    webhook = services.webhook_create(project=team.project, target_url=URL, event="file.stored")
+    webhook_services.webhook_create(project=team.project, target_url=URL, event="file.uploaded")
+    webhook = webhook_services.webhook_create(project=team.project, target_url=URL, event="file.stored")
     response = api("put", f"webhooks/{webhook.pk}/", {"event": "file.uploaded"})
     assert response.status_code == 400 and "non_field_errors" in response.json()
 
 
 def test_delete_is_204(api, team):
-    webhook = services.webhook_create(project=team.project, target_url=URL, event="file.uploaded")
+    webhook = webhook_services.webhook_create(project=team.project, target_url=URL, event="file.uploaded")
     response = api("delete", f"webhooks/{webhook.pk}/")
     assert response.status_code == 204 and response.content == b""
     assert not Webhook.objects.filter(pk=webhook.pk).exists()
 
 
 def test_unsubscribe_removes_the_url_from_this_project(api, team, foreign_webhook):
-    services.webhook_create(project=team.project, target_url=URL, event="file.uploaded")
-    services.webhook_create(project=team.project, target_url=URL, event="file.stored")
+    webhook_services.webhook_create(project=team.project, target_url=URL, event="file.uploaded")
+    webhook_services.webhook_create(project=team.project, target_url=URL, event="file.stored")
     response = api("delete", "webhooks/unsubscribe/", {"target_url": URL})
     assert response.status_code == 204
     assert not team.project.webhooks.exists() and Webhook.objects.filter(pk=foreign_webhook.pk).exists()
@@ -152,14 +152,14 @@ def test_bad_create_input_is_400_by_field(api, data, field):
 
 @pytest.mark.parametrize("body", ["[1, 2]", "\"text\"", "{not json", "null"])
 def test_malformed_bodies_are_400(api, team, body):
-    webhook = services.webhook_create(project=team.project, target_url=URL, event="file.uploaded")
+    webhook = webhook_services.webhook_create(project=team.project, target_url=URL, event="file.uploaded")
     assert api("post", "webhooks/", body, content_type="application/json").status_code == 400
     assert api("put", f"webhooks/{webhook.pk}/", body, content_type="application/json").status_code == 400
     assert api("delete", "webhooks/unsubscribe/", body, content_type="application/json").status_code == 400
 
 
 def test_bad_update_input_is_400_and_changes_nothing(api, team):
-    webhook = services.webhook_create(project=team.project, target_url=URL, event="file.uploaded")
+    webhook = webhook_services.webhook_create(project=team.project, target_url=URL, event="file.uploaded")
     response = api("put", f"webhooks/{webhook.pk}/", {"is_active": False, "target_url": "gopher://x"})
     assert response.status_code == 400 and list(response.json()) == ["target_url"]
     webhook.refresh_from_db()

@@ -6,8 +6,10 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from files import backups, outbox, storage_targets
 from files.models import BucketConnection, FileBackup
+from files.outbox import relay as outbox
+from files.storage import backups
+from files.storage import buckets as storage_targets
 from tests.files.conftest import S3_KEY, S3_REGION, S3_SECRET
 from tests.files.test_backups import connect, run_open_jobs, s3, upload
 
@@ -143,7 +145,7 @@ def test_a_foreign_connection_id_is_not_found(login, team, moto_endpoint, bucket
 
 
 def test_progress_lag_and_failures_on_the_page(login, team, moto_endpoint, bucket, settings):
-    settings.FILEDOCK_OUTBOX_CONSUMERS = ["files.backups.jobs_for_event"]
+    settings.FILEDOCK_OUTBOX_CONSUMERS = ["files.storage.backups.jobs_for_events"]
     files = [upload(team.project, f"{i}.txt") for i in range(3)]
     target = connect(team.project, moto_endpoint, bucket)
     backups.backfill_run(target_id=target.pk)
@@ -161,7 +163,7 @@ def test_progress_lag_and_failures_on_the_page(login, team, moto_endpoint, bucke
 
 
 def test_file_detail_shows_backup_state_error_and_where_bytes_live(login, team, moto_endpoint, bucket, settings):
-    settings.FILEDOCK_OUTBOX_CONSUMERS = ["files.backups.jobs_for_event"]
+    settings.FILEDOCK_OUTBOX_CONSUMERS = ["files.storage.backups.jobs_for_events"]
     storage = connect(team.project, moto_endpoint, bucket, purpose="storage", prefix="own/")
     target = BucketConnection.objects.create(project=team.project, purpose="backup", endpoint_url="http://127.0.0.1:9",
                                              bucket="down", access_key="k", secret_key="s")

@@ -251,7 +251,7 @@ class TestMultipart:
                                                            "uuid": started["uuid"]})
         assert done.status_code == 400 and b"Not all parts uploaded" in done.content
         assert not File.objects.exists()
-        from files.multipart import multipart_sweep_abandoned
+        from files.uploads.multipart import multipart_sweep_abandoned
 
         assert multipart_sweep_abandoned(older_than_seconds=0) == 1
         assert not MultipartUpload.objects.exists()

@@ -7,8 +7,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from files import storage_targets
 from files.models import File
+from files.storage import buckets as storage_targets
 from projects.services import project_delete
 from tests.files.test_backups import connect
 from tests.files.test_custom_storage import customer_bucket  # noqa: F401  (a fixture)

@@ -13,12 +13,15 @@ from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
-    content_type_conformance, response_headers_conformance, response_schema_conformance, status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
 )
 
-from files.groups import group_create
 from files.services import file_delete, file_upload
-from projects import services
+from files.uploads.groups import group_create
+from projects.webhooks import services as webhook_services
 from tests.files.test_upload_api import png_bytes
 
 ACCEPT = "application/vnd.uploadcare-v0.7+json"
@@ -69,7 +72,7 @@ def seeded(team):
     removed = file_upload(project=project, content=ContentFile(b"gone", name="b.txt"), filename="b.txt", store=True)
     group = group_create(project=project, refs=[str(image.uuid), f"{text.uuid}/-/resize/10x/", str(removed.uuid)])
     file_delete(file=removed)
-    webhook = services.webhook_create(project=project, target_url="https://hooks.example.com/", event="file.stored")
+    webhook = webhook_services.webhook_create(project=project, target_url="https://hooks.example.com/", event="file.stored")
     SEEDS.clear()
     SEEDS.update(file_id=[str(image.uuid), str(text.uuid), str(removed.uuid)], group_id=[group.id],
                  webhook_id=[webhook.pk], key=["k", "subsystem"])

@@ -13,9 +13,9 @@ from django.core.files.base import ContentFile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from files.groups import group_create
-from files.multipart import multipart_start
 from files.services import file_upload
+from files.uploads.groups import group_create
+from files.uploads.multipart import multipart_start
 from projects.services import project_configure_uploads, project_create
 from tests.files.test_upload_api import png_bytes, sign
 

@@ -17,4 +17,4 @@ def receiver(httpserver):
 @pytest.fixture
 def webhooks_only(settings):
     """The outbox relays to webhook deliveries only (no backup jobs)."""
-    settings.FILEDOCK_OUTBOX_CONSUMERS = ["projects.webhooks.deliveries_for_event"]
+    settings.FILEDOCK_OUTBOX_CONSUMERS = ["projects.webhooks.outbox.deliveries_for_events"]

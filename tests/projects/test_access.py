@@ -53,7 +53,7 @@ def _kwargs(pattern, team):
 
 
 def _webhook(project):
-    from projects.services import webhook_create
+    from projects.webhooks.services import webhook_create
 
     return project.webhooks.first() or webhook_create(
         project=project, target_url="https://hooks.example.com/a", event="file.uploaded", signing_secret="s"

@@ -131,9 +131,10 @@ def test_ownership_transfer_keeps_exactly_one_owner(team):
 
 
 def test_project_delete_hides_then_purge_removes(team, django_capture_on_commit_callbacks):
-    from files.models import File
     from django.core.files.base import ContentFile
     from django.core.files.storage import default_storage
+
+    from files.models import File
 
     key = default_storage.save(f"{team.project.pk}/a.txt", ContentFile(b"hello"))
     File.objects.create(project=team.project, original_filename="a.txt", size=5, storage_key=key)

@@ -4,7 +4,7 @@ import pytest
 from django.core.files.base import ContentFile
 
 from billing.models import UsageDay
-from files import outbox
+from files.outbox import relay as outbox
 from files.services import file_upload
 from projects.models import WebhookAttempt, WebhookDelivery
 from tests.projects.webhooks_receiver import subscribe, upload_and_relay
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.usefixtures("webhooks_only")
 
 
 def test_a_batch_delivers_each_of_its_deliveries_once(team, receiver):
-    from projects.delivery import webhook_deliveries_attempt
+    from projects.webhooks.delivery import webhook_deliveries_attempt
 
     webhook = subscribe(team.project, receiver.url)
     for i in range(5):
@@ -34,7 +34,7 @@ def test_a_batch_delivers_each_of_its_deliveries_once(team, receiver):
 
 
 def test_a_failing_target_does_not_hold_up_the_rest_of_its_batch(team, receiver):
-    from projects.delivery import webhook_deliveries_attempt
+    from projects.webhooks.delivery import webhook_deliveries_attempt
 
     good = subscribe(team.project, receiver.url)
     refused = subscribe(team.project, "http://127.0.0.1:9/hook")  # nothing listens
@@ -53,7 +53,7 @@ def test_a_failing_target_does_not_hold_up_the_rest_of_its_batch(team, receiver)
 
 def test_failures_in_one_batch_count_towards_disabling(team, receiver, settings, mailoutbox,
                                                      django_capture_on_commit_callbacks):
-    from projects.delivery import webhook_deliveries_attempt
+    from projects.webhooks.delivery import webhook_deliveries_attempt
 
     settings.FILEDOCK_WEBHOOK_DISABLE_AFTER_FAILURES = 3
     receiver.answers = [500] * 3
@@ -68,11 +68,11 @@ def test_failures_in_one_batch_count_towards_disabling(team, receiver, settings,
     assert len(mailoutbox) == 1
 
 
-def test_the_relay_queues_the_deliveries_of_many_events_in_batches(team, monkeypatch, django_capture_on_commit_callbacks):
-    from projects import webhooks
+def test_the_relay_queues_the_deliveries_of_many_events_in_batches(
+    team, monkeypatch, django_capture_on_commit_callbacks, broker_queue
+):
+    from projects.webhooks import outbox as webhooks
 
-    queued = []
-    monkeypatch.setattr("projects.tasks.deliver_webhook.apply_async", lambda args, **kw: queued.append(list(args)))
     monkeypatch.setattr(webhooks, "DISPATCH_BATCH", 2)
     subscribe(team.project, "https://a.example.com/hook")
     for i in range(5):
@@ -80,12 +80,12 @@ def test_the_relay_queues_the_deliveries_of_many_events_in_batches(team, monkeyp
     with django_capture_on_commit_callbacks(execute=True):
         assert outbox.outbox_relay() == 5
     ids = list(WebhookDelivery.objects.order_by("pk").values_list("pk", flat=True))
-    assert queued == [ids[0:2], ids[2:4], ids[4:5]]  # one message per batch, not one per event
+    assert broker_queue.args("projects.tasks.deliver_webhook") == [ids[0:2], ids[2:4], ids[4:5]]  # one message per batch, not one per event
     assert not WebhookDelivery.objects.filter(dispatched_at__isnull=True).exists()
 
 
 def test_the_task_takes_many_ids_and_is_harmless_to_repeat(team, receiver):
-    from projects.tasks import deliver_webhook
+    from projects.webhooks.tasks import deliver_webhook
 
     webhook = subscribe(team.project, receiver.url)
     for i in range(3):

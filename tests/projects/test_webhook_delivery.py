@@ -13,14 +13,21 @@ from werkzeug import Response
 from billing.models import UsageDay
 from files.models import Event
 from files.services import file_upload
-from projects import delivery as delivery_module
-from projects import services
-from projects.delivery import retry_delay, webhook_delivery_attempt
 from projects.models import WebhookAttempt, WebhookDelivery
-from projects.webhooks import deliveries_for_event, webhook_dispatch_due
+from projects.webhooks import delivery as delivery_module
+from projects.webhooks import services as webhook_services
+from projects.webhooks.delivery import webhook_delivery_attempt, webhook_retry_delay
+from projects.webhooks.outbox import deliveries_for_events, webhook_dispatch_due
 from tests.conftest import wait_until
 from tests.projects.webhooks_receiver import (
-    SECRET, Receiver, make_due, only_delivery, standard_signature_valid, subscribe, uc_signature_valid, upload_and_relay,
+    SECRET,
+    Receiver,
+    make_due,
+    only_delivery,
+    standard_signature_valid,
+    subscribe,
+    uc_signature_valid,
+    upload_and_relay,
 )
 
 Status = WebhookDelivery.Status
@@ -56,7 +63,7 @@ def test_deleted_file_payload_points_file_at_the_cdn_base(team):
     webhook = subscribe(team.project, "https://a.example.com/hook", event="file.deleted")
     event = Event.objects.create(project=team.project, type="file.deleted", file_uuid="6d6b3b52-6f3c-4f0b-9d4a-1f2e3d4c5b6a",
                                  payload={"uuid": "6d6b3b52-6f3c-4f0b-9d4a-1f2e3d4c5b6a", "original_file_url": None})
-    deliveries_for_event(event)
+    deliveries_for_events([event])
     assert only_delivery(webhook).payload["file"].endswith("/6d6b3b52-6f3c-4f0b-9d4a-1f2e3d4c5b6a/")
 
 
@@ -96,7 +103,7 @@ def test_without_a_secret_id_and_timestamp_are_still_sent(team, receiver):
 
 def test_after_rotation_both_secrets_sign_for_a_day(team, receiver):
     webhook = subscribe(team.project, receiver.url)
-    webhook, new_secret = services.webhook_rotate_secret(webhook=webhook)
+    webhook, new_secret = webhook_services.webhook_rotate_secret(webhook=webhook)
     assert new_secret != SECRET and len(new_secret) == 32
     upload_and_relay(team.project)
     webhook_delivery_attempt(delivery_id=only_delivery(webhook).pk)
@@ -156,9 +163,9 @@ def test_failure_is_retried_with_backoff_and_the_retry_logged(team, receiver):
 def test_backoff_grows_exponentially_with_jitter_and_is_capped():
     for attempts in range(1, 30):
         full = min(6 * 3600, 10 * 2 ** (attempts - 1))
-        delays = [retry_delay(attempts) for _ in range(20)]
+        delays = [webhook_retry_delay(attempts) for _ in range(20)]
         assert all(full / 2 <= d <= full for d in delays)
-    assert len({retry_delay(3) for _ in range(20)}) > 1
+    assert len({webhook_retry_delay(3) for _ in range(20)}) > 1
 
 
 def test_delivery_gives_up_when_the_retry_window_closes(team, receiver):
@@ -222,7 +229,7 @@ def test_consecutive_failures_disable_the_endpoint_and_email_the_owner(team, rec
     assert webhook_delivery_attempt(delivery_id=deliveries[0].pk) == "endpoint-disabled"
     assert len(receiver.requests) == 3
 
-    services.webhook_enable(webhook=webhook)
+    webhook_services.webhook_enable(webhook=webhook)
     webhook.refresh_from_db()
     assert webhook.is_active and webhook.consecutive_failures == 0 and webhook.disabled_reason == ""
 
@@ -288,13 +295,11 @@ def test_connection_refused_is_a_failed_attempt(team):
 # Dispatching
 
 
-def test_the_sweep_queues_due_deliveries_once_until_they_become_due_again(team, monkeypatch):
-    queued = []
-    monkeypatch.setattr("projects.tasks.deliver_webhook.apply_async", lambda args, **kw: queued.append(args[0]))
+def test_the_sweep_queues_due_deliveries_once_until_they_become_due_again(team, broker_queue):
     webhook = subscribe(team.project, "https://a.example.com/hook")
     upload_and_relay(team.project)
     delivery = only_delivery(webhook)
-    assert webhook_dispatch_due() == 1 and queued == [delivery.pk]
+    assert webhook_dispatch_due() == 1 and broker_queue.args("projects.tasks.deliver_webhook") == [[delivery.pk]]
     assert webhook_dispatch_due() == 0  # a message is on its way
     # A worker claimed it and died: once the lease ends, the sweep queues it again.
     WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
@@ -303,9 +308,7 @@ def test_the_sweep_queues_due_deliveries_once_until_they_become_due_again(team, 
     assert webhook_dispatch_due() == 0
 
 
-def test_a_lost_message_is_queued_again_after_the_claim_period(team, monkeypatch, settings):
-    queued = []
-    monkeypatch.setattr("projects.tasks.deliver_webhook.apply_async", lambda args, **kw: queued.append(args[0]))
+def test_a_lost_message_is_queued_again_after_the_claim_period(team, settings, broker_queue):
     webhook = subscribe(team.project, "https://a.example.com/hook")
     upload_and_relay(team.project)
     delivery = only_delivery(webhook)
@@ -314,11 +317,7 @@ def test_a_lost_message_is_queued_again_after_the_claim_period(team, monkeypatch
     assert webhook_dispatch_due() == 1
 
 
-def test_a_broker_outage_leaves_deliveries_for_the_sweep(team, monkeypatch):
-    def down(*args, **kwargs):
-        raise ConnectionError("redis is down")
-
-    monkeypatch.setattr("projects.tasks.deliver_webhook.apply_async", down)
+def test_a_broker_outage_leaves_deliveries_for_the_sweep(team, broker_down):
     webhook = subscribe(team.project, "https://a.example.com/hook")
     upload_and_relay(team.project)
     assert webhook_dispatch_due() == 0
@@ -330,7 +329,7 @@ def test_redeliver_resends_with_the_same_webhook_id(team, receiver):
     upload_and_relay(team.project)
     delivery = only_delivery(webhook)
     webhook_delivery_attempt(delivery_id=delivery.pk)
-    services.webhook_redeliver(delivery=delivery)
+    webhook_services.webhook_redeliver(delivery=delivery)
     assert webhook_delivery_attempt(delivery_id=delivery.pk) == "succeeded"
     delivery.refresh_from_db()
     assert delivery.attempts == 2 and receiver.ids == [str(delivery.delivery_uuid)] * 2
@@ -338,7 +337,7 @@ def test_redeliver_resends_with_the_same_webhook_id(team, receiver):
 
 def test_a_test_event_carries_a_sample_file_and_is_sent_even_when_disabled(team, receiver):
     webhook = subscribe(team.project, receiver.url, event="file.stored", is_active=False)
-    delivery = services.webhook_send_test(webhook=webhook)
+    delivery = webhook_services.webhook_send_test(webhook=webhook)
     assert webhook_delivery_attempt(delivery_id=delivery.pk) == "succeeded"
     body = json.loads(receiver.requests[0]["body"])
     assert body["hook"]["event"] == "file.stored" and body["initiator"]["type"] == "test"
@@ -350,7 +349,7 @@ def test_a_test_event_carries_a_sample_file_and_is_sent_even_when_disabled(team,
 def test_a_failed_test_event_is_not_retried_and_does_not_count_against_the_endpoint(team, receiver):
     receiver.answers = [500]
     webhook = subscribe(team.project, receiver.url)
-    delivery = services.webhook_send_test(webhook=webhook)
+    delivery = webhook_services.webhook_send_test(webhook=webhook)
     assert webhook_delivery_attempt(delivery_id=delivery.pk) == "failed"
     webhook.refresh_from_db()
     assert webhook.consecutive_failures == 0

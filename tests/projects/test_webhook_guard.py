@@ -2,9 +2,9 @@
 
 import pytest
 
-from files.fetch import address_allowed
-from projects.delivery import webhook_delivery_attempt
+from core.fetch import address_allowed
 from projects.models import WebhookAttempt
+from projects.webhooks.delivery import webhook_delivery_attempt
 from tests.projects.webhooks_receiver import only_delivery, subscribe, upload_and_relay
 
 pytestmark = pytest.mark.usefixtures("webhooks_only")

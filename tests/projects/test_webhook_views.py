@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from projects import services
 from projects.models import Webhook, WebhookAttempt, WebhookDelivery
+from projects.webhooks import services as webhook_services
 
 URL = "https://hooks.example.com/filedock"
 
@@ -14,7 +14,7 @@ def url(name, team, *args):
 
 
 def hook(team, **kwargs) -> Webhook:
-    return services.webhook_create(project=team.project, **{"target_url": URL, "event": "file.uploaded",
+    return webhook_services.webhook_create(project=team.project, **{"target_url": URL, "event": "file.uploaded",
                                                             "signing_secret": "s3cret", **kwargs})
 
 
@@ -93,19 +93,17 @@ def test_disable_and_reenable(team, login):
     assert webhook.is_active and webhook.consecutive_failures == 0 and not webhook.disabled_reason
 
 
-def test_send_test_event_queues_a_test_delivery(team, login, django_capture_on_commit_callbacks, monkeypatch):
-    queued = []
-    monkeypatch.setattr("projects.tasks.deliver_webhook.apply_async", lambda args, **kw: queued.append(args[0]))
+def test_send_test_event_queues_a_test_delivery(team, login, django_capture_on_commit_callbacks, broker_queue):
     webhook = hook(team, event="file.info_updated")
     with django_capture_on_commit_callbacks(execute=True):
         response = login(team.admin).post(url("webhook_send_test", team, webhook.pk))
     assert response.status_code == 302
     delivery = WebhookDelivery.objects.get()
-    assert delivery.is_test and delivery.event_type == "file.info_updated" and queued == [delivery.pk]
+    assert delivery.is_test and delivery.event_type == "file.info_updated"
+    assert broker_queue.args("projects.tasks.deliver_webhook") == [[delivery.pk]]
 
 
-def test_the_log_shows_attempts_and_redeliver_requeues(team, login, django_capture_on_commit_callbacks, monkeypatch):
-    monkeypatch.setattr("projects.tasks.deliver_webhook.apply_async", lambda args, **kw: None)
+def test_the_log_shows_attempts_and_redeliver_requeues(team, login, django_capture_on_commit_callbacks, broker_queue):
     webhook = hook(team)
     delivery = webhook.deliveries.create(event_type="file.uploaded", payload={"data": {"uuid": "u"}},
                                          status=WebhookDelivery.Status.FAILED, attempts=1, next_attempt_at=None)
@@ -133,7 +131,7 @@ def test_redeliver_on_a_disabled_endpoint_asks_to_enable_it_first(team, login):
 
 
 def test_another_projects_webhook_is_404(team, login):
-    foreign = services.webhook_create(project=team.outsider.memberships.get().project, target_url=URL,
+    foreign = webhook_services.webhook_create(project=team.outsider.memberships.get().project, target_url=URL,
                                       event="file.uploaded")
     client = login(team.owner)
     assert client.get(url("webhook_detail", team, foreign.pk)).status_code == 404

@@ -4,15 +4,15 @@ import pytest
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import connection
 
-from projects import services
 from projects.models import Webhook
+from projects.webhooks import services as webhook_services
 from tests.factories import UserFactory
 
 URL = "https://hooks.example.com/filedock"
 
 
 def create(project, **kwargs) -> Webhook:
-    return services.webhook_create(project=project, **{"target_url": URL, "event": "file.uploaded", **kwargs})
+    return webhook_services.webhook_create(project=project, **{"target_url": URL, "event": "file.uploaded", **kwargs})
 
 
 def errors(exc_info) -> dict:
@@ -84,7 +84,7 @@ def test_same_url_may_subscribe_to_other_events_and_in_other_projects(team):
 
 def test_a_racing_duplicate_caught_by_the_database_is_a_validation_error(team, monkeypatch):
     create(team.project)
-    monkeypatch.setattr(services, "_webhook_clean", lambda webhook: None)  # as if the check ran before the twin
+    monkeypatch.setattr(webhook_services, "_webhook_clean", lambda webhook: None)  # as if the check ran before the twin
     with pytest.raises(ValidationError) as exc_info:
         create(team.project)
     assert NON_FIELD_ERRORS in errors(exc_info)
@@ -94,7 +94,7 @@ def test_a_racing_duplicate_caught_by_the_database_is_a_validation_error(team, m
 def test_update_changes_only_the_given_fields(team):
     webhook = create(team.project, signing_secret="old")
     created, updated = webhook.created, webhook.updated
-    services.webhook_update(webhook=webhook, is_active=False)
+    webhook_services.webhook_update(webhook=webhook, is_active=False)
     webhook.refresh_from_db()
     assert (webhook.is_active, webhook.event, webhook.target_url, webhook.signing_secret) == (
         False, "file.uploaded", URL, "old"
@@ -104,7 +104,7 @@ def test_update_changes_only_the_given_fields(team):
 
 def test_update_with_none_secret_clears_it(team):
     webhook = create(team.project, signing_secret="old")
-    services.webhook_update(webhook=webhook, signing_secret=None)
+    webhook_services.webhook_update(webhook=webhook, signing_secret=None)
     webhook.refresh_from_db()
     assert webhook.signing_secret == ""
 
@@ -113,7 +113,7 @@ def test_update_into_a_duplicate_is_refused_and_leaves_the_instance_unchanged(te
     create(team.project)
     webhook = create(team.project, event="file.stored")
     with pytest.raises(ValidationError) as exc_info:
-        services.webhook_update(webhook=webhook, event="file.uploaded")
+        webhook_services.webhook_update(webhook=webhook, event="file.uploaded")
     assert NON_FIELD_ERRORS in errors(exc_info)
     assert webhook.event == "file.stored"
     webhook.refresh_from_db()
@@ -122,17 +122,17 @@ def test_update_into_a_duplicate_is_refused_and_leaves_the_instance_unchanged(te
 
 def test_update_keeping_its_own_url_and_event_is_not_a_duplicate(team):
     webhook = create(team.project)
-    services.webhook_update(webhook=webhook, target_url=URL, event="file.uploaded", is_active=False)
+    webhook_services.webhook_update(webhook=webhook, target_url=URL, event="file.uploaded", is_active=False)
     assert not Webhook.objects.get(pk=webhook.pk).is_active
 
 
 def test_update_refuses_unknown_fields(team):
     with pytest.raises(TypeError):
-        services.webhook_update(webhook=create(team.project), project=None)
+        webhook_services.webhook_update(webhook=create(team.project), project=None)
 
 
 def test_delete(team):
-    services.webhook_delete(webhook=create(team.project))
+    webhook_services.webhook_delete(webhook=create(team.project))
     assert not Webhook.objects.exists()
 
 
@@ -142,9 +142,9 @@ def test_unsubscribe_removes_the_url_from_every_event_of_this_project_only(team)
     create(team.project, event="file.stored")
     other = create(team.project, target_url="https://other.example.com/")
     foreign = create(elsewhere)
-    assert services.webhook_unsubscribe(project=team.project, target_url=URL) == 2
+    assert webhook_services.webhook_unsubscribe(project=team.project, target_url=URL) == 2
     assert set(Webhook.objects.values_list("pk", flat=True)) == {other.pk, foreign.pk}
-    assert services.webhook_unsubscribe(project=team.project, target_url=URL) == 0
+    assert webhook_services.webhook_unsubscribe(project=team.project, target_url=URL) == 0
 
 
 def test_signing_secret_is_encrypted_at_rest(team):

@@ -12,10 +12,10 @@ from django.utils import timezone
 from werkzeug import Response
 from werkzeug.datastructures import Headers
 
-from files import outbox
+from files.outbox import relay as outbox
 from files.services import file_upload
-from projects import services
 from projects.models import Webhook, WebhookDelivery
+from projects.webhooks import services as webhook_services
 
 SECRET = "s3cret-signing-key"
 
@@ -72,7 +72,7 @@ class Receiver:
 
 
 def subscribe(project, url, *, event="file.uploaded", secret=SECRET, **kwargs) -> Webhook:
-    return services.webhook_create(project=project, target_url=url, event=event, signing_secret=secret, **kwargs)
+    return webhook_services.webhook_create(project=project, target_url=url, event=event, signing_secret=secret, **kwargs)
 
 
 def upload_and_relay(project, name="photo.txt"):

@@ -28,8 +28,11 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-from files import backups, services, storage_targets, tasks
+from files import services
+from files.storage import tasks
 from files.models import File, FileBackup
+from files.storage import backups
+from files.storage import buckets as storage_targets
 from projects.services import project_create
 from tests.factories import UserFactory
 from tests.files.conftest import S3_KEY, S3_REGION, S3_SECRET, moto_endpoint, s3_storage  # noqa: F401 (fixtures)

@@ -16,8 +16,10 @@ from functools import partial
 import pytest
 from django.core.files.storage import default_storage
 
-from files import expiry, services, tasks
+from files import services
+from files.storage import tasks
 from files.models import Event, File
+from files.storage import expiry
 from projects.services import project_create
 from tests.factories import UserFactory
 from tests.races.conftest import Crew, body_of, make_files

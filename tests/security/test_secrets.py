@@ -24,7 +24,8 @@ OAUTH_SECRET = "oauth-client-Secret-77e6d5c4"
 @pytest.fixture
 def world(team, client, caplog):
     """The project with every kind of secret; the secret API key made through the dashboard."""
-    from projects.services import oauth_app_save, webhook_create
+    from projects.services import oauth_app_save
+    from projects.webhooks.services import webhook_create
 
     caplog.set_level(logging.DEBUG)  # every logger, from the start
     project = team.project
@@ -132,7 +133,7 @@ def test_error_pages_show_no_secret_with_debug_off(world, settings, caplog):
 ])
 def test_encrypted_columns_hold_no_plain_text_and_need_the_key(world, model, field):
     project, secrets = world
-    from projects.fields import decrypt
+    from core.fields import decrypt
 
     column = model._meta.get_field(field).column
     with connection.cursor() as cursor:

@@ -284,12 +284,12 @@ class World:
         from billing.models import Plan
         from billing.periods import month_bounds, today
         from billing.services import invoice_issue
-        from files.from_url import from_url_create
-        from files.groups import group_create
-        from files.multipart import multipart_start
-        from files.proxy import proxy_domain_add
+        from files.cdn.proxy import proxy_domain_add
         from files.services import file_store, file_upload
-        from projects.services import webhook_create
+        from files.uploads.from_url import from_url_create
+        from files.uploads.groups import group_create
+        from files.uploads.multipart import multipart_start
+        from projects.webhooks.services import webhook_create
 
         project = self.project
         file = file_upload(project=project, content=ContentFile(PNG, name=MARKER_FILE), filename=MARKER_FILE,
@@ -395,7 +395,7 @@ def _prepare(key: str, method: str, world: World, pattern) -> Callable:
         headers["HTTP_AUTHORIZATION"] = f"Uploadcare.Simple {keys[0]}:{keys[1]}"
     path = _path(key, pattern, world)
     if key.endswith("multipart_part"):
-        from files.multipart import part_token
+        from files.uploads.multipart import part_token
 
         path += f"?token={part_token(world.seeds['multipart'], 0)}"
     data = _data(key, method, world, keys[0] if keys else None)

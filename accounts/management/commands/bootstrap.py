@@ -1,11 +1,11 @@
 import json
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
-from django.core.exceptions import ValidationError
 
 from accounts.services import account_bootstrap
-from projects.bases import bases
+from core.bases import bases
 from projects.services import secret_key_create
 
 

@@ -1,0 +1,21 @@
+from django.urls import include, path
+
+from files.dashboard import views as dashboard
+
+app_name = "files"
+
+files = "projects/<uuid:project_id>/files/"
+file = files + "<uuid:file_id>/"
+
+urlpatterns = [
+    path(files, dashboard.file_list, name="list"),
+    path(files + "upload/", dashboard.file_upload, name="upload"),
+    path(files + "bulk/", dashboard.file_bulk, name="bulk"),
+    path(file, dashboard.file_detail, name="detail"),
+    path(file + "store/", dashboard.file_store, name="store"),
+    path(file + "delete/", dashboard.file_delete, name="delete"),
+    path(file + "metadata/", dashboard.metadata_set, name="metadata_set"),
+    path(file + "metadata/delete/", dashboard.metadata_delete, name="metadata_delete"),
+    path("", include("files.dashboard.storage_urls")),
+    path("", include("files.dashboard.proxy_urls")),
+]

@@ -1,0 +1,77 @@
+"""The outbox relay: turns events written with their changes into work for the workers.
+
+Services write an Event row in the same transaction as the change (files.services.emit).
+The relay claims unrelayed rows, hands each to every consumer (webhook deliveries, backup
+jobs, ...), which create their own rows in the same transaction, and marks the events
+relayed. A consumer takes the list of claimed events and makes its work for all of them at once.
+It runs when woken after a commit and from a beat sweep, so an event written while the
+broker was down is relayed once it is back; nothing depends on the wake-up arriving.
+"""
+
+import logging
+from importlib import import_module
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from core.jobs import send
+from files.info import rest_file_infos
+from files.models import Event, File
+
+RELAY_TASK = "files.tasks.relay_outbox"
+
+log = logging.getLogger(__name__)
+
+
+def consumers():
+    functions = []
+    for path in settings.FILEDOCK_OUTBOX_CONSUMERS:
+        module, _, name = path.rpartition(".")
+        functions.append(getattr(import_module(module), name))
+    return functions
+
+
+def outbox_relay(*, limit: int = 500) -> int:
+    """Relays up to `limit` events in order; returns how many. Safe to run concurrently."""
+    with transaction.atomic():
+        events = _claim(limit)
+        for consume in consumers():
+            consume(events)
+        Event.objects.filter(pk__in=[e.pk for e in events]).update(relayed_at=timezone.now())
+    return len(events)
+
+
+def _claim(limit: int) -> list[Event]:
+    """The oldest `limit` unrelayed events, locked. SKIP LOCKED: two relays running at once take
+    different events instead of waiting."""
+    claim = Event.objects.select_for_update(skip_locked=True).filter(relayed_at__isnull=True).order_by("id")
+    if connection.vendor != "postgresql":
+        return list(claim[:limit])
+    # The claim walks event_unrelayed in order of id. After a burst (expiry writes a thousand
+    # events a batch) statistics lag behind, and the planner would rather fetch every unrelayed
+    # event and sort them, for each claim. Sorting is off for this one query, not the consumers'.
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_sort = off")
+        events = list(claim[:limit])
+        cursor.execute("RESET enable_sort")
+    return events
+
+
+def event_file_infos(events: list[Event]) -> list[dict]:
+    """Each event's file info, as its webhook body carries it.
+
+    Most events hold it in their payload, taken when they were written. Expiry's file.deleted
+    events hold none: their file is removed, and a removed file no longer changes, so its info
+    read now is its info at the event. Those are read here in one query, only for the events a
+    consumer asks about.
+    """
+    unread = {event.file_uuid for event in events if not event.payload and event.file_uuid}
+    files = list(File.objects.filter(uuid__in=unread, datetime_removed__isnull=False)) if unread else []
+    read = {file.uuid: info for file, info in zip(files, rest_file_infos(files))}
+    return [event.payload or read.get(event.file_uuid) or {"uuid": str(event.file_uuid)} for event in events]
+
+
+def wake_relay() -> None:
+    """Asks a worker to relay now; call after commit. A missing broker only delays the work."""
+    send(RELAY_TASK)

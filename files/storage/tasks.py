@@ -1,0 +1,46 @@
+"""Storage's background work: expiry, orphan sweeps, backups and their backfills."""
+
+from django.conf import settings
+
+from core.jobs import job
+from files import services
+from files.storage import backups
+from files.storage.expiry import expire_run
+from files.uploads.multipart import multipart_sweep_abandoned
+
+# A run stops taking new batches after this long, well inside beat's one-minute period and the task
+# time limit; the next tick goes on where it stopped (two runs at once take different files).
+EXPIRY_RUN_SECONDS = 45
+
+
+@job("files.tasks.expire_temporary_files")
+def expire_temporary_files() -> int:
+    """Every minute: removes expired temporary files, batch after batch, for up to EXPIRY_RUN_SECONDS."""
+    return expire_run(limit=settings.FILEDOCK_EXPIRY_BATCH, seconds=EXPIRY_RUN_SECONDS)
+
+
+@job("files.tasks.sweep_orphan_blobs")
+def sweep_orphan_blobs() -> int:
+    return services.storage_sweep_orphans() + multipart_sweep_abandoned()
+
+
+@job(
+    backups.BACKUP_TASK,
+    time_limit=settings.FILEDOCK_BACKUP_TIME_LIMIT,
+    soft_time_limit=settings.FILEDOCK_BACKUP_TIME_LIMIT - 30,
+)
+def backup_file(backup_id: int) -> str:
+    """Copies one file to its backup bucket; a duplicate or early message is a no-op."""
+    return backups.backup_run(backup_id=backup_id)
+
+
+@job(backups.BACKFILL_TASK, time_limit=900, soft_time_limit=870)
+def backfill_backups(target_id: str) -> int:
+    """Creates (and queues) the jobs for files stored before a backup bucket was connected."""
+    return backups.backfill_run(target_id=target_id)
+
+
+@job("files.tasks.sweep_backups")
+def sweep_backups() -> int:
+    """Beat: continues backfills and re-sends due backup jobs (bounded)."""
+    return backups.backup_sweep()
