@@ -47,8 +47,9 @@ def client_user_agent(request: HttpRequest) -> str:
     return request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX]
 
 
-def audit_record(*, action: str, actor=None, project=None, ip: str | None = None, user_agent: str = "",
-                 details: dict | None = None) -> AuditEvent:
+def audit_record(
+    *, action: str, actor=None, project=None, ip: str | None = None, user_agent: str = "", details: dict | None = None
+) -> AuditEvent:
     """Writes one AuditEvent (in the caller's transaction). Actor, IP and user agent not given come from
     the current request, if any."""
     request = request_context.get()
@@ -59,9 +60,14 @@ def audit_record(*, action: str, actor=None, project=None, ip: str | None = None
         ip = ip or client_ip(request)
         user_agent = user_agent or client_user_agent(request)
     return AuditEvent.objects.create(
-        action=action, actor=actor, actor_email=actor.email if actor else "",
-        project=project, project_name=project.name if project else "",
-        ip=ip, user_agent=user_agent[:USER_AGENT_MAX], details=details or {},
+        action=action,
+        actor=actor,
+        actor_email=actor.email if actor else "",
+        project=project,
+        project_name=project.name if project else "",
+        ip=ip,
+        user_agent=user_agent[:USER_AGENT_MAX],
+        details=details or {},
     )
 
 
@@ -75,10 +81,21 @@ def audit_url(url: str) -> str:
 
 # New-device sign-ins
 
-_BROWSERS = [("Edge", r"Edg(e|A|iOS)?/"), ("Opera", r"OPR/|Opera"), ("Firefox", r"Firefox/|FxiOS/"),
-             ("Chrome", r"Chrome/|CriOS/|Chromium/"), ("Safari", r"Safari/")]
-_SYSTEMS = [("Android", r"Android"), ("iOS", r"iPhone|iPad|iPod"), ("Windows", r"Windows"),
-            ("macOS", r"Mac OS X|Macintosh"), ("ChromeOS", r"CrOS"), ("Linux", r"Linux|X11")]
+_BROWSERS = [
+    ("Edge", r"Edg(e|A|iOS)?/"),
+    ("Opera", r"OPR/|Opera"),
+    ("Firefox", r"Firefox/|FxiOS/"),
+    ("Chrome", r"Chrome/|CriOS/|Chromium/"),
+    ("Safari", r"Safari/"),
+]
+_SYSTEMS = [
+    ("Android", r"Android"),
+    ("iOS", r"iPhone|iPad|iPod"),
+    ("Windows", r"Windows"),
+    ("macOS", r"Mac OS X|Macintosh"),
+    ("ChromeOS", r"CrOS"),
+    ("Linux", r"Linux|X11"),
+]
 
 
 @dataclass(frozen=True)
@@ -124,8 +141,13 @@ def login_device_check(*, user, request: HttpRequest) -> AuditEvent | None:
         if not created:
             KnownDevice.objects.filter(pk=known.pk).update(last_seen=now)
             return None
-        event = audit_record(action=AuditEvent.Action.LOGIN_NEW_DEVICE, actor=user, ip=ip, user_agent=user_agent,
-                             details={"browser": device.browser, "os": device.os, "network": device.network})
+        event = audit_record(
+            action=AuditEvent.Action.LOGIN_NEW_DEVICE,
+            actor=user,
+            ip=ip,
+            user_agent=user_agent,
+            details={"browser": device.browser, "os": device.os, "network": device.network},
+        )
     if had_devices:
         transaction.on_commit(lambda: _send_new_device_email(user, device, ip, now))
     return event
@@ -138,8 +160,12 @@ def _send_new_device_email(user, device: Device, ip: str | None, when: datetime)
         "If this was you, there is nothing to do. If not, change your password and end your other sessions:\n"
         f"{settings.SITE_URL}/accounts/password/change/\n"
     )
-    send_mail(subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}New sign-in to your account", message=message,
-              from_email=None, recipient_list=[user.email])
+    send_mail(
+        subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}New sign-in to your account",
+        message=message,
+        from_email=None,
+        recipient_list=[user.email],
+    )
 
 
 # Reading the log
@@ -157,9 +183,15 @@ def audit_events_for_project(*, project) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.filter(project=project)
 
 
-def audit_page(events: QuerySet[AuditEvent], *, action: str = "", date_from: date | None = None,
-               date_to: date | None = None, before: str = "", size: int = PAGE_SIZE
-               ) -> tuple[list[AuditEvent], str | None]:
+def audit_page(
+    events: QuerySet[AuditEvent],
+    *,
+    action: str = "",
+    date_from: date | None = None,
+    date_to: date | None = None,
+    before: str = "",
+    size: int = PAGE_SIZE,
+) -> tuple[list[AuditEvent], str | None]:
     """One page, newest first, after the cursor `before`; returns the events and the next page's cursor."""
     if action:
         events = events.filter(action=action)

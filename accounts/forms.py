@@ -12,5 +12,7 @@ class AuditFilterForm(forms.Form):
     def filters(self) -> dict:
         """The valid filters as keyword arguments for `accounts.audit.audit_page`; bad values are ignored."""
         self.is_valid()
-        return {name: self.cleaned_data.get(name) or default
-                for name, default in (("action", ""), ("date_from", None), ("date_to", None), ("before", ""))}
+        return {
+            name: self.cleaned_data.get(name) or default
+            for name, default in (("action", ""), ("date_from", None), ("date_to", None), ("before", ""))
+        }

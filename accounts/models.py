@@ -95,8 +95,10 @@ class AuditEvent(models.Model):
     @property
     def detail_items(self) -> list[tuple[str, str]]:
         """The details as (name, text) pairs for pages: lists joined, old → new spelled out."""
-        return [(name, ", ".join(map(str, value)) if isinstance(value, list) else str(value))
-                for name, value in (self.details or {}).items()]
+        return [
+            (name, ", ".join(map(str, value)) if isinstance(value, list) else str(value))
+            for name, value in (self.details or {}).items()
+        ]
 
 
 class KnownDevice(models.Model):

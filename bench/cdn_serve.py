@@ -23,9 +23,9 @@ from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import Server, bootstrap, header, measured, production_env, redis_server, row, scratch_database, workdir  # noqa: E402
-from nginx_server import Nginx  # noqa: E402
-from small_uploads import multipart_body  # noqa: E402
+from harness import Server, bootstrap, header, measured, production_env, redis_server, row, scratch_database, workdir
+from nginx_server import Nginx
+from small_uploads import multipart_body
 
 CONNECTIONS = 8
 FILE_SIZE = 100 * 1000
@@ -69,8 +69,9 @@ def front(tmp: Path, media: Path, upstream: int) -> Nginx:
 
 
 def wrk(url: str, seconds: int) -> float:
-    output = subprocess.run(["wrk", "-t", "2", "-c", str(CONNECTIONS), "-d", f"{seconds}s", url],
-                            check=True, capture_output=True, text=True).stdout
+    output = subprocess.run(
+        ["wrk", "-t", "2", "-c", str(CONNECTIONS), "-d", f"{seconds}s", url], check=True, capture_output=True, text=True
+    ).stdout
     if "Non-2xx" in output or "Socket errors" in output:
         raise RuntimeError(f"wrk saw failures on {url}:\n{output}")
     return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
@@ -95,8 +96,10 @@ def main() -> None:
             with Server(env, workers=args.workers) as server:
                 boundary = uuid.uuid4().hex
                 upload = urllib.request.Request(
-                    f"{server.base}/upload/base/", multipart_body(keys["public_key"], boundary, data),
-                    headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+                    f"{server.base}/upload/base/",
+                    multipart_body(keys["public_key"], boundary, data),
+                    headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+                )
                 with urllib.request.urlopen(upload) as response:
                     file_id = re.search(r'"file": "([0-9a-f-]+)"', response.read().decode()).group(1)
                 cdn_path = f"/cdn/{file_id}/"
@@ -106,8 +109,10 @@ def main() -> None:
 
             stored = next((work / "media" / "files").glob(f"*/{file_id}"))
             accel_env = {**env, "FILEDOCK_CDN_X_ACCEL_PREFIX": ACCEL_PREFIX}
-            with Server(accel_env, workers=args.workers) as server, \
-                    front(work / "nginx", work / "media", server.port) as nginx:
+            with (
+                Server(accel_env, workers=args.workers) as server,
+                front(work / "nginx", work / "media", server.port) as nginx,
+            ):
                 baseline_url = f"{nginx.base}/baseline/{stored.relative_to(work / 'media')}"
                 assert get(baseline_url)[0] == data
                 accel_body, accel_headers = get(nginx.base + cdn_path)
@@ -118,15 +123,22 @@ def main() -> None:
                 baseline = wrk(baseline_url, args.seconds)
                 accel, accel_cpu = measured(server.pids(), partial(wrk, nginx.base + cdn_path), args.seconds)
 
-            floor_env = {**env, "DJANGO_SETTINGS_MODULE": "bench.minimal_cdn_app", "BENCH_CDN_ACCEL": ACCEL_PREFIX,
-                         "BENCH_CDN_KEY": str(stored.relative_to(work / "media"))}
-            with Server(floor_env, workers=args.workers) as server, \
-                    front(work / "nginx-floor", work / "media", server.port) as nginx:
+            floor_env = {
+                **env,
+                "DJANGO_SETTINGS_MODULE": "bench.minimal_cdn_app",
+                "BENCH_CDN_ACCEL": ACCEL_PREFIX,
+                "BENCH_CDN_KEY": str(stored.relative_to(work / "media")),
+            }
+            with (
+                Server(floor_env, workers=args.workers) as server,
+                front(work / "nginx-floor", work / "media", server.port) as nginx,
+            ):
                 for suffix in ("", "db"):
                     assert get(nginx.base + cdn_path + suffix)[0] == data
                 header_only, header_cpu = measured(server.pids(), partial(wrk, nginx.base + cdn_path), args.seconds)
-                with_select, select_cpu = measured(server.pids(), partial(wrk, nginx.base + cdn_path + "db"),
-                                                   args.seconds)
+                with_select, select_cpu = measured(
+                    server.pids(), partial(wrk, nginx.base + cdn_path + "db"), args.seconds
+                )
 
         header("P5", f"CDN GET of a 100 KB file, {CONNECTIONS} connections (wrk), gunicorn {args.workers} sync workers")
         row("nginx serving the file from disk", baseline, "req/s")

@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import bootstrap, header, production_env, redis_server, row, scratch_database, workdir  # noqa: E402
+from bench.harness import bootstrap, header, production_env, redis_server, row, scratch_database, workdir
 
 
 def make_expired(project_id: str, n: int, media: Path) -> list[uuid.UUID]:
@@ -68,8 +68,10 @@ def naive_expiry(media: Path) -> int:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT uuid, storage_key FROM files_file WHERE datetime_stored IS NULL "
-                       "AND datetime_removed IS NULL AND datetime_uploaded < now() - interval '1 day'")
+        cursor.execute(
+            "SELECT uuid, storage_key FROM files_file WHERE datetime_stored IS NULL "
+            "AND datetime_removed IS NULL AND datetime_uploaded < now() - interval '1 day'"
+        )
         candidates = cursor.fetchall()
         removed = 0
         for file_uuid, key in candidates:
@@ -114,8 +116,9 @@ def check_all_gone(project_id: str, media: Path, n: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="5000,50000",
-                        help="numbers of expired files, comma-separated (the record: 10000,100000)")
+    parser.add_argument(
+        "--sizes", default="5000,50000", help="numbers of expired files, comma-separated (the record: 10000,100000)"
+    )
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
 

@@ -13,11 +13,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import bootstrap, manage, production_env, redis_server, scratch_database, workdir  # noqa: E402
+from bench.harness import bootstrap, manage, production_env, redis_server, scratch_database, workdir
 
 WORDS = ["holiday", "invoice", "report", "scan", "photo", "draft", "contract", "avatar"]
-IMAGE_INFO = ('{"format": "JPEG", "width": 640, "height": 480, "color_mode": "RGB", "orientation": null, '
-              '"dpi": null, "geo_location": null, "datetime_original": null, "sequence": false}')
+IMAGE_INFO = (
+    '{"format": "JPEG", "width": 640, "height": 480, "color_mode": "RGB", "orientation": null, '
+    '"dpi": null, "geo_location": null, "datetime_original": null, "sequence": false}'
+)
 # Row i: a name "<word>-<12 hex>.<ext>", a third of them JPEG images, half stored, one in fifty removed,
 # uploaded i/4 s before a fixed moment (so growing the project adds older files).
 GROW_SQL = f"""
@@ -54,8 +56,10 @@ class Site:
             if total > self.rows:
                 # GIN indexes (the name trigrams) build far faster in one go than row by row: drop and
                 # recreate them, same definition, around the insert.
-                gin = conn.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'files_file' "
-                                   "AND indexdef LIKE '%% USING gin %%'").fetchall()
+                gin = conn.execute(
+                    "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'files_file' "
+                    "AND indexdef LIKE '%% USING gin %%'"
+                ).fetchall()
                 for name, _ in gin:
                     conn.execute(f'DROP INDEX "{name}"')
                 conn.execute(GROW_SQL, {"project": self.project_id, "start": self.rows + 1, "stop": total})

@@ -26,13 +26,17 @@ SELECT * FROM files_file
 WHERE project_id = %(project)s AND datetime_removed IS NULL {after}
 ORDER BY datetime_uploaded DESC, uuid DESC LIMIT 51
 """
-AFTER = "AND (datetime_uploaded < %(at)s OR (datetime_uploaded = %(at)s AND uuid < %(pk)s)) AND datetime_uploaded <= %(at)s"
+AFTER = (
+    "AND (datetime_uploaded < %(at)s OR (datetime_uploaded = %(at)s AND uuid < %(pk)s)) AND datetime_uploaded <= %(at)s"
+)
 
 
 def row_at(conn, project: str, offset: int):
     return conn.execute(
         "SELECT datetime_uploaded, uuid FROM files_file WHERE project_id = %s AND datetime_removed IS NULL "
-        "ORDER BY datetime_uploaded DESC, uuid DESC OFFSET %s LIMIT 1", (project, offset)).fetchone()
+        "ORDER BY datetime_uploaded DESC, uuid DESC OFFSET %s LIMIT 1",
+        (project, offset),
+    ).fetchone()
 
 
 def main() -> None:
@@ -67,8 +71,9 @@ def main() -> None:
                 admin_deep = f"{admin_path}?{PAGE_VAR}={depth // FileAdmin.list_per_page + 1}"
 
                 def sql(after: bool) -> None:
-                    conn.execute(KEYSET_SQL.format(after=AFTER if after else ""),
-                                 {"project": s.project_id, "at": at, "pk": pk}).fetchall()
+                    conn.execute(
+                        KEYSET_SQL.format(after=AFTER if after else ""), {"project": s.project_id, "at": at, "pk": pk}
+                    ).fetchall()
 
                 bare_first = best_of(lambda: sql(False), args.repeat) * 1000
                 bare_deep = best_of(lambda: sql(True), args.repeat) * 1000
@@ -90,8 +95,10 @@ def main() -> None:
                 row(f"  its {queries} queries in-process, all", query_ms, "ms", bare_deep)
                 row("  its keyset query in-process (vs bare SQL)", keyset_ms, "ms", bare_deep, "<= 3")
                 row("File admin, same depth (?p=, vs files page)", admin_time, "ms", deep)
-                print(f"  {'speed-up over admin at depth':<52} {admin_time / deep:12.1f} x          target >= 20",
-                      flush=True)
+                print(
+                    f"  {'speed-up over admin at depth':<52} {admin_time / deep:12.1f} x          target >= 20",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ def wait_for(check, timeout: float = 30, what: str = "service") -> None:
 
 # --- memory -------------------------------------------------------------------------------------
 
+
 def rss_kib(pid: int) -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -114,6 +115,7 @@ class PeakSampler(threading.Thread):
 
 # --- services -----------------------------------------------------------------------------------
 
+
 def server_url() -> str:
     return os.environ.get("BENCH_DATABASE_SERVER", "postgres://root@127.0.0.1:5432/")
 
@@ -144,8 +146,10 @@ def scratch_database(label: str, keep: bool = False):
 def redis_server():
     """A redis-server of the benchmark's own on a free port; yields its URL."""
     port = free_port()
-    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
     try:
         wait_for(lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close() is None, what="redis")
         yield f"redis://127.0.0.1:{port}/0"
@@ -182,21 +186,38 @@ def post_receiver(on_body, port: int = 0) -> ThreadingHTTPServer:
 def production_env(database_url: str, redis_url: str, work: Path, **extra: str) -> dict:
     """Production settings over plain HTTP on loopback, with quotas and request rate limits off: a
     plan's caps and a per-client throttle are not what is measured (one client makes all requests)."""
-    keep = {k: v for k, v in os.environ.items()
-            if not k.startswith(("DATABASE_URL", "DJANGO_", "REDIS_URL", "CELERY_", "FILEDOCK_"))}
-    return {**keep, "DJANGO_SETTINGS_MODULE": "config.settings.production", "DATABASE_URL": database_url,
-            "REDIS_URL": redis_url, "CELERY_BROKER_URL": redis_url, "DJANGO_SECRET_KEY": "bench-" + "x" * 60,
-            "DJANGO_LOG_LEVEL": "WARNING", "DJANGO_SECURE_SSL_REDIRECT": "0", "DJANGO_SECURE_HSTS_SECONDS": "0",
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost", "FILEDOCK_FIELD_ENCRYPTION_KEYS": FERNET_KEY,
-            "FILEDOCK_OUTBOUND_ALLOWED_NETWORKS": "127.0.0.0/8", "FILEDOCK_MEDIA_ROOT": str(work / "media"),
-            "FILEDOCK_VAR_DIR": str(work / "var"), "FILEDOCK_QUOTAS_ENFORCED": "0",
-            "FILEDOCK_API_RATE": UNTHROTTLED, "FILEDOCK_RATE_UPLOAD": UNTHROTTLED, "FILEDOCK_RATE_UPLOAD_IP": UNTHROTTLED,
-            **extra}
+    keep = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DATABASE_URL", "DJANGO_", "REDIS_URL", "CELERY_", "FILEDOCK_"))
+    }
+    return {
+        **keep,
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "CELERY_BROKER_URL": redis_url,
+        "DJANGO_SECRET_KEY": "bench-" + "x" * 60,
+        "DJANGO_LOG_LEVEL": "WARNING",
+        "DJANGO_SECURE_SSL_REDIRECT": "0",
+        "DJANGO_SECURE_HSTS_SECONDS": "0",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "FILEDOCK_FIELD_ENCRYPTION_KEYS": FERNET_KEY,
+        "FILEDOCK_OUTBOUND_ALLOWED_NETWORKS": "127.0.0.0/8",
+        "FILEDOCK_MEDIA_ROOT": str(work / "media"),
+        "FILEDOCK_VAR_DIR": str(work / "var"),
+        "FILEDOCK_QUOTAS_ENFORCED": "0",
+        "FILEDOCK_API_RATE": UNTHROTTLED,
+        "FILEDOCK_RATE_UPLOAD": UNTHROTTLED,
+        "FILEDOCK_RATE_UPLOAD_IP": UNTHROTTLED,
+        **extra,
+    }
 
 
 def manage(env: dict, *args: str) -> str:
-    return subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True,
-                          capture_output=True, text=True).stdout
+    return subprocess.run(
+        [PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    ).stdout
 
 
 def bootstrap(env: dict) -> dict:
@@ -222,11 +243,32 @@ class Server:
 
     def __enter__(self) -> "Server":
         self.proc = subprocess.Popen(
-            [PYTHON, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{self.port}", "-w", str(self.workers),
-             "--threads", str(self.threads), "--timeout", "600", "--log-level", "warning", *self.extra],
-            cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        wait_for(lambda: urllib.request.urlopen(f"{self.base}/healthz", timeout=2).status == 200,
-                 timeout=60, what="gunicorn")
+            [
+                PYTHON,
+                "-m",
+                "gunicorn",
+                "config.wsgi",
+                "-b",
+                f"127.0.0.1:{self.port}",
+                "-w",
+                str(self.workers),
+                "--threads",
+                str(self.threads),
+                "--timeout",
+                "600",
+                "--log-level",
+                "warning",
+                *self.extra,
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        wait_for(
+            lambda: urllib.request.urlopen(f"{self.base}/healthz", timeout=2).status == 200, timeout=60, what="gunicorn"
+        )
         return self
 
     def __exit__(self, *exc) -> None:
@@ -246,6 +288,7 @@ def workdir(label: str) -> Path:
 
 
 # --- timing and reporting -----------------------------------------------------------------------
+
 
 def best_of(fn, repeat: int = 5) -> float:
     """The fastest of several runs, in seconds: the least disturbed measure of the same work."""

@@ -14,7 +14,7 @@ from django.db import connection
 from django.http import Http404, HttpResponse
 from django.urls import path
 
-from bench.minimal_settings import *  # noqa: E402,F401,F403
+from bench.minimal_settings import *  # noqa: F403
 
 ROOT_URLCONF = __name__
 ACCEL = os.environ.get("BENCH_CDN_ACCEL", "/_protected/")
@@ -44,5 +44,8 @@ def healthz(request):
     return HttpResponse("ok")
 
 
-urlpatterns = [path("cdn/<uuid:file_id>/", header_only), path("cdn/<uuid:file_id>/db", with_select),
-               path("healthz", healthz)]
+urlpatterns = [
+    path("cdn/<uuid:file_id>/", header_only),
+    path("cdn/<uuid:file_id>/db", with_select),
+    path("healthz", healthz),
+]

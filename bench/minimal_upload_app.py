@@ -20,7 +20,7 @@ from django.http import HttpResponse, JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
-from bench.minimal_settings import *  # noqa: E402,F401,F403
+from bench.minimal_settings import *  # noqa: F403
 
 ROOT_URLCONF = __name__
 TABLE_SQL = """CREATE TABLE IF NOT EXISTS bench_minimal_upload (
@@ -52,8 +52,9 @@ def _recorded(request, synchronous: bool):
         if not synchronous:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
         for name, size in written.values():
-            cursor.execute("INSERT INTO bench_minimal_upload (uuid, name, size) VALUES (%s, %s, %s)",
-                           [name, name, size])
+            cursor.execute(
+                "INSERT INTO bench_minimal_upload (uuid, name, size) VALUES (%s, %s, %s)", [name, name, size]
+            )
     return JsonResponse({field: name for field, (name, _) in written.items()})
 
 
@@ -71,5 +72,9 @@ def healthz(request):
     return HttpResponse("ok")
 
 
-urlpatterns = [path("upload/base/", upload), path("upload/durable/", upload_durable),
-               path("upload/async-commit/", upload_async_commit), path("healthz", healthz)]
+urlpatterns = [
+    path("upload/base/", upload),
+    path("upload/durable/", upload_durable),
+    path("upload/async-commit/", upload_async_commit),
+    path("healthz", healthz),
+]

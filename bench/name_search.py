@@ -51,8 +51,9 @@ def main() -> None:
         files_path = reverse("files:list", kwargs={"project_id": s.project_id})
         header("P2", "files page name search vs bare SQL (ILIKE, trigram index), best of %d" % args.repeat)
         with Server(s.env) as server, psycopg.connect(s.database_url, autocommit=True) as conn:
-            trigram = conn.execute("SELECT count(*) FROM pg_indexes WHERE tablename = 'files_file' "
-                                   "AND indexdef LIKE '%%gin_trgm_ops%%'").fetchone()[0]
+            trigram = conn.execute(
+                "SELECT count(*) FROM pg_indexes WHERE tablename = 'files_file' AND indexdef LIKE '%%gin_trgm_ops%%'"
+            ).fetchone()[0]
             print(f"  trigram index on files_file.original_filename: {'yes' if trigram else 'NO'}")
             for size in parse_sizes(args.sizes):
                 took = s.grow(size)

@@ -50,9 +50,11 @@ class Nginx:
         return f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> "Nginx":
-        self.proc = subprocess.Popen(["nginx", "-p", str(self.tmp), "-c", str(self.tmp / "nginx.conf"),
-                                      "-e", str(self.tmp / "error.log")],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            ["nginx", "-p", str(self.tmp), "-c", str(self.tmp / "nginx.conf"), "-e", str(self.tmp / "error.log")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_for(self._up, what="nginx")
         return self
 

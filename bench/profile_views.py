@@ -22,8 +22,8 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import ROOT, bootstrap, header, production_env, redis_server, row, scratch_database, workdir  # noqa: E402
-from small_uploads import multipart_body  # noqa: E402
+from harness import ROOT, bootstrap, header, production_env, redis_server, row, scratch_database, workdir
+from small_uploads import multipart_body
 
 OWN = ("/files/", "/billing/", "/projects/", "/accounts/", "/config/")
 
@@ -55,20 +55,35 @@ class Counter:
                 finally:
                     self.redis += 1
                     self.redis_s += time.perf_counter() - started
+
             setattr(cls, name, timed)
 
 
 def call(application, method: str, path: str, body: bytes = b"", content_type: str = "") -> tuple[int, dict]:
     path, _, query = path.partition("?")
-    environ = {"REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query, "SERVER_NAME": "127.0.0.1",
-               "SERVER_PORT": "80", "HTTP_HOST": "127.0.0.1", "REMOTE_ADDR": "127.0.0.1", "SERVER_PROTOCOL": "HTTP/1.1",
-               "wsgi.input": io.BytesIO(body), "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr,
-               "wsgi.multithread": False, "wsgi.multiprocess": True, "wsgi.run_once": False,
-               "CONTENT_LENGTH": str(len(body)), "CONTENT_TYPE": content_type}
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "80",
+        "HTTP_HOST": "127.0.0.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "CONTENT_LENGTH": str(len(body)),
+        "CONTENT_TYPE": content_type,
+    }
     seen = {}
 
     def start_response(status, headers, exc_info=None):
         seen["status"], seen["headers"] = int(status.split()[0]), dict(headers)
+
     result = application(environ, start_response)
     for _ in result:
         pass
@@ -115,9 +130,17 @@ def print_costs(stats: pstats.Stats, requests: int, top: int = 40) -> None:
     print(f"  cumulative (profiled total {total * 1000 / requests:.2f} ms/request), project code and middleware:")
     shown = 0
     for cumulative, own, calls, where in sorted(rows, reverse=True):
-        if any(part in where for part in OWN) or "middleware" in where or "/db/models/sql/compiler" in where \
-                or "psycopg/cursor" in where or "/files/uploadedfile" in where or "/http/multipartparser" in where \
-                or "kombu" in where and "publish" in where or "/core/files/storage" in where:
+        if (
+            any(part in where for part in OWN)
+            or "middleware" in where
+            or "/db/models/sql/compiler" in where
+            or "psycopg/cursor" in where
+            or "/files/uploadedfile" in where
+            or "/http/multipartparser" in where
+            or ("kombu" in where
+            and "publish" in where)
+            or "/core/files/storage" in where
+        ):
             print(f"    {cumulative * 1000 / requests:8.3f} ms  {calls / requests:6.1f}×  {where}")
             shown += 1
             if shown == top:
@@ -139,26 +162,45 @@ def profile_part_put(application, keys: dict, parts: int, counter: Counter, conn
 
     part = 5 * 1024 * 1024
     body = os.urandom(part)
-    fields = urlencode({"UPLOADCARE_PUB_KEY": keys["public_key"], "filename": "big.bin", "size": part * (3 * parts + 20),
-                        "content_type": "application/octet-stream"}).encode()
+    fields = urlencode(
+        {
+            "UPLOADCARE_PUB_KEY": keys["public_key"],
+            "filename": "big.bin",
+            "size": part * (3 * parts + 20),
+            "content_type": "application/octet-stream",
+        }
+    ).encode()
     captured = {}
 
     def start_response(status, headers, exc_info=None):
         captured["status"] = status
-    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/upload/multipart/start/", "QUERY_STRING": "",
-               "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80", "HTTP_HOST": "127.0.0.1",
-               "REMOTE_ADDR": "127.0.0.1", "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.input": io.BytesIO(fields),
-               "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr, "wsgi.multithread": False,
-               "wsgi.multiprocess": True, "wsgi.run_once": False, "CONTENT_LENGTH": str(len(fields)),
-               "CONTENT_TYPE": "application/x-www-form-urlencoded"}
+
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/upload/multipart/start/",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "80",
+        "HTTP_HOST": "127.0.0.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.input": io.BytesIO(fields),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "CONTENT_LENGTH": str(len(fields)),
+        "CONTENT_TYPE": "application/x-www-form-urlencoded",
+    }
     started = json.loads(b"".join(application(environ, start_response)))
     urls = iter(url.split("127.0.0.1", 1)[1] for url in started["parts"])
 
     def put() -> None:
         status, _ = call(application, "PUT", next(urls), body, "application/octet-stream")
         assert status == 200, status
-    profile("Filedock PUT of a 5 MiB multipart part, body from memory", put, parts, counter, connection,
-            warm=10)
+
+    profile("Filedock PUT of a 5 MiB multipart part, body from memory", put, parts, counter, connection, warm=10)
 
 
 def commit_cost(connection, repeat: int = 300) -> dict:
@@ -209,6 +251,7 @@ def run(args, work: Path) -> None:
         def upload() -> None:
             status, _ = call(application, "POST", "/upload/base/", body, content_type)
             assert status == 200, status
+
         upload()
         file_id = next((work / "media" / "files").glob("*/*")).name
         profile("Filedock POST /upload/base/ (10 KB)", upload, args.requests, counter, connection)
@@ -216,6 +259,7 @@ def run(args, work: Path) -> None:
         def cdn() -> None:
             status, headers = call(application, "GET", f"/cdn/{file_id}/")
             assert status == 200 and "X-Accel-Redirect" in headers, (status, headers)
+
         profile("Filedock GET /cdn/<uuid>/ (X-Accel-Redirect)", cdn, args.requests * 2, counter, connection)
 
         profile_part_put(application, keys, args.requests // 20, counter, connection)

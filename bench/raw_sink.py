@@ -36,8 +36,9 @@ def serve(port: int, data_file: str, part_size: int, recv_size: int) -> None:
                 head, pending = pending.split(b"\r\n\r\n", 1)
                 lines = head.decode("latin-1").split("\r\n")
                 index = int(lines[0].split()[1].strip("/").rsplit("/", 1)[-1])
-                length = next(int(line.split(":", 1)[1]) for line in lines[1:]
-                              if line.lower().startswith("content-length:"))
+                length = next(
+                    int(line.split(":", 1)[1]) for line in lines[1:] if line.lower().startswith("content-length:")
+                )
                 offset = index * part_size
                 first, pending = pending[:length], pending[length:]
                 fd = os.open(data_file, os.O_WRONLY | os.O_CREAT, 0o644)  # per part, as Filedock does

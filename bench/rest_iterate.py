@@ -51,8 +51,10 @@ def bare_pages(conn, project: str) -> int:
 def plain_walk(url: str, public_key: str, secret_key: str, pages: list | None = None) -> int:
     """Follows `next` with the standard library's HTTP client and json.loads (Uploadcare.Simple auth);
     appends each page's parsed body to `pages` when given."""
-    headers = {"Accept": "application/vnd.uploadcare-v0.7+json",
-               "Authorization": f"Uploadcare.Simple {public_key}:{secret_key}"}
+    headers = {
+        "Accept": "application/vnd.uploadcare-v0.7+json",
+        "Authorization": f"Uploadcare.Simple {public_key}:{secret_key}",
+    }
     rows = 0
     while url:
         parts = urlsplit(url)
@@ -111,9 +113,13 @@ def main() -> None:
         header("P8", f"pyuploadcare list_files() over {args.files:,} files vs bare SQL, best of {args.repeat}")
         print(f"  ({args.files:,} files generated in {took:.1f} s)", flush=True)
         with Server(s.env) as server, psycopg.connect(s.database_url, autocommit=True) as conn:
-            client = Uploadcare(public_key=s.keys["public_key"], secret_key=s.keys["secret_key"],
-                                api_base=f"{server.base}/api/", upload_base=f"{server.base}/upload/",
-                                cdn_base=f"{server.base}/cdn/")
+            client = Uploadcare(
+                public_key=s.keys["public_key"],
+                secret_key=s.keys["secret_key"],
+                api_base=f"{server.base}/api/",
+                upload_base=f"{server.base}/upload/",
+                cdn_base=f"{server.base}/cdn/",
+            )
             expected = len(conn.execute(ALL_SQL, {"project": s.project_id}).fetchall())
             counts = {}
 
@@ -138,8 +144,12 @@ def main() -> None:
             big = best_of(lambda: walk(1000), args.repeat)
             assert counts[1000] == expected, counts
         with static_pages(pages) as nginx:
-            static = Uploadcare(public_key=s.keys["public_key"], secret_key=s.keys["secret_key"],
-                                api_base=f"{nginx.base}/api/", upload_base=f"{nginx.base}/upload/")
+            static = Uploadcare(
+                public_key=s.keys["public_key"],
+                secret_key=s.keys["secret_key"],
+                api_base=f"{nginx.base}/api/",
+                upload_base=f"{nginx.base}/upload/",
+            )
             started, client_cpu = time.perf_counter(), time.process_time()
             assert sum(1 for _ in static.list_files()) == expected
             floor, floor_cpu = time.perf_counter() - started, time.process_time() - client_cpu

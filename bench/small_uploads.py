@@ -22,9 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # bench.minimal_settings, as gunicorn finds it
-import minimal_upload_app  # noqa: E402
-import psycopg  # noqa: E402
-from harness import Server, bootstrap, header, measured, production_env, redis_server, row, scratch_database, workdir  # noqa: E402
+import minimal_upload_app
+import psycopg
+from harness import Server, bootstrap, header, measured, production_env, redis_server, row, scratch_database, workdir
 
 # One client address sends every request: the Upload API's rate limits would measure themselves.
 CONNECTIONS = 8
@@ -40,10 +40,16 @@ wrk.headers["Content-Type"] = "multipart/form-data; boundary=" .. os.getenv("BEN
 
 def multipart_body(public_key: str, boundary: str, data: bytes) -> bytes:
     fields = [("UPLOADCARE_PUB_KEY", public_key), ("UPLOADCARE_STORE", "1")]
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-             for name, value in fields]
-    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="small.bin"\r\n'
-                 f"Content-Type: application/octet-stream\r\n\r\n".encode() + data + b"\r\n")
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="small.bin"\r\n'
+        f"Content-Type: application/octet-stream\r\n\r\n".encode()
+        + data
+        + b"\r\n"
+    )
     return b"".join(parts) + f"--{boundary}--\r\n".encode()
 
 
@@ -54,7 +60,10 @@ def wrk(url: str, work: Path, body: bytes, boundary: str, seconds: int) -> float
     output = subprocess.run(
         ["wrk", "-t", "2", "-c", str(CONNECTIONS), "-d", f"{seconds}s", "-s", str(work / "post.lua"), url],
         env={**os.environ, "BENCH_BODY": str(work / "body.bin"), "BENCH_BOUNDARY": boundary},
-        check=True, capture_output=True, text=True).stdout
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     if "Non-2xx" in output or "Socket errors" in output:
         raise RuntimeError(f"wrk saw failures:\n{output}")
     return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
@@ -74,15 +83,19 @@ def main() -> None:
             keys = bootstrap(env)
             body = multipart_body(keys["public_key"], boundary, data)
             with Server(env, workers=args.workers) as server:
-                filedock, filedock_cpu = measured(server.pids(), partial(wrk, f"{server.base}/upload/base/", work, body,
-                                                                         boundary), args.seconds)
+                filedock, filedock_cpu = measured(
+                    server.pids(), partial(wrk, f"{server.base}/upload/base/", work, body, boundary), args.seconds
+                )
             stored = list((work / "media" / "files").glob("*/*"))
             assert stored and all(path.stat().st_size == FILE_SIZE for path in stored[:50]), "stored files differ"
 
             minimal_dir = work / "minimal"
             minimal_dir.mkdir()
-            minimal_env = {**env, "DJANGO_SETTINGS_MODULE": "bench.minimal_upload_app",
-                           "BENCH_UPLOAD_DIR": str(minimal_dir)}
+            minimal_env = {
+                **env,
+                "DJANGO_SETTINGS_MODULE": "bench.minimal_upload_app",
+                "BENCH_UPLOAD_DIR": str(minimal_dir),
+            }
             with psycopg.connect(database_url, autocommit=True) as conn:
                 conn.execute(minimal_upload_app.TABLE_SQL)
             floors = {}

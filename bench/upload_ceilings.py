@@ -36,6 +36,7 @@ SINK = """
     }}
 """
 
+
 def nginx_sink(work: Path, source: Path, put_parts, part: int, buffer: str = "1m") -> tuple[float, float]:
     """Seconds for nginx to take every part (the bench's client), and the whole file in one `curl -T`."""
     body_dir = work / "nginx_body"
@@ -47,9 +48,14 @@ def nginx_sink(work: Path, source: Path, put_parts, part: int, buffer: str = "1m
         parts = best_of(lambda: put_parts(nginx.port, paths, source, part), 2)
 
         def curl() -> None:
-            code = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-T", str(source),
-                                   f"{nginx.base}/sink/whole"], check=True, capture_output=True, text=True).stdout
+            code = subprocess.run(
+                ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-T", str(source), f"{nginx.base}/sink/whole"],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
             assert code == "200", code
+
         whole = best_of(curl, 2)
     assert not any(body_dir.iterdir()), "nginx left body files behind"
     return parts, whole
@@ -58,11 +64,11 @@ def nginx_sink(work: Path, source: Path, put_parts, part: int, buffer: str = "1m
 def raw_sink(work: Path, source: Path, put_parts, part: int, recv_size: int) -> float:
     """Seconds for bench/raw_sink.py (its own process) to take every part with the bench's client."""
     port, data = free_port(), work / "raw-sink.bin"
-    proc = subprocess.Popen([PYTHON, str(ROOT / "bench" / "raw_sink.py"), str(port), str(data), str(part),
-                             str(recv_size)])
+    proc = subprocess.Popen(
+        [PYTHON, str(ROOT / "bench" / "raw_sink.py"), str(port), str(data), str(part), str(recv_size)]
+    )
     try:
-        wait_for(lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close() is None,
-                 what="raw sink")
+        wait_for(lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close() is None, what="raw sink")
         seconds = best_of(lambda: fresh_parts(put_parts, port, source, part, data), 2)
     finally:
         proc.terminate()
@@ -76,12 +82,28 @@ def gunicorn_sink(work: Path, source: Path, put_parts, part: int) -> float:
     """Seconds for gunicorn (one sync worker, as Filedock's) running bench/raw_sink.py's bare WSGI app."""
     port, data = free_port(), work / "gunicorn-sink.bin"
     env = {**os.environ, "BENCH_SINK_FILE": str(data), "BENCH_PART": str(part)}
-    proc = subprocess.Popen([PYTHON, "-m", "gunicorn", "--chdir", str(ROOT / "bench"), "raw_sink:application",
-                             "-b", f"127.0.0.1:{port}", "-w", "1", "--log-level", "warning"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            PYTHON,
+            "-m",
+            "gunicorn",
+            "--chdir",
+            str(ROOT / "bench"),
+            "raw_sink:application",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            "1",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
-        wait_for(lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close() is None,
-                 what="gunicorn sink")
+        wait_for(lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close() is None, what="gunicorn sink")
         seconds = best_of(lambda: fresh_parts(put_parts, port, source, part, data), 2)
     finally:
         os.killpg(proc.pid, 15)
@@ -95,4 +117,3 @@ def fresh_parts(put_parts, port: int, source: Path, part: int, data: Path) -> No
     """Every part PUT to /<index>, into a new data file (fresh pages, as each Filedock upload writes)."""
     data.unlink(missing_ok=True)
     put_parts(port, [f"/{i}" for i in range(-(-source.stat().st_size // part))], source, part)
-

@@ -32,8 +32,8 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import PeakSampler, Server, bootstrap, header, production_env, redis_server, row, scratch_database, workdir  # noqa: E402
-from upload_ceilings import gunicorn_sink, nginx_sink, raw_sink  # noqa: E402
+from harness import PeakSampler, Server, bootstrap, header, production_env, redis_server, row, scratch_database, workdir
+from upload_ceilings import gunicorn_sink, nginx_sink, raw_sink
 
 # One client address sends every request: the Upload API's rate limits would measure themselves.
 PART = 5 * 1024 * 1024
@@ -87,13 +87,22 @@ def raw_upload(server, public_key: str, source: Path, split: dict | None = None)
     `split`, when given, receives the seconds spent sending parts and completing."""
     size = source.stat().st_size
     begun = time.perf_counter()
-    started = post_form(server.base, "/upload/multipart/start/", {
-        "UPLOADCARE_PUB_KEY": public_key, "filename": source.name, "size": size,
-        "content_type": "application/octet-stream", "UPLOADCARE_STORE": "1"})
+    started = post_form(
+        server.base,
+        "/upload/multipart/start/",
+        {
+            "UPLOADCARE_PUB_KEY": public_key,
+            "filename": source.name,
+            "size": size,
+            "content_type": "application/octet-stream",
+            "UPLOADCARE_STORE": "1",
+        },
+    )
     put_parts(server.port, [url.split(str(server.port), 1)[1] for url in started["parts"]], source)
     parts_done = time.perf_counter()
-    done = post_form(server.base, "/upload/multipart/complete/", {"UPLOADCARE_PUB_KEY": public_key,
-                                                                  "uuid": started["uuid"]})
+    done = post_form(
+        server.base, "/upload/multipart/complete/", {"UPLOADCARE_PUB_KEY": public_key, "uuid": started["uuid"]}
+    )
     if split is not None:
         split["parts"] = split.get("parts", 0) + parts_done - begun
         split["complete"] = split.get("complete", 0) + time.perf_counter() - parts_done
@@ -103,8 +112,12 @@ def raw_upload(server, public_key: str, source: Path, split: dict | None = None)
 def pyuploadcare_upload(server: Server, keys: dict, source: Path) -> str:
     from pyuploadcare import Uploadcare
 
-    client = Uploadcare(public_key=keys["public_key"], secret_key=keys["secret_key"],
-                        upload_base=f"{server.base}/upload/", api_base=f"{server.base}/api/")
+    client = Uploadcare(
+        public_key=keys["public_key"],
+        secret_key=keys["secret_key"],
+        upload_base=f"{server.base}/upload/",
+        api_base=f"{server.base}/api/",
+    )
     with open(source, "rb") as f:
         return str(client.upload(f, store=True).uuid)
 
@@ -152,8 +165,10 @@ def main() -> None:
                 warm.write_bytes(os.urandom(PART + 1))
                 raw_upload(server, keys["public_key"], warm)  # warm-up: imports, connections
                 splits = [{}, {}]
-                raw = [(*timed(lambda: raw_upload(server, keys["public_key"], source, split)), i)
-                       for i, split in enumerate(splits)]
+                raw = [
+                    (*timed(lambda: raw_upload(server, keys["public_key"], source, split)), i)
+                    for i, split in enumerate(splits)
+                ]
                 client_seconds, client_uuid = timed(lambda: pyuploadcare_upload(server, keys, source))
                 growth_kib = sampler.stop()
             raw_seconds, raw_uuid, best = min(raw)
@@ -168,11 +183,19 @@ def main() -> None:
             bare_wsgi = gunicorn_sink(work, source, put_parts, PART)
 
             header("P3", f"multipart upload of {mib:.0f} MiB (5 MiB parts), gunicorn 2 sync workers, local disk")
-            row(f"memory touched first: {BALLAST}× the file written, then deleted", BALLAST * mib / ballast_seconds,
-                "MiB/s")
+            row(
+                f"memory touched first: {BALLAST}× the file written, then deleted",
+                BALLAST * mib / ballast_seconds,
+                "MiB/s",
+            )
             row("cp (same disk, page cache)", mib / cp_seconds, "MiB/s")
-            row("multipart upload, plain HTTP client (sendfile)", mib / raw_seconds, "MiB/s", mib / cp_seconds,
-                "≥ 0.5× cp")
+            row(
+                "multipart upload, plain HTTP client (sendfile)",
+                mib / raw_seconds,
+                "MiB/s",
+                mib / cp_seconds,
+                "≥ 0.5× cp",
+            )
             row("  of which parts PUT", splits[best]["parts"], "s")
             row("  of which complete", splits[best]["complete"], "s")
             row("multipart upload, pyuploadcare", mib / client_seconds, "MiB/s", mib / cp_seconds)

@@ -26,9 +26,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent))  # nginx_server finds harness there
 
-from nginx_server import Nginx  # noqa: E402
+from nginx_server import Nginx
 
-from bench.harness import (  # noqa: E402
+from bench.harness import (
     PYTHON,
     ROOT,
     bootstrap,
@@ -80,9 +80,28 @@ def reference_rates(url: str, body: bytes, n: int) -> tuple[float, float]:
 
 def start_worker(env: dict, pool: str, concurrency: str, log_path: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [PYTHON, "-m", "celery", "-A", "config", "worker", "--pool", pool, "--concurrency", concurrency,
-         "--loglevel", "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=ROOT, env=env, stdout=open(log_path, "w"), stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            PYTHON,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool",
+            pool,
+            "--concurrency",
+            concurrency,
+            "--loglevel",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=open(log_path, "w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
 
@@ -98,8 +117,11 @@ def stop(process: subprocess.Popen) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=2000)
-    parser.add_argument("--pools", default="prefork:1,threads:8",
-                        help="worker configurations to measure, pool:concurrency, comma-separated (one process each)")
+    parser.add_argument(
+        "--pools",
+        default="prefork:1,threads:8",
+        help="worker configurations to measure, pool:concurrency, comma-separated (one process each)",
+    )
     parser.add_argument("--timeout", type=float, default=300, help="seconds to wait for one configuration")
     args = parser.parse_args()
     n = args.events
@@ -125,8 +147,12 @@ def main() -> None:
         from projects.webhooks.outbox import sample_file_info, webhook_payload
 
         project = Project.objects.get()
-        webhook = webhook_services.webhook_create(project=project, target_url=target, event="file.uploaded",
-                                          signing_secret=webhook_services.webhook_secret_generate())
+        webhook = webhook_services.webhook_create(
+            project=project,
+            target_url=target,
+            event="file.uploaded",
+            signing_secret=webhook_services.webhook_secret_generate(),
+        )
         info = sample_file_info()
         body = body_bytes(webhook_payload(webhook=webhook, file_info=info, initiator={"type": "api", "detail": {}}))
 
@@ -143,10 +169,12 @@ def main() -> None:
                 log.write_text("")  # nginx appends: the next request lands at the new end
                 # The relay first, with no worker running: its messages wait in Redis, so the
                 # worker's rate below is its own, not the relay's.
-                Event.objects.bulk_create([
-                    Event(project=project, type="file.uploaded", file_uuid=uuid.uuid4(), payload=info)
-                    for _ in range(n)
-                ])
+                Event.objects.bulk_create(
+                    [
+                        Event(project=project, type="file.uploaded", file_uuid=uuid.uuid4(), payload=info)
+                        for _ in range(n)
+                    ]
+                )
                 started = time.perf_counter()
                 while outbox_relay():
                     pass
@@ -170,9 +198,12 @@ def main() -> None:
                     from projects.models import WebhookAttempt
 
                     states = dict(WebhookDelivery.objects.values_list("status").annotate(Count("id")))
-                    states["errors"] = list(WebhookAttempt.objects.exclude(status_code=200)
-                                            .values_list("status_code", "error")[:3])
-                    raise SystemExit(f"only {done} of {n} deliveries succeeded ({states}); see {work}/worker-{pool}.log")
+                    states["errors"] = list(
+                        WebhookAttempt.objects.exclude(status_code=200).values_list("status_code", "error")[:3]
+                    )
+                    raise SystemExit(
+                        f"only {done} of {n} deliveries succeeded ({states}); see {work}/worker-{pool}.log"
+                    )
                 rate = (n - first) / elapsed
                 row(f"relay of {n} events (no worker running)", n / relayed, "events/s")
                 row(f"one worker process, {pool} pool x{concurrency}", rate, "deliveries/s", target="≥ 500/s")

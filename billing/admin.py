@@ -14,15 +14,38 @@ def _limit(value, is_bytes=False) -> str:
 
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "price", "storage", "files", "max_size", "monthly_uploads", "monthly_api_calls",
-                    "is_default", "is_public", "subscribers"]
+    list_display = [
+        "name",
+        "slug",
+        "price",
+        "storage",
+        "files",
+        "max_size",
+        "monthly_uploads",
+        "monthly_api_calls",
+        "is_default",
+        "is_public",
+        "subscribers",
+    ]
     list_filter = ["is_public", "is_default", "currency"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     fieldsets = [
         (None, {"fields": ["name", "slug", "price_cents", "currency", "is_default", "is_public"]}),
-        ("Quotas (empty: unlimited)", {"fields": ["stored_bytes", "file_count", "max_file_size", "uploads",
-                                                  "api_calls", "webhook_deliveries", "traffic_bytes"]}),
+        (
+            "Quotas (empty: unlimited)",
+            {
+                "fields": [
+                    "stored_bytes",
+                    "file_count",
+                    "max_file_size",
+                    "uploads",
+                    "api_calls",
+                    "webhook_deliveries",
+                    "traffic_bytes",
+                ]
+            },
+        ),
     ]
 
     @admin.display(description="Price", ordering="price_cents")
@@ -98,8 +121,17 @@ class UsageDayAdmin(admin.ModelAdmin):
     search_fields = ["project__name", "project__public_key", "=project__id"]
     list_select_related = ["project"]
     date_hierarchy = "day"
-    readonly_fields = ["project", "day", "uploads", "api_calls", "webhook_deliveries", "traffic_bytes",
-                       "stored_bytes", "file_count", "sampled_at"]
+    readonly_fields = [
+        "project",
+        "day",
+        "uploads",
+        "api_calls",
+        "webhook_deliveries",
+        "traffic_bytes",
+        "stored_bytes",
+        "file_count",
+        "sampled_at",
+    ]
 
     def has_add_permission(self, request):
         return False  # written by metering only
@@ -149,8 +181,19 @@ class InvoiceAdmin(admin.ModelAdmin):
     list_select_related = ["account"]
     date_hierarchy = "period_start"
     inlines = [InvoiceLineInline]
-    readonly_fields = ["account", "number", "period_start", "period_end", "status", "currency", "total_cents",
-                       "bill_to", "created_at", "issued_at", "paid_at"]
+    readonly_fields = [
+        "account",
+        "number",
+        "period_start",
+        "period_end",
+        "status",
+        "currency",
+        "total_cents",
+        "bill_to",
+        "created_at",
+        "issued_at",
+        "paid_at",
+    ]
     actions = ["mark_paid", "void"]
 
     def has_add_permission(self, request):

@@ -38,8 +38,9 @@ def _format(value: int, is_bytes: bool) -> str:
     return filesizeformat(value) if is_bytes else intcomma(value)
 
 
-def daily_chart(*, key: str, title: str, days: list[date], values: dict[date, int], is_bytes: bool = False,
-                gauge: bool = False) -> Chart:
+def daily_chart(
+    *, key: str, title: str, days: list[date], values: dict[date, int], is_bytes: bool = False, gauge: bool = False
+) -> Chart:
     """One bar per day of `days`; days without a value (the future, unsampled days) get no bar.
 
     A counter's total is the sum; a gauge (stored bytes, files) shows its latest value instead.
@@ -52,8 +53,12 @@ def daily_chart(*, key: str, title: str, days: list[date], values: dict[date, in
     else:
         total = f"{_format(sum(present), is_bytes)} this month"
     chart = Chart(
-        key=key, title=title, total=total, peak=_format(peak, is_bytes),
-        first_day=date_format(days[0], "M j"), last_day=date_format(days[-1], "M j"),
+        key=key,
+        title=title,
+        total=total,
+        peak=_format(peak, is_bytes),
+        first_day=date_format(days[0], "M j"),
+        last_day=date_format(days[-1], "M j"),
         width=max(SLOT * len(days), SLOT),
     )
     for index, day in enumerate(days):
@@ -62,8 +67,12 @@ def daily_chart(*, key: str, title: str, days: list[date], values: dict[date, in
         value = values[day]
         # Keep a hairline for non-zero days so small values stay visible against a large peak.
         height = 0.0 if not value else max(1.5, round(value / peak * (HEIGHT - 2), 2))
-        chart.bars.append(ChartBar(
-            x=index * SLOT + (SLOT - BAR) // 2, y=round(HEIGHT - height, 2), height=height,
-            title=f"{date_format(day, 'M j')}: {_format(value, is_bytes)}",
-        ))
+        chart.bars.append(
+            ChartBar(
+                x=index * SLOT + (SLOT - BAR) // 2,
+                y=round(HEIGHT - height, 2),
+                height=height,
+                title=f"{date_format(day, 'M j')}: {_format(value, is_bytes)}",
+            )
+        )
     return chart

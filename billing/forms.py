@@ -27,7 +27,8 @@ class PlanChoiceForm(forms.Form):
 
 class BillingDetailsForm(forms.ModelForm):
     country = forms.CharField(
-        max_length=2, help_text="Two-letter ISO code, e.g. DE.",
+        max_length=2,
+        help_text="Two-letter ISO code, e.g. DE.",
         error_messages={"max_length": "Enter the two-letter country code, e.g. DE, FR or US."},
     )
 
@@ -69,8 +70,36 @@ class BillingDetailsForm(forms.ModelForm):
         cleaned = super().clean()
         vat_id, country = cleaned.get("vat_id"), cleaned.get("country")
         if vat_id and country and vat_id[:2] not in (country, VAT_PREFIX_ALIASES.get(country)) and vat_id[:2].isalpha():
-            known_eu = {"AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "EL", "ES", "FI", "FR", "HR", "HU", "IE",
-                        "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK", "XI"}
+            known_eu = {
+                "AT",
+                "BE",
+                "BG",
+                "CY",
+                "CZ",
+                "DE",
+                "DK",
+                "EE",
+                "EL",
+                "ES",
+                "FI",
+                "FR",
+                "HR",
+                "HU",
+                "IE",
+                "IT",
+                "LT",
+                "LU",
+                "LV",
+                "MT",
+                "NL",
+                "PL",
+                "PT",
+                "RO",
+                "SE",
+                "SI",
+                "SK",
+                "XI",
+            }
             if vat_id[:2] in known_eu:
                 self.add_error("vat_id", f"This VAT ID is from {vat_id[:2]}, but the country is {country}.")
         return cleaned

@@ -18,8 +18,15 @@ from billing.periods import today
 COUNTERS = ("uploads", "api_calls", "webhook_deliveries", "traffic_bytes")
 
 
-def usage_add(*, project_id, uploads: int = 0, api_calls: int = 0, webhook_deliveries: int = 0,
-              traffic_bytes: int = 0, day: date | None = None) -> None:
+def usage_add(
+    *,
+    project_id,
+    uploads: int = 0,
+    api_calls: int = 0,
+    webhook_deliveries: int = 0,
+    traffic_bytes: int = 0,
+    day: date | None = None,
+) -> None:
     """Adds to the project's counters for today (or `day`). Creates the day's row on first use.
 
     Inside the caller's transaction it shares that transaction's durability. On its own (after a
@@ -45,8 +52,9 @@ NO_WAIT = "(SELECT set_config('synchronous_commit', 'off', true)) AS no_wait"
 ADD_SQL = f"""
 INSERT INTO {UsageDay._meta.db_table} (project_id, day, {", ".join(COUNTERS)}, stored_bytes, file_count)
 SELECT %s, %s, %s, %s, %s, %s, 0, 0 FROM {NO_WAIT}
-ON CONFLICT (project_id, day) DO UPDATE SET {", ".join(f"{name} = {UsageDay._meta.db_table}.{name} + EXCLUDED.{name}"
-                                                       for name in COUNTERS)}
+ON CONFLICT (project_id, day) DO UPDATE SET {
+    ", ".join(f"{name} = {UsageDay._meta.db_table}.{name} + EXCLUDED.{name}" for name in COUNTERS)
+}
 """
 
 
@@ -62,9 +70,7 @@ def _add_alone(project_id, day, *counts: int) -> None:
 
 def _add(project_id, day, uploads, api_calls, webhook_deliveries, traffic_bytes) -> None:
     deltas = {
-        name: value
-        for name, value in zip(COUNTERS, (uploads, api_calls, webhook_deliveries, traffic_bytes))
-        if value
+        name: value for name, value in zip(COUNTERS, (uploads, api_calls, webhook_deliveries, traffic_bytes)) if value
     }
     if not deltas:
         return
@@ -105,7 +111,9 @@ def usage_sample(*, project_ids: Iterable, day: date | None = None) -> int:
     }
     rows = [
         UsageDay(
-            project_id=pid, day=day, sampled_at=sampled_at,
+            project_id=pid,
+            day=day,
+            sampled_at=sampled_at,
             stored_bytes=(totals.get(pid) or {}).get("size") or 0,
             file_count=(totals.get(pid) or {}).get("count") or 0,
         )
@@ -113,7 +121,9 @@ def usage_sample(*, project_ids: Iterable, day: date | None = None) -> int:
     ]
     # INSERT ... ON CONFLICT (project, day) DO UPDATE on PostgreSQL and SQLite alike.
     UsageDay.objects.bulk_create(
-        rows, update_conflicts=True, unique_fields=["project", "day"],
+        rows,
+        update_conflicts=True,
+        unique_fields=["project", "day"],
         update_fields=["stored_bytes", "file_count", "sampled_at"],
     )
     return len(rows)

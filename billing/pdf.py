@@ -29,8 +29,15 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     """The PDF bytes of an issued invoice. Uncompressed: invoices are small and stay searchable."""
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(
-        buffer, pagesize=A4, leftMargin=20 * mm, rightMargin=20 * mm, topMargin=18 * mm, bottomMargin=18 * mm,
-        title=f"Invoice {invoice.number}", author="Filedock", subject=f"Filedock invoice {invoice.number}",
+        buffer,
+        pagesize=A4,
+        leftMargin=20 * mm,
+        rightMargin=20 * mm,
+        topMargin=18 * mm,
+        bottomMargin=18 * mm,
+        title=f"Invoice {invoice.number}",
+        author="Filedock",
+        subject=f"Filedock invoice {invoice.number}",
         pageCompression=0,
     )
     styles = getSampleStyleSheet()
@@ -50,37 +57,59 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     if invoice.paid_at:
         facts.append(["Paid", date_format(invoice.paid_at, "M j, Y")])
     head = Table(
-        [[Paragraph("Filedock", brand), Paragraph("Invoice", title)],
-         [Paragraph(escape(settings.SITE_URL), muted), ""]],
+        [
+            [Paragraph("Filedock", brand), Paragraph("Invoice", title)],
+            [Paragraph(escape(settings.SITE_URL), muted), ""],
+        ],
         colWidths=[85 * mm, 85 * mm],
     )
     head.setStyle(TableStyle([("ALIGN", (1, 0), (1, 0), "RIGHT"), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
     info = Table(
-        [[Paragraph("<b>Bill to</b><br/>" + _lines(invoice.bill_to or invoice.account.email), body),
-          Table(facts, colWidths=[32 * mm, 50 * mm], style=[
-              ("FONT", (0, 0), (0, -1), "Helvetica", 9), ("TEXTCOLOR", (0, 0), (0, -1), MUTED),
-              ("FONT", (1, 0), (1, -1), "Helvetica-Bold", 9), ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
-          ])]],
+        [
+            [
+                Paragraph("<b>Bill to</b><br/>" + _lines(invoice.bill_to or invoice.account.email), body),
+                Table(
+                    facts,
+                    colWidths=[32 * mm, 50 * mm],
+                    style=[
+                        ("FONT", (0, 0), (0, -1), "Helvetica", 9),
+                        ("TEXTCOLOR", (0, 0), (0, -1), MUTED),
+                        ("FONT", (1, 0), (1, -1), "Helvetica-Bold", 9),
+                        ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+                    ],
+                ),
+            ]
+        ],
         colWidths=[88 * mm, 82 * mm],
     )
     info.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
 
     rows = [["Description", "Qty", "Unit price", "Amount"]]
     for line in invoice.lines.all():
-        rows.append([Paragraph(escape(line.description), body), str(line.quantity),
-                     money(line.unit_price_cents), money(line.amount_cents)])
+        rows.append(
+            [
+                Paragraph(escape(line.description), body),
+                str(line.quantity),
+                money(line.unit_price_cents),
+                money(line.amount_cents),
+            ]
+        )
     rows.append(["", "", "Total", money(invoice.total_cents)])
     table = Table(rows, colWidths=[100 * mm, 14 * mm, 28 * mm, 28 * mm], repeatRows=1)
-    table.setStyle(TableStyle([
-        ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 9),
-        ("TEXTCOLOR", (0, 0), (-1, 0), MUTED),
-        ("FONT", (0, 1), (-1, -1), "Helvetica", 10),
-        ("ALIGN", (1, 0), (-1, -1), "RIGHT"),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("LINEBELOW", (0, 0), (-1, -2), 0.5, BORDER),
-        ("FONT", (2, -1), (-1, -1), "Helvetica-Bold", 11),
-        ("TOPPADDING", (0, -1), (-1, -1), 8),
-    ]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 9),
+                ("TEXTCOLOR", (0, 0), (-1, 0), MUTED),
+                ("FONT", (0, 1), (-1, -1), "Helvetica", 10),
+                ("ALIGN", (1, 0), (-1, -1), "RIGHT"),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LINEBELOW", (0, 0), (-1, -2), 0.5, BORDER),
+                ("FONT", (2, -1), (-1, -1), "Helvetica-Bold", 11),
+                ("TOPPADDING", (0, -1), (-1, -1), 8),
+            ]
+        )
+    )
     story = [head, Spacer(1, 10 * mm), info, Spacer(1, 10 * mm), table, Spacer(1, 10 * mm)]
     if invoice.status == Invoice.Status.VOID:
         story.append(Paragraph("This invoice was voided and is not payable.", muted))

@@ -171,7 +171,7 @@ def stored_by_project(project_ids, *, exact: bool = False, day: date | None = No
     from files.models import File
 
     project_ids = list(project_ids)
-    result = {pid: (0, 0) for pid in project_ids}
+    result = dict.fromkeys(project_ids, (0, 0))
     if not project_ids:
         return result
     since = Q(project_id__in=project_ids)
@@ -203,8 +203,7 @@ def _stored_totals(project_ids, *, exact: bool, day: date | None = None) -> tupl
     return sum(v[0] for v in values), sum(v[1] for v in values)
 
 
-def account_usage(account, *, plan: Plan | None = None, day: date | None = None,
-                  project_ids=None) -> list[QuotaUsage]:
+def account_usage(account, *, plan: Plan | None = None, day: date | None = None, project_ids=None) -> list[QuotaUsage]:
     """Every quota of the account's plan with what is used this month (counters) or now (storage)."""
     plan = plan or plan_for(account)
     day = day or today()
@@ -297,10 +296,15 @@ def check_api_call(*, project) -> None:
         return
     start, end = month_bounds(today())
     # One aggregate over the owner's live projects' rows of this month (a join, no id list).
-    used = UsageDay.objects.filter(
-        project__memberships__user=account, project__memberships__role="owner",
-        day__gte=start, day__lt=end,  # deleted projects' calls this month count too
-    ).aggregate(total=Sum("api_calls"))["total"] or 0
+    used = (
+        UsageDay.objects.filter(
+            project__memberships__user=account,
+            project__memberships__role="owner",
+            day__gte=start,
+            day__lt=end,  # deleted projects' calls this month count too
+        ).aggregate(total=Sum("api_calls"))["total"]
+        or 0
+    )
     if used + 1 > plan.api_calls:
         raise QuotaExceeded(
             "api_calls", f"The {plan} plan's {intcomma(plan.api_calls)} API calls this month are used up."

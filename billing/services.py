@@ -94,8 +94,9 @@ def subscription_renew(*, subscription: Subscription, day: date | None = None) -
                 subscription.pending_plan = None
             subscription.current_period_start, subscription.current_period_end = start, end
             subscription.save(update_fields=["plan", "pending_plan", "current_period_start", "current_period_end"])
-            invoice = invoice_issue(account=subscription.account, period_start=start, period_end=end,
-                                    plan=subscription.plan)
+            invoice = invoice_issue(
+                account=subscription.account, period_start=start, period_end=end, plan=subscription.plan
+            )
             if invoice is not None:
                 issued.append(invoice)
     return issued
@@ -148,23 +149,32 @@ def subscription_change_plan(*, account, plan: Plan, day: date | None = None) ->
         charge = 0
         if plan.price_cents > current.price_cents:
             start, end = subscription.current_period_start, subscription.current_period_end
-            charge = proration_cents(old_price=current.price_cents, new_price=plan.price_cents,
-                                     period_start=start, period_end=end, day=day)
+            charge = proration_cents(
+                old_price=current.price_cents, new_price=plan.price_cents, period_start=start, period_end=end, day=day
+            )
             if charge:
                 next_start, next_end = month_bounds(end)
-                invoice = _invoice_draft(account=account, period_start=next_start, period_end=next_end,
-                                         currency=plan.currency)
+                invoice = _invoice_draft(
+                    account=account, period_start=next_start, period_end=next_end, currency=plan.currency
+                )
                 days = (end - day).days
                 InvoiceLine.objects.create(
-                    invoice=invoice, quantity=1, unit_price_cents=charge, amount_cents=charge,
+                    invoice=invoice,
+                    quantity=1,
+                    unit_price_cents=charge,
+                    amount_cents=charge,
                     description=f"Upgrade from {current} to {plan}, {days} of {(end - start).days} days "
                     f"({_span(day, end)})",
                 )
         subscription.plan = plan
         subscription.pending_plan = None
         subscription.save(update_fields=["plan", "pending_plan"])
-        return PlanChange("upgrade" if charge or plan.price_cents > current.price_cents else "switch",
-                          plan, charge_cents=charge, effective=day)
+        return PlanChange(
+            "upgrade" if charge or plan.price_cents > current.price_cents else "switch",
+            plan,
+            charge_cents=charge,
+            effective=day,
+        )
 
 
 def subscription_assign(*, subscription: Subscription, plan: Plan) -> Subscription:
@@ -187,15 +197,31 @@ def subscriptions_renew_due(*, day: date | None = None, limit: int = 500) -> int
 # Billing details
 
 
-def billing_details_save(*, account, name: str, country: str, address_line1: str = "", address_line2: str = "",
-                         postal_code: str = "", city: str = "", vat_id: str = "", email: str = "") -> BillingDetails:
+def billing_details_save(
+    *,
+    account,
+    name: str,
+    country: str,
+    address_line1: str = "",
+    address_line2: str = "",
+    postal_code: str = "",
+    city: str = "",
+    vat_id: str = "",
+    email: str = "",
+) -> BillingDetails:
     """Creates or replaces the account's billing details; later invoices are addressed to them."""
     details, _ = BillingDetails.objects.update_or_create(
         account=account,
         defaults={
-            "name": name.strip(), "country": country.strip().upper(), "address_line1": address_line1.strip(),
-            "address_line2": address_line2.strip(), "postal_code": postal_code.strip(), "city": city.strip(),
-            "vat_id": vat_id, "email": email.strip(), "updated_at": timezone.now(),
+            "name": name.strip(),
+            "country": country.strip().upper(),
+            "address_line1": address_line1.strip(),
+            "address_line2": address_line2.strip(),
+            "postal_code": postal_code.strip(),
+            "city": city.strip(),
+            "vat_id": vat_id,
+            "email": email.strip(),
+            "updated_at": timezone.now(),
         },
     )
     return details
@@ -206,7 +232,8 @@ def billing_details_save(*, account, name: str, country: str, address_line1: str
 
 def _invoice_draft(*, account, period_start: date, period_end: date, currency: str) -> Invoice:
     invoice, _ = Invoice.objects.get_or_create(
-        account=account, period_start=period_start,
+        account=account,
+        period_start=period_start,
         defaults={"period_end": period_end, "currency": currency, "status": Invoice.Status.DRAFT},
     )
     return invoice
@@ -229,7 +256,10 @@ def invoice_issue(*, account, period_start: date, period_end: date, plan: Plan) 
             return invoice
         if plan.price_cents:
             InvoiceLine.objects.create(
-                invoice=invoice, quantity=1, unit_price_cents=plan.price_cents, amount_cents=plan.price_cents,
+                invoice=invoice,
+                quantity=1,
+                unit_price_cents=plan.price_cents,
+                amount_cents=plan.price_cents,
                 description=f"{plan} plan, {_span(period_start, period_end)}",
             )
             invoice.currency = plan.currency
@@ -292,7 +322,9 @@ def usage_alerts_send(*, account, day: date | None = None) -> list[str]:
 
 def _send_limit_email(account, plan: Plan, quotas) -> None:
     context = {
-        "account": account, "plan": plan, "quotas": quotas,
+        "account": account,
+        "plan": plan,
+        "quotas": quotas,
         "url": settings.SITE_URL + reverse("billing:overview"),
         "plan_url": settings.SITE_URL + reverse("billing:plan"),
     }
@@ -312,7 +344,8 @@ def usage_alerts_send_all(*, day: date | None = None, batch: int = 200) -> int:
     start = month_bounds(day)[0]
     owners = (
         User.objects.filter(
-            memberships__role="owner", memberships__project__deleted_at__isnull=True,
+            memberships__role="owner",
+            memberships__project__deleted_at__isnull=True,
             memberships__project__usage_days__day__gte=start,
         )
         .distinct()

@@ -64,11 +64,19 @@ def _plan_offers(subscription) -> list[dict]:
         charge = 0
         if p.price_cents > current.price_cents:
             charge = services.proration_cents(
-                old_price=current.price_cents, new_price=p.price_cents, day=day,
-                period_start=subscription.current_period_start, period_end=subscription.current_period_end,
+                old_price=current.price_cents,
+                new_price=p.price_cents,
+                day=day,
+                period_start=subscription.current_period_start,
+                period_end=subscription.current_period_end,
             )
-        kind = "current" if p.pk == current.pk else "upgrade" if p.price_cents > current.price_cents else (
-            "downgrade" if p.price_cents < current.price_cents else "switch")
+        kind = (
+            "current"
+            if p.pk == current.pk
+            else "upgrade"
+            if p.price_cents > current.price_cents
+            else ("downgrade" if p.price_cents < current.price_cents else "switch")
+        )
         offers.append({"plan": p, "kind": kind, "charge": charge, "pending": p.pk == subscription.pending_plan_id})
     return offers
 
@@ -76,8 +84,9 @@ def _plan_offers(subscription) -> list[dict]:
 def _change_message(change) -> str:
     if change.kind == "upgrade":
         charge = format_money(change.charge_cents, change.plan.currency)
-        return (f"You are now on the {change.plan} plan. "
-                f"{charge} for the rest of this month is added to your next invoice.")
+        return (
+            f"You are now on the {change.plan} plan. {charge} for the rest of this month is added to your next invoice."
+        )
     if change.kind == "downgrade":
         return f"You will move to the {change.plan} plan on {date_format(change.effective, 'M j, Y')}."
     if change.kind == "downgrade_cancelled":

@@ -37,12 +37,34 @@ def _allowed_networks():
 
 # Refused whatever `is_global` says (its answer has changed between Python releases): private,
 # loopback, link-local, CGNAT, documentation, benchmarking, multicast, reserved and broadcast.
-BLOCKED_NETWORKS = [ipaddress.ip_network(net) for net in (
-    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
-    "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15",
-    "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
-    "::/128", "::1/128", "100::/64", "2001:db8::/32", "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
-)]
+BLOCKED_NETWORKS = [
+    ipaddress.ip_network(net)
+    for net in (
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.0.0.0/24",
+        "192.0.2.0/24",
+        "192.88.99.0/24",
+        "192.168.0.0/16",
+        "198.18.0.0/15",
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+        "224.0.0.0/4",
+        "240.0.0.0/4",
+        "::/128",
+        "::1/128",
+        "100::/64",
+        "2001:db8::/32",
+        "fc00::/7",
+        "fe80::/10",
+        "fec0::/10",
+        "ff00::/8",
+    )
+]
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
@@ -117,14 +139,16 @@ def _pinned_request(client: httpx.Client, method: str, url: str, **kwargs) -> ht
 
 
 @contextmanager
-def guarded_stream(url: str, timeout: float, *, headers: dict[str, str] | None = None,
-                   check_hop=None) -> Iterator[httpx.Response]:
+def guarded_stream(
+    url: str, timeout: float, *, headers: dict[str, str] | None = None, check_hop=None
+) -> Iterator[httpx.Response]:
     """GETs `url` following up to five redirects, each hop checked; yields the streaming response.
 
     `headers` go with every hop; `check_hop(url)` may refuse a redirect target by raising.
     """
-    with httpx.Client(timeout=timeout, follow_redirects=False, headers={"User-Agent": "Filedock/1.0"},
-                      verify=tls_context()) as client:
+    with httpx.Client(
+        timeout=timeout, follow_redirects=False, headers={"User-Agent": "Filedock/1.0"}, verify=tls_context()
+    ) as client:
         for _ in range(MAX_REDIRECTS + 1):
             response = client.send(_pinned_request(client, "GET", url, headers=headers or {}), stream=True)
             if response.is_redirect and "location" in response.headers:
@@ -152,8 +176,15 @@ def guarded_client(**options) -> httpx.Client:
     return httpx.Client(follow_redirects=False, verify=tls_context(), **options)
 
 
-def guarded_post(client: httpx.Client, url: str, *, content: bytes, headers: dict[str, str], timeout: float,
-                 excerpt_bytes: int = 2048) -> PostResult:
+def guarded_post(
+    client: httpx.Client,
+    url: str,
+    *,
+    content: bytes,
+    headers: dict[str, str],
+    timeout: float,
+    excerpt_bytes: int = 2048,
+) -> PostResult:
     """POSTs once to the checked address of `url`; redirects are not followed (a 3xx is the answer).
 
     Raises FetchRefused before connecting to a refused address, httpx.HTTPError on network failure.

@@ -82,4 +82,3 @@ def claim(queryset, **changes) -> list:
     with transaction.atomic(using=db), connections[db].cursor() as cursor:
         cursor.execute(f"{sql} RETURNING {pk_column}", params)
         return [row[0] for row in cursor.fetchall()]
-

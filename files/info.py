@@ -41,8 +41,16 @@ def rest_file_infos(files, request=None, include_appdata: bool = False) -> list[
 
 # What a REST file info is made of, in the order rest_infos_of_rows takes a row.
 REST_INFO_COLUMNS = (
-    "uuid", "datetime_uploaded", "datetime_stored", "datetime_removed",
-    "size", "mime_type", "original_filename", "image_info", "metadata", "source",
+    "uuid",
+    "datetime_uploaded",
+    "datetime_stored",
+    "datetime_removed",
+    "size",
+    "mime_type",
+    "original_filename",
+    "image_info",
+    "metadata",
+    "source",
 )
 
 
@@ -60,8 +68,10 @@ def rest_info_rows(files: QuerySet) -> QuerySet:
     if connections[files.db].vendor != "postgresql":
         return files.values_list(*REST_INFO_COLUMNS)
     return files.annotate(
-        uuid_text=Cast("uuid", TextField()), uploaded_text=UTCText("datetime_uploaded"),
-        stored_text=UTCText("datetime_stored"), removed_text=UTCText("datetime_removed"),
+        uuid_text=Cast("uuid", TextField()),
+        uploaded_text=UTCText("datetime_uploaded"),
+        stored_text=UTCText("datetime_stored"),
+        removed_text=UTCText("datetime_removed"),
     ).values_list("uuid_text", "uploaded_text", "stored_text", "removed_text", *REST_INFO_COLUMNS[4:])
 
 
@@ -132,7 +142,9 @@ def group_files(group: Group) -> list[tuple[dict, File | None]]:
 def upload_group_info(group: Group, request=None) -> dict:
     files = []
     for item, file in group_files(group):
-        files.append({**upload_file_info(file), "default_effects": item["effects"]} if file and not file.is_removed else None)
+        files.append(
+            {**upload_file_info(file), "default_effects": item["effects"]} if file and not file.is_removed else None
+        )
     return {**group_common(group, request), "files": files}
 
 

@@ -40,8 +40,15 @@ class File(models.Model):
     # bucket holding files is never deleted on its own, only together with its project. Indexed
     # only where set (file_storage_target): most files have none, and an index on all of them
     # cost a write on every upload and removal.
-    storage_target = models.ForeignKey("files.BucketConnection", null=True, blank=True, editable=False,
-                                       on_delete=models.RESTRICT, related_name="+", db_index=False)
+    storage_target = models.ForeignKey(
+        "files.BucketConnection",
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.RESTRICT,
+        related_name="+",
+        db_index=False,
+    )
     datetime_uploaded = models.DateTimeField(default=timezone.now)
     datetime_stored = models.DateTimeField(null=True, blank=True)
     datetime_removed = models.DateTimeField(null=True, blank=True)
@@ -59,8 +66,9 @@ class File(models.Model):
                 condition=models.Q(datetime_stored__isnull=True, datetime_removed__isnull=True),
             ),
             # The files in a bucket (custom storage), for its usage and the RESTRICT check.
-            models.Index(fields=["storage_target"], name="file_storage_target",
-                         condition=models.Q(storage_target__isnull=False)),
+            models.Index(
+                fields=["storage_target"], name="file_storage_target", condition=models.Q(storage_target__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:
@@ -166,8 +174,9 @@ class Event(models.Model):
     # No database constraint: its check ran once per inserted row, a sixth of expiry's time, and
     # every writer copies project_id from a row that has the constraint (a file's). Deleting a
     # project still deletes its events (Django's CASCADE), and the relay ignores any left over.
-    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="events",
-                                db_constraint=False)
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.CASCADE, related_name="events", db_constraint=False
+    )
     type = models.CharField(max_length=32, choices=Type.choices)
     file_uuid = models.UUIDField(null=True, blank=True)
     # The file's info at the time of the event, as the webhook payload will carry it. Empty in
@@ -223,7 +232,8 @@ class BucketConnection(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["project", "purpose"], condition=models.Q(disconnected_at__isnull=True),
+                fields=["project", "purpose"],
+                condition=models.Q(disconnected_at__isnull=True),
                 name="bucket_one_active_per_purpose",
             ),
         ]

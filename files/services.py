@@ -69,23 +69,42 @@ def check_type(project, mime_type: str) -> None:
 
 def validate_metadata(metadata: dict) -> dict:
     if len(metadata) > METADATA_KEYS_MAX:
-        raise errors.UploadError("FileMetadataKeysNumberTooBigError", 400,
-                                 f"A file can not have more than {METADATA_KEYS_MAX} metadata keys.")
+        raise errors.UploadError(
+            "FileMetadataKeysNumberTooBigError",
+            400,
+            f"A file can not have more than {METADATA_KEYS_MAX} metadata keys.",
+        )
     for key, value in metadata.items():
         if not METADATA_KEY.fullmatch(key):
-            raise errors.metadata_invalid(f"File's metadata key `{key}` contains symbols not allowed by the metadata key format.")
+            raise errors.metadata_invalid(
+                f"File's metadata key `{key}` contains symbols not allowed by the metadata key format."
+            )
         if not isinstance(value, str) or not value:
-            raise errors.UploadError("FileMetadataValueEmptyError", 400, f"Value of the file metadata key `{key}` can not be empty.")
+            raise errors.UploadError(
+                "FileMetadataValueEmptyError", 400, f"Value of the file metadata key `{key}` can not be empty."
+            )
         if "\x00" in value:  # PostgreSQL's jsonb cannot hold it
             raise errors.param_invalid(f"metadata[{key}]")
         if len(value) > METADATA_VALUE_MAX:
-            raise errors.UploadError("FileMetadataValueLengthTooBigError", 400,
-                                     f"Value of file metadata's key `{key}` can not be more than {METADATA_VALUE_MAX} symbols in length.")
+            raise errors.UploadError(
+                "FileMetadataValueLengthTooBigError",
+                400,
+                f"Value of file metadata's key `{key}` can not be more than {METADATA_VALUE_MAX} symbols in length.",
+            )
     return metadata
 
 
-def file_upload(*, project, content, filename: str, store: bool, metadata: dict | None = None,
-                source: str = "upload", file_uuid=None, described: tuple[str, dict | None] | None = None) -> File:
+def file_upload(
+    *,
+    project,
+    content,
+    filename: str,
+    store: bool,
+    metadata: dict | None = None,
+    source: str = "upload",
+    file_uuid=None,
+    described: tuple[str, dict | None] | None = None,
+) -> File:
     """Writes the bytes, then the File row and its events in one transaction.
 
     `content` is a Django File (streamed to storage in chunks). Raises UploadError for limits.
@@ -109,9 +128,18 @@ def file_upload(*, project, content, filename: str, store: bool, metadata: dict 
         with transaction.atomic():
             now = timezone.now()
             file = File.objects.create(
-                uuid=file_uuid, project=project, original_filename=name, size=content.size, mime_type=mime_type,
-                image_info=image, metadata=metadata or {}, source=source, storage_key=key, storage_target_id=target_id,
-                datetime_uploaded=now, datetime_stored=now if store else None,
+                uuid=file_uuid,
+                project=project,
+                original_filename=name,
+                size=content.size,
+                mime_type=mime_type,
+                image_info=image,
+                metadata=metadata or {},
+                source=source,
+                storage_key=key,
+                storage_target_id=target_id,
+                datetime_uploaded=now,
+                datetime_stored=now if store else None,
             )
             emit(file, Event.Type.FILE_UPLOADED)
             # After commit, so a long batch transaction never holds the day's usage row locked.
@@ -137,8 +165,9 @@ def _save(storage, key: str, content) -> str:
         raise
 
 
-def file_upload_batch(*, project, uploads: list, store: bool, metadata: dict | None = None,
-                      source: str = "upload") -> list[File]:
+def file_upload_batch(
+    *, project, uploads: list, store: bool, metadata: dict | None = None, source: str = "upload"
+) -> list[File]:
     """Uploads every file or none of them when one is refused (size, plan, type): all are checked
     before any is written, and each is then written in its own short transaction, never one long
     one around the copies (on SQLite that would hold the database's write lock)."""
@@ -148,8 +177,15 @@ def file_upload_batch(*, project, uploads: list, store: bool, metadata: dict | N
         described.append(_describe(upload, clean_filename(upload.name)))  # read once, passed on
         check_type(project, described[-1][0])
     return [
-        file_upload(project=project, content=upload, filename=upload.name, store=store, metadata=metadata,
-                    source=source, described=facts)
+        file_upload(
+            project=project,
+            content=upload,
+            filename=upload.name,
+            store=store,
+            metadata=metadata,
+            source=source,
+            described=facts,
+        )
         for upload, facts in zip(uploads, described, strict=True)
     ]
 
@@ -172,7 +208,10 @@ def emit(file: File, event_type: str, initiator: dict | None = None) -> Event:
     """Writes an event to the outbox; call inside the transaction that made the change."""
     transaction.on_commit(wake_relay)
     return Event.objects.create(
-        project_id=file.project_id, type=event_type, file_uuid=file.uuid, payload=rest_file_info(file),
+        project_id=file.project_id,
+        type=event_type,
+        file_uuid=file.uuid,
+        payload=rest_file_info(file),
         initiator=initiator or {"type": "api", "detail": {}},
     )
 
@@ -246,7 +285,11 @@ def storage_sweep_orphans(*, older_than: timedelta = timedelta(hours=1), limit: 
     for project_dir in project_dirs:
         _, names = default_storage.listdir(f"files/{project_dir}")
         keys = {f"files/{project_dir}/{name}" for name in names}
-        live = set(File.objects.filter(storage_key__in=keys, datetime_removed__isnull=True).values_list("storage_key", flat=True))
+        live = set(
+            File.objects.filter(storage_key__in=keys, datetime_removed__isnull=True).values_list(
+                "storage_key", flat=True
+            )
+        )
         for key in sorted(keys - live):
             if default_storage.get_modified_time(key) < cutoff:
                 default_storage.delete(key)
@@ -314,6 +357,12 @@ def file_copy(*, file: File, store: bool) -> File:
     except FileNotFoundError:
         raise FileRemovedError(str(file.uuid)) from None
     with original:
-        copy = file_upload(project=file.project, content=original, filename=file.original_filename, store=False,
-                           metadata=dict(file.metadata), source="local_copy")
+        copy = file_upload(
+            project=file.project,
+            content=original,
+            filename=file.original_filename,
+            store=False,
+            metadata=dict(file.metadata),
+            source="local_copy",
+        )
     return file_store(file=copy) if store else copy

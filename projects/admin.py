@@ -84,7 +84,6 @@ class SecretKeyAdmin(admin.ModelAdmin):
         self.message_user(request, "Keys revoked.", messages.SUCCESS)
 
 
-
 @admin.register(Webhook)
 class WebhookAdmin(admin.ModelAdmin):
     list_display = ["target_url", "event", "project", "is_active", "created"]
@@ -121,8 +120,21 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     list_filter = ["status", "event_type", "is_test"]
     search_fields = ["=delivery_uuid", "webhook__target_url", "webhook__project__name"]
     list_select_related = ["webhook"]
-    readonly_fields = ["delivery_uuid", "webhook", "event", "event_type", "is_test", "payload", "status", "attempts",
-                       "next_attempt_at", "dispatched_at", "window_started_at", "created", "delivered_at"]
+    readonly_fields = [
+        "delivery_uuid",
+        "webhook",
+        "event",
+        "event_type",
+        "is_test",
+        "payload",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "dispatched_at",
+        "window_started_at",
+        "created",
+        "delivered_at",
+    ]
     actions = ["redeliver"]
 
     def has_add_permission(self, request):

@@ -56,7 +56,9 @@ class TransferForm(forms.Form):
 
 class UploadSettingsForm(forms.ModelForm):
     max_file_size_mb = forms.IntegerField(
-        label="Maximum file size (MB)", required=False, min_value=1,
+        label="Maximum file size (MB)",
+        required=False,
+        min_value=1,
         help_text="Empty: the server's limit.",
     )
 
@@ -74,7 +76,9 @@ class UploadSettingsForm(forms.ModelForm):
         patterns = [p.strip().lower() for p in value.split(",") if p.strip()]
         for pattern in patterns:
             if not MIME_PATTERN.match(pattern):
-                raise forms.ValidationError(f"“{pattern}” is not a MIME type or pattern like image/* or application/pdf.")
+                raise forms.ValidationError(
+                    f"“{pattern}” is not a MIME type or pattern like image/* or application/pdf."
+                )
         return ", ".join(patterns)
 
     def clean_max_file_size_mb(self):
@@ -95,10 +99,19 @@ class UploadSettingsForm(forms.ModelForm):
 
 
 class WebhookForm(forms.Form):
-    target_url = forms.URLField(label="Target URL", max_length=2000, assume_scheme="https",
-                                help_text="An http or https URL that accepts POST requests with a JSON body.")
-    event = forms.ChoiceField(choices=[(value, f"{value} — {label}") for value, label in WebhookEvent.choices
-                                       if value != WebhookEvent.FILE_INFECTED])
+    target_url = forms.URLField(
+        label="Target URL",
+        max_length=2000,
+        assume_scheme="https",
+        help_text="An http or https URL that accepts POST requests with a JSON body.",
+    )
+    event = forms.ChoiceField(
+        choices=[
+            (value, f"{value} — {label}")
+            for value, label in WebhookEvent.choices
+            if value != WebhookEvent.FILE_INFECTED
+        ]
+    )
     is_active = forms.BooleanField(label="Active", required=False, initial=True)
 
 

@@ -52,7 +52,9 @@ class Project(models.Model):
         "maximum file size", null=True, blank=True, help_text="In bytes. Empty: the server's limit."
     )
     allowed_mime_types = models.CharField(
-        "allowed MIME types", max_length=1000, blank=True,
+        "allowed MIME types",
+        max_length=1000,
+        blank=True,
         help_text="Comma-separated, e.g. image/*, application/pdf. Empty: any type.",
     )
     created_at = models.DateTimeField(default=timezone.now)
@@ -313,35 +315,42 @@ class OAuthProviderSpec:
 
 _GOOGLE = OAuthProviderSpec(
     # Google Cloud console OAuth clients: "<project number>-<lowercase id>.apps.googleusercontent.com".
-    "Client ID", "Client secret", r"[0-9]+-[0-9a-z]+\.apps\.googleusercontent\.com",
+    "Client ID",
+    "Client secret",
+    r"[0-9]+-[0-9a-z]+\.apps\.googleusercontent\.com",
     "a Google client ID ends in .apps.googleusercontent.com",
 )
 _NUMERIC_META_ID = (
     # Meta's app dashboard shows the app id as digits only (Instagram apps live in the same dashboard).
-    r"[0-9]+", "an app ID is a number",
+    r"[0-9]+",
+    "an app ID is a number",
 )
 
 OAUTH_PROVIDER_SPECS: dict[str, OAuthProviderSpec] = {
     # Dropbox App Console: app keys are 15 lowercase letters and digits.
-    OAuthProvider.DROPBOX: OAuthProviderSpec("App key", "App secret", r"[a-z0-9]{15}",
-                                             "a Dropbox app key is 15 lowercase letters and digits"),
+    OAuthProvider.DROPBOX: OAuthProviderSpec(
+        "App key", "App secret", r"[a-z0-9]{15}", "a Dropbox app key is 15 lowercase letters and digits"
+    ),
     OAuthProvider.GDRIVE: _GOOGLE,
     OAuthProvider.GPHOTOS: _GOOGLE,
     # Microsoft Entra "Application (client) ID" is a GUID; apps registered with the old Live SDK have
     # 16 hex digits (e.g. 000000004C12345A) and still sign in to OneDrive.
     OAuthProvider.ONEDRIVE: OAuthProviderSpec(
-        "Application (client) ID", "Client secret",
+        "Application (client) ID",
+        "Client secret",
         r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{16}",
         "an application ID is a GUID like 12345678-abcd-…",
     ),
     # Box developer console: client ids are 32 letters and digits.
-    OAuthProvider.BOX: OAuthProviderSpec("Client ID", "Client secret", r"[a-zA-Z0-9]{32}",
-                                         "a Box client ID is 32 letters and digits"),
+    OAuthProvider.BOX: OAuthProviderSpec(
+        "Client ID", "Client secret", r"[a-zA-Z0-9]{32}", "a Box client ID is 32 letters and digits"
+    ),
     OAuthProvider.FACEBOOK: OAuthProviderSpec("App ID", "App secret", *_NUMERIC_META_ID),
     OAuthProvider.INSTAGRAM: OAuthProviderSpec("Instagram app ID", "Instagram app secret", *_NUMERIC_META_ID),
     # Flickr App Garden: the API key is 32 hex digits (the secret, 16 hex digits, is not checked).
-    OAuthProvider.FLICKR: OAuthProviderSpec("API key", "Secret", r"[0-9a-fA-F]{32}",
-                                            "a Flickr API key is 32 hexadecimal characters"),
+    OAuthProvider.FLICKR: OAuthProviderSpec(
+        "API key", "Secret", r"[0-9a-fA-F]{32}", "a Flickr API key is 32 hexadecimal characters"
+    ),
     # VK app settings: the app id is a number.
     OAuthProvider.VK: OAuthProviderSpec("App ID", "Secure key", r"[0-9]+", "a VK app ID is a number"),
     # Evernote consumer keys are derived from a name the developer picks (their docs use "sampleKey"),

@@ -46,8 +46,14 @@ def project_rename(*, project: Project, name: str) -> Project:
 UPLOAD_SETTINGS = ("autostore_enabled", "require_signed_uploads", "max_file_size", "allowed_mime_types")
 
 
-def project_configure_uploads(*, project: Project, autostore_enabled: bool, require_signed_uploads: bool,
-                              max_file_size: int | None, allowed_mime_types: str) -> Project:
+def project_configure_uploads(
+    *,
+    project: Project,
+    autostore_enabled: bool,
+    require_signed_uploads: bool,
+    max_file_size: int | None,
+    allowed_mime_types: str,
+) -> Project:
     """Sets how uploads are treated: automatic storing, signatures, size and type limits."""
     # From the database: a bound ModelForm has already copied the new values onto `project`.
     before = Project.objects.values(*UPLOAD_SETTINGS).get(pk=project.pk)
@@ -90,7 +96,9 @@ def secret_key_create(*, project: Project, label: str, created_by=None) -> tuple
     key = SecretKey.objects.create(
         project=project, label=label.strip(), secret=plain, last4=plain[-4:], created_by=created_by
     )
-    audit_record(action="key.created", actor=created_by, project=project, details={"label": key.label, "last4": key.last4})
+    audit_record(
+        action="key.created", actor=created_by, project=project, details={"label": key.label, "last4": key.last4}
+    )
     return key, plain
 
 
@@ -108,8 +116,10 @@ def secret_key_match(*, public_key: str, check: Callable[[str], bool]) -> Secret
 
     Both the plain-secret scheme and HMAC signatures (REST API, signed uploads) go through here.
     """
-    keys = SecretKey.objects.active().select_related("project").filter(
-        project__public_key=public_key, project__deleted_at__isnull=True
+    keys = (
+        SecretKey.objects.active()
+        .select_related("project")
+        .filter(project__public_key=public_key, project__deleted_at__isnull=True)
     )
     for key in keys:
         if check(key.secret):
@@ -144,7 +154,9 @@ def invitation_create(*, project: Project, email: str, role: str, invited_by) ->
     with transaction.atomic():
         project.invitations.pending().filter(email__iexact=email).delete()
         invitation = Invitation.objects.create(project=project, email=email, role=role, invited_by=invited_by)
-        audit_record(action="collaborator.invited", actor=invited_by, project=project, details={"email": email, "role": role})
+        audit_record(
+            action="collaborator.invited", actor=invited_by, project=project, details={"email": email, "role": role}
+        )
     transaction.on_commit(lambda: _send_invitation_email(invitation))
     return invitation
 
@@ -192,8 +204,11 @@ def membership_change_role(*, membership: Membership, role: str) -> Membership:
     old_role = membership.role
     membership.role = role
     membership.save(update_fields=["role"])
-    audit_record(action="collaborator.role_changed", project=membership.project,
-                 details={"email": membership.user.email, "old": old_role, "new": role})
+    audit_record(
+        action="collaborator.role_changed",
+        project=membership.project,
+        details={"email": membership.user.email, "old": old_role, "new": role},
+    )
     return membership
 
 
@@ -202,8 +217,11 @@ def membership_remove(*, membership: Membership) -> None:
     if membership.role == Role.OWNER:
         raise ValidationError("The owner cannot leave or be removed; transfer ownership first.")
     membership.delete()
-    audit_record(action="collaborator.removed", project=membership.project,
-                 details={"email": membership.user.email, "role": membership.role})
+    audit_record(
+        action="collaborator.removed",
+        project=membership.project,
+        details={"email": membership.user.email, "role": membership.role},
+    )
 
 
 @transaction.atomic
@@ -218,10 +236,12 @@ def ownership_transfer(*, project: Project, to: Membership) -> Membership:
     Membership.objects.filter(project=project, role=Role.OWNER).update(role=Role.ADMIN)
     Membership.objects.filter(pk=to.pk).update(role=Role.OWNER)
     to.refresh_from_db()
-    audit_record(action="ownership.transferred", project=project,
-                 details={"from": previous.user.email if previous else "", "to": to.user.email})
+    audit_record(
+        action="ownership.transferred",
+        project=project,
+        details={"from": previous.user.email if previous else "", "to": to.user.email},
+    )
     return to
-
 
 
 # OAuth applications (upload sources)
@@ -229,8 +249,7 @@ def ownership_transfer(*, project: Project, to: Membership) -> Membership:
 OAUTH_SECRET_MAX_LENGTH = 1000
 
 
-def oauth_app_save(*, project: Project, provider: str, client_id: str, client_secret: str | None = None,
-                   enabled: bool):
+def oauth_app_save(*, project: Project, provider: str, client_id: str, client_secret: str | None = None, enabled: bool):
     """Creates or updates the project's OAuth app for `provider`. A blank secret keeps the stored one
     (and is required when there is none). Raises ValidationError with field errors."""
     import re
@@ -267,8 +286,9 @@ def oauth_app_save(*, project: Project, provider: str, client_id: str, client_se
                 app.save()
         except IntegrityError:
             # Two first saves for the same provider raced; the other one won and this one's values are unsaved.
-            raise ValidationError({NON_FIELD_ERRORS: "This source was set up at the same moment elsewhere. "
-                                                     "Reload and try again."}) from None
+            raise ValidationError(
+                {NON_FIELD_ERRORS: "This source was set up at the same moment elsewhere. Reload and try again."}
+            ) from None
     return app
 
 

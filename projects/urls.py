@@ -36,8 +36,11 @@ urlpatterns = [
     path(project + "webhooks/<int:webhook_id>/", webhooks.webhook_detail, name="webhook_detail"),
     path(project + "webhooks/<int:webhook_id>/edit/", webhooks.webhook_update, name="webhook_update"),
     path(project + "webhooks/<int:webhook_id>/delete/", webhooks.webhook_delete, name="webhook_delete"),
-    path(project + "webhooks/<int:webhook_id>/rotate-secret/", webhooks.webhook_rotate_secret,
-         name="webhook_rotate_secret"),
+    path(
+        project + "webhooks/<int:webhook_id>/rotate-secret/",
+        webhooks.webhook_rotate_secret,
+        name="webhook_rotate_secret",
+    ),
     path(project + "webhooks/<int:webhook_id>/enable/", webhooks.webhook_enable, name="webhook_enable"),
     path(project + "webhooks/<int:webhook_id>/disable/", webhooks.webhook_disable, name="webhook_disable"),
     path(project + "webhooks/<int:webhook_id>/test/", webhooks.webhook_send_test, name="webhook_send_test"),

@@ -63,11 +63,20 @@ DELIVERY_WAIT = 60.0
 EMAIL, PASSWORD = "bench@example.com", "bench-pass-1"
 ACCEPT = "application/vnd.uploadcare-v0.7+json"
 # Relative weights of the request kinds each client picks from.
-MIX = {"upload": 16, "upload_pyuploadcare": 4, "rest_list": 14, "dashboard": 8, "cdn": 24, "cdn_image": 14,
-       "store": 10, "delete": 6}
+MIX = {
+    "upload": 16,
+    "upload_pyuploadcare": 4,
+    "rest_list": 14,
+    "dashboard": 8,
+    "cdn": 24,
+    "cdn_image": 14,
+    "store": 10,
+    "delete": 6,
+}
 
 
 # --- the webhook receiver -----------------------------------------------------------------------
+
 
 class Deliveries:
     def __init__(self):
@@ -88,6 +97,7 @@ DELIVERIES = Deliveries()
 
 
 # --- traffic ------------------------------------------------------------------------------------
+
 
 class Stats:
     def __init__(self):
@@ -154,8 +164,13 @@ class Client(threading.Thread):
         self.base, self.keys, self.session, self.stats, self.pool, self.until = base, keys, session, stats, pool, until
         self.http = httpx.Client(base_url=base, timeout=60, follow_redirects=False)
         self.rest = {"Accept": ACCEPT, "Authorization": f"Uploadcare.Simple {keys['public_key']}:{keys['secret_key']}"}
-        self.uploadcare = Uploadcare(public_key=keys["public_key"], secret_key=keys["secret_key"],
-                                     upload_base=f"{base}/upload/", api_base=f"{base}/api/", cdn_base=f"{base}/cdn/")
+        self.uploadcare = Uploadcare(
+            public_key=keys["public_key"],
+            secret_key=keys["secret_key"],
+            upload_base=f"{base}/upload/",
+            api_base=f"{base}/api/",
+            cdn_base=f"{base}/cdn/",
+        )
         self.rng = random.Random(index)
         self.count = 0
 
@@ -184,9 +199,14 @@ class Client(threading.Thread):
 
     def upload(self) -> str | None:
         name, data, mime, image = self.payload()
-        response = self.http.post("/upload/base/", data={
-            "UPLOADCARE_PUB_KEY": self.keys["public_key"], "UPLOADCARE_STORE": self.rng.choice(["0", "1", "auto"]),
-        }, files={"file": (name, data, mime)})
+        response = self.http.post(
+            "/upload/base/",
+            data={
+                "UPLOADCARE_PUB_KEY": self.keys["public_key"],
+                "UPLOADCARE_STORE": self.rng.choice(["0", "1", "auto"]),
+            },
+            files={"file": (name, data, mime)},
+        )
         if response.status_code != 200:
             return f"{response.status_code} {response.text[:200]}"
         self.pool.add(response.json()["file"], image)
@@ -201,15 +221,17 @@ class Client(threading.Thread):
         return None
 
     def rest_list(self) -> str | None:
-        response = self.http.get("/api/files/", params={"limit": 20, "ordering": "-datetime_uploaded"},
-                                 headers=self.rest)
+        response = self.http.get(
+            "/api/files/", params={"limit": 20, "ordering": "-datetime_uploaded"}, headers=self.rest
+        )
         if response.status_code != 200 or "results" not in response.json():
             return f"{response.status_code} {response.text[:200]}"
         return None
 
     def dashboard(self) -> str | None:
-        response = self.http.get(f"/projects/{self.keys['project_id']}/files/",
-                                 headers={"Cookie": f"sessionid={self.session}"})
+        response = self.http.get(
+            f"/projects/{self.keys['project_id']}/files/", headers={"Cookie": f"sessionid={self.session}"}
+        )
         if response.status_code != 200 or b"</html>" not in response.content:
             return f"{response.status_code} {response.headers.get('location', '')}"
         return None
@@ -224,8 +246,15 @@ class Client(threading.Thread):
         uuid = self.pool.pick(image=True)
         if uuid is None:
             return "skip"
-        ops = self.rng.choice(["-/resize/32x/", "-/preview/40x40/", "-/format/webp/", "-/crop/20x20/center/",
-                               "-/resize/48x/-/format/jpeg/-/quality/lighter/"])
+        ops = self.rng.choice(
+            [
+                "-/resize/32x/",
+                "-/preview/40x40/",
+                "-/format/webp/",
+                "-/crop/20x20/center/",
+                "-/resize/48x/-/format/jpeg/-/quality/lighter/",
+            ]
+        )
         response = self.http.get(f"/cdn/{uuid}/{ops}")
         if response.status_code == 200 and not response.headers.get("content-type", "").startswith("image/"):
             return f"not an image: {response.headers.get('content-type')}"
@@ -265,9 +294,11 @@ def login(base: str) -> str:
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
         if not csrf or not token:
             raise RuntimeError(f"no CSRF cookie or token on the login page: {page.status_code} {page.headers}")
-        response = http.post("/accounts/login/", data={"login": EMAIL, "password": PASSWORD,
-                                                       "csrfmiddlewaretoken": token.group(1)},
-                             headers={"Cookie": f"csrftoken={csrf}", "Referer": f"{base}/accounts/login/"})
+        response = http.post(
+            "/accounts/login/",
+            data={"login": EMAIL, "password": PASSWORD, "csrfmiddlewaretoken": token.group(1)},
+            headers={"Cookie": f"csrftoken={csrf}", "Referer": f"{base}/accounts/login/"},
+        )
         session = set_cookie(response, "sessionid")
         if response.status_code != 302 or not session:
             raise RuntimeError(f"login failed: {response.status_code} {response.text[:300]}")
@@ -283,14 +314,16 @@ def set_cookie(response: httpx.Response, name: str) -> str:
 
 
 def subscribe(base: str, keys: dict, target: str) -> None:
-    response = httpx.post(f"{base}/api/webhooks/", data={"target_url": target, "event": "file.uploaded",
-                                                         "is_active": "true"},
-                          headers={"Accept": ACCEPT,
-                                   "Authorization": f"Uploadcare.Simple {keys['public_key']}:{keys['secret_key']}"})
+    response = httpx.post(
+        f"{base}/api/webhooks/",
+        data={"target_url": target, "event": "file.uploaded", "is_active": "true"},
+        headers={"Accept": ACCEPT, "Authorization": f"Uploadcare.Simple {keys['public_key']}:{keys['secret_key']}"},
+    )
     response.raise_for_status()
 
 
 # --- processes and memory -----------------------------------------------------------------------
+
 
 class Memory(threading.Thread):
     """Every process's RSS every few seconds: {pid: [(seconds since start, KiB), ...]}, with names."""
@@ -330,8 +363,14 @@ def at(samples: list, moment: float) -> int:
 
 def start_celery(env: dict, work: Path, name: str, *args: str) -> subprocess.Popen:
     log = open(work / f"{name}.log", "w")
-    return subprocess.Popen([PYTHON, "-m", "celery", "-A", "config", *args, "--loglevel", "WARNING"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen(
+        [PYTHON, "-m", "celery", "-A", "config", *args, "--loglevel", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -349,6 +388,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 # --- the run ------------------------------------------------------------------------------------
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -376,13 +416,22 @@ def main() -> int:
                 ]
                 subscribe(server.base, keys, target)
                 session = login(server.base)
-                memory = Memory({"gunicorn": server.proc.pid, "celery worker 1": workers[0].pid,
-                                 "celery worker 2": workers[1].pid, "celery beat": workers[2].pid})
+                memory = Memory(
+                    {
+                        "gunicorn": server.proc.pid,
+                        "celery worker 1": workers[0].pid,
+                        "celery worker 2": workers[1].pid,
+                        "celery beat": workers[2].pid,
+                    }
+                )
                 time.sleep(3)  # the workers' prefork children are up
                 memory.start()
                 stats, pool = Stats(), Pool()
-                print(f"soak: {args.minutes:g} min, {args.clients} clients against {server.base} "
-                      f"(gunicorn 2 workers, 2 celery workers x2, beat); logs in {work}", flush=True)
+                print(
+                    f"soak: {args.minutes:g} min, {args.clients} clients against {server.base} "
+                    f"(gunicorn 2 workers, 2 celery workers x2, beat); logs in {work}",
+                    flush=True,
+                )
                 until = time.monotonic() + duration
                 clients = [Client(i, server.base, keys, session, stats, pool, until) for i in range(args.clients)]
                 for client in clients:
@@ -390,8 +439,11 @@ def main() -> int:
                 while any(client.is_alive() for client in clients):
                     time.sleep(30)
                     done = sum(len(v) for v in stats.latency.values())
-                    print(f"  {time.monotonic() - memory.started:5.0f} s: {done} requests, "
-                          f"{sum(stats.errors.values())} errors, {len(DELIVERIES.uploaded)} deliveries", flush=True)
+                    print(
+                        f"  {time.monotonic() - memory.started:5.0f} s: {done} requests, "
+                        f"{sum(stats.errors.values())} errors, {len(DELIVERIES.uploaded)} deliveries",
+                        flush=True,
+                    )
                 for client in clients:
                     client.join()
                 traffic_end = time.monotonic()
@@ -408,14 +460,17 @@ def main() -> int:
     return report(stats, memory, expected, delivery_wait, warm, exited, work)
 
 
-def report(stats: Stats, memory: Memory, expected: set, delivery_wait: float, warm: float, exited: list,
-           work: Path) -> int:
+def report(
+    stats: Stats, memory: Memory, expected: set, delivery_wait: float, warm: float, exited: list, work: Path
+) -> int:
     failures = []
     print(f"\n{'kind':<22}{'requests':>9}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}")
     for kind in MIX:
         values = stats.latency.get(kind, [])
-        print(f"{kind:<22}{len(values):>9}{stats.errors[kind]:>8}{percentile(values, 0.5) * 1000:>9.0f}"
-              f"{percentile(values, 0.95) * 1000:>9.0f}")
+        print(
+            f"{kind:<22}{len(values):>9}{stats.errors[kind]:>8}{percentile(values, 0.5) * 1000:>9.0f}"
+            f"{percentile(values, 0.95) * 1000:>9.0f}"
+        )
     total_errors = sum(stats.errors.values())
     print(f"{'all':<22}{sum(len(v) for v in stats.latency.values()):>9}{total_errors:>8}")
     if total_errors:
@@ -442,11 +497,14 @@ def report(stats: Stats, memory: Memory, expected: set, delivery_wait: float, wa
     received = set(DELIVERIES.uploaded)
     missing = expected - received
     duplicates = sum(n - 1 for n in DELIVERIES.uploaded.values() if n > 1)
-    print(f"\nwebhook file.uploaded: {len(expected)} uploads, {len(expected & received)} delivered "
-          f"({duplicates} duplicates, {len(received - expected)} unknown), all in {delivery_wait:.1f} s "
-          f"after the traffic stopped" if not missing else
-          f"\nwebhook file.uploaded: {len(expected)} uploads, {len(missing)} not delivered {DELIVERY_WAIT:.0f} s "
-          f"after the traffic stopped")
+    print(
+        f"\nwebhook file.uploaded: {len(expected)} uploads, {len(expected & received)} delivered "
+        f"({duplicates} duplicates, {len(received - expected)} unknown), all in {delivery_wait:.1f} s "
+        f"after the traffic stopped"
+        if not missing
+        else f"\nwebhook file.uploaded: {len(expected)} uploads, {len(missing)} not delivered {DELIVERY_WAIT:.0f} s "
+        f"after the traffic stopped"
+    )
     if missing:
         failures.append(f"{len(missing)} deliveries missing")
     tracebacks = sum(path.read_text(errors="replace").count("Traceback") for path in work.glob("*.log"))

@@ -20,7 +20,7 @@ def test_every_environment_variable_is_documented_in_env_example():
     assert used - documented == set()
 
 
-@pytest.mark.parametrize("reader,value", [(env.env_bool, "maybe"), (env.env_int, "ten"), (env.env_database, "nope://")])
+@pytest.mark.parametrize(("reader", "value"), [(env.env_bool, "maybe"), (env.env_int, "ten"), (env.env_database, "nope://")])
 def test_malformed_values_stop_start_up(monkeypatch, reader, value):
     monkeypatch.setenv("FILEDOCK_X", value)
     with pytest.raises(ImproperlyConfigured, match="FILEDOCK_X"):
@@ -37,15 +37,24 @@ def test_production_settings_pass_the_deploy_check():
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=environment, capture_output=True, text=True,
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
 
 def test_production_refuses_to_start_without_encryption_keys():
-    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.production", "DJANGO_SECRET_KEY": "x" * 64,
-                   "FILEDOCK_FIELD_ENCRYPTION_KEYS": ""}
-    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=environment, capture_output=True, text=True)
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "DJANGO_SECRET_KEY": "x" * 64,
+        "FILEDOCK_FIELD_ENCRYPTION_KEYS": "",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=environment, capture_output=True, text=True
+    )
     assert result.returncode != 0
     assert "FILEDOCK_FIELD_ENCRYPTION_KEYS" in result.stderr

@@ -35,8 +35,9 @@ def embedded_env(tmp_path):
 
 
 def _manage(env, *args) -> str:
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True,
-                          capture_output=True, text=True).stdout
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    ).stdout
 
 
 def test_serve_runs_web_and_worker_without_redis_and_stops_on_ctrl_c(embedded_env, tmp_path):
@@ -44,7 +45,10 @@ def test_serve_runs_web_and_worker_without_redis_and_stops_on_ctrl_c(embedded_en
     log = open(tmp_path / "serve.log", "w+")
     process = subprocess.Popen(
         [sys.executable, "manage.py", "serve", "--bind", f"127.0.0.1:{port}", "--web-workers", "1"],
-        cwd=ROOT, env=embedded_env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=embedded_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 60
@@ -80,4 +84,6 @@ DELETE_PROJECT = (
     "from projects.models import Project; from projects.services import project_delete; "
     "project_delete(project=Project.objects.get(name='Gone'))"
 )
-COUNT_PROJECTS = "from projects.models import Project; print(Project.objects.filter(name='Gone', purged_at=None).count())"
+COUNT_PROJECTS = (
+    "from projects.models import Project; print(Project.objects.filter(name='Gone', purged_at=None).count())"
+)

@@ -6,44 +6,95 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('projects', '0001_initial'),
+        ("accounts", "0001_initial"),
+        ("projects", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('actor_email', models.EmailField(blank=True, max_length=254)),
-                ('project_name', models.CharField(blank=True, max_length=200)),
-                ('action', models.CharField(choices=[('key.created', 'Secret key created'), ('key.revoked', 'Secret key revoked'), ('project.settings_changed', 'Project settings changed'), ('project.renamed', 'Project renamed'), ('project.deleted', 'Project deleted'), ('collaborator.invited', 'Collaborator invited'), ('collaborator.removed', 'Collaborator removed'), ('collaborator.role_changed', 'Collaborator role changed'), ('ownership.transferred', 'Ownership transferred'), ('backup.connected', 'Backup bucket connected'), ('backup.disconnected', 'Backup bucket disconnected'), ('storage.connected', 'Custom storage connected'), ('storage.disconnected', 'Custom storage disconnected'), ('webhook.created', 'Webhook created'), ('webhook.updated', 'Webhook updated'), ('webhook.deleted', 'Webhook deleted'), ('login.new_device', 'Sign-in from a new device')], max_length=40)),
-                ('ip', models.GenericIPAddressField(blank=True, null=True)),
-                ('user_agent', models.CharField(blank=True, max_length=200)),
-                ('details', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('project', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='projects.project')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("actor_email", models.EmailField(blank=True, max_length=254)),
+                ("project_name", models.CharField(blank=True, max_length=200)),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("key.created", "Secret key created"),
+                            ("key.revoked", "Secret key revoked"),
+                            ("project.settings_changed", "Project settings changed"),
+                            ("project.renamed", "Project renamed"),
+                            ("project.deleted", "Project deleted"),
+                            ("collaborator.invited", "Collaborator invited"),
+                            ("collaborator.removed", "Collaborator removed"),
+                            ("collaborator.role_changed", "Collaborator role changed"),
+                            ("ownership.transferred", "Ownership transferred"),
+                            ("backup.connected", "Backup bucket connected"),
+                            ("backup.disconnected", "Backup bucket disconnected"),
+                            ("storage.connected", "Custom storage connected"),
+                            ("storage.disconnected", "Custom storage disconnected"),
+                            ("webhook.created", "Webhook created"),
+                            ("webhook.updated", "Webhook updated"),
+                            ("webhook.deleted", "Webhook deleted"),
+                            ("login.new_device", "Sign-in from a new device"),
+                        ],
+                        max_length=40,
+                    ),
+                ),
+                ("ip", models.GenericIPAddressField(blank=True, null=True)),
+                ("user_agent", models.CharField(blank=True, max_length=200)),
+                ("details", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="projects.project",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['project', '-created_at'], name='audit_project_created'), models.Index(fields=['actor', '-created_at'], name='audit_actor_created')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["project", "-created_at"], name="audit_project_created"),
+                    models.Index(fields=["actor", "-created_at"], name="audit_actor_created"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='KnownDevice',
+            name="KnownDevice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('fingerprint', models.CharField(max_length=64)),
-                ('label', models.CharField(blank=True, max_length=100)),
-                ('first_seen', models.DateTimeField(auto_now_add=True)),
-                ('last_seen', models.DateTimeField(auto_now_add=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='known_devices', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("fingerprint", models.CharField(max_length=64)),
+                ("label", models.CharField(blank=True, max_length=100)),
+                ("first_seen", models.DateTimeField(auto_now_add=True)),
+                ("last_seen", models.DateTimeField(auto_now_add=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="known_devices",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('user', 'fingerprint'), name='known_device_once')],
+                "constraints": [models.UniqueConstraint(fields=("user", "fingerprint"), name="known_device_once")],
             },
         ),
     ]

@@ -7,158 +7,296 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('projects', '0001_initial'),
+        ("projects", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BillingDetails',
+            name="BillingDetails",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, verbose_name='name or company')),
-                ('address_line1', models.CharField(blank=True, max_length=200, verbose_name='address')),
-                ('address_line2', models.CharField(blank=True, max_length=200, verbose_name='address, line 2')),
-                ('postal_code', models.CharField(blank=True, max_length=20)),
-                ('city', models.CharField(blank=True, max_length=100)),
-                ('country', models.CharField(help_text='Two-letter ISO code, e.g. DE.', max_length=2)),
-                ('vat_id', models.CharField(blank=True, max_length=20, verbose_name='VAT ID')),
-                ('email', models.EmailField(blank=True, help_text="Empty: the account's email address.", max_length=254, verbose_name='invoice email')),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('account', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='billing_details', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200, verbose_name="name or company")),
+                ("address_line1", models.CharField(blank=True, max_length=200, verbose_name="address")),
+                ("address_line2", models.CharField(blank=True, max_length=200, verbose_name="address, line 2")),
+                ("postal_code", models.CharField(blank=True, max_length=20)),
+                ("city", models.CharField(blank=True, max_length=100)),
+                ("country", models.CharField(help_text="Two-letter ISO code, e.g. DE.", max_length=2)),
+                ("vat_id", models.CharField(blank=True, max_length=20, verbose_name="VAT ID")),
+                (
+                    "email",
+                    models.EmailField(
+                        blank=True,
+                        help_text="Empty: the account's email address.",
+                        max_length=254,
+                        verbose_name="invoice email",
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "account",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="billing_details",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'billing details',
+                "verbose_name_plural": "billing details",
             },
         ),
         migrations.CreateModel(
-            name='Invoice',
+            name="Invoice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(blank=True, default='', max_length=32)),
-                ('period_start', models.DateField()),
-                ('period_end', models.DateField(help_text='Exclusive.')),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('open', 'Open'), ('paid', 'Paid'), ('void', 'Void')], default='draft', max_length=10)),
-                ('currency', models.CharField(default='USD', max_length=3)),
-                ('total_cents', models.BigIntegerField(default=0)),
-                ('bill_to', models.TextField(blank=True, help_text='The billing details as they were when the invoice was issued.')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('issued_at', models.DateTimeField(blank=True, null=True)),
-                ('paid_at', models.DateTimeField(blank=True, null=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='invoices', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("number", models.CharField(blank=True, default="", max_length=32)),
+                ("period_start", models.DateField()),
+                ("period_end", models.DateField(help_text="Exclusive.")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Draft"), ("open", "Open"), ("paid", "Paid"), ("void", "Void")],
+                        default="draft",
+                        max_length=10,
+                    ),
+                ),
+                ("currency", models.CharField(default="USD", max_length=3)),
+                ("total_cents", models.BigIntegerField(default=0)),
+                (
+                    "bill_to",
+                    models.TextField(
+                        blank=True, help_text="The billing details as they were when the invoice was issued."
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("issued_at", models.DateTimeField(blank=True, null=True)),
+                ("paid_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="invoices",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-period_start', '-created_at'],
+                "ordering": ["-period_start", "-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='InvoiceLine',
+            name="InvoiceLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('description', models.CharField(max_length=300)),
-                ('quantity', models.PositiveIntegerField(default=1)),
-                ('unit_price_cents', models.BigIntegerField()),
-                ('amount_cents', models.BigIntegerField()),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('invoice', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='billing.invoice')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("description", models.CharField(max_length=300)),
+                ("quantity", models.PositiveIntegerField(default=1)),
+                ("unit_price_cents", models.BigIntegerField()),
+                ("amount_cents", models.BigIntegerField()),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "invoice",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="lines", to="billing.invoice"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Plan',
+            name="Plan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=60)),
-                ('slug', models.SlugField(max_length=40, unique=True)),
-                ('price_cents', models.PositiveIntegerField(default=0, verbose_name='price per month (cents)')),
-                ('currency', models.CharField(default='USD', help_text='ISO 4217 code, e.g. USD or EUR.', max_length=3)),
-                ('stored_bytes', models.BigIntegerField(blank=True, help_text="Bytes kept across all of the account's projects. Empty: unlimited.", null=True, verbose_name='stored bytes')),
-                ('file_count', models.BigIntegerField(blank=True, help_text="Files kept across all of the account's projects. Empty: unlimited.", null=True, verbose_name='file count')),
-                ('max_file_size', models.BigIntegerField(blank=True, help_text='Bytes per file. Empty: unlimited.', null=True, verbose_name='maximum file size')),
-                ('uploads', models.BigIntegerField(blank=True, help_text='Files uploaded per billing month. Empty: unlimited.', null=True, verbose_name='uploads per month')),
-                ('api_calls', models.BigIntegerField(blank=True, help_text='REST API requests per billing month. Empty: unlimited.', null=True, verbose_name='REST API calls per month')),
-                ('webhook_deliveries', models.BigIntegerField(blank=True, help_text='Webhook delivery attempts per billing month. Empty: unlimited.', null=True, verbose_name='webhook deliveries per month')),
-                ('traffic_bytes', models.BigIntegerField(blank=True, help_text='Bytes delivered by the CDN per billing month. Empty: unlimited.', null=True, verbose_name='traffic per month')),
-                ('is_default', models.BooleanField(default=False, help_text='New accounts start on this plan.')),
-                ('is_public', models.BooleanField(default=True, help_text='Offered on the change-plan page.')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=60)),
+                ("slug", models.SlugField(max_length=40, unique=True)),
+                ("price_cents", models.PositiveIntegerField(default=0, verbose_name="price per month (cents)")),
+                (
+                    "currency",
+                    models.CharField(default="USD", help_text="ISO 4217 code, e.g. USD or EUR.", max_length=3),
+                ),
+                (
+                    "stored_bytes",
+                    models.BigIntegerField(
+                        blank=True,
+                        help_text="Bytes kept across all of the account's projects. Empty: unlimited.",
+                        null=True,
+                        verbose_name="stored bytes",
+                    ),
+                ),
+                (
+                    "file_count",
+                    models.BigIntegerField(
+                        blank=True,
+                        help_text="Files kept across all of the account's projects. Empty: unlimited.",
+                        null=True,
+                        verbose_name="file count",
+                    ),
+                ),
+                (
+                    "max_file_size",
+                    models.BigIntegerField(
+                        blank=True,
+                        help_text="Bytes per file. Empty: unlimited.",
+                        null=True,
+                        verbose_name="maximum file size",
+                    ),
+                ),
+                (
+                    "uploads",
+                    models.BigIntegerField(
+                        blank=True,
+                        help_text="Files uploaded per billing month. Empty: unlimited.",
+                        null=True,
+                        verbose_name="uploads per month",
+                    ),
+                ),
+                (
+                    "api_calls",
+                    models.BigIntegerField(
+                        blank=True,
+                        help_text="REST API requests per billing month. Empty: unlimited.",
+                        null=True,
+                        verbose_name="REST API calls per month",
+                    ),
+                ),
+                (
+                    "webhook_deliveries",
+                    models.BigIntegerField(
+                        blank=True,
+                        help_text="Webhook delivery attempts per billing month. Empty: unlimited.",
+                        null=True,
+                        verbose_name="webhook deliveries per month",
+                    ),
+                ),
+                (
+                    "traffic_bytes",
+                    models.BigIntegerField(
+                        blank=True,
+                        help_text="Bytes delivered by the CDN per billing month. Empty: unlimited.",
+                        null=True,
+                        verbose_name="traffic per month",
+                    ),
+                ),
+                ("is_default", models.BooleanField(default=False, help_text="New accounts start on this plan.")),
+                ("is_public", models.BooleanField(default=True, help_text="Offered on the change-plan page.")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'ordering': ['price_cents', 'name'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('is_default', True)), fields=('is_default',), name='plan_one_default')],
+                "ordering": ["price_cents", "name"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("is_default", True)), fields=("is_default",), name="plan_one_default"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Subscription',
+            name="Subscription",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('started_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('current_period_start', models.DateField()),
-                ('current_period_end', models.DateField(help_text='Exclusive: the first day of the next period.')),
-                ('account', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='subscription', to=settings.AUTH_USER_MODEL)),
-                ('pending_plan', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='pending_subscriptions', to='billing.plan')),
-                ('plan', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='subscriptions', to='billing.plan')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("started_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("current_period_start", models.DateField()),
+                ("current_period_end", models.DateField(help_text="Exclusive: the first day of the next period.")),
+                (
+                    "account",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="subscription",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "pending_plan",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="pending_subscriptions",
+                        to="billing.plan",
+                    ),
+                ),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="subscriptions", to="billing.plan"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='UsageAlert',
+            name="UsageAlert",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('period_start', models.DateField()),
-                ('quota', models.CharField(max_length=40)),
-                ('sent_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='usage_alerts', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("period_start", models.DateField()),
+                ("quota", models.CharField(max_length=40)),
+                ("sent_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="usage_alerts",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-sent_at'],
+                "ordering": ["-sent_at"],
             },
         ),
         migrations.CreateModel(
-            name='UsageDay',
+            name="UsageDay",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('uploads', models.BigIntegerField(default=0)),
-                ('api_calls', models.BigIntegerField(default=0)),
-                ('webhook_deliveries', models.BigIntegerField(default=0)),
-                ('traffic_bytes', models.BigIntegerField(default=0)),
-                ('stored_bytes', models.BigIntegerField(default=0)),
-                ('file_count', models.BigIntegerField(default=0)),
-                ('sampled_at', models.DateTimeField(blank=True, null=True)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='usage_days', to='projects.project')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField()),
+                ("uploads", models.BigIntegerField(default=0)),
+                ("api_calls", models.BigIntegerField(default=0)),
+                ("webhook_deliveries", models.BigIntegerField(default=0)),
+                ("traffic_bytes", models.BigIntegerField(default=0)),
+                ("stored_bytes", models.BigIntegerField(default=0)),
+                ("file_count", models.BigIntegerField(default=0)),
+                ("sampled_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="usage_days", to="projects.project"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-day'],
+                "ordering": ["-day"],
             },
         ),
         migrations.AddConstraint(
-            model_name='invoice',
-            constraint=models.UniqueConstraint(fields=('account', 'period_start'), name='invoice_one_per_period'),
+            model_name="invoice",
+            constraint=models.UniqueConstraint(fields=("account", "period_start"), name="invoice_one_per_period"),
         ),
         migrations.AddConstraint(
-            model_name='invoice',
-            constraint=models.UniqueConstraint(condition=models.Q(('number', ''), _negated=True), fields=('number',), name='invoice_unique_number'),
+            model_name="invoice",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("number", ""), _negated=True), fields=("number",), name="invoice_unique_number"
+            ),
         ),
         migrations.AddIndex(
-            model_name='subscription',
-            index=models.Index(fields=['current_period_end'], name='subscription_period_end'),
+            model_name="subscription",
+            index=models.Index(fields=["current_period_end"], name="subscription_period_end"),
         ),
         migrations.AddConstraint(
-            model_name='usagealert',
-            constraint=models.UniqueConstraint(fields=('account', 'period_start', 'quota'), name='usagealert_once_per_period'),
+            model_name="usagealert",
+            constraint=models.UniqueConstraint(
+                fields=("account", "period_start", "quota"), name="usagealert_once_per_period"
+            ),
         ),
         migrations.AddIndex(
-            model_name='usageday',
-            index=models.Index(fields=['day'], name='usageday_day'),
+            model_name="usageday",
+            index=models.Index(fields=["day"], name="usageday_day"),
         ),
         migrations.AddConstraint(
-            model_name='usageday',
-            constraint=models.UniqueConstraint(fields=('project', 'day'), name='usageday_unique_project_day'),
+            model_name="usageday",
+            constraint=models.UniqueConstraint(fields=("project", "day"), name="usageday_unique_project_day"),
         ),
     ]

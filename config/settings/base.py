@@ -160,8 +160,11 @@ REDIS_URL = env_str("REDIS_URL", "")
 CACHES = {
     "default": (
         # Short socket timeouts: a hung Redis must not hang requests (rate limits fail open).
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
-         "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
@@ -171,7 +174,12 @@ CACHES = {
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
 # Publishing gives up at once when the broker is away (kombu would retry for ~6 s, inside the web
 # request that committed); outbox and delivery sweeps queue the work once it is back.
-CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+CELERY_BROKER_TRANSPORT_OPTIONS: dict = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -307,4 +315,3 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
-

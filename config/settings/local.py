@@ -6,7 +6,7 @@ Background work runs in a Celery worker and beat started next to the web server
 
 from config.env import env_bool, env_list, env_str
 
-from .base import *  # noqa: F401,F403
+from .base import *  # noqa: F403
 from .base import CELERY_BROKER_URL, VAR_DIR
 
 DEBUG = env_bool("DJANGO_DEBUG", True)

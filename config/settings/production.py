@@ -4,7 +4,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str
 
-from .base import *  # noqa: F401,F403
+from .base import *  # noqa: F403
 
 DEBUG = False
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
@@ -39,4 +39,6 @@ if env_str("FILEDOCK_S3_BUCKET", ""):
 
 FIELD_ENCRYPTION_KEYS = env_list("FILEDOCK_FIELD_ENCRYPTION_KEYS", [])
 if not FIELD_ENCRYPTION_KEYS:
-    raise ImproperlyConfigured("Set FILEDOCK_FIELD_ENCRYPTION_KEYS (python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())').")
+    raise ImproperlyConfigured(
+        "Set FILEDOCK_FIELD_ENCRYPTION_KEYS (python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')."
+    )

@@ -5,7 +5,7 @@ import tempfile
 
 from config.env import env_database, env_int, env_str
 
-from .base import *  # noqa: F401,F403
+from .base import *  # noqa: F403
 from .base import CELERY_BROKER_TRANSPORT_OPTIONS, CONTENT_SECURITY_POLICY  # noqa: F401
 
 DATABASES = {"default": env_database("DATABASE_URL", "postgres://root@127.0.0.1:5432/filedock")}

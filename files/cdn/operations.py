@@ -76,8 +76,16 @@ def parse(path: str) -> tuple[Plan, str]:
 
 
 def _takes_fewer(name: str, params: list[str]) -> bool:
-    most = {"grayscale": 0, "preview": 1, "resize": 1, "format": 1, "quality": 1, "progressive": 1,
-            "scale_crop": 2, "crop": 2}.get(name)
+    most = {
+        "grayscale": 0,
+        "preview": 1,
+        "resize": 1,
+        "format": 1,
+        "quality": 1,
+        "progressive": 1,
+        "scale_crop": 2,
+        "crop": 2,
+    }.get(name)
     if most is None:
         return False
     if len(params) > most:
@@ -166,8 +174,12 @@ def rendering_get_or_create(*, file, plan: Plan, accepts_webp: bool) -> tuple[st
 
     kind = output_kind(plan, file.image_info or {}, accepts_webp)
     key = rendering_key(file=file, plan=plan, kind=kind)
-    render_to_storage(open_source=lambda: storage_for(file).open(file.storage_key, "rb"), key=key, plan=plan,
-                      accepts_webp=accepts_webp)
+    render_to_storage(
+        open_source=lambda: storage_for(file).open(file.storage_key, "rb"),
+        key=key,
+        plan=plan,
+        accepts_webp=accepts_webp,
+    )
     return key, f"image/{kind}"
 
 

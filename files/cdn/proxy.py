@@ -55,8 +55,9 @@ class DomainNotAllowed(ProxyError):
     status = 403
 
     def __init__(self, host: str):
-        super().__init__(f"The host {host} is not an allowed domain of this project's proxy. "
-                         "Add it in the project's Proxy settings.")
+        super().__init__(
+            f"The host {host} is not an allowed domain of this project's proxy. Add it in the project's Proxy settings."
+        )
         self.host = host
 
 
@@ -91,8 +92,9 @@ def normalize_pattern(value: str) -> str:
     except UnicodeError:
         raise ValidationError(f"“{value}” is not a valid host name.") from None
     if "*" in host or len(host) > 253 or not HOST.match(host):
-        raise ValidationError(f"“{value}” is not a valid host name. A wildcard is only allowed as a "
-                              "leading “*.”, e.g. *.example.com.")
+        raise ValidationError(
+            f"“{value}” is not a valid host name. A wildcard is only allowed as a leading “*.”, e.g. *.example.com."
+        )
     return f"*.{host}" if wildcard else host
 
 
@@ -165,8 +167,9 @@ def proxy_fetch(*, project, url: str) -> ProxiedFile:
         conditional["If-Modified-Since"] = cached.last_modified
     deadline = time.monotonic() + settings.FILEDOCK_PROXY_TIMEOUT
     try:
-        with fetch.guarded_stream(url, settings.FILEDOCK_PROXY_TIMEOUT, headers=conditional,
-                                  check_hop=lambda hop: check_host(project, hop)) as response:
+        with fetch.guarded_stream(
+            url, settings.FILEDOCK_PROXY_TIMEOUT, headers=conditional, check_hop=lambda hop: check_host(project, hop)
+        ) as response:
             if response.status_code == 304 and cached is not None:
                 return _keep(cached, response)
             if not 200 <= response.status_code < 300:
@@ -211,7 +214,7 @@ def _save(project, url: str, digest: str, response: httpx.Response, deadline: fl
             if time.monotonic() > deadline:
                 raise httpx.ReadTimeout("The download took too long.")
             if len(head) < SNIFF_BYTES:
-                head += chunk[:SNIFF_BYTES - len(head)]
+                head += chunk[: SNIFF_BYTES - len(head)]
             body.write(chunk)
         name = unquote(PurePosixPath(urlsplit(url).path).name) or "file"
         mime = sniff_mime(head, name, response.headers.get("content-type"))
@@ -221,15 +224,21 @@ def _save(project, url: str, digest: str, response: httpx.Response, deadline: fl
         key = f"proxy/{project.pk}/{digest}/{uuid.uuid4().hex}"
         key = default_storage.save(key, DjangoFile(body, name=key))
     fields = {
-        "url": url, "storage_key": key, "size": size, "mime_type": mime, "image_info": info,
+        "url": url,
+        "storage_key": key,
+        "size": size,
+        "mime_type": mime,
+        "image_info": info,
         "etag": response.headers.get("etag", "")[:255],
         "last_modified": response.headers.get("last-modified", "")[:64],
-        "fetched_at": timezone.now(), "revalidate_after": _freshness(response),
+        "fetched_at": timezone.now(),
+        "revalidate_after": _freshness(response),
     }
     with transaction.atomic():
         # Locked, so two requests replacing the same copy agree on which old version to delete.
         row, created = ProxiedFile.objects.select_for_update().get_or_create(
-            project=project, url_hash=digest, defaults=fields)
+            project=project, url_hash=digest, defaults=fields
+        )
         old_key = None if created else row.storage_key
         if not created:
             for name, value in fields.items():
@@ -261,8 +270,12 @@ def rendering_get_or_create(*, proxied: ProxiedFile, plan: operations.Plan, acce
     kind = operations.output_kind(plan, proxied.image_info or {}, accepts_webp)
     digest = rendering_digest(proxied, plan, kind)
     key = f"{proxied.storage_key}-ops-{digest}.{kind}"
-    operations.render_to_storage(open_source=lambda: default_storage.open(proxied.storage_key, "rb"), key=key,
-                                 plan=plan, accepts_webp=accepts_webp)
+    operations.render_to_storage(
+        open_source=lambda: default_storage.open(proxied.storage_key, "rb"),
+        key=key,
+        plan=plan,
+        accepts_webp=accepts_webp,
+    )
     return key, f"image/{kind}"
 
 

@@ -68,8 +68,10 @@ def split_path(rest: str, query: str) -> tuple[str, str]:
     """(operations, remote URL) from the path after the public key; raises ValueError."""
     match = REMOTE.search(rest)
     if match is None:
-        raise ValueError("Expected a remote URL after the public key, e.g. /proxy/{public_key}/https://example.com/a.png")
-    ops, remainder = rest[:match.start()], rest[match.end():]
+        raise ValueError(
+            "Expected a remote URL after the public key, e.g. /proxy/{public_key}/https://example.com/a.png"
+        )
+    ops, remainder = rest[: match.start()], rest[match.end() :]
     if ops and not ops.startswith("-/"):
         raise ValueError("Operations go between the public key and the remote URL: -/resize/100x/https://...")
     host, _, path = remainder.partition("/")
@@ -92,7 +94,8 @@ def _plan(ops: str) -> operations.Plan | None:
 def _original(request: HttpRequest, proxied: ProxiedFile) -> HttpResponseBase:
     headers = _headers(proxied, etag=f'"{proxied.version}"', mime_type=proxied.mime_type, filename=_name(proxied))
     return not_modified(request, headers) or deliver(
-        request, key=proxied.storage_key, size=proxied.size, headers=headers, storage=default_storage)
+        request, key=proxied.storage_key, size=proxied.size, headers=headers, storage=default_storage
+    )
 
 
 def _rendering(request: HttpRequest, proxied: ProxiedFile, plan: operations.Plan) -> tuple[HttpResponseBase, str]:
@@ -121,8 +124,13 @@ def _headers(proxied: ProxiedFile, *, etag: str, mime_type: str, filename: str) 
     # Browsers and caches may keep it as long as this server does before revalidating.
     fresh = max(0, int((proxied.revalidate_after - timezone.now()).total_seconds()))
     modified = parse_http_date_safe(proxied.last_modified) or proxied.fetched_at.timestamp()
-    return delivery_headers(etag=etag, mime_type=mime_type, filename=filename, last_modified=modified,
-                            cache_control=f"public, max-age={fresh}")
+    return delivery_headers(
+        etag=etag,
+        mime_type=mime_type,
+        filename=filename,
+        last_modified=modified,
+        cache_control=f"public, max-age={fresh}",
+    )
 
 
 def _name(proxied: ProxiedFile) -> str:

@@ -63,10 +63,15 @@ def file_view(request: HttpRequest, file_id: str, filename: str = "") -> HttpRes
     file = _live_file(file_id)
     if file is None:
         return _not_found()
-    headers = _headers(file, etag=f'"{file.uuid.hex}"', mime_type=file.mime_type,
-                       filename=_name_from_url(filename) or file.original_filename)
+    headers = _headers(
+        file,
+        etag=f'"{file.uuid.hex}"',
+        mime_type=file.mime_type,
+        filename=_name_from_url(filename) or file.original_filename,
+    )
     response = not_modified(request, headers) or deliver(
-        request, key=file.storage_key, size=file.size, headers=headers, storage=storage_for(file))
+        request, key=file.storage_key, size=file.size, headers=headers, storage=storage_for(file)
+    )
     count_traffic(file.project_id, request, response, key=file.storage_key, size=file.size)
     return response
 
@@ -83,14 +88,18 @@ def preview_view(request: HttpRequest, file_id: str, size: str | None = None, fi
     plan = previews.preview_plan(file=file, width=width, height=height)
     name = _name_from_url(filename) or previews.preview_filename(file.original_filename, plan.ext)
     # The ETag names the rendered size, so it never matches the original's or another size's.
-    headers = _headers(file, etag=f'"{file.uuid.hex}-{plan.width}x{plan.height}"', mime_type=plan.mime_type, filename=name)
+    headers = _headers(
+        file, etag=f'"{file.uuid.hex}-{plan.width}x{plan.height}"', mime_type=plan.mime_type, filename=name
+    )
     if response := not_modified(request, headers):
         return response
     try:
         key = previews.preview_get_or_create(file=file, width=width, height=height)
     except previews.PreviewError:
         return _not_found()
-    response = deliver(request, key=key, size=None, headers=headers, storage=default_storage)  # previews: default storage
+    response = deliver(
+        request, key=key, size=None, headers=headers, storage=default_storage
+    )  # previews: default storage
     count_traffic(file.project_id, request, response, key=key, size=None)
     return response
 
@@ -152,12 +161,18 @@ def _headers(file: File, *, etag: str, mime_type: str, filename: str) -> dict[st
         cache = f"public, max-age={ONE_YEAR}, immutable"  # bytes behind a UUID never change
     else:
         cache = f"public, max-age={max(0, min(TEMPORARY_MAX_AGE, _seconds_left(file)))}"
-    return delivery_headers(etag=etag, mime_type=mime_type, filename=filename,
-                            last_modified=file.datetime_uploaded.timestamp(), cache_control=cache)
+    return delivery_headers(
+        etag=etag,
+        mime_type=mime_type,
+        filename=filename,
+        last_modified=file.datetime_uploaded.timestamp(),
+        cache_control=cache,
+    )
 
 
-def delivery_headers(*, etag: str, mime_type: str, filename: str, last_modified: float,
-                     cache_control: str) -> dict[str, str]:
+def delivery_headers(
+    *, etag: str, mime_type: str, filename: str, last_modified: float, cache_control: str
+) -> dict[str, str]:
     """The headers every delivered body carries (the CDN's and the proxy's)."""
     headers = {
         "Content-Type": mime_type,
@@ -190,8 +205,9 @@ def _disposition(name: str) -> str:
 def not_modified(request: HttpRequest, headers: dict[str, str]) -> HttpResponseBase | None:
     """A 304 (or 412) when the client's conditional headers allow it, else None."""
     stub = HttpResponse(headers=headers)
-    answer = get_conditional_response(request, etag=headers["ETag"],
-                                      last_modified=parse_http_date_safe(headers["Last-Modified"]), response=stub)
+    answer = get_conditional_response(
+        request, etag=headers["ETag"], last_modified=parse_http_date_safe(headers["Last-Modified"]), response=stub
+    )
     return None if answer is stub else _with(answer, CORS)
 
 
@@ -206,8 +222,7 @@ def count_traffic(project_id, request: HttpRequest, response: HttpResponseBase, 
     usage_add(project_id=project_id, traffic_bytes=int(length) if length is not None else size)
 
 
-def deliver(request: HttpRequest, *, key: str, size: int | None, headers: dict[str, str],
-             storage) -> HttpResponseBase:
+def deliver(request: HttpRequest, *, key: str, size: int | None, headers: dict[str, str], storage) -> HttpResponseBase:
     full_get = request.method == "GET" and "HTTP_RANGE" not in request.META
     # With S3, a full download goes straight to the bucket; the rarer Range and HEAD requests
     # still come through nginx (if configured) or this process.
@@ -234,8 +249,9 @@ def deliver(request: HttpRequest, *, key: str, size: int | None, headers: dict[s
         response = FileResponse(stored, content_type=headers["Content-Type"])
     else:
         start, end = span or (0, size - 1)
-        response = FileResponse(_reader(stored, start, end - start + 1), content_type=headers["Content-Type"],
-                                status=206 if span else 200)
+        response = FileResponse(
+            _reader(stored, start, end - start + 1), content_type=headers["Content-Type"], status=206 if span else 200
+        )
         response["Content-Length"] = str(end - start + 1)
         if span:
             response["Content-Range"] = f"bytes {start}-{end}/{size}"
@@ -253,7 +269,11 @@ def _byte_range(request: HttpRequest, size: int, headers: dict[str, str]) -> tup
     if not match or match.groups() == ("", ""):
         return None
     if_range = request.META.get("HTTP_IF_RANGE", "").strip()
-    if if_range and if_range != headers["ETag"] and parse_http_date_safe(if_range) != parse_http_date_safe(headers["Last-Modified"]):
+    if (
+        if_range
+        and if_range != headers["ETag"]
+        and parse_http_date_safe(if_range) != parse_http_date_safe(headers["Last-Modified"])
+    ):
         return None
     first, last = match.groups()
     if not first:  # suffix range: the last N bytes
@@ -300,10 +320,14 @@ class _Slice:
 def _redirect(storage, key: str, headers: dict[str, str]) -> HttpResponseBase:
     """A 302 to a presigned S3 URL that answers with the same Content-Type and name."""
     expire = storage.querystring_expire
-    url = storage.url(key, expire=expire, parameters={
-        "ResponseContentType": headers["Content-Type"],
-        "ResponseContentDisposition": headers["Content-Disposition"],
-    })
+    url = storage.url(
+        key,
+        expire=expire,
+        parameters={
+            "ResponseContentType": headers["Content-Type"],
+            "ResponseContentDisposition": headers["Content-Disposition"],
+        },
+    )
     # Cached for less than the signature lives (and no longer than a temporary file's own short
     # max-age), so nobody is sent to an expired URL.
     max_age = min(expire // 2, int(re.search(r"max-age=(\d+)", headers["Cache-Control"]).group(1)))

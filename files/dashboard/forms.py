@@ -55,7 +55,9 @@ class UploadForm(forms.Form):
 
     def save(self) -> list[File]:
         return services.file_upload_batch(
-            project=self.project, uploads=self.cleaned_data["files"], store=services.resolve_store(self.project, "auto"),
+            project=self.project,
+            uploads=self.cleaned_data["files"],
+            store=services.resolve_store(self.project, "auto"),
             source="dashboard",
         )
 
@@ -107,12 +109,22 @@ class NameContains(IContains):
 
 
 class FileFilterForm(forms.Form):
-    q = forms.CharField(required=False, max_length=255, label="Search", widget=forms.TextInput(
-        attrs={"type": "search", "placeholder": "Search by file name or UUID", "aria-label": "Search files"}))
-    state = forms.ChoiceField(required=False, choices=STATE_CHOICES, widget=forms.Select(
-        attrs={"aria-label": "State", "data-autosubmit": ""}))
-    type = forms.CharField(required=False, max_length=100, widget=forms.Select(
-        choices=TYPE_CHOICES, attrs={"aria-label": "Type", "data-autosubmit": ""}))
+    q = forms.CharField(
+        required=False,
+        max_length=255,
+        label="Search",
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": "Search by file name or UUID", "aria-label": "Search files"}
+        ),
+    )
+    state = forms.ChoiceField(
+        required=False, choices=STATE_CHOICES, widget=forms.Select(attrs={"aria-label": "State", "data-autosubmit": ""})
+    )
+    type = forms.CharField(
+        required=False,
+        max_length=100,
+        widget=forms.Select(choices=TYPE_CHOICES, attrs={"aria-label": "Type", "data-autosubmit": ""}),
+    )
     after = CursorField(required=False, widget=forms.HiddenInput)
     before = CursorField(required=False, widget=forms.HiddenInput)
 
@@ -133,8 +145,9 @@ class FileFilterForm(forms.Form):
         """The project's files narrowed by search, state and type; invalid fields count as empty."""
         self.is_valid()
         data = self.cleaned_data
-        return files.filter(self._search(data.get("q", "")), self._state(data.get("state", "")),
-                            self._type(data.get("type", "")))
+        return files.filter(
+            self._search(data.get("q", "")), self._state(data.get("state", "")), self._type(data.get("type", ""))
+        )
 
     @staticmethod
     def _search(q: str) -> Q:
@@ -186,7 +199,8 @@ class BulkForm(forms.Form):
 
 class MetadataForm(forms.Form):
     key = forms.RegexField(
-        regex=services.METADATA_KEY, max_length=64,
+        regex=services.METADATA_KEY,
+        max_length=64,
         error_messages={"invalid": "Use 1–64 letters, digits and _ - . : only."},
         help_text="Letters, digits and _ - . : (up to 64).",
     )
@@ -208,17 +222,28 @@ class BucketForm(forms.Form):
         choices=[("aws", "AWS S3"), ("selectel", "Selectel"), ("custom", "Other S3-compatible (endpoint URL)")],
         initial="aws",
         help_text="AWS S3: give the region, the endpoint follows from it. Selectel: endpoint "
-                  "https://s3.storage.selcloud.ru and region ru-1 unless you give others.",
+        "https://s3.storage.selcloud.ru and region ru-1 unless you give others.",
     )
-    endpoint_url = forms.URLField(label="Endpoint URL", required=False, max_length=500, assume_scheme="https",
-                                  widget=forms.URLInput(attrs={"placeholder": "https://s3.example.com"}),
-                                  help_text="Needed for other S3-compatible services.")
+    endpoint_url = forms.URLField(
+        label="Endpoint URL",
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        widget=forms.URLInput(attrs={"placeholder": "https://s3.example.com"}),
+        help_text="Needed for other S3-compatible services.",
+    )
     region = forms.CharField(required=False, max_length=64, widget=forms.TextInput(attrs={"placeholder": "us-east-1"}))
     bucket = forms.CharField(max_length=63)
-    access_key = forms.CharField(label="Access key", max_length=255, widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    access_key = forms.CharField(
+        label="Access key", max_length=255, widget=forms.TextInput(attrs={"autocomplete": "off"})
+    )
     # Shown again only to the person who just typed it (after a test), never read back from the database.
-    secret_key = forms.CharField(label="Secret key", max_length=1000, strip=False,
-                                 widget=forms.PasswordInput(render_value=True, attrs={"autocomplete": "new-password"}))
+    secret_key = forms.CharField(
+        label="Secret key",
+        max_length=1000,
+        strip=False,
+        widget=forms.PasswordInput(render_value=True, attrs={"autocomplete": "new-password"}),
+    )
     prefix = forms.CharField(required=False, max_length=200, help_text="Optional folder in the bucket, e.g. filedock/.")
 
     def clean_bucket(self) -> str:
@@ -247,16 +272,28 @@ class BucketForm(forms.Form):
 
     def connection_fields(self) -> dict:
         data = self.cleaned_data
-        return {name: data[name] for name in
-                ("purpose", "provider", "endpoint_url", "region", "bucket", "access_key", "secret_key", "prefix")}
+        return {
+            name: data[name]
+            for name in (
+                "purpose",
+                "provider",
+                "endpoint_url",
+                "region",
+                "bucket",
+                "access_key",
+                "secret_key",
+                "prefix",
+            )
+        }
 
 
 class ProxyDomainForm(forms.Form):
     """An allowed domain of the proxy; files.cdn.proxy.normalize_pattern does the real checking."""
 
     pattern = forms.CharField(
-        label="Domain", max_length=255,
+        label="Domain",
+        max_length=255,
         help_text="A host name such as images.example.com, or *.example.com for all its subdomains "
-                  "(not example.com itself).",
+        "(not example.com itself).",
         widget=forms.TextInput(attrs={"placeholder": "images.example.com", "autocomplete": "off"}),
     )

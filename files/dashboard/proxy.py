@@ -42,11 +42,17 @@ def proxy_domain_remove(request: HttpRequest, project: Project, proxy_domain_id)
     return redirect("files:proxy:index", project_id=project.pk)
 
 
-def _render(request: HttpRequest, project: Project, form: ProxyDomainForm | None = None,
-            status: int = 200) -> HttpResponse:
-    return render(request, "files/proxy.html", {
-        "project": project,
-        "endpoint": f"{absolute(settings.PROXY_BASE, request)}{project.public_key}/",
-        "domains": project.proxy_domains.all(),
-        "form": form or ProxyDomainForm(),
-    }, status=status)
+def _render(
+    request: HttpRequest, project: Project, form: ProxyDomainForm | None = None, status: int = 200
+) -> HttpResponse:
+    return render(
+        request,
+        "files/proxy.html",
+        {
+            "project": project,
+            "endpoint": f"{absolute(settings.PROXY_BASE, request)}{project.public_key}/",
+            "domains": project.proxy_domains.all(),
+            "form": form or ProxyDomainForm(),
+        },
+        status=status,
+    )

@@ -73,8 +73,9 @@ def _connection(project: Project, connection_id) -> BucketConnection:
     return target
 
 
-def _render(request: HttpRequest, project: Project, form: BucketForm | None = None, result=None,
-            status: int = 200) -> HttpResponse:
+def _render(
+    request: HttpRequest, project: Project, form: BucketForm | None = None, result=None, status: int = 200
+) -> HttpResponse:
     backup = storage_targets.active_bucket(project=project, purpose=Purpose.BACKUP)
     custom = storage_targets.active_bucket(project=project, purpose=Purpose.STORAGE)
     sent = form.data.get("purpose") if form is not None else None

@@ -63,8 +63,13 @@ class Row:
         lifetime = timedelta(seconds=settings.FILEDOCK_TEMPORARY_FILE_LIFETIME)
         pk = str(file.uuid)
         url = urls.cdn.replace(urls.MARKER, pk) if urls else cdn_url(file, request)
-        return cls(file, url, file.datetime_uploaded + lifetime if temporary else None, urls.of(pk) if urls else {},
-                   url + THUMBNAIL if file.is_image and not file.is_removed else None)
+        return cls(
+            file,
+            url,
+            file.datetime_uploaded + lifetime if temporary else None,
+            urls.of(pk) if urls else {},
+            url + THUMBNAIL if file.is_image and not file.is_removed else None,
+        )
 
     @property
     def expired(self) -> bool:
@@ -119,8 +124,9 @@ def _page(request: HttpRequest, project: Project, files: QuerySet, form: FileFil
     )
 
 
-def _render_list(request: HttpRequest, project: Project, upload_form: UploadForm | None = None,
-                 status: int = 200) -> HttpResponse:
+def _render_list(
+    request: HttpRequest, project: Project, upload_form: UploadForm | None = None, status: int = 200
+) -> HttpResponse:
     form = FileFilterForm(request.GET)
     context = {
         "project": project,
@@ -229,8 +235,9 @@ def metadata_delete(request: HttpRequest, project: Project, file_id) -> HttpResp
     return redirect("files:detail", project_id=project.pk, file_id=file.uuid)
 
 
-def _render_detail(request: HttpRequest, project: Project, file: File, metadata_form: MetadataForm | None = None,
-                   status: int = 200) -> HttpResponse:
+def _render_detail(
+    request: HttpRequest, project: Project, file: File, metadata_form: MetadataForm | None = None, status: int = 200
+) -> HttpResponse:
     row = Row.of(file, request)
     info = rest_file_info(file, request)
     context = {

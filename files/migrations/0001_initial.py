@@ -8,105 +8,173 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('projects', '0001_initial'),
+        ("projects", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='File',
+            name="File",
             fields=[
-                ('uuid', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('original_filename', models.CharField(max_length=255)),
-                ('size', models.BigIntegerField()),
-                ('mime_type', models.CharField(default='application/octet-stream', max_length=255)),
-                ('image_info', models.JSONField(blank=True, null=True)),
-                ('metadata', models.JSONField(blank=True, default=dict)),
-                ('source', models.CharField(default='upload', max_length=20)),
-                ('storage_key', models.CharField(editable=False, max_length=255)),
-                ('datetime_uploaded', models.DateTimeField(default=django.utils.timezone.now)),
-                ('datetime_stored', models.DateTimeField(blank=True, null=True)),
-                ('datetime_removed', models.DateTimeField(blank=True, null=True)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='files', to='projects.project')),
+                ("uuid", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ("original_filename", models.CharField(max_length=255)),
+                ("size", models.BigIntegerField()),
+                ("mime_type", models.CharField(default="application/octet-stream", max_length=255)),
+                ("image_info", models.JSONField(blank=True, null=True)),
+                ("metadata", models.JSONField(blank=True, default=dict)),
+                ("source", models.CharField(default="upload", max_length=20)),
+                ("storage_key", models.CharField(editable=False, max_length=255)),
+                ("datetime_uploaded", models.DateTimeField(default=django.utils.timezone.now)),
+                ("datetime_stored", models.DateTimeField(blank=True, null=True)),
+                ("datetime_removed", models.DateTimeField(blank=True, null=True)),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="files", to="projects.project"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='FromUrlTask',
+            name="FromUrlTask",
             fields=[
-                ('token', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('source_url', models.URLField(max_length=2000)),
-                ('filename', models.CharField(blank=True, max_length=255)),
-                ('store', models.CharField(default='auto', max_length=4)),
-                ('metadata', models.JSONField(blank=True, default=dict)),
-                ('save_duplicates', models.BooleanField(default=False)),
-                ('status', models.CharField(choices=[('waiting', 'Waiting'), ('progress', 'Progress'), ('success', 'Success'), ('error', 'Error')], default='waiting', max_length=10)),
-                ('done', models.BigIntegerField(default=0)),
-                ('total', models.BigIntegerField(blank=True, null=True)),
-                ('error', models.TextField(blank=True)),
-                ('error_code', models.CharField(blank=True, max_length=64)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('file', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='files.file')),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='from_url_tasks', to='projects.project')),
+                ("token", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ("source_url", models.URLField(max_length=2000)),
+                ("filename", models.CharField(blank=True, max_length=255)),
+                ("store", models.CharField(default="auto", max_length=4)),
+                ("metadata", models.JSONField(blank=True, default=dict)),
+                ("save_duplicates", models.BooleanField(default=False)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("waiting", "Waiting"),
+                            ("progress", "Progress"),
+                            ("success", "Success"),
+                            ("error", "Error"),
+                        ],
+                        default="waiting",
+                        max_length=10,
+                    ),
+                ),
+                ("done", models.BigIntegerField(default=0)),
+                ("total", models.BigIntegerField(blank=True, null=True)),
+                ("error", models.TextField(blank=True)),
+                ("error_code", models.CharField(blank=True, max_length=64)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "file",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="files.file",
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="from_url_tasks",
+                        to="projects.project",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Group',
+            name="Group",
             fields=[
-                ('id', models.CharField(editable=False, max_length=64, primary_key=True, serialize=False)),
-                ('items', models.JSONField(default=list)),
-                ('datetime_created', models.DateTimeField(default=django.utils.timezone.now)),
-                ('datetime_stored', models.DateTimeField(blank=True, null=True)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='groups', to='projects.project')),
+                ("id", models.CharField(editable=False, max_length=64, primary_key=True, serialize=False)),
+                ("items", models.JSONField(default=list)),
+                ("datetime_created", models.DateTimeField(default=django.utils.timezone.now)),
+                ("datetime_stored", models.DateTimeField(blank=True, null=True)),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="groups", to="projects.project"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='MultipartUpload',
+            name="MultipartUpload",
             fields=[
-                ('uuid', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('filename', models.CharField(max_length=255)),
-                ('size', models.BigIntegerField()),
-                ('content_type', models.CharField(blank=True, max_length=255)),
-                ('part_size', models.BigIntegerField()),
-                ('store', models.CharField(default='auto', max_length=4)),
-                ('metadata', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('completed_at', models.DateTimeField(blank=True, null=True)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='multipart_uploads', to='projects.project')),
+                ("uuid", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ("filename", models.CharField(max_length=255)),
+                ("size", models.BigIntegerField()),
+                ("content_type", models.CharField(blank=True, max_length=255)),
+                ("part_size", models.BigIntegerField()),
+                ("store", models.CharField(default="auto", max_length=4)),
+                ("metadata", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                ("completed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="multipart_uploads",
+                        to="projects.project",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Event',
+            name="Event",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('type', models.CharField(choices=[('file.uploaded', 'File Uploaded'), ('file.stored', 'File Stored'), ('file.deleted', 'File Deleted'), ('file.info_updated', 'File Info Updated')], max_length=32)),
-                ('file_uuid', models.UUIDField(blank=True, null=True)),
-                ('payload', models.JSONField(default=dict)),
-                ('initiator', models.JSONField(default=dict)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('relayed_at', models.DateTimeField(blank=True, null=True)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='projects.project')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[
+                            ("file.uploaded", "File Uploaded"),
+                            ("file.stored", "File Stored"),
+                            ("file.deleted", "File Deleted"),
+                            ("file.info_updated", "File Info Updated"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("file_uuid", models.UUIDField(blank=True, null=True)),
+                ("payload", models.JSONField(default=dict)),
+                ("initiator", models.JSONField(default=dict)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("relayed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="events", to="projects.project"
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(condition=models.Q(('relayed_at__isnull', True)), fields=['created_at'], name='event_unrelayed')],
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("relayed_at__isnull", True)), fields=["created_at"], name="event_unrelayed"
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='file',
-            index=models.Index(fields=['project', '-datetime_uploaded', '-uuid'], name='file_project_uploaded'),
+            model_name="file",
+            index=models.Index(fields=["project", "-datetime_uploaded", "-uuid"], name="file_project_uploaded"),
         ),
         migrations.AddIndex(
-            model_name='file',
-            index=models.Index(condition=models.Q(('datetime_removed__isnull', True), ('datetime_stored__isnull', True)), fields=['datetime_uploaded'], name='file_temporary_uploaded'),
+            model_name="file",
+            index=models.Index(
+                condition=models.Q(("datetime_removed__isnull", True), ("datetime_stored__isnull", True)),
+                fields=["datetime_uploaded"],
+                name="file_temporary_uploaded",
+            ),
         ),
         migrations.AddIndex(
-            model_name='fromurltask',
-            index=models.Index(fields=['project', 'source_url'], name='fromurl_project_source'),
+            model_name="fromurltask",
+            index=models.Index(fields=["project", "source_url"], name="fromurl_project_source"),
         ),
         migrations.AddIndex(
-            model_name='group',
-            index=models.Index(fields=['project', '-datetime_created'], name='group_project_created'),
+            model_name="group",
+            index=models.Index(fields=["project", "-datetime_created"], name="group_project_created"),
         ),
     ]

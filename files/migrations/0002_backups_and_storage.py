@@ -10,64 +10,115 @@ import core.fields
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('files', '0001_initial'),
-        ('projects', '0001_initial'),
+        ("files", "0001_initial"),
+        ("projects", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BucketConnection',
+            name="BucketConnection",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('purpose', models.CharField(choices=[('backup', 'Backup'), ('storage', 'Custom storage')], max_length=10)),
-                ('provider', models.CharField(choices=[('aws', 'AWS S3'), ('selectel', 'Selectel'), ('custom', 'Other S3-compatible')], default='custom', max_length=10)),
-                ('endpoint_url', models.URLField(blank=True, max_length=500)),
-                ('region', models.CharField(blank=True, max_length=64)),
-                ('bucket', models.CharField(max_length=63)),
-                ('access_key', models.CharField(max_length=255)),
-                ('secret_key', core.fields.EncryptedTextField()),
-                ('prefix', models.CharField(blank=True, max_length=255)),
-                ('connected_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('disconnected_at', models.DateTimeField(blank=True, null=True)),
-                ('tested_at', models.DateTimeField(blank=True, null=True)),
-                ('test_ok', models.BooleanField(null=True)),
-                ('test_message', models.TextField(blank=True)),
-                ('backfill_cursor', models.UUIDField(blank=True, null=True)),
-                ('backfill_done_at', models.DateTimeField(blank=True, null=True)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='bucket_connections', to='projects.project')),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                (
+                    "purpose",
+                    models.CharField(choices=[("backup", "Backup"), ("storage", "Custom storage")], max_length=10),
+                ),
+                (
+                    "provider",
+                    models.CharField(
+                        choices=[("aws", "AWS S3"), ("selectel", "Selectel"), ("custom", "Other S3-compatible")],
+                        default="custom",
+                        max_length=10,
+                    ),
+                ),
+                ("endpoint_url", models.URLField(blank=True, max_length=500)),
+                ("region", models.CharField(blank=True, max_length=64)),
+                ("bucket", models.CharField(max_length=63)),
+                ("access_key", models.CharField(max_length=255)),
+                ("secret_key", core.fields.EncryptedTextField()),
+                ("prefix", models.CharField(blank=True, max_length=255)),
+                ("connected_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("disconnected_at", models.DateTimeField(blank=True, null=True)),
+                ("tested_at", models.DateTimeField(blank=True, null=True)),
+                ("test_ok", models.BooleanField(null=True)),
+                ("test_message", models.TextField(blank=True)),
+                ("backfill_cursor", models.UUIDField(blank=True, null=True)),
+                ("backfill_done_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="bucket_connections",
+                        to="projects.project",
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='file',
-            name='storage_target',
-            field=models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.RESTRICT, related_name='+', to='files.bucketconnection'),
+            model_name="file",
+            name="storage_target",
+            field=models.ForeignKey(
+                blank=True,
+                editable=False,
+                null=True,
+                on_delete=django.db.models.deletion.RESTRICT,
+                related_name="+",
+                to="files.bucketconnection",
+            ),
         ),
         migrations.CreateModel(
-            name='FileBackup',
+            name="FileBackup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('copying', 'Copying'), ('done', 'Backed up'), ('failed', 'Failed'), ('skipped', 'Skipped (file removed)'), ('cancelled', 'Cancelled (disconnected)')], default='pending', max_length=10)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('next_attempt_at', models.DateTimeField(blank=True, db_index=True, null=True)),
-                ('last_error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('copied_at', models.DateTimeField(blank=True, null=True)),
-                ('file', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='backups', to='files.file')),
-                ('target', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='backups', to='files.bucketconnection')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("copying", "Copying"),
+                            ("done", "Backed up"),
+                            ("failed", "Failed"),
+                            ("skipped", "Skipped (file removed)"),
+                            ("cancelled", "Cancelled (disconnected)"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("next_attempt_at", models.DateTimeField(blank=True, db_index=True, null=True)),
+                ("last_error", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("copied_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "file",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="backups", to="files.file"
+                    ),
+                ),
+                (
+                    "target",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="backups", to="files.bucketconnection"
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='bucketconnection',
-            constraint=models.UniqueConstraint(condition=models.Q(('disconnected_at__isnull', True)), fields=('project', 'purpose'), name='bucket_one_active_per_purpose'),
+            model_name="bucketconnection",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("disconnected_at__isnull", True)),
+                fields=("project", "purpose"),
+                name="bucket_one_active_per_purpose",
+            ),
         ),
         migrations.AddIndex(
-            model_name='filebackup',
-            index=models.Index(fields=['target', 'status'], name='filebackup_target_status'),
+            model_name="filebackup",
+            index=models.Index(fields=["target", "status"], name="filebackup_target_status"),
         ),
         migrations.AddConstraint(
-            model_name='filebackup',
-            constraint=models.UniqueConstraint(fields=('file', 'target'), name='filebackup_one_per_target'),
+            model_name="filebackup",
+            constraint=models.UniqueConstraint(fields=("file", "target"), name="filebackup_one_per_target"),
         ),
     ]

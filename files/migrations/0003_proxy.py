@@ -8,44 +8,55 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('files', '0002_backups_and_storage'),
-        ('projects', '0004_oauthapp'),
+        ("files", "0002_backups_and_storage"),
+        ("projects", "0004_oauthapp"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ProxiedFile',
+            name="ProxiedFile",
             fields=[
-                ('uuid', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('url', models.CharField(max_length=2000)),
-                ('url_hash', models.CharField(max_length=64)),
-                ('storage_key', models.CharField(max_length=255)),
-                ('size', models.BigIntegerField()),
-                ('mime_type', models.CharField(default='application/octet-stream', max_length=255)),
-                ('image_info', models.JSONField(blank=True, null=True)),
-                ('etag', models.CharField(blank=True, max_length=255)),
-                ('last_modified', models.CharField(blank=True, max_length=64)),
-                ('fetched_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('revalidate_after', models.DateTimeField(default=django.utils.timezone.now)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='proxied_files', to='projects.project')),
+                ("uuid", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ("url", models.CharField(max_length=2000)),
+                ("url_hash", models.CharField(max_length=64)),
+                ("storage_key", models.CharField(max_length=255)),
+                ("size", models.BigIntegerField()),
+                ("mime_type", models.CharField(default="application/octet-stream", max_length=255)),
+                ("image_info", models.JSONField(blank=True, null=True)),
+                ("etag", models.CharField(blank=True, max_length=255)),
+                ("last_modified", models.CharField(blank=True, max_length=64)),
+                ("fetched_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("revalidate_after", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="proxied_files", to="projects.project"
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('project', 'url_hash'), name='proxiedfile_unique_url')],
+                "constraints": [models.UniqueConstraint(fields=("project", "url_hash"), name="proxiedfile_unique_url")],
             },
         ),
         migrations.CreateModel(
-            name='ProxyDomain',
+            name="ProxyDomain",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('pattern', models.CharField(max_length=255)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='proxy_domains', to='projects.project')),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ("pattern", models.CharField(max_length=255)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="proxy_domains", to="projects.project"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['pattern'],
-                'constraints': [models.UniqueConstraint(fields=('project', 'pattern'), name='proxydomain_unique_pattern')],
+                "ordering": ["pattern"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("project", "pattern"), name="proxydomain_unique_pattern")
+                ],
             },
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('files', '0003_proxy'),
+        ("files", "0003_proxy"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='fromurltask',
-            name='claimed_at',
+            model_name="fromurltask",
+            name="claimed_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]

@@ -5,16 +5,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('files', '0005_file_name_trigram'),
-        ('projects', '0005_project_purged_at'),
+        ("files", "0005_file_name_trigram"),
+        ("projects", "0005_project_purged_at"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='file',
-            name='project',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='files', to='projects.project'),
+            model_name="file",
+            name="project",
+            field=models.ForeignKey(
+                db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name="files", to="projects.project"
+            ),
         ),
     ]

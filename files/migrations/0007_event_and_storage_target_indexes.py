@@ -5,33 +5,49 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('files', '0006_file_project_index_dropped'),
-        ('projects', '0005_project_purged_at'),
+        ("files", "0006_file_project_index_dropped"),
+        ("projects", "0005_project_purged_at"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='event',
-            name='event_unrelayed',
+            model_name="event",
+            name="event_unrelayed",
         ),
         migrations.AlterField(
-            model_name='event',
-            name='project',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, related_name='events', to='projects.project'),
+            model_name="event",
+            name="project",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="events",
+                to="projects.project",
+            ),
         ),
         migrations.AlterField(
-            model_name='file',
-            name='storage_target',
-            field=models.ForeignKey(blank=True, db_index=False, editable=False, null=True, on_delete=django.db.models.deletion.RESTRICT, related_name='+', to='files.bucketconnection'),
+            model_name="file",
+            name="storage_target",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                editable=False,
+                null=True,
+                on_delete=django.db.models.deletion.RESTRICT,
+                related_name="+",
+                to="files.bucketconnection",
+            ),
         ),
         migrations.AddIndex(
-            model_name='event',
-            index=models.Index(condition=models.Q(('relayed_at__isnull', True)), fields=['id'], name='event_unrelayed'),
+            model_name="event",
+            index=models.Index(condition=models.Q(("relayed_at__isnull", True)), fields=["id"], name="event_unrelayed"),
         ),
         migrations.AddIndex(
-            model_name='file',
-            index=models.Index(condition=models.Q(('storage_target__isnull', False)), fields=['storage_target'], name='file_storage_target'),
+            model_name="file",
+            index=models.Index(
+                condition=models.Q(("storage_target__isnull", False)),
+                fields=["storage_target"],
+                name="file_storage_target",
+            ),
         ),
     ]

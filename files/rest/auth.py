@@ -46,13 +46,15 @@ def date_header(request) -> str:
 
 def string_to_sign(request) -> str:
     body = request._request.body  # the raw bytes, before any parsing
-    return "\n".join([
-        request.method,
-        hashlib.md5(body).hexdigest(),
-        request.META.get("CONTENT_TYPE", ""),
-        date_header(request),
-        raw_uri(request),
-    ])
+    return "\n".join(
+        [
+            request.method,
+            hashlib.md5(body).hexdigest(),
+            request.META.get("CONTENT_TYPE", ""),
+            date_header(request),
+            raw_uri(request),
+        ]
+    )
 
 
 class UploadcareAuthentication(BaseAuthentication):

@@ -17,7 +17,8 @@ from rest_framework import serializers
 DETAIL = inline_serializer("ErrorDetail", {"detail": serializers.CharField()})
 _ERRORS = {
     400: OpenApiResponse(
-        OpenApiTypes.OBJECT, description='Invalid input: `{"detail": "..."}` or `{"field": ["message"]}`.',
+        OpenApiTypes.OBJECT,
+        description='Invalid input: `{"detail": "..."}` or `{"field": ["message"]}`.',
     ),
     401: OpenApiResponse(DETAIL, description="Missing or wrong credentials."),
     403: OpenApiResponse(DETAIL, description="The plan's monthly API calls are used up."),

@@ -78,7 +78,8 @@ def filtered_total(totals: dict, *, stored: bool | None, removed: bool) -> int:
 
 class FileList(ProjectAPIView):
     @extend_schema(
-        summary="A page of the project's files", parameters=[*page_parameters("datetime_uploaded"), *FILE_FILTERS],
+        summary="A page of the project's files",
+        parameters=[*page_parameters("datetime_uploaded"), *FILE_FILTERS],
         responses={200: FilePageSerializer, **errors(400)},
     )
     def get(self, request):
@@ -89,14 +90,16 @@ class FileList(ProjectAPIView):
         page = keyset_page(request, files, cursor, values=rest_info_rows)
         totals = walk_totals(self.project, first_page=cursor.start is None)
         appdata = wants_appdata(request)
-        return Response({
-            "next": page.next,
-            "previous": page.previous,
-            "total": filtered_total(totals, stored=stored, removed=removed),
-            "totals": totals,
-            "per_page": cursor.limit,
-            "results": rest_infos_of_rows(page.rows, request, include_appdata=appdata),
-        })
+        return Response(
+            {
+                "next": page.next,
+                "previous": page.previous,
+                "total": filtered_total(totals, stored=stored, removed=removed),
+                "totals": totals,
+                "per_page": cursor.limit,
+                "results": rest_infos_of_rows(page.rows, request, include_appdata=appdata),
+            }
+        )
 
 
 class FileDetail(ProjectAPIView):
@@ -138,7 +141,8 @@ class LocalCopy(ProjectAPIView):
     """
 
     @extend_schema(
-        summary="Copy a file within the project", request=LocalCopyInputSerializer,
+        summary="Copy a file within the project",
+        request=LocalCopyInputSerializer,
         responses={201: LocalCopySerializer, **errors(400, 404)},
     )
     def post(self, request):

@@ -33,20 +33,23 @@ def group_infos(groups: list[Group], project, request) -> list[dict]:
 
 class GroupList(ProjectAPIView):
     @extend_schema(
-        summary="A page of the project's groups", parameters=page_parameters("datetime_created"),
+        summary="A page of the project's groups",
+        parameters=page_parameters("datetime_created"),
         responses={200: GroupPageSerializer, **errors(400)},
     )
     def get(self, request):
         cursor = Cursor.from_request(request, key="datetime_created", parse_pk=parse_group_id)
         groups = Group.objects.filter(project=self.project)
         page = keyset_page(request, groups, cursor)
-        return Response({
-            "next": page.next,
-            "previous": page.previous,
-            "total": groups.count(),
-            "per_page": cursor.limit,
-            "results": group_infos(page.rows, self.project, request),
-        })
+        return Response(
+            {
+                "next": page.next,
+                "previous": page.previous,
+                "total": groups.count(),
+                "per_page": cursor.limit,
+                "results": group_infos(page.rows, self.project, request),
+            }
+        )
 
 
 class GroupDetail(ProjectAPIView):

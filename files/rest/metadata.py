@@ -33,7 +33,8 @@ class MetadataKey(ProjectAPIView):
         return Response(file.metadata[key])
 
     @extend_schema(
-        summary="Set one metadata value", request={"application/json": METADATA_VALUE},
+        summary="Set one metadata value",
+        request={"application/json": METADATA_VALUE},
         responses={200: METADATA_VALUE, **errors(400, 404)},
     )
     def put(self, request, file_id, key):

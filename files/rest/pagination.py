@@ -135,7 +135,7 @@ class Cursor:
         at, first = self.start, self.start_id
         if first is None and self.offset:
             ties = rows.filter(**{self.key: at}).order_by(*self.order).values_list("pk", flat=True)
-            first = next(iter(ties[self.offset:self.offset + 1]), None)
+            first = next(iter(ties[self.offset : self.offset + 1]), None)
             if first is None:  # the client has seen every row at `from` already
                 return Q(**{self._cmp(True, True): at}), Q(**{self._cmp(False, False): at})
         if first is None:

@@ -79,7 +79,8 @@ class GroupInfoSerializer(serializers.Serializer):
     cdn_url = serializers.URLField()
     url = serializers.URLField()
     files = serializers.ListField(
-        child=GroupFileSerializer(allow_null=True), help_text="Null for a file deleted from the project since.",
+        child=GroupFileSerializer(allow_null=True),
+        help_text="Null for a file deleted from the project since.",
     )
 
 
@@ -94,7 +95,8 @@ class GroupPageSerializer(serializers.Serializer):
 class BatchResultSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["ok"])
     problems = serializers.DictField(
-        child=serializers.CharField(), help_text="Each id as sent that was not processed, with the reason.",
+        child=serializers.CharField(),
+        help_text="Each id as sent that was not processed, with the reason.",
     )
     result = FileInfoSerializer(many=True)
 

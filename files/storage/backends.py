@@ -35,8 +35,12 @@ SPOOL_MAX = 8 * 1024 * 1024
 
 def client_config() -> Config:
     # Bounded waits: a target that is down must fail the attempt, not hang the worker.
-    return Config(connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT, retries={"max_attempts": 2},
-                  signature_version="s3v4")
+    return Config(
+        connect_timeout=CONNECT_TIMEOUT,
+        read_timeout=READ_TIMEOUT,
+        retries={"max_attempts": 2},
+        signature_version="s3v4",
+    )
 
 
 def storage_for_target(target: BucketConnection) -> S3Storage:
@@ -158,7 +162,7 @@ def storage_delete_many(storage: Storage, keys: list[str]) -> None:
         for start in range(0, len(names), 1000):
             answer = client.delete_objects(
                 Bucket=storage.bucket_name,
-                Delete={"Objects": [{"Key": name} for name in names[start:start + 1000]], "Quiet": True},
+                Delete={"Objects": [{"Key": name} for name in names[start : start + 1000]], "Quiet": True},
             )
             for error in answer.get("Errors", []):
                 log.warning("could not delete %s: %s", error.get("Key"), error.get("Code"))

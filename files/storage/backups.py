@@ -57,20 +57,29 @@ def jobs_for_events(events: list[Event]) -> None:
     unique (file, target) pair makes the second one a no-op. For the relay's whole batch at once:
     one query for the targets, and only when one is connected, one for the files.
     """
-    wanted = [event for event in events
-              if event.type in (Event.Type.FILE_UPLOADED, Event.Type.FILE_STORED) and event.file_uuid is not None]
+    wanted = [
+        event
+        for event in events
+        if event.type in (Event.Type.FILE_UPLOADED, Event.Type.FILE_STORED) and event.file_uuid is not None
+    ]
     if not wanted:
         return
-    targets = {target.project_id: target for target in BucketConnection.objects.filter(
-        project_id__in={event.project_id for event in wanted}, purpose=BucketConnection.Purpose.BACKUP,
-        disconnected_at__isnull=True)}
+    targets = {
+        target.project_id: target
+        for target in BucketConnection.objects.filter(
+            project_id__in={event.project_id for event in wanted},
+            purpose=BucketConnection.Purpose.BACKUP,
+            disconnected_at__isnull=True,
+        )
+    }
     target_of = {event.file_uuid: targets[event.project_id] for event in wanted if event.project_id in targets}
     if not target_of:
         return
     created = []
     for file_uuid in File.objects.stored().filter(uuid__in=target_of).values_list("uuid", flat=True):
         backup, new = FileBackup.objects.get_or_create(
-            file_id=file_uuid, target=target_of[file_uuid], defaults={"next_attempt_at": timezone.now()})
+            file_id=file_uuid, target=target_of[file_uuid], defaults={"next_attempt_at": timezone.now()}
+        )
         if new:
             created.append(backup.pk)
     dispatch_after_commit(created)
@@ -97,8 +106,11 @@ def backfill_step(*, target_id, batch: int | None = None) -> int | None:
     batch = batch or settings.FILEDOCK_BACKUP_BACKFILL_BATCH
     with transaction.atomic():
         # SKIP LOCKED: a backfill task and the sweep never step the same target at once.
-        target = (BucketConnection.objects.select_for_update(skip_locked=True)
-                  .filter(pk=target_id, disconnected_at__isnull=True, backfill_done_at__isnull=True).first())
+        target = (
+            BucketConnection.objects.select_for_update(skip_locked=True)
+            .filter(pk=target_id, disconnected_at__isnull=True, backfill_done_at__isnull=True)
+            .first()
+        )
         if target is None:
             return None
         files = File.objects.stored().filter(project_id=target.project_id).order_by("uuid")
@@ -107,15 +119,19 @@ def backfill_step(*, target_id, batch: int | None = None) -> int | None:
         uuids = list(files.values_list("uuid", flat=True)[:batch])
         now = timezone.now()
         FileBackup.objects.bulk_create(
-            [FileBackup(file_id=u, target=target, next_attempt_at=now) for u in uuids], ignore_conflicts=True)
+            [FileBackup(file_id=u, target=target, next_attempt_at=now) for u in uuids], ignore_conflicts=True
+        )
         if uuids:
             target.backfill_cursor = uuids[-1]
         if len(uuids) < batch:
             target.backfill_done_at = now
         target.save(update_fields=["backfill_cursor", "backfill_done_at"])
         # ignore_conflicts leaves pks unset: look the batch's open jobs up instead.
-        ids = list(FileBackup.objects.filter(target=target, file_id__in=uuids, status=Status.PENDING)
-                   .values_list("pk", flat=True))
+        ids = list(
+            FileBackup.objects.filter(target=target, file_id__in=uuids, status=Status.PENDING).values_list(
+                "pk", flat=True
+            )
+        )
         dispatch_after_commit(ids)
     return len(uuids)
 
@@ -137,7 +153,8 @@ def backup_claim(*, backup_id: int) -> FileBackup | None:
     # off, or its retry is not due yet.
     claimed = claim(
         FileBackup.objects.filter(pk=backup_id, status__in=OPEN, next_attempt_at__lte=now),
-        status=Status.COPYING, attempts=F("attempts") + 1,
+        status=Status.COPYING,
+        attempts=F("attempts") + 1,
         next_attempt_at=now + timedelta(seconds=settings.FILEDOCK_BACKUP_LEASE),
     )
     if not claimed:
@@ -172,8 +189,11 @@ def _copy(file: File, target: BucketConnection) -> None:
     # files, a few parts in memory at a time.
     with open_stream(file) as stream:
         s3_client(target).upload_fileobj(
-            stream, target.bucket, backup_key(target, file),
-            ExtraArgs={"ContentType": file.mime_type}, Config=transfer_config(file.size),
+            stream,
+            target.bucket,
+            backup_key(target, file),
+            ExtraArgs={"ContentType": file.mime_type},
+            Config=transfer_config(file.size),
         )
 
 
@@ -193,11 +213,15 @@ def _failed(backup: FileBackup, exc: Exception) -> str:
     log.warning("backup %s failed (attempt %s): %s", backup.pk, backup.attempts, error)
     if backup.attempts >= settings.FILEDOCK_BACKUP_MAX_ATTEMPTS:
         FileBackup.objects.filter(pk=backup.pk, status=Status.COPYING).update(
-            status=Status.FAILED, next_attempt_at=None, last_error=error)
+            status=Status.FAILED, next_attempt_at=None, last_error=error
+        )
         return Status.FAILED
-    delay = retry_delay(backup.attempts, base=settings.FILEDOCK_BACKUP_RETRY_BASE, cap=settings.FILEDOCK_BACKUP_RETRY_MAX)
+    delay = retry_delay(
+        backup.attempts, base=settings.FILEDOCK_BACKUP_RETRY_BASE, cap=settings.FILEDOCK_BACKUP_RETRY_MAX
+    )
     changed = FileBackup.objects.filter(pk=backup.pk, status=Status.COPYING).update(
-        status=Status.PENDING, next_attempt_at=timezone.now() + timedelta(seconds=delay), last_error=error)
+        status=Status.PENDING, next_attempt_at=timezone.now() + timedelta(seconds=delay), last_error=error
+    )
     if changed:
         dispatch_after_commit([backup.pk], countdown=delay)
     return Status.PENDING
@@ -208,7 +232,9 @@ def backup_sweep(*, limit: int | None = None) -> int:
     worker died (lease over) or whose retry is due; bounded by `limit`. Returns jobs sent."""
     limit = limit or settings.FILEDOCK_BACKUP_SWEEP_LIMIT
     for target_id in BucketConnection.objects.filter(
-        purpose=BucketConnection.Purpose.BACKUP, disconnected_at__isnull=True, backfill_done_at__isnull=True,
+        purpose=BucketConnection.Purpose.BACKUP,
+        disconnected_at__isnull=True,
+        backfill_done_at__isnull=True,
     ).values_list("pk", flat=True)[:50]:
         backfill_step(target_id=target_id)
     now = timezone.now()
@@ -220,7 +246,9 @@ def backup_sweep(*, limit: int | None = None) -> int:
             | Q(status=Status.PENDING, attempts__gt=0, next_attempt_at__lte=now)
             | Q(status=Status.COPYING, next_attempt_at__lte=now),
             target__disconnected_at__isnull=True,
-        ).order_by("next_attempt_at").values_list("pk", flat=True)[:limit]
+        )
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
     )
     send_batches(BACKUP_TASK, due)
     return len(due)
@@ -231,7 +259,8 @@ def backup_retry_failed(*, target: BucketConnection) -> int:
     with transaction.atomic():
         ids = list(FileBackup.objects.filter(target=target, status=Status.FAILED).values_list("pk", flat=True))
         FileBackup.objects.filter(pk__in=ids, status=Status.FAILED).update(
-            status=Status.PENDING, attempts=0, next_attempt_at=timezone.now())
+            status=Status.PENDING, attempts=0, next_attempt_at=timezone.now()
+        )
         dispatch_after_commit(ids)
     return len(ids)
 
@@ -240,8 +269,13 @@ def backup_progress(*, target: BucketConnection, failures: int = 20) -> dict:
     """What the settings page shows: done of total stored files, open jobs, lag, failures."""
     now = timezone.now()
     total = File.objects.stored().filter(project_id=target.project_id).count()
-    counts = {row["status"]: row["n"] for row in FileBackup.objects.filter(
-        target=target, file__datetime_removed__isnull=True).values("status").annotate(n=Count("pk")).order_by()}
+    counts = {
+        row["status"]: row["n"]
+        for row in FileBackup.objects.filter(target=target, file__datetime_removed__isnull=True)
+        .values("status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    }
     oldest = FileBackup.objects.filter(target=target, status__in=OPEN).aggregate(at=Min("created_at"))["at"]
     done = counts.get(Status.DONE, 0)
     return {
@@ -252,12 +286,15 @@ def backup_progress(*, target: BucketConnection, failures: int = 20) -> dict:
         "copying": counts.get(Status.COPYING, 0),
         "failed": counts.get(Status.FAILED, 0),
         "backfilling": target.backfill_done_at is None and target.is_active,
-        "busy": bool(counts.get(Status.PENDING) or counts.get(Status.COPYING)) or (
-            target.backfill_done_at is None and target.is_active),
+        "busy": bool(counts.get(Status.PENDING) or counts.get(Status.COPYING))
+        or (target.backfill_done_at is None and target.is_active),
         "lag": (now - oldest) if oldest else None,
         "failures": list(
-            FileBackup.objects.filter(target=target).exclude(last_error="").exclude(status=Status.DONE)
-            .select_related("file").order_by("-pk")[:failures]
+            FileBackup.objects.filter(target=target)
+            .exclude(last_error="")
+            .exclude(status=Status.DONE)
+            .select_related("file")
+            .order_by("-pk")[:failures]
         ),
     }
 

@@ -68,11 +68,30 @@ def bucket_test(*, target: BucketConnection) -> TestResult:
     return TestResult(True, f"Wrote, read back and deleted a probe object in “{target.bucket}”.")
 
 
-def _unsaved(*, project, purpose: str, provider: str, endpoint_url: str, region: str, bucket: str,
-             access_key: str, secret_key: str, prefix: str) -> BucketConnection:
+def _unsaved(
+    *,
+    project,
+    purpose: str,
+    provider: str,
+    endpoint_url: str,
+    region: str,
+    bucket: str,
+    access_key: str,
+    secret_key: str,
+    prefix: str,
+) -> BucketConnection:
     endpoint_url, region = bucket_settings_complete(provider=provider, endpoint_url=endpoint_url, region=region)
-    return BucketConnection(project=project, purpose=purpose, provider=provider, endpoint_url=endpoint_url,
-                            region=region, bucket=bucket, access_key=access_key, secret_key=secret_key, prefix=prefix)
+    return BucketConnection(
+        project=project,
+        purpose=purpose,
+        provider=provider,
+        endpoint_url=endpoint_url,
+        region=region,
+        bucket=bucket,
+        access_key=access_key,
+        secret_key=secret_key,
+        prefix=prefix,
+    )
 
 
 def bucket_probe(*, project, **fields) -> TestResult:
@@ -80,14 +99,33 @@ def bucket_probe(*, project, **fields) -> TestResult:
     return bucket_test(target=_unsaved(project=project, **fields))
 
 
-def bucket_connect(*, project, purpose: str, provider: str, endpoint_url: str, region: str, bucket: str,
-                   access_key: str, secret_key: str, prefix: str) -> BucketConnection:
+def bucket_connect(
+    *,
+    project,
+    purpose: str,
+    provider: str,
+    endpoint_url: str,
+    region: str,
+    bucket: str,
+    access_key: str,
+    secret_key: str,
+    prefix: str,
+) -> BucketConnection:
     """Tests the bucket, then saves the connection. A backup connection starts the backfill.
 
     Raises BucketError if the test fails or the project already has a bucket for this purpose.
     """
-    target = _unsaved(project=project, purpose=purpose, provider=provider, endpoint_url=endpoint_url, region=region,
-                      bucket=bucket, access_key=access_key, secret_key=secret_key, prefix=prefix)
+    target = _unsaved(
+        project=project,
+        purpose=purpose,
+        provider=provider,
+        endpoint_url=endpoint_url,
+        region=region,
+        bucket=bucket,
+        access_key=access_key,
+        secret_key=secret_key,
+        prefix=prefix,
+    )
     if active_bucket(project=project, purpose=purpose) is not None:
         raise BucketError("This project already has a connected bucket for that; disconnect it first.")
     result = bucket_test(target=target)
@@ -109,8 +147,9 @@ def bucket_connect(*, project, purpose: str, provider: str, endpoint_url: str, r
 def bucket_retest(*, target: BucketConnection) -> TestResult:
     """Tests a connected bucket again and records the result on it."""
     result = bucket_test(target=target)
-    BucketConnection.objects.filter(pk=target.pk).update(tested_at=timezone.now(), test_ok=result.ok,
-                                                         test_message=result.message)
+    BucketConnection.objects.filter(pk=target.pk).update(
+        tested_at=timezone.now(), test_ok=result.ok, test_message=result.message
+    )
     return result
 
 
@@ -121,19 +160,26 @@ def bucket_disconnect(*, target: BucketConnection) -> BucketConnection:
     """
     with transaction.atomic():
         if BucketConnection.objects.filter(pk=target.pk, disconnected_at__isnull=True).update(
-                disconnected_at=timezone.now()):  # 0 rows: already disconnected, nothing new to record
+            disconnected_at=timezone.now()
+        ):  # 0 rows: already disconnected, nothing new to record
             audit_record(action=f"{target.purpose}.disconnected", project=target.project, details=_bucket_audit(target))
         # A copy already running finishes; everything still waiting is called off.
-        FileBackup.objects.filter(target=target, status__in=[FileBackup.Status.PENDING, FileBackup.Status.FAILED]).update(
-            status=FileBackup.Status.CANCELLED, next_attempt_at=None)
+        FileBackup.objects.filter(
+            target=target, status__in=[FileBackup.Status.PENDING, FileBackup.Status.FAILED]
+        ).update(status=FileBackup.Status.CANCELLED, next_attempt_at=None)
     target.refresh_from_db()
     return target
 
 
 def _bucket_audit(target: BucketConnection) -> dict:
     # Never the access or secret key.
-    return {"connection_id": str(target.pk), "provider": target.provider, "endpoint": audit_url(target.endpoint_url or ""),
-            "bucket": target.bucket, "prefix": target.prefix}
+    return {
+        "connection_id": str(target.pk),
+        "provider": target.provider,
+        "endpoint": audit_url(target.endpoint_url or ""),
+        "bucket": target.bucket,
+        "prefix": target.prefix,
+    }
 
 
 def active_bucket(*, project, purpose: str) -> BucketConnection | None:

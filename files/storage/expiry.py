@@ -105,19 +105,29 @@ SELECT uuid::text, storage_key, storage_target_id FROM gone
 
 def _claim_in_sql(cutoff, claim, limit: int) -> list[tuple]:
     with connection.cursor() as cursor:
-        cursor.execute(CLAIM_SQL, {
-            "claim": claim, "cutoff": cutoff, "limit": limit,
-            "type": Event.Type.FILE_DELETED.value, "initiator": json.dumps(EXPIRED),
-        })
+        cursor.execute(
+            CLAIM_SQL,
+            {
+                "claim": claim,
+                "cutoff": cutoff,
+                "limit": limit,
+                "type": Event.Type.FILE_DELETED.value,
+                "initiator": json.dumps(EXPIRED),
+            },
+        )
         return cursor.fetchall()
 
 
 # --- other databases: the ORM -------------------------------------------------------------------
 
+
 def _claim_with_orm(cutoff, claim, limit: int) -> list[tuple]:
     candidates = list(
-        File.objects.temporary().filter(datetime_uploaded__lt=cutoff).order_by("datetime_uploaded")
-        .select_for_update(skip_locked=True).values_list("uuid", flat=True)[:limit]
+        File.objects.temporary()
+        .filter(datetime_uploaded__lt=cutoff)
+        .order_by("datetime_uploaded")
+        .select_for_update(skip_locked=True)
+        .values_list("uuid", flat=True)[:limit]
     )
     if not candidates:
         return []
@@ -127,15 +137,24 @@ def _claim_with_orm(cutoff, claim, limit: int) -> list[tuple]:
     # Without row locks (SQLite) a store may have come between the SELECT and the UPDATE: the
     # files this batch removed are those carrying its claim time.
     claimed = list(File.objects.filter(uuid__in=candidates, datetime_removed=claim))
-    Event.objects.bulk_create([
-        Event(project_id=file.project_id, type=Event.Type.FILE_DELETED, file_uuid=file.uuid, payload={},
-              initiator=EXPIRED, created_at=claim)
-        for file in claimed
-    ])
+    Event.objects.bulk_create(
+        [
+            Event(
+                project_id=file.project_id,
+                type=Event.Type.FILE_DELETED,
+                file_uuid=file.uuid,
+                payload={},
+                initiator=EXPIRED,
+                created_at=claim,
+            )
+            for file in claimed
+        ]
+    )
     return [(str(file.uuid), file.storage_key, file.storage_target_id) for file in claimed]
 
 
 # --- bytes, after commit ------------------------------------------------------------------------
+
 
 def bytes_of(gone: list[tuple]) -> tuple[list[tuple], list[str]]:
     """What delete_blobs takes for removed files: their keys grouped by the storage holding them,

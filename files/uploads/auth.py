@@ -54,7 +54,7 @@ def check_signature(project: Project, data) -> None:
 def metadata_from(data) -> dict:
     """`metadata[key]=value` form fields as a dict."""
     return {
-        name[len("metadata["):-1]: data.get(name)
+        name[len("metadata[") : -1]: data.get(name)
         for name in data
         if name.startswith("metadata[") and name.endswith("]")
     }

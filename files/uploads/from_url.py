@@ -24,8 +24,16 @@ FETCH_TASK = "files.tasks.fetch_from_url"
 REQUEUE_TASK = "files.tasks.requeue_from_url"
 
 
-def from_url_create(*, project, source_url: str, store, filename: str = "", metadata: dict | None = None,
-                    check_duplicates: bool = False, save_duplicates: bool = False) -> FromUrlTask | File:
+def from_url_create(
+    *,
+    project,
+    source_url: str,
+    store,
+    filename: str = "",
+    metadata: dict | None = None,
+    check_duplicates: bool = False,
+    save_duplicates: bool = False,
+) -> FromUrlTask | File:
     """Records the request and queues the fetch; returns a known file instead for a duplicate URL."""
     if not source_url:
         raise errors.UploadError("SourceURLRequiredError", 400, "source_url is required.")
@@ -39,15 +47,25 @@ def from_url_create(*, project, source_url: str, store, filename: str = "", meta
         raise errors.UploadError(exc.code, 400, exc.message) from None
     if check_duplicates:
         earlier = (
-            FromUrlTask.objects.filter(project=project, source_url=source_url, status=FromUrlTask.Status.SUCCESS,
-                                       file__datetime_removed__isnull=True)
-            .select_related("file").order_by("-created_at").first()
+            FromUrlTask.objects.filter(
+                project=project,
+                source_url=source_url,
+                status=FromUrlTask.Status.SUCCESS,
+                file__datetime_removed__isnull=True,
+            )
+            .select_related("file")
+            .order_by("-created_at")
+            .first()
         )
         if earlier and earlier.file:
             return earlier.file
     task = FromUrlTask.objects.create(
-        project=project, source_url=source_url, filename=filename, store=str(store or "auto"),
-        metadata=metadata or {}, save_duplicates=save_duplicates,
+        project=project,
+        source_url=source_url,
+        filename=filename,
+        store=str(store or "auto"),
+        metadata=metadata or {},
+        save_duplicates=save_duplicates,
     )
     # If the broker is away, the sweep (from_url_requeue) queues it later.
     send_on_commit(FETCH_TASK, str(task.token))
@@ -76,7 +94,8 @@ def from_url_fetch(*, token) -> None:
             Q(status=FromUrlTask.Status.WAITING) | Q(status=FromUrlTask.Status.PROGRESS, claimed_at__lt=stale),
             token=token,
         ),
-        status=FromUrlTask.Status.PROGRESS, claimed_at=timezone.now(),
+        status=FromUrlTask.Status.PROGRESS,
+        claimed_at=timezone.now(),
     )
     if not claimed:
         return
@@ -96,8 +115,9 @@ def from_url_fetch(*, token) -> None:
         _fail(task, "DownloadFileTaskFailedError", "Failed to download the file.")
         raise
     else:
-        FromUrlTask.objects.filter(pk=task.pk).update(status=FromUrlTask.Status.SUCCESS, file=file,
-                                                      done=file.size, total=file.size)
+        FromUrlTask.objects.filter(pk=task.pk).update(
+            status=FromUrlTask.Status.SUCCESS, file=file, done=file.size, total=file.size
+        )
 
 
 def _download_and_store(task: FromUrlTask) -> File:
@@ -108,16 +128,18 @@ def _download_and_store(task: FromUrlTask) -> File:
             raise errors.UploadError(code, 400, f"Failed to download the file: HTTP {response.status_code}.")
         total = int(response.headers.get("content-length") or 0) or None
         if total and total > limit:
-            raise errors.UploadError("DownloadFileSizeLimitExceededError", 400,
-                                     f"Downloaded file is too big: {total} > {limit}.")
+            raise errors.UploadError(
+                "DownloadFileSizeLimitExceededError", 400, f"Downloaded file is too big: {total} > {limit}."
+            )
         FromUrlTask.objects.filter(pk=task.pk).update(total=total)
         with tempfile.TemporaryFile() as spool:
             done = reported = 0
             for chunk in response.iter_bytes(256 * 1024):
                 done += len(chunk)
                 if done > limit:
-                    raise errors.UploadError("DownloadFileSizeLimitExceededError", 400,
-                                             f"Downloaded file is too big: > {limit}.")
+                    raise errors.UploadError(
+                        "DownloadFileSizeLimitExceededError", 400, f"Downloaded file is too big: > {limit}."
+                    )
                 spool.write(chunk)
                 if done - reported >= PROGRESS_EVERY:
                     FromUrlTask.objects.filter(pk=task.pk).update(done=done)
@@ -126,8 +148,12 @@ def _download_and_store(task: FromUrlTask) -> File:
             content = DjangoFile(spool, name="download")
             check_size(task.project, content.size)
             return file_upload(
-                project=task.project, content=content, filename=task.filename or _name_from_url(task.source_url),
-                store=resolve_store(task.project, task.store), metadata=task.metadata, source="from_url",
+                project=task.project,
+                content=content,
+                filename=task.filename or _name_from_url(task.source_url),
+                store=resolve_store(task.project, task.store),
+                metadata=task.metadata,
+                source="from_url",
             )
 
 

@@ -9,7 +9,9 @@ from files import errors
 from files.models import File, Group
 
 # A file reference: a bare UUID or any URL/path holding one, optionally followed by -/effects/.
-FILE_REF = re.compile(r"(?:^|/)([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})(?:/(?:-/(.*))?)?$")
+FILE_REF = re.compile(
+    r"(?:^|/)([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})(?:/(?:-/(.*))?)?$"
+)
 GROUP_ID = re.compile(r"^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})~(\d+)$")
 MAX_FILES = 1000
 
@@ -34,8 +36,9 @@ def group_create(*, project, refs: list[str]) -> Group:
         raise errors.UploadError("FilesNumberLimitExceededError", 400, "The request contains too many files.")
     items = [dict(zip(("uuid", "effects"), parse_file_ref(ref), strict=True)) for ref in refs]
     found = set(
-        File.objects.filter(project=project, uuid__in={i["uuid"] for i in items}, datetime_removed__isnull=True)
-        .values_list("uuid", flat=True)
+        File.objects.filter(
+            project=project, uuid__in={i["uuid"] for i in items}, datetime_removed__isnull=True
+        ).values_list("uuid", flat=True)
     )
     if len({i["uuid"] for i in items} - {str(u) for u in found}):
         raise errors.UploadError("GroupFilesNotFoundError", 400, "Some files not found.")

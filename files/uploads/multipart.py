@@ -43,8 +43,12 @@ def multipart_start(*, project, filename: str, size, content_type: str, store, m
         check_type(project, content_type)
     resolve_store(project, store)
     return MultipartUpload.objects.create(
-        project=project, filename=clean_filename(filename), size=size, content_type=content_type or "",
-        part_size=settings.FILEDOCK_MULTIPART_PART_SIZE, store=str(store or "auto"),
+        project=project,
+        filename=clean_filename(filename),
+        size=size,
+        content_type=content_type or "",
+        part_size=settings.FILEDOCK_MULTIPART_PART_SIZE,
+        store=str(store or "auto"),
         metadata=validate_metadata(metadata),
     )
 
@@ -73,8 +77,9 @@ def multipart_part_write(*, upload: MultipartUpload, index: int, stream, length:
     if not 0 <= index < upload.parts_count:
         raise errors.UploadError("MultipartPartSizeInvalidError", 400, "Part number is out of range.")
     if length != expected_part_size(upload, index):
-        raise errors.UploadError("MultipartPartSizeInvalidError", 400,
-                                 f"Part {index + 1} must be {expected_part_size(upload, index)} bytes.")
+        raise errors.UploadError(
+            "MultipartPartSizeInvalidError", 400, f"Part {index + 1} must be {expected_part_size(upload, index)} bytes."
+        )
     key = upload.part_key(index)
     default_storage.delete(key)
     if _on_local_disk():
@@ -109,11 +114,16 @@ def multipart_complete(*, upload: MultipartUpload) -> File:
         if content.size != upload.size:
             if File.objects.filter(uuid=upload.uuid).exists():
                 raise _already_uploaded()
-            raise errors.UploadError("MultipartFileCompletionFailedError", 400,
-                                     "Can not complete upload. Wrong parts size?")
+            raise errors.UploadError(
+                "MultipartFileCompletionFailedError", 400, "Can not complete upload. Wrong parts size?"
+            )
         file = file_upload(
-            project=upload.project, content=content, filename=upload.filename,
-            store=resolve_store(upload.project, upload.store), metadata=upload.metadata, source="multipart",
+            project=upload.project,
+            content=content,
+            filename=upload.filename,
+            store=resolve_store(upload.project, upload.store),
+            metadata=upload.metadata,
+            source="multipart",
             file_uuid=upload.uuid,
         )
     except (IntegrityError, FileNotFoundError):  # a completion racing this one won
@@ -143,8 +153,9 @@ def _write_at_offset(upload: MultipartUpload, offset: int, stream, length: int) 
         while written < length:
             data = stream.read(min(COPY_CHUNK, length - written))
             if not data:
-                raise errors.UploadError("MultipartUploadSizeTooSmallError", 400,
-                                         "The part's body was shorter than announced.")
+                raise errors.UploadError(
+                    "MultipartUploadSizeTooSmallError", 400, "The part's body was shorter than announced."
+                )
             view = memoryview(data)
             while view:
                 done = os.pwrite(fd, view, offset + written)

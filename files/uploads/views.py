@@ -41,8 +41,12 @@ def upload_endpoint(*methods: str):
             if request.method == "OPTIONS":
                 response = HttpResponse(status=204)
             elif request.method not in methods:
-                response = _error(request, errors.UploadError(
-                    "MethodNotAllowedError", 405, f"HTTP method {request.method} is not allowed for {request.path}"))
+                response = _error(
+                    request,
+                    errors.UploadError(
+                        "MethodNotAllowedError", 405, f"HTTP method {request.method} is not allowed for {request.path}"
+                    ),
+                )
             else:
                 try:
                     response = view(request, *args, **kwargs)
@@ -110,8 +114,11 @@ def multipart_start_view(request):
     project = project_for(request.POST, "UPLOADCARE_PUB_KEY")
     check_signature(project, request.POST)
     upload = multipart_start(
-        project=project, filename=request.POST.get("filename", ""), size=request.POST.get("size"),
-        content_type=request.POST.get("content_type", ""), store=request.POST.get("UPLOADCARE_STORE"),
+        project=project,
+        filename=request.POST.get("filename", ""),
+        size=request.POST.get("size"),
+        content_type=request.POST.get("content_type", ""),
+        store=request.POST.get("UPLOADCARE_STORE"),
         metadata=metadata_from(request.POST),
     )
     base_url = absolute(settings.UPLOAD_BASE, request)
@@ -162,8 +169,11 @@ def from_url(request):
     project = project_for(data, "pub_key")
     check_signature(project, data)
     result = from_url_create(
-        project=project, source_url=data.get("source_url", "").strip(), store=data.get("store"),
-        filename=data.get("filename", ""), metadata=validate_metadata(metadata_from(data)),
+        project=project,
+        source_url=data.get("source_url", "").strip(),
+        store=data.get("store"),
+        filename=data.get("filename", ""),
+        metadata=validate_metadata(metadata_from(data)),
         check_duplicates=data.get("check_URL_duplicates") == "1",
         save_duplicates=data.get("save_URL_duplicates") == "1",
     )

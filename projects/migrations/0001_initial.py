@@ -12,7 +12,6 @@ import projects.models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -21,68 +20,171 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Project',
+            name="Project",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('name', models.CharField(max_length=100)),
-                ('public_key', models.CharField(default=projects.models.new_public_key, editable=False, max_length=32, unique=True)),
-                ('autostore_enabled', models.BooleanField(default=True, help_text='Off: uploads are temporary unless stored explicitly.', verbose_name='automatic file storing')),
-                ('require_signed_uploads', models.BooleanField(default=False, help_text='Refuse Upload API requests without a valid signature.', verbose_name='signed uploads')),
-                ('max_file_size', models.BigIntegerField(blank=True, help_text="In bytes. Empty: the server's limit.", null=True, verbose_name='maximum file size')),
-                ('allowed_mime_types', models.CharField(blank=True, help_text='Comma-separated, e.g. image/*, application/pdf. Empty: any type.', max_length=1000, verbose_name='allowed MIME types')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('deleted_at', models.DateTimeField(blank=True, db_index=True, null=True)),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "public_key",
+                    models.CharField(
+                        default=projects.models.new_public_key, editable=False, max_length=32, unique=True
+                    ),
+                ),
+                (
+                    "autostore_enabled",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Off: uploads are temporary unless stored explicitly.",
+                        verbose_name="automatic file storing",
+                    ),
+                ),
+                (
+                    "require_signed_uploads",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Refuse Upload API requests without a valid signature.",
+                        verbose_name="signed uploads",
+                    ),
+                ),
+                (
+                    "max_file_size",
+                    models.BigIntegerField(
+                        blank=True,
+                        help_text="In bytes. Empty: the server's limit.",
+                        null=True,
+                        verbose_name="maximum file size",
+                    ),
+                ),
+                (
+                    "allowed_mime_types",
+                    models.CharField(
+                        blank=True,
+                        help_text="Comma-separated, e.g. image/*, application/pdf. Empty: any type.",
+                        max_length=1000,
+                        verbose_name="allowed MIME types",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("deleted_at", models.DateTimeField(blank=True, db_index=True, null=True)),
             ],
             options={
-                'ordering': ['name', 'created_at'],
+                "ordering": ["name", "created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Invitation',
+            name="Invitation",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('email', models.EmailField(max_length=254)),
-                ('role', models.CharField(choices=[('admin', 'Admin'), ('member', 'Member'), ('viewer', 'Viewer')], max_length=10)),
-                ('token', models.CharField(default=projects.models.new_invitation_token, editable=False, max_length=64, unique=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('accepted_at', models.DateTimeField(blank=True, null=True)),
-                ('accepted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('invited_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='invitations', to='projects.project')),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ("email", models.EmailField(max_length=254)),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("admin", "Admin"), ("member", "Member"), ("viewer", "Viewer")], max_length=10
+                    ),
+                ),
+                (
+                    "token",
+                    models.CharField(
+                        default=projects.models.new_invitation_token, editable=False, max_length=64, unique=True
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("accepted_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "accepted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "invited_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="invitations", to="projects.project"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='SecretKey',
+            name="SecretKey",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('label', models.CharField(max_length=100)),
-                ('secret', core.fields.EncryptedTextField(editable=False)),
-                ('last4', models.CharField(editable=False, max_length=4)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('last_used_at', models.DateTimeField(blank=True, null=True)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='secret_keys', to='projects.project')),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ("label", models.CharField(max_length=100)),
+                ("secret", core.fields.EncryptedTextField(editable=False)),
+                ("last4", models.CharField(editable=False, max_length=4)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("last_used_at", models.DateTimeField(blank=True, null=True)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="secret_keys", to="projects.project"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Membership',
+            name="Membership",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('role', models.CharField(choices=[('owner', 'Owner'), ('admin', 'Admin'), ('member', 'Member'), ('viewer', 'Viewer')], max_length=10)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to=settings.AUTH_USER_MODEL)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='projects.project')),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("owner", "Owner"), ("admin", "Admin"), ("member", "Member"), ("viewer", "Viewer")],
+                        max_length=10,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="memberships", to="projects.project"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at'],
-                'constraints': [models.UniqueConstraint(fields=('project', 'user'), name='membership_unique_user'), models.UniqueConstraint(condition=models.Q(('role', 'owner')), fields=('project',), name='membership_one_owner')],
+                "ordering": ["created_at"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("project", "user"), name="membership_unique_user"),
+                    models.UniqueConstraint(
+                        condition=models.Q(("role", "owner")), fields=("project",), name="membership_one_owner"
+                    ),
+                ],
             },
         ),
     ]

@@ -8,28 +8,48 @@ import core.fields
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('projects', '0001_initial'),
+        ("projects", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Webhook',
+            name="Webhook",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('target_url', models.URLField(max_length=2000)),
-                ('event', models.CharField(choices=[('file.uploaded', 'File uploaded'), ('file.stored', 'File stored'), ('file.deleted', 'File deleted'), ('file.info_updated', 'File info updated'), ('file.infected', 'File infected')], max_length=32)),
-                ('is_active', models.BooleanField(default=True)),
-                ('signing_secret', core.fields.EncryptedTextField(blank=True, default='')),
-                ('version', models.CharField(default='0.7', editable=False, max_length=8)),
-                ('created', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated', models.DateTimeField(default=django.utils.timezone.now)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='webhooks', to='projects.project')),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("target_url", models.URLField(max_length=2000)),
+                (
+                    "event",
+                    models.CharField(
+                        choices=[
+                            ("file.uploaded", "File uploaded"),
+                            ("file.stored", "File stored"),
+                            ("file.deleted", "File deleted"),
+                            ("file.info_updated", "File info updated"),
+                            ("file.infected", "File infected"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True)),
+                ("signing_secret", core.fields.EncryptedTextField(blank=True, default="")),
+                ("version", models.CharField(default="0.7", editable=False, max_length=8)),
+                ("created", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="webhooks", to="projects.project"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
-                'constraints': [models.UniqueConstraint(fields=('project', 'event', 'target_url'), name='webhook_unique_subscription')],
+                "ordering": ["id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("project", "event", "target_url"), name="webhook_unique_subscription"
+                    )
+                ],
             },
         ),
     ]

@@ -10,27 +10,51 @@ import core.fields
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('projects', '0003_webhook_deliveries'),
+        ("projects", "0003_webhook_deliveries"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='OAuthApp',
+            name="OAuthApp",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('provider', models.CharField(choices=[('dropbox', 'Dropbox'), ('gdrive', 'Google Drive'), ('gphotos', 'Google Photos'), ('onedrive', 'OneDrive'), ('box', 'Box'), ('facebook', 'Facebook'), ('instagram', 'Instagram'), ('flickr', 'Flickr'), ('vk', 'VK'), ('evernote', 'Evernote'), ('huddle', 'Huddle')], max_length=16)),
-                ('client_id', models.CharField(max_length=255, verbose_name='client ID')),
-                ('client_secret', core.fields.EncryptedTextField(editable=False)),
-                ('enabled', models.BooleanField(default=True)),
-                ('created', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated', models.DateTimeField(default=django.utils.timezone.now)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='oauth_apps', to='projects.project')),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                (
+                    "provider",
+                    models.CharField(
+                        choices=[
+                            ("dropbox", "Dropbox"),
+                            ("gdrive", "Google Drive"),
+                            ("gphotos", "Google Photos"),
+                            ("onedrive", "OneDrive"),
+                            ("box", "Box"),
+                            ("facebook", "Facebook"),
+                            ("instagram", "Instagram"),
+                            ("flickr", "Flickr"),
+                            ("vk", "VK"),
+                            ("evernote", "Evernote"),
+                            ("huddle", "Huddle"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("client_id", models.CharField(max_length=255, verbose_name="client ID")),
+                ("client_secret", core.fields.EncryptedTextField(editable=False)),
+                ("enabled", models.BooleanField(default=True)),
+                ("created", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="oauth_apps", to="projects.project"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['provider'],
-                'constraints': [models.UniqueConstraint(fields=('project', 'provider'), name='oauth_app_one_per_provider')],
+                "ordering": ["provider"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("project", "provider"), name="oauth_app_one_per_provider")
+                ],
             },
         ),
     ]

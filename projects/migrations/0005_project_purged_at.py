@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('projects', '0004_oauthapp'),
+        ("projects", "0004_oauthapp"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='project',
-            name='purged_at',
+            model_name="project",
+            name="purged_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]

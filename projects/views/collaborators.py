@@ -42,8 +42,13 @@ def change_role(request, project, membership_id):
     if not form.is_valid():
         messages.error(request, "Choose admin, member or viewer.")
     else:
-        _attempt(request, services.membership_change_role, f"{membership.user.email} is now {form.cleaned_data['role']}.",
-                 membership=membership, role=form.cleaned_data["role"])
+        _attempt(
+            request,
+            services.membership_change_role,
+            f"{membership.user.email} is now {form.cleaned_data['role']}.",
+            membership=membership,
+            role=form.cleaned_data["role"],
+        )
     return redirect("projects:collaborators", project_id=project.pk)
 
 

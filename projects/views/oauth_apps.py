@@ -17,8 +17,12 @@ from projects.models import OAUTH_PROVIDER_SPECS, OAuthProvider, Role
 class OAuthAppForm(forms.Form):
     client_id = forms.CharField(max_length=255)
     client_secret = forms.CharField(required=False, strip=True, widget=forms.PasswordInput(render_value=False))
-    enabled = forms.BooleanField(label="Enabled", required=False, initial=True,
-                                 help_text="Off: the uploader uses the server's own app for this source.")
+    enabled = forms.BooleanField(
+        label="Enabled",
+        required=False,
+        initial=True,
+        help_text="Off: the uploader uses the server's own app for this source.",
+    )
 
     def __init__(self, *args, provider: str, app=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -66,7 +70,9 @@ def oauth_app_save(request, project, provider):
 def oauth_app_delete(request, project, provider):
     app = get_object_or_404(project.oauth_apps, provider=_provider(provider))
     services.oauth_app_delete(oauth_app=app)
-    messages.success(request, f"{app.get_provider_display()} app removed. The uploader uses the server's own app again.")
+    messages.success(
+        request, f"{app.get_provider_display()} app removed. The uploader uses the server's own app again."
+    )
     return redirect("projects:oauth_apps", project_id=project.pk)
 
 
@@ -77,7 +83,13 @@ def _provider(provider: str) -> str:
 
 
 def _render_edit(request, project, provider, app, form, status=200):
-    context = {"project": project, "provider": provider, "label": OAuthProvider(provider).label, "app": app, "form": form}
+    context = {
+        "project": project,
+        "provider": provider,
+        "label": OAuthProvider(provider).label,
+        "app": app,
+        "form": form,
+    }
     response = render(request, "projects/oauth_app_edit.html", context, status=status)
     response["Cache-Control"] = "no-store"
     return response

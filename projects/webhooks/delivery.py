@@ -158,13 +158,20 @@ def _client_for(url: str) -> httpx.Client:
     return clients[key]
 
 
-def _send(client: httpx.Client, delivery: WebhookDelivery, body: bytes, headers: dict[str, str], *,
-          timeout: float) -> WebhookAttempt:
+def _send(
+    client: httpx.Client, delivery: WebhookDelivery, body: bytes, headers: dict[str, str], *, timeout: float
+) -> WebhookAttempt:
     started_at, started = timezone.now(), time.monotonic()
     status_code, excerpt, error = None, b"", ""
     try:
-        result = guarded_post(client, delivery.webhook.target_url, content=body, headers=headers, timeout=timeout,
-                              excerpt_bytes=WebhookAttempt.RESPONSE_EXCERPT_BYTES)
+        result = guarded_post(
+            client,
+            delivery.webhook.target_url,
+            content=body,
+            headers=headers,
+            timeout=timeout,
+            excerpt_bytes=WebhookAttempt.RESPONSE_EXCERPT_BYTES,
+        )
         status_code, excerpt = result.status_code, result.excerpt
     except FetchRefused as exc:
         error = f"Refused: {exc.message}"
@@ -173,8 +180,13 @@ def _send(client: httpx.Client, delivery: WebhookDelivery, body: bytes, headers:
     except httpx.HTTPError as exc:
         error = f"Connection error: {exc.__class__.__name__}: {exc}"[:500]
     return WebhookAttempt(
-        delivery=delivery, started_at=started_at, duration_ms=int((time.monotonic() - started) * 1000),
-        status_code=status_code, error=error, request_headers=headers, request_body=body.decode(),
+        delivery=delivery,
+        started_at=started_at,
+        duration_ms=int((time.monotonic() - started) * 1000),
+        status_code=status_code,
+        error=error,
+        request_headers=headers,
+        request_body=body.decode(),
         response_excerpt=excerpt.decode("utf-8", errors="replace"),
     )
 
@@ -194,11 +206,14 @@ def _record(deliveries: list[WebhookDelivery], attempts: list[WebhookAttempt]) -
             finished[outcome].append(delivery.pk)
     final = {
         "succeeded": {"status": Status.SUCCEEDED, "delivered_at": now},
-        "gone": {"status": Status.FAILED}, "failed": {"status": Status.FAILED}, "gave-up": {"status": Status.GAVE_UP},
+        "gone": {"status": Status.FAILED},
+        "failed": {"status": Status.FAILED},
+        "gave-up": {"status": Status.GAVE_UP},
     }
     for outcome, ids in finished.items():
-        WebhookDelivery.objects.filter(pk__in=ids).update(attempts=F("attempts") + 1, next_attempt_at=None,
-                                                          **final[outcome])
+        WebhookDelivery.objects.filter(pk__in=ids).update(
+            attempts=F("attempts") + 1, next_attempt_at=None, **final[outcome]
+        )
     for pk, next_attempt_at in retries:  # each has its own jittered time; failures are the rare case
         WebhookDelivery.objects.filter(pk=pk).update(attempts=F("attempts") + 1, next_attempt_at=next_attempt_at)
 
@@ -211,8 +226,16 @@ def _record(deliveries: list[WebhookDelivery], attempts: list[WebhookAttempt]) -
     return outcomes
 
 
-ATTEMPT_COLUMNS = ("delivery_id", "started_at", "duration_ms", "status_code", "error", "request_headers",
-                   "request_body", "response_excerpt")
+ATTEMPT_COLUMNS = (
+    "delivery_id",
+    "started_at",
+    "duration_ms",
+    "status_code",
+    "error",
+    "request_headers",
+    "request_body",
+    "response_excerpt",
+)
 
 
 def _save_attempts(attempts: list[WebhookAttempt]) -> None:
@@ -224,8 +247,18 @@ def _save_attempts(attempts: list[WebhookAttempt]) -> None:
     sql = f"COPY {WebhookAttempt._meta.db_table} ({', '.join(ATTEMPT_COLUMNS)}) FROM STDIN"
     with connection.cursor() as cursor, cursor.copy(sql) as copy:
         for a in attempts:
-            copy.write_row((a.delivery_id, a.started_at, a.duration_ms, a.status_code, a.error,
-                            json.dumps(a.request_headers), a.request_body, a.response_excerpt))
+            copy.write_row(
+                (
+                    a.delivery_id,
+                    a.started_at,
+                    a.duration_ms,
+                    a.status_code,
+                    a.error,
+                    json.dumps(a.request_headers),
+                    a.request_body,
+                    a.response_excerpt,
+                )
+            )
 
 
 def _next_state(delivery: WebhookDelivery, attempt: WebhookAttempt, now) -> tuple[str, object]:
@@ -246,8 +279,9 @@ def _update_endpoints(deliveries: list[WebhookDelivery], attempts: list[WebhookA
     """A 410 disables its endpoint; otherwise the run of failures since the last success is counted,
     in the order the attempts finished, and too long a run disables the endpoint."""
     by_webhook = defaultdict(list)
-    for delivery, attempt in sorted(zip(deliveries, attempts), key=lambda pair: pair[1].started_at + timedelta(
-            milliseconds=pair[1].duration_ms)):
+    for delivery, attempt in sorted(
+        zip(deliveries, attempts), key=lambda pair: pair[1].started_at + timedelta(milliseconds=pair[1].duration_ms)
+    ):
         by_webhook[delivery.webhook_id].append((delivery, attempt))
     limit = settings.FILEDOCK_WEBHOOK_DISABLE_AFTER_FAILURES
     for webhook_id, pairs in by_webhook.items():

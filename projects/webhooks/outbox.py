@@ -64,19 +64,25 @@ def deliveries_for_events(events: list) -> list[WebhookDelivery]:
         return []
     endpoints = defaultdict(list)
     for webhook in Webhook.objects.select_related("project").filter(
-        project_id__in={event.project_id for event in events}, event__in={event.type for event in events},
-        is_active=True, project__deleted_at__isnull=True,
+        project_id__in={event.project_id for event in events},
+        event__in={event.type for event in events},
+        is_active=True,
+        project__deleted_at__isnull=True,
     ):
         endpoints[(webhook.project_id, webhook.event)].append(webhook)
     pairs = [(event, webhook) for event in events for webhook in endpoints[(event.project_id, event.type)]]
     infos = event_file_infos([event for event, _ in pairs])
-    deliveries = WebhookDelivery.objects.bulk_create([
-        WebhookDelivery(
-            webhook=webhook, event=event, event_type=event.type,
-            payload=webhook_payload(webhook=webhook, file_info=info, initiator=event.initiator),
-        )
-        for (event, webhook), info in zip(pairs, infos)
-    ])
+    deliveries = WebhookDelivery.objects.bulk_create(
+        [
+            WebhookDelivery(
+                webhook=webhook,
+                event=event,
+                event_type=event.type,
+                payload=webhook_payload(webhook=webhook, file_info=info, initiator=event.initiator),
+            )
+            for (event, webhook), info in zip(pairs, infos)
+        ]
+    )
     if deliveries:
         transaction.on_commit(partial(dispatch, [delivery.pk for delivery in deliveries]))
     return deliveries
@@ -103,7 +109,8 @@ def webhook_dispatch_due(*, limit: int = 500) -> int:
     ids = list(
         WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now)
         .filter(Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=F("next_attempt_at")) | Q(dispatched_at__lt=stale))
-        .order_by("next_attempt_at").values_list("pk", flat=True)[:limit]
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
     )
     return dispatch(ids)
 
@@ -129,8 +136,15 @@ def sample_file_info() -> dict:
         "content_info": {
             "mime": {"mime": "image/jpeg", "type": "image", "subtype": "jpeg"},
             "image": {
-                "format": "JPEG", "width": 1200, "height": 800, "color_mode": "RGB", "orientation": 1,
-                "dpi": [72, 72], "geo_location": None, "datetime_original": None, "sequence": False,
+                "format": "JPEG",
+                "width": 1200,
+                "height": 800,
+                "color_mode": "RGB",
+                "orientation": 1,
+                "dpi": [72, 72],
+                "geo_location": None,
+                "datetime_original": None,
+                "sequence": False,
             },
         },
         "variations": None,

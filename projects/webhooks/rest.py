@@ -28,16 +28,24 @@ class WebhookSerializer(serializers.Serializer):
     version = serializers.CharField()
 
 
-@extend_schema_serializer(examples=[OpenApiExample(
-    "Subscribe", request_only=True,
-    value={"target_url": "https://hooks.example.com/uploads", "event": "file.uploaded", "is_active": True},
-)])
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "Subscribe",
+            request_only=True,
+            value={"target_url": "https://hooks.example.com/uploads", "event": "file.uploaded", "is_active": True},
+        )
+    ]
+)
 class WebhookInputSerializer(serializers.Serializer):
     target_url = serializers.CharField(max_length=2000)
     event = serializers.ChoiceField(choices=WebhookEvent.choices)
     is_active = serializers.BooleanField(default=True)
     signing_secret = serializers.CharField(
-        max_length=services.WEBHOOK_SECRET_MAX_LENGTH, allow_blank=True, allow_null=True, required=False,
+        max_length=services.WEBHOOK_SECRET_MAX_LENGTH,
+        allow_blank=True,
+        allow_null=True,
+        required=False,
         help_text="Signs deliveries (X-Uc-Signature).",
     )
 
@@ -68,7 +76,10 @@ def service_errors():
     except ValidationError as exc:
         by_field = exc.message_dict if hasattr(exc, "error_dict") else {NON_FIELD_ERRORS: exc.messages}
         raise exceptions.ValidationError(
-            {"non_field_errors" if field == NON_FIELD_ERRORS else field: messages for field, messages in by_field.items()}
+            {
+                "non_field_errors" if field == NON_FIELD_ERRORS else field: messages
+                for field, messages in by_field.items()
+            }
         ) from None
 
 
@@ -89,7 +100,8 @@ class WebhookList(ProjectAPIView):
         summary="Subscribe a URL to an event",
         description="Form-encoded (as pyuploadcare sends it) or JSON. A second subscription of the same URL "
         'to the same event is refused with `{"non_field_errors": ["This project is already subscribed on this event"]}`.',
-        request=WebhookInputSerializer, responses={201: WebhookSerializer, **errors(400)},
+        request=WebhookInputSerializer,
+        responses={201: WebhookSerializer, **errors(400)},
     )
     def post(self, request):
         data = valid_data(WebhookInputSerializer(data=request.data))
@@ -102,16 +114,19 @@ class WebhookDetail(ProjectAPIView):
     def get_webhook(self, webhook_id: str) -> Webhook:
         webhook = (
             self.project.webhooks.filter(pk=int(webhook_id)).first()
-            if webhook_id.isascii() and webhook_id.isdecimal() else None
+            if webhook_id.isascii() and webhook_id.isdecimal()
+            else None
         )
         if webhook is None:
             raise exceptions.NotFound()
         return webhook
 
     @extend_schema(
-        summary="Change a webhook", description="A partial update: send only the fields to change.",
+        summary="Change a webhook",
+        description="A partial update: send only the fields to change.",
         parameters=[WEBHOOK_ID],
-        request=WebhookInputSerializer(partial=True), responses={200: WebhookSerializer, **errors(400, 404)},
+        request=WebhookInputSerializer(partial=True),
+        responses={200: WebhookSerializer, **errors(400, 404)},
     )
     def put(self, request, webhook_id: str):
         webhook = self.get_webhook(webhook_id)
@@ -130,7 +145,9 @@ class WebhookUnsubscribe(ProjectAPIView):
     schema = DeleteWithBody()
 
     @extend_schema(
-        summary="Unsubscribe a URL from every event", request=UnsubscribeSerializer, responses={204: None, **errors(400)},
+        summary="Unsubscribe a URL from every event",
+        request=UnsubscribeSerializer,
+        responses={204: None, **errors(400)},
     )
     def delete(self, request):
         data = valid_data(UnsubscribeSerializer(data=request.data))

@@ -50,13 +50,19 @@ def _webhook_save(webhook: Webhook) -> Webhook:
     return webhook
 
 
-def webhook_create(*, project: Project, target_url: str, event: str, is_active: bool = True,
-                   signing_secret: str | None = None) -> Webhook:
+def webhook_create(
+    *, project: Project, target_url: str, event: str, is_active: bool = True, signing_secret: str | None = None
+) -> Webhook:
     """Subscribes `target_url` to `event`. Raises ValidationError on bad input or a duplicate subscription."""
-    webhook = _webhook_save(Webhook(
-        project=project, target_url=target_url, event=event, is_active=is_active,
-        signing_secret=signing_secret or "",
-    ))
+    webhook = _webhook_save(
+        Webhook(
+            project=project,
+            target_url=target_url,
+            event=event,
+            is_active=is_active,
+            signing_secret=signing_secret or "",
+        )
+    )
     audit_record(action="webhook.created", project=project, details=_webhook_audit(webhook))
     return webhook
 
@@ -101,8 +107,11 @@ def webhook_unsubscribe(*, project: Project, target_url: str) -> int:
     """Removes every subscription of `target_url` in the project, whatever the event; returns how many."""
     _, deleted = Webhook.objects.filter(project=project, target_url=target_url).delete()
     if deleted.get(Webhook._meta.label):
-        audit_record(action="webhook.deleted", project=project, details={"target_url": audit_url(target_url),
-                                                                         "count": deleted[Webhook._meta.label]})
+        audit_record(
+            action="webhook.deleted",
+            project=project,
+            details={"target_url": audit_url(target_url), "count": deleted[Webhook._meta.label]},
+        )
     return deleted.get(Webhook._meta.label, 0)  # not the total: rows deleted in cascade don't count
 
 
@@ -122,8 +131,11 @@ def webhook_rotate_secret(*, webhook: Webhook) -> tuple[Webhook, str]:
     webhook.signing_secret = plain
     webhook.updated = timezone.now()
     webhook.save(update_fields=["signing_secret", "previous_signing_secret", "previous_secret_expires_at", "updated"])
-    audit_record(action="webhook.updated", project=webhook.project,
-                 details=_webhook_audit(webhook, fields=["signing_secret"], secret_rotated=True))
+    audit_record(
+        action="webhook.updated",
+        project=webhook.project,
+        details=_webhook_audit(webhook, fields=["signing_secret"], secret_rotated=True),
+    )
     return webhook, plain
 
 
@@ -144,7 +156,9 @@ def webhook_send_test(*, webhook: Webhook):
     """Queues a test event (a sample stored JPEG) to the endpoint, sent even if it is turned off, once."""
     initiator = {"type": "test", "detail": {"note": "Test event sent from the Filedock dashboard."}}
     delivery = WebhookDelivery.objects.create(
-        webhook=webhook, event_type=webhook.event, is_test=True,
+        webhook=webhook,
+        event_type=webhook.event,
+        is_test=True,
         payload=webhook_payload(webhook=webhook, file_info=sample_file_info(), initiator=initiator),
     )
     transaction.on_commit(lambda: dispatch([delivery.pk]))
@@ -158,7 +172,10 @@ def webhook_redeliver(*, delivery):
         raise ValidationError("Turn the endpoint back on before redelivering.")
     now = timezone.now()
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
-        status=WebhookDelivery.Status.PENDING, next_attempt_at=now, window_started_at=now, dispatched_at=None,
+        status=WebhookDelivery.Status.PENDING,
+        next_attempt_at=now,
+        window_started_at=now,
+        dispatched_at=None,
     )
     delivery.refresh_from_db()
     transaction.on_commit(lambda: dispatch([delivery.pk]))

@@ -99,8 +99,12 @@ def webhook_send_test(request, project, webhook_id):
 
 @project_view(role=Role.ADMIN, methods=("POST",))
 def webhook_redeliver(request, project, webhook_id, delivery_id):
-    delivery = get_object_or_404(WebhookDelivery.objects.select_related("webhook"),
-                                 webhook__project=project, webhook_id=webhook_id, delivery_uuid=delivery_id)
+    delivery = get_object_or_404(
+        WebhookDelivery.objects.select_related("webhook"),
+        webhook__project=project,
+        webhook_id=webhook_id,
+        delivery_uuid=delivery_id,
+    )
     try:
         services.webhook_redeliver(delivery=delivery)
     except ValidationError as exc:

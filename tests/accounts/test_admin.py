@@ -6,8 +6,14 @@ from accounts.models import User
 from projects.models import SecretKey
 from tests.factories import PASSWORD, UserFactory
 
-ADMIN_MODELS = ["accounts/user", "projects/project", "projects/membership", "projects/invitation",
-                "projects/secretkey", "files/file"]
+ADMIN_MODELS = [
+    "accounts/user",
+    "projects/project",
+    "projects/membership",
+    "projects/invitation",
+    "projects/secretkey",
+    "files/file",
+]
 
 
 @pytest.fixture

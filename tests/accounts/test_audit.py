@@ -17,8 +17,10 @@ from tests.factories import PASSWORD, UserFactory
 
 IP = "203.0.113.7"
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
-CHROME_MAC = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
-              "Chrome/126.0.0.0 Safari/537.36")
+CHROME_MAC = (
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 Safari/537.36"
+)
 
 
 BASELINE = {"pk": 0}
@@ -84,8 +86,12 @@ def test_key_created_and_revoked_are_recorded_without_the_secret(as_user, team):
 
 def test_settings_change_records_the_changed_field_names(as_user, team):
     client = as_user(team.admin)
-    data = {"autostore_enabled": "on", "require_signed_uploads": "on", "allowed_mime_types": "image/*",
-            "max_file_size_mb": ""}
+    data = {
+        "autostore_enabled": "on",
+        "require_signed_uploads": "on",
+        "allowed_mime_types": "image/*",
+        "max_file_size_mb": "",
+    }
     assert client.post(p("uploads", team.project), data).status_code == 302
     event = only("project.settings_changed", team.project, team.admin)
     assert sorted(event.details["fields"]) == ["allowed_mime_types", "require_signed_uploads"]
@@ -111,19 +117,28 @@ def test_project_deletion_is_recorded_and_outlives_the_purge(as_user, team):
 def test_collaborator_changes_are_recorded(as_user, team):
     client = as_user(team.owner)
     client.post(p("invite", team.project), {"email": "New@Example.com", "role": Role.MEMBER})
-    assert only("collaborator.invited", team.project, team.owner).details == {"email": "new@example.com",
-                                                                              "role": "member"}
+    assert only("collaborator.invited", team.project, team.owner).details == {
+        "email": "new@example.com",
+        "role": "member",
+    }
     viewer = team.project.memberships.get(user=team.viewer)
     client.post(p("change_role", team.project, viewer.pk), {"role": Role.MEMBER})
     assert only("collaborator.role_changed", team.project, team.owner).details == {
-        "email": "viewer@example.com", "old": "viewer", "new": "member"}
+        "email": "viewer@example.com",
+        "old": "viewer",
+        "new": "member",
+    }
     client.post(p("remove", team.project, viewer.pk))
     assert only("collaborator.removed", team.project, team.owner).details == {
-        "email": "viewer@example.com", "role": "member"}
+        "email": "viewer@example.com",
+        "role": "member",
+    }
     admin = team.project.memberships.get(user=team.admin)
     client.post(p("transfer", team.project), {"membership": admin.pk})
     assert only("ownership.transferred", team.project, team.owner).details == {
-        "from": "owner@example.com", "to": "admin@example.com"}
+        "from": "owner@example.com",
+        "to": "admin@example.com",
+    }
 
 
 def test_refused_changes_record_nothing(as_user, team):
@@ -134,13 +149,17 @@ def test_refused_changes_record_nothing(as_user, team):
 
 def test_webhook_changes_are_recorded_without_the_signing_secret(as_user, team):
     client = as_user(team.admin)
-    client.post(p("webhook_create", team.project),
-                {"target_url": "https://user:pw@hooks.example.com/in?token=abc", "event": "file.uploaded",
-                 "is_active": "on"})
+    client.post(
+        p("webhook_create", team.project),
+        {"target_url": "https://user:pw@hooks.example.com/in?token=abc", "event": "file.uploaded", "is_active": "on"},
+    )
     webhook = team.project.webhooks.get()
     created = only("webhook.created", team.project, team.admin)
-    assert created.details == {"webhook_id": webhook.pk, "target_url": "https://hooks.example.com/in",
-                               "event": "file.uploaded"}
+    assert created.details == {
+        "webhook_id": webhook.pk,
+        "target_url": "https://hooks.example.com/in",
+        "event": "file.uploaded",
+    }
     first_secret = webhook.signing_secret
 
     client.post(p("webhook_disable", team.project, webhook.pk))
@@ -161,14 +180,27 @@ def test_webhook_changes_are_recorded_without_the_signing_secret(as_user, team):
 def test_bucket_connect_and_disconnect_are_recorded_without_credentials(as_user, team, monkeypatch, purpose):
     monkeypatch.setattr(storage_targets, "bucket_test", lambda target: storage_targets.TestResult(True, "ok"))
     client = as_user(team.admin)
-    form = {"purpose": purpose, "provider": "custom", "endpoint_url": "https://s3.example.com", "region": "",
-            "bucket": "my-bucket", "access_key": "AKIDEXAMPLEKEY", "secret_key": "very-secret-value", "prefix": "fd/"}
+    form = {
+        "purpose": purpose,
+        "provider": "custom",
+        "endpoint_url": "https://s3.example.com",
+        "region": "",
+        "bucket": "my-bucket",
+        "access_key": "AKIDEXAMPLEKEY",
+        "secret_key": "very-secret-value",
+        "prefix": "fd/",
+    }
     response = client.post(reverse("files:storage:connect", args=[team.project.pk]), form)
     assert response.status_code == 302
     target = team.project.bucket_connections.get()
     event = only(f"{purpose}.connected", team.project, team.admin)
-    assert event.details == {"connection_id": str(target.pk), "provider": "custom",
-                             "endpoint": "https://s3.example.com", "bucket": "my-bucket", "prefix": "fd/"}
+    assert event.details == {
+        "connection_id": str(target.pk),
+        "provider": "custom",
+        "endpoint": "https://s3.example.com",
+        "bucket": "my-bucket",
+        "prefix": "fd/",
+    }
     url = reverse("files:storage:disconnect", args=[team.project.pk, target.pk])
     client.post(url)
     client.post(url)  # safe to repeat, recorded once
@@ -196,8 +228,12 @@ def _reset_baseline():
 
 def sign_in(client, user, user_agent=FIREFOX, ip=IP):
     client.logout()
-    response = client.post(reverse("account_login"), {"login": user.email, "password": PASSWORD},
-                           REMOTE_ADDR=ip, HTTP_USER_AGENT=user_agent)
+    response = client.post(
+        reverse("account_login"),
+        {"login": user.email, "password": PASSWORD},
+        REMOTE_ADDR=ip,
+        HTTP_USER_AGENT=user_agent,
+    )
     assert response.status_code == 302
 
 
@@ -234,8 +270,9 @@ def test_devices_are_per_account(client, db):
 # Pages
 
 
-@pytest.mark.parametrize("persona,status", [("owner", 200), ("admin", 200), ("member", 403), ("viewer", 403),
-                                            ("outsider", 404)])
+@pytest.mark.parametrize(
+    ("persona", "status"), [("owner", 200), ("admin", 200), ("member", 403), ("viewer", 403), ("outsider", 404)]
+)
 def test_project_audit_page_is_for_admins(login, team, persona, status):
     assert login(team.user(persona)).get(p("audit", team.project)).status_code == status
 
@@ -302,8 +339,9 @@ def test_account_page_shows_own_actions_and_owned_projects_only(login, team):
     assert not {a for a, who in actions if who in ("outsider@example.com",) or a == "login.new_device"}
 
     admin_page = login(team.admin).get(reverse("accounts:audit"), {"action": "webhook.created"})
-    assert [(e.action, e.actor_email) for e in admin_page.context["events"]] == [("webhook.created",
-                                                                                   "admin@example.com")]
+    assert [(e.action, e.actor_email) for e in admin_page.context["events"]] == [
+        ("webhook.created", "admin@example.com")
+    ]
     assert "Audit log" in admin_page.content.decode()
 
 

@@ -113,7 +113,7 @@ def link_in_last_mail(path_prefix):
 
 
 @pytest.mark.parametrize(
-    "name,heading",
+    ("name", "heading"),
     [
         ("account_login", "Sign In"),
         ("account_signup", "Sign Up"),
@@ -145,7 +145,7 @@ def test_failed_login_shows_the_error_in_the_card(client):
 
 
 @pytest.mark.parametrize(
-    "email,password2,errors",
+    ("email", "password2", "errors"),
     [
         (
             "not-an-email",
@@ -225,7 +225,7 @@ def signed_in(client):
 
 
 @pytest.mark.parametrize(
-    "name,heading,current",
+    ("name", "heading", "current"),
     [
         ("account_email", "Email Address", "account_email"),
         ("account_change_password", "Change Password", "account_change_password"),

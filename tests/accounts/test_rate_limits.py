@@ -28,8 +28,10 @@ def test_signup_is_limited_per_address(client, db, settings):
     settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "signup": "2/m/ip"}
     statuses = []
     for i in range(3):
-        response = client.post(reverse("account_signup"), {"email": f"n{i}@example.com", "password1": "s3cure-passw0rd!",
-                                                          "password2": "s3cure-passw0rd!"})
+        response = client.post(
+            reverse("account_signup"),
+            {"email": f"n{i}@example.com", "password1": "s3cure-passw0rd!", "password2": "s3cure-passw0rd!"},
+        )
         statuses.append(response.status_code)
         client.logout()
     assert statuses[:2] == [302, 302] and statuses[2] == 429

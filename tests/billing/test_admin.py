@@ -44,17 +44,29 @@ def test_every_billing_model_has_a_working_admin(admin_client, billed, model):
 
 def test_plans_are_editable_in_admin(admin_client, plans):
     url = reverse("admin:billing_plan_change", args=[plans.pro.pk])
-    data = {"name": "Pro", "slug": "pro", "price_cents": 3900, "currency": "USD", "is_public": "on",
-            "stored_bytes": "", "file_count": "", "max_file_size": "1000", "uploads": "", "api_calls": "",
-            "webhook_deliveries": "", "traffic_bytes": ""}
+    data = {
+        "name": "Pro",
+        "slug": "pro",
+        "price_cents": 3900,
+        "currency": "USD",
+        "is_public": "on",
+        "stored_bytes": "",
+        "file_count": "",
+        "max_file_size": "1000",
+        "uploads": "",
+        "api_calls": "",
+        "webhook_deliveries": "",
+        "traffic_bytes": "",
+    }
     assert admin_client.post(url, data).status_code == 302
     plans.pro.refresh_from_db()
     assert (plans.pro.price_cents, plans.pro.max_file_size, plans.pro.stored_bytes) == (3900, 1000, None)
 
 
 def test_the_mark_paid_action(admin_client, billed):
-    response = admin_client.post(reverse("admin:billing_invoice_changelist"),
-                                 {"action": "mark_paid", "_selected_action": [billed.pk]})
+    response = admin_client.post(
+        reverse("admin:billing_invoice_changelist"), {"action": "mark_paid", "_selected_action": [billed.pk]}
+    )
     assert response.status_code == 302
     billed.refresh_from_db()
     assert billed.status == "paid" and billed.paid_at is not None
@@ -92,8 +104,9 @@ def test_the_data_migration_creates_a_default_free_plan_and_paid_plans(db):
 
 def test_an_admin_can_put_an_account_on_a_plan(admin_client, plans):
     account = UserFactory(email="vip@example.com")
-    response = admin_client.post(reverse("admin:billing_subscription_add"),
-                                 {"account": account.pk, "plan": plans.business.pk})
+    response = admin_client.post(
+        reverse("admin:billing_subscription_add"), {"account": account.pk, "plan": plans.business.pk}
+    )
     assert response.status_code == 302
     subscription = Subscription.objects.get(account=account)
     assert subscription.plan == plans.business

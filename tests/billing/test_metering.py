@@ -105,6 +105,7 @@ def test_the_daily_task_samples_every_live_project_in_batches(db):
 
 # Outside a transaction (after a commit, per download, per API call) PostgreSQL takes one upsert.
 
+
 @pytest.mark.django_db(transaction=True)
 def test_counting_outside_a_transaction_is_one_statement_and_adds_up(django_assert_num_queries):
     project = project_create(owner=UserFactory(), name="Alone")

@@ -188,8 +188,15 @@ def test_a_plan_that_is_not_offered_changes_nothing(login, owner, plans, slug):
 # Billing details
 
 
-VALID = {"name": "Acme GmbH", "address_line1": "Hauptstr. 1", "postal_code": "10115", "city": "Berlin",
-         "country": "de", "vat_id": "de 123.456.789", "email": "billing@acme.example"}
+VALID = {
+    "name": "Acme GmbH",
+    "address_line1": "Hauptstr. 1",
+    "postal_code": "10115",
+    "city": "Berlin",
+    "country": "de",
+    "vat_id": "de 123.456.789",
+    "email": "billing@acme.example",
+}
 
 
 def test_saving_billing_details(login, owner):
@@ -200,15 +207,18 @@ def test_saving_billing_details(login, owner):
     assert "Acme GmbH" in login(owner).get(OVERVIEW).content.decode()
 
 
-@pytest.mark.parametrize("changes,field,message", [
-    ({"country": ""}, "country", "This field is required."),
-    ({"country": "Germany"}, "country", "two-letter country code"),
-    ({"name": "  "}, "name", "This field is required."),
-    ({"vat_id": "123"}, "vat_id", "does not look like a VAT ID"),
-    ({"vat_id": "DE12"}, "vat_id", None),  # valid: DE + 2 characters is the loose minimum
-    ({"vat_id": "FR12345678901", "country": "DE"}, "vat_id", "from FR, but the country is DE"),
-    ({"email": "not-an-email"}, "email", "valid email"),
-])
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"country": ""}, "country", "This field is required."),
+        ({"country": "Germany"}, "country", "two-letter country code"),
+        ({"name": "  "}, "name", "This field is required."),
+        ({"vat_id": "123"}, "vat_id", "does not look like a VAT ID"),
+        ({"vat_id": "DE12"}, "vat_id", None),  # valid: DE + 2 characters is the loose minimum
+        ({"vat_id": "FR12345678901", "country": "DE"}, "vat_id", "from FR, but the country is DE"),
+        ({"email": "not-an-email"}, "email", "valid email"),
+    ],
+)
 def test_invalid_billing_details_change_nothing(login, owner, changes, field, message):
     services.billing_details_save(account=owner, name="Before", country="NL", vat_id="NL123456789B01")
     response = login(owner).post(reverse("billing:details"), {**VALID, **changes})

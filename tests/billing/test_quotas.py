@@ -39,8 +39,12 @@ def test_the_account_is_the_projects_owner(team):
 
 def test_an_account_without_a_subscription_is_on_the_default_plan(owner, plans):
     assert quotas.plan_for(owner) == plans.free
-    Subscription.objects.create(account=owner, plan=plans.pro, current_period_start=today().replace(day=1),
-                                current_period_end=month_bounds(today())[1])
+    Subscription.objects.create(
+        account=owner,
+        plan=plans.pro,
+        current_period_start=today().replace(day=1),
+        current_period_end=month_bounds(today())[1],
+    )
     owner.refresh_from_db()
     assert quotas.plan_for(owner) == plans.pro
 
@@ -128,8 +132,12 @@ def test_the_storage_estimate_starts_from_the_sample(project):
 
 
 def test_an_unlimited_plan_allows_anything(owner, project, plans):
-    Subscription.objects.create(account=owner, plan=plans.business, current_period_start=today().replace(day=1),
-                                current_period_end=month_bounds(today())[1])
+    Subscription.objects.create(
+        account=owner,
+        plan=plans.business,
+        current_period_start=today().replace(day=1),
+        current_period_end=month_bounds(today())[1],
+    )
     metering.usage_add(project_id=project.pk, uploads=10_000, api_calls=10_000)
     check_upload(project=project, size=10**12)
     check_api_call(project=project)

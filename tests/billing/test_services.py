@@ -27,16 +27,19 @@ def _subscribe(account, plan, start=NOV_1, end=DEC_1) -> Subscription:
 # Proration
 
 
-@pytest.mark.parametrize("old,new,day,expected", [
-    (2900, 9900, date(2026, 11, 16), 3500),   # 15 of 30 days: half the difference
-    (2900, 9900, date(2026, 11, 1), 7000),    # the first day: the whole difference
-    (2900, 9900, date(2026, 11, 30), 233),    # the last day counts: 7000 / 30 = 233.33
-    (0, 2900, date(2026, 10, 16), 1497),      # 16 of 31 days: 1496.77 rounds up
-    (0, 3100, date(2026, 10, 31), 100),       # exactly one day of a 31-day month
-    (0, 62, date(2026, 10, 31), 2),           # 62 / 31 = 2.0
-    (0, 31 * 3 + 15, date(2026, 10, 31), 3),  # 108 / 31 = 3.48 rounds down
-    (0, 31 * 3 + 16, date(2026, 10, 31), 4),  # 109 / 31 = 3.52 rounds up
-])
+@pytest.mark.parametrize(
+    ("old", "new", "day", "expected"),
+    [
+        (2900, 9900, date(2026, 11, 16), 3500),  # 15 of 30 days: half the difference
+        (2900, 9900, date(2026, 11, 1), 7000),  # the first day: the whole difference
+        (2900, 9900, date(2026, 11, 30), 233),  # the last day counts: 7000 / 30 = 233.33
+        (0, 2900, date(2026, 10, 16), 1497),  # 16 of 31 days: 1496.77 rounds up
+        (0, 3100, date(2026, 10, 31), 100),  # exactly one day of a 31-day month
+        (0, 62, date(2026, 10, 31), 2),  # 62 / 31 = 2.0
+        (0, 31 * 3 + 15, date(2026, 10, 31), 3),  # 108 / 31 = 3.48 rounds down
+        (0, 31 * 3 + 16, date(2026, 10, 31), 4),  # 109 / 31 = 3.52 rounds up
+    ],
+)
 def test_proration_is_the_price_difference_for_the_remaining_days(old, new, day, expected):
     start = day.replace(day=1)
     end = date(start.year + start.month // 12, start.month % 12 + 1, 1)
@@ -45,8 +48,12 @@ def test_proration_is_the_price_difference_for_the_remaining_days(old, new, day,
 
 def test_half_a_cent_rounds_up():
     # 1 cent difference over 2 of 4 days = 0.5 → 1 (a made-up 4-day period isolates the rounding).
-    assert proration_cents(old_price=0, new_price=1, period_start=date(2026, 1, 1), period_end=date(2026, 1, 5),
-                           day=date(2026, 1, 3)) == 1
+    assert (
+        proration_cents(
+            old_price=0, new_price=1, period_start=date(2026, 1, 1), period_end=date(2026, 1, 5), day=date(2026, 1, 3)
+        )
+        == 1
+    )
 
 
 # Plan changes
@@ -165,8 +172,15 @@ def test_months_missed_by_the_job_are_each_invoiced(account, plans):
 
 
 def test_the_billing_details_are_copied_onto_the_invoice(account, plans):
-    services.billing_details_save(account=account, name="Acme GmbH", address_line1="Hauptstr. 1",
-                                  postal_code="10115", city="Berlin", country="de", vat_id="DE123456789")
+    services.billing_details_save(
+        account=account,
+        name="Acme GmbH",
+        address_line1="Hauptstr. 1",
+        postal_code="10115",
+        city="Berlin",
+        country="de",
+        vat_id="DE123456789",
+    )
     subscription_renew(subscription=_subscribe(account, plans.pro), day=DEC_1)
     services.billing_details_save(account=account, name="Renamed", country="DE")
 
@@ -182,8 +196,9 @@ class RecordingProvider:
 
 
 @override_settings(BILLING_PAYMENT_PROVIDER="tests.billing.test_services.RecordingProvider")
-def test_an_issued_invoice_is_handed_to_the_payment_provider_after_commit(account, plans,
-                                                                        django_capture_on_commit_callbacks):
+def test_an_issued_invoice_is_handed_to_the_payment_provider_after_commit(
+    account, plans, django_capture_on_commit_callbacks
+):
     RecordingProvider.collected = []
     with django_capture_on_commit_callbacks(execute=True):
         invoice = subscription_renew(subscription=_subscribe(account, plans.pro), day=DEC_1)[0]
@@ -218,8 +233,9 @@ def test_the_invoice_task_renews_due_subscriptions(account, plans):
 # Usage emails
 
 
-def test_the_email_at_100_percent_goes_out_once_per_quota_and_period(account, plans,
-                                                                   django_capture_on_commit_callbacks):
+def test_the_email_at_100_percent_goes_out_once_per_quota_and_period(
+    account, plans, django_capture_on_commit_callbacks
+):
     project = project_create(owner=account, name="Busy")
     metering.usage_add(project_id=project.pk, api_calls=10, uploads=8)
     with django_capture_on_commit_callbacks(execute=True):

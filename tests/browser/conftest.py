@@ -8,8 +8,12 @@ from tests.factories import PASSWORD
 
 @pytest.fixture
 def browser_context_args(browser_context_args, live_server):
-    return {**browser_context_args, "base_url": live_server.url, "viewport": {"width": 1360, "height": 1000},
-            "accept_downloads": True}
+    return {
+        **browser_context_args,
+        "base_url": live_server.url,
+        "viewport": {"width": 1360, "height": 1000},
+        "accept_downloads": True,
+    }
 
 
 def sign_in(page, user) -> None:

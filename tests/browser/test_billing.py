@@ -30,10 +30,14 @@ def _seed_month(projects) -> None:
         for n in range(days):
             wave = 1 + 0.45 * ((n * 7) % 5 - 2) / 2
             UsageDay.objects.create(
-                project=project, day=start + timedelta(days=n),
-                uploads=int(900 * share * wave), api_calls=int(850_000 / days * share * wave),
-                webhook_deliveries=int(300 * share * wave), traffic_bytes=int(6 * GiB * share * wave),
-                stored_bytes=int((20 + 1.2 * n) * GiB * share), file_count=int((4000 + 150 * n) * share),
+                project=project,
+                day=start + timedelta(days=n),
+                uploads=int(900 * share * wave),
+                api_calls=int(850_000 / days * share * wave),
+                webhook_deliveries=int(300 * share * wave),
+                traffic_bytes=int(6 * GiB * share * wave),
+                stored_bytes=int((20 + 1.2 * n) * GiB * share),
+                file_count=int((4000 + 150 * n) * share),
                 sampled_at=timezone.now() - timedelta(days=days - 1 - n, minutes=5),
             )
 
@@ -47,8 +51,15 @@ def test_billing_usage_upgrade_and_invoice_pdf(page, live_server):
     _seed_month(projects)
     start, end = month_bounds(today())
     Subscription.objects.create(account=user, plan=pro, current_period_start=start, current_period_end=end)
-    services.billing_details_save(account=user, name="Acme Trading GmbH", address_line1="Hauptstraße 5",
-                                  postal_code="10115", city="Berlin", country="DE", vat_id="DE123456789")
+    services.billing_details_save(
+        account=user,
+        name="Acme Trading GmbH",
+        address_line1="Hauptstraße 5",
+        postal_code="10115",
+        city="Berlin",
+        country="DE",
+        vat_id="DE123456789",
+    )
     previous = month_bounds(start - timedelta(days=1))[0]
     older = services.invoice_issue(account=user, period_start=previous, period_end=start, plan=pro)
     services.invoice_mark_paid(invoice=older)

@@ -37,10 +37,13 @@ def test_upload_search_copy_and_delete_files(page, live_server, context):
     # upload.js marks the form once it listens; a file picked before that would only sit in the input.
     expect(page.locator("form[data-upload].js-upload")).to_have_count(1)
 
-    page.set_input_files("input[type=file]", [
-        {"name": "alpha-report.txt", "mimeType": "text/plain", "buffer": b"alpha report\n" * 4000},
-        {"name": "beta-photo.png", "mimeType": "image/png", "buffer": _png()},
-    ])
+    page.set_input_files(
+        "input[type=file]",
+        [
+            {"name": "alpha-report.txt", "mimeType": "text/plain", "buffer": b"alpha report\n" * 4000},
+            {"name": "beta-photo.png", "mimeType": "image/png", "buffer": _png()},
+        ],
+    )
     expect(page.locator("[data-upload-list] li progress")).to_have_count(2)
     expect(page.locator("[data-upload-list] li.done")).to_have_count(2)
     rows = page.locator("#file-table tbody tr[data-file]")

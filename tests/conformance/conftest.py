@@ -21,8 +21,12 @@ def make_client(live_server):
 
     def make(public_key: str, secret_key: str | None, **options) -> Uploadcare:
         return Uploadcare(
-            public_key=public_key, secret_key=secret_key, upload_base=f"{live_server.url}/upload/",
-            api_base=f"{live_server.url}/api/", cdn_base=f"{live_server.url}/cdn/", **options,
+            public_key=public_key,
+            secret_key=secret_key,
+            upload_base=f"{live_server.url}/upload/",
+            api_base=f"{live_server.url}/api/",
+            cdn_base=f"{live_server.url}/cdn/",
+            **options,
         )
 
     return make
@@ -100,7 +104,8 @@ def conformance(request) -> Conformance:
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "conformance(call, client='pyuploadcare'): the whole test checks one client call; its outcome "
+        "markers",
+        "conformance(call, client='pyuploadcare'): the whole test checks one client call; its outcome "
         "goes into the table (with the auth scheme after the client when the test uses `rest_client`)",
     )
 

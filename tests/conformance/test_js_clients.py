@@ -38,7 +38,11 @@ def node():
 
     def run(script: str, job: dict, timeout: float = 120) -> dict:
         done = subprocess.run(
-            ["node", str(JS_DIR / script)], input=json.dumps(job), capture_output=True, text=True, cwd=JS_DIR,
+            ["node", str(JS_DIR / script)],
+            input=json.dumps(job),
+            capture_output=True,
+            text=True,
+            cwd=JS_DIR,
             timeout=timeout,
         )
         assert done.returncode == 0, done.stderr
@@ -74,22 +78,36 @@ def upload_client(live_server, live_project, node):
     project, _ = live_project
 
     def run(*calls, settings=None) -> dict:
-        return node("upload_client.mjs", {
-            "uploadBase": f"{live_server.url}/upload/", "cdnBase": f"{live_server.url}/cdn/",
-            "publicKey": project.public_key, "settings": settings or {},
-            "calls": [{"id": call_id, "call": call, "args": args} for call_id, call, args in calls],
-        })
+        return node(
+            "upload_client.mjs",
+            {
+                "uploadBase": f"{live_server.url}/upload/",
+                "cdnBase": f"{live_server.url}/cdn/",
+                "publicKey": project.public_key,
+                "settings": settings or {},
+                "calls": [{"id": call_id, "call": call, "args": args} for call_id, call, args in calls],
+            },
+        )
 
     return run
 
 
-@pytest.mark.parametrize("store,expected", [(True, True), (False, False), ("auto", True)])
+@pytest.mark.parametrize(("store", "expected"), [(True, True), (False, False), ("auto", True)])
 def test_upload_client_direct_upload(upload_client, conformance, live_server, tmp_path, store, expected):
     (tmp_path / "photo.png").write_bytes(png_bytes())
     with conformance.record(UPLOAD_CLIENT, "upload (direct)"):
-        results = upload_client(("upload", "upload", {
-            "path": str(tmp_path / "photo.png"), "fileName": "photo.png", "contentType": "image/png", "store": store,
-        }))
+        results = upload_client(
+            (
+                "upload",
+                "upload",
+                {
+                    "path": str(tmp_path / "photo.png"),
+                    "fileName": "photo.png",
+                    "contentType": "image/png",
+                    "store": store,
+                },
+            )
+        )
         uploaded = ok(results, "upload")
         file = File.objects.get(uuid=uploaded["uuid"])
         assert uploaded["cdnUrl"] == f"{live_server.url}/cdn/{file.uuid}/"
@@ -126,22 +144,31 @@ def test_upload_client_upload_from_url(upload_client, conformance, httpserver, c
 
 def test_upload_client_file_info(upload_client, conformance, live_project):
     project, _ = live_project
-    file = file_upload(project=project, content=ContentFile(png_bytes()), filename="photo.png", store=False,
-                       metadata={"subsystem": "tests"})
+    file = file_upload(
+        project=project,
+        content=ContentFile(png_bytes()),
+        filename="photo.png",
+        store=False,
+        metadata={"subsystem": "tests"},
+    )
     with conformance.record(UPLOAD_CLIENT, "file info"):
         info = ok(upload_client(("info", "info", {"uuid": str(file.uuid)})), "info")
         assert info["uuid"] == info["fileId"] == str(file.uuid)
         assert (info["size"], info["mimeType"], info["originalFilename"]) == (file.size, "image/png", "photo.png")
         assert (info["isImage"], info["isStored"], info["isReady"]) == (True, False, True)
         assert info["metadata"] == {"subsystem": "tests"}
-        assert (info["imageInfo"]["width"], info["imageInfo"]["height"]) == (file.image_info["width"],
-                                                                            file.image_info["height"])
+        assert (info["imageInfo"]["width"], info["imageInfo"]["height"]) == (
+            file.image_info["width"],
+            file.image_info["height"],
+        )
 
 
 def test_upload_client_group(upload_client, conformance, live_server, live_project):
     project, _ = live_project
-    files = [file_upload(project=project, content=ContentFile(name.encode()), filename=name, store=True)
-             for name in ("one.txt", "two.txt")]
+    files = [
+        file_upload(project=project, content=ContentFile(name.encode()), filename=name, store=True)
+        for name in ("one.txt", "two.txt")
+    ]
     uuids = [str(f.uuid) for f in files]
     results = upload_client(("group", "group", {"uuids": uuids}))
     group_id = (results["group"].get("result") or {}).get("uuid")
@@ -169,11 +196,16 @@ def rest_client_js(request, live_server, live_project, node):
     project, secret = live_project
 
     def run(*calls) -> dict:
-        return node("rest_client.mjs", {
-            "apiBase": f"{live_server.url}/", "publicKey": project.public_key, "secretKey": secret,
-            "auth": request.param,
-            "calls": [{"id": call_id, "call": call, "args": args} for call_id, call, args in calls],
-        })
+        return node(
+            "rest_client.mjs",
+            {
+                "apiBase": f"{live_server.url}/",
+                "publicKey": project.public_key,
+                "secretKey": secret,
+                "auth": request.param,
+                "calls": [{"id": call_id, "call": call, "args": args} for call_id, call, args in calls],
+            },
+        )
 
     run.client = f"@uploadcare/rest-client ({request.param})"
     return run
@@ -255,8 +287,9 @@ def test_rest_client_iterate_files(rest_client_js, conformance, live_project):
 def test_rest_client_store_and_delete(rest_client_js, conformance, live_project):
     project, _ = live_project
     file = make_files(project, "a.txt")[0]
-    results = rest_client_js(("store", "storeFile", {"uuid": str(file.uuid)}),
-                             ("delete", "deleteFile", {"uuid": str(file.uuid)}))
+    results = rest_client_js(
+        ("store", "storeFile", {"uuid": str(file.uuid)}), ("delete", "deleteFile", {"uuid": str(file.uuid)})
+    )
     with conformance.record(rest_client_js.client, "store"):
         stored = ok(results, "store")
         assert stored["uuid"] == str(file.uuid) and stored["datetimeStored"] and stored["datetimeRemoved"] is None
@@ -321,8 +354,11 @@ def test_rest_client_webhooks(rest_client_js, conformance, live_project):
     project, _ = live_project
     target = "https://hooks.example.com/filedock"
     results = rest_client_js(
-        ("create", "createWebhook", {"targetUrl": target, "event": "file.uploaded", "isActive": True,
-                                     "signingSecret": "s3cret"}),
+        (
+            "create",
+            "createWebhook",
+            {"targetUrl": target, "event": "file.uploaded", "isActive": True, "signingSecret": "s3cret"},
+        ),
         ("list", "listOfWebhooks", {}),
     )
     created = results["create"].get("result") or {}
@@ -334,8 +370,11 @@ def test_rest_client_webhooks(rest_client_js, conformance, live_project):
     with conformance.record(rest_client_js.client, "webhook list"):
         assert [(w["id"], w["targetUrl"]) for w in ok(results, "list")] == [(created["id"], target)]
     results = rest_client_js(
-        ("update", "updateWebhook", {"id": created.get("id"), "targetUrl": f"{target}/v2", "event": "file.stored",
-                                     "isActive": False}),
+        (
+            "update",
+            "updateWebhook",
+            {"id": created.get("id"), "targetUrl": f"{target}/v2", "event": "file.stored", "isActive": False},
+        ),
         ("delete", "deleteWebhook", {"targetUrl": f"{target}/v2"}),
     )
     with conformance.record(rest_client_js.client, "webhook update"):
@@ -350,9 +389,15 @@ def test_rest_client_webhooks(rest_client_js, conformance, live_project):
 def test_rest_client_with_the_dashboard_api_base(live_server, live_project, node, conformance):
     """The API base the dashboard shows ({site}/api/), as a developer would paste it into apiBaseURL."""
     project, secret = live_project
-    results = node("rest_client.mjs", {
-        "apiBase": f"{live_server.url}/api/", "publicKey": project.public_key, "secretKey": secret, "auth": "simple",
-        "calls": [{"id": "list", "call": "listOfWebhooks", "args": {}}],
-    })
+    results = node(
+        "rest_client.mjs",
+        {
+            "apiBase": f"{live_server.url}/api/",
+            "publicKey": project.public_key,
+            "secretKey": secret,
+            "auth": "simple",
+            "calls": [{"id": "list", "call": "listOfWebhooks", "args": {}}],
+        },
+    )
     with conformance.record("@uploadcare/rest-client (simple)", "any call with apiBaseURL {site}/api/"):
         assert ok(results, "list") == []

@@ -45,7 +45,10 @@ def test_webhooks_create_list_update_delete(rest_client, live_project):
 
     changed = rest_client.update_webhook(hook, target_url="https://hooks.example.com/b", is_active=False)
     assert (changed.id, changed.target_url, changed.is_active, changed.event) == (
-        hook.id, "https://hooks.example.com/b", False, "file.stored"
+        hook.id,
+        "https://hooks.example.com/b",
+        False,
+        "file.stored",
     )
     with pytest.raises(WebhookIsNotUnique):
         rest_client.create_webhook("https://hooks.example.com/b", event="file.stored")
@@ -113,8 +116,11 @@ def test_list_files_walks_every_page_in_both_orderings(rest_client, live_project
         _file(project, f"f{i}.txt", store=i % 2 == 0, at=at)
     removed = _file(project, "gone.txt", at=t0 + timedelta(seconds=3))
     File.objects.filter(uuid=removed).update(datetime_removed=t0 + timedelta(seconds=4))
-    present = list(File.objects.filter(project=project, datetime_removed__isnull=True)
-                   .order_by("datetime_uploaded", "uuid").values_list("uuid", "datetime_stored"))
+    present = list(
+        File.objects.filter(project=project, datetime_removed__isnull=True)
+        .order_by("datetime_uploaded", "uuid")
+        .values_list("uuid", "datetime_stored")
+    )
     ascending = [str(u) for u, _ in present]
 
     assert [f.uuid for f in rest_client.list_files(request_limit=2)] == ascending

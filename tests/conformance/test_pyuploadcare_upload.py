@@ -24,7 +24,7 @@ def stored_bytes(uuid) -> bytes:
 
 
 @pytest.mark.conformance("upload (direct)")
-@pytest.mark.parametrize("store,expected", [(True, True), (False, False), (None, True)])
+@pytest.mark.parametrize(("store", "expected"), [(True, True), (False, False), (None, True)])
 def test_direct_upload(uploadcare, tmp_path, store, expected):
     path = tmp_path / "photo.png"
     path.write_bytes(png_bytes())

@@ -29,8 +29,10 @@ PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
 def database_url(settings_dict: dict) -> str:
     """The URL of a Django connection's database (the test database, for processes the test starts)."""
-    return (f"postgres://{settings_dict['USER'] or 'root'}@{settings_dict['HOST'] or '127.0.0.1'}:"
-            f"{settings_dict['PORT'] or 5432}/{settings_dict['NAME']}")
+    return (
+        f"postgres://{settings_dict['USER'] or 'root'}@{settings_dict['HOST'] or '127.0.0.1'}:"
+        f"{settings_dict['PORT'] or 5432}/{settings_dict['NAME']}"
+    )
 
 
 def server_env(database: str, redis: str, work: Path, **extra: str) -> dict:
@@ -49,9 +51,16 @@ call_command("bootstrap", email="faults@example.com", password="faults-pass-1")
 def bootstrap(env: dict) -> dict:
     """Migrates a new database and makes an owner with a project, in one process (a Django start-up
     is seconds on a busy machine); returns the bootstrap command's keys ({"public_key", ...})."""
-    result = subprocess.run([sys.executable, "manage.py", "shell", "-c", BOOTSTRAP], cwd=ROOT, env=env, check=True,
-                            capture_output=True, text=True, timeout=120)
-    return json.loads(result.stdout[result.stdout.index("{"):])
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", BOOTSTRAP],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return json.loads(result.stdout[result.stdout.index("{") :])
 
 
 class Gunicorn:
@@ -66,9 +75,25 @@ class Gunicorn:
     def __enter__(self) -> "Gunicorn":
         log = open(self.log_path, "w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{self.port}", "-w", str(self.workers),
-             "--timeout", "60", "--graceful-timeout", "5"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "config.wsgi",
+                "-b",
+                f"127.0.0.1:{self.port}",
+                "-w",
+                str(self.workers),
+                "--timeout",
+                "60",
+                "--graceful-timeout",
+                "5",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         wait_for(self.healthy, timeout=60, what="gunicorn")
         return self
@@ -108,12 +133,23 @@ class PostgresCluster:
 
     def _ctl(self, action: str, *args: str) -> None:
         options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self._as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.dir / "log"),
-                          "-w", action, *args)
+        self._as_postgres(
+            str(PG_BIN / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.dir / "log"),
+            "-w",
+            action,
+            *args,
+        )
 
     def init(self) -> None:
-        self._as_postgres(str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "root", "--auth=trust", "-E", "UTF8",
-                          "--no-sync")
+        self._as_postgres(
+            str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "root", "--auth=trust", "-E", "UTF8", "--no-sync"
+        )
         self.start()
 
     def start(self) -> None:
@@ -129,8 +165,23 @@ class PostgresCluster:
         return f"postgres://root@127.0.0.1:{self.port}/{name}"
 
     def destroy(self) -> None:
-        subprocess.run(["runuser", "-u", "postgres", "--", str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m",
-                        "immediate", "-w", "stop"], capture_output=True, timeout=60)
+        subprocess.run(
+            [
+                "runuser",
+                "-u",
+                "postgres",
+                "--",
+                str(PG_BIN / "pg_ctl"),
+                "-D",
+                str(self.data),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ],
+            capture_output=True,
+            timeout=60,
+        )
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def log(self) -> str:
@@ -221,7 +272,8 @@ class RedisServer:
     def start(self) -> None:
         self.process = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         wait_for(self._ping, 10, "redis")
 
@@ -248,9 +300,30 @@ class Workers:
         n = len(self.processes)
         log = open(self.tmp_path / f"worker-{n}.log", "w")
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-B", "-s", str(self.tmp_path / f"beat-{n}"),
-             "--concurrency", "2", "--loglevel", "INFO", "--without-gossip", "--without-mingle", "-n", f"fault{n}@%h"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "-B",
+                "-s",
+                str(self.tmp_path / f"beat-{n}"),
+                "--concurrency",
+                "2",
+                "--loglevel",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "-n",
+                f"fault{n}@%h",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.processes.append(process)
         return process

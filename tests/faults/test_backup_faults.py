@@ -45,8 +45,9 @@ def free_port() -> int:
 
 
 def s3(endpoint: str):
-    return boto3.client("s3", endpoint_url=endpoint, region_name=S3_REGION, aws_access_key_id=S3_KEY,
-                        aws_secret_access_key=S3_SECRET)
+    return boto3.client(
+        "s3", endpoint_url=endpoint, region_name=S3_REGION, aws_access_key_id=S3_KEY, aws_secret_access_key=S3_SECRET
+    )
 
 
 class Server:
@@ -73,7 +74,8 @@ class Server:
 def _moto_ready(port: int) -> bool:
     try:
         urllib.request.build_opener(urllib.request.ProxyHandler({})).open(
-            f"http://127.0.0.1:{port}/moto-api/", timeout=1).close()
+            f"http://127.0.0.1:{port}/moto-api/", timeout=1
+        ).close()
         return True
     except OSError:
         return False
@@ -97,8 +99,10 @@ def target_server():
 @pytest.fixture
 def redis_url():
     """A redis-server of the test's own: never the machine's shared one."""
-    server = Server(lambda port: ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                  "--appendonly", "no"], _redis_ready)
+    server = Server(
+        lambda port: ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        _redis_ready,
+    )
     server.start()
     yield f"redis://127.0.0.1:{server.port}/0"
     server.stop()
@@ -112,7 +116,7 @@ def workers(redis_url, tmp_path):
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "DATABASE_URL": f"postgres://{database['USER'] or 'root'}@{database['HOST'] or '127.0.0.1'}:"
-                        f"{database['PORT'] or 5432}/{database['NAME']}",
+        f"{database['PORT'] or 5432}/{database['NAME']}",
         "CELERY_BROKER_URL": redis_url,
         "FILEDOCK_CELERY_VISIBILITY_TIMEOUT": "3600",  # recovery must come from the lease, not Redis
         "FILEDOCK_BACKUP_RETRY_BASE": "1",
@@ -126,12 +130,34 @@ def workers(redis_url, tmp_path):
     def start(**extra):
         n = len(processes)
         log = open(tmp_path / f"worker-{n}.log", "w")
-        processes.append(subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-B", "-s", str(tmp_path / f"beat-{n}"),
-             "--concurrency", "2", "--loglevel", "INFO", "--without-gossip", "--without-mingle",
-             "-n", f"backup{n}@%h"],
-            cwd=ROOT, env={**env, **extra}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        ))
+        processes.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config",
+                    "worker",
+                    "-B",
+                    "-s",
+                    str(tmp_path / f"beat-{n}"),
+                    "--concurrency",
+                    "2",
+                    "--loglevel",
+                    "INFO",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "-n",
+                    f"backup{n}@%h",
+                ],
+                cwd=ROOT,
+                env={**env, **extra},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
         return processes[-1]
 
     def kill(process):
@@ -236,14 +262,16 @@ def test_target_stopped_mid_copy_every_stored_file_is_backed_up_once_it_is_back(
 
     def mid_copy() -> bool:
         uploads = target.list_multipart_uploads(Bucket="backups").get("Uploads", [])
-        return any(target.list_parts(Bucket="backups", Key=u["Key"], UploadId=u["UploadId"]).get("Parts")
-                   for u in uploads)
+        return any(
+            target.list_parts(Bucket="backups", Key=u["Key"], UploadId=u["UploadId"]).get("Parts") for u in uploads
+        )
 
     assert wait_until(mid_copy, 60), workers.logs()
     target_server.stop()
     small = {upload(project, f"small-{i}.txt", f"small {i}".encode()): f"small {i}".encode() for i in range(3)}
-    assert wait_until(lambda: jobs(file=big, status=Status.PENDING, attempts__gte=1).exclude(last_error="").exists(),
-                      60), workers.logs()
+    assert wait_until(
+        lambda: jobs(file=big, status=Status.PENDING, attempts__gte=1).exclude(last_error="").exists(), 60
+    ), workers.logs()
     assert not jobs(status=Status.DONE, file=big).exists()
 
     target_server.start()
@@ -252,7 +280,9 @@ def test_target_stopped_mid_copy_every_stored_file_is_backed_up_once_it_is_back(
     copied = target.get_object(Bucket="backups", Key=f"{big.uuid}/big.bin")
     assert copied["ContentLength"] == len(data) and copied["Body"].read() == data
     for file, content in small.items():
-        assert target.get_object(Bucket="backups", Key=f"{file.uuid}/{file.original_filename}")["Body"].read() == content
+        assert (
+            target.get_object(Bucket="backups", Key=f"{file.uuid}/{file.original_filename}")["Body"].read() == content
+        )
     assert target.list_objects_v2(Bucket="backups")["KeyCount"] == 4
     assert set(jobs().values_list("last_error", flat=True)) == {""}
     assert jobs(file=big).get().attempts >= 2

@@ -59,7 +59,10 @@ def test_postgres_restarted_under_upload_traffic(cluster, redis_server, tmp_path
     unanswered = [a for a in answers if a.status is None]
     assert not unanswered, ([a.error for a in unanswered[:3]], log)
     refused = [a for a in answers if a.status != 200]
-    assert all(a.status == 503 and a.body == UNAVAILABLE for a in refused), ([(a.status, a.body[:300]) for a in refused], log)
+    assert all(a.status == 503 and a.body == UNAVAILABLE for a in refused), (
+        [(a.status, a.body[:300]) for a in refused],
+        log,
+    )
     assert any(down_at < a.at < up_at for a in refused), "the outage must be seen by some request"
     assert all(a.status == 200 for a in answers if restarted_at + 1 < a.at < stopping_at), log
     assert all(a.status == 200 for a in answers if a.at > up_at + 1), log

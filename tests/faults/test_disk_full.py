@@ -29,15 +29,20 @@ def small_disk(tmp_path):
     """A 1 MiB tmpfs (we run as root); unmounted at the end."""
     mount = tmp_path / "media"
     mount.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True, text=True)
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True, text=True
+    )
     assert result.returncode == 0, f"cannot mount a tmpfs: {result.stderr}"
     yield mount
     subprocess.run(["umount", "-l", str(mount)], check=True)
 
 
 def upload(client: httpx.Client, public_key: str, content: bytes, **fields) -> httpx.Response:
-    return client.post("/upload/base/", data={"UPLOADCARE_PUB_KEY": public_key, "UPLOADCARE_STORE": "1", **fields},
-                       files={"file": ("f.bin", content, "application/octet-stream")})
+    return client.post(
+        "/upload/base/",
+        data={"UPLOADCARE_PUB_KEY": public_key, "UPLOADCARE_STORE": "1", **fields},
+        files={"file": ("f.bin", content, "application/octet-stream")},
+    )
 
 
 def content(n: int) -> bytes:
@@ -45,14 +50,18 @@ def content(n: int) -> bytes:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_upload_to_full_disk_is_refused_cleanly_and_works_after_space_is_freed(redis_server, small_disk, tmp_path,
-                                                                                 settings):
+def test_upload_to_full_disk_is_refused_cleanly_and_works_after_space_is_freed(
+    redis_server, small_disk, tmp_path, settings
+):
     settings.MEDIA_ROOT = str(small_disk)  # this process deletes files from the same disk
     project = project_create(owner=UserFactory(), name="disk full")
-    env = server_env(database_url(connection.settings_dict), redis_server.url, tmp_path,
-                     FILEDOCK_MEDIA_ROOT=str(small_disk))
-    with Gunicorn(env, tmp_path / "gunicorn.log") as server, \
-            httpx.Client(base_url=server.base, timeout=30, trust_env=False) as client:
+    env = server_env(
+        database_url(connection.settings_dict), redis_server.url, tmp_path, FILEDOCK_MEDIA_ROOT=str(small_disk)
+    )
+    with (
+        Gunicorn(env, tmp_path / "gunicorn.log") as server,
+        httpx.Client(base_url=server.base, timeout=30, trust_env=False) as client,
+    ):
         accepted = {}
         for n in range(1, 20):
             response = upload(client, project.public_key, content(n))
@@ -65,16 +74,28 @@ def test_upload_to_full_disk_is_refused_cleanly_and_works_after_space_is_freed(r
         assert "text/plain" in response.headers["content-type"]
 
         response = upload(client, project.public_key, content(99), jsonerrors="1")
-        assert response.json() == {"error": {"content": "Not enough storage space on the server.", "status_code": 507,
-                                             "error_code": "UploadAPIError"}}
+        assert response.json() == {
+            "error": {
+                "content": "Not enough storage space on the server.",
+                "status_code": 507,
+                "error_code": "UploadAPIError",
+            }
+        }
 
-        started = client.post("/upload/multipart/start/", data={
-            "UPLOADCARE_PUB_KEY": project.public_key, "filename": "big.bin", "size": str(6 * 1024 * 1024),
-            "content_type": "application/octet-stream"}).json()
+        started = client.post(
+            "/upload/multipart/start/",
+            data={
+                "UPLOADCARE_PUB_KEY": project.public_key,
+                "filename": "big.bin",
+                "size": str(6 * 1024 * 1024),
+                "content_type": "application/octet-stream",
+            },
+        ).json()
         response = client.put(started["parts"][0], content=b"p" * 5 * 1024 * 1024)
         assert (response.status_code, response.text) == (507, "Not enough storage space on the server."), server.log()
-        response = client.post("/upload/multipart/complete/", data={"UPLOADCARE_PUB_KEY": project.public_key,
-                                                                    "uuid": started["uuid"]})
+        response = client.post(
+            "/upload/multipart/complete/", data={"UPLOADCARE_PUB_KEY": project.public_key, "uuid": started["uuid"]}
+        )
         assert response.status_code == 400  # the part is not whole: no file is made of it
 
         files = {str(f.uuid): f for f in File.objects.filter(project=project)}

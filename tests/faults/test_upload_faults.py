@@ -31,12 +31,14 @@ Status = WebhookDelivery.Status
 @pytest.mark.django_db(transaction=True)
 def test_redis_stopped_during_upload_burst_loses_no_upload_and_no_event(redis_server, receiver, tmp_path):
     project = project_create(owner=UserFactory(), name="burst")
-    webhook = webhook_services.webhook_create(project=project, target_url=receiver.url, event="file.uploaded",
-                                      signing_secret=SECRET)
+    webhook = webhook_services.webhook_create(
+        project=project, target_url=receiver.url, event="file.uploaded", signing_secret=SECRET
+    )
     # Redis keeps nothing on disk: delivery messages queued when it stops are lost, and the sweep
     # queues them again once their claim is stale. A short claim keeps that recovery within the wait.
-    env = server_env(database_url(connection.settings_dict), redis_server.url, tmp_path,
-                     FILEDOCK_WEBHOOK_CLAIM_SECONDS="15")
+    env = server_env(
+        database_url(connection.settings_dict), redis_server.url, tmp_path, FILEDOCK_WEBHOOK_CLAIM_SECONDS="15"
+    )
     workers = Workers(env, tmp_path)
     try:
         with Gunicorn(env, tmp_path / "gunicorn.log") as server:

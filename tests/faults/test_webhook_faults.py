@@ -80,8 +80,9 @@ print("uploaded {count} in %.1f s" % (time.monotonic() - started))
 @pytest.mark.django_db(transaction=True)
 def test_redis_stopped_during_200_uploads_loses_and_doubles_nothing(redis_server, receiver, workers, process_env):
     project = project_create(owner=UserFactory(), name="faults")
-    webhook = webhook_services.webhook_create(project=project, target_url=receiver.url, event="file.uploaded",
-                                      signing_secret=SECRET)
+    webhook = webhook_services.webhook_create(
+        project=project, target_url=receiver.url, event="file.uploaded", signing_secret=SECRET
+    )
     workers.start()
     file_upload(project=project, content=ContentFile(b"warm", name="w.txt"), filename="w.txt", store=True)
     assert wait_until(lambda: succeeded(webhook) == 1, 30), workers.logs()
@@ -89,7 +90,11 @@ def test_redis_stopped_during_200_uploads_loses_and_doubles_nothing(redis_server
     redis_server.shutdown()
     result = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", UPLOADS.format(project_id=project.pk, count=200)],
-        cwd=ROOT, env=process_env, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        env=process_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert File.objects.filter(project=project).count() == 201  # every upload committed with Redis down
@@ -118,8 +123,9 @@ def test_worker_killed_mid_delivery_completes_after_restart(redis_server, receiv
 
     receiver.answers = [stall]
     project = project_create(owner=UserFactory(), name="faults")
-    webhook = webhook_services.webhook_create(project=project, target_url=receiver.url, event="file.uploaded",
-                                      signing_secret=SECRET)
+    webhook = webhook_services.webhook_create(
+        project=project, target_url=receiver.url, event="file.uploaded", signing_secret=SECRET
+    )
     first = workers.start()
     file_upload(project=project, content=ContentFile(b"x", name="a.txt"), filename="a.txt", store=True)
     assert arrived.wait(30), workers.logs()

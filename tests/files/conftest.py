@@ -26,7 +26,8 @@ def moto_endpoint():
     port = _free_port()
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     endpoint = f"http://127.0.0.1:{port}"
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -53,8 +54,11 @@ def s3_storage(moto_endpoint, settings):
     """The default storage switched to S3 (a fresh bucket on moto_server) for one test."""
     bucket = f"filedock-{uuid.uuid4().hex[:12]}"
     boto3.client(
-        "s3", endpoint_url=moto_endpoint, region_name=S3_REGION,
-        aws_access_key_id=S3_KEY, aws_secret_access_key=S3_SECRET,
+        "s3",
+        endpoint_url=moto_endpoint,
+        region_name=S3_REGION,
+        aws_access_key_id=S3_KEY,
+        aws_secret_access_key=S3_SECRET,
     ).create_bucket(Bucket=bucket)
     settings.STORAGES = {
         **settings.STORAGES,

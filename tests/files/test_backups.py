@@ -25,8 +25,9 @@ Status = FileBackup.Status
 
 
 def s3(endpoint: str):
-    return boto3.client("s3", endpoint_url=endpoint, region_name=S3_REGION, aws_access_key_id=S3_KEY,
-                        aws_secret_access_key=S3_SECRET)
+    return boto3.client(
+        "s3", endpoint_url=endpoint, region_name=S3_REGION, aws_access_key_id=S3_KEY, aws_secret_access_key=S3_SECRET
+    )
 
 
 @pytest.fixture
@@ -45,8 +46,15 @@ def only_backups(settings):
 
 def connect(project, endpoint: str, bucket: str, purpose: str = "backup", prefix: str = "") -> BucketConnection:
     return storage_targets.bucket_connect(
-        project=project, purpose=purpose, provider="custom", endpoint_url=endpoint, region=S3_REGION,
-        bucket=bucket, access_key=S3_KEY, secret_key=S3_SECRET, prefix=prefix,
+        project=project,
+        purpose=purpose,
+        provider="custom",
+        endpoint_url=endpoint,
+        region=S3_REGION,
+        bucket=bucket,
+        access_key=S3_KEY,
+        secret_key=S3_SECRET,
+        prefix=prefix,
     )
 
 
@@ -100,8 +108,9 @@ def test_no_jobs_without_a_backup_bucket(team, only_backups):
     assert not FileBackup.objects.exists()
 
 
-def test_a_relay_batch_makes_jobs_for_stored_files_of_projects_with_a_bucket_only(team, moto_endpoint, bucket,
-                                                                                   only_backups):
+def test_a_relay_batch_makes_jobs_for_stored_files_of_projects_with_a_bucket_only(
+    team, moto_endpoint, bucket, only_backups
+):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -116,8 +125,11 @@ def test_a_relay_batch_makes_jobs_for_stored_files_of_projects_with_a_bucket_onl
         assert outbox.outbox_relay() == len(kept) + 1 + len(elsewhere)
     assert set(FileBackup.objects.values_list("file_id", "target_id")) == {(file.pk, target.pk) for file in kept}
     # One query for the targets and one for the files, whatever the batch's size.
-    backup_queries = [q for q in relay.captured_queries if "files_bucketconnection" in q["sql"]
-                      or ('"files_file"' in q["sql"] and "files_filebackup" not in q["sql"])]
+    backup_queries = [
+        q
+        for q in relay.captured_queries
+        if "files_bucketconnection" in q["sql"] or ('"files_file"' in q["sql"] and "files_filebackup" not in q["sql"])
+    ]
     assert len(backup_queries) == 2, [q["sql"] for q in backup_queries]
 
 
@@ -189,8 +201,14 @@ def test_a_target_that_is_down_is_retried_with_growing_delays(team, settings, on
     settings.FILEDOCK_BACKUP_MAX_ATTEMPTS = 4
     # Connected while up; now nothing listens on its port.
     target = BucketConnection.objects.create(
-        project=team.project, purpose="backup", endpoint_url="http://127.0.0.1:9", region=S3_REGION, bucket="gone",
-        access_key=S3_KEY, secret_key="very-secret-value", backfill_done_at=timezone.now(),
+        project=team.project,
+        purpose="backup",
+        endpoint_url="http://127.0.0.1:9",
+        region=S3_REGION,
+        bucket="gone",
+        access_key=S3_KEY,
+        secret_key="very-secret-value",
+        backfill_done_at=timezone.now(),
     )
     file = upload(team.project)
     outbox.outbox_relay()
@@ -218,8 +236,7 @@ def test_a_target_that_is_down_is_retried_with_growing_delays(team, settings, on
     assert (job.status, job.attempts) == (Status.PENDING, 0)
 
 
-def test_sweep_resends_lost_messages_and_jobs_of_dead_workers(team, moto_endpoint, bucket, only_backups,
-                                                              broker_queue):
+def test_sweep_resends_lost_messages_and_jobs_of_dead_workers(team, moto_endpoint, bucket, only_backups, broker_queue):
     target = connect(team.project, moto_endpoint, bucket)
     backups.backfill_run(target_id=target.pk)
     fresh, lost, dead, leased = (upload(team.project, f"{n}.txt") for n in ("fresh", "lost", "dead", "leased"))

@@ -30,7 +30,7 @@ def image_bytes(width: int, height: int, fmt: str = "JPEG", mode: str = "RGB", o
     out, exif = io.BytesIO(), Image.Exif()
     if orientation:
         exif[0x0112] = orientation
-    Image.new(mode, (width, height), (255, 0, 0, 128)[:len(mode)]).save(out, fmt, exif=exif.tobytes())
+    Image.new(mode, (width, height), (255, 0, 0, 128)[: len(mode)]).save(out, fmt, exif=exif.tobytes())
     return out.getvalue()
 
 
@@ -45,9 +45,14 @@ def url(file: File, suffix: str = "") -> str:
 def test_stored_file_is_served_with_its_headers(client, team):
     file = upload(team.project)
     expected = {
-        "Content-Type": file.mime_type, "Content-Length": str(len(DATA)), "Content-Disposition": 'inline; filename="a.txt"',
-        "ETag": f'"{file.uuid.hex}"', "Last-Modified": http_date(file.datetime_uploaded.timestamp()),
-        "Cache-Control": IMMUTABLE, "Accept-Ranges": "bytes", "Access-Control-Allow-Origin": "*",
+        "Content-Type": file.mime_type,
+        "Content-Length": str(len(DATA)),
+        "Content-Disposition": 'inline; filename="a.txt"',
+        "ETag": f'"{file.uuid.hex}"',
+        "Last-Modified": http_date(file.datetime_uploaded.timestamp()),
+        "Cache-Control": IMMUTABLE,
+        "Accept-Ranges": "bytes",
+        "Access-Control-Allow-Origin": "*",
         "X-Content-Type-Options": "nosniff",
     }
     get, head = client.get(url(file)), client.head(url(file))
@@ -111,18 +116,21 @@ def test_conditional_requests_give_304(client, team):
     assert client.get(url(file), headers={"If-Modified-Since": http_date(uploaded - 3600)}).status_code == 200
 
 
-@pytest.mark.parametrize(("header", "first", "last"), [
-    ("bytes=0-3", 0, 3),
-    ("bytes=-10", len(DATA) - 10, len(DATA) - 1),
-    ("bytes=30-", 30, len(DATA) - 1),
-    ("bytes=30-1000", 30, len(DATA) - 1),
-    ("BYTES=-1000", 0, len(DATA) - 1),
-])
+@pytest.mark.parametrize(
+    ("header", "first", "last"),
+    [
+        ("bytes=0-3", 0, 3),
+        ("bytes=-10", len(DATA) - 10, len(DATA) - 1),
+        ("bytes=30-", 30, len(DATA) - 1),
+        ("bytes=30-1000", 30, len(DATA) - 1),
+        ("BYTES=-1000", 0, len(DATA) - 1),
+    ],
+)
 def test_range_gives_206_with_the_slice(client, team, header, first, last):
     file = upload(team.project)
     response = client.get(url(file), headers={"Range": header})
     assert response.status_code == 206
-    assert body(response) == DATA[first:last + 1]
+    assert body(response) == DATA[first : last + 1]
     assert response["Content-Range"] == f"bytes {first}-{last}/{len(DATA)}"
     assert response["Content-Length"] == str(last - first + 1)
     assert response["ETag"] == f'"{file.uuid.hex}"'
@@ -134,10 +142,16 @@ def test_unsatisfiable_range_gives_416(client, team, header):
     assert (response.status_code, response["Content-Range"]) == (416, f"bytes */{len(DATA)}")
 
 
-@pytest.mark.parametrize("headers", [
-    {"Range": "bytes=0-1,4-5"}, {"Range": "bytes=5-2"}, {"Range": "items=0-3"}, {"Range": "bytes=-"},
-    {"Range": "bytes=0-3", "If-Range": '"stale"'},
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Range": "bytes=0-1,4-5"},
+        {"Range": "bytes=5-2"},
+        {"Range": "items=0-3"},
+        {"Range": "bytes=-"},
+        {"Range": "bytes=0-3", "If-Range": '"stale"'},
+    ],
+)
 def test_several_malformed_or_stale_ranges_give_the_whole_file(client, team, headers):
     file = upload(team.project)
     response = client.get(url(file), headers=headers)
@@ -160,10 +174,17 @@ def test_removed_file_is_404_and_temporary_file_is_served_briefly_until_it_expir
     assert default_storage.exists(expired.storage_key)  # the expiry job has not run, still not served
 
 
-@pytest.mark.parametrize("path", [
-    "/cdn/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0/", "/cdn/not-a-uuid/", "/cdn/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0ff/",
-    "/cdn/0f1e2d3c4b5a69788796a5b4c3d2e1f0/", "/cdn/%00/", "/cdn/zf1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0/-/preview/",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/cdn/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0/",
+        "/cdn/not-a-uuid/",
+        "/cdn/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0ff/",
+        "/cdn/0f1e2d3c4b5a69788796a5b4c3d2e1f0/",
+        "/cdn/%00/",
+        "/cdn/zf1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0/-/preview/",
+    ],
+)
 def test_unknown_or_malformed_uuid_is_404(client, db, path):
     assert client.get(path).status_code == 404
 
@@ -212,13 +233,16 @@ def preview_image(response) -> Image.Image:
     return Image.open(io.BytesIO(body(response)))
 
 
-@pytest.mark.parametrize(("source", "orientation", "op", "size"), [
-    ((400, 200), None, "-/preview/100x100/", (100, 50)),
-    ((3000, 1000), None, "-/preview/", (2048, 683)),  # the default cap
-    ((3000, 1000), None, "-/preview/x100/", (300, 100)),
-    ((40, 30), None, "-/preview/500x500/", (40, 30)),  # never enlarged
-    ((80, 40), 6, "-/preview/20x20/", (10, 20)),  # EXIF "rotate 90": upright it is 40x80
-])
+@pytest.mark.parametrize(
+    ("source", "orientation", "op", "size"),
+    [
+        ((400, 200), None, "-/preview/100x100/", (100, 50)),
+        ((3000, 1000), None, "-/preview/", (2048, 683)),  # the default cap
+        ((3000, 1000), None, "-/preview/x100/", (300, 100)),
+        ((40, 30), None, "-/preview/500x500/", (40, 30)),  # never enlarged
+        ((80, 40), 6, "-/preview/20x20/", (10, 20)),  # EXIF "rotate 90": upright it is 40x80
+    ],
+)
 def test_preview_fits_the_box_keeps_the_aspect_and_stands_upright(client, team, source, orientation, op, size):
     file = upload(team.project, data=image_bytes(*source, orientation=orientation), name="photo.jpg")
     response = client.get(url(file, op))
@@ -320,8 +344,7 @@ def test_signed_in_visitors_get_cacheable_cdn_responses(client, team):
     from allauth.usersessions.models import UserSession
     from django.contrib.auth import SESSION_KEY
 
-    file = file_upload(project=team.project, content=ContentFile(b"public", name="p.txt"), filename="p.txt",
-                       store=True)
+    file = file_upload(project=team.project, content=ContentFile(b"public", name="p.txt"), filename="p.txt", store=True)
     client.post("/accounts/login/", {"login": team.owner.email, "password": "correct-horse-battery"})
     assert SESSION_KEY in client.session
     seen = list(UserSession.objects.values_list("last_seen_at", flat=True))
@@ -336,7 +359,9 @@ def test_signed_in_visitors_get_cacheable_cdn_responses(client, team):
 def test_cdn_bytes_count_toward_the_projects_traffic(client, team):
     from billing.models import UsageDay
 
-    file = file_upload(project=team.project, content=ContentFile(b"x" * 1000, name="t.bin"), filename="t.bin", store=True)
+    file = file_upload(
+        project=team.project, content=ContentFile(b"x" * 1000, name="t.bin"), filename="t.bin", store=True
+    )
     client.get(f"/cdn/{file.uuid}/")
     client.get(f"/cdn/{file.uuid}/", HTTP_RANGE="bytes=0-99")
     client.head(f"/cdn/{file.uuid}/")

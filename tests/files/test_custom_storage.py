@@ -63,8 +63,9 @@ def test_after_disconnecting_files_in_the_bucket_keep_working(client, team, moto
     assert keys == [inside.storage_key]  # disconnecting deleted nothing
 
 
-def test_cdn_redirects_to_the_customers_bucket_when_redirects_are_on(client, team, moto_endpoint, customer_bucket,
-                                                                    settings):
+def test_cdn_redirects_to_the_customers_bucket_when_redirects_are_on(
+    client, team, moto_endpoint, customer_bucket, settings
+):
     settings.FILEDOCK_CDN_S3_REDIRECT = True
     connect(team.project, moto_endpoint, customer_bucket, purpose="storage")
     file = upload(team.project, "r.txt", b"redirected")
@@ -74,16 +75,27 @@ def test_cdn_redirects_to_the_customers_bucket_when_redirects_are_on(client, tea
     assert opener.open(response["Location"]).read() == b"redirected"
 
 
-def test_multipart_parts_stay_on_the_server_and_the_file_goes_to_the_bucket(client, team, moto_endpoint,
-                                                                           customer_bucket):
+def test_multipart_parts_stay_on_the_server_and_the_file_goes_to_the_bucket(
+    client, team, moto_endpoint, customer_bucket
+):
     target = connect(team.project, moto_endpoint, customer_bucket, purpose="storage")
     data = os.urandom(PART + 1000)
-    started = client.post("/upload/multipart/start/", {
-        "UPLOADCARE_PUB_KEY": team.project.public_key, "filename": "big.bin", "size": str(len(data)),
-        "content_type": "application/octet-stream"}).json()
+    started = client.post(
+        "/upload/multipart/start/",
+        {
+            "UPLOADCARE_PUB_KEY": team.project.public_key,
+            "filename": "big.bin",
+            "size": str(len(data)),
+            "content_type": "application/octet-stream",
+        },
+    ).json()
     for i, url in enumerate(started["parts"]):
-        client.generic("PUT", url.replace("http://testserver", ""), data[i * PART:(i + 1) * PART],
-                       content_type="application/octet-stream")
+        client.generic(
+            "PUT",
+            url.replace("http://testserver", ""),
+            data[i * PART : (i + 1) * PART],
+            content_type="application/octet-stream",
+        )
     client.post("/upload/multipart/complete/", {"UPLOADCARE_PUB_KEY": team.project.public_key, "uuid": started["uuid"]})
     file = File.objects.get(uuid=started["uuid"])
     assert file.storage_target == target
@@ -91,8 +103,9 @@ def test_multipart_parts_stay_on_the_server_and_the_file_goes_to_the_bucket(clie
     assert not default_storage.exists(f"parts/{file.uuid}/0")
 
 
-def test_delete_and_copy_work_where_the_bytes_live(team, moto_endpoint, customer_bucket,
-                                                  django_capture_on_commit_callbacks):
+def test_delete_and_copy_work_where_the_bytes_live(
+    team, moto_endpoint, customer_bucket, django_capture_on_commit_callbacks
+):
     connect(team.project, moto_endpoint, customer_bucket, purpose="storage")
     file = upload(team.project, "c.txt", b"copy me")
     copy = services.file_copy(file=file, store=True)
@@ -112,8 +125,13 @@ def test_pyuploadcare_uploads_into_the_customers_bucket(live_server, moto_endpoi
     project = project_create(owner=UserFactory(), name="custom")
     _, secret = secret_key_create(project=project, label="sdk")
     target = connect(project, moto_endpoint, customer_bucket, purpose="storage")
-    uploadcare = Uploadcare(public_key=project.public_key, secret_key=secret, upload_base=f"{live_server.url}/upload/",
-                            api_base=f"{live_server.url}/api/", cdn_base=f"{live_server.url}/cdn/")
+    uploadcare = Uploadcare(
+        public_key=project.public_key,
+        secret_key=secret,
+        upload_base=f"{live_server.url}/upload/",
+        api_base=f"{live_server.url}/api/",
+        cdn_base=f"{live_server.url}/cdn/",
+    )
     path = tmp_path / "photo.png"
     path.write_bytes(png_bytes())
     with open(path, "rb") as f:

@@ -36,8 +36,14 @@ def _rows(project, count: int, ties: int = 0) -> list[File]:
     """Bare rows (no bytes) one second apart, newest first; the last `ties` share one timestamp."""
     start = timezone.now() - timedelta(days=1)
     rows = [
-        File(project=project, original_filename=f"bulk-{i:03d}.bin", size=i, storage_key=f"files/none/{i}",
-             datetime_uploaded=start - timedelta(seconds=min(i, count - ties)), datetime_stored=start)
+        File(
+            project=project,
+            original_filename=f"bulk-{i:03d}.bin",
+            size=i,
+            storage_key=f"files/none/{i}",
+            datetime_uploaded=start - timedelta(seconds=min(i, count - ties)),
+            datetime_stored=start,
+        )
         for i in range(count)
     ]
     File.objects.bulk_create(rows)
@@ -93,10 +99,16 @@ def test_temporary_file_shows_time_left(login, team, settings):
     assert "temporary" in response.content.decode() and "2\xa0hours left" in response.content.decode()
 
 
-@pytest.mark.parametrize("state,expected", [
-    ("", {"kept", "temp"}), ("stored", {"kept"}), ("temporary", {"temp"}), ("removed", {"gone"}),
-    ("all", {"kept", "temp", "gone"}),
-])
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        ("", {"kept", "temp"}),
+        ("stored", {"kept"}),
+        ("temporary", {"temp"}),
+        ("removed", {"gone"}),
+        ("all", {"kept", "temp", "gone"}),
+    ],
+)
 def test_state_filter_hides_removed_by_default(login, team, state, expected):
     _upload(team.project, "kept")
     _upload(team.project, "temp", store=False)
@@ -104,11 +116,17 @@ def test_state_filter_hides_removed_by_default(login, team, state, expected):
     assert set(_names(_list(login(team.viewer), team.project, state=state))) == expected
 
 
-@pytest.mark.parametrize("kind,expected", [
-    ("images", {"photo.png"}), ("other", {"notes.txt", "data.json"}), ("text/", {"notes.txt"}),
-    ("application/json", {"data.json"}), ("", {"photo.png", "notes.txt", "data.json"}),
-    ("<script>", {"photo.png", "notes.txt", "data.json"}),  # not a MIME prefix: a form error, no filter
-])
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        ("images", {"photo.png"}),
+        ("other", {"notes.txt", "data.json"}),
+        ("text/", {"notes.txt"}),
+        ("application/json", {"data.json"}),
+        ("", {"photo.png", "notes.txt", "data.json"}),
+        ("<script>", {"photo.png", "notes.txt", "data.json"}),  # not a MIME prefix: a form error, no filter
+    ],
+)
 def test_type_filter(login, team, kind, expected):
     _upload(team.project, "photo.png", _png())
     _upload(team.project, "notes.txt")
@@ -237,9 +255,14 @@ def test_bulk_store_and_delete_touch_only_this_projects_files(login, team):
     assert not foreign.is_stored and not foreign.is_removed
 
 
-@pytest.mark.parametrize("data", [
-    {"action": "delete"}, {"action": "delete", "uuid": "not-a-uuid"}, {"action": "x", "uuid": str(uuid.uuid4())},
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"action": "delete"},
+        {"action": "delete", "uuid": "not-a-uuid"},
+        {"action": "x", "uuid": str(uuid.uuid4())},
+    ],
+)
 def test_bulk_with_bad_input_changes_nothing(login, team, data):
     file = _upload(team.project)
     response = login(team.member).post(reverse("files:bulk", args=[team.project.pk]), data, follow=True)
@@ -304,9 +327,18 @@ def test_member_adds_updates_and_deletes_metadata(login, team):
     assert file.project.events.filter(type="file.info_updated").count() == 4
 
 
-@pytest.mark.parametrize("key,value", [
-    ("", "v"), ("has space", "v"), ("k" * 65, "v"), ("ключ", "v"), ("a/b", "v"), ("ok", ""), ("ok", "v" * 513),
-])
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("", "v"),
+        ("has space", "v"),
+        ("k" * 65, "v"),
+        ("ключ", "v"),
+        ("a/b", "v"),
+        ("ok", ""),
+        ("ok", "v" * 513),
+    ],
+)
 def test_bad_metadata_is_a_form_error_and_changes_nothing(login, team, key, value):
     file = _upload(team.project)
     response = login(team.member).post(_url("metadata_set", file), {"key": key, "value": value})

@@ -50,8 +50,12 @@ def test_a_webhook_receives_the_removed_files_info_read_at_relay_time(project, s
     files = [
         expired_file(project),
         expired_file(project, name="p.png", body=png_bytes()),
-        expired_file(project, name="naïve name (1) \"q\".txt", source="url",
-                     metadata={"key_1": "ünicode \"quoted\" \\ value", "b": ""}),
+        expired_file(
+            project,
+            name='naïve name (1) "q".txt',
+            source="url",
+            metadata={"key_1": 'ünicode "quoted" \\ value', "b": ""},
+        ),
         expired_file(project, mime_type="weird"),
         expired_file(project, image_info={}),
     ]
@@ -194,8 +198,9 @@ def test_expiry_on_sqlite_the_embedded_run(tmp_path):
     env.update(DJANGO_SETTINGS_MODULE="config.settings.local", FILEDOCK_VAR_DIR=str(tmp_path))
 
     def manage(*args) -> str:
-        return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True,
-                              capture_output=True, text=True).stdout
+        return subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+        ).stdout
 
     manage("migrate", "--noinput", "-v0")
     manage("bootstrap", "--email", "e@example.com", "--password", "pw-12345678")

@@ -78,12 +78,15 @@ def test_private_addresses_are_refused_unless_allowed(client, team, httpserver, 
     assert not FromUrlTask.objects.exists()
 
 
-@pytest.mark.parametrize("url,message", [
-    ("", b"source_url is required."),
-    ("ftp://example.com/a", b"Invalid URL scheme."),
-    ("example.com/a", b"Scheme is required."),
-    ("http://no-such-host.invalid/a", b"Host does not exist."),
-])
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("", b"source_url is required."),
+        ("ftp://example.com/a", b"Invalid URL scheme."),
+        ("example.com/a", b"Scheme is required."),
+        ("http://no-such-host.invalid/a", b"Host does not exist."),
+    ],
+)
 def test_bad_source_urls(client, team, url, message):
     response = post(client, team.project, url)
     assert response.status_code == 400 and response.content == message
@@ -112,10 +115,13 @@ def test_unknown_token(client, db):
     assert client.get("/from_url/status/").status_code == 400
 
 
-@pytest.mark.parametrize("field, fields", [
-    ("source_url", {"source_url": "http://127.0.0.1:1/a\x00b"}),
-    ("filename", {"filename": "a\x00.png"}),
-])
+@pytest.mark.parametrize(
+    ("field", "fields"),
+    [
+        ("source_url", {"source_url": "http://127.0.0.1:1/a\x00b"}),
+        ("filename", {"filename": "a\x00.png"}),
+    ],
+)
 def test_a_nul_in_the_url_or_filename_is_invalid(client, team, field, fields):
     response = post(client, team.project, "http://127.0.0.1:1/a.png", **fields)
     assert (response.status_code, response.content.decode()) == (400, f"{field} is invalid.")

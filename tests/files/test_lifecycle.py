@@ -123,10 +123,12 @@ def test_store_racing_expiry_never_loses_a_stored_file():
 
 def test_crash_between_bytes_and_row_leaves_an_orphan_the_sweep_removes(project):
     # What a crash after the storage write and before the row commit leaves behind:
-    orphan = default_storage.save(services.storage_key(project.pk, "0b8f4a0e-1111-4222-8333-444455556666"),
-                                  ContentFile(b"orphan"))
-    young_orphan = default_storage.save(services.storage_key(project.pk, "0b8f4a0e-1111-4222-8333-777788889999"),
-                                        ContentFile(b"maybe mid-upload"))
+    orphan = default_storage.save(
+        services.storage_key(project.pk, "0b8f4a0e-1111-4222-8333-444455556666"), ContentFile(b"orphan")
+    )
+    young_orphan = default_storage.save(
+        services.storage_key(project.pk, "0b8f4a0e-1111-4222-8333-777788889999"), ContentFile(b"maybe mid-upload")
+    )
     kept = make_file(project, store=True)
     hour_ago = time.time() - 7200
     os.utime(default_storage.path(orphan), (hour_ago, hour_ago))
@@ -143,10 +145,18 @@ def test_row_failure_deletes_the_bytes(project, monkeypatch):
         raise RuntimeError("database went away")
 
     monkeypatch.setattr(File.objects, "create", broken_create)
-    before = set(default_storage.listdir(f"files/{project.pk}")[1]) if default_storage.exists(f"files/{project.pk}") else set()
+    before = (
+        set(default_storage.listdir(f"files/{project.pk}")[1])
+        if default_storage.exists(f"files/{project.pk}")
+        else set()
+    )
     with pytest.raises(RuntimeError):
         services.file_upload(project=project, content=ContentFile(b"x", name="x"), filename="x", store=True)
-    after = set(default_storage.listdir(f"files/{project.pk}")[1]) if default_storage.exists(f"files/{project.pk}") else set()
+    after = (
+        set(default_storage.listdir(f"files/{project.pk}")[1])
+        if default_storage.exists(f"files/{project.pk}")
+        else set()
+    )
     assert after == before
 
 
@@ -220,8 +230,9 @@ def test_lost_or_abandoned_fetches_are_queued_again(project, broker_queue):
 
     old = timezone.now() - timedelta(hours=1)
     lost = FromUrlTask.objects.create(project=project, source_url="http://a.example/x", created_at=old)
-    dead = FromUrlTask.objects.create(project=project, source_url="http://a.example/y", status="progress",
-                                      claimed_at=old)
+    dead = FromUrlTask.objects.create(
+        project=project, source_url="http://a.example/y", status="progress", claimed_at=old
+    )
     FromUrlTask.objects.create(project=project, source_url="http://a.example/z")  # just made: not lost
     assert from_url.from_url_requeue() == 2
     queued = [token for (token,) in broker_queue.args(from_url.FETCH_TASK)]

@@ -58,7 +58,9 @@ def test_webhook_bodies_are_documented_as_sent(schema):
 
 
 def test_documented_webhook_fields_match_the_response(schema, team):
-    webhook = webhook_services.webhook_create(project=team.project, target_url="https://a.example/", event="file.stored")
+    webhook = webhook_services.webhook_create(
+        project=team.project, target_url="https://a.example/", event="file.stored"
+    )
     assert set(schema["components"]["schemas"]["Webhook"]["properties"]) == set(webhook_info(webhook))
 
 

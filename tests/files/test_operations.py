@@ -21,19 +21,22 @@ def rendered(path: str, **kwargs):
     return Image.open(io.BytesIO(data)), mime
 
 
-@pytest.mark.parametrize("path,size", [
-    ("-/resize/200x/", (200, 150)),
-    ("-/resize/x150/", (200, 150)),
-    ("-/resize/100x100/", (100, 100)),
-    ("-/scale_crop/100x100/", (100, 100)),
-    ("-/scale_crop/120x40/center/", (120, 40)),
-    ("-/crop/50x60/", (50, 60)),
-    ("-/crop/50x60/390,290/", (50, 60)),  # clamped inside the image
-    ("-/crop/50x60/center/", (50, 60)),
-    ("-/preview/100x100/", (100, 75)),
-    ("-/preview/", (400, 300)),
-    ("-/resize/800x/-/preview/100x100/", (100, 75)),
-])
+@pytest.mark.parametrize(
+    ("path", "size"),
+    [
+        ("-/resize/200x/", (200, 150)),
+        ("-/resize/x150/", (200, 150)),
+        ("-/resize/100x100/", (100, 100)),
+        ("-/scale_crop/100x100/", (100, 100)),
+        ("-/scale_crop/120x40/center/", (120, 40)),
+        ("-/crop/50x60/", (50, 60)),
+        ("-/crop/50x60/390,290/", (50, 60)),  # clamped inside the image
+        ("-/crop/50x60/center/", (50, 60)),
+        ("-/preview/100x100/", (100, 75)),
+        ("-/preview/", (400, 300)),
+        ("-/resize/800x/-/preview/100x100/", (100, 75)),
+    ],
+)
 def test_geometry(path, size):
     image, _ = rendered(path)
     assert image.size == size
@@ -65,19 +68,22 @@ def test_equivalent_urls_share_a_cache_key():
     assert parse("-/resize/200x/")[0].key() != parse("-/resize/201x/")[0].key()
 
 
-@pytest.mark.parametrize("path,message", [
-    ("-/resize/abc/", "invalid size"),
-    ("-/resize/x/", "invalid size"),
-    ("-/resize/99999x/", "between 1 and"),
-    ("-/resize/0x10/", "between 1 and"),
-    ("-/scale_crop/100x/", "both width and height"),
-    ("-/crop/10x10/left/x", "position"),
-    ("-/format/gif/", "Unknown or malformed"),
-    ("-/quality/ultra/", "Unknown or malformed"),
-    ("-/rotate/90/", "Unknown or malformed"),
-    ("-/", "name is missing"),
-    ("resize/10x/", "Unexpected"),
-])
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("-/resize/abc/", "invalid size"),
+        ("-/resize/x/", "invalid size"),
+        ("-/resize/99999x/", "between 1 and"),
+        ("-/resize/0x10/", "between 1 and"),
+        ("-/scale_crop/100x/", "both width and height"),
+        ("-/crop/10x10/left/x", "position"),
+        ("-/format/gif/", "Unknown or malformed"),
+        ("-/quality/ultra/", "Unknown or malformed"),
+        ("-/rotate/90/", "Unknown or malformed"),
+        ("-/", "name is missing"),
+        ("resize/10x/", "Unexpected"),
+    ],
+)
 def test_bad_operations_are_value_errors_with_a_message(path, message):
     with pytest.raises(ValueError, match=message):
         parse(path)
@@ -92,8 +98,9 @@ def photo(team):
 
     from files.services import file_upload
 
-    return file_upload(project=team.project, content=ContentFile(image_bytes().getvalue(), name="p.png"),
-                       filename="p.png", store=True)
+    return file_upload(
+        project=team.project, content=ContentFile(image_bytes().getvalue(), name="p.png"), filename="p.png", store=True
+    )
 
 
 def test_cdn_renders_operations_and_caches_them(client, photo, monkeypatch):
@@ -107,7 +114,10 @@ def test_cdn_renders_operations_and_caches_them(client, photo, monkeypatch):
     monkeypatch.setattr(operations, "render", lambda *a, **k: pytest.fail("rendered twice"))
     again = client.get(f"/cdn/{photo.uuid}/-/resize/100x/-/format/jpeg/")
     assert again.status_code == 200 and again["ETag"] == response["ETag"]
-    assert client.get(f"/cdn/{photo.uuid}/-/resize/100x/-/format/jpeg/", HTTP_IF_NONE_MATCH=response["ETag"]).status_code == 304
+    assert (
+        client.get(f"/cdn/{photo.uuid}/-/resize/100x/-/format/jpeg/", HTTP_IF_NONE_MATCH=response["ETag"]).status_code
+        == 304
+    )
 
 
 def test_cdn_auto_format_varies_by_accept(client, photo):
@@ -142,6 +152,10 @@ def test_cdn_answers_400_for_an_oversized_computed_side(client, team):
 
     from files.services import file_upload
 
-    tall = file_upload(project=team.project, content=ContentFile(image_bytes(size=(1, 5000)).getvalue(), name="t.png"),
-                       filename="t.png", store=True)
+    tall = file_upload(
+        project=team.project,
+        content=ContentFile(image_bytes(size=(1, 5000)).getvalue(), name="t.png"),
+        filename="t.png",
+        store=True,
+    )
     assert client.get(f"/cdn/{tall.uuid}/-/resize/5000x/").status_code == 400

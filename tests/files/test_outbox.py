@@ -88,11 +88,16 @@ def test_events_of_a_project_deleted_meanwhile_are_relayed_to_nobody(db, setting
     from projects.models import WebhookDelivery
     from tests.projects.webhooks_receiver import subscribe
 
-    settings.FILEDOCK_OUTBOX_CONSUMERS = ["projects.webhooks.outbox.deliveries_for_events", "files.storage.backups.jobs_for_events"]
+    settings.FILEDOCK_OUTBOX_CONSUMERS = [
+        "projects.webhooks.outbox.deliveries_for_events",
+        "files.storage.backups.jobs_for_events",
+    ]
     subscribe(project_create(owner=UserFactory(), name="p"), "https://hooks.example.com/a", event="file.deleted")
     gone = uuid.uuid4()
-    orphans = [Event.objects.create(project_id=gone, type=kind, file_uuid=uuid.uuid4())
-               for kind in ("file.uploaded", "file.deleted")]
+    orphans = [
+        Event.objects.create(project_id=gone, type=kind, file_uuid=uuid.uuid4())
+        for kind in ("file.uploaded", "file.deleted")
+    ]
     with connection.cursor() as cursor:  # a constraint would refuse them here, not at a commit
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     assert outbox.outbox_relay() == 2
@@ -128,14 +133,15 @@ def test_the_claim_walks_the_index_in_order_even_with_stale_statistics(db, setti
     project = project_create(owner=UserFactory(), name="p")
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE files_event")
-    Event.objects.bulk_create([Event(project=project, type="file.deleted", file_uuid=uuid.uuid4())
-                               for _ in range(5000)])
+    Event.objects.bulk_create(
+        [Event(project=project, type="file.deleted", file_uuid=uuid.uuid4()) for _ in range(5000)]
+    )
     plans = []
 
     def explain_the_claim(execute, sql, params, many, context):
         if "FOR UPDATE" in sql and '"files_event"' in sql and not sql.startswith("EXPLAIN"):
             context["cursor"].execute("EXPLAIN " + sql, params)
-            plans.append("\n".join(line for line, in context["cursor"].fetchall()))
+            plans.append("\n".join(line for (line,) in context["cursor"].fetchall()))
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(explain_the_claim):

@@ -47,22 +47,38 @@ def traffic(project) -> int:
 # Domains
 
 
-@pytest.mark.parametrize("value,expected", [
-    ("Images.Example.COM", "images.example.com"),
-    ("*.example.com", "*.example.com"),
-    ("  cdn.example.com.  ", "cdn.example.com"),
-    ("bücher.example", "xn--bcher-kva.example"),
-    ("localhost", "localhost"),
-    ("127.0.0.1", "127.0.0.1"),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Images.Example.COM", "images.example.com"),
+        ("*.example.com", "*.example.com"),
+        ("  cdn.example.com.  ", "cdn.example.com"),
+        ("bücher.example", "xn--bcher-kva.example"),
+        ("localhost", "localhost"),
+        ("127.0.0.1", "127.0.0.1"),
+    ],
+)
 def test_domain_patterns_are_normalised(value, expected):
     assert proxy.normalize_pattern(value) == expected
 
 
-@pytest.mark.parametrize("value", [
-    "", "https://example.com", "example.com/path", "example.com:8080", "*", "*.", "a.*.example.com",
-    "example*.com", "-bad.example.com", "exa mple.com", "user@example.com", "a" * 64 + ".com",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "https://example.com",
+        "example.com/path",
+        "example.com:8080",
+        "*",
+        "*.",
+        "a.*.example.com",
+        "example*.com",
+        "-bad.example.com",
+        "exa mple.com",
+        "user@example.com",
+        "a" * 64 + ".com",
+    ],
+)
 def test_bad_domain_patterns_are_refused(value):
     with pytest.raises(ValidationError):
         proxy.normalize_pattern(value)
@@ -87,13 +103,20 @@ def test_wildcard_matches_subdomains_at_any_depth_but_not_the_domain_itself():
     assert proxy.host_allowed("bücher.example", ["bücher.example".encode("idna").decode()])
 
 
-@pytest.mark.parametrize("rest,query,expected", [
-    ("https://example.com/a.png", "", ("", "https://example.com/a.png")),
-    ("https:/example.com/a.png", "", ("", "https://example.com/a.png")),
-    ("http://example.com/dir/a b.png", "w=1&h=2", ("", "http://example.com/dir/a%20b.png?w=1&h=2")),
-    ("-/preview/200x200/https://example.com/a.png", "", ("-/preview/200x200/", "https://example.com/a.png")),
-    ("-/resize/100x/-/format/webp/https:/example.com/", "", ("-/resize/100x/-/format/webp/", "https://example.com/")),
-])
+@pytest.mark.parametrize(
+    ("rest", "query", "expected"),
+    [
+        ("https://example.com/a.png", "", ("", "https://example.com/a.png")),
+        ("https:/example.com/a.png", "", ("", "https://example.com/a.png")),
+        ("http://example.com/dir/a b.png", "w=1&h=2", ("", "http://example.com/dir/a%20b.png?w=1&h=2")),
+        ("-/preview/200x200/https://example.com/a.png", "", ("-/preview/200x200/", "https://example.com/a.png")),
+        (
+            "-/resize/100x/-/format/webp/https:/example.com/",
+            "",
+            ("-/resize/100x/-/format/webp/", "https://example.com/"),
+        ),
+    ],
+)
 def test_the_path_splits_into_operations_and_remote_url(rest, query, expected):
     assert split_path(rest, query) == expected
 
@@ -109,7 +132,8 @@ def test_a_path_without_a_usable_remote_url_is_refused(rest):
 
 def test_allowed_file_is_fetched_once_then_served_from_the_cache(client, project, httpserver):
     httpserver.expect_request("/docs/a.txt").respond_with_data(
-        DATA, content_type="text/plain", headers={"ETag": '"v1"', "Cache-Control": "max-age=600"})
+        DATA, content_type="text/plain", headers={"ETag": '"v1"', "Cache-Control": "max-age=600"}
+    )
     url = endpoint(project, httpserver.url_for("/docs/a.txt"))
     first, second = client.get(url), client.get(url)
     assert (first.status_code, body(first)) == (200, DATA)
@@ -209,14 +233,17 @@ def _expire(project):
 
 def test_stale_copy_is_revalidated_and_a_304_keeps_it(client, project, httpserver):
     last_modified = "Wed, 01 Jan 2025 00:00:00 GMT"
-    httpserver.expect_request("/a.txt").respond_with_data(DATA, headers={"ETag": '"v1"', "Last-Modified": last_modified})
+    httpserver.expect_request("/a.txt").respond_with_data(
+        DATA, headers={"ETag": '"v1"', "Last-Modified": last_modified}
+    )
     url = endpoint(project, httpserver.url_for("/a.txt"))
     client.get(url)
     before = ProxiedFile.objects.get()
     _expire(project)
     httpserver.clear_all_handlers()
-    httpserver.expect_request("/a.txt", headers={"If-None-Match": '"v1"', "If-Modified-Since": last_modified}) \
-        .respond_with_data("", status=304, headers={"Cache-Control": "max-age=120"})
+    httpserver.expect_request(
+        "/a.txt", headers={"If-None-Match": '"v1"', "If-Modified-Since": last_modified}
+    ).respond_with_data("", status=304, headers={"Cache-Control": "max-age=120"})
     response = client.get(url)
     assert (response.status_code, body(response)) == (200, DATA)
     after = ProxiedFile.objects.get()
@@ -242,7 +269,7 @@ def test_stale_copy_is_replaced_when_the_origin_answers_200(client, project, htt
     assert not default_storage.exists(old.storage_key) and default_storage.exists(new.storage_key)
 
 
-@pytest.mark.parametrize("cache_control,seconds", [("max-age=10", 60), ("public, max-age=600", 600), ("", 3600)])
+@pytest.mark.parametrize(("cache_control", "seconds"), [("max-age=10", 60), ("public, max-age=600", 600), ("", 3600)])
 def test_freshness_follows_the_origin_max_age_with_a_floor_and_a_default(project, httpserver, cache_control, seconds):
     headers = {"Cache-Control": cache_control} if cache_control else {}
     httpserver.expect_request("/a.txt").respond_with_data(DATA, headers=headers)

@@ -27,8 +27,12 @@ def test_adding_a_domain_normalises_it_and_lists_it(login, team):
 
 def test_a_bad_domain_shows_the_error_and_changes_nothing(login, team):
     client = login(team.admin)
-    for value, message in [("https://example.com/x", "without scheme or path"), ("", "This field is required"),
-                           ("example.com:8080", "Leave out the port"), ("a.*.com", "not a valid host name")]:
+    for value, message in [
+        ("https://example.com/x", "without scheme or path"),
+        ("", "This field is required"),
+        ("example.com:8080", "Leave out the port"),
+        ("a.*.com", "not a valid host name"),
+    ]:
         response = client.post(reverse("files:proxy:add", args=[team.project.pk]), {"pattern": value})
         assert response.status_code == 400, value
         assert message in response.content.decode(), value

@@ -27,8 +27,13 @@ def redis_server():
 
 
 def _redis_cache(url: str) -> dict:
-    return {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url,
-                        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}}
+    return {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
 
 
 @pytest.fixture
@@ -120,9 +125,13 @@ def test_redis_away_lets_uploads_through_uncounted(client, team, settings, caplo
     settings.CACHES = _redis_cache(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
     settings.FILEDOCK_RATE_UPLOAD = "1/h"
     with caplog.at_level(logging.WARNING, logger="files.uploads.ratelimit"):
-        statuses = [client.post("/upload/base/", {"UPLOADCARE_PUB_KEY": team.project.public_key,
-                                                  "file": ContentFile(b"x", name="a.txt")}).status_code
-                    for _ in range(2)]
+        statuses = [
+            client.post(
+                "/upload/base/",
+                {"UPLOADCARE_PUB_KEY": team.project.public_key, "file": ContentFile(b"x", name="a.txt")},
+            ).status_code
+            for _ in range(2)
+        ]
     assert statuses == [200, 200] and team.project.files.count() == 2
     assert "rate limit cache unavailable, upload-ip, upload-key not counted" in caplog.text
 

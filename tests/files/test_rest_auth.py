@@ -23,7 +23,9 @@ def signed_headers(public, secret, method, uri, body=b"", content_type="applicat
 
 
 def test_simple_scheme(client, keys):
-    response = client.get("/api/project/", HTTP_AUTHORIZATION=f"Uploadcare.Simple {keys[0]}:{keys[1]}", HTTP_ACCEPT=ACCEPT)
+    response = client.get(
+        "/api/project/", HTTP_AUTHORIZATION=f"Uploadcare.Simple {keys[0]}:{keys[1]}", HTTP_ACCEPT=ACCEPT
+    )
     assert response.status_code == 200 and response.json()["pub_key"] == keys[0]
     assert response["Content-Type"] == ACCEPT
 
@@ -61,13 +63,17 @@ def test_bad_credentials_are_401(client, keys, authorization):
 
 def test_another_projects_secret_fails(client, team, keys):
     other = team.outsider.memberships.get().project.secret_keys.get().secret
-    response = client.get("/api/project/", HTTP_AUTHORIZATION=f"Uploadcare.Simple {keys[0]}:{other}", HTTP_ACCEPT=ACCEPT)
+    response = client.get(
+        "/api/project/", HTTP_AUTHORIZATION=f"Uploadcare.Simple {keys[0]}:{other}", HTTP_ACCEPT=ACCEPT
+    )
     assert response.status_code == 401
 
 
 @pytest.mark.parametrize("accept", ["", "application/json", "application/vnd.uploadcare-v0.5+json"])
 def test_missing_version_header_is_406(client, keys, accept):
-    response = client.get("/api/project/", HTTP_AUTHORIZATION=f"Uploadcare.Simple {keys[0]}:{keys[1]}", HTTP_ACCEPT=accept)
+    response = client.get(
+        "/api/project/", HTTP_AUTHORIZATION=f"Uploadcare.Simple {keys[0]}:{keys[1]}", HTTP_ACCEPT=accept
+    )
     assert response.status_code == 406
     assert ACCEPT in response.json()["detail"]
 
@@ -86,7 +92,11 @@ def test_throttled_with_retry_after(client, keys, settings):
 def test_non_ascii_or_nul_credentials_are_refused_not_a_server_error(client, keys, credentials):
     header = credentials.format(public=keys[0], secret=keys[1])
     for scheme in ("Uploadcare.Simple", "Uploadcare"):
-        response = client.get("/api/project/", HTTP_AUTHORIZATION=f"{scheme} {header}", HTTP_ACCEPT=ACCEPT,
-                              HTTP_DATE=datetime.now(UTC).strftime("%a, %d %b %Y, %H:%M:%S GMT"))
+        response = client.get(
+            "/api/project/",
+            HTTP_AUTHORIZATION=f"{scheme} {header}",
+            HTTP_ACCEPT=ACCEPT,
+            HTTP_DATE=datetime.now(UTC).strftime("%a, %d %b %Y, %H:%M:%S GMT"),
+        )
         assert response.status_code == 401
         assert response.json() == {"detail": "Incorrect authentication credentials."}

@@ -41,8 +41,9 @@ def elsewhere(team):
 
 
 def make_file(project, name="a.txt", body=b"hello", store=False, at=None, metadata=None) -> File:
-    file = file_upload(project=project, content=ContentFile(body, name=name), filename=name, store=store,
-                       metadata=metadata)
+    file = file_upload(
+        project=project, content=ContentFile(body, name=name), filename=name, store=store, metadata=metadata
+    )
     if at is not None:
         File.objects.filter(pk=file.pk).update(datetime_uploaded=at)
         file.refresh_from_db()
@@ -73,6 +74,7 @@ def tied_files(team):
 
 # --- file info ---------------------------------------------------------------------------------
 
+
 def test_file_info_shape(api, team):
     file = make_file(team.project, "report.txt", metadata={"k": "v"})
     response = api("get", f"files/{file.uuid}/")
@@ -93,12 +95,26 @@ def test_file_info_of_a_removed_file_has_datetime_removed(api, team):
     assert ISO.match(info["datetime_removed"]) and info["original_file_url"] is None
 
 
-@pytest.mark.parametrize("file_id", [
-    "not-a-uuid", "12345678-1234-1234-1234-12345678901Z", str(uuid.uuid4()), "%00", "0" * 300,
-])
+@pytest.mark.parametrize(
+    "file_id",
+    [
+        "not-a-uuid",
+        "12345678-1234-1234-1234-12345678901Z",
+        str(uuid.uuid4()),
+        "%00",
+        "0" * 300,
+    ],
+)
 def test_unknown_or_malformed_uuid_is_404(api, file_id):
-    for method, path in [("get", ""), ("put", "storage/"), ("delete", "storage/"), ("get", "metadata/"),
-                         ("get", "metadata/k/"), ("put", "metadata/k/"), ("delete", "metadata/k/")]:
+    for method, path in [
+        ("get", ""),
+        ("put", "storage/"),
+        ("delete", "storage/"),
+        ("get", "metadata/"),
+        ("get", "metadata/k/"),
+        ("put", "metadata/k/"),
+        ("delete", "metadata/k/"),
+    ]:
         response = api(method, f"files/{file_id}/{path}", "v" if method == "put" else None)
         assert response.status_code == 404, (method, path, response.content)
         assert response.json() == {"detail": "Not found."}
@@ -106,9 +122,15 @@ def test_unknown_or_malformed_uuid_is_404(api, file_id):
 
 def test_other_projects_file_is_404_and_untouched(api, elsewhere):
     theirs = make_file(elsewhere, metadata={"k": "v"})
-    for method, path, body in [("get", "", None), ("put", "storage/", None), ("delete", "storage/", None),
-                               ("get", "metadata/", None), ("get", "metadata/k/", None),
-                               ("put", "metadata/k/", "x"), ("delete", "metadata/k/", None)]:
+    for method, path, body in [
+        ("get", "", None),
+        ("put", "storage/", None),
+        ("delete", "storage/", None),
+        ("get", "metadata/", None),
+        ("get", "metadata/k/", None),
+        ("put", "metadata/k/", "x"),
+        ("delete", "metadata/k/", None),
+    ]:
         response = api(method, f"files/{theirs.uuid}/{path}", body)
         assert response.status_code == 404 and response.json() == {"detail": "Not found."}
     theirs.refresh_from_db()
@@ -127,6 +149,7 @@ def test_requires_credentials(client):
 
 
 # --- store and delete --------------------------------------------------------------------------
+
 
 def test_store_returns_info_and_emits_once(api, team):
     file = make_file(team.project)
@@ -155,6 +178,7 @@ def test_delete_returns_full_info_and_emits_once(api, team, django_capture_on_co
 
 
 # --- the list ----------------------------------------------------------------------------------
+
 
 def test_list_shape_totals_and_default_oldest_first(api, team, elsewhere):
     old = make_file(team.project, "old.txt", store=True, at=T0)
@@ -213,8 +237,16 @@ def test_from_is_inclusive_in_both_orderings(api, tied_files):
     assert [f["uuid"] for f in descending["results"]] == [str(tied_files[1].uuid), str(tied_files[0].uuid)]
 
 
-@pytest.mark.parametrize("value", ["2026-03-01", "2026-03-01T12:00:00", "2026-03-01T12:00:00+00:00",
-                                   "2026-03-01T12:00:00 00:00", "2026-03-01T13:00:00+01:00"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2026-03-01",
+        "2026-03-01T12:00:00",
+        "2026-03-01T12:00:00+00:00",
+        "2026-03-01T12:00:00 00:00",
+        "2026-03-01T13:00:00+01:00",
+    ],
+)
 def test_from_accepts_what_clients_send(api, tied_files, value):
     response = api("get", "files/?from=" + value.replace("+", "%2B"))
     assert response.status_code == 200 and len(response.json()["results"]) == 7
@@ -272,12 +304,24 @@ def test_filters_hold_across_pages(api, team):
     assert set(sum(pages, [])) == {file_id for file_id, is_stored in stored.items() if is_stored}
 
 
-@pytest.mark.parametrize("query, field", [
-    ("limit=0", "limit"), ("limit=1001", "limit"), ("limit=abc", "limit"), ("ordering=size", "ordering"),
-    ("from=yesterday", "from"), ("from=2026-13-45", "from"), ("stored=maybe", "stored"), ("removed=2", "removed"),
-    ("from=2026-03-01&from_id=nope", "from_id"), ("offset=-1", "offset"), ("offset=99999999999999999999", "offset"),
-    ("from=0001-01-01T00:00:00%2B01:00", "from"), ("from=9999-12-31T23:59:59-01:00", "from"),
-])
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("limit=0", "limit"),
+        ("limit=1001", "limit"),
+        ("limit=abc", "limit"),
+        ("ordering=size", "ordering"),
+        ("from=yesterday", "from"),
+        ("from=2026-13-45", "from"),
+        ("stored=maybe", "stored"),
+        ("removed=2", "removed"),
+        ("from=2026-03-01&from_id=nope", "from_id"),
+        ("offset=-1", "offset"),
+        ("offset=99999999999999999999", "offset"),
+        ("from=0001-01-01T00:00:00%2B01:00", "from"),
+        ("from=9999-12-31T23:59:59-01:00", "from"),
+    ],
+)
 def test_bad_list_parameters_are_400(api, query, field):
     response = api("get", f"files/?{query}")
     assert response.status_code == 400 and field in response.json()
@@ -295,7 +339,6 @@ def test_limit_1000_is_allowed(api, team):
     assert api("get", "files/?limit=1000").json()["per_page"] == 1000
 
 
-
 def test_later_pages_of_a_walk_count_nothing_and_repeat_the_first_pages_totals(api, tied_files):
     """Counting the project on every page made a 100,000-file walk quadratic (issue #7, P8)."""
     from django.db import connection
@@ -307,8 +350,11 @@ def test_later_pages_of_a_walk_count_nothing_and_repeat_the_first_pages_totals(a
         second = api("get", first["next"]).json()
     sql = " ".join(q["sql"].upper() for q in queries)
     assert "COUNT(" not in sql and "OFFSET" not in sql
-    assert (second["total"], second["totals"]) == (first["total"], first["totals"]) == (
-        7, {"removed": 0, "stored": 0, "unstored": 7})
+    assert (
+        (second["total"], second["totals"])
+        == (first["total"], first["totals"])
+        == (7, {"removed": 0, "stored": 0, "unstored": 7})
+    )
     # A new walk counts afresh.
     assert api("get", "files/?limit=2").json()["totals"] == {"removed": 1, "stored": 0, "unstored": 6}
 
@@ -321,22 +367,35 @@ def test_list_results_match_the_single_file_info(api, team):
     for info in listed:
         assert api("get", f"files/{info['uuid']}/").json() == info
 
+
 # --- batches -----------------------------------------------------------------------------------
+
 
 def test_batch_store_reports_problems(api, team, elsewhere):
     mine, again = make_file(team.project), make_file(team.project)
     removed = file_delete(file=make_file(team.project))
     theirs, unknown = make_file(elsewhere), str(uuid.uuid4())
-    ids = [str(mine.uuid), str(again.uuid).upper(), str(again.uuid), "nope", str(theirs.uuid), unknown,
-           str(removed.uuid)]
+    ids = [
+        str(mine.uuid),
+        str(again.uuid).upper(),
+        str(again.uuid),
+        "nope",
+        str(theirs.uuid),
+        unknown,
+        str(removed.uuid),
+    ]
     response = api("put", "files/storage/", ids)
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
     assert [f["uuid"] for f in body["result"]] == [str(mine.uuid), str(again.uuid)]
     assert all(f["datetime_stored"] for f in body["result"])
-    assert body["problems"] == {"nope": "Invalid", str(theirs.uuid): "Missing in the project",
-                                unknown: "Missing in the project", str(removed.uuid): "File is removed"}
+    assert body["problems"] == {
+        "nope": "Invalid",
+        str(theirs.uuid): "Missing in the project",
+        unknown: "Missing in the project",
+        str(removed.uuid): "File is removed",
+    }
     theirs.refresh_from_db()
     assert not theirs.is_stored
 
@@ -353,12 +412,21 @@ def test_batch_delete_reports_problems(api, team, elsewhere):
 
 
 @pytest.mark.parametrize("method", ["put", "delete"])
-@pytest.mark.parametrize("body, content_type", [
-    (json.dumps([str(uuid.uuid4()) for _ in range(101)]).encode(), "application/json"),
-    (b'{"uuid": "x"}', "application/json"), (b"[1, 2]", "application/json"), (b"[[]]", "application/json"),
-    (b'["a",', "application/json"), (b"", "application/json"), (b"x=1", "application/x-www-form-urlencoded"),
-    (b"[]", "text/plain"), (b"\xff\xfe", "application/json"), (b"[" * 5000, "application/json"),
-])
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (json.dumps([str(uuid.uuid4()) for _ in range(101)]).encode(), "application/json"),
+        (b'{"uuid": "x"}', "application/json"),
+        (b"[1, 2]", "application/json"),
+        (b"[[]]", "application/json"),
+        (b'["a",', "application/json"),
+        (b"", "application/json"),
+        (b"x=1", "application/x-www-form-urlencoded"),
+        (b"[]", "text/plain"),
+        (b"\xff\xfe", "application/json"),
+        (b"[" * 5000, "application/json"),
+    ],
+)
 def test_bad_batch_bodies_are_400(api, method, body, content_type):
     response = api(method, "files/storage/", body, content_type=content_type)
     assert response.status_code == 400, response.content
@@ -372,6 +440,7 @@ def test_batch_of_100_is_fine(api, team):
 
 
 # --- metadata ----------------------------------------------------------------------------------
+
 
 def test_metadata_set_get_list_delete(api, team):
     file = make_file(team.project)
@@ -398,13 +467,24 @@ def test_missing_metadata_key_is_404(api, team):
     assert api("delete", f"files/{file.uuid}/metadata/nokey/").status_code == 404
 
 
-@pytest.mark.parametrize("key, body, content_type", [
-    ("k" * 65, b'"v"', "application/json"), ("ключ", b'"v"', "application/json"), ("a%0A", b'"v"', "application/json"),
-    ("a b", b'"v"', "application/json"), ("k", b'""', "application/json"),
-    ("k", json.dumps("v" * 513).encode(), "application/json"), ("k", b"42", "application/json"),
-    ("k", b'{"v": 1}', "application/json"), ("k", b"null", "application/json"), ("k", b'"v', "application/json"),
-    ("k", b"", "application/json"), ("k", b"v", "text/plain"), ("k", b"v=1", "application/x-www-form-urlencoded"),
-])
+@pytest.mark.parametrize(
+    ("key", "body", "content_type"),
+    [
+        ("k" * 65, b'"v"', "application/json"),
+        ("ключ", b'"v"', "application/json"),
+        ("a%0A", b'"v"', "application/json"),
+        ("a b", b'"v"', "application/json"),
+        ("k", b'""', "application/json"),
+        ("k", json.dumps("v" * 513).encode(), "application/json"),
+        ("k", b"42", "application/json"),
+        ("k", b'{"v": 1}', "application/json"),
+        ("k", b"null", "application/json"),
+        ("k", b'"v', "application/json"),
+        ("k", b"", "application/json"),
+        ("k", b"v", "text/plain"),
+        ("k", b"v=1", "application/x-www-form-urlencoded"),
+    ],
+)
 def test_bad_metadata_is_400(api, team, key, body, content_type):
     file = make_file(team.project)
     response = api("put", f"files/{file.uuid}/metadata/{key}/", body, content_type=content_type)
@@ -434,6 +514,7 @@ def test_metadata_of_a_removed_file_cannot_change(api, team):
 
 # --- local copy --------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("store", [True, False])
 def test_local_copy(api, team, store):
     file = make_file(team.project, "photo.txt", body=b"original bytes", metadata={"k": "v"})
@@ -458,10 +539,19 @@ def test_local_copy_takes_a_bare_uuid_and_defaults_to_temporary(api, team):
     assert body["result"]["datetime_stored"] is None
 
 
-@pytest.mark.parametrize("body", [
-    {}, {"source": ""}, {"source": "nope"}, {"source": 42}, {"source": "FILE", "store": "maybe"},
-    {"source": "FILE", "store": {}}, [], "text",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"source": ""},
+        {"source": "nope"},
+        {"source": 42},
+        {"source": "FILE", "store": "maybe"},
+        {"source": "FILE", "store": {}},
+        [],
+        "text",
+    ],
+)
 def test_bad_local_copy_is_400(api, team, body):
     file = make_file(team.project)
     if isinstance(body, dict) and body.get("source") == "FILE":

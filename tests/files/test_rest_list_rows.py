@@ -20,8 +20,9 @@ IMAGE_INFO = {"format": "JPEG", "width": 640, "height": 480, "dpi": [72.0, 72.0]
 def api(client, team):
     project = team.project
     auth = f"Uploadcare.Simple {project.public_key}:{project.secret_keys.get().secret}"
-    return lambda url: client.get(url if url.startswith("http") else f"/api/{url}", HTTP_AUTHORIZATION=auth,
-                                  HTTP_ACCEPT=ACCEPT)
+    return lambda url: client.get(
+        url if url.startswith("http") else f"/api/{url}", HTTP_AUTHORIZATION=auth, HTTP_ACCEPT=ACCEPT
+    )
 
 
 def make_file(project, name: str, at: datetime, store: bool = False, **columns) -> File:
@@ -38,8 +39,14 @@ def odd_files(team):
     files = [
         make_file(project, "whole second.txt", datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)),
         make_file(project, "ancient.txt", datetime(5, 1, 2, 3, 4, 5, 6, tzinfo=UTC), store=True),
-        make_file(project, "photo ünïcode\u2028.jpg", datetime(2026, 3, 1, 12, 0, 1, 500, tzinfo=UTC),
-                  mime_type="image/jpeg", image_info=IMAGE_INFO, metadata={"kind": "photo", "n": "1"}),
+        make_file(
+            project,
+            "photo ünïcode\u2028.jpg",
+            datetime(2026, 3, 1, 12, 0, 1, 500, tzinfo=UTC),
+            mime_type="image/jpeg",
+            image_info=IMAGE_INFO,
+            metadata={"kind": "photo", "n": "1"},
+        ),
         make_file(project, "noslash", datetime(2026, 3, 1, 12, 0, 2, tzinfo=UTC), mime_type="weird"),
     ]
     file_delete(file=make_file(project, "gone.txt", datetime(2026, 3, 1, 12, 0, 3, tzinfo=UTC), store=True))

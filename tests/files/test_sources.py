@@ -10,10 +10,12 @@ SECRET = "dbx-secret-0123456789WXYZ"
 
 @pytest.fixture
 def apps(team):
-    oauth_app_save(project=team.project, provider="dropbox", client_id="a1b2c3d4e5f6g7h", client_secret=SECRET,
-                   enabled=True)
-    oauth_app_save(project=team.project, provider="vk", client_id="51234567", client_secret="vk-secret-value",
-                   enabled=False)
+    oauth_app_save(
+        project=team.project, provider="dropbox", client_id="a1b2c3d4e5f6g7h", client_secret=SECRET, enabled=True
+    )
+    oauth_app_save(
+        project=team.project, provider="vk", client_id="51234567", client_secret="vk-secret-value", enabled=False
+    )
     other = team.outsider.memberships.get().project
     oauth_app_save(project=other, provider="box", client_id="b" * 32, client_secret="other-secret", enabled=True)
     return team.project
@@ -64,8 +66,9 @@ def test_sources_endpoint_is_get_only(client, team):
 
 def test_rest_project_info_includes_upload_sources_without_secrets(client, apps):
     secret_key = apps.secret_keys.get().secret
-    response = client.get("/api/project/", HTTP_AUTHORIZATION=f"Uploadcare.Simple {apps.public_key}:{secret_key}",
-                          HTTP_ACCEPT=ACCEPT)
+    response = client.get(
+        "/api/project/", HTTP_AUTHORIZATION=f"Uploadcare.Simple {apps.public_key}:{secret_key}", HTTP_ACCEPT=ACCEPT
+    )
     assert response.status_code == 200
     data = response.json()
     assert data["upload_sources"] == EXPECTED

@@ -22,8 +22,17 @@ def bucket(moto_endpoint) -> str:
 
 
 def form(endpoint, bucket, purpose="backup", **overrides) -> dict:
-    return {"purpose": purpose, "provider": "custom", "endpoint_url": endpoint, "region": S3_REGION, "bucket": bucket,
-            "access_key": S3_KEY, "secret_key": S3_SECRET, "prefix": "", **overrides}
+    return {
+        "purpose": purpose,
+        "provider": "custom",
+        "endpoint_url": endpoint,
+        "region": S3_REGION,
+        "bucket": bucket,
+        "access_key": S3_KEY,
+        "secret_key": S3_SECRET,
+        "prefix": "",
+        **overrides,
+    }
 
 
 def url(name, project, *args):
@@ -38,7 +47,7 @@ def test_admin_sees_the_page_and_the_sidebar_link(login, team):
     assert f'href="{url("index", team.project)}" aria-current="page"' in html
 
 
-@pytest.mark.parametrize("persona,status", [("member", 403), ("viewer", 403), ("outsider", 404)])
+@pytest.mark.parametrize(("persona", "status"), [("member", 403), ("viewer", 403), ("outsider", 404)])
 def test_only_admins_may_connect_buckets(login, team, moto_endpoint, bucket, persona, status):
     response = login(team.user(persona)).post(url("connect", team.project), form(moto_endpoint, bucket))
     assert response.status_code == status
@@ -55,8 +64,9 @@ def test_test_connection_reports_success_and_saves_nothing(login, team, moto_end
 
 def test_test_connection_reports_a_failure_without_the_secret(login, team, moto_endpoint):
     secret = "do-not-show-this-secret"
-    response = login(team.admin).post(url("test", team.project),
-                                      form(moto_endpoint, "no-such-bucket", secret_key=secret))
+    response = login(team.admin).post(
+        url("test", team.project), form(moto_endpoint, "no-such-bucket", secret_key=secret)
+    )
     assert response.status_code == 200
     result = response.context["backup_result"]
     assert not result.ok and "NoSuchBucket" in result.message and secret not in result.message
@@ -110,8 +120,10 @@ def test_custom_provider_needs_an_endpoint(login, team):
 
 def test_presets_fill_in_endpoint_and_region():
     complete = storage_targets.bucket_settings_complete
-    assert complete(provider="aws", endpoint_url="", region="eu-west-1") == ("https://s3.eu-west-1.amazonaws.com",
-                                                                          "eu-west-1")
+    assert complete(provider="aws", endpoint_url="", region="eu-west-1") == (
+        "https://s3.eu-west-1.amazonaws.com",
+        "eu-west-1",
+    )
     assert complete(provider="aws", endpoint_url="", region="") == ("https://s3.us-east-1.amazonaws.com", "us-east-1")
     assert complete(provider="selectel", endpoint_url="", region="") == ("https://s3.storage.selcloud.ru", "ru-1")
     assert complete(provider="custom", endpoint_url="https://x.example", region="") == ("https://x.example", "")
@@ -165,8 +177,14 @@ def test_progress_lag_and_failures_on_the_page(login, team, moto_endpoint, bucke
 def test_file_detail_shows_backup_state_error_and_where_bytes_live(login, team, moto_endpoint, bucket, settings):
     settings.FILEDOCK_OUTBOX_CONSUMERS = ["files.storage.backups.jobs_for_events"]
     storage = connect(team.project, moto_endpoint, bucket, purpose="storage", prefix="own/")
-    target = BucketConnection.objects.create(project=team.project, purpose="backup", endpoint_url="http://127.0.0.1:9",
-                                             bucket="down", access_key="k", secret_key="s")
+    target = BucketConnection.objects.create(
+        project=team.project,
+        purpose="backup",
+        endpoint_url="http://127.0.0.1:9",
+        bucket="down",
+        access_key="k",
+        secret_key="s",
+    )
     file = upload(team.project, "kept.txt")
     outbox.outbox_relay()
     backups.backup_run(backup_id=FileBackup.objects.get(file=file, target=target).pk)

@@ -45,8 +45,11 @@ def upload(client, project, files, **fields):
 
 
 def test_direct_upload_returns_uuid_per_field_and_stores_bytes(client, project):
-    response = upload(client, project, {"photo.png": SimpleUploadedFile("photo.png", png_bytes()),
-                                        "notes": SimpleUploadedFile("notes.txt", b"hello")})
+    response = upload(
+        client,
+        project,
+        {"photo.png": SimpleUploadedFile("photo.png", png_bytes()), "notes": SimpleUploadedFile("notes.txt", b"hello")},
+    )
     assert response.status_code == 200
     body = response.json()
     assert set(body) == {"photo.png", "notes"}
@@ -66,9 +69,16 @@ def test_cors_headers_for_browser_clients(client, project):
     assert response["Access-Control-Allow-Origin"] == "*"
 
 
-@pytest.mark.parametrize("store,autostore,stored", [
-    ("1", False, True), ("0", True, False), ("auto", True, True), ("auto", False, False), (None, False, False),
-])
+@pytest.mark.parametrize(
+    ("store", "autostore", "stored"),
+    [
+        ("1", False, True),
+        ("0", True, False),
+        ("auto", True, True),
+        ("auto", False, False),
+        (None, False, False),
+    ],
+)
 def test_store_flag_against_project_setting(client, project, store, autostore, stored):
     project.autostore_enabled = autostore
     project.save()
@@ -95,12 +105,15 @@ def test_metadata_fields(client, project):
     assert File.objects.get(uuid=body["f"]).metadata == {"kind": "avatar"}
 
 
-@pytest.mark.parametrize("fields,status,message", [
-    ({"UPLOADCARE_PUB_KEY": ""}, 403, "UPLOADCARE_PUB_KEY is required."),
-    ({"UPLOADCARE_PUB_KEY": "nope"}, 403, "UPLOADCARE_PUB_KEY is invalid."),
-    ({"UPLOADCARE_STORE": "maybe"}, 400, "UPLOADCARE_STORE must be 0, 1 or auto."),
-    ({"metadata[bad key!]": "v"}, 400, "contains symbols not allowed"),
-])
+@pytest.mark.parametrize(
+    ("fields", "status", "message"),
+    [
+        ({"UPLOADCARE_PUB_KEY": ""}, 403, "UPLOADCARE_PUB_KEY is required."),
+        ({"UPLOADCARE_PUB_KEY": "nope"}, 403, "UPLOADCARE_PUB_KEY is invalid."),
+        ({"UPLOADCARE_STORE": "maybe"}, 400, "UPLOADCARE_STORE must be 0, 1 or auto."),
+        ({"metadata[bad key!]": "v"}, 400, "contains symbols not allowed"),
+    ],
+)
 def test_bad_fields_are_refused_and_leave_nothing(client, project, fields, status, message):
     before = blobs()
     response = upload(client, project, {"f": SimpleUploadedFile("f.txt", b"x")}, **fields)
@@ -118,8 +131,13 @@ def test_no_file_is_an_error(client, project):
 def test_jsonerrors_gives_code_in_json(client, project):
     response = client.post("/upload/base/?jsonerrors=1", {"UPLOADCARE_PUB_KEY": "nope"})
     assert response.status_code == 200
-    assert response.json() == {"error": {"content": "UPLOADCARE_PUB_KEY is invalid.", "status_code": 403,
-                                         "error_code": "ProjectPublicKeyInvalidError"}}
+    assert response.json() == {
+        "error": {
+            "content": "UPLOADCARE_PUB_KEY is invalid.",
+            "status_code": 403,
+            "error_code": "ProjectPublicKeyInvalidError",
+        }
+    }
 
 
 def test_too_large_file_is_refused_and_leaves_nothing(client, project):
@@ -167,18 +185,26 @@ class TestSignedUploads:
 
         _, second = secret_key_create(project=project, label="second")
         expire = int(time.time()) + 60
-        response = upload(client, project, {"f": SimpleUploadedFile("f.txt", b"x")},
-                          expire=str(expire), signature=sign(second, expire))
+        response = upload(
+            client,
+            project,
+            {"f": SimpleUploadedFile("f.txt", b"x")},
+            expire=str(expire),
+            signature=sign(second, expire),
+        )
         assert response.status_code == 200
 
-    @pytest.mark.parametrize("case,status,message", [
-        ("missing", 400, "`signature` is required."),
-        ("no_expire", 400, "`expire` is required."),
-        ("bad_expire", 400, "`expire` must be a UNIX timestamp."),
-        ("expired", 403, "Expired signature."),
-        ("wrong", 403, "Invalid signature."),
-        ("revoked", 403, "Invalid signature."),
-    ])
+    @pytest.mark.parametrize(
+        ("case", "status", "message"),
+        [
+            ("missing", 400, "`signature` is required."),
+            ("no_expire", 400, "`expire` is required."),
+            ("bad_expire", 400, "`expire` must be a UNIX timestamp."),
+            ("expired", 403, "Expired signature."),
+            ("wrong", 403, "Invalid signature."),
+            ("revoked", 403, "Invalid signature."),
+        ],
+    )
     def test_bad_signatures_are_refused(self, client, signed, case, status, message):
         project, secret = signed
         expire = int(time.time()) + 60
@@ -199,19 +225,27 @@ class TestSignedUploads:
     def test_a_non_ascii_signature_is_invalid_not_a_server_error(self, client, signed):
         project, _ = signed
         expire = int(time.time()) + 60
-        response = upload(client, project, {"f": SimpleUploadedFile("f.txt", b"x")},
-                          expire=str(expire), signature="é" * 64)
+        response = upload(
+            client, project, {"f": SimpleUploadedFile("f.txt", b"x")}, expire=str(expire), signature="é" * 64
+        )
         assert (response.status_code, response.content.decode()) == (403, "Invalid signature.")
 
 
 class TestMultipart:
     def start(self, client, project, size, **fields):
-        data = {"UPLOADCARE_PUB_KEY": project.public_key, "filename": "/tmp/some/dir/big.bin", "size": str(size),
-                "content_type": "application/octet-stream", **fields}
+        data = {
+            "UPLOADCARE_PUB_KEY": project.public_key,
+            "filename": "/tmp/some/dir/big.bin",
+            "size": str(size),
+            "content_type": "application/octet-stream",
+            **fields,
+        }
         return client.post("/upload/multipart/start/", data)
 
     def put(self, client, url, body):
-        return client.generic("PUT", url.replace("http://testserver", ""), body, content_type="application/octet-stream")
+        return client.generic(
+            "PUT", url.replace("http://testserver", ""), body, content_type="application/octet-stream"
+        )
 
     def test_start_parts_complete(self, client, project):
         size = PART * 2 + 123
@@ -219,9 +253,10 @@ class TestMultipart:
         assert len(started["parts"]) == 3
         data = bytes(range(256)) * (size // 256) + bytes(range(size % 256))
         for i, url in enumerate(started["parts"]):
-            assert self.put(client, url, data[i * PART:(i + 1) * PART]).status_code == 200
-        done = client.post("/upload/multipart/complete/", {"UPLOADCARE_PUB_KEY": project.public_key,
-                                                           "uuid": started["uuid"]})
+            assert self.put(client, url, data[i * PART : (i + 1) * PART]).status_code == 200
+        done = client.post(
+            "/upload/multipart/complete/", {"UPLOADCARE_PUB_KEY": project.public_key, "uuid": started["uuid"]}
+        )
         info = done.json()
         assert info["uuid"] == started["uuid"] and info["size"] == size and info["original_filename"] == "big.bin"
         file = File.objects.get(uuid=started["uuid"])
@@ -234,21 +269,24 @@ class TestMultipart:
         started = self.start(client, project, size).json()
         data = os.urandom(size)
         for i in (2, 0, 1, 0):  # reversed, and part 1 sent twice
-            assert self.put(client, started["parts"][i], data[i * PART:(i + 1) * PART]).status_code == 200
-        done = client.post("/upload/multipart/complete/", {"UPLOADCARE_PUB_KEY": project.public_key,
-                                                           "uuid": started["uuid"]})
+            assert self.put(client, started["parts"][i], data[i * PART : (i + 1) * PART]).status_code == 200
+        done = client.post(
+            "/upload/multipart/complete/", {"UPLOADCARE_PUB_KEY": project.public_key, "uuid": started["uuid"]}
+        )
         with default_storage.open(File.objects.get(uuid=done.json()["uuid"]).storage_key) as stored:
             assert stored.read() == data
         assert not default_storage.exists(f"parts/{started['uuid']}")
-        again = client.post("/upload/multipart/complete/", {"UPLOADCARE_PUB_KEY": project.public_key,
-                                                            "uuid": started["uuid"]})
+        again = client.post(
+            "/upload/multipart/complete/", {"UPLOADCARE_PUB_KEY": project.public_key, "uuid": started["uuid"]}
+        )
         assert again.status_code == 400 and b"already uploaded" in again.content
 
     def test_interrupted_upload_cannot_complete_and_is_swept(self, client, project):
         started = self.start(client, project, PART + 10).json()
         self.put(client, started["parts"][0], b"a" * PART)
-        done = client.post("/upload/multipart/complete/", {"UPLOADCARE_PUB_KEY": project.public_key,
-                                                           "uuid": started["uuid"]})
+        done = client.post(
+            "/upload/multipart/complete/", {"UPLOADCARE_PUB_KEY": project.public_key, "uuid": started["uuid"]}
+        )
         assert done.status_code == 400 and b"Not all parts uploaded" in done.content
         assert not File.objects.exists()
         from files.uploads.multipart import multipart_sweep_abandoned
@@ -280,7 +318,9 @@ class TestMultipart:
 
     def test_complete_for_unknown_or_malformed_uuid(self, client, project):
         for value, status in (("not-a-uuid", 400), ("6f7d1a53-0000-4000-8000-000000000000", 404)):
-            response = client.post("/upload/multipart/complete/", {"UPLOADCARE_PUB_KEY": project.public_key, "uuid": value})
+            response = client.post(
+                "/upload/multipart/complete/", {"UPLOADCARE_PUB_KEY": project.public_key, "uuid": value}
+            )
             assert response.status_code == status
 
 
@@ -296,8 +336,14 @@ def test_info(client, project, team):
 
 def test_group_create_and_info(client, project, team):
     uuids = [upload(client, project, {"f": SimpleUploadedFile(f"{i}.txt", b"x")}).json()["f"] for i in range(2)]
-    response = client.post("/group//", {"pub_key": project.public_key, "files[0]": f"http://cdn.example/{uuids[0]}/",
-                                        "files[1]": f"{uuids[1]}/-/resize/10x10/"})
+    response = client.post(
+        "/group//",
+        {
+            "pub_key": project.public_key,
+            "files[0]": f"http://cdn.example/{uuids[0]}/",
+            "files[1]": f"{uuids[1]}/-/resize/10x10/",
+        },
+    )
     assert response.status_code == 200
     group = response.json()
     assert group["id"].endswith("~2") and group["files_count"] == 2
@@ -316,8 +362,9 @@ def test_a_refused_file_leaves_none_of_the_request_behind(client, project):
     project.allowed_mime_types = "image/*"
     project.save()
     before = blobs()
-    response = upload(client, project, {"a": SimpleUploadedFile("a.png", png_bytes()),
-                                        "b": SimpleUploadedFile("b.txt", b"text")})
+    response = upload(
+        client, project, {"a": SimpleUploadedFile("a.png", png_bytes()), "b": SimpleUploadedFile("b.txt", b"text")}
+    )
     assert response.status_code == 400
     assert not File.objects.exists() and blobs() == before
 
@@ -331,6 +378,7 @@ def test_non_ascii_digits_in_expire_are_a_clear_error(client, project, expire):
 
 
 # --- NUL characters, which PostgreSQL cannot store, are refused as invalid input (found by tests/fuzz) ---
+
 
 def test_a_public_key_with_nul_is_invalid(client, project):
     response = upload(client, project, {"f": SimpleUploadedFile("f.txt", b"x")}, UPLOADCARE_PUB_KEY="a\x00b")
@@ -351,8 +399,14 @@ def test_a_group_file_ref_with_nul_is_invalid(client, project):
 
 
 def test_a_multipart_content_type_with_nul_is_invalid(client, project):
-    response = client.post("/upload/multipart/start/", {
-        "UPLOADCARE_PUB_KEY": project.public_key, "filename": "a.bin", "size": str(11 * PART), "content_type": "a\x00/b",
-    })
+    response = client.post(
+        "/upload/multipart/start/",
+        {
+            "UPLOADCARE_PUB_KEY": project.public_key,
+            "filename": "a.bin",
+            "size": str(11 * PART),
+            "content_type": "a\x00/b",
+        },
+    )
     assert (response.status_code, response.content.decode()) == (400, "content_type is invalid.")
     assert not MultipartUpload.objects.exists()

@@ -25,8 +25,9 @@ def test_an_upload_reads_its_storage_with_the_project(client, team):
     assert not [sql for sql in reads if sql.startswith('SELECT "files_bucketconnection"')]
 
 
-def test_connecting_and_disconnecting_a_bucket_counts_from_the_next_upload(client, team, moto_endpoint,
-                                                                           customer_bucket):  # noqa: F811
+def test_connecting_and_disconnecting_a_bucket_counts_from_the_next_upload(
+    client, team, moto_endpoint, customer_bucket
+):
     target = connect(team.project, moto_endpoint, customer_bucket, purpose="storage")
     inside = upload(client, team.project, {"f": SimpleUploadedFile("in.txt", b"in")}).json()["f"]
     storage_targets.bucket_disconnect(target=target)

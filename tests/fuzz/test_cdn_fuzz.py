@@ -16,16 +16,37 @@ from files.services import file_upload
 from tests.files.test_upload_api import png_bytes
 
 EXAMPLES = 50
-FUZZ = settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None,
-                suppress_health_check=list(HealthCheck))
+FUZZ = settings(
+    max_examples=EXAMPLES, derandomize=True, database=None, deadline=None, suppress_health_check=list(HealthCheck)
+)
 # The largest side an operation may ask for is 5000 px (FILEDOCK_CDN_MAX_DIMENSION): one RGBA image of
 # that size is 100 MB. Two or three alive at once during a step is expected; more would mean no bound.
 PEAK_GROWTH_LIMIT_MB = 600
 
-NAMES = st.sampled_from([
-    "preview", "resize", "scale_crop", "crop", "format", "quality", "progressive", "grayscale", "strip_meta",
-    "blur", "rotate", "", "-", "..", ".", "RESIZE", "resize ", "%2e%2e", "\u00e9", "preview\x00",
-])
+NAMES = st.sampled_from(
+    [
+        "preview",
+        "resize",
+        "scale_crop",
+        "crop",
+        "format",
+        "quality",
+        "progressive",
+        "grayscale",
+        "strip_meta",
+        "blur",
+        "rotate",
+        "",
+        "-",
+        "..",
+        ".",
+        "RESIZE",
+        "resize ",
+        "%2e%2e",
+        "\u00e9",
+        "preview\x00",
+    ]
+)
 SIDE = st.one_of(st.integers(min_value=0, max_value=64), st.integers(min_value=-5, max_value=10**7)).map(str)
 SIZES = st.one_of(
     st.builds(lambda w, h: f"{w}x{h}", SIDE, SIDE),
@@ -35,11 +56,38 @@ SIZES = st.one_of(
         ["x", "5000x5000", "5000x", "x5000", "1x1", "0x0", "-1x-1", "99999x1", "1e3x1", "\u0663x1", "10X10"],
     ),
 )
-WORDS = st.sampled_from([
-    "center", "0,0", "1,1", "99999,99999", "-1,0", "1,", ",", "auto", "jpeg", "png", "webp", "preserve", "gif",
-    "yes", "no", "best", "lightest", "smart", "..", ".", "%00", "%2F", "..%2F..%2Fetc%2Fpasswd", "", "image.png",
-    "\u202e", "\U0001f600", "a" * 300,
-])
+WORDS = st.sampled_from(
+    [
+        "center",
+        "0,0",
+        "1,1",
+        "99999,99999",
+        "-1,0",
+        "1,",
+        ",",
+        "auto",
+        "jpeg",
+        "png",
+        "webp",
+        "preserve",
+        "gif",
+        "yes",
+        "no",
+        "best",
+        "lightest",
+        "smart",
+        "..",
+        ".",
+        "%00",
+        "%2F",
+        "..%2F..%2Fetc%2Fpasswd",
+        "",
+        "image.png",
+        "\u202e",
+        "\U0001f600",
+        "a" * 300,
+    ]
+)
 JUNK = st.text(alphabet=st.characters(exclude_categories=("Cs",), exclude_characters="/"), max_size=12)
 PARAMS = st.lists(st.one_of(SIZES, WORDS, JUNK), max_size=3)
 # Real operations with sides a picture may have (the cap included), so renderings happen too.
@@ -74,10 +122,12 @@ def body_of(response) -> bytes:
 @pytest.fixture
 def files(team):
     project = team.project
-    image = file_upload(project=project, content=ContentFile(png_bytes(40, 30), name="a.png"), filename="a.png",
-                        store=True)
-    text = file_upload(project=project, content=ContentFile(b"not an image", name="a.txt"), filename="a.txt",
-                       store=True)
+    image = file_upload(
+        project=project, content=ContentFile(png_bytes(40, 30), name="a.png"), filename="a.png", store=True
+    )
+    text = file_upload(
+        project=project, content=ContentFile(b"not an image", name="a.txt"), filename="a.txt", store=True
+    )
     return {"image": image.uuid, "text": text.uuid, "unknown": uuid.uuid4()}
 
 
@@ -91,9 +141,12 @@ def peak_memory():
 
 
 @FUZZ
-@given(chain=CHAINS, filename=st.one_of(st.just(""), st.sampled_from(["a.png", "..", "%2e%2e"]), JUNK),
-       target=st.sampled_from(["image", "image", "image", "text", "unknown"]),
-       webp=st.booleans())
+@given(
+    chain=CHAINS,
+    filename=st.one_of(st.just(""), st.sampled_from(["a.png", "..", "%2e%2e"]), JUNK),
+    target=st.sampled_from(["image", "image", "image", "text", "unknown"]),
+    webp=st.booleans(),
+)
 def test_operation_strings(client, files, peak_memory, chain, filename, target, webp):
     url = f"/cdn/{files[target]}/{ops_path(chain, filename)}"
     response = client.get(url, HTTP_ACCEPT="image/webp,*/*" if webp else "*/*")

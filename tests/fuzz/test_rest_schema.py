@@ -26,7 +26,10 @@ from tests.files.test_upload_api import png_bytes
 
 ACCEPT = "application/vnd.uploadcare-v0.7+json"
 CHECKS = [
-    not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
     response_headers_conformance,
 ]
 EXAMPLES = 30
@@ -67,15 +70,26 @@ def seeded(team):
     """An image, a text file with metadata, a removed file, a group of all three and a webhook."""
     project = team.project
     image = file_upload(project=project, content=ContentFile(png_bytes(), name="a.png"), filename="a.png", store=True)
-    text = file_upload(project=project, content=ContentFile(b"hello", name="a.txt"), filename="a.txt", store=False,
-                       metadata={"k": "v", "subsystem": "x"})
+    text = file_upload(
+        project=project,
+        content=ContentFile(b"hello", name="a.txt"),
+        filename="a.txt",
+        store=False,
+        metadata={"k": "v", "subsystem": "x"},
+    )
     removed = file_upload(project=project, content=ContentFile(b"gone", name="b.txt"), filename="b.txt", store=True)
     group = group_create(project=project, refs=[str(image.uuid), f"{text.uuid}/-/resize/10x/", str(removed.uuid)])
     file_delete(file=removed)
-    webhook = webhook_services.webhook_create(project=project, target_url="https://hooks.example.com/", event="file.stored")
+    webhook = webhook_services.webhook_create(
+        project=project, target_url="https://hooks.example.com/", event="file.stored"
+    )
     SEEDS.clear()
-    SEEDS.update(file_id=[str(image.uuid), str(text.uuid), str(removed.uuid)], group_id=[group.id],
-                 webhook_id=[webhook.pk], key=["k", "subsystem"])
+    SEEDS.update(
+        file_id=[str(image.uuid), str(text.uuid), str(removed.uuid)],
+        group_id=[group.id],
+        webhook_id=[webhook.pk],
+        key=["k", "subsystem"],
+    )
     yield project
     SEEDS.clear()
 
@@ -92,8 +106,9 @@ def in_process_requests():
 
 
 @schema.parametrize()
-@settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None,
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=EXAMPLES, derandomize=True, database=None, deadline=None, suppress_health_check=list(HealthCheck)
+)
 def test_rest_operation_conforms(case, seeded, in_process_requests):
     project = seeded
     auth = f"Uploadcare.Simple {project.public_key}:{project.secret_keys.get().secret}"

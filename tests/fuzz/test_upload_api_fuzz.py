@@ -20,18 +20,43 @@ from projects.services import project_configure_uploads, project_create
 from tests.files.test_upload_api import png_bytes, sign
 
 EXAMPLES = 50
-FUZZ = settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None,
-                suppress_health_check=list(HealthCheck))
+FUZZ = settings(
+    max_examples=EXAMPLES, derandomize=True, database=None, deadline=None, suppress_health_check=list(HealthCheck)
+)
 MISSING = object()
 # Any character a form can carry (UTF-8 cannot encode lone surrogates).
 TEXT = st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=40)
 JUNK = st.one_of(
     TEXT,
     st.integers(min_value=-(2**80), max_value=2**80).map(str),
-    st.sampled_from([
-        "", " ", "0", "1", "-1", "auto", "true", "None", "null", "NaN", "1e309", "0x10", "\x00", "a\x00b", "²",
-        "\u0663", "9" * 400, "x" * 5000, "../../etc/passwd", "%00", "<script>", "{}", "[]", "\u202e\ufeff",
-    ]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "0",
+            "1",
+            "-1",
+            "auto",
+            "true",
+            "None",
+            "null",
+            "NaN",
+            "1e309",
+            "0x10",
+            "\x00",
+            "a\x00b",
+            "²",
+            "\u0663",
+            "9" * 400,
+            "x" * 5000,
+            "../../etc/passwd",
+            "%00",
+            "<script>",
+            "{}",
+            "[]",
+            "\u202e\ufeff",
+        ]
+    ),
 )
 
 # What a multipart header can carry as a field or file name: no CR, LF or double quote.
@@ -77,12 +102,14 @@ def seeds(team):
     """Two projects (one requires signed uploads), a file, a removed-free group and an open multipart upload."""
     project = team.project
     signed = project_create(owner=team.owner, name="Signed")
-    project_configure_uploads(project=signed, autostore_enabled=False, require_signed_uploads=True,
-                              max_file_size=None, allowed_mime_types="")
+    project_configure_uploads(
+        project=signed, autostore_enabled=False, require_signed_uploads=True, max_file_size=None, allowed_mime_types=""
+    )
     file = file_upload(project=project, content=ContentFile(png_bytes(), name="a.png"), filename="a.png", store=True)
     group = group_create(project=project, refs=[str(file.uuid), f"{file.uuid}/-/resize/10x/"])
-    upload = multipart_start(project=project, filename="big.bin", size=12 * 1024 * 1024, content_type="",
-                             store="auto", metadata={})
+    upload = multipart_start(
+        project=project, filename="big.bin", size=12 * 1024 * 1024, content_type="", store="auto", metadata={}
+    )
     return {
         "keys": [project.public_key, signed.public_key],
         "secret": signed.secret_keys.get().secret,
@@ -110,8 +137,9 @@ JSONERRORS = st.sampled_from([{}, {}, {"jsonerrors": "1"}])
 def test_base_upload(client, seeds, data):
     fields = data.draw(form(UPLOADCARE_PUB_KEY=mostly(*seeds["keys"]), UPLOADCARE_STORE=field("0", "1", "auto")))
     fields |= signed_fields(data, seeds) | data.draw(metadata_fields()) | data.draw(JSONERRORS)
-    names = st.one_of(st.sampled_from(["file", "a.png", "files[0]", "..", ".", "", "../../a.png", "a/b\\c.png"]),
-                      HEADER_SAFE)
+    names = st.one_of(
+        st.sampled_from(["file", "a.png", "files[0]", "..", ".", "", "../../a.png", "a/b\\c.png"]), HEADER_SAFE
+    )
     bodies = st.sampled_from([b"", b"hello", png_bytes(4, 4), b"\x89PNG\r\n\x1a\n broken"])
     uploads = data.draw(st.lists(st.tuples(names, names, bodies), max_size=3))
     body = multipart_body(fields, uploads)
@@ -142,19 +170,37 @@ def test_from_url(client, seeds, httpserver, data):
     httpserver.expect_request("/a.png").respond_with_data(png_bytes(), content_type="image/png")
     local = httpserver.url_for("/")
     sources = st.one_of(
-        st.sampled_from([
-            local + "a.png", local + "missing", local + "..%2f..%2fetc/passwd", "http://127.0.0.1:99999/",
-            "http://[::1]:1/", "http://localhost:1/x", "ftp://127.0.0.1/a", "file:///etc/passwd", "javascript:alert(1)",
-            "http://", "http:///nohost", "http://[::1", "//127.0.0.1/a", "http://user:pw@127.0.0.1:1/",
-        ]),
+        st.sampled_from(
+            [
+                local + "a.png",
+                local + "missing",
+                local + "..%2f..%2fetc/passwd",
+                "http://127.0.0.1:99999/",
+                "http://[::1]:1/",
+                "http://localhost:1/x",
+                "ftp://127.0.0.1/a",
+                "file:///etc/passwd",
+                "javascript:alert(1)",
+                "http://",
+                "http:///nohost",
+                "http://[::1",
+                "//127.0.0.1/a",
+                "http://user:pw@127.0.0.1:1/",
+            ]
+        ),
         TEXT.map(lambda path: local + path),
         TEXT.filter(lambda s: "//" not in s),  # never a host name that would need a DNS lookup
     )
-    fields = data.draw(form(
-        pub_key=mostly(*seeds["keys"]), source_url=field().flatmap(lambda _: sources) | st.just(MISSING),
-        store=field("0", "1", "auto"), filename=field("a.png"), check_URL_duplicates=field("0", "1"),
-        save_URL_duplicates=field("0", "1"),
-    ))
+    fields = data.draw(
+        form(
+            pub_key=mostly(*seeds["keys"]),
+            source_url=field().flatmap(lambda _: sources) | st.just(MISSING),
+            store=field("0", "1", "auto"),
+            filename=field("a.png"),
+            check_URL_duplicates=field("0", "1"),
+            save_URL_duplicates=field("0", "1"),
+        )
+    )
     fields |= signed_fields(data, seeds) | data.draw(metadata_fields()) | data.draw(JSONERRORS)
     assert_upload_api_answer(client.post("/upload/from_url/", fields))
 
@@ -199,11 +245,16 @@ def test_group_info(client, seeds, data):
 @FUZZ
 @given(data=st.data())
 def test_multipart_start(client, seeds, data):
-    fields = data.draw(form(
-        UPLOADCARE_PUB_KEY=mostly(*seeds["keys"]), filename=mostly("big.bin", "a.png"),
-        size=field("1", str(11 * 1024 * 1024), str(2**63), "0"), content_type=field("image/png", "application/x-junk"),
-        part_size=field("5242880", "1", "0"), UPLOADCARE_STORE=field("0", "1", "auto"),
-    ))
+    fields = data.draw(
+        form(
+            UPLOADCARE_PUB_KEY=mostly(*seeds["keys"]),
+            filename=mostly("big.bin", "a.png"),
+            size=field("1", str(11 * 1024 * 1024), str(2**63), "0"),
+            content_type=field("image/png", "application/x-junk"),
+            part_size=field("5242880", "1", "0"),
+            UPLOADCARE_STORE=field("0", "1", "auto"),
+        )
+    )
     fields |= signed_fields(data, seeds) | data.draw(metadata_fields()) | data.draw(JSONERRORS)
     assert_upload_api_answer(client.post("/upload/multipart/start/", fields))
 
@@ -211,7 +262,10 @@ def test_multipart_start(client, seeds, data):
 @FUZZ
 @given(data=st.data())
 def test_multipart_complete(client, seeds, data):
-    fields = data.draw(form(
-        UPLOADCARE_PUB_KEY=mostly(*seeds["keys"]), uuid=mostly(seeds["multipart"], str(uuid.uuid4())),
-    ))
+    fields = data.draw(
+        form(
+            UPLOADCARE_PUB_KEY=mostly(*seeds["keys"]),
+            uuid=mostly(seeds["multipart"], str(uuid.uuid4())),
+        )
+    )
     assert_upload_api_answer(client.post("/upload/multipart/complete/", fields | data.draw(JSONERRORS)))

@@ -28,20 +28,28 @@ def _kwargs(pattern, team):
 
     project = team.project
     values = {
-        "file_id": lambda: file_upload(
-            project=project, content=ContentFile(b"hello", name="a.txt"), filename="a.txt", store=False
-        ).pk,
+        "file_id": lambda: (
+            file_upload(project=project, content=ContentFile(b"hello", name="a.txt"), filename="a.txt", store=False).pk
+        ),
         "project_id": project.pk,
         "key_id": lambda: project.secret_keys.first().pk,
         "membership_id": lambda: project.memberships.get(user=team.viewer).pk,
         "invitation_id": lambda: project.invitations.create(email="new@example.com", role=Role.MEMBER).pk,
         "webhook_id": lambda: _webhook(project).pk,
-        "delivery_id": lambda: _webhook(project).deliveries.create(event_type="file.uploaded", payload={}).delivery_uuid,
+        "delivery_id": lambda: (
+            _webhook(project).deliveries.create(event_type="file.uploaded", payload={}).delivery_uuid
+        ),
         "proxy_domain_id": lambda: project.proxy_domains.get_or_create(pattern="images.example.com")[0].pk,
-        "connection_id": lambda: project.bucket_connections.create(
-            purpose="backup", bucket="b", access_key="k", secret_key="s", endpoint_url="http://127.0.0.1:9",
-            disconnected_at=project.created_at,
-        ).pk,
+        "connection_id": lambda: (
+            project.bucket_connections.create(
+                purpose="backup",
+                bucket="b",
+                access_key="k",
+                secret_key="s",
+                endpoint_url="http://127.0.0.1:9",
+                disconnected_at=project.created_at,
+            ).pk
+        ),
         "provider": lambda: _oauth_app(project).provider,
     }
     kwargs = {}
@@ -75,7 +83,7 @@ def test_every_project_url_declares_its_role():
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
-@pytest.mark.parametrize("name,pattern", PROJECT_URLS, ids=[name for name, _ in PROJECT_URLS])
+@pytest.mark.parametrize(("name", "pattern"), PROJECT_URLS, ids=[name for name, _ in PROJECT_URLS])
 def test_project_url_access(client, team, name, pattern, persona):
     view = pattern.callback
     method = view.project_methods[0]

@@ -49,18 +49,24 @@ def test_every_provider_has_a_spec():
 
 @pytest.mark.parametrize("provider", sorted(GOOD_IDS))
 def test_real_looking_client_ids_are_accepted(team, provider):
-    app = oauth_app_save(project=team.project, provider=provider, client_id=f"  {GOOD_IDS[provider]} ",
-                         client_secret=SECRET, enabled=True)
+    app = oauth_app_save(
+        project=team.project,
+        provider=provider,
+        client_id=f"  {GOOD_IDS[provider]} ",
+        client_secret=SECRET,
+        enabled=True,
+    )
     assert app.client_id == GOOD_IDS[provider] and app.enabled
 
 
 def test_legacy_onedrive_live_sdk_id_is_accepted(team):
-    app = oauth_app_save(project=team.project, provider="onedrive", client_id="000000004C12345A",
-                         client_secret=SECRET, enabled=True)
+    app = oauth_app_save(
+        project=team.project, provider="onedrive", client_id="000000004C12345A", client_secret=SECRET, enabled=True
+    )
     assert app.client_id == "000000004C12345A"
 
 
-@pytest.mark.parametrize("provider,client_id", BAD_IDS)
+@pytest.mark.parametrize(("provider", "client_id"), BAD_IDS)
 def test_malformed_client_ids_are_refused(team, provider, client_id):
     with pytest.raises(ValidationError) as exc:
         oauth_app_save(project=team.project, provider=provider, client_id=client_id, client_secret=SECRET, enabled=True)
@@ -87,8 +93,9 @@ def test_unknown_provider_is_refused(team):
 
 
 def test_secret_is_encrypted_at_rest_and_masked(team):
-    app = oauth_app_save(project=team.project, provider="dropbox", client_id=GOOD_IDS["dropbox"],
-                         client_secret=SECRET, enabled=True)
+    app = oauth_app_save(
+        project=team.project, provider="dropbox", client_id=GOOD_IDS["dropbox"], client_secret=SECRET, enabled=True
+    )
     with connection.cursor() as cursor:
         cursor.execute("SELECT client_secret FROM projects_oauthapp WHERE id = %s", [app.pk])
         stored = cursor.fetchone()[0]
@@ -98,16 +105,19 @@ def test_secret_is_encrypted_at_rest_and_masked(team):
 
 
 def test_short_secret_is_masked_completely(team):
-    app = oauth_app_save(project=team.project, provider="huddle", client_id="CloudHack", client_secret="abc12",
-                         enabled=True)
+    app = oauth_app_save(
+        project=team.project, provider="huddle", client_id="CloudHack", client_secret="abc12", enabled=True
+    )
     assert "abc12"[-4:] not in app.masked_secret
 
 
 def test_blank_secret_on_edit_keeps_the_stored_one(team):
-    oauth_app_save(project=team.project, provider="dropbox", client_id=GOOD_IDS["dropbox"], client_secret=SECRET,
-                   enabled=True)
-    app = oauth_app_save(project=team.project, provider="dropbox", client_id="zzzzzzzzzzzzzzz", client_secret="",
-                         enabled=False)
+    oauth_app_save(
+        project=team.project, provider="dropbox", client_id=GOOD_IDS["dropbox"], client_secret=SECRET, enabled=True
+    )
+    app = oauth_app_save(
+        project=team.project, provider="dropbox", client_id="zzzzzzzzzzzzzzz", client_secret="", enabled=False
+    )
     app = OAuthApp.objects.get(pk=app.pk)
     assert (app.client_id, app.client_secret, app.enabled) == ("zzzzzzzzzzzzzzz", SECRET, False)
     assert OAuthApp.objects.count() == 1
@@ -140,8 +150,9 @@ def _url(name, team, *args):
 
 
 def test_list_shows_every_provider_and_its_state(login, team):
-    oauth_app_save(project=team.project, provider="dropbox", client_id=GOOD_IDS["dropbox"], client_secret=SECRET,
-                   enabled=True)
+    oauth_app_save(
+        project=team.project, provider="dropbox", client_id=GOOD_IDS["dropbox"], client_secret=SECRET, enabled=True
+    )
     oauth_app_save(project=team.project, provider="vk", client_id="51234567", client_secret=SECRET, enabled=False)
     response = login(team.admin).get(_url("oauth_apps", team))
     body = response.content.decode()
@@ -163,8 +174,10 @@ def test_edit_form_masks_the_secret(login, team):
 
 def test_save_creates_then_edit_with_blank_secret_keeps_it(login, team):
     client = login(team.admin)
-    response = client.post(_url("oauth_app_save", team, "dropbox"),
-                           {"client_id": GOOD_IDS["dropbox"], "client_secret": SECRET, "enabled": "on"})
+    response = client.post(
+        _url("oauth_app_save", team, "dropbox"),
+        {"client_id": GOOD_IDS["dropbox"], "client_secret": SECRET, "enabled": "on"},
+    )
     assert response.status_code == 302 and response["Location"] == _url("oauth_apps", team)
     response = client.post(_url("oauth_app_save", team, "dropbox"), {"client_id": GOOD_IDS["dropbox"]})
     assert response.status_code == 302
@@ -173,8 +186,9 @@ def test_save_creates_then_edit_with_blank_secret_keeps_it(login, team):
 
 
 def test_bad_client_id_shows_the_error_and_saves_nothing(login, team):
-    response = login(team.admin).post(_url("oauth_app_save", team, "dropbox"),
-                                      {"client_id": "NOT-A-KEY", "client_secret": SECRET, "enabled": "on"})
+    response = login(team.admin).post(
+        _url("oauth_app_save", team, "dropbox"), {"client_id": "NOT-A-KEY", "client_secret": SECRET, "enabled": "on"}
+    )
     assert response.status_code == 400
     body = response.content.decode()
     assert "15 lowercase letters and digits" in body and SECRET not in body  # the secret is not echoed back
@@ -223,6 +237,9 @@ def test_admin_pages_never_show_the_secret(client, team):
     staff = UserFactory(email="staff@example.com", is_staff=True, is_superuser=True)
     client.force_login(staff)
     app = OAuthApp.objects.get()
-    for url in (reverse("admin:projects_oauthapp_changelist"), reverse("admin:projects_oauthapp_change", args=[app.pk])):
+    for url in (
+        reverse("admin:projects_oauthapp_changelist"),
+        reverse("admin:projects_oauthapp_change", args=[app.pk]),
+    ):
         response = client.get(url)
         assert response.status_code == 200 and SECRET not in response.content.decode()

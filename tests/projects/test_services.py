@@ -95,7 +95,9 @@ def test_invitation_accept_adds_member_with_invited_role(team, mailoutbox, djang
 
 
 def test_invitation_for_another_address_is_refused(team):
-    invitation = services.invitation_create(project=team.project, email="a@example.com", role="member", invited_by=team.owner)
+    invitation = services.invitation_create(
+        project=team.project, email="a@example.com", role="member", invited_by=team.owner
+    )
     with pytest.raises(ValidationError):
         services.invitation_accept(invitation=invitation, user=team.outsider)
     assert not team.project.memberships.filter(user=team.outsider).exists()

@@ -99,7 +99,9 @@ def test_revoke_key(login, team):
 def test_invite_then_accept_by_signing_up(client, team, mailoutbox, django_capture_on_commit_callbacks):
     client.force_login(team.admin)
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(reverse("projects:invite", args=[team.project.pk]), {"email": "newbie@example.com", "role": "member"})
+        client.post(
+            reverse("projects:invite", args=[team.project.pk]), {"email": "newbie@example.com", "role": "member"}
+        )
     invitation = Invitation.objects.get(email="newbie@example.com")
     assert invitation.token in mailoutbox[-1].body
     client.logout()
@@ -117,7 +119,9 @@ def test_invite_then_accept_by_signing_up(client, team, mailoutbox, django_captu
     assert team.project.memberships.get(user__email="newbie@example.com").role == Role.MEMBER
 
 
-@pytest.mark.parametrize("data", [{"email": "not-an-email", "role": "member"}, {"email": "a@example.com", "role": "owner"}])
+@pytest.mark.parametrize(
+    "data", [{"email": "not-an-email", "role": "member"}, {"email": "a@example.com", "role": "owner"}]
+)
 def test_invite_rejects_bad_input(login, team, data):
     response = login(team.admin).post(reverse("projects:invite", args=[team.project.pk]), data)
     assert response.status_code == 400
@@ -188,10 +192,15 @@ def test_signup_gives_a_default_project_with_keys(client, db, mailoutbox):
 
 
 def test_upload_settings_are_saved(login, team):
-    response = login(team.admin).post(reverse("projects:uploads", args=[team.project.pk]), {
-        "autostore_enabled": "", "require_signed_uploads": "on", "max_file_size_mb": "25",
-        "allowed_mime_types": "image/*, Application/PDF",
-    })
+    response = login(team.admin).post(
+        reverse("projects:uploads", args=[team.project.pk]),
+        {
+            "autostore_enabled": "",
+            "require_signed_uploads": "on",
+            "max_file_size_mb": "25",
+            "allowed_mime_types": "image/*, Application/PDF",
+        },
+    )
     assert response.status_code == 302
     team.project.refresh_from_db()
     assert not team.project.autostore_enabled and team.project.require_signed_uploads
@@ -199,11 +208,14 @@ def test_upload_settings_are_saved(login, team):
     assert team.project.allowed_mime_types == "image/*, application/pdf"
 
 
-@pytest.mark.parametrize("field,value,message", [
-    ("allowed_mime_types", "images", "is not a MIME type"),
-    ("max_file_size_mb", "0", "greater than or equal to 1"),
-    ("max_file_size_mb", "99999999", "The server accepts at most"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("allowed_mime_types", "images", "is not a MIME type"),
+        ("max_file_size_mb", "0", "greater than or equal to 1"),
+        ("max_file_size_mb", "99999999", "The server accepts at most"),
+    ],
+)
 def test_upload_settings_reject_bad_values_and_change_nothing(login, team, field, value, message):
     data = {"autostore_enabled": "on", "allowed_mime_types": "", field: value}
     response = login(team.admin).post(reverse("projects:uploads", args=[team.project.pk]), data)
@@ -227,8 +239,10 @@ def test_an_expired_invitation_does_not_open_signup_on_a_closed_server(client, t
     invitation = Invitation.objects.create(project=team.project, email="late@example.com", role="member")
     Invitation.objects.filter(pk=invitation.pk).update(created_at=invitation.created_at - timedelta(days=400))
     client.get(reverse("projects:invitation", args=[invitation.token]))
-    response = client.post(reverse("account_signup"), {"email": "late@example.com", "password1": "s3cure-passw0rd!",
-                                                       "password2": "s3cure-passw0rd!"})
+    response = client.post(
+        reverse("account_signup"),
+        {"email": "late@example.com", "password1": "s3cure-passw0rd!", "password2": "s3cure-passw0rd!"},
+    )
     assert response.status_code in (200, 302)
     from accounts.models import User
 

@@ -51,8 +51,9 @@ def test_a_failing_target_does_not_hold_up_the_rest_of_its_batch(team, receiver)
     assert refused.consecutive_failures == 3 and good.consecutive_failures == 0
 
 
-def test_failures_in_one_batch_count_towards_disabling(team, receiver, settings, mailoutbox,
-                                                     django_capture_on_commit_callbacks):
+def test_failures_in_one_batch_count_towards_disabling(
+    team, receiver, settings, mailoutbox, django_capture_on_commit_callbacks
+):
     from projects.webhooks.delivery import webhook_deliveries_attempt
 
     settings.FILEDOCK_WEBHOOK_DISABLE_AFTER_FAILURES = 3
@@ -80,7 +81,11 @@ def test_the_relay_queues_the_deliveries_of_many_events_in_batches(
     with django_capture_on_commit_callbacks(execute=True):
         assert outbox.outbox_relay() == 5
     ids = list(WebhookDelivery.objects.order_by("pk").values_list("pk", flat=True))
-    assert broker_queue.args("projects.tasks.deliver_webhook") == [ids[0:2], ids[2:4], ids[4:5]]  # one message per batch, not one per event
+    assert broker_queue.args("projects.tasks.deliver_webhook") == [
+        ids[0:2],
+        ids[2:4],
+        ids[4:5],
+    ]  # one message per batch, not one per event
     assert not WebhookDelivery.objects.filter(dispatched_at__isnull=True).exists()
 
 

@@ -52,17 +52,27 @@ def test_each_event_makes_one_delivery_per_active_subscribed_endpoint(team):
     assert payload["data"]["uuid"] == str(file.uuid) and payload["data"]["original_filename"] == "photo.txt"
     assert payload["file"] == payload["data"]["original_file_url"] and str(file.uuid) in payload["file"]
     assert payload["hook"] == {
-        "id": uploaded.pk, "project_id": str(project.pk), "project_pub_key": project.public_key,
-        "target": "https://a.example.com/hook", "event": "file.uploaded", "is_active": True, "version": "0.7",
-        "created_at": payload["hook"]["created_at"], "updated_at": payload["hook"]["updated_at"],
+        "id": uploaded.pk,
+        "project_id": str(project.pk),
+        "project_pub_key": project.public_key,
+        "target": "https://a.example.com/hook",
+        "event": "file.uploaded",
+        "is_active": True,
+        "version": "0.7",
+        "created_at": payload["hook"]["created_at"],
+        "updated_at": payload["hook"]["updated_at"],
     }
     assert payload["initiator"]["type"]
 
 
 def test_deleted_file_payload_points_file_at_the_cdn_base(team):
     webhook = subscribe(team.project, "https://a.example.com/hook", event="file.deleted")
-    event = Event.objects.create(project=team.project, type="file.deleted", file_uuid="6d6b3b52-6f3c-4f0b-9d4a-1f2e3d4c5b6a",
-                                 payload={"uuid": "6d6b3b52-6f3c-4f0b-9d4a-1f2e3d4c5b6a", "original_file_url": None})
+    event = Event.objects.create(
+        project=team.project,
+        type="file.deleted",
+        file_uuid="6d6b3b52-6f3c-4f0b-9d4a-1f2e3d4c5b6a",
+        payload={"uuid": "6d6b3b52-6f3c-4f0b-9d4a-1f2e3d4c5b6a", "original_file_url": None},
+    )
     deliveries_for_events([event])
     assert only_delivery(webhook).payload["file"].endswith("/6d6b3b52-6f3c-4f0b-9d4a-1f2e3d4c5b6a/")
 
@@ -173,7 +183,9 @@ def test_delivery_gives_up_when_the_retry_window_closes(team, receiver):
     webhook = subscribe(team.project, receiver.url)
     upload_and_relay(team.project)
     delivery = only_delivery(webhook)
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(window_started_at=timezone.now() - timedelta(days=3, seconds=1))
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        window_started_at=timezone.now() - timedelta(days=3, seconds=1)
+    )
     assert webhook_delivery_attempt(delivery_id=delivery.pk) == "gave-up"
     delivery.refresh_from_db()
     assert delivery.status == Status.GAVE_UP and delivery.next_attempt_at is None
@@ -205,8 +217,9 @@ def test_410_disables_the_endpoint_at_once(team, receiver, mailoutbox, django_ca
     assert WebhookDelivery.objects.count() == 1  # a disabled endpoint gets no new deliveries
 
 
-def test_consecutive_failures_disable_the_endpoint_and_email_the_owner(team, receiver, settings, mailoutbox,
-                                                                        django_capture_on_commit_callbacks):
+def test_consecutive_failures_disable_the_endpoint_and_email_the_owner(
+    team, receiver, settings, mailoutbox, django_capture_on_commit_callbacks
+):
     settings.FILEDOCK_WEBHOOK_DISABLE_AFTER_FAILURES = 3
     receiver.answers = [500] * 10
     webhook = subscribe(team.project, receiver.url)

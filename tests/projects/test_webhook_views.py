@@ -14,8 +14,9 @@ def url(name, team, *args):
 
 
 def hook(team, **kwargs) -> Webhook:
-    return webhook_services.webhook_create(project=team.project, **{"target_url": URL, "event": "file.uploaded",
-                                                            "signing_secret": "s3cret", **kwargs})
+    return webhook_services.webhook_create(
+        project=team.project, **{"target_url": URL, "event": "file.uploaded", "signing_secret": "s3cret", **kwargs}
+    )
 
 
 @pytest.mark.parametrize("persona", ["member", "viewer"])
@@ -51,14 +52,17 @@ def test_create_refuses_a_duplicate_and_a_bad_url(team, login):
     client = login(team.owner)
     response = client.post(url("webhook_create", team), {"target_url": URL, "event": "file.uploaded"})
     assert response.status_code == 400 and "already subscribed" in response.content.decode()
-    response = client.post(url("webhook_create", team), {"target_url": "ftp://x.example.com/", "event": "file.uploaded"})
+    response = client.post(
+        url("webhook_create", team), {"target_url": "ftp://x.example.com/", "event": "file.uploaded"}
+    )
     assert response.status_code == 400 and Webhook.objects.count() == 1
 
 
 def test_edit_changes_url_and_event(team, login):
     webhook = hook(team)
-    response = login(team.admin).post(url("webhook_update", team, webhook.pk),
-                                      {"target_url": "https://new.example.com/h", "event": "file.deleted"})
+    response = login(team.admin).post(
+        url("webhook_update", team, webhook.pk), {"target_url": "https://new.example.com/h", "event": "file.deleted"}
+    )
     assert response.status_code == 302
     webhook.refresh_from_db()
     assert (webhook.target_url, webhook.event, webhook.is_active) == ("https://new.example.com/h", "file.deleted", True)
@@ -105,11 +109,21 @@ def test_send_test_event_queues_a_test_delivery(team, login, django_capture_on_c
 
 def test_the_log_shows_attempts_and_redeliver_requeues(team, login, django_capture_on_commit_callbacks, broker_queue):
     webhook = hook(team)
-    delivery = webhook.deliveries.create(event_type="file.uploaded", payload={"data": {"uuid": "u"}},
-                                         status=WebhookDelivery.Status.FAILED, attempts=1, next_attempt_at=None)
-    WebhookAttempt.objects.create(delivery=delivery, status_code=500, duration_ms=123,
-                                  request_headers={"webhook-id": str(delivery.delivery_uuid)},
-                                  request_body='{"data":{"uuid":"u"}}', response_excerpt="boom from receiver")
+    delivery = webhook.deliveries.create(
+        event_type="file.uploaded",
+        payload={"data": {"uuid": "u"}},
+        status=WebhookDelivery.Status.FAILED,
+        attempts=1,
+        next_attempt_at=None,
+    )
+    WebhookAttempt.objects.create(
+        delivery=delivery,
+        status_code=500,
+        duration_ms=123,
+        request_headers={"webhook-id": str(delivery.delivery_uuid)},
+        request_body='{"data":{"uuid":"u"}}',
+        response_excerpt="boom from receiver",
+    )
     client = login(team.admin)
     page = client.get(url("webhook_detail", team, webhook.pk)).content.decode()
     for text in ["HTTP 500", "123 ms", "boom from receiver", str(delivery.delivery_uuid), "Redeliver"]:
@@ -131,8 +145,9 @@ def test_redeliver_on_a_disabled_endpoint_asks_to_enable_it_first(team, login):
 
 
 def test_another_projects_webhook_is_404(team, login):
-    foreign = webhook_services.webhook_create(project=team.outsider.memberships.get().project, target_url=URL,
-                                      event="file.uploaded")
+    foreign = webhook_services.webhook_create(
+        project=team.outsider.memberships.get().project, target_url=URL, event="file.uploaded"
+    )
     client = login(team.owner)
     assert client.get(url("webhook_detail", team, foreign.pk)).status_code == 404
     assert client.post(url("webhook_delete", team, foreign.pk)).status_code == 404
@@ -142,8 +157,18 @@ def test_another_projects_webhook_is_404(team, login):
     assert Webhook.objects.filter(pk=foreign.pk).exists()
 
 
-@pytest.mark.parametrize("name", ["webhook_create", "webhook_delete", "webhook_rotate_secret", "webhook_enable",
-                                  "webhook_disable", "webhook_send_test", "webhook_update"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "webhook_create",
+        "webhook_delete",
+        "webhook_rotate_secret",
+        "webhook_enable",
+        "webhook_disable",
+        "webhook_send_test",
+        "webhook_update",
+    ],
+)
 def test_changing_views_are_post_only(team, login, name):
     args = [] if name == "webhook_create" else [hook(team).pk]
     assert login(team.owner).get(url(name, team, *args)).status_code == 405

@@ -32,10 +32,18 @@ def test_create_without_secret_stores_an_empty_one(team):
     assert create(team.project).signing_secret == ""
 
 
-@pytest.mark.parametrize("url", [
-    "", "not a url", "ftp://example.com/hook", "javascript:alert(1)", "//example.com/hook",
-    "https://example.com/\x00", "https://example.com/" + "a" * 2000,
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "",
+        "not a url",
+        "ftp://example.com/hook",
+        "javascript:alert(1)",
+        "//example.com/hook",
+        "https://example.com/\x00",
+        "https://example.com/" + "a" * 2000,
+    ],
+)
 def test_only_http_and_https_urls_are_accepted(team, url):
     with pytest.raises(ValidationError) as exc_info:
         create(team.project, target_url=url)
@@ -97,7 +105,10 @@ def test_update_changes_only_the_given_fields(team):
     webhook_services.webhook_update(webhook=webhook, is_active=False)
     webhook.refresh_from_db()
     assert (webhook.is_active, webhook.event, webhook.target_url, webhook.signing_secret) == (
-        False, "file.uploaded", URL, "old"
+        False,
+        "file.uploaded",
+        URL,
+        "old",
     )
     assert webhook.created == created and webhook.updated > updated
 

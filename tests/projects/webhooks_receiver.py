@@ -54,8 +54,11 @@ class Receiver:
     def __call__(self, request):
         body = request.get_data()
         entry = {
-            "headers": Headers(request.headers), "body": body, "webhook_id": request.headers.get("webhook-id"),
-            "uc_valid": self.secret is not None and uc_signature_valid(body, request.headers.get("X-Uc-Signature"), self.secret),
+            "headers": Headers(request.headers),
+            "body": body,
+            "webhook_id": request.headers.get("webhook-id"),
+            "uc_valid": self.secret is not None
+            and uc_signature_valid(body, request.headers.get("X-Uc-Signature"), self.secret),
             "standard_valid": self.secret is not None and standard_signature_valid(request.headers, body, self.secret),
         }
         with self.lock:
@@ -72,7 +75,9 @@ class Receiver:
 
 
 def subscribe(project, url, *, event="file.uploaded", secret=SECRET, **kwargs) -> Webhook:
-    return webhook_services.webhook_create(project=project, target_url=url, event=event, signing_secret=secret, **kwargs)
+    return webhook_services.webhook_create(
+        project=project, target_url=url, event=event, signing_secret=secret, **kwargs
+    )
 
 
 def upload_and_relay(project, name="photo.txt"):

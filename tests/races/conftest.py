@@ -19,8 +19,9 @@ def body_of(index: int) -> bytes:
     return f"file {index}\n".encode() * (1 + index % 7)
 
 
-def make_files(project, count: int, *, age: timedelta = timedelta(0), stored: bool = False,
-               first: int = 0) -> list[File]:
+def make_files(
+    project, count: int, *, age: timedelta = timedelta(0), stored: bool = False, first: int = 0
+) -> list[File]:
     """`count` files as file_upload leaves them (bytes first, then the row), without its per-file
     checks and events: thousands of uploads one by one would take most of a test's time.
 
@@ -32,9 +33,18 @@ def make_files(project, count: int, *, age: timedelta = timedelta(0), stored: bo
         file_uuid = uuid_lib.uuid4()
         data = body_of(index)
         key = default_storage.save(storage_key(project.pk, file_uuid), ContentFile(data))
-        rows.append(File(uuid=file_uuid, project=project, original_filename=f"{index}.txt", size=len(data),
-                         mime_type="text/plain", storage_key=key, datetime_uploaded=uploaded,
-                         datetime_stored=uploaded if stored else None))
+        rows.append(
+            File(
+                uuid=file_uuid,
+                project=project,
+                original_filename=f"{index}.txt",
+                size=len(data),
+                mime_type="text/plain",
+                storage_key=key,
+                datetime_uploaded=uploaded,
+                datetime_stored=uploaded if stored else None,
+            )
+        )
     return File.objects.bulk_create(rows)
 
 

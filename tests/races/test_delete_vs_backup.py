@@ -29,9 +29,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from files import services
-from files.storage import tasks
 from files.models import File, FileBackup
-from files.storage import backups
+from files.storage import backups, tasks
 from files.storage import buckets as storage_targets
 from projects.services import project_create
 from tests.factories import UserFactory
@@ -46,8 +45,9 @@ BACKUPERS = 4  # every job is run by two of them
 
 
 def s3(endpoint: str):
-    return boto3.client("s3", endpoint_url=endpoint, region_name=S3_REGION, aws_access_key_id=S3_KEY,
-                        aws_secret_access_key=S3_SECRET)
+    return boto3.client(
+        "s3", endpoint_url=endpoint, region_name=S3_REGION, aws_access_key_id=S3_KEY, aws_secret_access_key=S3_SECRET
+    )
 
 
 def bucket_keys(client, bucket: str) -> set[str]:
@@ -74,21 +74,39 @@ def purge_queue():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_deleted_files_backup_is_whole_or_absent(default_storage_kind, moto_endpoint, settings,  # noqa: F811
-                                                    purge_queue):
+def test_a_deleted_files_backup_is_whole_or_absent(
+    default_storage_kind,
+    moto_endpoint,
+    settings,
+    purge_queue,
+):
     settings.FILEDOCK_OUTBOX_CONSUMERS = []  # no relay work here: the jobs come from the backfill
     client = s3(moto_endpoint)
     bucket = f"backup-{uuid.uuid4().hex[:12]}"
     client.create_bucket(Bucket=bucket)
     project = project_create(owner=UserFactory(), name="delete vs backup")
     target = storage_targets.bucket_connect(
-        project=project, purpose="backup", provider="custom", endpoint_url=moto_endpoint, region=S3_REGION,
-        bucket=bucket, access_key=S3_KEY, secret_key=S3_SECRET, prefix="race/")
+        project=project,
+        purpose="backup",
+        provider="custom",
+        endpoint_url=moto_endpoint,
+        region=S3_REGION,
+        bucket=bucket,
+        access_key=S3_KEY,
+        secret_key=S3_SECRET,
+        prefix="race/",
+    )
     files = make_files(project, FILES, stored=True)
     large = b"L" * (6 * 1024 * 1024)
     for index in range(LARGE):
-        files.append(services.file_upload(project=project, content=ContentFile(large, name=f"large{index}.bin"),
-                                          filename=f"large{index}.bin", store=True))
+        files.append(
+            services.file_upload(
+                project=project,
+                content=ContentFile(large, name=f"large{index}.bin"),
+                filename=f"large{index}.bin",
+                store=True,
+            )
+        )
     backups.backfill_run(target_id=target.pk)
     jobs = list(FileBackup.objects.filter(target=target).values_list("pk", flat=True))
     assert len(jobs) == len(files)
@@ -98,12 +116,12 @@ def test_a_deleted_files_backup_is_whole_or_absent(default_storage_kind, moto_en
 
     def deleter(part: int) -> None:
         # Each doomed file is deleted by two deleters; short pauses spread the deletes over the copies.
-        for file in doomed[part::DELETERS] + doomed[(part + 1) % DELETERS::DELETERS]:
+        for file in doomed[part::DELETERS] + doomed[(part + 1) % DELETERS :: DELETERS]:
             services.file_delete(file=File.objects.get(pk=file.pk))
             time.sleep(random.random() * 0.04)
 
     def backuper(part: int) -> None:
-        mine = jobs[part % 2::2]
+        mine = jobs[part % 2 :: 2]
         random.shuffle(mine)
         for job in mine:
             result = tasks.backup_file(job)
@@ -123,9 +141,11 @@ def test_a_deleted_files_backup_is_whole_or_absent(default_storage_kind, moto_en
     states = {b.file_id: b for b in FileBackup.objects.filter(target=target)}
     in_bucket = bucket_keys(client, bucket)
     doomed_ids = {f.pk for f in doomed}
-    print(f"\n{default_storage_kind}: {len(files)} files, {len(doomed)} deleted, {sum(results.values())} task runs "
-          f"in {elapsed:.1f} s: {dict(results)}; deleted files' backups: "
-          f"{dict(Counter(states[pk].status for pk in doomed_ids))}")
+    print(
+        f"\n{default_storage_kind}: {len(files)} files, {len(doomed)} deleted, {sum(results.values())} task runs "
+        f"in {elapsed:.1f} s: {dict(results)}; deleted files' backups: "
+        f"{dict(Counter(states[pk].status for pk in doomed_ids))}"
+    )
 
     assert not [b for b in states.values() if b.is_open], "a backup job was left open"
     assert results["not-due"] == len(jobs), "each job is run twice and copied once"
@@ -141,8 +161,11 @@ def test_a_deleted_files_backup_is_whole_or_absent(default_storage_kind, moto_en
             assert job.status == Status.DONE, job
         if job.status == Status.DONE:
             done_keys.add(key)
-            expected = large if file.original_filename.startswith("large") else body_of(
-                int(file.original_filename.split(".")[0]))
+            expected = (
+                large
+                if file.original_filename.startswith("large")
+                else body_of(int(file.original_filename.split(".")[0]))
+            )
             assert client.get_object(Bucket=bucket, Key=key)["Body"].read() == expected, key
             assert job.copied_at is not None
     assert in_bucket == done_keys, "the bucket holds exactly the copies the jobs say are done"

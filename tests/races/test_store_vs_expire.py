@@ -17,9 +17,8 @@ import pytest
 from django.core.files.storage import default_storage
 
 from files import services
-from files.storage import tasks
 from files.models import Event, File
-from files.storage import expiry
+from files.storage import expiry, tasks
 from projects.services import project_create
 from tests.factories import UserFactory
 from tests.races.conftest import Crew, body_of, make_files
@@ -35,7 +34,7 @@ def walk(files: list) -> list:
     files at the same moment, which is where a lost store would hide."""
     order = []
     for start in range(0, len(files), 20):
-        run = files[start:start + 20]
+        run = files[start : start + 20]
         random.shuffle(run)
         order += run
     return order
@@ -66,7 +65,7 @@ def test_no_file_a_store_call_kept_is_ever_removed_by_expiry():
 
     def storer(part: int) -> None:
         try:
-            for position, file in enumerate(walk(expired[part % 3::3])):
+            for position, file in enumerate(walk(expired[part % 3 :: 3])):
                 fronts[part] = position * 3
                 try:
                     services.file_store(file=File.objects.get(pk=file.pk))
@@ -109,8 +108,10 @@ def test_no_file_a_store_call_kept_is_ever_removed_by_expiry():
     kept = {pk for pk, seen in outcomes.items() if seen == {"stored"}}
     refused = {pk for pk, seen in outcomes.items() if seen == {"removed"}}
     assert kept and refused, "the race should have gone both ways"
-    print(f"\n{len(calls)} store calls over {len(outcomes)} files in {elapsed:.1f} s: "
-          f"{len(kept)} kept, {len(refused)} found expired")
+    print(
+        f"\n{len(calls)} store calls over {len(outcomes)} files in {elapsed:.1f} s: "
+        f"{len(kept)} kept, {len(refused)} found expired"
+    )
 
     # Every file a store call kept is stored, present and has its bytes.
     for pk in kept:

@@ -11,8 +11,9 @@ ACCEPT = "application/vnd.uploadcare-v0.7+json"
 def _foreign(team):
     from files.services import file_upload
 
-    file = file_upload(project=team.project, content=ContentFile(b"ours", name="ours.txt"), filename="ours.txt",
-                       store=True)
+    file = file_upload(
+        project=team.project, content=ContentFile(b"ours", name="ours.txt"), filename="ours.txt", store=True
+    )
     return file, team.outsider.memberships.get().project
 
 
@@ -36,8 +37,9 @@ def test_rest_calls_with_another_projects_keys_cannot_touch_our_file(client, tea
     _key, secret = secret_key_create(project=other, label="x")
     auth = {"HTTP_AUTHORIZATION": f"Uploadcare.Simple {other.public_key}:{secret}", "HTTP_ACCEPT": ACCEPT}
     assert client.delete(f"/api/files/{file.uuid}/storage/", **auth).status_code == 404
-    batch = client.generic("DELETE", "/api/files/storage/", json.dumps([str(file.uuid)]),
-                           content_type="application/json", **auth)
+    batch = client.generic(
+        "DELETE", "/api/files/storage/", json.dumps([str(file.uuid)]), content_type="application/json", **auth
+    )
     assert batch.json()["problems"] == {str(file.uuid): "Missing in the project"}
     copy = client.post("/api/files/local_copy/", {"source": str(file.uuid)}, content_type="application/json", **auth)
     assert copy.status_code == 404
@@ -48,6 +50,7 @@ def test_rest_calls_with_another_projects_keys_cannot_touch_our_file(client, tea
 def test_our_keys_with_another_projects_public_key_do_not_authenticate(client, team):
     own_secret = team.project.secret_keys.get().secret
     other = team.outsider.memberships.get().project
-    response = client.get("/api/project/", HTTP_AUTHORIZATION=f"Uploadcare.Simple {other.public_key}:{own_secret}",
-                          HTTP_ACCEPT=ACCEPT)
+    response = client.get(
+        "/api/project/", HTTP_AUTHORIZATION=f"Uploadcare.Simple {other.public_key}:{own_secret}", HTTP_ACCEPT=ACCEPT
+    )
     assert response.status_code == 401

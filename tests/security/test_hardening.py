@@ -42,7 +42,10 @@ def _dashboard_pages(team) -> list[str]:
     for key, pattern in URLCONF.items():
         if key.startswith(("api", "upload", "cdn", "proxy", "/", "admin:", "healthz")):
             continue
-        if "GET" not in _expected(key, pattern) or _expected(key, pattern)["GET"]["owner"] not in (200, (200, 302, 400)):
+        if "GET" not in _expected(key, pattern) or _expected(key, pattern)["GET"]["owner"] not in (
+            200,
+            (200, 302, 400),
+        ):
             continue
         converters = set(pattern.pattern.converters) | set(pattern.pattern.regex.groupindex)
         if converters - {"project_id", "file_id", "webhook_id", "provider", "key_id", "membership_id"}:
@@ -78,8 +81,11 @@ def test_dashboard_pages_have_a_strict_csp_and_no_inline_code(login, team):
                 problems.append(f"{url}: {directive} {sources}")
         if csp.get("frame-ancestors") != ["'none'"] or csp.get("object-src") != ["'none'"]:
             problems.append(f"{url}: frame-ancestors/object-src {csp}")
-        for name, pattern in (("inline <script>", INLINE_SCRIPT), ("style=", INLINE_STYLE_ATTR),
-                              ("on…= handler", INLINE_HANDLER)):
+        for name, pattern in (
+            ("inline <script>", INLINE_SCRIPT),
+            ("style=", INLINE_STYLE_ATTR),
+            ("on…= handler", INLINE_HANDLER),
+        ):
             if pattern.search(html):
                 problems.append(f"{url}: {name}: {pattern.search(html).group(0)!r}")
     assert not problems, problems
@@ -177,8 +183,9 @@ def test_upload_api_is_limited_per_public_key_with_retry_after(client, project, 
     assert 1 <= int(response["Retry-After"]) <= 60
     assert response.content.decode().startswith("Request was throttled.")
     assert response["Access-Control-Allow-Origin"] == "*"
-    upload = client.post("/upload/base/", {"UPLOADCARE_PUB_KEY": project.public_key,
-                                            "file": ContentFile(b"y", name="b.txt")})
+    upload = client.post(
+        "/upload/base/", {"UPLOADCARE_PUB_KEY": project.public_key, "file": ContentFile(b"y", name="b.txt")}
+    )
     assert upload.status_code == 429 and project.files.count() == 1
     # Another project's key is counted on its own.
     other = project.memberships.model.objects.exclude(project=project).first().project
@@ -196,12 +203,17 @@ def test_upload_api_limit_with_jsonerrors_keeps_the_error_shape(client, project,
 
 def test_upload_api_is_limited_per_address(client, project, settings):
     settings.FILEDOCK_RATE_UPLOAD_IP = "2/min"
-    statuses = [client.post("/upload/group/", {"pub_key": project.public_key, "files[0]": "x"}).status_code
-                for _ in range(3)]
+    statuses = [
+        client.post("/upload/group/", {"pub_key": project.public_key, "files[0]": "x"}).status_code for _ in range(3)
+    ]
     assert statuses == [400, 400, 429]
     # From another address the same key still works.
-    assert client.post("/upload/group/", {"pub_key": project.public_key, "files[0]": "x"},
-                       REMOTE_ADDR="127.0.0.2").status_code == 400
+    assert (
+        client.post(
+            "/upload/group/", {"pub_key": project.public_key, "files[0]": "x"}, REMOTE_ADDR="127.0.0.2"
+        ).status_code
+        == 400
+    )
 
 
 def test_upload_sources_are_limited_like_the_rest_of_the_upload_api(client, project, settings):

@@ -34,14 +34,20 @@ def world(team, client, caplog):
     first_view = client.get(reverse("projects:keys", args=[project.pk])).content.decode()
     api_secret = project.secret_keys.get(label="ci").secret
     assert api_secret in first_view  # the one-shot display, right after creation
-    webhook_create(project=project, target_url="https://hooks.example.com/s", event="file.uploaded",
-                   signing_secret=WEBHOOK_SECRET)
-    project.bucket_connections.create(
-        purpose="backup", bucket="backups", access_key="AKIAEXAMPLE", secret_key=BUCKET_SECRET,
-        endpoint_url="http://127.0.0.1:9", disconnected_at=project.created_at,
+    webhook_create(
+        project=project, target_url="https://hooks.example.com/s", event="file.uploaded", signing_secret=WEBHOOK_SECRET
     )
-    oauth_app_save(project=project, provider="dropbox", client_id="abcdefgh1234567", client_secret=OAUTH_SECRET,
-                   enabled=True)
+    project.bucket_connections.create(
+        purpose="backup",
+        bucket="backups",
+        access_key="AKIAEXAMPLE",
+        secret_key=BUCKET_SECRET,
+        endpoint_url="http://127.0.0.1:9",
+        disconnected_at=project.created_at,
+    )
+    oauth_app_save(
+        project=project, provider="dropbox", client_id="abcdefgh1234567", client_secret=OAUTH_SECRET, enabled=True
+    )
     # Every secret API key, including the ones project_create made (the outsider's project has one too).
     secrets = {WEBHOOK_SECRET, BUCKET_SECRET, OAUTH_SECRET, *(key.secret for key in SecretKey.objects.all())}
     return project, secrets
@@ -128,9 +134,15 @@ def test_error_pages_show_no_secret_with_debug_off(world, settings, caplog):
     assert not _leaks(caplog.text, secrets)
 
 
-@pytest.mark.parametrize("model,field", [
-    (SecretKey, "secret"), (Webhook, "signing_secret"), (BucketConnection, "secret_key"), (OAuthApp, "client_secret"),
-])
+@pytest.mark.parametrize(
+    ("model", "field"),
+    [
+        (SecretKey, "secret"),
+        (Webhook, "signing_secret"),
+        (BucketConnection, "secret_key"),
+        (OAuthApp, "client_secret"),
+    ],
+)
 def test_encrypted_columns_hold_no_plain_text_and_need_the_key(world, model, field):
     project, secrets = world
     from core.fields import decrypt
@@ -159,8 +171,10 @@ def test_a_new_secret_waits_for_its_one_view_encrypted_in_the_session(client, te
     client.force_login(team.owner)
     assert client.post(reverse("projects:key_create", args=[project.pk]), {"label": "once"}).status_code == 302
     api_secret = project.secret_keys.get(label="once").secret
-    response = client.post(reverse("projects:webhook_create", args=[project.pk]),
-                           {"target_url": "https://hooks.example.com/once", "event": "file.uploaded", "is_active": "on"})
+    response = client.post(
+        reverse("projects:webhook_create", args=[project.pk]),
+        {"target_url": "https://hooks.example.com/once", "event": "file.uploaded", "is_active": "on"},
+    )
     assert response.status_code == 302
     signing_secret = project.webhooks.get(target_url="https://hooks.example.com/once").signing_secret
 

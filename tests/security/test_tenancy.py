@@ -12,8 +12,8 @@ delete) never changes what the next one sees.
 """
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import pytest
 from django.contrib import admin
@@ -32,6 +32,7 @@ PERSONAS = USERS + NOBODY
 STRANGERS = ["outsider", "anonymous", "other_key"]  # must never see or change this project's data
 MARKER_FILE = "tenantmarker-file.png"
 MARKER_HOOK = "https://tenantmarker.example.com/hook"
+
 
 def _png() -> bytes:
     import io
@@ -63,30 +64,30 @@ def everyone(status, **overrides) -> dict:
 
 def signed_in(users=200, method="GET", **overrides) -> dict:
     """An account page: any signed-in person; without a session, to the sign-in page."""
-    expected = {persona: users for persona in USERS} | {persona: LOGIN for persona in NOBODY}
+    expected = dict.fromkeys(USERS, users) | dict.fromkeys(NOBODY, LOGIN)
     return {method: expected | overrides}
 
 
 def guests(nobody=200, users=302) -> dict:
     """Sign-in/sign-up pages: shown without a session, a signed-in person is sent on."""
-    return {"GET": {persona: users for persona in USERS} | {persona: nobody for persona in NOBODY}}
+    return {"GET": dict.fromkeys(USERS, users) | dict.fromkeys(NOBODY, nobody)}
 
 
 def staff_only() -> dict:
-    return {"GET": {persona: ADMIN_LOGIN for persona in PERSONAS}}
+    return {"GET": dict.fromkeys(PERSONAS, ADMIN_LOGIN)}
 
 
 def rest(**methods: tuple) -> dict:
     """REST API: (own keys, another project's keys) per method; no keys — a session is not enough — 401."""
     return {
-        method: {persona: 401 for persona in PERSONAS} | {"own_key": own, "other_key": other}
+        method: dict.fromkeys(PERSONAS, 401) | {"own_key": own, "other_key": other}
         for method, (own, other) in methods.items()
     }
 
 
 def upload(method: str, own, other) -> dict:
     """Upload API: the public key in the request names the project; without one, 403."""
-    return {method: {persona: 403 for persona in PERSONAS} | {"own_key": own, "other_key": other}}
+    return {method: dict.fromkeys(PERSONAS, 403) | {"own_key": own, "other_key": other}}
 
 
 # The declarations: URL name (or route, for unnamed patterns) → expectation per method and persona.
@@ -121,7 +122,7 @@ UPLOAD = {
     "sources": upload("GET", 200, 200),  # each key sees its own project's sources
     # Capability URLs: the random token (or signed part URL) is the credential, as in Uploadcare.
     "from_url_status": everyone(200),
-    "multipart_part": {"PUT": {persona: 200 for persona in PERSONAS}},
+    "multipart_part": {"PUT": dict.fromkeys(PERSONAS, 200)},
 }
 
 DECLARED: dict[str, object] = {
@@ -131,7 +132,7 @@ DECLARED: dict[str, object] = {
     "cdn:preview": everyone(200),
     "cdn:operations": everyone(200),
     # Proxy: public by public key; the other project's key cannot fetch from our allowed domains.
-    "proxy:fetch": {"GET": {persona: 200 for persona in PERSONAS} | {"other_key": 403}},
+    "proxy:fetch": {"GET": dict.fromkeys(PERSONAS, 200) | {"other_key": 403}},
     **{f"api:{name}": value for name, value in API.items()},
     **{f"api_root:{name}": value for name, value in API.items()},
     **{f"upload:{name}": value for name, value in UPLOAD.items()},
@@ -155,7 +156,7 @@ DECLARED: dict[str, object] = {
     # allauth
     "account_login": guests(),
     "account_signup": guests(),
-    "account_logout": {"GET": {p: 200 for p in USERS} | {p: 302 for p in NOBODY}},
+    "account_logout": {"GET": dict.fromkeys(USERS, 200) | dict.fromkeys(NOBODY, 302)},
     "account_inactive": everyone(200),
     "account_reauthenticate": signed_in(200),
     "account_email": signed_in(200),
@@ -180,7 +181,7 @@ DECLARED: dict[str, object] = {
     # Admin site: staff only; none of the personas is staff.
     "admin:index": staff_only(),
     "admin:login": everyone(200),
-    "admin:logout": {"POST": {persona: 302 for persona in PERSONAS}},
+    "admin:logout": {"POST": dict.fromkeys(PERSONAS, 302)},
     "admin:password_change": staff_only(),
     "admin:password_change_done": staff_only(),
     "admin:auth_user_password_change": staff_only(),  # UserAdmin's own page
@@ -201,19 +202,52 @@ for _model in admin.site._registry:
 def _project_pages():
     """Project pages: the role is declared on the view; listed here by name so a new one is noticed."""
     return [
-        "files:list", "files:upload", "files:bulk", "files:detail", "files:store", "files:delete",
-        "files:metadata_set", "files:metadata_delete",
-        "files:storage:index", "files:storage:test", "files:storage:connect", "files:storage:retest",
-        "files:storage:disconnect", "files:storage:retry",
-        "files:proxy:index", "files:proxy:add", "files:proxy:remove",
-        "projects:overview", "projects:settings", "projects:rename", "projects:uploads", "projects:delete",
-        "projects:keys", "projects:key_create", "projects:key_revoke",
-        "projects:collaborators", "projects:invite", "projects:leave", "projects:transfer",
-        "projects:change_role", "projects:remove", "projects:invitation_cancel",
-        "projects:webhooks", "projects:webhook_create", "projects:webhook_detail", "projects:webhook_update",
-        "projects:webhook_delete", "projects:webhook_rotate_secret", "projects:webhook_enable",
-        "projects:webhook_disable", "projects:webhook_send_test", "projects:webhook_redeliver",
-        "projects:oauth_apps", "projects:oauth_app_edit", "projects:oauth_app_save", "projects:oauth_app_delete",
+        "files:list",
+        "files:upload",
+        "files:bulk",
+        "files:detail",
+        "files:store",
+        "files:delete",
+        "files:metadata_set",
+        "files:metadata_delete",
+        "files:storage:index",
+        "files:storage:test",
+        "files:storage:connect",
+        "files:storage:retest",
+        "files:storage:disconnect",
+        "files:storage:retry",
+        "files:proxy:index",
+        "files:proxy:add",
+        "files:proxy:remove",
+        "projects:overview",
+        "projects:settings",
+        "projects:rename",
+        "projects:uploads",
+        "projects:delete",
+        "projects:keys",
+        "projects:key_create",
+        "projects:key_revoke",
+        "projects:collaborators",
+        "projects:invite",
+        "projects:leave",
+        "projects:transfer",
+        "projects:change_role",
+        "projects:remove",
+        "projects:invitation_cancel",
+        "projects:webhooks",
+        "projects:webhook_create",
+        "projects:webhook_detail",
+        "projects:webhook_update",
+        "projects:webhook_delete",
+        "projects:webhook_rotate_secret",
+        "projects:webhook_enable",
+        "projects:webhook_disable",
+        "projects:webhook_send_test",
+        "projects:webhook_redeliver",
+        "projects:oauth_apps",
+        "projects:oauth_app_edit",
+        "projects:oauth_app_save",
+        "projects:oauth_app_delete",
         "projects:audit",
     ]
 
@@ -292,21 +326,37 @@ class World:
         from projects.webhooks.services import webhook_create
 
         project = self.project
-        file = file_upload(project=project, content=ContentFile(PNG, name=MARKER_FILE), filename=MARKER_FILE,
-                           store=False, metadata={"k": "v"})
+        file = file_upload(
+            project=project,
+            content=ContentFile(PNG, name=MARKER_FILE),
+            filename=MARKER_FILE,
+            store=False,
+            metadata={"k": "v"},
+        )
         file_store(file=file)
         start, end = month_bounds(today())
         self.seeds = {
             "file": file,
             "group": group_create(project=project, refs=[str(file.uuid)]),
-            "webhook": webhook_create(project=project, target_url=MARKER_HOOK, event="file.uploaded",
-                                      signing_secret="s"),
+            "webhook": webhook_create(
+                project=project, target_url=MARKER_HOOK, event="file.uploaded", signing_secret="s"
+            ),
             "invitation": project.invitations.create(email="invited@example.com", role=Role.MEMBER),
-            "multipart": multipart_start(project=project, filename="small.bin", size=10,
-                                         content_type="application/octet-stream", store="0", metadata={}),
+            "multipart": multipart_start(
+                project=project,
+                filename="small.bin",
+                size=10,
+                content_type="application/octet-stream",
+                store="0",
+                metadata={},
+            ),
             "from_url": from_url_create(project=project, source_url="http://127.0.0.1:9/a.txt", store="0"),
-            "invoice": invoice_issue(account=self.team.owner, period_start=start, period_end=end,
-                                     plan=Plan.objects.filter(price_cents__gt=0).first() or Plan.objects.first()),
+            "invoice": invoice_issue(
+                account=self.team.owner,
+                period_start=start,
+                period_end=end,
+                plan=Plan.objects.filter(price_cents__gt=0).first() or Plan.objects.first(),
+            ),
         }
         if self.httpserver is not None:
             proxy_domain_add(project=project, pattern=self.httpserver.host)
@@ -360,7 +410,9 @@ def _data(key: str, method: str, world: World, pub_key: str | None):
         "files_storage": [file_uuid],
         "files_local_copy": {"source": file_uuid, "store": False},
         "file_metadata_key": "v2" if method == "PUT" else None,
-        "webhooks": {"target_url": "https://new.example.com/hook", "event": "file.uploaded"} if method == "POST" else None,
+        "webhooks": {"target_url": "https://new.example.com/hook", "event": "file.uploaded"}
+        if method == "POST"
+        else None,
         "webhook": {"is_active": False} if method == "PUT" else None,
         "webhook_unsubscribe": {"target_url": MARKER_HOOK},
     }
@@ -369,7 +421,11 @@ def _data(key: str, method: str, world: World, pub_key: str | None):
     form = {} if pub_key is None else {"pub_key": pub_key, "UPLOADCARE_PUB_KEY": pub_key}
     upload_forms = {
         "base": {"file": ContentFile(b"new bytes", name="new.txt")},
-        "multipart_start": {"filename": "big.bin", "size": str(20 * 1024**2), "content_type": "application/octet-stream"},
+        "multipart_start": {
+            "filename": "big.bin",
+            "size": str(20 * 1024**2),
+            "content_type": "application/octet-stream",
+        },
         "multipart_complete": {"uuid": str(s["multipart"].uuid)},
         "from_url": {"source_url": "http://127.0.0.1:9/b.txt"},
         "from_url/status": {"token": str(s["from_url"].token)},
@@ -416,7 +472,9 @@ def _snapshot(project) -> dict:
     project.refresh_from_db()
     return {
         "project": (project.name, project.deleted_at, project.autostore_enabled),
-        "files": sorted(File.objects.filter(project=project).values_list("uuid", "datetime_stored", "datetime_removed", "metadata")),
+        "files": sorted(
+            File.objects.filter(project=project).values_list("uuid", "datetime_stored", "datetime_removed", "metadata")
+        ),
         "groups": sorted(Group.objects.filter(project=project).values_list("id", flat=True)),
         "webhooks": sorted(project.webhooks.values_list("pk", "target_url", "event", "is_active")),
         "keys": sorted(project.secret_keys.values_list("pk", "revoked_at")),
@@ -436,7 +494,7 @@ def _expected(key: str, pattern) -> dict:
     rank = ROLE_RANK[Role(view.project_role)]
     members = ["owner", "admin", "member", "viewer"]
     expected = {persona: (DONE if ROLE_RANK[Role(persona)] >= rank else 403) for persona in members}
-    return {view.project_methods[0]: expected | {"outsider": 404} | {persona: LOGIN for persona in NOBODY}}
+    return {view.project_methods[0]: expected | {"outsider": 404} | dict.fromkeys(NOBODY, LOGIN)}
 
 
 def _matches(response, expected) -> bool:

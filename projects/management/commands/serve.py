@@ -20,11 +20,38 @@ class Command(BaseCommand):
             if folder:
                 settings.VAR_DIR.joinpath(folder).mkdir(parents=True, exist_ok=True)
         commands = [
-            [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", bind, "--workers", str(web_workers),
-             "--threads", "4", "--access-logfile", "-", "--timeout", "120"],
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "config.wsgi",
+                "--bind",
+                bind,
+                "--workers",
+                str(web_workers),
+                "--threads",
+                "4",
+                "--access-logfile",
+                "-",
+                "--timeout",
+                "120",
+            ],
             # WARNING: the periodic sweeps run every few seconds and would flood the terminal at INFO.
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--beat", "--loglevel", "WARNING",
-             "--concurrency", "2", "--schedule", str(settings.VAR_DIR / "celerybeat-schedule")],
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--beat",
+                "--loglevel",
+                "WARNING",
+                "--concurrency",
+                "2",
+                "--schedule",
+                str(settings.VAR_DIR / "celerybeat-schedule"),
+            ],
         ]
         processes = [subprocess.Popen(command) for command in commands]
         self.stdout.write(self.style.SUCCESS(f"Filedock is running on http://{bind}/ — press Ctrl-C to stop."))
@@ -41,7 +68,9 @@ class Command(BaseCommand):
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
-        failed = [process.args[2] for process in processes if process.returncode not in (0, -signal.SIGTERM, -signal.SIGINT)]
+        failed = [
+            process.args[2] for process in processes if process.returncode not in (0, -signal.SIGTERM, -signal.SIGINT)
+        ]
         if failed and not stopping:
             self.stderr.write(f"stopped because {', '.join(failed)} exited")
             sys.exit(1)
