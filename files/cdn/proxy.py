@@ -28,7 +28,6 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core import fetch
-from files.cdn import operations
 from files.content import SNIFF_BYTES, image_info, sniff_mime
 from files.models import ProxiedFile, ProxyDomain
 
@@ -259,26 +258,3 @@ def _delete_version(key: str) -> None:
     for name in names:
         if name.startswith(version):
             default_storage.delete(f"{directory}/{name}")
-
-
-def rendering_get_or_create(*, proxied: ProxiedFile, plan: operations.Plan, accepts_webp: bool) -> tuple[str, str]:
-    """The storage key and MIME type of the cached copy rendered by `plan` (CDN operations);
-    rendered on first use next to the copy's version, so a replaced copy is never shown stale.
-
-    Raises operations.UndecodableImage, or ValueError for a size limit.
-    """
-    kind = operations.output_kind(plan, proxied.image_info or {}, accepts_webp)
-    digest = rendering_digest(proxied, plan, kind)
-    key = f"{proxied.storage_key}-ops-{digest}.{kind}"
-    operations.render_to_storage(
-        open_source=lambda: default_storage.open(proxied.storage_key, "rb"),
-        key=key,
-        plan=plan,
-        accepts_webp=accepts_webp,
-    )
-    return key, f"image/{kind}"
-
-
-def rendering_digest(proxied: ProxiedFile, plan: operations.Plan, kind: str) -> str:
-    # The same digest the CDN puts in its rendering keys and ETags.
-    return operations.rendering_key(file=proxied, plan=plan, kind=kind).rsplit("-", 1)[1].split(".")[0]

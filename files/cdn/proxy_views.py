@@ -18,16 +18,18 @@ cut short still counts in full; a 304 counts nothing. Fetching from the origin i
 """
 
 import re
+from collections.abc import Callable
 from urllib.parse import quote, unquote, urlsplit
 
 from django.core.files.storage import default_storage
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.utils import timezone
 from django.utils.http import parse_http_date_safe
 
-from files.cdn import operations, previews, proxy
-from files.cdn.views import CORS, _with, count_traffic, deliver, delivery_headers, not_modified, public
+from billing.metering import usage_add
+from core import delivery
+from files.cdn import images, proxy
 from files.content import clean_filename
 from files.models import ProxiedFile
 from projects.models import Project
@@ -39,29 +41,27 @@ PATH_SAFE = "/:@!$&'()*+,;=-._~"
 # The endpoint
 
 
-@public
+@delivery.public
 def proxy_view(request: HttpRequest, public_key: str, rest: str) -> HttpResponseBase:
     project = Project.objects.live().filter(public_key=public_key).first()
     if project is None:
-        return _plain(404, "Unknown public key.")
+        return delivery.plain(404, "Unknown public key.")
     try:
         ops, url = split_path(rest, request.META.get("QUERY_STRING", ""))
         proxy.check_host(project, url)
         plan = _plan(ops)
     except proxy.ProxyError as exc:
-        return _plain(exc.status, exc.message)
+        return delivery.plain(exc.status, exc.message)
     except ValueError as exc:
-        return _plain(400, str(exc))
+        return delivery.plain(400, str(exc))
     try:
         proxied = proxy.proxy_fetch(project=project, url=url)
     except proxy.ProxyError as exc:
-        return _plain(exc.status, exc.message)
+        return delivery.plain(exc.status, exc.message)
+    on_sent = _traffic(project)
     if plan is None:
-        response, key, size = _original(request, proxied), proxied.storage_key, proxied.size
-    else:
-        (response, key), size = _rendering(request, proxied, plan), None
-    count_traffic(project.pk, request, response, key=key, size=size)
-    return response
+        return _original(request, proxied, on_sent)
+    return _rendering(request, proxied, plan, on_sent)
 
 
 def split_path(rest: str, query: str) -> tuple[str, str]:
@@ -82,49 +82,51 @@ def split_path(rest: str, query: str) -> tuple[str, str]:
     return ops, f"{url}?{query}" if query else url
 
 
-def _plan(ops: str) -> operations.Plan | None:
+def _plan(ops: str) -> images.Plan | None:
     if not ops:
         return None
-    plan, filename = operations.parse(ops)
+    plan, filename = images.parse(ops)
     if filename:
         raise ValueError(f"Unexpected {filename!r}: operations look like -/name/params/.")
     return plan
 
 
-def _original(request: HttpRequest, proxied: ProxiedFile) -> HttpResponseBase:
+def _original(request: HttpRequest, proxied: ProxiedFile, on_sent: Callable[[int], None]) -> HttpResponseBase:
     headers = _headers(proxied, etag=f'"{proxied.version}"', mime_type=proxied.mime_type, filename=_name(proxied))
-    return not_modified(request, headers) or deliver(
-        request, key=proxied.storage_key, size=proxied.size, headers=headers, storage=default_storage
+    return delivery.not_modified(request, headers) or delivery.deliver(
+        request, key=proxied.storage_key, size=proxied.size, headers=headers, storage=default_storage, on_sent=on_sent
     )
 
 
-def _rendering(request: HttpRequest, proxied: ProxiedFile, plan: operations.Plan) -> tuple[HttpResponseBase, str]:
-    """The response, and the rendering's storage key (empty when nothing was rendered)."""
+def _rendering(
+    request: HttpRequest, proxied: ProxiedFile, plan: images.Plan, on_sent: Callable[[int], None]
+) -> HttpResponseBase:
     if not proxied.is_image:
-        return _plain(415, "The remote file is not an image this server can read, so it has no image operations."), ""
+        return delivery.plain(
+            415, "The remote file is not an image this server can read, so it has no image operations."
+        )
     accepts_webp = "image/webp" in request.META.get("HTTP_ACCEPT", "")
-    kind = operations.output_kind(plan, proxied.image_info, accepts_webp)
-    digest = proxy.rendering_digest(proxied, plan, kind)
-    name = previews.preview_filename(_name(proxied), kind.replace("jpeg", "jpg"))
-    headers = _headers(proxied, etag=f'"{proxied.version}-{digest}"', mime_type=f"image/{kind}", filename=name)
+    output = images.output_of(plan, proxied.image_info, accepts_webp)
+    name = images.rendering_filename(_name(proxied), output)
+    headers = _headers(proxied, etag=f'"{proxied.version}-{output.tag}"', mime_type=output.mime_type, filename=name)
     if plan.format == "auto":
         headers["Vary"] = "Accept"
-    if response := not_modified(request, headers):
-        return response, ""
+    if response := delivery.not_modified(request, headers):
+        return response
     try:
-        key, _ = proxy.rendering_get_or_create(proxied=proxied, plan=plan, accepts_webp=accepts_webp)
-    except operations.UndecodableImage:
-        return _plain(415, "The remote file could not be decoded as an image."), ""
-    except ValueError as exc:
-        return _plain(400, str(exc)), ""
-    return deliver(request, key=key, size=None, headers=headers, storage=default_storage), key
+        key = images.rendering_get_or_create(source=proxied, plan=plan, accepts_webp=accepts_webp)
+    except images.UndecodableImage:
+        return delivery.plain(415, "The remote file could not be decoded as an image.")
+    except images.LimitExceeded as exc:
+        return delivery.plain(400, str(exc))
+    return delivery.deliver(request, key=key, size=None, headers=headers, storage=default_storage, on_sent=on_sent)
 
 
 def _headers(proxied: ProxiedFile, *, etag: str, mime_type: str, filename: str) -> dict[str, str]:
     # Browsers and caches may keep it as long as this server does before revalidating.
     fresh = max(0, int((proxied.revalidate_after - timezone.now()).total_seconds()))
     modified = parse_http_date_safe(proxied.last_modified) or proxied.fetched_at.timestamp()
-    return delivery_headers(
+    return delivery.delivery_headers(
         etag=etag,
         mime_type=mime_type,
         filename=filename,
@@ -137,5 +139,6 @@ def _name(proxied: ProxiedFile) -> str:
     return clean_filename(unquote(urlsplit(proxied.url).path.rsplit("/", 1)[-1]))
 
 
-def _plain(status: int, message: str) -> HttpResponse:
-    return _with(HttpResponse(f"{message}\n", status=status, content_type="text/plain; charset=utf-8"), CORS)
+def _traffic(project: Project) -> Callable[[int], None]:
+    """Counts the bytes sent toward the project's traffic for the day; fetching is not counted."""
+    return lambda sent: usage_add(project_id=project.pk, traffic_bytes=sent)

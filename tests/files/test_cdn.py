@@ -4,6 +4,8 @@ from datetime import timedelta
 from urllib.parse import quote, urlparse
 
 import pytest
+from allauth.usersessions.models import UserSession
+from django.contrib.auth import SESSION_KEY
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.test import Client, override_settings
@@ -11,12 +13,15 @@ from django.urls import resolve, reverse
 from django.utils import timezone
 from django.utils.http import http_date
 from PIL import Image
+from storages.backends.s3 import S3File
 
-from files.cdn import previews
+from billing.models import UsageDay
+from files.cdn import images
 from files.cdn import views as cdn
 from files.info import cdn_url, rest_file_info
 from files.models import File
 from files.services import file_delete, file_upload
+from projects.services import project_delete
 
 DATA = b"0123456789abcdefghijklmnopqrstuvwxyz"
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -219,8 +224,6 @@ def test_x_accel_mode_is_off_by_default(client, team):
 
 @override_settings(FILEDOCK_CDN_X_ACCEL_PREFIX="/protected/")
 def test_x_accel_mode_keeps_the_sandbox_and_counts_the_files_bytes(client, team):
-    from billing.models import UsageDay
-
     file = upload(team.project, data=b"<html></html>", name="x.html")
     response = client.get(url(file, "renamed.html"))
     assert response["X-Accel-Redirect"] == f"/protected/{file.storage_key}"
@@ -266,7 +269,7 @@ def test_preview_is_cached_and_reused(client, team, monkeypatch):
     with default_storage.open(f"previews/{file.uuid}/100x50.jpg") as cached:
         assert cached.read() == first
 
-    monkeypatch.setattr(previews, "_render", lambda *args: pytest.fail("rendered again"))
+    monkeypatch.setattr(images, "render", lambda *args: pytest.fail("rendered again"))
     for size in ("100x100", "100x50", "100x"):  # boxes that give the same picture share it
         assert body(client.get(url(file, f"-/preview/{size}/"))) == first
 
@@ -318,8 +321,6 @@ def test_s3_redirect_mode_sends_a_presigned_url(client, team, s3_storage, settin
 
 
 def test_s3_proxy_mode_streams_the_bytes(client, team, s3_storage, settings, monkeypatch):
-    from storages.backends.s3 import S3File
-
     settings.FILEDOCK_CDN_S3_REDIRECT = False
     big = bytes(range(256)) * 1024  # several chunks
     file = upload(team.project, data=big, name="blob.bin")
@@ -341,9 +342,6 @@ def test_s3_previews_are_rendered_and_stored_in_the_bucket(client, team, s3_stor
 
 
 def test_signed_in_visitors_get_cacheable_cdn_responses(client, team):
-    from allauth.usersessions.models import UserSession
-    from django.contrib.auth import SESSION_KEY
-
     file = file_upload(project=team.project, content=ContentFile(b"public", name="p.txt"), filename="p.txt", store=True)
     client.post("/accounts/login/", {"login": team.owner.email, "password": "correct-horse-battery"})
     assert SESSION_KEY in client.session
@@ -357,8 +355,6 @@ def test_signed_in_visitors_get_cacheable_cdn_responses(client, team):
 
 
 def test_cdn_bytes_count_toward_the_projects_traffic(client, team):
-    from billing.models import UsageDay
-
     file = file_upload(
         project=team.project, content=ContentFile(b"x" * 1000, name="t.bin"), filename="t.bin", store=True
     )
@@ -370,8 +366,6 @@ def test_cdn_bytes_count_toward_the_projects_traffic(client, team):
 
 
 def test_files_of_a_deleted_project_are_gone_from_the_cdn_at_once(client, team):
-    from projects.services import project_delete
-
     file = file_upload(project=team.project, content=ContentFile(b"x", name="x.txt"), filename="x.txt", store=True)
     project_delete(project=team.project)
     assert client.get(f"/cdn/{file.uuid}/").status_code == 404

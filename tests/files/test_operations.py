@@ -1,11 +1,15 @@
-"""CDN image operations: strict parsing and Pillow rendering."""
+"""CDN image operations: strict parsing and Pillow rendering (files.cdn.images)."""
 
 import io
 
 import pytest
+from django.core.files.base import ContentFile
 from PIL import Image
 
-from files.cdn.operations import parse, render
+from files.cdn import images
+from files.cdn.images import parse, render
+from files.content import image_info
+from files.services import file_upload
 
 
 def image_bytes(size=(400, 300), mode="RGB", fmt="PNG") -> io.BytesIO:
@@ -94,24 +98,18 @@ def test_bad_operations_are_value_errors_with_a_message(path, message):
 
 @pytest.fixture
 def photo(team):
-    from django.core.files.base import ContentFile
-
-    from files.services import file_upload
-
     return file_upload(
         project=team.project, content=ContentFile(image_bytes().getvalue(), name="p.png"), filename="p.png", store=True
     )
 
 
 def test_cdn_renders_operations_and_caches_them(client, photo, monkeypatch):
-    from files.cdn import operations
-
     response = client.get(f"/cdn/{photo.uuid}/-/resize/100x/-/format/jpeg/thumb.jpg", HTTP_ACCEPT="image/*")
     assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
     assert Image.open(io.BytesIO(b"".join(response.streaming_content))).size == (100, 75)
     assert 'filename="thumb.jpg"' in response["Content-Disposition"]
 
-    monkeypatch.setattr(operations, "render", lambda *a, **k: pytest.fail("rendered twice"))
+    monkeypatch.setattr(images, "render", lambda *a, **k: pytest.fail("rendered twice"))
     again = client.get(f"/cdn/{photo.uuid}/-/resize/100x/-/format/jpeg/")
     assert again.status_code == 200 and again["ETag"] == response["ETag"]
     assert (
@@ -133,10 +131,6 @@ def test_cdn_bad_operation_is_400_with_the_message(client, photo):
 
 
 def test_cdn_operations_on_non_images_are_404(client, team):
-    from django.core.files.base import ContentFile
-
-    from files.services import file_upload
-
     text = file_upload(project=team.project, content=ContentFile(b"words", name="a.txt"), filename="a.txt", store=True)
     assert client.get(f"/cdn/{text.uuid}/-/resize/10x/").status_code == 404
 
@@ -148,10 +142,6 @@ def test_a_resize_whose_computed_side_is_too_large_is_refused():
 
 
 def test_cdn_answers_400_for_an_oversized_computed_side(client, team):
-    from django.core.files.base import ContentFile
-
-    from files.services import file_upload
-
     tall = file_upload(
         project=team.project,
         content=ContentFile(image_bytes(size=(1, 5000)).getvalue(), name="t.png"),
@@ -159,3 +149,23 @@ def test_cdn_answers_400_for_an_oversized_computed_side(client, team):
         store=True,
     )
     assert client.get(f"/cdn/{tall.uuid}/-/resize/5000x/").status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("mode", "fmt"), [("RGB", "JPEG"), ("RGBA", "PNG"), ("P", "GIF"), ("1", "BMP"), ("L", "PNG"), ("CMYK", "JPEG")]
+)
+@pytest.mark.parametrize("path", ["", "-/format/auto/", "-/preview/30x30/", "-/grayscale/", "-/format/webp/"])
+def test_the_format_planned_from_image_info_is_the_one_rendered(mode, fmt, path):
+    source = image_bytes(size=(40, 30), mode=mode, fmt=fmt)
+    plan, _ = parse(path)
+    for accepts_webp in (False, True):
+        planned = images.output_of(plan, image_info(source), accepts_webp)
+        assert render(source, plan, accepts_webp)[1] == planned.mime_type
+
+
+def test_the_preview_url_is_named_by_the_size_it_gives():
+    plan = images.parse_preview("100x100")
+    info = image_info(image_bytes(size=(400, 200), fmt="JPEG"))
+    output = images.output_of(plan, info, accepts_webp=False)
+    assert (output.name, output.tag, output.mime_type) == ("100x50.jpg", "100x50", "image/jpeg")
+    assert images.output_of(images.parse_preview("100x"), info, accepts_webp=False) == output

@@ -66,7 +66,7 @@ INLINE_HANDLER = re.compile(r"\son[a-z]+\s*=\s*[\"']", re.IGNORECASE)
 
 def test_dashboard_pages_have_a_strict_csp_and_no_inline_code(login, team):
     client = login(team.owner)
-    pages = _dashboard_pages(team) + ["/accounts/email/", "/accounts/password/change/", "/accounts/2fa/"]
+    pages = [*_dashboard_pages(team), "/accounts/email/", "/accounts/password/change/", "/accounts/2fa/"]
     assert len(pages) > 20
     problems = []
     for url in pages:
