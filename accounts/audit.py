@@ -11,9 +11,10 @@ import ipaddress
 import re
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from urllib.parse import urlsplit
 
+from allauth.account.adapter import get_adapter
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.mail import send_mail
@@ -22,19 +23,19 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts.models import AuditEvent, KnownDevice
+from accounts.models import AuditEvent, KnownDevice, User
+from core.pagination import InvalidCursor, Keyset, cursor_decode, cursor_encode, take
+from projects.models import Membership, Project, Role
 
 request_context: ContextVar[HttpRequest | None] = ContextVar("audit_request", default=None)
 
 USER_AGENT_MAX = AuditEvent._meta.get_field("user_agent").max_length
 PAGE_SIZE = 50
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+NEWEST_FIRST = Keyset("created_at", descending=True)
 
 
 def client_ip(request: HttpRequest) -> str | None:
     """The client's IP as allauth sees it (honours ALLAUTH_TRUSTED_PROXY_COUNT / _CLIENT_IP_HEADER)."""
-    from allauth.account.adapter import get_adapter
-
     try:
         ip = get_adapter(request).get_client_ip(request)
         ipaddress.ip_address(ip)
@@ -171,15 +172,14 @@ def _send_new_device_email(user, device: Device, ip: str | None, when: datetime)
 # Reading the log
 
 
-def audit_events_for_account(*, user) -> QuerySet[AuditEvent]:
+def audit_events_for_account(*, user: User) -> QuerySet[AuditEvent]:
     """What the account did, and anything done to the projects it owns."""
-    from projects.models import Membership, Role
-
     owned = Membership.objects.filter(user=user, role=Role.OWNER).values("project_id")
     return AuditEvent.objects.filter(Q(actor=user) | Q(project_id__in=owned))
 
 
-def audit_events_for_project(*, project) -> QuerySet[AuditEvent]:
+def audit_events_for_project(*, project: Project) -> QuerySet[AuditEvent]:
+    """Everything done to the project."""
     return AuditEvent.objects.filter(project=project)
 
 
@@ -192,7 +192,8 @@ def audit_page(
     before: str = "",
     size: int = PAGE_SIZE,
 ) -> tuple[list[AuditEvent], str | None]:
-    """One page, newest first, after the cursor `before`; returns the events and the next page's cursor."""
+    """One page, newest first, after the cursor `before` (an invalid one is ignored); returns the events and
+    the next page's cursor."""
     if action:
         events = events.filter(action=action)
     zone = timezone.get_current_timezone()
@@ -200,23 +201,9 @@ def audit_page(
         events = events.filter(created_at__gte=datetime.combine(date_from, time.min, zone))
     if date_to and date_to < date.max:  # the last representable day has no "next day" to stop before
         events = events.filter(created_at__lt=datetime.combine(date_to + timedelta(days=1), time.min, zone))
-    cursor = _cursor_parse(before)
-    if cursor:
-        created_at, pk = cursor
-        events = events.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=pk))
-    page = list(events.select_related("actor").order_by("-created_at", "-pk")[: size + 1])
-    if len(page) <= size:
-        return page, None
-    page = page[:size]
-    last = page[-1]
-    return page, f"{(last.created_at - _EPOCH) // timedelta(microseconds=1)}-{last.pk}"
-
-
-def _cursor_parse(value: str) -> tuple[datetime, int] | None:
-    micros, _, pk = value.partition("-")
-    if not (micros.isascii() and micros.isdigit() and pk.isascii() and pk.isdigit()):
-        return None
     try:
-        return _EPOCH + timedelta(microseconds=int(micros)), int(pk)
-    except OverflowError:
-        return None
+        position = cursor_decode(before, parse_pk=int) if before else None
+    except InvalidCursor:
+        position = None  # an edited or outdated link shows the newest events
+    page = take(NEWEST_FIRST.seek(events.select_related("actor"), position), size)
+    return page.rows, cursor_encode(NEWEST_FIRST.position_of(page.rows[-1])) if page.more else None

@@ -1,4 +1,5 @@
 from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -8,7 +9,7 @@ from accounts.forms import AuditFilterForm
 
 @login_required
 @require_GET
-def audit_log(request):
+def audit_log(request: HttpRequest) -> HttpResponse:
     """The signed-in account's own actions and everything done to the projects it owns."""
     form = AuditFilterForm(request.GET)
     events, next_cursor = audit_page(audit_events_for_account(user=request.user), **form.filters())

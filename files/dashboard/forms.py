@@ -2,18 +2,19 @@
 
 import re
 import uuid as uuid_lib
-from datetime import UTC, datetime, timedelta
 
 from django import forms
 from django.db.models import F, Q, QuerySet
 from django.db.models.lookups import IContains
 
+from billing.quotas import QuotaExceeded
+from core.pagination import InvalidCursor, Keyset, Position, cursor_decode, cursor_encode
 from files import services
 from files.errors import UploadError
 from files.models import File
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-MICROSECOND = timedelta(microseconds=1)
+# The files listing: newest first; the (project, -datetime_uploaded, -uuid) index serves it.
+NEWEST_FIRST = Keyset("datetime_uploaded", descending=True)
 MIME_PREFIX = re.compile(r"^[a-z0-9][a-z0-9.+\-]*/?[a-z0-9.+\-]*$")
 BULK_MAX = 500
 
@@ -49,8 +50,8 @@ class UploadForm(forms.Form):
         try:
             for upload in files:
                 services.check_size(self.project, upload.size)
-        except UploadError as exc:
-            raise forms.ValidationError(exc.explanation) from exc
+        except (UploadError, QuotaExceeded) as exc:
+            raise forms.ValidationError(str(exc)) from exc
         return files
 
     def save(self) -> list[File]:
@@ -63,20 +64,19 @@ class UploadForm(forms.Form):
 
 
 class CursorField(forms.CharField):
-    """A position in the newest-first listing: the row's upload time in microseconds and its UUID."""
+    """A position in the files listing (NEWEST_FIRST), as a core.pagination cursor."""
 
     @staticmethod
     def encode(file: File) -> str:
-        return f"{(file.datetime_uploaded - EPOCH) // MICROSECOND}_{file.uuid.hex}"
+        return cursor_encode(NEWEST_FIRST.position_of(file))
 
-    def to_python(self, value) -> tuple[datetime, uuid_lib.UUID] | None:
+    def to_python(self, value: str | None) -> Position | None:
         value = super().to_python(value)
         if not value:
             return None
         try:
-            micros, _, hex_uuid = value.partition("_")
-            return EPOCH + int(micros) * MICROSECOND, uuid_lib.UUID(hex=hex_uuid)
-        except (ValueError, OverflowError) as exc:
+            return cursor_decode(value, parse_pk=uuid_lib.UUID)
+        except InvalidCursor as exc:
             raise forms.ValidationError("This page link is no longer valid.") from exc
 
 

@@ -48,8 +48,8 @@ def project_totals(project) -> dict:
 
 def walk_totals(project, *, first_page: bool) -> dict:
     """The totals a page reports: counted on a walk's first page (no `from`) and reused for a minute
-    by the pages after it. Counting the whole project for every page of 100 made walking 100,000
-    files quadratic; the totals of a walk in progress are approximate anyway."""
+    by the pages after it. Counting the whole project on every page would make a walk through all
+    of it quadratic; the totals of a walk in progress are approximate anyway."""
     key = f"files:rest-totals:{project.pk}"
     if not first_page and (totals := cache.get(key)) is not None:
         return totals

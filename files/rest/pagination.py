@@ -1,7 +1,7 @@
 """Keyset pages for the REST lists (files, groups), with the original API's `from` parameter.
 
 A page is ordered by (datetime, pk) and starts at `from`, inclusive (at or after that moment; at
-or before it when descending), so every page is an index range scan however deep it is. The
+or before it when descending); core.pagination reads it as one index range scan. The
 `next`/`previous` links point at the first row of that page: `from=<its datetime>` plus
 `from_id=<its pk>`, which skips the rows of the same microsecond that sort before it, so ties are
 neither skipped nor repeated. A client that keeps only `from` (@uploadcare/rest-client rebuilds
@@ -10,14 +10,18 @@ The original API's own links carry `offset` (rows at exactly `from` already seen
 accepted too, resolved to a pk among those ties.
 """
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from urllib.parse import urlencode
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+
+from core.pagination import Keyset, Position, take
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -31,7 +35,7 @@ def invalid(name: str, message: str) -> ValidationError:
     return ValidationError({name: [message]})
 
 
-def int_param(params, name: str, default: int, minimum: int, maximum: int) -> int:
+def int_param(params: Mapping[str, str], name: str, default: int, minimum: int, maximum: int) -> int:
     raw = params.get(name, "")
     if raw == "":
         return default
@@ -44,7 +48,7 @@ def int_param(params, name: str, default: int, minimum: int, maximum: int) -> in
     return value
 
 
-def bool_param(params, name: str, default: bool | None) -> bool | None:
+def bool_param(params: Mapping[str, str], name: str, default: bool | None) -> bool | None:
     raw = params.get(name, "").strip().lower()
     if raw == "":
         return default
@@ -55,7 +59,7 @@ def bool_param(params, name: str, default: bool | None) -> bool | None:
     raise invalid(name, "Must be true or false.")
 
 
-def datetime_param(params, name: str) -> datetime | None:
+def datetime_param(params: Mapping[str, str], name: str) -> datetime | None:
     raw = params.get(name, "").strip()
     if not raw:
         return None
@@ -95,7 +99,7 @@ class Cursor:
     offset: int
 
     @classmethod
-    def from_request(cls, request, *, key: str, parse_pk) -> "Cursor":
+    def from_request(cls, request: Request, *, key: str, parse_pk: Callable[[str], object]) -> "Cursor":
         """`ordering` defaults to oldest first, as documented for the original API."""
         params = request.query_params
         ordering = params.get("ordering", "")
@@ -117,37 +121,20 @@ class Cursor:
         )
 
     @property
-    def order(self) -> list[str]:
-        return [f"-{self.key}", "-pk"] if self.descending else [self.key, "pk"]
+    def keyset(self) -> Keyset:
+        return Keyset(self.key, self.descending)
 
-    @property
-    def reverse_order(self) -> list[str]:
-        return [self.key, "pk"] if self.descending else [f"-{self.key}", "-pk"]
-
-    def _cmp(self, forward: bool, strict: bool, field: str | None = None) -> str:
-        op = ("gt" if forward else "lt") if not self.descending else ("lt" if forward else "gt")
-        return f"{field or self.key}__{op}{'' if strict else 'e'}"
-
-    def bounds(self, rows: QuerySet) -> tuple[Q, Q] | None:
-        """(the page and what follows it, everything before the page), or None for the first page."""
+    def start_at(self, rows: QuerySet) -> tuple[Position, bool] | None:
+        """The position the page starts from and whether the page includes it; None for the first page."""
         if self.start is None:
             return None
-        at, first = self.start, self.start_id
+        first = self.start_id
         if first is None and self.offset:
-            ties = rows.filter(**{self.key: at}).order_by(*self.order).values_list("pk", flat=True)
-            first = next(iter(ties[self.offset : self.offset + 1]), None)
+            ties = rows.filter(**{self.key: self.start}).order_by(*self.keyset.order_by())
+            first = next(iter(ties.values_list("pk", flat=True)[self.offset : self.offset + 1]), None)
             if first is None:  # the client has seen every row at `from` already
-                return Q(**{self._cmp(True, True): at}), Q(**{self._cmp(False, False): at})
-        if first is None:
-            return Q(**{self._cmp(True, False): at}), Q(**{self._cmp(False, True): at})
-        # The redundant outer bound lets the planner range-scan the (key, pk) index.
-        page = (Q(**{self._cmp(True, True): at}) | Q(**{self.key: at, self._cmp(True, False, "pk"): first})) & Q(
-            **{self._cmp(True, False): at}
-        )
-        before = (Q(**{self._cmp(False, True): at}) | Q(**{self.key: at, self._cmp(False, True, "pk"): first})) & Q(
-            **{self._cmp(False, False): at}
-        )
-        return page, before
+                return Position(self.start), False
+        return Position(self.start, first), True
 
 
 @dataclass
@@ -157,35 +144,39 @@ class Page:
     previous: str | None
 
 
-def link(request, **cursor) -> str:
+def link(request: Request, **cursor: str) -> str:
     params = [(name, request.query_params[name]) for name in CARRIED if name in request.query_params]
-    params += [(name, value) for name, value in cursor.items()]
+    params += list(cursor.items())
     url = request.build_absolute_uri(request.path)
     return f"{url}?{urlencode(params)}" if params else url
 
 
-def keyset_page(request, rows: QuerySet, cursor: Cursor, values=None) -> Page:
+def start_link(request: Request, at: datetime | str, pk: object) -> str:
+    """The link of the page that starts at the row (at, pk), inclusive."""
+    return link(request, **{"from": iso_param(at), "from_id": str(pk)})
+
+
+def keyset_page(request: Request, rows: QuerySet, cursor: Cursor, values: Callable | None = None) -> Page:
     """One page of `rows` (already scoped and filtered) with absolute next/previous links.
 
     `values`, if given, turns the page's query into one of tuples that start with the pk and the
     key (a datetime, or its UTC ISO text): a page only read out needs no model instances.
     """
-    bounds = cursor.bounds(rows)
-    ordered = rows.order_by(*cursor.order)
-    query = ordered.filter(bounds[0]) if bounds else ordered
-    page = list((values(query) if values else query)[: cursor.limit + 1])
+    keyset, start = cursor.keyset, cursor.start_at(rows)
+    position, inclusive = start or (None, False)
+    query = keyset.seek(rows, position, inclusive=inclusive)
+    page = take(values(query) if values else query, cursor.limit)
     next_url = None
-    if len(page) > cursor.limit:
-        first = page.pop()
-        at, pk = (first[1], first[0]) if values else (getattr(first, cursor.key), first.pk)
-        next_url = link(request, **{"from": iso_param(at), "from_id": str(pk)})
+    if page.more:  # the next page starts at the row read past this one
+        first = page.following
+        at, pk = (first[1], first[0]) if values else keyset.position_of(first)
+        next_url = start_link(request, at, pk)
     previous_url = None
-    if bounds:
-        before = rows.filter(bounds[1]).order_by(*cursor.reverse_order).values_list(cursor.key, "pk")
-        before = list(before[: cursor.limit + 1])
-        if len(before) > cursor.limit:
-            at, pk = before[cursor.limit - 1]
-            previous_url = link(request, **{"from": iso_param(at), "from_id": str(pk)})
-        elif before:
+    if start:
+        earlier = keyset.reversed.seek(rows, position, inclusive=not inclusive).values_list(cursor.key, "pk")
+        before = take(earlier, cursor.limit)
+        if before.more:
+            previous_url = start_link(request, *before.rows[-1])
+        elif before.rows:
             previous_url = link(request)  # the previous page is the first one
-    return Page(page, next_url, previous_url)
+    return Page(page.rows, next_url, previous_url)

@@ -290,7 +290,7 @@ def test_project_audit_page_filters_by_action_and_date(login, team):
     shown = page.context["events"]
     assert {e.action for e in shown} == {"key.created", "webhook.created", "collaborator.invited"}
     assert all(e.project_id == project.pk for e in shown)
-    assert 'href="%s" aria-current="page"' % p("audit", project) in page.content.decode()
+    assert 'href="{}" aria-current="page"'.format(p("audit", project)) in page.content.decode()
 
     only_webhooks = client.get(p("audit", project), {"action": "webhook.created"}).context["events"]
     assert [e.action for e in only_webhooks] == ["webhook.created"]

@@ -7,7 +7,11 @@ import pytest
 
 from files.models import File, Group
 from files.uploads.groups import group_create
-from tests.files.test_rest_files import ISO, T0, api, elsewhere, make_file, walk  # noqa: F401  (fixtures)
+from tests.files import test_rest_files
+from tests.files.test_rest_files import ISO, T0, make_file, walk
+
+# The files tests' fixtures, bound here so pytest finds them for this module too.
+api, elsewhere = test_rest_files.api, test_rest_files.elsewhere
 
 
 @pytest.fixture
