@@ -14,6 +14,8 @@ from django.utils import timezone
 
 from billing.models import UsageDay
 from billing.periods import today
+from files.models import File
+from projects.models import Project
 
 COUNTERS = ("uploads", "api_calls", "webhook_deliveries", "traffic_bytes")
 
@@ -70,7 +72,9 @@ def _add_alone(project_id, day, *counts: int) -> None:
 
 def _add(project_id, day, uploads, api_calls, webhook_deliveries, traffic_bytes) -> None:
     deltas = {
-        name: value for name, value in zip(COUNTERS, (uploads, api_calls, webhook_deliveries, traffic_bytes)) if value
+        name: value
+        for name, value in zip(COUNTERS, (uploads, api_calls, webhook_deliveries, traffic_bytes), strict=True)
+        if value
     }
     if not deltas:
         return
@@ -93,8 +97,6 @@ def usage_sample(*, project_ids: Iterable, day: date | None = None) -> int:
 
     Running it again the same day overwrites the sample; counters are left alone.
     """
-    from files.models import File
-
     project_ids = [uuid.UUID(str(pid)) for pid in project_ids]
     if not project_ids:
         return 0
@@ -131,8 +133,6 @@ def usage_sample(*, project_ids: Iterable, day: date | None = None) -> int:
 
 def usage_sample_all(*, batch: int = 500, day: date | None = None) -> int:
     """Samples every live project, `batch` projects per query, in primary-key order."""
-    from projects.models import Project
-
     done = 0
     last = None
     while True:

@@ -4,6 +4,8 @@ An account (a User) owns the billing of every project it is the owner of. Billin
 calendar months in UTC: `[period_start, period_end)`, the end exclusive.
 """
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -184,8 +186,6 @@ class Invoice(models.Model):
 
     @property
     def period_last_day(self):
-        from datetime import timedelta
-
         return self.period_end - timedelta(days=1)
 
 

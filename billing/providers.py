@@ -4,13 +4,12 @@
 the built-in manual provider records nothing and waits for an admin to mark the invoice paid.
 """
 
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-if TYPE_CHECKING:
-    from billing.models import Invoice
+from billing.models import Invoice
 
 DEFAULT_PROVIDER = "billing.providers.ManualProvider"
 
@@ -18,7 +17,7 @@ DEFAULT_PROVIDER = "billing.providers.ManualProvider"
 class PaymentProvider(Protocol):
     name: str
 
-    def collect(self, invoice: "Invoice") -> None:
+    def collect(self, invoice: Invoice) -> None:
         """Starts collecting an issued (open) invoice. Called once, after the issuing transaction commits.
 
         A provider that is paid later calls `billing.services.invoice_mark_paid(invoice=...)`.
@@ -30,7 +29,7 @@ class ManualProvider:
 
     name = "manual"
 
-    def collect(self, invoice: "Invoice") -> None:
+    def collect(self, invoice: Invoice) -> None:
         return None
 
 

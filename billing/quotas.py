@@ -16,9 +16,11 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Count, Q, Sum
 from django.template.defaultfilters import filesizeformat
 
+from accounts.models import User
 from billing.models import BYTE_QUOTAS, MONTHLY_QUOTAS, STORAGE_QUOTAS, Plan, UsageDay
 from billing.periods import month_bounds, today
-from files.errors import UploadError
+from files.models import File
+from projects.models import Project
 
 WARN_PERCENT = 80
 CONSEQUENCES = {
@@ -31,27 +33,19 @@ LIMITS_MESSAGE = "Account has reached its limits."
 
 
 class QuotaExceeded(Exception):
-    """A REST API call refused because the plan's monthly API calls are used up.
+    """The owner's plan refuses an upload or a REST API call.
 
-    The REST layer answers `status_code` with `{"detail": detail}`; `reason` says which quota, for
-    people (logs, dashboard).
+    `quota` is the plan's field that refused it (max_file_size, uploads, stored_bytes, file_count,
+    api_calls) and `limit` its value; `message` is the same for every quota, `reason` says which
+    in words for people, and `str()` is both. Each wire protocol answers it in its own shape.
     """
 
-    status_code = 403
-    detail = LIMITS_MESSAGE
+    message = LIMITS_MESSAGE
 
-    def __init__(self, quota: str, reason: str):
+    def __init__(self, quota: str, limit: int, reason: str):
         super().__init__(f"{LIMITS_MESSAGE} {reason}")
         self.quota = quota
-        self.reason = reason
-
-
-class AccountLimitsExceeded(UploadError):
-    """The Upload API's `AccountLimitsExceededError` (403), with the quota and a reason for people."""
-
-    def __init__(self, quota: str, reason: str):
-        super().__init__("AccountLimitsExceededError", 403, LIMITS_MESSAGE)
-        self.quota = quota
+        self.limit = limit
         self.reason = reason
 
 
@@ -60,8 +54,6 @@ class AccountLimitsExceeded(UploadError):
 
 def account_for(project):
     """The account that owns the project's billing: its owner (None only for an ownerless project)."""
-    from accounts.models import User
-
     return (
         User.objects.filter(memberships__project_id=project.pk, memberships__role="owner")
         .select_related("subscription__plan")
@@ -85,8 +77,6 @@ def plan_for(account) -> Plan:
 def owned_project_ids(account, *, include_deleted: bool = False) -> list[uuid.UUID]:
     """The account's projects; with include_deleted, also deleted ones, whose month's counters
     still count (deleting a project must not reset the month's uploads or API calls)."""
-    from projects.models import Project
-
     projects = Project.objects.all() if include_deleted else Project.objects.live()
     return list(projects.filter(memberships__user=account, memberships__role="owner").values_list("pk", flat=True))
 
@@ -168,8 +158,6 @@ def stored_by_project(project_ids, *, exact: bool = False, day: date | None = No
     taken. Deletions since the sample are not subtracted, so it can only over-estimate;
     `exact=True` counts every file instead.
     """
-    from files.models import File
-
     project_ids = list(project_ids)
     result = dict.fromkeys(project_ids, (0, 0))
     if not project_ids:
@@ -243,16 +231,19 @@ def _enforced(project) -> tuple:
 def check_upload(*, project, size: int) -> None:
     """Refuses an upload of `size` bytes that the owner's plan does not allow.
 
-    Raises AccountLimitsExceeded (an UploadError: AccountLimitsExceededError, 403) when the file is
-    over the plan's maximum size, or when it would take the account past its stored bytes, file
-    count or monthly uploads. Reads only; count the upload with `usage_add(uploads=1)` once done.
+    Raises QuotaExceeded when the file is over the plan's maximum size, or when it would take the
+    account past its stored bytes, file count or monthly uploads. Reads only; count the upload
+    with `usage_add(uploads=1)` once done.
     """
     account, plan = _enforced(project)
     if plan is None:
         return
     if plan.max_file_size is not None and size > plan.max_file_size:
-        limit = filesizeformat(plan.max_file_size)
-        raise AccountLimitsExceeded("max_file_size", f"Files larger than {limit} are not allowed on the {plan} plan.")
+        raise QuotaExceeded(
+            "max_file_size",
+            plan.max_file_size,
+            f"Files larger than {filesizeformat(plan.max_file_size)} are not allowed on the {plan} plan.",
+        )
     if plan.uploads is None and plan.stored_bytes is None and plan.file_count is None:
         return
     ids = owned_project_ids(account)
@@ -260,8 +251,8 @@ def check_upload(*, project, size: int) -> None:
         start, end = month_bounds(today())
         counted = owned_project_ids(account, include_deleted=True)
         if monthly_total(counted, "uploads", start, end) + 1 > plan.uploads:
-            raise AccountLimitsExceeded(
-                "uploads", f"The {plan} plan's {intcomma(plan.uploads)} uploads this month are used up."
+            raise QuotaExceeded(
+                "uploads", plan.uploads, f"The {plan} plan's {intcomma(plan.uploads)} uploads this month are used up."
             )
     if plan.stored_bytes is None and plan.file_count is None:
         return
@@ -269,12 +260,14 @@ def check_upload(*, project, size: int) -> None:
     if _would_exceed(plan, stored, files, size):
         stored, files = _stored_totals(ids, exact=True)  # the estimate never subtracts deletions
     if plan.stored_bytes is not None and stored + size > plan.stored_bytes:
-        raise AccountLimitsExceeded(
-            "stored_bytes", f"The {plan} plan's {filesizeformat(plan.stored_bytes)} of storage would be exceeded."
+        raise QuotaExceeded(
+            "stored_bytes",
+            plan.stored_bytes,
+            f"The {plan} plan's {filesizeformat(plan.stored_bytes)} of storage would be exceeded.",
         )
     if plan.file_count is not None and files + 1 > plan.file_count:
-        raise AccountLimitsExceeded(
-            "file_count", f"The {plan} plan's limit of {intcomma(plan.file_count)} files is reached."
+        raise QuotaExceeded(
+            "file_count", plan.file_count, f"The {plan} plan's limit of {intcomma(plan.file_count)} files is reached."
         )
 
 
@@ -307,5 +300,7 @@ def check_api_call(*, project) -> None:
     )
     if used + 1 > plan.api_calls:
         raise QuotaExceeded(
-            "api_calls", f"The {plan} plan's {intcomma(plan.api_calls)} API calls this month are used up."
+            "api_calls",
+            plan.api_calls,
+            f"The {plan} plan's {intcomma(plan.api_calls)} API calls this month are used up.",
         )

@@ -9,6 +9,7 @@ from billing.charts import Chart, daily_chart
 from billing.models import MONTHLY_QUOTAS, STORAGE_QUOTAS, Plan, UsageDay
 from billing.periods import days_of, month_bounds, today
 from billing.quotas import QuotaUsage, account_usage, monthly_by_project, stored_by_project
+from projects.models import Project
 
 CHARTS = [
     ("uploads", "Uploads", False, False),
@@ -49,8 +50,6 @@ class UsageReport:
 
 
 def usage_report(*, account, plan: Plan, day: date | None = None) -> UsageReport:
-    from projects.models import Project
-
     day = day or today()
     start, end = month_bounds(day)
     projects = list(

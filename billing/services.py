@@ -18,7 +18,7 @@ uploads (and API calls) are refused until usage fits.
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
@@ -30,6 +30,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 
+from accounts.models import User
 from billing.models import BillingDetails, Invoice, InvoiceLine, Plan, Subscription, UsageAlert
 from billing.periods import month_bounds, today
 from billing.providers import get_provider
@@ -44,8 +45,6 @@ PRORATION_RULE = (
 
 def _span(start: date, end: date) -> str:
     """'Nov 14 – Nov 30, 2026' for [start, end)."""
-    from datetime import timedelta
-
     return f"{date_format(start, 'M j')} – {date_format(end - timedelta(days=1), 'M j, Y')}"
 
 
@@ -276,7 +275,7 @@ def invoice_issue(*, account, period_start: date, period_end: date, plan: Plan) 
 def _bill_to(account) -> str:
     details = BillingDetails.objects.filter(account=account).first()
     lines = details.address_lines() if details else []
-    return "\n".join(lines + [details.email if details and details.email else account.email])
+    return "\n".join([*lines, details.email if details and details.email else account.email])
 
 
 def invoice_mark_paid(*, invoice: Invoice, paid_at: datetime | None = None) -> Invoice:
@@ -338,8 +337,6 @@ def _send_limit_email(account, plan: Plan, quotas) -> None:
 
 def usage_alerts_send_all(*, day: date | None = None, batch: int = 200) -> int:
     """Checks every account that owns a project with usage this month; returns how many were emailed."""
-    from accounts.models import User
-
     day = day or today()
     start = month_bounds(day)[0]
     owners = (

@@ -1,4 +1,4 @@
-"""Upload API errors with Uploadcare's codes, statuses and messages.
+"""Upload API errors with Uploadcare's codes, statuses and messages, and the one answer they get.
 
 pyuploadcare reads the status and shows the text body; JS clients ask for `jsonerrors=1`
 and get the code in a JSON body with status 200.
@@ -6,19 +6,28 @@ and get the code in a JSON body with status 200.
 
 import errno
 
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
 
 class UploadError(Exception):
-    reason = ""  # why, in words for the dashboard (e.g. which plan limit); not sent to API clients
-
     def __init__(self, code: str, status: int, message: str):
         super().__init__(message)
         self.code = code
         self.status = status
         self.message = message
 
-    @property
-    def explanation(self) -> str:
-        return f"{self.message} {self.reason}".strip()
+
+def error_response(request: HttpRequest, exc: UploadError, *, form=None) -> HttpResponse:
+    """The Upload API's answer to `exc`: the message as plain text with its status; or, when the
+    client asks for `jsonerrors=1` (query string or form), `{"error": {...}}` with status 200.
+
+    `form`: the fields to look in instead of `request.POST`, for a caller that must not parse the body.
+    """
+    form = request.POST if form is None else form
+    if (request.GET.get("jsonerrors") or form.get("jsonerrors")) == "1":
+        body = {"error": {"content": exc.message, "status_code": exc.status, "error_code": exc.code}}
+        return JsonResponse(body, status=200)
+    return HttpResponse(exc.message, status=exc.status, content_type="text/plain; charset=utf-8")
 
 
 def public_key_required(field: str) -> UploadError:
@@ -83,6 +92,16 @@ def metadata_invalid(message: str) -> UploadError:
 
 def store_invalid() -> UploadError:
     return UploadError("RequestParamInvalidError", 400, "UPLOADCARE_STORE must be 0, 1 or auto.")
+
+
+def account_limits_exceeded(message: str) -> UploadError:
+    """The owner's plan refused the upload (billing's QuotaExceeded); clients are not told which limit."""
+    return UploadError("AccountLimitsExceededError", 403, message)
+
+
+def throttled(wait: int) -> UploadError:
+    seconds = "second" if wait == 1 else "seconds"
+    return UploadError("RequestThrottledError", 429, f"Request was throttled. Expected available in {wait} {seconds}.")
 
 
 def upload_failed() -> UploadError:

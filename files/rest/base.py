@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from billing.metering import usage_add
 from billing.quotas import QuotaExceeded, check_api_call
 from files.rest.auth import UploadcareAuthentication
+from files.rest.common import BadRequest
 
 MEDIA_TYPE = "application/vnd.uploadcare-v0.7+json"
 
@@ -77,5 +78,12 @@ class ProjectAPIView(APIView):
         try:
             check_api_call(project=request.auth)
         except QuotaExceeded as exc:
-            raise exceptions.PermissionDenied(exc.detail) from None
+            raise exceptions.PermissionDenied(exc.message) from None
         usage_add(project_id=request.auth.pk, api_calls=1)
+
+    def handle_exception(self, exc):
+        """A plan's limit on what the call would add (a local copy: file size, storage, uploads) is
+        a bad request, as the call's other upload limits are; the API calls quota is 403 above."""
+        if isinstance(exc, QuotaExceeded):
+            exc = BadRequest(exc.message)
+        return super().handle_exception(exc)

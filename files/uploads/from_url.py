@@ -11,6 +11,7 @@ from django.core.files import File as DjangoFile
 from django.db.models import Q
 from django.utils import timezone
 
+from billing.quotas import QuotaExceeded
 from core.fetch import FetchRefused, check_url, guarded_stream
 from core.jobs import claim, send, send_on_commit
 from files import errors
@@ -104,6 +105,9 @@ def from_url_fetch(*, token) -> None:
         file = _download_and_store(task)
     except errors.UploadError as exc:
         _fail(task, exc.code, exc.message)
+    except QuotaExceeded as exc:
+        refused = errors.account_limits_exceeded(exc.message)
+        _fail(task, refused.code, refused.message)
     except FetchRefused as exc:
         _fail(task, exc.code, exc.message)
     except httpx.TimeoutException:

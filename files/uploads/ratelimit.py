@@ -19,9 +19,10 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import ImproperlyConfigured
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 
 from accounts.audit import client_ip
+from files import errors
 
 log = logging.getLogger(__name__)
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -123,12 +124,8 @@ def _public_key(request) -> str:
 
 
 def _throttled(request, wait: int) -> HttpResponse:
-    message = f"Request was throttled. Expected available in {wait} second{'s' if wait != 1 else ''}."
-    if (request.GET.get("jsonerrors") or _form(request).get("jsonerrors")) == "1":
-        body = {"error": {"content": message, "status_code": 429, "error_code": "RequestThrottledError"}}
-        response = JsonResponse(body, status=200)
-    else:
-        response = HttpResponse(message, status=429, content_type="text/plain; charset=utf-8")
+    # Before the view: the body is read only if the view itself would read it.
+    response = errors.error_response(request, errors.throttled(wait), form=_form(request))
     response["Retry-After"] = str(wait)
     response["Access-Control-Allow-Origin"] = "*"
     response["Access-Control-Expose-Headers"] = "Retry-After"

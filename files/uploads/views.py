@@ -9,6 +9,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from billing.quotas import QuotaExceeded
 from core.bases import absolute
 from files import errors
 from files.info import upload_file_info, upload_group_info
@@ -32,7 +33,8 @@ MAX_FILES_PER_REQUEST = 100
 
 
 def upload_endpoint(*methods: str):
-    """CORS for browser clients, method check, and UploadError → the API's error answer."""
+    """CORS for browser clients, method check, and UploadError (or a plan's QuotaExceeded) → the
+    API's error answer."""
 
     def decorator(view):
         @csrf_exempt
@@ -41,7 +43,7 @@ def upload_endpoint(*methods: str):
             if request.method == "OPTIONS":
                 response = HttpResponse(status=204)
             elif request.method not in methods:
-                response = _error(
+                response = errors.error_response(
                     request,
                     errors.UploadError(
                         "MethodNotAllowedError", 405, f"HTTP method {request.method} is not allowed for {request.path}"
@@ -51,17 +53,19 @@ def upload_endpoint(*methods: str):
                 try:
                     response = view(request, *args, **kwargs)
                 except errors.UploadError as exc:
-                    response = _error(request, exc)
+                    response = errors.error_response(request, exc)
+                except QuotaExceeded as exc:
+                    response = errors.error_response(request, errors.account_limits_exceeded(exc.message))
                 except (OperationalError, InterfaceError) as exc:
                     # The database is away (restarting, failing over): a retryable answer in the
                     # API's shape rather than the HTML error page. Django reconnects on a later request.
                     log.warning("database unavailable during %s: %s", request.path, exc)
-                    response = _error(request, errors.service_unavailable())
+                    response = errors.error_response(request, errors.service_unavailable())
                 except OSError as exc:
                     if not errors.is_disk_full(exc):  # a multipart part written straight to disk
                         raise
                     log.warning("disk full during %s", request.path)
-                    response = _error(request, errors.storage_full())
+                    response = errors.error_response(request, errors.storage_full())
             response["Access-Control-Allow-Origin"] = "*"
             response["Access-Control-Allow-Methods"] = ", ".join((*methods, "OPTIONS"))
             response["Access-Control-Allow-Headers"] = "Content-Type, X-UC-User-Agent, X-Requested-With"
@@ -70,13 +74,6 @@ def upload_endpoint(*methods: str):
         return wrapper
 
     return decorator
-
-
-def _error(request, exc: errors.UploadError) -> HttpResponse:
-    if (request.GET.get("jsonerrors") or request.POST.get("jsonerrors")) == "1":
-        body = {"error": {"content": exc.message, "status_code": exc.status, "error_code": exc.code}}
-        return JsonResponse(body, status=200)
-    return HttpResponse(exc.message, status=exc.status, content_type="text/plain; charset=utf-8")
 
 
 def _content_length(request) -> int:

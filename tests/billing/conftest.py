@@ -7,7 +7,9 @@ from billing.models import Plan
 
 
 def make_plan(slug: str, price_cents: int = 0, **quotas) -> Plan:
-    fields = dict.fromkeys(("stored_bytes", "file_count", "max_file_size", "uploads", "api_calls", "webhook_deliveries", "traffic_bytes"))
+    fields = dict.fromkeys(
+        ("stored_bytes", "file_count", "max_file_size", "uploads", "api_calls", "webhook_deliveries", "traffic_bytes")
+    )
     fields.update(quotas)
     return Plan.objects.create(name=slug.title(), slug=slug, price_cents=price_cents, **fields)
 

@@ -1,10 +1,16 @@
 """Plan quotas enforced where uploads and API calls come in, and usage counted there."""
 
+import pytest
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from billing.models import UsageDay
+from files.dashboard.forms import UploadForm
 from files.models import File
+from files.services import file_upload
+from files.uploads.from_url import from_url_fetch
+from tests.billing.conftest import add_file
 
 ACCEPT = "application/vnd.uploadcare-v0.7+json"
 
@@ -86,3 +92,66 @@ def test_deleting_a_project_does_not_reset_the_months_counters(client, team, pla
         "/upload/base/", {"UPLOADCARE_PUB_KEY": fresh.public_key, "f": SimpleUploadedFile("b", b"x")}
     )
     assert response.status_code == 403
+
+
+def test_multipart_start_over_the_plans_file_size_is_refused_with_the_limits_error(client, team, plans):
+    fields = {"UPLOADCARE_PUB_KEY": team.project.public_key, "filename": "big.bin", "size": "501"}
+    response = client.post("/upload/multipart/start/", fields)
+    assert (response.status_code, response.content) == (403, b"Account has reached its limits.")
+    json_error = client.post("/upload/multipart/start/", {**fields, "jsonerrors": "1"})
+    assert (json_error.status_code, json_error.json()) == (
+        200,
+        {
+            "error": {
+                "content": "Account has reached its limits.",
+                "status_code": 403,
+                "error_code": "AccountLimitsExceededError",
+            }
+        },
+    )
+
+
+def test_a_download_over_the_plans_file_size_fails_with_the_limits_error(client, team, plans, httpserver):
+    httpserver.expect_request("/big.bin").respond_with_data(b"x" * 501)
+    source = {"pub_key": team.project.public_key, "source_url": httpserver.url_for("/big.bin")}
+    token = client.post("/from_url/", source).json()["token"]
+    from_url_fetch(token=token)
+    status = client.get("/from_url/status/", {"token": token}).json()
+    assert status == {
+        "status": "error",
+        "error": "Account has reached its limits.",
+        "error_code": "AccountLimitsExceededError",
+    }
+    assert not File.objects.exists()
+
+
+def test_a_rest_copy_over_the_plans_storage_is_a_bad_request(client, team, plans):
+    original = file_upload(project=team.project, content=ContentFile(b"x" * 400), filename="a.bin", store=True)
+    add_file(team.project, 500)
+    secret = team.project.secret_keys.get().secret
+    response = client.post(
+        "/api/files/local_copy/",
+        {"source": str(original.uuid)},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Uploadcare.Simple {team.project.public_key}:{secret}",
+        HTTP_ACCEPT=ACCEPT,
+    )
+    assert (response.status_code, response.json()) == (400, {"detail": "Account has reached its limits."})
+    assert File.objects.count() == 2
+
+
+@pytest.mark.parametrize("accept", ["text/html", "application/json"])
+def test_dashboard_says_which_limit_when_the_quota_runs_out_after_the_forms_check(
+    login, team, plans, monkeypatch, accept
+):
+    # Another upload took the last of the storage between the form's check and the upload itself.
+    monkeypatch.setattr(UploadForm, "clean_files", lambda form: form.cleaned_data["files"])
+    add_file(team.project, 900)
+    response = login(team.member).post(
+        reverse("files:upload", args=[team.project.pk]),
+        {"files": SimpleUploadedFile("late.bin", b"x" * 200)},
+        HTTP_ACCEPT=accept,
+    )
+    assert response.status_code == 400
+    assert "Account has reached its limits. The Free plan" in response.content.decode()
+    assert not File.objects.filter(original_filename="late.bin").exists()
