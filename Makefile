@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock
 JS := tests/conformance/js
 
-.PHONY: run test bench soak lock clean
+.PHONY: run test lint fmt bench soak lock clean
 
 run: $(VENV)/.installed-run ## Serve the whole product on http://127.0.0.1:8000 (embedded default)
 	@mkdir -p var
@@ -12,9 +12,18 @@ run: $(VENV)/.installed-run ## Serve the whole product on http://127.0.0.1:8000 
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py serve
 
-test: $(VENV)/.installed-test $(JS)/node_modules/.installed ## Run the whole suite against PostgreSQL, Redis and Chromium
+test: lint $(JS)/node_modules/.installed ## Lint, then run the whole suite against PostgreSQL, Redis and Chromium
 	bash tests/services.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-test ## ruff (lint and format check) and the import contracts in pyproject.toml
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+fmt: $(VENV)/.installed-test ## Apply ruff's format and its safe fixes
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 # Each script runs at a default size that keeps the whole set under ten minutes on 2 cores;
 # run one directly with a larger size argument (see its --help) for the bigger figures.

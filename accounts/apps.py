@@ -6,4 +6,5 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        # Signal receivers connect when their module is imported, which needs the models loaded: here.
         from accounts import signals  # noqa: F401

@@ -4,6 +4,8 @@ from allauth.usersessions.middleware import UserSessionsMiddleware as AllauthUse
 from django.conf import settings
 from django.core.cache import cache
 
+from accounts.audit import request_context
+
 TRACK_EVERY_SECONDS = 60
 
 
@@ -19,7 +21,7 @@ class UserSessionsMiddleware(AllauthUserSessionsMiddleware):
     def __init__(self, get_response) -> None:
         super().__init__(get_response)
         bases = (settings.CDN_BASE, settings.UPLOAD_BASE, settings.API_BASE, settings.PROXY_BASE)
-        self.untracked = tuple(urlparse(base).path for base in bases) + ("/static/", "/from_url/", "/group/")
+        self.untracked = (*tuple(urlparse(base).path for base in bases), "/static/", "/from_url/", "/group/")
 
     def __call__(self, request):
         if request.path.startswith(self.untracked) or not self._due(request):
@@ -50,8 +52,6 @@ class AuditContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from accounts.audit import request_context
-
         token = request_context.set(request)
         try:
             return self.get_response(request)

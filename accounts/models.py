@@ -112,3 +112,6 @@ class KnownDevice(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "fingerprint"], name="known_device_once")]
+
+    def __str__(self) -> str:
+        return self.label or self.fingerprint[:12]

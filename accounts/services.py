@@ -1,6 +1,7 @@
 """Changes to accounts: set-up after signup, suspension, and the bootstrap used by automation."""
 
 from allauth.account.models import EmailAddress
+from allauth.usersessions.models import UserSession
 from django.db import transaction
 from django.utils import timezone
 
@@ -21,7 +22,7 @@ def account_setup(*, user: User) -> Project:
 def account_bootstrap(*, email: str, password: str, project_name: str | None = None) -> Project:
     """Creates or updates a verified account and returns its project named `project_name`."""
     email = User.objects.normalize_email(email).lower()
-    user, created = User.objects.get_or_create(email=email)
+    user, _created = User.objects.get_or_create(email=email)
     user.set_password(password)
     user.save()
     address, _ = EmailAddress.objects.get_or_create(user=user, email=email, defaults={"primary": True})
@@ -35,8 +36,6 @@ def account_bootstrap(*, email: str, password: str, project_name: str | None = N
 
 def user_suspend(*, user: User) -> None:
     """Blocks sign-in and ends every session of the account."""
-    from allauth.usersessions.models import UserSession
-
     User.objects.filter(pk=user.pk).update(is_active=False, suspended_at=timezone.now())
     for session in UserSession.objects.filter(user=user):
         session.end()

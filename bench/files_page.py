@@ -59,7 +59,7 @@ def main() -> None:
         admin = s.session_cookie("admin@example.com", superuser=True)
         files_path = reverse("files:list", kwargs={"project_id": s.project_id})
         admin_path = reverse("admin:files_file_changelist")
-        header("P1", "files page (keyset) vs File admin changelist vs bare SQL, best of %d" % args.repeat)
+        header("P1", f"files page (keyset) vs File admin changelist vs bare SQL, best of {args.repeat}")
         with Server(s.env) as server, psycopg.connect(s.database_url, autocommit=True) as conn:
             for size in parse_sizes(args.sizes):
                 took = s.grow(size)

@@ -49,7 +49,7 @@ def main() -> None:
 
         owner = s.session_cookie("bench@example.com")
         files_path = reverse("files:list", kwargs={"project_id": s.project_id})
-        header("P2", "files page name search vs bare SQL (ILIKE, trigram index), best of %d" % args.repeat)
+        header("P2", f"files page name search vs bare SQL (ILIKE, trigram index), best of {args.repeat}")
         with Server(s.env) as server, psycopg.connect(s.database_url, autocommit=True) as conn:
             trigram = conn.execute(
                 "SELECT count(*) FROM pg_indexes WHERE tablename = 'files_file' AND indexdef LIKE '%%gin_trgm_ops%%'"

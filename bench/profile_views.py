@@ -129,7 +129,7 @@ def print_costs(stats: pstats.Stats, requests: int, top: int = 40) -> None:
         rows.append((cumulative, own, calls, f"{_short(filename)}:{line}({name})"))
     print(f"  cumulative (profiled total {total * 1000 / requests:.2f} ms/request), project code and middleware:")
     shown = 0
-    for cumulative, own, calls, where in sorted(rows, reverse=True):
+    for cumulative, _own, calls, where in sorted(rows, reverse=True):
         if (
             any(part in where for part in OWN)
             or "middleware" in where
@@ -137,8 +137,7 @@ def print_costs(stats: pstats.Stats, requests: int, top: int = 40) -> None:
             or "psycopg/cursor" in where
             or "/files/uploadedfile" in where
             or "/http/multipartparser" in where
-            or ("kombu" in where
-            and "publish" in where)
+            or ("kombu" in where and "publish" in where)
             or "/core/files/storage" in where
         ):
             print(f"    {cumulative * 1000 / requests:8.3f} ms  {calls / requests:6.1f}×  {where}")
@@ -146,7 +145,7 @@ def print_costs(stats: pstats.Stats, requests: int, top: int = 40) -> None:
             if shown == top:
                 break
     print("  own time, anywhere:")
-    for cumulative, own, calls, where in sorted(rows, key=lambda r: r[1], reverse=True)[:12]:
+    for _cumulative, own, calls, where in sorted(rows, key=lambda r: r[1], reverse=True)[:12]:
         print(f"    {own * 1000 / requests:8.3f} ms  {calls / requests:6.1f}×  {where}")
 
 

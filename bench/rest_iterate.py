@@ -36,7 +36,8 @@ from bench.harness import Server, best_of, cpu_seconds, header, row, workdir
 
 ALL_SQL = """SELECT * FROM files_file WHERE project_id = %(project)s AND datetime_removed IS NULL
 ORDER BY datetime_uploaded, uuid"""
-PAGE_SQL = """SELECT uuid AS pk, datetime_uploaded AS at, * FROM files_file WHERE project_id = %(project)s AND datetime_removed IS NULL
+PAGE_SQL = """SELECT uuid AS pk, datetime_uploaded AS at, * FROM files_file
+WHERE project_id = %(project)s AND datetime_removed IS NULL
 AND (datetime_uploaded, uuid) > (%(at)s, %(pk)s) ORDER BY datetime_uploaded, uuid LIMIT 100"""
 
 

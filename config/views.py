@@ -1,3 +1,4 @@
+import redis
 from django.conf import settings
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
@@ -16,8 +17,6 @@ def healthz(request):
         checks["database"] = f"error: {exc.__class__.__name__}"
     if settings.REDIS_URL:
         try:
-            import redis
-
             redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2).ping()
             checks["redis"] = "ok"
         except Exception as exc:

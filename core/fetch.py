@@ -124,7 +124,7 @@ def check_url(url: str) -> tuple[str, str, int]:
 
 @functools.cache
 def tls_context() -> ssl.SSLContext:
-    # Loading the CA bundle takes ~20 ms; one context serves every client (it is thread-safe).
+    # Loading the CA bundle is slow: one context, built once, serves every client (it is thread-safe).
     return ssl.create_default_context(cafile=certifi.where())
 
 

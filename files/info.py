@@ -63,8 +63,8 @@ class UTCText(Func):
 
 def rest_info_rows(files: QuerySet) -> QuerySet:
     """`files` as rows for rest_infos_of_rows: only the columns an info shows, and on PostgreSQL
-    the uuid and the datetimes already as text (parsing timestamps in Python, then formatting
-    them again, was a third of a list page's cost)."""
+    the uuid and the datetimes already as text, so Python does not parse timestamps only to
+    format them again."""
     if connections[files.db].vendor != "postgresql":
         return files.values_list(*REST_INFO_COLUMNS)
     return files.annotate(

@@ -39,7 +39,7 @@ class File(models.Model):
     # Where the bytes live, fixed at upload: null is the server's default storage. RESTRICT: a
     # bucket holding files is never deleted on its own, only together with its project. Indexed
     # only where set (file_storage_target): most files have none, and an index on all of them
-    # cost a write on every upload and removal.
+    # would cost a write on every upload and removal.
     storage_target = models.ForeignKey(
         "files.BucketConnection",
         null=True,
@@ -125,6 +125,9 @@ class MultipartUpload(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.uuid})"
+
     @property
     def parts_count(self) -> int:
         return max(1, -(-self.size // self.part_size))
@@ -161,6 +164,9 @@ class FromUrlTask(models.Model):
     class Meta:
         indexes = [models.Index(fields=["project", "source_url"], name="fromurl_project_source")]
 
+    def __str__(self) -> str:
+        return f"{self.source_url} ({self.status})"
+
 
 class Event(models.Model):
     """The outbox: one row per event, written in the same transaction as the change."""
@@ -192,6 +198,9 @@ class Event(models.Model):
             # left each claim stepping over every event relayed before it.
             models.Index(fields=["id"], name="event_unrelayed", condition=models.Q(relayed_at__isnull=True)),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.file_uuid or ''}".rstrip()
 
 
 class BucketConnection(models.Model):

@@ -3,11 +3,9 @@
 import logging
 import re
 import uuid as uuid_lib
-from datetime import timedelta
 from fnmatch import fnmatch
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
@@ -19,7 +17,7 @@ from files.content import SNIFF_BYTES, clean_filename, image_info, sniff_mime
 from files.info import rest_file_info
 from files.models import Event, File
 from files.outbox.relay import wake_relay
-from files.storage.backends import storage_for, upload_storage
+from files.storage.backends import delete_bytes, storage_for, upload_storage
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +53,8 @@ def max_file_size(project) -> int:
 
 
 def check_size(project, size: int) -> None:
-    """The project's and the server's size limit, then the owner's plan (file size, storage, uploads)."""
+    """The project's and the server's size limit (UploadError), then the owner's plan: file size,
+    storage, uploads (billing's QuotaExceeded)."""
     if size > max_file_size(project):
         raise errors.file_too_large()
     check_upload(project=project, size=size)
@@ -107,7 +106,8 @@ def file_upload(
 ) -> File:
     """Writes the bytes, then the File row and its events in one transaction.
 
-    `content` is a Django File (streamed to storage in chunks). Raises UploadError for limits.
+    `content` is a Django File (streamed to storage in chunks). Raises UploadError for the project's
+    limits, QuotaExceeded for its owner's plan.
     `described`: `content`'s MIME type and image facts when the caller has read them already
     (`_describe`, as file_upload_batch does). If the row cannot be written the bytes are deleted;
     a crash in between leaves an orphan blob that `storage_sweep_orphans` removes.
@@ -273,55 +273,6 @@ def file_metadata_delete(*, file: File, key: str) -> File:
     return file
 
 
-def storage_sweep_orphans(*, older_than: timedelta = timedelta(hours=1), limit: int = 10000) -> int:
-    """Deletes blobs under files/ that have no live File row (a crash between bytes and row, or
-    between marking a file removed and deleting its bytes). Young blobs may be mid-upload."""
-    cutoff = timezone.now() - older_than
-    removed = 0
-    try:
-        project_dirs, _ = default_storage.listdir("files")
-    except FileNotFoundError:
-        return 0
-    for project_dir in project_dirs:
-        _, names = default_storage.listdir(f"files/{project_dir}")
-        keys = {f"files/{project_dir}/{name}" for name in names}
-        live = set(
-            File.objects.filter(storage_key__in=keys, datetime_removed__isnull=True).values_list(
-                "storage_key", flat=True
-            )
-        )
-        for key in sorted(keys - live):
-            if default_storage.get_modified_time(key) < cutoff:
-                default_storage.delete(key)
-                removed += 1
-                if removed >= limit:
-                    return removed
-    return removed
-
-
-def delete_bytes(file: File) -> None:
-    """Deletes a file's bytes (where they live) and its cached previews (missing ones are no error)."""
-    storage_for(file).delete(file.storage_key)
-    folder = f"previews/{file.uuid}"
-    try:
-        _, names = default_storage.listdir(folder)
-    except FileNotFoundError:
-        return
-    for name in names:
-        default_storage.delete(f"{folder}/{name}")
-
-
-def storage_delete_tree(prefix: str) -> int:
-    """Deletes every object under `prefix` in the default storage (a folder on disk, a key prefix on S3)."""
-    try:
-        folders, names = default_storage.listdir(prefix)
-    except FileNotFoundError:
-        return 0
-    for name in names:
-        default_storage.delete(f"{prefix}/{name}")
-    return len(names) + sum(storage_delete_tree(f"{prefix}/{folder}") for folder in folders)
-
-
 def file_purge_batch(*, project_id, limit: int) -> int:
     """Deletes up to `limit` files of a project, bytes first and rows after; returns how many.
 
@@ -348,7 +299,8 @@ def file_copy(*, file: File, store: bool) -> File:
     """Copies a file's bytes, streamed through storage, to a new file of its project.
 
     Emits file.uploaded for the copy, then file.stored if `store`. Raises FileRemovedError if the
-    original was deleted (or its bytes are gone), UploadError for the project's current limits.
+    original was deleted (or its bytes are gone), UploadError or QuotaExceeded for the project's
+    current limits or its owner's plan.
     """
     if file.is_removed:
         raise FileRemovedError(str(file.uuid))

@@ -1,3 +1,4 @@
+import json
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -279,8 +280,6 @@ class WebhookAttempt(models.Model):
     @property
     def request_body_pretty(self) -> str:
         """The body indented for reading in the log (the stored body is the exact bytes sent)."""
-        import json
-
         try:
             return json.dumps(json.loads(self.request_body), indent=2, ensure_ascii=False)
         except ValueError:

@@ -1,6 +1,7 @@
 """Every change to projects, memberships, invitations and keys goes through these functions."""
 
 import hmac
+import re
 import secrets
 from collections.abc import Callable
 from datetime import timedelta
@@ -17,7 +18,7 @@ from accounts.audit import audit_record
 from core.jobs import send_on_commit
 from files.services import file_purge_batch
 from files.storage.sweeps import project_cached_bytes_purge
-from projects.models import Invitation, Membership, Project, Role, SecretKey
+from projects.models import OAUTH_PROVIDER_SPECS, Invitation, Membership, OAuthApp, Project, Role, SecretKey
 
 LAST_USED_PRECISION = timedelta(minutes=1)
 PURGE_TASK = "projects.tasks.purge_project"
@@ -186,7 +187,7 @@ def invitation_accept(*, invitation: Invitation, user) -> Membership:
         raise ValidationError("This invitation has expired or was already used.")
     if user.email.lower() != invitation.email.lower():
         raise ValidationError(f"This invitation is for {invitation.email}. Sign in with that address to accept it.")
-    membership, created = Membership.objects.get_or_create(
+    membership, _created = Membership.objects.get_or_create(
         project=invitation.project, user=user, defaults={"role": invitation.role}
     )
     invitation.accepted_at = timezone.now()
@@ -252,10 +253,6 @@ OAUTH_SECRET_MAX_LENGTH = 1000
 def oauth_app_save(*, project: Project, provider: str, client_id: str, client_secret: str | None = None, enabled: bool):
     """Creates or updates the project's OAuth app for `provider`. A blank secret keeps the stored one
     (and is required when there is none). Raises ValidationError with field errors."""
-    import re
-
-    from projects.models import OAUTH_PROVIDER_SPECS, OAuthApp
-
     spec = OAUTH_PROVIDER_SPECS.get(provider)
     if spec is None:
         raise ValidationError({"provider": "Choose one of the supported upload sources."})

@@ -362,7 +362,7 @@ def at(samples: list, moment: float) -> int:
 
 
 def start_celery(env: dict, work: Path, name: str, *args: str) -> subprocess.Popen:
-    log = open(work / f"{name}.log", "w")
+    log = open(work / f"{name}.log", "w")  # noqa: SIM115 (the process writes to it after this returns)
     return subprocess.Popen(
         [PYTHON, "-m", "celery", "-A", "config", *args, "--loglevel", "WARNING"],
         cwd=ROOT,

@@ -20,7 +20,9 @@ def test_every_environment_variable_is_documented_in_env_example():
     assert used - documented == set()
 
 
-@pytest.mark.parametrize(("reader", "value"), [(env.env_bool, "maybe"), (env.env_int, "ten"), (env.env_database, "nope://")])
+@pytest.mark.parametrize(
+    ("reader", "value"), [(env.env_bool, "maybe"), (env.env_int, "ten"), (env.env_database, "nope://")]
+)
 def test_malformed_values_stop_start_up(monkeypatch, reader, value):
     monkeypatch.setenv("FILEDOCK_X", value)
     with pytest.raises(ImproperlyConfigured, match="FILEDOCK_X"):

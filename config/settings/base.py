@@ -198,6 +198,7 @@ CELERY_BEAT_SCHEDULE = {
     "purge-deleted-projects": {"task": "projects.tasks.purge_deleted_projects", "schedule": 60.0},
     "billing-usage-alerts": {"task": "billing.tasks.send_usage_alerts", "schedule": 900.0},
     "sweep-orphan-blobs": {"task": "files.tasks.sweep_orphan_blobs", "schedule": 3600.0},
+    "sweep-abandoned-uploads": {"task": "files.tasks.sweep_abandoned_uploads", "schedule": 3600.0},
     "billing-sample-usage": {"task": "billing.tasks.sample_usage", "schedule": 3600.0},
     "billing-issue-invoices": {"task": "billing.tasks.issue_invoices", "schedule": 3600.0},
 }

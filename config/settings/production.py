@@ -40,5 +40,6 @@ if env_str("FILEDOCK_S3_BUCKET", ""):
 FIELD_ENCRYPTION_KEYS = env_list("FILEDOCK_FIELD_ENCRYPTION_KEYS", [])
 if not FIELD_ENCRYPTION_KEYS:
     raise ImproperlyConfigured(
-        "Set FILEDOCK_FIELD_ENCRYPTION_KEYS (python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')."
+        "Set FILEDOCK_FIELD_ENCRYPTION_KEYS (python -c 'from cryptography.fernet import Fernet; "
+        "print(Fernet.generate_key().decode())')."
     )

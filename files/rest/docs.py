@@ -67,7 +67,7 @@ class UploadcareAuthScheme(OpenApiAuthenticationExtension):
 def _inline_style_hashes(template_name: str) -> tuple[str, ...]:
     source = loader.get_template(template_name).template.source
     return tuple(
-        "'sha256-%s'" % base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+        f"'sha256-{base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()}'"
         for style in re.findall(r"<style>(.*?)</style>", source, re.S)
     )
 

@@ -3,10 +3,9 @@
 from django.conf import settings
 
 from core.jobs import job
-from files import services
 from files.storage import backups
 from files.storage.expiry import expire_run
-from files.uploads.multipart import multipart_sweep_abandoned
+from files.storage.sweeps import storage_sweep_orphans
 
 # A run stops taking new batches after this long, well inside beat's one-minute period and the task
 # time limit; the next tick goes on where it stopped (two runs at once take different files).
@@ -21,7 +20,8 @@ def expire_temporary_files() -> int:
 
 @job("files.tasks.sweep_orphan_blobs")
 def sweep_orphan_blobs() -> int:
-    return services.storage_sweep_orphans() + multipart_sweep_abandoned()
+    """Hourly: deletes blobs that no live file row names (a crash between bytes and row)."""
+    return storage_sweep_orphans()
 
 
 @job(

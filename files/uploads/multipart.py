@@ -12,7 +12,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core import signing
 from django.core.files import File as DjangoFile
-from django.core.files.storage import FileSystemStorage, default_storage
+from django.core.files.storage import default_storage
 from django.db import IntegrityError
 from django.utils import timezone
 
@@ -20,6 +20,7 @@ from files import errors
 from files.content import clean_filename
 from files.models import File, MultipartUpload
 from files.services import check_size, check_type, file_upload, resolve_store, validate_metadata
+from files.storage.backends import multipart_parts_delete, on_local_disk, parts_data_key
 
 PART_URL_MAX_AGE = 24 * 3600
 COPY_CHUNK = 1024 * 1024  # Django's 64 KiB default makes many small reads and writes
@@ -82,7 +83,7 @@ def multipart_part_write(*, upload: MultipartUpload, index: int, stream, length:
         )
     key = upload.part_key(index)
     default_storage.delete(key)
-    if _on_local_disk():
+    if on_local_disk():
         _write_at_offset(upload, index * upload.part_size, stream, length)
         open(default_storage.path(key), "wb").close()  # the part is whole
         return
@@ -135,17 +136,9 @@ def multipart_complete(*, upload: MultipartUpload) -> File:
     return file
 
 
-def _on_local_disk() -> bool:
-    return isinstance(default_storage, FileSystemStorage)
-
-
-def _data_key(upload: MultipartUpload) -> str:
-    return f"parts/{upload.uuid}/data"
-
-
 def _write_at_offset(upload: MultipartUpload, offset: int, stream, length: int) -> None:
     """Copies `length` bytes of the body into the upload's one file at `offset`, in 1 MiB reads."""
-    path = default_storage.path(_data_key(upload))
+    path = default_storage.path(parts_data_key(upload))
     os.makedirs(os.path.dirname(path), exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o666)  # no O_TRUNC: other parts are in there
     try:
@@ -174,10 +167,10 @@ class _Assembled(DjangoFile):
 def _assembled(upload: MultipartUpload) -> DjangoFile | None:
     """The upload's one file on local disk; None on S3, for parts written before that layout, or
     when a completion racing this one has already moved the file (the parts then join to nothing)."""
-    if not _on_local_disk():
+    if not on_local_disk():
         return None
     try:
-        return _Assembled(open(default_storage.path(_data_key(upload)), "rb"), name=upload.filename)
+        return _Assembled(open(default_storage.path(parts_data_key(upload)), "rb"), name=upload.filename)
     except FileNotFoundError:
         return None
 
@@ -187,18 +180,6 @@ def _joined(keys: list[str], filename: str) -> DjangoFile:
     content.DEFAULT_CHUNK_SIZE = COPY_CHUNK
     content.size = sum(default_storage.size(k) for k in keys)
     return content
-
-
-def multipart_parts_delete(*, upload: MultipartUpload) -> None:
-    """Deletes an upload's part bytes and markers (missing ones are no error); the row stays."""
-    for index in range(upload.parts_count):
-        default_storage.delete(upload.part_key(index))
-    default_storage.delete(_data_key(upload))
-    if _on_local_disk():
-        try:
-            os.rmdir(default_storage.path(f"parts/{upload.uuid}"))
-        except OSError:  # not empty (a part arriving late) or already gone
-            pass
 
 
 def _already_uploaded() -> errors.UploadError:

@@ -197,7 +197,7 @@ def _record(deliveries: list[WebhookDelivery], attempts: list[WebhookAttempt]) -
     now = timezone.now()
     _save_attempts(attempts)
     outcomes, finished, retries = {}, defaultdict(list), []
-    for delivery, attempt in zip(deliveries, attempts):
+    for delivery, attempt in zip(deliveries, attempts, strict=True):
         outcome, next_attempt_at = _next_state(delivery, attempt, now)
         outcomes[delivery.pk] = outcome
         if outcome == "retry":
@@ -243,7 +243,7 @@ def _save_attempts(attempts: list[WebhookAttempt]) -> None:
         WebhookAttempt.objects.bulk_create(attempts)
         return
     # COPY rather than bulk_create: its INSERT sends the bodies inside array literals, which the
-    # driver escapes character by character (most of a batch's time in this process).
+    # driver escapes character by character; COPY sends them as they are.
     sql = f"COPY {WebhookAttempt._meta.db_table} ({', '.join(ATTEMPT_COLUMNS)}) FROM STDIN"
     with connection.cursor() as cursor, cursor.copy(sql) as copy:
         for a in attempts:
@@ -279,9 +279,11 @@ def _update_endpoints(deliveries: list[WebhookDelivery], attempts: list[WebhookA
     """A 410 disables its endpoint; otherwise the run of failures since the last success is counted,
     in the order the attempts finished, and too long a run disables the endpoint."""
     by_webhook = defaultdict(list)
-    for delivery, attempt in sorted(
-        zip(deliveries, attempts), key=lambda pair: pair[1].started_at + timedelta(milliseconds=pair[1].duration_ms)
-    ):
+
+    def finished_at(pair: tuple[WebhookDelivery, WebhookAttempt]):
+        return pair[1].started_at + timedelta(milliseconds=pair[1].duration_ms)
+
+    for delivery, attempt in sorted(zip(deliveries, attempts, strict=True), key=finished_at):
         by_webhook[delivery.webhook_id].append((delivery, attempt))
     limit = settings.FILEDOCK_WEBHOOK_DISABLE_AFTER_FAILURES
     for webhook_id, pairs in by_webhook.items():

@@ -80,7 +80,7 @@ def deliveries_for_events(events: list) -> list[WebhookDelivery]:
                 event_type=event.type,
                 payload=webhook_payload(webhook=webhook, file_info=info, initiator=event.initiator),
             )
-            for (event, webhook), info in zip(pairs, infos)
+            for (event, webhook), info in zip(pairs, infos, strict=True)
         ]
     )
     if deliveries:

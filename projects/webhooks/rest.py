@@ -99,7 +99,8 @@ class WebhookList(ProjectAPIView):
     @extend_schema(
         summary="Subscribe a URL to an event",
         description="Form-encoded (as pyuploadcare sends it) or JSON. A second subscription of the same URL "
-        'to the same event is refused with `{"non_field_errors": ["This project is already subscribed on this event"]}`.',
+        "to the same event is refused with "
+        '`{"non_field_errors": ["This project is already subscribed on this event"]}`.',
         request=WebhookInputSerializer,
         responses={201: WebhookSerializer, **errors(400)},
     )

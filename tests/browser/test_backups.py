@@ -10,8 +10,8 @@ from playwright.sync_api import expect
 from files.models import FileBackup
 from projects.services import project_create
 from tests.browser.conftest import sign_in
+from tests.conftest import S3_KEY, S3_REGION
 from tests.factories import UserFactory
-from tests.files.conftest import S3_KEY, S3_REGION, moto_endpoint  # noqa: F401 (fixture)
 from tests.files.test_backups import s3, upload
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
@@ -19,7 +19,7 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 
 @pytest.mark.browser
 @pytest.mark.celery_worker
-def test_connect_a_backup_bucket_and_watch_the_backfill(page, live_server, moto_endpoint, celery_worker):  # noqa: F811
+def test_connect_a_backup_bucket_and_watch_the_backfill(page, live_server, moto_endpoint, celery_worker):
     bucket = f"browser-{uuid.uuid4().hex[:10]}"
     s3(moto_endpoint).create_bucket(Bucket=bucket)
     user = UserFactory(email="backups@example.com")

@@ -24,7 +24,7 @@ def test_wrong_secret_is_an_authentication_error(live_project, make_client):
 
 @pytest.mark.conformance("revoked key fails on the next request")
 def test_revoked_key_fails_on_the_next_request(rest_client, live_project):
-    project, secret = live_project
+    project, _secret = live_project
     rest_client.get_project_info()
     secret_key_revoke(key=SecretKey.objects.get(project=project, label="conformance"))
     with pytest.raises(AuthenticationError):

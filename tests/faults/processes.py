@@ -298,7 +298,7 @@ class Workers:
 
     def start(self):
         n = len(self.processes)
-        log = open(self.tmp_path / f"worker-{n}.log", "w")
+        log = open(self.tmp_path / f"worker-{n}.log", "w")  # noqa: SIM115 (the process writes to it after this returns)
         process = subprocess.Popen(
             [
                 sys.executable,

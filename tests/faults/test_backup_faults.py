@@ -28,9 +28,8 @@ from django.db import connection
 
 from files.models import FileBackup
 from projects.services import project_create
-from tests.conftest import wait_until
+from tests.conftest import S3_KEY, S3_REGION, S3_SECRET, wait_until
 from tests.factories import UserFactory
-from tests.files.conftest import S3_KEY, S3_REGION, S3_SECRET, moto_endpoint  # noqa: F401 (fixture)
 from tests.files.test_backups import connect, upload
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -129,7 +128,7 @@ def workers(redis_url, tmp_path):
 
     def start(**extra):
         n = len(processes)
-        log = open(tmp_path / f"worker-{n}.log", "w")
+        log = open(tmp_path / f"worker-{n}.log", "w")  # noqa: SIM115 (the process writes to it after this returns)
         processes.append(
             subprocess.Popen(
                 [
@@ -175,7 +174,7 @@ def workers(redis_url, tmp_path):
 
 
 @pytest.fixture
-def project(moto_endpoint):  # noqa: F811
+def project(moto_endpoint):
     """A project whose files live in its own bucket on the session's moto_server."""
     project = project_create(owner=UserFactory(), name="backup faults")
     source = f"source-{uuid.uuid4().hex[:8]}"

@@ -40,7 +40,8 @@ Status = WebhookDelivery.Status
 @pytest.fixture
 def process_env(redis_server, tmp_path):
     database = connection.settings_dict
-    url = f"postgres://{database['USER'] or 'root'}@{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 5432}/{database['NAME']}"
+    host, port = database["HOST"] or "127.0.0.1", database["PORT"] or 5432
+    url = f"postgres://{database['USER'] or 'root'}@{host}:{port}/{database['NAME']}"
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",

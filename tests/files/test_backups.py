@@ -18,8 +18,7 @@ from files.outbox import relay as outbox
 from files.storage import backups
 from files.storage import buckets as storage_targets
 from files.storage.backends import s3_client
-from tests.conftest import wait_until
-from tests.files.conftest import S3_KEY, S3_REGION, S3_SECRET
+from tests.conftest import S3_KEY, S3_REGION, S3_SECRET, wait_until
 
 Status = FileBackup.Status
 
@@ -239,7 +238,7 @@ def test_a_target_that_is_down_is_retried_with_growing_delays(team, settings, on
 def test_sweep_resends_lost_messages_and_jobs_of_dead_workers(team, moto_endpoint, bucket, only_backups, broker_queue):
     target = connect(team.project, moto_endpoint, bucket)
     backups.backfill_run(target_id=target.pk)
-    fresh, lost, dead, leased = (upload(team.project, f"{n}.txt") for n in ("fresh", "lost", "dead", "leased"))
+    _fresh, lost, dead, leased = (upload(team.project, f"{n}.txt") for n in ("fresh", "lost", "dead", "leased"))
     outbox.outbox_relay()
     now = timezone.now()
     FileBackup.objects.filter(file=lost).update(next_attempt_at=now - timedelta(minutes=5))

@@ -2,7 +2,6 @@
 
 import os
 import urllib.request
-import uuid
 
 import pytest
 from django.core.files.storage import default_storage
@@ -16,13 +15,6 @@ from files.storage.backends import storage_for
 from tests.files.test_backups import connect, s3, upload
 from tests.files.test_upload_api import PART, png_bytes
 from tests.files.test_upload_api import upload as api_upload
-
-
-@pytest.fixture
-def customer_bucket(moto_endpoint) -> str:
-    name = f"customer-{uuid.uuid4().hex[:12]}"
-    s3(moto_endpoint).create_bucket(Bucket=name)
-    return name
 
 
 def cdn(client, file) -> bytes:

@@ -18,6 +18,7 @@ from django.db import connection
 from django.utils import timezone
 
 from files import services
+from files.cdn import images
 from files.info import rest_file_info
 from files.models import Event, File
 from files.outbox import relay as outbox
@@ -113,14 +114,13 @@ def test_expire_rows_leaves_the_bytes_for_after_commit(project):
 
 
 def test_a_run_has_deleted_every_batchs_bytes_when_it_returns(project, settings):
-    from files.cdn.previews import preview_get_or_create
     from files.storage.tasks import expire_temporary_files
     from tests.files.test_upload_api import png_bytes
 
     settings.FILEDOCK_EXPIRY_BATCH = 3
     files = [expired_file(project, name=f"{i}.txt") for i in range(10)]
     pictured = expired_file(project, name="p.png", body=png_bytes())
-    preview = preview_get_or_create(file=pictured, width=10, height=10)
+    preview = images.rendering_get_or_create(source=pictured, plan=images.parse_preview("10x10"), accepts_webp=False)
     kept = services.file_upload(project=project, content=ContentFile(b"k", name="k.txt"), filename="k.txt", store=True)
     File.objects.filter(pk=kept.pk).update(datetime_uploaded=timezone.now() - TWO_DAYS)
 

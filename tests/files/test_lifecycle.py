@@ -13,9 +13,10 @@ from django.db import connection
 from django.utils import timezone
 
 from files import services
+from files.cdn import images
 from files.models import Event, File
 from files.outbox.relay import event_file_infos
-from files.storage import expiry
+from files.storage import expiry, sweeps
 from projects.services import project_create
 from tests.factories import UserFactory
 
@@ -134,7 +135,7 @@ def test_crash_between_bytes_and_row_leaves_an_orphan_the_sweep_removes(project)
     os.utime(default_storage.path(orphan), (hour_ago, hour_ago))
     os.utime(default_storage.path(kept.storage_key), (hour_ago, hour_ago))
 
-    assert services.storage_sweep_orphans() == 1
+    assert sweeps.storage_sweep_orphans() == 1
     assert not default_storage.exists(orphan)
     assert default_storage.exists(young_orphan)
     assert default_storage.exists(kept.storage_key)
@@ -171,11 +172,10 @@ def test_metadata_set_and_delete_emit_info_updated(project):
 
 
 def test_delete_also_removes_cached_previews(project, django_capture_on_commit_callbacks):
-    from files.cdn.previews import preview_get_or_create
     from tests.files.test_upload_api import png_bytes
 
     file = make_file(project, name="p.png", body=png_bytes(), store=True)
-    preview = preview_get_or_create(file=file, width=10, height=10)
+    preview = images.rendering_get_or_create(source=file, plan=images.parse_preview("10x10"), accepts_webp=False)
     assert default_storage.exists(preview)
     with django_capture_on_commit_callbacks(execute=True):
         services.file_delete(file=file)
@@ -274,12 +274,11 @@ def test_two_completions_of_one_multipart_upload_make_one_file():
 
 
 def test_batch_expiry_removes_only_expired_unstored_files_their_blobs_and_previews(project):
-    from files.cdn.previews import preview_get_or_create
     from tests.files.test_upload_api import png_bytes
 
     expired = [make_file(project, name=f"{i}.txt", age=timedelta(days=2)) for i in range(4)]
     pictured = make_file(project, name="p.png", body=png_bytes(), age=timedelta(days=2))
-    preview = preview_get_or_create(file=pictured, width=10, height=10)
+    preview = images.rendering_get_or_create(source=pictured, plan=images.parse_preview("10x10"), accepts_webp=False)
     young = make_file(project, age=timedelta(hours=1))
     stored = make_file(project, store=True, age=timedelta(days=30))
 

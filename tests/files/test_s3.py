@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from files import services
 from files.models import File
+from files.storage import sweeps
 from tests.files.test_upload_api import PART, png_bytes, upload
 
 
@@ -52,5 +53,5 @@ def test_orphan_sweep_on_s3(team, s3_storage):
         services.storage_key(team.project.pk, "0b8f4a0e-1111-4222-8333-444455556666"), ContentFile(b"orphan")
     )
     kept = services.file_upload(project=team.project, content=ContentFile(b"k", name="k"), filename="k", store=True)
-    assert services.storage_sweep_orphans(older_than=timedelta(seconds=-60)) == 1
+    assert sweeps.storage_sweep_orphans(older_than=timedelta(seconds=-60)) == 1
     assert not default_storage.exists(orphan) and default_storage.exists(kept.storage_key)

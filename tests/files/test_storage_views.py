@@ -10,7 +10,7 @@ from files.models import BucketConnection, FileBackup
 from files.outbox import relay as outbox
 from files.storage import backups
 from files.storage import buckets as storage_targets
-from tests.files.conftest import S3_KEY, S3_REGION, S3_SECRET
+from tests.conftest import S3_KEY, S3_REGION, S3_SECRET
 from tests.files.test_backups import connect, run_open_jobs, s3, upload
 
 
@@ -93,7 +93,7 @@ def test_connect_saves_the_bucket_with_the_secret_encrypted(login, team, moto_en
         cursor.execute("SELECT secret_key FROM files_bucketconnection")
         assert S3_SECRET not in cursor.fetchone()[0]
     page = login(team.admin).get(url("index", team.project)).content.decode()
-    assert "Backup bucket “%s” connected" % bucket in page and S3_SECRET not in page
+    assert f"Backup bucket “{bucket}” connected" in page and S3_SECRET not in page
 
 
 def test_connect_refuses_a_bucket_that_fails_the_test(login, team, moto_endpoint):

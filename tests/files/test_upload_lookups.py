@@ -11,7 +11,6 @@ from files.models import File
 from files.storage import buckets as storage_targets
 from projects.services import project_delete
 from tests.files.test_backups import connect
-from tests.files.test_custom_storage import customer_bucket  # noqa: F401  (a fixture)
 from tests.files.test_upload_api import png_bytes, upload
 
 

@@ -42,7 +42,7 @@ def test_a_failing_target_does_not_hold_up_the_rest_of_its_batch(team, receiver)
         upload_and_relay(team.project, f"{i}.txt")
     ids = list(WebhookDelivery.objects.order_by("pk").values_list("pk", flat=True))
     outcomes = webhook_deliveries_attempt(delivery_ids=ids)
-    by_webhook = {pk: webhook for pk, webhook in WebhookDelivery.objects.values_list("pk", "webhook")}
+    by_webhook = dict(WebhookDelivery.objects.values_list("pk", "webhook"))
     assert {outcomes[pk] for pk in ids if by_webhook[pk] == good.pk} == {"succeeded"}
     assert {outcomes[pk] for pk in ids if by_webhook[pk] == refused.pk} == {"retry"}
     assert len(receiver.requests) == 3

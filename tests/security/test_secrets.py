@@ -58,7 +58,7 @@ def _leaks(text: str, secrets) -> list[str]:
 
 
 def test_dashboard_pages_never_show_a_secret_again(client, team, world, caplog):
-    project, secrets = world
+    _project, secrets = world
     pages = _dashboard_pages(team)
     assert len(pages) > 20
     leaks = {}
@@ -72,11 +72,11 @@ def test_dashboard_pages_never_show_a_secret_again(client, team, world, caplog):
 
 
 def test_admin_changelists_and_change_pages_never_show_a_secret(world, caplog):
-    project, secrets = world
+    _project, secrets = world
     staff = Client()
     staff.force_login(UserFactory(email="root@example.com", is_staff=True, is_superuser=True))
     leaks, visited = {}, 0
-    for model, model_admin in admin.site._registry.items():
+    for model, _model_admin in admin.site._registry.items():
         meta = model._meta
         urls = [reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")]
         obj = model._default_manager.first()
@@ -120,7 +120,7 @@ def test_rest_api_answers_show_no_secret_but_the_webhook_signing_secret(client, 
 
 @pytest.mark.urls("tests.security.urls_boom")
 def test_error_pages_show_no_secret_with_debug_off(world, settings, caplog):
-    project, secrets = world
+    _project, secrets = world
     settings.DEBUG = False
     client = Client(raise_request_exception=False)
     not_found = client.get("/projects/not-a-page/")
@@ -144,7 +144,7 @@ def test_error_pages_show_no_secret_with_debug_off(world, settings, caplog):
     ],
 )
 def test_encrypted_columns_hold_no_plain_text_and_need_the_key(world, model, field):
-    project, secrets = world
+    _project, secrets = world
     from core.fields import decrypt
 
     column = model._meta.get_field(field).column
