@@ -12,7 +12,7 @@ from projects.services import project_create
 from tests.browser.conftest import sign_in
 from tests.conftest import S3_KEY, S3_REGION
 from tests.factories import UserFactory
-from tests.files.test_backups import s3, upload
+from tests.files.storage.test_backups import s3, upload
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 

@@ -10,7 +10,7 @@ from projects.models import Webhook, WebhookDelivery
 from projects.services import project_create
 from tests.browser.conftest import sign_in
 from tests.factories import UserFactory
-from tests.projects.webhooks_receiver import Receiver
+from tests.projects.webhooks.receiver import Receiver
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 

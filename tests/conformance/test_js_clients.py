@@ -22,7 +22,7 @@ from files.models import File, Group, MultipartUpload
 from files.services import file_upload
 from files.uploads.groups import group_create
 from projects.models import Webhook
-from tests.files.test_upload_api import png_bytes
+from tests.files.uploads.test_views import png_bytes
 
 JS_DIR = Path(__file__).parent / "js"
 UPLOAD_CLIENT = "@uploadcare/upload-client"

@@ -4,7 +4,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from tests.faults.processes import RedisServer
-from tests.projects.webhooks_receiver import Receiver
+from tests.projects.webhooks.receiver import Receiver
 
 
 @pytest.fixture

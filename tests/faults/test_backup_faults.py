@@ -30,7 +30,7 @@ from files.models import FileBackup
 from projects.services import project_create
 from tests.conftest import S3_KEY, S3_REGION, S3_SECRET, wait_until
 from tests.factories import UserFactory
-from tests.files.test_backups import connect, upload
+from tests.files.storage.test_backups import connect, upload
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 MOTO = str(Path(sys.executable).parent / "moto_server")

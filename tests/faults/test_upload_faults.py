@@ -22,7 +22,7 @@ from projects.webhooks import services as webhook_services
 from tests.conftest import wait_until
 from tests.factories import UserFactory
 from tests.faults.processes import Burst, Gunicorn, Workers, database_url, server_env, stored_blobs
-from tests.projects.webhooks_receiver import SECRET
+from tests.projects.webhooks.receiver import SECRET
 
 Status = WebhookDelivery.Status
 

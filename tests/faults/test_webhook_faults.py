@@ -31,7 +31,7 @@ from projects.webhooks import services as webhook_services
 from tests.conftest import wait_until
 from tests.factories import UserFactory
 from tests.faults.processes import Workers
-from tests.projects.webhooks_receiver import SECRET
+from tests.projects.webhooks.receiver import SECRET
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 Status = WebhookDelivery.Status

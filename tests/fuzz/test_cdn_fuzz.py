@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from files.services import file_upload
-from tests.files.test_upload_api import png_bytes
+from tests.files.uploads.test_views import png_bytes
 
 EXAMPLES = 50
 FUZZ = settings(

@@ -3,7 +3,7 @@ to webhook deliveries only."""
 
 import pytest
 
-from tests.projects.webhooks_receiver import Receiver
+from tests.projects.webhooks.receiver import Receiver
 
 
 @pytest.fixture

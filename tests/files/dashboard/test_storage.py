@@ -11,7 +11,7 @@ from files.outbox import relay as outbox
 from files.storage import backups
 from files.storage import buckets as storage_targets
 from tests.conftest import S3_KEY, S3_REGION, S3_SECRET
-from tests.files.test_backups import connect, run_open_jobs, s3, upload
+from tests.files.storage.test_backups import connect, run_open_jobs, s3, upload
 
 
 @pytest.fixture

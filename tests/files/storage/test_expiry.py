@@ -26,9 +26,9 @@ from files.storage import expiry
 from projects.models import WebhookDelivery
 from projects.services import project_create
 from tests.factories import UserFactory
-from tests.projects.webhooks_receiver import subscribe
+from tests.projects.webhooks.receiver import subscribe
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+ROOT = Path(__file__).resolve().parents[3]  # the repository, where manage.py is
 TWO_DAYS = timedelta(days=2)
 
 
@@ -44,7 +44,7 @@ def expired_file(project, name="a.txt", body=b"hello", **fields) -> File:
 
 
 def test_a_webhook_receives_the_removed_files_info_read_at_relay_time(project, settings):
-    from tests.files.test_upload_api import png_bytes
+    from tests.files.uploads.test_views import png_bytes
 
     settings.FILEDOCK_OUTBOX_CONSUMERS = ["projects.webhooks.outbox.deliveries_for_events"]
     webhook = subscribe(project, "https://hooks.example.com/deleted", event="file.deleted")
@@ -115,7 +115,7 @@ def test_expire_rows_leaves_the_bytes_for_after_commit(project):
 
 def test_a_run_has_deleted_every_batchs_bytes_when_it_returns(project, settings):
     from files.storage.tasks import expire_temporary_files
-    from tests.files.test_upload_api import png_bytes
+    from tests.files.uploads.test_views import png_bytes
 
     settings.FILEDOCK_EXPIRY_BATCH = 3
     files = [expired_file(project, name=f"{i}.txt") for i in range(10)]

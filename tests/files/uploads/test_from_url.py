@@ -6,7 +6,7 @@ from pytest_httpserver import HTTPServer
 from files.models import File, FromUrlTask
 from files.uploads.from_url import from_url_fetch
 from tests.conftest import wait_until
-from tests.files.test_upload_api import png_bytes
+from tests.files.uploads.test_views import png_bytes
 
 
 def post(client, project, url, **fields):

@@ -5,7 +5,7 @@ import pytest
 from core.fetch import address_allowed
 from projects.models import WebhookAttempt
 from projects.webhooks.delivery import webhook_delivery_attempt
-from tests.projects.webhooks_receiver import only_delivery, subscribe, upload_and_relay
+from tests.projects.webhooks.receiver import only_delivery, subscribe, upload_and_relay
 
 pytestmark = pytest.mark.usefixtures("webhooks_only")
 

@@ -12,9 +12,9 @@ from files import services
 from files.models import File
 from files.storage import buckets as storage_targets
 from files.storage.backends import storage_for
-from tests.files.test_backups import connect, s3, upload
-from tests.files.test_upload_api import PART, png_bytes
-from tests.files.test_upload_api import upload as api_upload
+from tests.files.storage.test_backups import connect, s3, upload
+from tests.files.uploads.test_views import PART, png_bytes
+from tests.files.uploads.test_views import upload as api_upload
 
 
 def cdn(client, file) -> bytes:

@@ -23,7 +23,7 @@ def record(events):
 
 @pytest.fixture
 def recorded(settings):
-    settings.FILEDOCK_OUTBOX_CONSUMERS = ["tests.files.test_outbox.record"]
+    settings.FILEDOCK_OUTBOX_CONSUMERS = ["tests.files.outbox.test_relay.record"]
     SEEN.clear()
     yield SEEN
     SEEN.clear()
@@ -44,7 +44,7 @@ def test_relay_hands_each_event_once_in_order(db, recorded):
 
 
 def test_a_failing_consumer_leaves_the_events_for_the_next_run(db, settings):
-    settings.FILEDOCK_OUTBOX_CONSUMERS = ["tests.files.test_outbox.explode"]
+    settings.FILEDOCK_OUTBOX_CONSUMERS = ["tests.files.outbox.test_relay.explode"]
     upload(project_create(owner=UserFactory(), name="p"))
     with pytest.raises(RuntimeError):
         outbox.outbox_relay()
@@ -86,7 +86,7 @@ def test_commit_wakes_the_worker_which_relays(recorded, celery_worker):
 def test_events_of_a_project_deleted_meanwhile_are_relayed_to_nobody(db, settings):
     """Events have no database constraint on their project: any left over are relayed as no-ops."""
     from projects.models import WebhookDelivery
-    from tests.projects.webhooks_receiver import subscribe
+    from tests.projects.webhooks.receiver import subscribe
 
     settings.FILEDOCK_OUTBOX_CONSUMERS = [
         "projects.webhooks.outbox.deliveries_for_events",
@@ -128,7 +128,7 @@ def test_the_claim_walks_the_index_in_order_even_with_stale_statistics(db, setti
     """Statistics taken on an empty table, then a burst of events: the claim reads `limit` events
     from event_unrelayed in order of id, not every unrelayed event sorted (each claim, a burst).
     Sorting is off for the claim only: the consumers' queries plan as usual."""
-    settings.FILEDOCK_OUTBOX_CONSUMERS = ["tests.files.test_outbox.record_sorting"]
+    settings.FILEDOCK_OUTBOX_CONSUMERS = ["tests.files.outbox.test_relay.record_sorting"]
     SORTING.clear()
     project = project_create(owner=UserFactory(), name="p")
     with connection.cursor() as cursor:

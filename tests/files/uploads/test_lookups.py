@@ -1,6 +1,6 @@
 """What an Upload API upload looks up: the project by its public key, with the project's upload
 storage in the same query, never from a cache (a removed project or a disconnected bucket counts
-at once). Uploads into a customer's bucket are in tests/files/test_custom_storage.py."""
+at once). Uploads into a customer's bucket are in tests/files/storage/test_custom_storage.py."""
 
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -10,8 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from files.models import File
 from files.storage import buckets as storage_targets
 from projects.services import project_delete
-from tests.files.test_backups import connect
-from tests.files.test_upload_api import png_bytes, upload
+from tests.files.storage.test_backups import connect
+from tests.files.uploads.test_views import png_bytes, upload
 
 
 def test_an_upload_reads_its_storage_with_the_project(client, team):

@@ -7,8 +7,8 @@ import pytest
 
 from files.models import File, Group
 from files.uploads.groups import group_create
-from tests.files import test_rest_files
-from tests.files.test_rest_files import ISO, T0, make_file, walk
+from tests.files.rest import test_files as test_rest_files
+from tests.files.rest.test_files import ISO, T0, make_file, walk
 
 # The files tests' fixtures, bound here so pytest finds them for this module too.
 api, elsewhere = test_rest_files.api, test_rest_files.elsewhere

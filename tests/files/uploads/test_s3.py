@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from files import services
 from files.models import File
 from files.storage import sweeps
-from tests.files.test_upload_api import PART, png_bytes, upload
+from tests.files.uploads.test_views import PART, png_bytes, upload
 
 
 def test_direct_upload_into_s3(client, team, s3_storage):

@@ -7,7 +7,7 @@ from billing.models import UsageDay
 from files.outbox import relay as outbox
 from files.services import file_upload
 from projects.models import WebhookAttempt, WebhookDelivery
-from tests.projects.webhooks_receiver import subscribe, upload_and_relay
+from tests.projects.webhooks.receiver import subscribe, upload_and_relay
 
 Status = WebhookDelivery.Status
 pytestmark = pytest.mark.usefixtures("webhooks_only")
