@@ -69,12 +69,13 @@ def not_found() -> HttpResponse:
 
 
 def delivery_headers(
-    *, etag: str, mime_type: str, filename: str, last_modified: float, cache_control: str
+    *, etag: str, mime_type: str, filename: str, last_modified: float, cache_control: str, inline: bool = True
 ) -> dict[str, str]:
-    """The headers every delivered body carries; `filename` names the download."""
+    """The headers every delivered body carries; `filename` names the download, which a browser
+    shows in place when `inline`, and saves otherwise."""
     headers = {
         "Content-Type": mime_type,
-        "Content-Disposition": _disposition(filename),
+        "Content-Disposition": disposition(filename, inline=inline),
         "ETag": etag,
         "Last-Modified": http_date(last_modified),
         "Cache-Control": cache_control,
@@ -159,12 +160,14 @@ def _response(
     return _with(response, headers)
 
 
-def _disposition(name: str) -> str:
+def disposition(name: str, *, inline: bool = True) -> str:
+    """A Content-Disposition naming `name`, shown in place or saved."""
+    kind = "inline" if inline else "attachment"
     fallback = re.sub(r'[^\x20-\x7e]|["\\]', "_", name)
     if fallback == name:
-        return f'inline; filename="{name}"'
+        return f'{kind}; filename="{name}"'
     # RFC 6266/5987: old clients read the ASCII fallback, the rest read the exact UTF-8 name.
-    return f"inline; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def _byte_range(request: HttpRequest, size: int, headers: dict[str, str]) -> tuple[int, int] | str | None:

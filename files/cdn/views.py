@@ -27,14 +27,16 @@ TEMPORARY_MAX_AGE = 300  # a temporary file may be deleted or expire at any time
 
 @delivery.public
 def file_view(request: HttpRequest, file_id: str, filename: str = "") -> HttpResponseBase:
-    file = _live_file(file_id)
+    file = live_file(file_id)
     if file is None:
         return delivery.not_found()
     headers = _headers(
         file,
         etag=f'"{file.uuid.hex}"',
         mime_type=file.mime_type,
-        filename=_name_from_url(filename) or file.original_filename,
+        filename=name_from_url(filename) or file.original_filename,
+        # Uploadcare's CDN shows images in place and has browsers save everything else.
+        inline=file.is_image,
     )
     return delivery.not_modified(request, headers) or delivery.deliver(
         request,
@@ -42,7 +44,7 @@ def file_view(request: HttpRequest, file_id: str, filename: str = "") -> HttpRes
         size=file.size,
         headers=headers,
         storage=storage_for(file),
-        on_sent=_traffic(file),
+        on_sent=traffic(file),
     )
 
 
@@ -67,12 +69,12 @@ def operations_view(request: HttpRequest, file_id: str, ops: str) -> HttpRespons
 
 
 def _rendering(request: HttpRequest, file_id: str, plan: images.Plan, filename: str) -> HttpResponseBase:
-    file = _live_file(file_id)
+    file = live_file(file_id)
     if file is None or not file.is_image:
         return delivery.not_found()
     accepts_webp = "image/webp" in request.META.get("HTTP_ACCEPT", "")
     output = images.output_of(plan, file.image_info or {}, accepts_webp)
-    name = _name_from_url(filename) or images.rendering_filename(file.original_filename, output)
+    name = name_from_url(filename) or images.rendering_filename(file.original_filename, output)
     # The ETag names the rendering, so it never matches the original's or another rendering's.
     headers = _headers(file, etag=f'"{file.uuid.hex}-{output.tag}"', mime_type=output.mime_type, filename=name)
     if plan.format == "auto":
@@ -86,11 +88,11 @@ def _rendering(request: HttpRequest, file_id: str, plan: images.Plan, filename: 
     except images.LimitExceeded as exc:
         return delivery.plain(400, str(exc))
     return delivery.deliver(
-        request, key=key, size=None, headers=headers, storage=default_storage, on_sent=_traffic(file)
+        request, key=key, size=None, headers=headers, storage=default_storage, on_sent=traffic(file)
     )
 
 
-def _live_file(file_id: str) -> File | None:
+def live_file(file_id: str) -> File | None:
     """The file behind a CDN URL; None if unknown, removed, or temporary past its lifetime.
 
     Not scoped to a project on purpose: the UUID is the capability, as on Uploadcare's CDN.
@@ -112,7 +114,7 @@ def _seconds_left(file: File) -> int:
     return int((expires - timezone.now()).total_seconds())
 
 
-def _headers(file: File, *, etag: str, mime_type: str, filename: str) -> dict[str, str]:
+def _headers(file: File, *, etag: str, mime_type: str, filename: str, inline: bool = True) -> dict[str, str]:
     if file.is_stored:
         cache = f"public, max-age={ONE_YEAR}, immutable"  # bytes behind a UUID never change
     else:
@@ -123,14 +125,19 @@ def _headers(file: File, *, etag: str, mime_type: str, filename: str) -> dict[st
         filename=filename,
         last_modified=file.datetime_uploaded.timestamp(),
         cache_control=cache,
+        inline=inline,
     )
 
 
-def _name_from_url(filename: str) -> str:
+def name_from_url(filename: str) -> str:
     """The URL's last segment as a header-safe base name; empty when it names nothing usable."""
     return clean_filename(filename) if filename.strip(" .") else ""
 
 
-def _traffic(file: File) -> Callable[[int], None]:
+def traffic(file: File) -> Callable[[int], None]:
     """Counts the bytes sent toward the file's project's traffic for the day."""
-    return lambda sent: usage_add(project_id=file.project_id, traffic_bytes=sent)
+    return traffic_of(file.project_id)
+
+
+def traffic_of(project_id) -> Callable[[int], None]:
+    return lambda sent: usage_add(project_id=project_id, traffic_bytes=sent)

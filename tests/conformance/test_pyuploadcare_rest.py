@@ -63,6 +63,7 @@ def test_webhooks_create_list_update_delete(rest_client, live_project):
 # --- Files and groups (REST v0.7) ----------------------------------------------------------------
 # (Imports here rather than at the top: this section is appended next to other people's.)
 
+import urllib.request  # noqa: E402
 import uuid  # noqa: E402
 from datetime import UTC, datetime, timedelta  # noqa: E402
 
@@ -203,7 +204,7 @@ def test_create_local_copy(rest_client, live_project):
 @pytest.mark.conformance("groups create/read/list/delete")
 def test_groups_create_read_list_delete(rest_client, live_project):
     project, _ = live_project
-    files = [rest_client.file(_file(project, f"{i}.txt")) for i in range(3)]
+    files = [rest_client.file(_file(project, f"{i}.txt", body=f"file {i}".encode())) for i in range(3)]
     first = rest_client.create_file_group(files[:2])
     second = rest_client.create_file_group(files[1:])
     third = rest_client.create_file_group([files[0]])
@@ -213,6 +214,11 @@ def test_groups_create_read_list_delete(rest_client, live_project):
     assert [f.uuid for f in group] == [files[0].uuid, files[1].uuid]
     # (FileGroup.datetime_created parses only strings, and model_dump() gives it a datetime: always None.)
     assert group.info["datetime_created"] is not None and not group.is_stored
+    # The client's own CDN URLs for the group and each file in it, fetched over HTTP.
+    with urllib.request.urlopen(group.cdn_url) as page:
+        assert page.status == 200 and files[1].uuid in page.read().decode()
+    fetched = [urllib.request.urlopen(url).read() for url in group.file_cdn_urls]
+    assert fetched == [b"file 0", b"file 1"]
 
     ids = [first.id, second.id, third.id]
     assert [g.id for g in rest_client.list_file_groups(request_limit=2)] == ids

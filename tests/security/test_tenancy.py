@@ -131,6 +131,9 @@ DECLARED: dict[str, object] = {
     "cdn:file": everyone(200),
     "cdn:preview": everyone(200),
     "cdn:operations": everyone(200),
+    "cdn:group": everyone(200),  # a group id, like a file UUID, is the capability
+    "cdn:group_nth": everyone(200),
+    "cdn:group_archive": everyone(200),
     # Proxy: public by public key; the other project's key cannot fetch from our allowed domains.
     "proxy:fetch": {"GET": dict.fromkeys(PERSONAS, 200) | {"other_key": 403}},
     **{f"api:{name}": value for name, value in API.items()},
@@ -380,7 +383,8 @@ class World:
             "size": lambda: "50x50",
             "ops": lambda: "resize/50x/",
             "public_key": lambda: (self.other_project if self.persona == "other_key" else self.project).public_key,
-            "rest": lambda: self.httpserver.url_for("/a.txt"),
+            "rest": lambda: "" if pattern.name == "group_nth" else self.httpserver.url_for("/a.txt"),
+            "kind": lambda: "zip",
             "object_id": lambda: "1",
             "id": lambda: "1",
             "content_type_id": lambda: "1",
@@ -505,6 +509,11 @@ def _matches(response, expected) -> bool:
     return response.status_code in (expected if isinstance(expected, tuple) else (expected,))
 
 
+# Answers whose body names the files on purpose, to whoever holds the id: a group's archive
+# holds its files under their names, as Uploadcare's does.
+NAMES_BY_DESIGN = {"cdn:group_archive"}
+
+
 @pytest.mark.parametrize("key", list(URLCONF))
 def test_url_answers_every_persona_as_declared(key, team, request):
     if key not in DECLARED:
@@ -525,7 +534,7 @@ def test_url_answers_every_persona_as_declared(key, team, request):
                 expected = by_persona[persona]
                 if not _matches(response, expected):
                     failures.append(f"{method} {persona}: {response.status_code} (expected {expected})")
-                if persona in STRANGERS:
+                if persona in STRANGERS and key not in NAMES_BY_DESIGN:
                     body = b"".join(response.streaming_content) if response.streaming else response.content
                     for marker in (MARKER_FILE, MARKER_HOOK):
                         if marker.encode() in body:

@@ -52,7 +52,7 @@ def test_stored_file_is_served_with_its_headers(client, team):
     expected = {
         "Content-Type": file.mime_type,
         "Content-Length": str(len(DATA)),
-        "Content-Disposition": 'inline; filename="a.txt"',
+        "Content-Disposition": 'attachment; filename="a.txt"',
         "ETag": f'"{file.uuid.hex}"',
         "Last-Modified": http_date(file.datetime_uploaded.timestamp()),
         "Cache-Control": IMMUTABLE,
@@ -76,10 +76,10 @@ def test_full_local_file_is_handed_over_as_a_real_file_for_sendfile(rf, team):
 
 def test_url_filename_only_names_the_download_and_non_ascii_gets_rfc5987(client, team):
     response = client.get(f"/cdn/{str(upload(team.project).uuid).upper()}/report%20final.txt")  # either case
-    assert (body(response), response["Content-Disposition"]) == (DATA, 'inline; filename="report final.txt"')
+    assert (body(response), response["Content-Disposition"]) == (DATA, 'attachment; filename="report final.txt"')
     file = upload(team.project, name="résumé café.txt")
     assert client.get(url(file))["Content-Disposition"] == (
-        "inline; filename=\"r_sum_ caf_.txt\"; filename*=UTF-8''r%C3%A9sum%C3%A9%20caf%C3%A9.txt"
+        "attachment; filename=\"r_sum_ caf_.txt\"; filename*=UTF-8''r%C3%A9sum%C3%A9%20caf%C3%A9.txt"
     )
     response = client.get(url(file, quote("отчёт.txt")))
     assert "filename*=UTF-8''%D0%BE%D1%82%D1%87%D1%91%D1%82.txt" in response["Content-Disposition"]
@@ -197,9 +197,9 @@ def test_unknown_or_malformed_uuid_is_404(client, db, path):
 def test_traversal_looking_filename_is_only_a_name(client, team):
     file = upload(team.project)
     response = client.get(url(file, "..%5C..%5Cetc%5Cpasswd"))
-    assert (body(response), response["Content-Disposition"]) == (DATA, 'inline; filename="passwd"')
+    assert (body(response), response["Content-Disposition"]) == (DATA, 'attachment; filename="passwd"')
     response = client.get(url(file, ".."))
-    assert (body(response), response["Content-Disposition"]) == (DATA, 'inline; filename="a.txt"')
+    assert (body(response), response["Content-Disposition"]) == (DATA, 'attachment; filename="a.txt"')
     assert client.get(url(file, "..%2F..%2Fconfig%2Fsettings%2Fbase.py")).status_code == 404
     injected = client.get(url(file, "x%0d%0aSet-Cookie:%20a=b"))
     assert "\n" not in injected["Content-Disposition"] and "a" not in injected.cookies
@@ -213,7 +213,7 @@ def test_x_accel_mode_hands_the_bytes_to_nginx(client, team):
     assert response["X-Accel-Redirect"] == f"/protected/{file.storage_key}"
     assert response["Content-Type"] == file.mime_type
     assert (response["ETag"], response["Cache-Control"]) == (f'"{file.uuid.hex}"', IMMUTABLE)
-    assert response["Content-Disposition"] == 'inline; filename="a.txt"'
+    assert response["Content-Disposition"] == 'attachment; filename="a.txt"'
     assert client.get(url(file), headers={"If-None-Match": f'"{file.uuid.hex}"'}).status_code == 304
 
 
@@ -228,7 +228,7 @@ def test_x_accel_mode_keeps_the_sandbox_and_counts_the_files_bytes(client, team)
     response = client.get(url(file, "renamed.html"))
     assert response["X-Accel-Redirect"] == f"/protected/{file.storage_key}"
     assert response["Content-Security-Policy"].startswith("sandbox;")
-    assert response["Content-Disposition"] == 'inline; filename="renamed.html"'
+    assert response["Content-Disposition"] == 'attachment; filename="renamed.html"'
     assert UsageDay.objects.get(project=team.project).traffic_bytes == len(b"<html></html>")
 
 
@@ -313,7 +313,8 @@ def test_s3_redirect_mode_sends_a_presigned_url(client, team, s3_storage, settin
     assert response["Location"].startswith(f"{s3_storage['endpoint']}/{s3_storage['bucket']}/{file.storage_key}?")
     assert int(response["Cache-Control"].rsplit("=", 1)[1]) <= 150  # well inside the 300 s signature
     with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(response["Location"], timeout=10) as s3:
-        assert (s3.status, s3.read(), s3.headers["Content-Disposition"]) == (200, DATA, 'inline; filename="notes.txt"')
+        assert (s3.status, s3.read()) == (200, DATA)
+        assert s3.headers["Content-Disposition"] == 'attachment; filename="notes.txt"'
     # Ranges and HEAD are answered here, not redirected.
     ranged = client.get(url(file), headers={"Range": "bytes=-10"})
     assert (ranged.status_code, body(ranged)) == (206, DATA[-10:])
