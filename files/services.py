@@ -6,6 +6,7 @@ import uuid as uuid_lib
 from fnmatch import fnmatch
 
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
@@ -13,6 +14,7 @@ from django.utils import timezone
 from billing.metering import usage_add
 from billing.quotas import check_upload
 from files import errors
+from files.cdn import images
 from files.content import SNIFF_BYTES, clean_filename, image_info, sniff_mime
 from files.info import rest_file_info
 from files.models import Event, File
@@ -24,6 +26,8 @@ log = logging.getLogger(__name__)
 METADATA_KEY = re.compile(r"\A[A-Za-z0-9_\-.:]{1,64}\Z")
 METADATA_VALUE_MAX = 512
 METADATA_KEYS_MAX = 50
+# Uploadcare copies a file through image operations only up to this size.
+COPY_WITH_EFFECTS_MAX_SIZE = 100 * 1024**2
 
 
 def storage_key(project_id, file_uuid) -> str:
@@ -295,26 +299,59 @@ def file_lookup(*, project, file_id) -> File | None:
     return File.objects.filter(project=project, uuid=file_uuid).select_related("storage_target").first()
 
 
-def file_copy(*, file: File, store: bool) -> File:
-    """Copies a file's bytes, streamed through storage, to a new file of its project.
+def file_copy(*, file: File, store: bool, effects: str = "", metadata: dict | None = None) -> File:
+    """Copies a file to a new file of its project: its bytes streamed through storage, or, with
+    `effects` (image operations without the leading `-/`), the image they render. The copy keeps
+    the original's metadata, updated with `metadata`.
 
     Emits file.uploaded for the copy, then file.stored if `store`. Raises FileRemovedError if the
-    original was deleted (or its bytes are gone), UploadError or QuotaExceeded for the project's
-    current limits or its owner's plan.
+    original was deleted (or its bytes are gone), UploadError for operations that do not apply or
+    the project's current limits, QuotaExceeded for its owner's plan.
     """
     if file.is_removed:
         raise FileRemovedError(str(file.uuid))
+    metadata = validate_metadata({**file.metadata, **(metadata or {})})
+    plan = _copy_plan(file, effects) if effects else None
     try:
         original = storage_for(file).open(file.storage_key, "rb")
     except FileNotFoundError:
         raise FileRemovedError(str(file.uuid)) from None
     with original:
+        content, filename = original, file.original_filename
+        if plan is not None:
+            content, filename = _rendered(file, original, plan)
         copy = file_upload(
             project=file.project,
-            content=original,
-            filename=file.original_filename,
+            content=content,
+            filename=filename,
             store=False,
-            metadata=dict(file.metadata),
+            metadata=metadata,
             source="local_copy",
         )
     return file_store(file=copy) if store else copy
+
+
+def _copy_plan(file: File, effects: str) -> images.Plan:
+    if not file.is_image:
+        raise errors.UploadError("FileNotImageError", 400, "Image operations apply to images only.")
+    if file.size > COPY_WITH_EFFECTS_MAX_SIZE:
+        raise errors.UploadError(
+            "FileTooLargeError", 400, "A copy with image operations needs a source of at most 100 MB."
+        )
+    try:
+        plan, _ = images.parse("-/" + effects)
+    except ValueError as exc:
+        raise errors.UploadError("InvalidOperationError", 400, str(exc)) from None
+    return plan
+
+
+def _rendered(file: File, original, plan: images.Plan) -> tuple[ContentFile, str]:
+    try:
+        data, mime_type = images.render(original, plan)
+    except images.LimitExceeded as exc:
+        raise errors.UploadError("InvalidOperationError", 400, str(exc)) from None
+    except images.DECODE_ERRORS:
+        raise errors.UploadError("FileNotImageError", 400, "The file could not be decoded as an image.") from None
+    output = images.Output(kind=mime_type.removeprefix("image/"), tag="")
+    name = images.rendering_filename(file.original_filename, output)
+    return ContentFile(data, name=name), name

@@ -137,7 +137,8 @@ def store_flag(value) -> bool:
 class LocalCopy(ProjectAPIView):
     """Copies a file (`source`: a UUID, `uuid/-/ops/` or a CDN URL) to a new file of the project.
 
-    Operations in `source` are not applied: the copy holds the original bytes.
+    Image operations in `source` are applied: the copy holds the rendered image. `metadata`
+    updates the metadata the copy takes from the original.
     """
 
     @extend_schema(
@@ -151,12 +152,15 @@ class LocalCopy(ProjectAPIView):
         if not isinstance(source, str) or not source.strip():
             raise ValidationError({"source": ["This field is required."]})
         try:
-            file_uuid, _effects = parse_file_ref(source)
+            file_uuid, effects = parse_file_ref(source)
         except UploadError:
             raise ValidationError({"source": ["Not a file UUID or CDN URL."]}) from None
         store = store_flag(data.get("store"))
+        metadata = data.get("metadata") or {}
+        if not isinstance(metadata, dict):
+            raise ValidationError({"metadata": ["Must be an object of string keys and values."]})
         try:
-            copy = file_copy(file=live_file(self.project, file_uuid), store=store)
+            copy = file_copy(file=live_file(self.project, file_uuid), store=store, effects=effects, metadata=metadata)
         except FileRemovedError:
             raise FileRemoved() from None
         except UploadError as exc:

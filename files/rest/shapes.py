@@ -109,6 +109,9 @@ class LocalCopySerializer(serializers.Serializer):
 class LocalCopyInputSerializer(serializers.Serializer):
     source = serializers.CharField(help_text="A file UUID, `uuid/-/ops/` or a CDN URL.")
     store = serializers.BooleanField(required=False, default=False)
+    metadata = serializers.DictField(
+        child=serializers.CharField(), required=False, help_text="Keys to set on the copy, over the original's."
+    )
 
 
 BATCH_BODY = {"type": "array", "items": {"type": "string"}, "maxItems": 100, "description": "File UUIDs."}

@@ -2,6 +2,7 @@
 local copies, groups, other projects' ids, and 400s (never 500s) for malformed input."""
 
 import functools
+import io
 import json
 import operator
 import re
@@ -12,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from PIL import Image
 
 from files.models import Event, File
 from files.services import file_delete, file_store, file_upload
@@ -522,7 +524,7 @@ def test_metadata_of_a_removed_file_cannot_change(api, team):
 @pytest.mark.parametrize("store", [True, False])
 def test_local_copy(api, team, store):
     file = make_file(team.project, "photo.txt", body=b"original bytes", metadata={"k": "v"})
-    response = api("post", "files/local_copy/", {"source": f"{file.uuid}/-/resize/10x10/", "store": store})
+    response = api("post", "files/local_copy/", {"source": f"{file.uuid}/", "store": store})
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["type"] == "file"
@@ -535,6 +537,54 @@ def test_local_copy(api, team, store):
         assert stored.read() == b"original bytes"
     events = set(Event.objects.filter(file_uuid=copy.uuid).values_list("type", flat=True))
     assert events == ({"file.uploaded", "file.stored"} if store else {"file.uploaded"})
+
+
+def png(width: int, height: int) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (10, 200, 30)).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_local_copy_applies_the_image_operations_in_its_source(api, team):
+    file = make_file(team.project, "photo.png", body=png(400, 200))
+    source = f"https://cdn.example.com/{file.uuid}/-/resize/100x/-/format/jpeg/"
+    body = api("post", "files/local_copy/", {"source": source}).json()
+    copy = File.objects.get(uuid=body["result"]["uuid"])
+    assert (copy.original_filename, copy.mime_type) == ("photo.jpg", "image/jpeg")
+    with default_storage.open(copy.storage_key) as stored:
+        assert Image.open(stored).size == (100, 50)
+    assert body["result"]["content_info"]["image"]["width"] == 100 and body["result"]["size"] == copy.size
+
+
+def test_local_copy_sets_the_given_metadata_over_the_originals(api, team):
+    file = make_file(team.project, metadata={"keep": "1", "change": "old"})
+    body = api(
+        "post", "files/local_copy/", {"source": str(file.uuid), "metadata": {"change": "new", "add": "x"}}
+    ).json()
+    assert File.objects.get(uuid=body["result"]["uuid"]).metadata == {"keep": "1", "change": "new", "add": "x"}
+    assert File.objects.get(uuid=file.uuid).metadata == {"keep": "1", "change": "old"}
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("{txt}/-/resize/10x10/", "Image operations apply to images only."),
+        ("{png}/-/resize/10x10/-/nonsense/", "nonsense"),
+    ],
+)
+def test_local_copy_refuses_operations_it_cannot_apply(api, team, source, message):
+    txt, image = make_file(team.project), make_file(team.project, "p.png", body=png(20, 20))
+    response = api("post", "files/local_copy/", {"source": source.format(txt=txt.uuid, png=image.uuid)})
+    assert response.status_code == 400 and message in response.content.decode()
+    assert File.objects.filter(project=team.project).count() == 2
+
+
+def test_local_copy_refuses_bad_metadata(api, team):
+    file = make_file(team.project)
+    for metadata in ({"bad key!": "v"}, {"k": ""}, ["k"]):
+        response = api("post", "files/local_copy/", {"source": str(file.uuid), "metadata": metadata})
+        assert response.status_code == 400, metadata
+    assert File.objects.filter(project=team.project).count() == 1
 
 
 def test_local_copy_takes_a_bare_uuid_and_defaults_to_temporary(api, team):
