@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from config.middleware import LEGACY_CDN_PATH
 from config.views import healthz
 from files.uploads.urls import root_aliases
 
@@ -25,7 +26,9 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path(mount(settings.UPLOAD_BASE), include("files.uploads.urls")),
     path(mount(settings.API_BASE), include("config.api_urls")),
-    path(mount(settings.CDN_BASE), include("files.cdn.urls")),
+    # A CDN base that is a full URL has an origin of its own (config.cdn_urls), and what is left
+    # here under /cdn/ is redirected there before it resolves (config.middleware).
+    path(mount(settings.CDN_BASE) or LEGACY_CDN_PATH.lstrip("/"), include("files.cdn.urls")),
     path(mount(settings.PROXY_BASE), include("files.cdn.proxy_urls")),
     path("", include(root_aliases)),
     path("billing/", include("billing.urls")),

@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -40,11 +41,36 @@ def _manage(env, *args) -> str:
     ).stdout
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def _head(url: str) -> tuple[int, dict]:
+    """The status and headers of a GET, redirects not followed."""
+    opener = urllib.request.build_opener(_NoRedirects)
+    try:
+        with opener.open(url, timeout=5) as response:
+            return response.status, dict(response.headers)
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers)
+
+
 def test_serve_runs_web_and_worker_without_redis_and_stops_on_ctrl_c(embedded_env, tmp_path):
-    port = _free_port()
+    port, cdn_port = _free_port(), _free_port()
     log = open(tmp_path / "serve.log", "w+")  # noqa: SIM115 (the process writes to it after this returns)
     process = subprocess.Popen(
-        [sys.executable, "manage.py", "serve", "--bind", f"127.0.0.1:{port}", "--web-workers", "1"],
+        [
+            sys.executable,
+            "manage.py",
+            "serve",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--cdn-bind",
+            f"127.0.0.1:{cdn_port}",
+            "--web-workers",
+            "1",
+        ],
         cwd=ROOT,
         env=embedded_env,
         stdout=log,
@@ -64,6 +90,19 @@ def test_serve_runs_web_and_worker_without_redis_and_stops_on_ctrl_c(embedded_en
         assert _get(f"http://127.0.0.1:{port}/static/css/app.css")[0] == 200
         assert (tmp_path / "db.sqlite3").exists()
 
+        # The CDN answers on its own origin, at the root; the dashboard's origin serves no file.
+        _manage(embedded_env, "bootstrap", "--email", "cdn@example.com", "--password", "pw-12345678")
+        file_id = _manage(embedded_env, "shell", "-c", UPLOAD).strip().splitlines()[-1]
+        cdn = f"http://127.0.0.1:{cdn_port}"
+        assert _get(f"{cdn}/{file_id}/") == (200, b"embedded bytes")
+        assert _head(f"http://127.0.0.1:{port}/cdn/{file_id}/-/preview/")[1]["Location"] == (
+            f"{cdn}/{file_id}/-/preview/"
+        )
+        assert _head(f"http://127.0.0.1:{port}/{file_id}/")[0] == 404
+        assert _head(f"{cdn}/accounts/login/")[0] == 404
+        login_page = _head(f"http://127.0.0.1:{port}/accounts/login/")[1]
+        assert cdn in login_page["Content-Security-Policy"]  # the dashboard shows the CDN's thumbnails
+
         # Background work without Redis: deleting a project is finished by the worker.
         _manage(embedded_env, "bootstrap", "--email", "e@example.com", "--password", "pw-12345678", "--project", "Gone")
         _manage(embedded_env, "shell", "-c", DELETE_PROJECT)
@@ -80,6 +119,12 @@ def test_serve_runs_web_and_worker_without_redis_and_stops_on_ctrl_c(embedded_en
         _get(f"http://127.0.0.1:{port}/healthz")
 
 
+UPLOAD = (
+    "from django.core.files.base import ContentFile; from files.services import file_upload; "
+    "from projects.models import Project; "
+    "print(file_upload(project=Project.objects.get(name='Default project'), store=True, filename='e.txt', "
+    "content=ContentFile(b'embedded bytes', name='e.txt')).uuid)"
+)
 DELETE_PROJECT = (
     "from projects.models import Project; from projects.services import project_delete; "
     "project_delete(project=Project.objects.get(name='Gone'))"

@@ -1,6 +1,7 @@
 """Settings shared by every environment. Values come from the environment (see .env.example)."""
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from config.env import env_base_url, env_bool, env_database, env_int, env_list, env_str
 
@@ -19,6 +20,13 @@ UPLOAD_BASE = env_base_url("FILEDOCK_UPLOAD_BASE", "/upload/")
 API_BASE = env_base_url("FILEDOCK_API_BASE", "/api/")
 CDN_BASE = env_base_url("FILEDOCK_CDN_BASE", "/cdn/")
 PROXY_BASE = env_base_url("FILEDOCK_PROXY_BASE", "/proxy/")
+# A CDN base that is a full URL is the CDN's own origin: this server answers requests for that host
+# with the CDN's URLs at its root (config.middleware), so no uploaded file is ever served from the
+# dashboard's origin, and the dashboard's old /cdn/ links redirect there. Empty for a path.
+_cdn = urlsplit(CDN_BASE)
+CDN_ORIGIN = f"{_cdn.scheme}://{_cdn.netloc}" if _cdn.scheme and _cdn.netloc else ""
+if CDN_ORIGIN and _cdn.hostname not in ALLOWED_HOSTS and "*" not in ALLOWED_HOSTS:
+    ALLOWED_HOSTS = [*ALLOWED_HOSTS, _cdn.hostname]
 
 # Secret columns (API secrets, webhook secrets, credentials) are encrypted with these keys.
 # The first encrypts; all of them decrypt, so a key can be rotated in by putting it first.
@@ -50,6 +58,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.CdnOriginMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -210,7 +219,7 @@ CONTENT_SECURITY_POLICY = {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        "img-src": ["'self'", "data:"],
+        "img-src": ["'self'", "data:", *filter(None, [CDN_ORIGIN])],  # thumbnails come from the CDN
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
         "frame-ancestors": ["'none'"],

@@ -1,13 +1,21 @@
 """The embedded default used by `make run`: SQLite, local disk, console email, no Redis.
 
 Background work runs in a Celery worker and beat started next to the web server
-(`manage.py serve`), with the broker's messages kept in files under var/broker/.
+(`manage.py serve`), with the broker's messages kept in files under var/broker/. The CDN has an
+origin of its own, a second port that `serve` also listens on.
 """
+
+import os
 
 from config.env import env_bool, env_list, env_str
 
-from .base import *  # noqa: F403
-from .base import CELERY_BROKER_URL, VAR_DIR
+# Before base reads it: the embedded CDN's own origin unless the environment names one (`serve`
+# derives it from the addresses it listens on when none was given).
+CDN_BASE_GIVEN = "FILEDOCK_CDN_BASE" in os.environ
+os.environ.setdefault("FILEDOCK_CDN_BASE", "http://127.0.0.1:8001/")
+
+from .base import *  # noqa: E402, F403
+from .base import CELERY_BROKER_URL, VAR_DIR  # noqa: E402
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
 ACCOUNT_EMAIL_VERIFICATION = env_str("ACCOUNT_EMAIL_VERIFICATION", "optional")

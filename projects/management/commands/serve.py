@@ -1,20 +1,31 @@
+import os
 import signal
 import subprocess
 import sys
 import time
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Serves the whole product: gunicorn for the web, a Celery worker with beat for background work."
+    help = (
+        "Serves the whole product: gunicorn for the dashboard and the APIs, and for the CDN on a port of its "
+        "own, and a Celery worker with beat for background work."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--bind", default="127.0.0.1:8000")
+        parser.add_argument("--bind", default="127.0.0.1:8000", help="the dashboard and the APIs")
+        parser.add_argument(
+            "--cdn-bind",
+            default="",
+            help="the CDN's own origin (default: the port after --bind, unless FILEDOCK_CDN_BASE names one)",
+        )
         parser.add_argument("--web-workers", type=int, default=2)
 
-    def handle(self, *args, bind, web_workers, **options):
+    def handle(self, *args, bind, cdn_bind, web_workers, **options):
+        env, binds = self._environment(bind, cdn_bind)
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
         for folder in settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("data_folder_in", ""), settings.MEDIA_ROOT:
             if folder:
@@ -25,8 +36,7 @@ class Command(BaseCommand):
                 "-m",
                 "gunicorn",
                 "config.wsgi",
-                "--bind",
-                bind,
+                *[part for address in binds for part in ("--bind", address)],
                 "--workers",
                 str(web_workers),
                 "--threads",
@@ -53,8 +63,11 @@ class Command(BaseCommand):
                 str(settings.VAR_DIR / "celerybeat-schedule"),
             ],
         ]
-        processes = [subprocess.Popen(command) for command in commands]
-        self.stdout.write(self.style.SUCCESS(f"Filedock is running on http://{bind}/ — press Ctrl-C to stop."))
+        processes = [subprocess.Popen(command, env=env) for command in commands]
+        cdn = f", its CDN on {env['FILEDOCK_CDN_BASE']}" if len(binds) > 1 else ""
+        self.stdout.write(
+            self.style.SUCCESS(f"Filedock is running on {env['FILEDOCK_SITE_URL']}/{cdn} — press Ctrl-C to stop.")
+        )
         stopping = []
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, lambda *_: stopping.append(True))
@@ -74,3 +87,21 @@ class Command(BaseCommand):
         if failed and not stopping:
             self.stderr.write(f"stopped because {', '.join(failed)} exited")
             sys.exit(1)
+
+    @staticmethod
+    def _environment(bind: str, cdn_bind: str) -> tuple[dict[str, str], list[str]]:
+        """The children's environment and the addresses gunicorn listens on.
+
+        URLs the server hands out (bootstrap, webhook payloads, the dashboard) follow the addresses
+        it listens on, unless FILEDOCK_SITE_URL or FILEDOCK_CDN_BASE say otherwise.
+        """
+        env = dict(os.environ)
+        env.setdefault("FILEDOCK_SITE_URL", f"http://{bind}")
+        host, _, port = bind.rpartition(":")
+        given = env.get("FILEDOCK_CDN_BASE", "") if getattr(settings, "CDN_BASE_GIVEN", True) else ""
+        if given and not urlsplit(given).netloc:
+            return env, [bind]  # a path: the CDN shares the dashboard's origin
+        if not cdn_bind:
+            cdn_bind = urlsplit(given).netloc if given else f"{host}:{int(port) + 1}"
+        env["FILEDOCK_CDN_BASE"] = given or f"http://{cdn_bind}/"
+        return env, [bind, cdn_bind]
