@@ -228,6 +228,12 @@ def _enforced(project) -> tuple:
     return (account, plan_for(account)) if account is not None else (None, None)
 
 
+def plan_max_file_size(project) -> int | None:
+    """The largest file the owner's plan takes, or None when it sets no limit (or quotas are off)."""
+    _, plan = _enforced(project)
+    return plan.max_file_size if plan is not None else None
+
+
 def check_upload(*, project, size: int) -> None:
     """Refuses an upload of `size` bytes that the owner's plan does not allow.
 

@@ -11,7 +11,7 @@ from django.core.files import File as DjangoFile
 from django.db.models import Q
 from django.utils import timezone
 
-from billing.quotas import QuotaExceeded
+from billing.quotas import QuotaExceeded, check_upload, plan_max_file_size
 from core.fetch import FetchRefused, check_url, guarded_stream
 from core.jobs import claim, send, send_on_commit
 from files import errors
@@ -125,7 +125,10 @@ def from_url_fetch(*, token) -> None:
 
 
 def _download_and_store(task: FromUrlTask) -> File:
+    """Streams the URL into a spool and stores it. A file over the server's, the project's or the
+    plan's size limit stops the download as soon as its length or its bytes tell."""
     limit = max_file_size(task.project)
+    plan_limit = plan_max_file_size(task.project)
     with guarded_stream(task.source_url, timeout=settings.FILEDOCK_FROM_URL_TIMEOUT) as response:
         if response.status_code >= 400:
             code = "DownloadFileNotFoundError" if response.status_code == 404 else "DownloadFileHTTPClientError"
@@ -135,6 +138,8 @@ def _download_and_store(task: FromUrlTask) -> File:
             raise errors.UploadError(
                 "DownloadFileSizeLimitExceededError", 400, f"Downloaded file is too big: {total} > {limit}."
             )
+        if total and plan_limit is not None and total > plan_limit:
+            check_upload(project=task.project, size=total)  # raises QuotaExceeded
         FromUrlTask.objects.filter(pk=task.pk).update(total=total)
         with tempfile.TemporaryFile() as spool:
             done = reported = 0
@@ -144,6 +149,8 @@ def _download_and_store(task: FromUrlTask) -> File:
                     raise errors.UploadError(
                         "DownloadFileSizeLimitExceededError", 400, f"Downloaded file is too big: > {limit}."
                     )
+                if plan_limit is not None and done > plan_limit:
+                    check_upload(project=task.project, size=done)  # raises QuotaExceeded
                 spool.write(chunk)
                 if done - reported >= PROGRESS_EVERY:
                     FromUrlTask.objects.filter(pk=task.pk).update(done=done)

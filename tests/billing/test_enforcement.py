@@ -4,6 +4,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from werkzeug import Response
 
 from billing.models import UsageDay
 from files.dashboard.forms import UploadForm
@@ -155,3 +156,24 @@ def test_dashboard_says_which_limit_when_the_quota_runs_out_after_the_forms_chec
     assert response.status_code == 400
     assert "Account has reached its limits. The Free plan" in response.content.decode()
     assert not File.objects.filter(original_filename="late.bin").exists()
+
+
+@pytest.mark.parametrize("with_length", [True, False])
+def test_a_download_over_the_plans_file_size_stops_early(client, team, plans, httpserver, with_length):
+    """The plan allows 500 bytes: a 64 MiB body is never read to its end, announced or not."""
+    sent = []
+
+    def body():
+        for _ in range(256):
+            sent.append(1)
+            yield b"x" * (256 * 1024)
+
+    headers = {"Content-Length": str(256 * 256 * 1024)} if with_length else {}
+    httpserver.expect_request("/huge.bin").respond_with_response(Response(body(), headers=headers))
+    source = {"pub_key": team.project.public_key, "source_url": httpserver.url_for("/huge.bin")}
+    token = client.post("/from_url/", source).json()["token"]
+    from_url_fetch(token=token)
+    status = client.get("/from_url/status/", {"token": token}).json()
+    assert status["error_code"] == "AccountLimitsExceededError"
+    assert len(sent) < 64  # what the sockets buffer before the fetch hangs up, not the 256 chunks
+    assert not File.objects.exists()
