@@ -28,6 +28,8 @@ from django.utils.http import http_date, parse_http_date_safe
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from core.numbers import bounded_int
+
 CHUNK = 64 * 1024
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$", re.IGNORECASE)
 UNSATISFIABLE = "unsatisfiable"
@@ -182,16 +184,16 @@ def _byte_range(request: HttpRequest, size: int, headers: dict[str, str]) -> tup
         and parse_http_date_safe(if_range) != parse_http_date_safe(headers["Last-Modified"])
     ):
         return None
-    first, last = match.groups()
-    if not first:  # suffix range: the last N bytes
-        if int(last) == 0 or size == 0:
+    first, last = (bounded_int(value) if value else None for value in match.groups())
+    if first is None:  # suffix range: the last N bytes
+        if last == 0 or size == 0:
             return UNSATISFIABLE
-        return max(0, size - int(last)), size - 1
-    if int(first) >= size:
+        return max(0, size - last), size - 1
+    if first >= size:
         return UNSATISFIABLE
-    if last and int(last) < int(first):
+    if last is not None and last < first:
         return None
-    return int(first), min(int(last), size - 1) if last else size - 1
+    return first, min(last, size - 1) if last is not None else size - 1
 
 
 def _reader(stored, start: int, length: int) -> "_Slice":

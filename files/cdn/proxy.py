@@ -28,6 +28,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core import fetch
+from core.numbers import bounded_int
 from files.content import SNIFF_BYTES, image_info, sniff_mime
 from files.models import ProxiedFile, ProxyDomain
 
@@ -187,7 +188,7 @@ def proxy_fetch(*, project, url: str) -> ProxiedFile:
 def _freshness(response: httpx.Response):
     match = MAX_AGE.search(response.headers.get("cache-control", ""))
     # Capped at a year: an absurd max-age must not overflow the date arithmetic.
-    seconds = min(max(MIN_FRESH, int(match.group(1))), 365 * 24 * 3600) if match else DEFAULT_FRESH
+    seconds = max(MIN_FRESH, bounded_int(match.group(1), cap=365 * 24 * 3600)) if match else DEFAULT_FRESH
     return timezone.now() + timedelta(seconds=seconds)
 
 
@@ -202,7 +203,7 @@ def _keep(cached: ProxiedFile, response: httpx.Response) -> ProxiedFile:
 def _save(project, url: str, digest: str, response: httpx.Response, deadline: float) -> ProxiedFile:
     limit = settings.FILEDOCK_PROXY_MAX_SIZE
     declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    if (bounded_int(declared) or 0) > limit:
         raise TooLarge(f"The remote file is larger than the proxy's limit of {limit} bytes.")
     with tempfile.SpooledTemporaryFile(max_size=SPOOL) as body:
         size, head = 0, b""

@@ -4,6 +4,7 @@ import hashlib
 import hmac
 import time
 
+from core.numbers import bounded_int
 from files import errors
 from files.storage.backends import UPLOAD_TARGET_ID
 from projects.models import Project
@@ -38,9 +39,10 @@ def check_signature(project: Project, data) -> None:
         raise errors.signature_required()
     if not expire:
         raise errors.expire_required()
-    if not (expire.isascii() and expire.isdigit()):  # "²".isdigit() is True, int("²") is not
+    expires_at = bounded_int(expire)
+    if expires_at is None:
         raise errors.expire_invalid()
-    if int(expire) < time.time():
+    if expires_at < time.time():
         raise errors.signature_expired()
 
     def check(secret: str) -> bool:
