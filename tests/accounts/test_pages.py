@@ -235,7 +235,7 @@ def signed_in(client):
 )
 def test_account_pages(signed_in, name, heading, current):
     html = assert_manage_page(signed_in.get(reverse(name)), heading, current)
-    assert f"<summary>{signed_in.user.email}</summary>" in html  # the signed-in topbar
+    assert f'<span class="menu-label">{signed_in.user.email}</span></summary>' in html  # the signed-in topbar
 
 
 def test_email_page_is_a_card_form(signed_in):

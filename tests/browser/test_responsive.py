@@ -1,0 +1,190 @@
+"""Every signed-in dashboard page fits a phone (375 px) and a laptop (1280 px) without sideways scrolling.
+
+The pages are found by following the dashboard's own links from the project overview, as a person
+would; a check at the end makes sure the walk reached every project page the URLconf declares.
+"""
+
+import importlib
+import io
+import shutil
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from django.apps import apps as global_apps
+from django.core.files.base import ContentFile
+from django.urls import URLPattern, URLResolver, get_resolver, resolve
+from PIL import Image
+
+from billing import services as billing
+from billing.models import Plan, Subscription
+from billing.periods import month_bounds, today
+from files.cdn.proxy import proxy_domain_add
+from files.outbox.relay import outbox_relay
+from files.services import file_upload
+from projects.models import WebhookDelivery
+from projects.services import (
+    invitation_accept,
+    invitation_create,
+    oauth_app_save,
+    project_create,
+    secret_key_create,
+)
+from projects.webhooks.delivery import webhook_deliveries_attempt
+from projects.webhooks.services import webhook_create, webhook_secret_generate
+from tests.browser.conftest import sign_in
+from tests.factories import UserFactory
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts" / "responsive"
+WIDTHS = (1280, 375)  # the walk runs at the first width; the second revisits what it found
+DASHBOARD = ("/projects/", "/billing/", "/account/", "/accounts/")
+NOT_PAGES = ("/accounts/logout/", "/accounts/login/", "/accounts/signup/")
+PER_VIEW = 2  # eleven upload sources share one edit page: two of each kind are enough
+
+
+def _jpeg() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (1600, 900), (52, 81, 224)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+def _owner_with_a_busy_project(receiver_url: str):
+    """An owner on Pro with what a few weeks of use leave behind, long names and URLs included."""
+    importlib.import_module("billing.migrations.0002_default_plans").create_plans(global_apps, None)
+    owner = UserFactory(email="maria.fernandez-whitfield@storefront-example.com")
+    project = project_create(owner=owner, name="Storefront production (EU)")
+    project_create(owner=owner, name="Mobile app — iOS & Android")
+    start, end = month_bounds(today())
+    Subscription.objects.create(
+        account=owner, plan=Plan.objects.get(slug="pro"), current_period_start=start, current_period_end=end
+    )
+    billing.billing_details_save(
+        account=owner, name="Storefront Trading GmbH", address_line1="Hauptstraße 5", city="Berlin", country="DE"
+    )
+    billing.invoice_issue(account=owner, period_start=start, period_end=end, plan=Plan.objects.get(slug="pro"))
+
+    secret_key_create(project=project, label="Production backend (eu-central-1)", created_by=owner)
+    webhook_create(
+        project=project, target_url=receiver_url, event="file.uploaded", signing_secret=webhook_secret_generate()
+    )
+    webhook_create(
+        project=project,
+        target_url="https://hooks.storefront-example.com/integrations/filedock/v1/events?source=production",
+        event="file.deleted",
+        signing_secret=webhook_secret_generate(),
+    )
+    file_upload(
+        project=project,
+        content=ContentFile(_jpeg(), name="summer-campaign-hero-banner-2026-final-v3-approved.jpg"),
+        filename="summer-campaign-hero-banner-2026-final-v3-approved.jpg",
+        store=True,
+        metadata={"campaign": "summer-2026", "uploaded_by": "marketing-automation-pipeline"},
+    )
+    file_upload(
+        project=project,
+        content=ContentFile(b"order,total\n1042,19.99\n", name="orders-export.csv"),
+        filename="orders-export.csv",
+        store=False,
+    )
+    outbox_relay()  # the upload's event becomes a delivery, sent below and logged with its attempt
+    webhook_deliveries_attempt(
+        delivery_ids=list(WebhookDelivery.objects.filter(webhook__project=project).values_list("pk", flat=True))
+    )
+
+    teammate = UserFactory(email="jonas.becker@design-studio-example.com")
+    invitation = invitation_create(project=project, email=teammate.email, role="member", invited_by=owner)
+    invitation_accept(invitation=invitation, user=teammate)
+    invitation_create(project=project, email="freelance.photographer@example.org", role="viewer", invited_by=owner)
+    oauth_app_save(
+        project=project,
+        provider="dropbox",
+        client_id="k4x9q2m7v1b8n3c",
+        client_secret="s3cret-value",
+        enabled=True,
+    )
+    proxy_domain_add(project=project, pattern="images.storefront-example.com")
+    return owner, project
+
+
+def _project_pages(resolver=None, prefix=""):
+    """The view names of every project page a browser can open (GET), from the URLconf."""
+    for entry in (resolver or get_resolver()).url_patterns:
+        if isinstance(entry, URLResolver):
+            yield from _project_pages(entry, f"{prefix}{entry.namespace}:" if entry.namespace else prefix)
+        elif isinstance(entry, URLPattern) and "GET" in getattr(entry.callback, "project_methods", ()):
+            yield f"{prefix}{entry.name}"
+
+
+def _links(page, origin: str) -> list[str]:
+    """The dashboard paths the page links to, without query strings (filters and pages of a list)."""
+    urls = [urlsplit(href) for href in page.eval_on_selector_all("a[href]", "links => links.map(link => link.href)")]
+    return [
+        url.path
+        for url in urls
+        if f"{url.scheme}://{url.netloc}" == origin
+        and url.path.startswith(DASHBOARD)
+        and not url.path.startswith(NOT_PAGES)
+    ]
+
+
+def _measure(page, path: str, width: int, name: str) -> int:
+    """Opens the page with its folded parts (a delivery's attempts) unfolded, saves a screenshot, and
+    returns how far the page is wider than the window (0 if it fits)."""
+    response = page.goto(path)
+    assert response.status == 200, f"{path} answered {response.status}"
+    page.eval_on_selector_all("main details", "folds => folds.forEach(fold => { fold.open = true; })")
+    page.screenshot(path=str(ARTIFACTS / str(width) / f"{name}.png"), full_page=True)
+    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+
+
+@pytest.mark.browser
+def test_every_signed_in_page_fits_a_phone_and_a_laptop(browser, browser_context_args, live_server, httpserver):
+    httpserver.expect_request("/hooks/storefront/filedock-events", method="POST").respond_with_data("ok")
+    owner, project = _owner_with_a_busy_project(httpserver.url_for("/hooks/storefront/filedock-events"))
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)
+    for width in WIDTHS:
+        (ARTIFACTS / str(width)).mkdir(parents=True)
+
+    too_wide, pages, state = [], {}, None  # pages: path -> screenshot name
+    for width in WIDTHS:
+        context = browser.new_context(
+            **{**browser_context_args, "viewport": {"width": width, "height": 900}}, storage_state=state
+        )
+        page = context.new_page()
+        if state is None:
+            sign_in(page, owner)
+            state = context.storage_state()
+            # The walk: breadth first from the overview, over the top bar's menus, the sidebars and the lists.
+            queue, seen, per_view = [f"/projects/{project.pk}/"], set(), Counter()
+            while queue:
+                path = queue.pop(0)
+                if path in seen:
+                    continue
+                seen.add(path)
+                view = resolve(path).view_name
+                response = context.request.get(path)
+                if not response.headers.get("content-type", "").startswith("text/html") or per_view[view] >= PER_VIEW:
+                    continue  # a download (an invoice PDF), or one more page of a kind already seen
+                per_view[view] += 1
+                pages[path] = view.replace(":", "-") + (f"-{per_view[view]}" if per_view[view] > 1 else "")
+                if overflow := _measure(page, path, width, pages[path]):
+                    too_wide.append(f"{path} at {width} px: {overflow} px too wide")
+                queue.extend(_links(page, live_server.url))
+        else:
+            for path, name in pages.items():
+                if overflow := _measure(page, path, width, name):
+                    too_wide.append(f"{path} at {width} px: {overflow} px too wide")
+        page.goto(f"/projects/{project.pk}/")
+        for menu in ("[data-testid=project-switcher]", ".account-menu"):
+            page.locator(f"{menu} summary").click()
+            if overflow := page.evaluate("document.documentElement.scrollWidth - window.innerWidth"):
+                too_wide.append(f"{menu} open at {width} px: {overflow} px too wide")
+            page.screenshot(path=str(ARTIFACTS / str(width) / f"menu-{menu.strip('.[]').split('=')[-1]}.png"))
+            page.locator(menu).evaluate("menu => menu.removeAttribute('open')")
+        context.close()
+
+    reached = {resolve(path).view_name for path in pages}
+    assert set(_project_pages()) <= reached, f"the walk missed {sorted(set(_project_pages()) - reached)}"
+    assert {"accounts:audit", "billing:overview", "billing:invoice", "mfa_index", "usersessions_list"} <= reached
+    assert not too_wide, "\n".join(too_wide)
