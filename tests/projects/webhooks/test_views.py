@@ -172,3 +172,17 @@ def test_another_projects_webhook_is_404(team, login):
 def test_changing_views_are_post_only(team, login, name):
     args = [] if name == "webhook_create" else [hook(team).pk]
     assert login(team.owner).get(url(name, team, *args)).status_code == 405
+
+
+def test_a_failed_test_event_says_it_is_sent_once(team, login):
+    """The list promises three days of retries; a test event is the exception, and says so."""
+    webhook = hook(team)
+    failed = {"event_type": "file.uploaded", "status": WebhookDelivery.Status.FAILED, "attempts": 1}
+    webhook.deliveries.create(is_test=True, payload={"data": {}}, **failed)
+    client = login(team.admin)
+    assert "test events are sent once" in client.get(url("webhooks", team)).content.decode()
+    page = client.get(url("webhook_detail", team, webhook.pk)).content.decode()
+    assert page.count('data-testid="sent-once"') == 1
+    webhook.deliveries.update(is_test=False)  # a real event that failed for good is not "sent once"
+    page = client.get(url("webhook_detail", team, webhook.pk)).content.decode()
+    assert 'data-testid="sent-once"' not in page
