@@ -3,6 +3,8 @@ from django.apps import AppConfig
 
 class AccountsConfig(AppConfig):
     name = "accounts"
+    # allauth's e-mail addresses already make an "Accounts" section in the admin.
+    verbose_name = "Users and audit log"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):

@@ -26,6 +26,11 @@ class ProjectAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("memberships__user")
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Deleting the row alone would leave its files' bytes behind: projects are deleted by the
+        # action below, which hides them at once and purges them in the background.
+        return False
+
     @admin.display(description="Owner")
     def owner_email(self, project):
         owners = [m.user.email for m in project.memberships.all() if m.role == "owner"]

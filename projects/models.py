@@ -239,6 +239,7 @@ class WebhookDelivery(models.Model):
     delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name_plural = "webhook deliveries"
         ordering = ["-created", "-id"]
         indexes = [
             models.Index(fields=["next_attempt_at"], name="delivery_due", condition=Q(status="pending")),
@@ -383,6 +384,7 @@ class OAuthApp(models.Model):
     objects = OAuthAppQuerySet.as_manager()
 
     class Meta:
+        verbose_name = "OAuth app"
         ordering = ["provider"]
         constraints = [
             models.UniqueConstraint(fields=["project", "provider"], name="oauth_app_one_per_provider"),
