@@ -1,6 +1,8 @@
 import pytest
+from django.core.files.base import ContentFile
 from django.urls import reverse
 
+from files.services import file_delete, file_upload
 from projects.models import Invitation, Membership, Project, Role
 
 
@@ -12,6 +14,32 @@ def test_overview_shows_public_key_bases_and_zero_counts(login, team):
         assert base in body
     assert response.context["totals"] == {"count": 0, "size": 0}
     assert "pyuploadcare" in body and "@uploadcare/upload-client" in body
+
+
+def test_overview_counts_the_projects_present_files_and_their_bytes(login, team):
+    """Only this project's files that are not removed count; one file reads "1 file"."""
+    elsewhere = team.outsider.memberships.get().project
+    file_upload(project=elsewhere, content=ContentFile(b"x" * 999, name="o.txt"), filename="o.txt", store=True)
+    kept = file_upload(
+        project=team.project, content=ContentFile(b"x" * 1500, name="a.txt"), filename="a.txt", store=True
+    )
+    client = login(team.viewer)
+    page = client.get(reverse("projects:overview", args=[team.project.pk]))
+    assert page.context["totals"] == {"count": 1, "size": 1500}
+    assert '<span class="stat-label">file</span>' in page.content.decode()
+    gone = file_upload(
+        project=team.project, content=ContentFile(b"y" * 10, name="b.txt"), filename="b.txt", store=False
+    )
+    file_upload(project=team.project, content=ContentFile(b"z" * 20, name="c.txt"), filename="c.txt", store=False)
+    file_delete(file=gone)
+    page = client.get(reverse("projects:overview", args=[team.project.pk]))
+    assert page.context["totals"] == {"count": 2, "size": 1520}
+    assert '<span class="stat-label">files</span>' in page.content.decode() and kept.is_stored
+
+
+def test_browsers_asking_for_favicon_ico_get_the_logo(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response["Location"].endswith("img/logo.svg")
 
 
 def test_home_redirects_to_first_project(login, team):

@@ -193,6 +193,7 @@ DECLARED: dict[str, object] = {
     "admin:view_on_site": staff_only(),
     "admin:app_list": staff_only(),
     "/admin/(?P<url>.*)$": staff_only(),
+    "/favicon.ico": everyone(301),
 }
 # Every model the admin registers gets the same five pages and a redirect for old links: staff only.
 for _model in admin.site._registry:
