@@ -193,14 +193,7 @@ def moto_endpoint():
 @pytest.fixture
 def s3_storage(moto_endpoint, settings):
     """The default storage switched to S3 (a fresh bucket on moto_server) for one test."""
-    bucket = f"filedock-{uuid.uuid4().hex[:12]}"
-    boto3.client(
-        "s3",
-        endpoint_url=moto_endpoint,
-        region_name=S3_REGION,
-        aws_access_key_id=S3_KEY,
-        aws_secret_access_key=S3_SECRET,
-    ).create_bucket(Bucket=bucket)
+    bucket = new_bucket(moto_endpoint, "filedock")
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
@@ -221,12 +214,14 @@ def s3_storage(moto_endpoint, settings):
 @pytest.fixture
 def customer_bucket(moto_endpoint) -> str:
     """A fresh bucket on moto_server, as a customer would connect for custom storage or backups."""
-    name = f"customer-{uuid.uuid4().hex[:12]}"
-    boto3.client(
-        "s3",
-        endpoint_url=moto_endpoint,
-        region_name=S3_REGION,
-        aws_access_key_id=S3_KEY,
-        aws_secret_access_key=S3_SECRET,
-    ).create_bucket(Bucket=name)
+    return new_bucket(moto_endpoint, "customer")
+
+
+def new_bucket(endpoint: str, prefix: str) -> str:
+    """Creates a bucket with a fresh name on moto_server and returns the name."""
+    name = f"{prefix}-{uuid.uuid4().hex[:12]}"
+    client = boto3.client(
+        "s3", endpoint_url=endpoint, region_name=S3_REGION, aws_access_key_id=S3_KEY, aws_secret_access_key=S3_SECRET
+    )
+    client.create_bucket(Bucket=name)
     return name
