@@ -2,12 +2,10 @@ from urllib.parse import urlparse
 
 from django.conf import settings
 from django.contrib import admin
-from django.templatetags.static import static
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from config.middleware import LEGACY_CDN_PATH
-from config.views import healthz
+from config.views import favicon, healthz
 from files.uploads.urls import root_aliases
 
 admin.site.site_header = "Filedock administration"
@@ -25,7 +23,7 @@ handler429 = "config.views.too_many_requests"
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     # Browsers ask for /favicon.ico whatever the page's <link rel="icon"> says.
-    path("favicon.ico", RedirectView.as_view(url=static("img/logo.svg"), permanent=True)),
+    path("favicon.ico", favicon),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path(mount(settings.UPLOAD_BASE), include("files.uploads.urls")),

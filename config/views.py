@@ -1,7 +1,8 @@
 import redis
 from django.conf import settings
 from django.db import connection
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponsePermanentRedirect, JsonResponse
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 
 
@@ -38,3 +39,9 @@ def too_many_requests(request):
     )
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page's icon link says. Resolved per request: the
+    static file's hashed name is only known once collectstatic has written its manifest."""
+    return HttpResponsePermanentRedirect(static("img/logo.svg"))
