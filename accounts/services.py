@@ -6,16 +6,22 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from projects.models import Project, Role
+from projects.models import Invitation, Project, Role
 from projects.services import project_create
 
 DEFAULT_PROJECT_NAME = "Default project"
 
 
-def account_setup(*, user: User) -> Project:
-    """Gives a new account its default project (with public and secret keys), once."""
+def account_setup(*, user: User) -> Project | None:
+    """Gives a new account its default project (with public and secret keys), once; none for a
+    person invited to a project, who arrives to work in that one."""
     owned = Project.objects.for_user(user).filter(memberships__role=Role.OWNER).first()
-    return owned or project_create(owner=user, name=DEFAULT_PROJECT_NAME)
+    if owned is not None:
+        return owned
+    invited = Invitation.objects.pending().filter(email__iexact=user.email, project__deleted_at__isnull=True)
+    if invited.exists():
+        return None
+    return project_create(owner=user, name=DEFAULT_PROJECT_NAME)
 
 
 @transaction.atomic

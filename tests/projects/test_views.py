@@ -145,6 +145,18 @@ def test_invite_then_accept_by_signing_up(client, team, mailoutbox, django_captu
     accept = client.post(reverse("projects:invitation", args=[invitation.token]))
     assert accept["Location"] == reverse("projects:overview", args=[team.project.pk])
     assert team.project.memberships.get(user__email="newbie@example.com").role == Role.MEMBER
+    # The invited person works in the project they were invited to: no empty "Default project".
+    newbie = team.project.memberships.get(user__email="newbie@example.com").user
+    assert [project.name for project in Project.objects.for_user(newbie)] == ["Acme"]
+
+
+def test_an_uninvited_sign_up_gets_its_default_project(client, db):
+    client.post(
+        reverse("account_signup"),
+        {"email": "solo@example.com", "password1": "s3cure-passw0rd!", "password2": "s3cure-passw0rd!"},
+    )
+    owned = Project.objects.filter(memberships__user__email="solo@example.com", memberships__role=Role.OWNER)
+    assert list(owned.values_list("name", flat=True)) == ["Default project"]
 
 
 @pytest.mark.parametrize(
