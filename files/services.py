@@ -348,10 +348,12 @@ def _copy_plan(file: File, effects: str) -> images.Plan:
 def _rendered(file: File, original, plan: images.Plan) -> tuple[ContentFile, str]:
     try:
         data, mime_type = images.render(original, plan)
-    except images.LimitExceeded as exc:
-        raise errors.UploadError("InvalidOperationError", 400, str(exc)) from None
-    except images.DECODE_ERRORS:
+    except images.UndecodableImage:
         raise errors.UploadError("FileNotImageError", 400, "The file could not be decoded as an image.") from None
+    except images.Busy as exc:
+        raise errors.UploadError("ServiceUnavailableError", 503, str(exc)) from None
+    except ValueError as exc:  # a limit only the image reveals, or an overlay
+        raise errors.UploadError("InvalidOperationError", 400, str(exc)) from None
     output = images.Output(kind=mime_type.removeprefix("image/"), tag="")
     name = images.rendering_filename(file.original_filename, output)
     return ContentFile(data, name=name), name

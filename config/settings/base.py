@@ -264,6 +264,11 @@ FILEDOCK_CDN_X_ACCEL_PREFIX = env_str("FILEDOCK_CDN_X_ACCEL_PREFIX", "")
 FILEDOCK_CDN_S3_REDIRECT = env_bool("FILEDOCK_CDN_S3_REDIRECT", False)
 # The largest side an image operation may produce (resize, crop, ...).
 FILEDOCK_CDN_MAX_DIMENSION = env_int("FILEDOCK_CDN_MAX_DIMENSION", 5000)
+# Images above this many pixels are served as they are, never transformed (a decompression bomb is a 400).
+FILEDOCK_CDN_MAX_PIXELS = env_int("FILEDOCK_CDN_MAX_PIXELS", 75_000_000)
+# Image renders running at once in one web process, and how long a request waits for a turn (then 503).
+FILEDOCK_CDN_RENDERS_PER_PROCESS = env_int("FILEDOCK_CDN_RENDERS_PER_PROCESS", 2)
+FILEDOCK_CDN_RENDER_WAIT = env_int("FILEDOCK_CDN_RENDER_WAIT", 10)
 # The proxy endpoint (PROXY_BASE): the largest remote file it fetches, and the seconds a fetch may take.
 FILEDOCK_PROXY_MAX_SIZE = env_int("FILEDOCK_PROXY_MAX_SIZE", 100 * 1024**2)
 FILEDOCK_PROXY_TIMEOUT = env_int("FILEDOCK_PROXY_TIMEOUT", 30)

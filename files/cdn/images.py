@@ -1,84 +1,89 @@
-"""The one image pipeline of the CDN and the proxy: parse, plan, render once, keep.
+"""The one image pipeline of the CDN, the proxy and local_copy: plan, load, render once, keep.
 
-`{uuid}/-/preview/200x200/` and `{uuid}/-/resize/200x/-/format/webp/` are both a Plan: steps in
-order, then how to encode. A bad operation is a ValueError whose message the caller answers with
-a 400. What a plan gives (format, name, ETag suffix) is known from the source's image_info before
-anything is decoded; the rendering is made with Pillow on first use and kept in the default storage
-(it is a cache): in the file's `previews/{uuid}/` folder, deleted with the file, or next to a
-proxied copy's version, so a replaced copy is never shown with an old rendering.
+`{uuid}/-/preview/200x200/` and `{uuid}/-/resize/200x/-/format/webp/` are both a Plan
+(files.cdn.operations parses the URL API into one). What a plan gives (format, name, ETag suffix)
+is known from the source's image_info before anything is decoded; the rendering is made with
+libvips on first use and kept in the default storage (it is a cache): in the file's
+`previews/{uuid}/` folder, deleted with the file, or next to a proxied copy's version, so a
+replaced copy is never shown with an old rendering.
+
+Bounded by construction: only the loaders of web image formats are used; an image above
+FILEDOCK_CDN_MAX_PIXELS is refused before its pixels are decoded (a decompression bomb is a 400);
+a first step that shrinks is done while decoding (JPEG and WebP shrink-on-load), so a thumbnail of a
+large photo never holds the photo; at most FILEDOCK_CDN_RENDERS_PER_PROCESS renders run at once in
+a process and a request waits FILEDOCK_CDN_RENDER_WAIT seconds for a turn, then gets a 503.
 
 Names: the preview URL's rendering by the size it gives (`100x50.jpg`), so every box that gives
 the same picture shares one object; any other chain by a digest of its normalised form and format
 (`ops-{digest}.webp`), so equivalent URLs share one rendering.
 """
 
+import contextlib
 import hashlib
 import io
-import re
-from dataclasses import dataclass, field
+import json
+import logging
+import math
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+import numpy as np
+import pyvips
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from PIL import ExifTags, Image, ImageOps
+from PIL import Image, ImageOps
 
-import files.content  # noqa: F401  (sets Image.MAX_IMAGE_PIXELS before any image is decoded)
+from files.cdn import faces, pixels
+from files.cdn.operations import QUALITY, Plan, parse, parse_preview
+from files.cdn.pixels import LimitExceeded
 from files.models import File, ProxiedFile
 from files.storage.backends import storage_for
 
-SIZE = re.compile(r"^(\d{1,5})?x(\d{1,5})?$")
-OFFSET = re.compile(r"^(\d{1,5}),(\d{1,5})$")
-PREVIEW_MAX = 2048
-FORMATS = {"jpeg", "png", "webp", "auto", "preserve"}
+__all__ = ["LimitExceeded", "Output", "Plan", "UndecodableImage", "parse", "parse_preview", "render"]
+
+pyvips.cache_set_max(0)  # libvips' operation cache would keep decoded images alive between requests
+logging.getLogger("pyvips").setLevel(logging.WARNING)  # libvips narrates every operation at INFO
+
 # The preview URL's own format, which no URL can ask for: JPEG unless the picture needs PNG.
 JPEG_OR_PNG = "jpeg_or_png"
-QUALITY = {"lightest": 35, "lighter": 50, "normal": 75, "better": 85, "best": 95, "smart": 75, "smart_retina": 65}
-# Modes JPEG can hold without losing anything the eye sees; anything else (alpha, palettes,
-# 1-bit, 16-bit) becomes a PNG.
+# Colour modes JPEG holds without losing anything the eye sees; anything else (alpha, palettes,
+# 1-bit, 16-bit) becomes a PNG when the URL does not name a format.
 JPEG_MODES = {"RGB", "L", "CMYK", "YCbCr"}
-# Modes every step and encoder handles; a palette would resample nearest-neighbour, and CMYK
-# JPEGs show wrong colours in some browsers.
-WORKING_MODES = {"RGB", "RGBA", "L", "LA"}
-# EXIF orientations that turn the image a quarter: width and height swap once it is upright.
-QUARTER_TURNS = {5, 6, 7, 8}
-DECODE_ERRORS = (OSError, ValueError, SyntaxError, Image.DecompressionBombError)
+QUARTER_TURNS = {5, 6, 7, 8}  # EXIF orientations that swap width and height once upright
+# libvips loaders a URL may reach: the web's image formats. Everything else libvips can read
+# (matrices, CSV, its own format…) is never tried; Pillow reads the rest of what uploads call images.
+LOADERS = ("Jpeg", "Png", "Webp", "Gif", "Tiff", "Heif", "Svg")
+DECODE_ERRORS = (pyvips.Error, OSError, ValueError, SyntaxError, Image.DecompressionBombError)
+SPOOL_CHUNK = 1024 * 1024
+
+_turns = threading.BoundedSemaphore(settings.FILEDOCK_CDN_RENDERS_PER_PROCESS)
 
 
 class UndecodableImage(Exception):
-    """The stored file is not an image Pillow can read."""
+    """The stored file is not an image the pipeline can read."""
 
 
-class LimitExceeded(ValueError):
-    """A limit only the image's own size reveals (a computed side above the cap)."""
-
-
-@dataclass
-class Plan:
-    """What to do to the image, in order, and how to encode the result."""
-
-    steps: list[tuple] = field(default_factory=list)
-    format: str = "preserve"
-    quality: str = "normal"
-    progressive: bool = False
-    named_by_size: bool = False  # the preview URL's plan (see the module docstring)
-
-    def key(self) -> str:
-        parts = ["-".join(str(p) for p in step) for step in self.steps]
-        return "/".join([*parts, f"f-{self.format}", f"q-{self.quality}", f"p-{int(self.progressive)}"])
+class Busy(Exception):
+    """Every render slot of this process stayed taken for FILEDOCK_CDN_RENDER_WAIT seconds."""
 
 
 @dataclass(frozen=True)
 class Output:
     """What a plan gives for one source: its format, and the tag that names it in storage and ETags."""
 
-    kind: str  # jpeg, png or webp
+    kind: str  # jpeg, png, webp, avif, or json for the answers about an image
     tag: str  # the size it gives (`100x50`) for the preview URL, else a digest of the plan
     by_size: bool = False
 
     @property
     def mime_type(self) -> str:
-        return f"image/{self.kind}"
+        return "application/json" if self.kind == "json" else f"image/{self.kind}"
 
     @property
     def ext(self) -> str:
@@ -90,145 +95,39 @@ class Output:
         return f"{self.tag}.{self.ext}" if self.by_size else f"ops-{self.tag}.{self.kind}"
 
 
-# Parsing
-
-
-def parse(path: str) -> tuple[Plan, str]:
-    """Parses `-/op/params/-/op/params/[filename]`; returns the plan and the trailing filename."""
-    tokens = list(path.split("/"))
-    if tokens and tokens[-1] == "":
-        tokens.pop()
-    plan, index, filename = Plan(), 0, ""
-    while index < len(tokens):
-        if tokens[index] != "-":
-            if index == len(tokens) - 1:
-                return plan, tokens[index]  # the file name a URL may end with
-            raise ValueError(f"Unexpected {tokens[index]!r}: operations look like -/name/params/.")
-        if index + 1 >= len(tokens):
-            raise ValueError("An operation name is missing after '-/'.")
-        name, params = tokens[index + 1], []
-        index += 2
-        while index < len(tokens) and tokens[index] != "-":
-            params.append(tokens[index])
-            index += 1
-        # The last operation may be followed by a file name rather than a parameter.
-        if index == len(tokens) and params and _takes_fewer(name, params):
-            filename = params.pop()
-        _apply(plan, name, params)
-    return plan, filename
-
-
-def parse_preview(size: str | None) -> Plan:
-    """The plan of the preview URL `-/preview/[size/]`: `WxH`, `Wx` or `xH`, a missing side (or no
-    size) meaning the cap; sides above the cap are capped. Raises ValueError with a message."""
-    width, height = PREVIEW_MAX, PREVIEW_MAX
-    if size is not None:
-        match = SIZE.match(size)
-        if not match or match.groups() == (None, None):
-            raise ValueError(f"Invalid preview size {size!r}: expected WxH, e.g. 800x600.")
-        width, height = (int(side) if side is not None else PREVIEW_MAX for side in match.groups())
-        if width < 1 or height < 1:
-            raise ValueError(f"Invalid preview size {size!r}: width and height must be at least 1.")
-    box = ("preview", min(width, PREVIEW_MAX), min(height, PREVIEW_MAX))
-    return Plan(steps=[box], format=JPEG_OR_PNG, quality="better", named_by_size=True)
-
-
-def _size(value: str, name: str, need_both: bool = False) -> tuple[int | None, int | None]:
-    match = SIZE.match(value)
-    if not match or match.groups() == (None, None):
-        raise ValueError(f"{name}: invalid size {value!r}; expected WxH, Wx or xH.")
-    width, height = (int(v) if v else None for v in match.groups())
-    if need_both and (width is None or height is None):
-        raise ValueError(f"{name}: both width and height are needed, e.g. 300x200.")
-    limit = settings.FILEDOCK_CDN_MAX_DIMENSION
-    if any(v is not None and not 1 <= v <= limit for v in (width, height)):
-        raise ValueError(f"{name}: sides must be between 1 and {limit} pixels.")
-    return width, height
-
-
-def _takes_fewer(name: str, params: list[str]) -> bool:
-    most = {
-        "grayscale": 0,
-        "preview": 1,
-        "resize": 1,
-        "format": 1,
-        "quality": 1,
-        "progressive": 1,
-        "scale_crop": 2,
-        "crop": 2,
-    }.get(name)
-    if most is None:
-        return False
-    if len(params) > most:
-        return True
-    if name in ("preview", "scale_crop", "crop") and params:  # optional last parameter
-        last = params[-1]
-        return not (SIZE.match(last) or OFFSET.match(last) or last == "center")
-    return False
-
-
-def _apply(plan: Plan, name: str, params: list[str]) -> None:
-    if name == "preview":
-        width, height = _size(params[0], name) if params else (None, None)
-        plan.steps.append(("preview", width or PREVIEW_MAX, height or PREVIEW_MAX))
-    elif name == "resize" and len(params) == 1:
-        plan.steps.append(("resize", *_size(params[0], name)))
-    elif name == "scale_crop" and len(params) in (1, 2):
-        if len(params) == 2 and params[1] != "center":
-            raise ValueError("scale_crop: the only alignment is 'center'.")
-        plan.steps.append(("scale_crop", *_size(params[0], name, need_both=True)))
-    elif name == "crop" and len(params) in (1, 2):
-        width, height = _size(params[0], name, need_both=True)
-        position = params[1] if len(params) == 2 else "0,0"
-        offset = OFFSET.match(position)
-        if position != "center" and not offset:
-            raise ValueError("crop: the position is 'center' or x,y in pixels.")
-        plan.steps.append(("crop", width, height, position))
-    elif name == "format" and len(params) == 1 and params[0] in FORMATS:
-        plan.format = params[0]
-    elif name == "quality" and len(params) == 1 and params[0] in QUALITY:
-        plan.quality = params[0]
-    elif name == "progressive" and len(params) == 1 and params[0] in ("yes", "no"):
-        plan.progressive = params[0] == "yes"
-    elif name == "grayscale" and not params:
-        plan.steps.append(("grayscale",))
-    else:
-        raise ValueError(f"Unknown or malformed operation: -/{'/'.join([name, *params])}/")
-
-
 # Planning: what a plan gives, from image_info alone
 
 
 def output_of(plan: Plan, image_info: dict, accepts_webp: bool) -> Output:
     """What `plan` gives for the image `image_info` describes, worked out without decoding it."""
-    kind = _kind(plan, image_info, accepts_webp)
+    kind = "json" if plan.answer else _kind(plan, image_info, accepts_webp)
     if plan.named_by_size:
-        turned = image_info.get("orientation") in QUARTER_TURNS
-        width, height = (max(1, int(image_info.get(side) or 1)) for side in ("width", "height"))
-        width, height = fit((height, width) if turned else (width, height), plan.steps[0][1:])
+        width, height = upright_size(image_info, plan.autorotate)
+        width, height = pixels.fit((width, height), plan.steps[0][1:])
         return Output(kind=kind, tag=f"{width}x{height}", by_size=True)
-    return Output(kind=kind, tag=hashlib.sha1(f"{plan.key()}|{kind}".encode()).hexdigest()[:20])
+    return Output(kind=kind, tag=hashlib.sha1(f"{plan.key()}|{plan.answer}|{kind}".encode()).hexdigest()[:20])
+
+
+def upright_size(image_info: dict, autorotate: bool = True) -> tuple[int, int]:
+    width, height = (max(1, int(image_info.get(side) or 1)) for side in ("width", "height"))
+    turned = autorotate and image_info.get("orientation") in QUARTER_TURNS
+    return (height, width) if turned else (width, height)
 
 
 def _kind(plan: Plan, image_info: dict, accepts_webp: bool) -> str:
-    """jpeg, png or webp, from the source's format and colour mode."""
-    mode = "L" if ("grayscale",) in plan.steps else image_info.get("color_mode")
+    """jpeg, png, webp or avif, from the URL's format and the source's format and colour mode."""
+    names = {step[0] for step in plan.steps}
+    mode = "L" if "grayscale" in names else image_info.get("color_mode")
+    if "border_radius" in names and not plan.fill:
+        mode = "RGBA"  # rounded corners are transparent unless a fill colour is set
     source = (image_info.get("format") or "").lower()
-    if plan.format in ("jpeg", "png", "webp"):
+    if plan.format in ("jpeg", "png", "webp", "avif"):
         return plan.format
     if plan.format == "auto" and accepts_webp:
         return "webp"
-    if plan.format == "preserve" and source in ("jpeg", "png", "webp"):
+    if plan.format == "preserve" and source in ("jpeg", "png", "webp") and not (source == "jpeg" and mode == "RGBA"):
         return source
     return "jpeg" if mode in JPEG_MODES else "png"
-
-
-def fit(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
-    """`size` scaled to fit within `box`, aspect kept, never enlarged."""
-    width, height = size
-    box_width, box_height = box
-    scale = min(box_width / width, box_height / height, 1.0)
-    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 def rendering_filename(original: str, output: Output) -> str:
@@ -243,25 +142,28 @@ def rendering_key(source: File | ProxiedFile, output: Output) -> str:
     return f"previews/{source.uuid}/{output.name}"
 
 
-# Rendering
+# Rendering, kept
 
 
-def rendering_get_or_create(*, source: File | ProxiedFile, plan: Plan, accepts_webp: bool) -> str:
+def rendering_get_or_create(
+    *, source: File | ProxiedFile, plan: Plan, accepts_webp: bool, layers: Callable | None = None
+) -> str:
     """The storage key of `source` rendered by `plan`; renders and saves it on first use.
 
-    Raises UndecodableImage, or LimitExceeded for a limit only the image's own size reveals.
+    `layers(uuid)` opens another file an overlay names (None when it may not be used). Raises
+    UndecodableImage, LimitExceeded (answered with a 400), ValueError for a plan the image cannot
+    take (a 400), or Busy.
     """
-    key = rendering_key(source, output_of(plan, source.image_info or {}, accepts_webp))
+    info = {"id": str(getattr(source, "uuid", "")) or None, **(source.image_info or {})}
+    key = rendering_key(source, output_of(plan, info, accepts_webp))
     if default_storage.exists(key):
         return key
-    storage = default_storage if isinstance(source, ProxiedFile) else storage_for(source)
-    try:
+    if plan.answer == ("json",) and not plan.steps:
+        data = _json(info, upright_size(info, plan.autorotate))  # nothing to decode
+    else:
+        storage = default_storage if isinstance(source, ProxiedFile) else storage_for(source)
         with storage.open(source.storage_key, "rb") as original:
-            data, _ = render(original, plan, accepts_webp)
-    except LimitExceeded:
-        raise
-    except DECODE_ERRORS as exc:
-        raise UndecodableImage("The file could not be decoded as an image.") from exc
+            data, _ = render(original, plan, accepts_webp, layers=layers, info=info)
     saved = default_storage.save(key, ContentFile(data))
     if saved != key:
         # Another request rendered it first and the storage picked a fresh name for ours; keep
@@ -270,80 +172,329 @@ def rendering_get_or_create(*, source: File | ProxiedFile, plan: Plan, accepts_w
     return key
 
 
-def render(source, plan: Plan, accepts_webp: bool = False) -> tuple[bytes, str]:
-    """Applies the plan to the image read from `source`; returns the encoded bytes and MIME type."""
-    with Image.open(source) as original:
-        kind = _kind(plan, {"format": original.format, "color_mode": original.mode}, accepts_webp)
-        image, steps = _decode(original, plan.steps)
-        for step in steps:
-            image = _step(image, step)
-    if kind == "jpeg" and image.mode not in ("RGB", "L"):
-        image = image.convert("RGB")
-    options = {"quality": QUALITY[plan.quality]} if kind in ("jpeg", "webp") else {}
-    if kind in ("jpeg", "png"):
-        options["optimize"] = True
-    if kind == "jpeg" and plan.progressive:
-        options["progressive"] = True
-    buffer = io.BytesIO()
-    image.save(buffer, kind.upper(), **options)
-    return buffer.getvalue(), f"image/{kind}"
+def render(
+    source, plan: Plan, accepts_webp: bool = False, *, layers: Callable | None = None, info: dict | None = None
+) -> tuple[bytes, str]:
+    """Applies the plan to the image read from `source` (a path, bytes or a binary file); returns
+    the encoded bytes and their MIME type."""
+    if not _turns.acquire(timeout=settings.FILEDOCK_CDN_RENDER_WAIT):
+        raise Busy("Every image renderer of this process is busy; try again in a moment.")
+    try:
+        with _readable(source) as readable:
+            try:
+                image, header = _load(readable, plan)
+                image = _working(image, plan)
+                steps = plan.steps
+                for step in steps:
+                    image = _step(image, step, plan, layers)
+                if plan.answer:
+                    return _answer(image, plan, {**_described(header), **(info or {})}), "application/json"
+                kind = _kind(plan, _described(header), accepts_webp)
+                return _encode(image, plan, kind), f"image/{kind}"
+            except (LimitExceeded, Busy):
+                raise
+            except pyvips.Error as exc:
+                raise UndecodableImage("The file could not be decoded as an image.") from exc
+            except DECODE_ERRORS as exc:
+                if isinstance(exc, ValueError) and not isinstance(exc, Image.DecompressionBombError):
+                    raise
+                raise UndecodableImage("The file could not be decoded as an image.") from exc
+    finally:
+        _turns.release()
 
 
-def _decode(original: Image.Image, steps: list[tuple]) -> tuple[Image.Image, list[tuple]]:
-    """The upright picture in a working mode, and the steps still to apply to it.
+@contextlib.contextmanager
+def _readable(source):
+    """A path on local disk or the bytes: a stored file that is not on disk (S3) is spooled to a
+    temporary file, never held in memory."""
+    if isinstance(source, (bytes, str)):
+        yield source
+        return
+    name = getattr(source, "name", None)
+    if isinstance(name, str) and os.path.isabs(name) and os.path.isfile(name):
+        yield name
+        return
+    if isinstance(source, io.BytesIO):
+        yield source.getvalue()
+        return
+    with tempfile.NamedTemporaryFile(prefix="filedock-render-") as spool:
+        shutil.copyfileobj(source, spool, SPOOL_CHUNK)
+        spool.flush()
+        yield spool.name
 
-    A leading preview is sized from the whole picture, then done on one decoded at a reduced scale
-    where the format allows (JPEG draft mode, at least twice the result): a large photo is never
-    decoded in full for a thumbnail.
-    """
-    target = None
-    if steps and steps[0][0] == "preview":
-        turned = original.getexif().get(ExifTags.Base.Orientation) in QUARTER_TURNS
-        target = fit(original.size[::-1] if turned else original.size, steps[0][1:])
-        stored = target[::-1] if turned else target
-        original.draft(None, (stored[0] * 2, stored[1] * 2))
-        steps = steps[1:]
-    image = ImageOps.exif_transpose(original)
-    if image.mode not in WORKING_MODES:
-        image = image.convert("RGBA" if image.has_transparency_data else "RGB")
+
+# Loading
+
+
+def _load(readable, plan: Plan) -> tuple[pyvips.Image, dict]:
+    """The upright image, shrunk while decoding when the plan starts by shrinking, and what its
+    header says (format, size, mode, orientation) for planning the output."""
+    loader = _loader(readable)
+    if loader is None:
+        return _load_with_pillow(readable, plan)
+    header = _open(readable, access="sequential")
+    _check_pixels(header.width, header.height)
+    described = {
+        "format": loader.upper().replace("HEIF", "HEIF").replace("SVG", "SVG"),
+        "color_mode": _mode(header),
+        "width": header.width,
+        "height": header.height,
+        "orientation": header.get("orientation") if "orientation" in header.get_fields() else None,
+    }
+    upright = upright_size(described, plan.autorotate)
+    target = _shrink_target(plan.steps[0], upright) if plan.steps else None
     if target is not None:
-        image = _resize(image, target)
-    return image, steps
+        options = {"height": target[1], "size": "force", "no_rotate": not plan.autorotate}
+        if isinstance(readable, bytes):
+            image = pyvips.Image.thumbnail_buffer(readable, target[0], **options)
+        else:
+            image = pyvips.Image.thumbnail(readable, target[0], **options)
+        return image.copy_memory(), described
+    image = _open(readable, access="random")
+    return (image.autorot() if plan.autorotate else image), described
 
 
-def _step(image: Image.Image, step: tuple) -> Image.Image:
+def _loader(readable) -> str | None:
+    if isinstance(readable, bytes):
+        found = pyvips.vips_lib.vips_foreign_find_load_buffer(readable, len(readable))
+    else:
+        found = pyvips.vips_lib.vips_foreign_find_load(readable.encode())
+    if found == pyvips.ffi.NULL:
+        pyvips.vips_lib.vips_error_clear()
+        return None
+    name = pyvips.ffi.string(found).decode()  # e.g. VipsForeignLoadJpegFile
+    return next((kind for kind in LOADERS if name.startswith(f"VipsForeignLoad{kind}")), None)
+
+
+def _open(readable, access: str) -> pyvips.Image:
+    if isinstance(readable, bytes):
+        return pyvips.Image.new_from_buffer(readable, "", access=access)
+    return pyvips.Image.new_from_file(readable, access=access)
+
+
+def _check_pixels(width: int, height: int) -> None:
+    limit = settings.FILEDOCK_CDN_MAX_PIXELS
+    if width * height > limit:
+        raise LimitExceeded(
+            f"The image is {width}x{height} ({width * height / 1e6:.0f} megapixels); the CDN transforms "
+            f"images of up to {limit / 1e6:.0f} megapixels. The original is served without operations."
+        )
+
+
+def _load_with_pillow(readable, plan: Plan) -> tuple[pyvips.Image, dict]:
+    """BMP, ICO, PCX, TGA and the like: decoded by Pillow, then the same pipeline."""
+    with Image.open(io.BytesIO(readable) if isinstance(readable, bytes) else readable) as original:
+        _check_pixels(*original.size)
+        described = {"format": original.format, "color_mode": original.mode}
+        image = ImageOps.exif_transpose(original) if plan.autorotate else original
+        image = image.convert("RGBA" if image.has_transparency_data else "RGB")
+        data = np.asarray(image)
+    height, width, bands = data.shape
+    return pyvips.Image.new_from_memory(data.tobytes(), width, height, bands, "uchar"), described
+
+
+def _mode(image: pyvips.Image) -> str:
+    """The Pillow-style colour mode the rest of the product speaks (image_info's color_mode)."""
+    if image.interpretation == "cmyk":
+        return "CMYK"
+    grey = image.bands - int(image.hasalpha()) < 3
+    return ("LA" if grey else "RGBA") if image.hasalpha() else ("L" if grey else "RGB")
+
+
+def _described(header: dict) -> dict:
+    return header
+
+
+def _shrink_target(step: tuple, upright: tuple[int, int]) -> tuple[int, int] | None:
+    """The size to decode at when the first step makes the image smaller (None when it does not)."""
+    width, height = upright
     name = step[0]
     if name == "preview":
-        return _resize(image, fit(image.size, step[1:]))
+        target = pixels.fit(upright, step[1:3])
+    elif name == "resize":
+        target = pixels.resize_target(step[1], step[2], upright)
+    elif name in ("scale_crop", "smart_resize"):
+        scale = max(step[1] / width, step[2] / height)
+        target = (max(step[1], math.ceil(width * scale)), max(step[2], math.ceil(height * scale)))
+    else:
+        return None
+    if target[0] >= width or target[1] >= height:
+        return None
+    return target
+
+
+def _working(image: pyvips.Image, plan: Plan) -> pyvips.Image:
+    """8-bit sRGB or greyscale, with alpha if it has one; an embedded profile converted (icc),
+    ignored (fast) or kept (keep_profile, when no larger than max_icc_size KB)."""
+    fields = image.get_fields()
+    profile = image.get("icc-profile-data") if "icc-profile-data" in fields else None
+    keep = plan.srgb == "keep_profile" and profile is not None and len(profile) <= plan.max_icc_size * 1024
+    if image.interpretation == "cmyk" or (profile is not None and plan.srgb != "fast" and not keep):
+        try:
+            image = image.icc_transform("srgb", embedded=True, intent="perceptual")
+        except pyvips.Error:
+            image = image.colourspace("srgb")
+    if image.interpretation not in ("srgb", "b-w") or image.format != "uchar":
+        grey = image.bands - int(image.hasalpha()) < 3
+        image = image.colourspace("b-w" if grey else "srgb")
+        if image.format != "uchar":
+            image = image.cast("uchar")
+    if not keep and "icc-profile-data" in image.get_fields():
+        image = image.copy()
+        image.remove("icc-profile-data")
+    return image
+
+
+# Steps
+
+
+def _step(image: pyvips.Image, step: tuple, plan: Plan, layers: Callable | None) -> pyvips.Image:
+    name, args = step[0], step[1:]
+    if name == "preview":
+        return pixels.preview(image, *args)
     if name == "resize":
-        width, height = step[1], step[2]
-        if width is None:
-            width = max(1, round(image.width * height / image.height))
-        if height is None:
-            height = max(1, round(image.height * width / image.width))
-        limit = settings.FILEDOCK_CDN_MAX_DIMENSION
-        if width > limit or height > limit:
-            # The side computed from the aspect ratio is bounded too: 1x5000 resized to 5000x would
-            # otherwise ask for 25 million rows.
-            raise LimitExceeded(f"resize: the result would be {width}x{height}; sides are capped at {limit} pixels.")
-        return _resize(image, (width, height))
+        return pixels.resize(image, *args, fill=plan.fill)
     if name == "scale_crop":
-        return ImageOps.fit(image, (step[1], step[2]), Image.Resampling.LANCZOS)
+        return pixels.scale_crop(image, *args, fill=plan.fill)
     if name == "crop":
-        width, height, position = step[1], step[2], step[3]
-        width, height = min(width, image.width), min(height, image.height)
-        if position == "center":
-            left, top = (image.width - width) // 2, (image.height - height) // 2
-        else:
-            left, top = (int(v) for v in position.split(","))
-            left, top = min(left, image.width - width), min(top, image.height - height)
-        return image.crop((left, top, left + width, top + height))
-    if name == "grayscale":
-        return ImageOps.grayscale(image)
-    raise AssertionError(name)
+        return pixels.crop(image, *args, fill=plan.fill)
+    if name == "overlay":
+        return pixels.overlay(image, _layer(image, args[0], layers), *args[1:])
+    simple = {
+        "smart_resize": pixels.smart_resize,
+        "zoom_objects": pixels.zoom_objects,
+        "border_radius": pixels.border_radius,
+        "rotate": pixels.rotate,
+        "flip": lambda im: im.flipver(),
+        "mirror": lambda im: im.fliphor(),
+        "grayscale": pixels.grayscale,
+        "invert": pixels.invert,
+        "enhance": pixels.enhance,
+        "brightness": pixels.brightness,
+        "exposure": pixels.exposure,
+        "gamma": pixels.gamma,
+        "contrast": pixels.contrast,
+        "saturation": pixels.saturation,
+        "vibrance": pixels.vibrance,
+        "warmth": pixels.warmth,
+        "filter": pixels.filter_,
+        "blur": pixels.blur,
+        "blur_region": pixels.blur_region,
+        "sharp": pixels.sharp,
+        "rect": pixels.rect,
+        "text": pixels.text,
+    }
+    image = simple[name](image, *args)
+    return image if image.format == "uchar" else image.cast("uchar")
 
 
-def _resize(image: Image.Image, size: tuple[int, int]) -> Image.Image:
-    if image.size == size:
+def _layer(image: pyvips.Image, uuid: str, layers: Callable | None) -> pyvips.Image:
+    """The overlay's image: the image itself, or another file of the same project, decoded no larger
+    than the image it goes on."""
+    if uuid == "self":
         return image
-    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    opened = layers(uuid) if layers else None
+    if opened is None:
+        raise ValueError(f"overlay: {uuid} is not an image of this project.")
+    with opened as original, _readable(original) as readable:
+        if _loader(readable) is None:
+            raise ValueError(f"overlay: {uuid} is not an image the CDN can overlay.")
+        header = _open(readable, access="sequential")
+        _check_pixels(header.width, header.height)
+        thumbnail = pyvips.Image.thumbnail_buffer if isinstance(readable, bytes) else pyvips.Image.thumbnail
+        layer = thumbnail(readable, image.width, height=image.height, size="down").copy_memory()
+    return _working(layer, Plan())
+
+
+# Answers: JSON about the image
+
+
+def _answer(image: pyvips.Image, plan: Plan, info: dict) -> bytes:
+    kind = plan.answer[0]
+    if kind == "json":
+        return _json(info, (image.width, image.height))
+    if kind == "detect_faces":
+        return json.dumps({**_info_fields(info, (image.width, image.height)), "faces": faces.detect(image)}).encode()
+    colours = main_colors(image, plan.answer[1])
+    return json.dumps(
+        {"width": image.width, "height": image.height, "main_colors": colours, "original": _info_fields(info, None)}
+    ).encode()
+
+
+def _json(info: dict, size: tuple[int, int]) -> bytes:
+    return json.dumps(_info_fields(info, size)).encode()
+
+
+def _info_fields(info: dict, size: tuple[int, int] | None) -> dict:
+    """Uploadcare's image info shape; the size is the processed (and upright) one when given."""
+    fields = {
+        "id": info.get("id"),
+        "dpi": info.get("dpi"),
+        "width": info.get("width"),
+        "height": info.get("height"),
+        "format": info.get("format"),
+        "sequence": bool(info.get("sequence")),
+        "color_mode": info.get("color_mode"),
+        "orientation": info.get("orientation"),
+        "geo_location": info.get("geo_location"),
+        "datetime_original": info.get("datetime_original"),
+    }
+    if size is not None:
+        fields["width"], fields["height"] = size
+    return fields
+
+
+def main_colors(image: pyvips.Image, count: int) -> list[list[int]]:
+    """The image's `count` main colours, most common first: k-means on a 64 px copy, started from
+    the colours farthest apart, so the same image always answers the same."""
+    small = pixels.colour(pixels.split(image)[0]).thumbnail_image(64)
+    data = np.ndarray(buffer=small.write_to_memory(), dtype=np.uint8, shape=(small.height * small.width, small.bands))
+    points = data[:, :3].astype(np.float64)
+    count = min(count, len(np.unique(points, axis=0)))
+    centres = points[[0]]
+    while len(centres) < count:
+        distance = ((points[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2).min(axis=1)
+        centres = np.vstack([centres, points[distance.argmax()]])
+    for _ in range(12):
+        nearest = ((points[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2).argmin(axis=1)
+        for index in range(count):
+            members = points[nearest == index]
+            if len(members):
+                centres[index] = members.mean(axis=0)
+    sizes = np.bincount(nearest, minlength=count)
+    return [[round(float(v)) for v in centres[index]] for index in np.argsort(-sizes)]
+
+
+# Encoding
+
+
+def _encode(image: pyvips.Image, plan: Plan, kind: str) -> bytes:
+    if kind == "jpeg" and image.hasalpha():
+        image = image.flatten(background=pixels.rgba(plan.fill or pixels.WHITE)[: image.bands - 1]).cast("uchar")
+    image, keep = _metadata(image, plan)
+    quality = QUALITY[plan.quality]
+    if kind == "jpeg":
+        return image.jpegsave_buffer(Q=quality, interlace=plan.progressive, optimize_coding=True, keep=keep)
+    if kind == "png":
+        return image.pngsave_buffer(compression=6, keep=keep)
+    if kind == "webp":
+        return image.webpsave_buffer(Q=quality, effort=3, keep=keep)
+    return image.heifsave_buffer(Q=quality, compression="av1", effort=2, keep=keep)
+
+
+def _metadata(image: pyvips.Image, plan: Plan) -> tuple[pyvips.Image, int]:
+    """strip_meta: all drops everything (the default); none keeps EXIF (orientation already applied);
+    sensitive keeps EXIF without the GPS fields. An ICC profile is kept only with keep_profile."""
+    keep = pyvips.enums.ForeignKeep.NONE
+    if plan.srgb == "keep_profile":
+        keep |= pyvips.enums.ForeignKeep.ICC
+    if plan.strip_meta == "all":
+        return image, keep
+    image = image.copy()
+    if plan.strip_meta == "sensitive":
+        for name in image.get_fields():
+            if name.startswith("exif-ifd3-"):  # IFD 3 is GPS
+                image.remove(name)
+    if "orientation" in image.get_fields():
+        image.set_type(pyvips.GValue.gint_type, "orientation", 1)
+    return image, keep | pyvips.enums.ForeignKeep.EXIF

@@ -30,6 +30,7 @@ from django.utils.http import parse_http_date_safe
 from billing.metering import usage_add
 from core import delivery
 from files.cdn import images, proxy
+from files.cdn import views as cdn
 from files.content import clean_filename
 from files.models import ProxiedFile
 from projects.models import Project
@@ -111,15 +112,14 @@ def _rendering(
     headers = _headers(proxied, etag=f'"{proxied.version}-{output.tag}"', mime_type=output.mime_type, filename=name)
     if plan.format == "auto":
         headers["Vary"] = "Accept"
-    if response := delivery.not_modified(request, headers):
-        return response
-    try:
-        key = images.rendering_get_or_create(source=proxied, plan=plan, accepts_webp=accepts_webp)
-    except images.UndecodableImage:
-        return delivery.plain(415, "The remote file could not be decoded as an image.")
-    except images.LimitExceeded as exc:
-        return delivery.plain(400, str(exc))
-    return delivery.deliver(request, key=key, size=None, headers=headers, storage=default_storage, on_sent=on_sent)
+    return delivery.not_modified(request, headers) or cdn.rendered(
+        request,
+        source=proxied,
+        plan=plan,
+        headers=headers,
+        on_sent=on_sent,
+        undecodable=lambda: delivery.plain(415, "The remote file could not be decoded as an image."),
+    )
 
 
 def _headers(proxied: ProxiedFile, *, etag: str, mime_type: str, filename: str) -> dict[str, str]:

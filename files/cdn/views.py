@@ -68,6 +68,13 @@ def operations_view(request: HttpRequest, file_id: str, ops: str) -> HttpRespons
     return _rendering(request, file_id, plan, filename)
 
 
+@delivery.public
+def detect_faces_view(request: HttpRequest, file_id: str) -> HttpResponseBase:
+    """`{uuid}/detect_faces/`: where pyuploadcare puts it (no `-/`), the faces as JSON."""
+    plan, _ = images.parse("-/detect_faces/")
+    return _rendering(request, file_id, plan, "")
+
+
 def _rendering(request: HttpRequest, file_id: str, plan: images.Plan, filename: str) -> HttpResponseBase:
     file = live_file(file_id)
     if file is None or not file.is_image:
@@ -76,20 +83,56 @@ def _rendering(request: HttpRequest, file_id: str, plan: images.Plan, filename: 
     output = images.output_of(plan, file.image_info or {}, accepts_webp)
     name = name_from_url(filename) or images.rendering_filename(file.original_filename, output)
     # The ETag names the rendering, so it never matches the original's or another rendering's.
-    headers = _headers(file, etag=f'"{file.uuid.hex}-{output.tag}"', mime_type=output.mime_type, filename=name)
+    headers = _headers(
+        file,
+        etag=f'"{file.uuid.hex}-{output.tag}"',
+        mime_type=output.mime_type,
+        filename=name,
+        inline=plan.inline is not False,
+    )
     if plan.format == "auto":
         headers["Vary"] = "Accept"
-    if response := delivery.not_modified(request, headers):
-        return response
-    try:
-        key = images.rendering_get_or_create(source=file, plan=plan, accepts_webp=accepts_webp)
-    except images.UndecodableImage:
-        return delivery.not_found()
-    except images.LimitExceeded as exc:
-        return delivery.plain(400, str(exc))
-    return delivery.deliver(
-        request, key=key, size=None, headers=headers, storage=default_storage, on_sent=traffic(file)
+    return delivery.not_modified(request, headers) or rendered(
+        request, source=file, plan=plan, headers=headers, on_sent=traffic(file), layers=layers_of(file)
     )
+
+
+def rendered(
+    request: HttpRequest,
+    *,
+    source,
+    plan: images.Plan,
+    headers: dict[str, str],
+    on_sent: Callable[[int], None],
+    layers: Callable | None = None,
+    undecodable: Callable[[], HttpResponseBase] = delivery.not_found,
+) -> HttpResponseBase:
+    """The rendering of `source` by `plan`, made on first use; the CDN's and the proxy's one answer
+    to what rendering can refuse."""
+    accepts_webp = "image/webp" in request.META.get("HTTP_ACCEPT", "")
+    try:
+        key = images.rendering_get_or_create(source=source, plan=plan, accepts_webp=accepts_webp, layers=layers)
+    except images.UndecodableImage:
+        return undecodable()
+    except images.Busy as exc:
+        response = delivery.plain(503, str(exc))
+        response["Retry-After"] = "2"
+        return response
+    except ValueError as exc:  # a limit only the image reveals, or an overlay that cannot be used
+        return delivery.plain(400, str(exc))
+    return delivery.deliver(request, key=key, size=None, headers=headers, storage=default_storage, on_sent=on_sent)
+
+
+def layers_of(file: File) -> Callable:
+    """Opens the image an overlay names: a live image of the same project, else None."""
+
+    def open_layer(uuid: str):
+        other = live_file(uuid)
+        if other is None or other.project_id != file.project_id or not other.is_image:
+            return None
+        return storage_for(other).open(other.storage_key, "rb")
+
+    return open_layer
 
 
 def live_file(file_id: str) -> File | None:

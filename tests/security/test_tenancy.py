@@ -131,6 +131,7 @@ DECLARED: dict[str, object] = {
     "cdn:file": everyone(200),
     "cdn:preview": everyone(200),
     "cdn:operations": everyone(200),
+    "cdn:detect_faces": everyone(200),
     "cdn:group": everyone(200),  # a group id, like a file UUID, is the capability
     "cdn:group_nth": everyone(200),
     "cdn:group_archive": everyone(200),

@@ -62,7 +62,7 @@ def test_auto_format_follows_what_the_browser_accepts():
 
 def test_a_file_name_may_follow_the_operations():
     plan, filename = parse("-/resize/200x/photo.jpg")
-    assert filename == "photo.jpg" and plan.steps == [("resize", 200, None)]
+    assert filename == "photo.jpg" and plan.steps == [("resize", 200, None, "on")]
     plan, filename = parse("-/grayscale/photo.jpg")
     assert filename == "photo.jpg" and plan.steps == [("grayscale",)]
 
@@ -80,10 +80,14 @@ def test_equivalent_urls_share_a_cache_key():
         ("-/resize/99999x/", "between 1 and"),
         ("-/resize/0x10/", "between 1 and"),
         ("-/scale_crop/100x/", "both width and height"),
-        ("-/crop/10x10/left/x", "position"),
-        ("-/format/gif/", "Unknown or malformed"),
-        ("-/quality/ultra/", "Unknown or malformed"),
-        ("-/rotate/90/", "Unknown or malformed"),
+        ("-/crop/10x10/topleft/", "invalid position 'topleft'"),
+        ("-/format/gif/", "format: expected one of auto, avif, jpeg, png, preserve, webp, not 'gif'"),
+        ("-/quality/ultra/", "quality: expected one of"),
+        ("-/rotate/45/", "multiple of 90"),
+        ("-/spin/90/", "Unknown operation 'spin'"),
+        ("-/scale_crop/200x200/smart_nothing/", "scale_crop: expected one of"),
+        ("-/scale_crop/200x200/photo/", "scale_crop: invalid position 'photo'"),
+        ("-/json/-/resize/10x/", "must be the last operation"),
         ("-/", "name is missing"),
         ("resize/10x/", "Unexpected"),
     ],
