@@ -7,6 +7,9 @@ JS := tests/conformance/js
 .PHONY: run test lint fmt bench soak lock clean
 
 run: $(VENV)/.installed-run ## Serve the whole product on http://127.0.0.1:8000 (embedded default)
+	@command -v ffmpeg >/dev/null || { echo "Installing Debian's ffmpeg (the CDN's gif2video runs it)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg >/dev/null; } \
+		|| echo "ffmpeg could not be installed: gif2video URLs will answer 503 until it is."
 	@mkdir -p var
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
@@ -27,7 +30,7 @@ fmt: $(VENV)/.installed-test ## Apply ruff's format and its safe fixes
 
 # Each script runs at a default size that keeps the whole set under ten minutes on 2 cores;
 # run one directly with a larger size argument (see its --help) for the bigger figures.
-BENCHES := files_page name_search upload_multipart small_uploads cdn_serve expiry webhook_fanout rest_iterate
+BENCHES := files_page name_search upload_multipart small_uploads cdn_serve expiry webhook_fanout rest_iterate transforms
 
 bench: $(VENV)/.installed-bench ## Measure against baselines in the same run (figures, not assertions)
 	bash tests/services.sh
@@ -64,4 +67,4 @@ lock: ## Re-pin the whole dependency tree after changing pyproject.toml
 	$(BIN)/pip freeze --exclude-editable | grep -v "^filedock" > requirements.lock
 
 clean:
-	rm -rf $(VENV) var build *.egg-info $(JS)/node_modules
+	rm -rf $(VENV) var build *.egg-info $(JS)/node_modules bench/.venv-thumbor

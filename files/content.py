@@ -1,4 +1,4 @@
-"""What a file is: its MIME type from its first bytes, and Pillow's reading of images."""
+"""What a file is: its MIME type from its first bytes, and Pillow's (for SVG, librsvg's) reading of images."""
 
 import mimetypes
 import posixpath
@@ -6,9 +6,11 @@ import re
 import unicodedata
 
 import puremagic
+import pyvips
 from PIL import ExifTags, Image, UnidentifiedImageError
 
 SNIFF_BYTES = 8192
+SVG_MAX_BYTES = 10 * 1024 * 1024
 # Pillow refuses images above this many pixels (decompression bombs) — they are stored as plain files.
 Image.MAX_IMAGE_PIXELS = 100_000_000
 # pyuploadcare accepts only these colour modes.
@@ -76,10 +78,36 @@ def image_info(fileobj) -> dict | None:
                 "sequence": bool(getattr(image, "is_animated", False)),
             }
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError):
-        return None
+        fileobj.seek(0)
+        return _svg_info(fileobj)
     finally:
         fileobj.seek(0)
     return info
+
+
+def _svg_info(fileobj) -> dict | None:
+    """An SVG is an image too (the CDN rasterizes it): its size as librsvg reads it, at 72 dpi."""
+    head = fileobj.read(SNIFF_BYTES)
+    if b"<svg" not in head:
+        return None
+    data = head + fileobj.read(SVG_MAX_BYTES + 1 - len(head))
+    if len(data) > SVG_MAX_BYTES:
+        return None  # larger drawings are kept and served, just not treated as images
+    try:
+        header = pyvips.Image.svgload_buffer(data, access="sequential")
+    except pyvips.Error:
+        return None
+    return {
+        "format": "SVG",
+        "width": header.width,
+        "height": header.height,
+        "color_mode": "RGBA",
+        "orientation": None,
+        "dpi": None,
+        "geo_location": None,
+        "datetime_original": None,
+        "sequence": False,
+    }
 
 
 def _orientation(image) -> int | None:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Makes sure the services the tests use are there: PostgreSQL, Redis and Chromium.
+# Makes sure the services the tests use are there: PostgreSQL, Redis, Chromium and ffmpeg.
 # Each is checked first and installed or started only when missing.
 set -euo pipefail
 
@@ -47,4 +47,7 @@ fi
 # Debian's Chromium for the Playwright tests (Playwright's own browser download does not work here).
 command -v chromium >/dev/null || apt_install chromium
 
-echo "services: postgresql, redis and chromium are ready"
+# Debian's ffmpeg, which the CDN's gif2video runs.
+command -v ffmpeg >/dev/null || apt_install ffmpeg
+
+echo "services: postgresql, redis, chromium and ffmpeg are ready"

@@ -59,7 +59,6 @@ QUARTER_TURNS = {5, 6, 7, 8}  # EXIF orientations that swap width and height onc
 # libvips loaders a URL may reach: the web's image formats. Everything else libvips can read
 # (matrices, CSV, its own format…) is never tried; Pillow reads the rest of what uploads call images.
 LOADERS = ("Jpeg", "Png", "Webp", "Gif", "Tiff", "Heif", "Svg")
-DECODE_ERRORS = (pyvips.Error, OSError, ValueError, SyntaxError, Image.DecompressionBombError)
 SPOOL_CHUNK = 1024 * 1024
 
 _turns = threading.BoundedSemaphore(settings.FILEDOCK_CDN_RENDERS_PER_PROCESS)
@@ -83,7 +82,8 @@ class Output:
 
     @property
     def mime_type(self) -> str:
-        return "application/json" if self.kind == "json" else f"image/{self.kind}"
+        special = {"json": "application/json", "mp4": "video/mp4", "webm": "video/webm"}
+        return special.get(self.kind, f"image/{self.kind}")
 
     @property
     def ext(self) -> str:
@@ -155,16 +155,22 @@ def rendering_get_or_create(
     take (a 400), or Busy.
     """
     info = {"id": str(getattr(source, "uuid", "")) or None, **(source.image_info or {})}
-    key = rendering_key(source, output_of(plan, info, accepts_webp))
-    if default_storage.exists(key):
-        return key
-    if plan.answer == ("json",) and not plan.steps:
-        data = _json(info, upright_size(info, plan.autorotate))  # nothing to decode
-    else:
+
+    def make() -> bytes:
+        if plan.answer == ("json",) and not plan.steps:
+            return _json(info, upright_size(info, plan.autorotate))  # nothing to decode
         storage = default_storage if isinstance(source, ProxiedFile) else storage_for(source)
         with storage.open(source.storage_key, "rb") as original:
-            data, _ = render(original, plan, accepts_webp, layers=layers, info=info)
-    saved = default_storage.save(key, ContentFile(data))
+            return render(original, plan, accepts_webp, layers=layers, info=info)[0]
+
+    return kept(rendering_key(source, output_of(plan, info, accepts_webp)), make)
+
+
+def kept(key: str, make: Callable[[], bytes]) -> str:
+    """`key` in the default storage, made by `make()` on first use: the cache of every rendering."""
+    if default_storage.exists(key):
+        return key
+    saved = default_storage.save(key, ContentFile(make()))
     if saved != key:
         # Another request rendered it first and the storage picked a fresh name for ours; keep
         # theirs (same pixels) and drop the duplicate.
@@ -172,39 +178,38 @@ def rendering_get_or_create(
     return key
 
 
+@contextlib.contextmanager
+def turn():
+    """One of this process's render slots, for as long as the block runs; Busy if none frees up."""
+    if not _turns.acquire(timeout=settings.FILEDOCK_CDN_RENDER_WAIT):
+        raise Busy("Every image renderer of this process is busy; try again in a moment.")
+    try:
+        yield
+    finally:
+        _turns.release()
+
+
 def render(
     source, plan: Plan, accepts_webp: bool = False, *, layers: Callable | None = None, info: dict | None = None
 ) -> tuple[bytes, str]:
     """Applies the plan to the image read from `source` (a path, bytes or a binary file); returns
     the encoded bytes and their MIME type."""
-    if not _turns.acquire(timeout=settings.FILEDOCK_CDN_RENDER_WAIT):
-        raise Busy("Every image renderer of this process is busy; try again in a moment.")
-    try:
-        with _readable(source) as readable:
-            try:
-                image, header = _load(readable, plan)
-                image = _working(image, plan)
-                steps = plan.steps
-                for step in steps:
-                    image = _step(image, step, plan, layers)
-                if plan.answer:
-                    return _answer(image, plan, {**_described(header), **(info or {})}), "application/json"
-                kind = _kind(plan, _described(header), accepts_webp)
-                return _encode(image, plan, kind), f"image/{kind}"
-            except (LimitExceeded, Busy):
-                raise
-            except pyvips.Error as exc:
-                raise UndecodableImage("The file could not be decoded as an image.") from exc
-            except DECODE_ERRORS as exc:
-                if isinstance(exc, ValueError) and not isinstance(exc, Image.DecompressionBombError):
-                    raise
-                raise UndecodableImage("The file could not be decoded as an image.") from exc
-    finally:
-        _turns.release()
+    with turn(), readable_copy(source) as readable:
+        try:
+            image, described = _load(readable, plan)
+            image = _working(image, plan)
+            for step in plan.steps:
+                image = _step(image, step, plan, layers)
+            if plan.answer:
+                return _answer(image, plan, {**described, **(info or {})}), "application/json"
+            kind = _kind(plan, described, accepts_webp)
+            return _encode(image, plan, kind), f"image/{kind}"
+        except (pyvips.Error, OSError, SyntaxError, Image.DecompressionBombError) as exc:
+            raise UndecodableImage("The file could not be decoded as an image.") from exc
 
 
 @contextlib.contextmanager
-def _readable(source):
+def readable_copy(source):
     """A path on local disk or the bytes: a stored file that is not on disk (S3) is spooled to a
     temporary file, never held in memory."""
     if isinstance(source, (bytes, str)):
@@ -235,7 +240,7 @@ def _load(readable, plan: Plan) -> tuple[pyvips.Image, dict]:
     header = _open(readable, access="sequential")
     _check_pixels(header.width, header.height)
     described = {
-        "format": loader.upper().replace("HEIF", "HEIF").replace("SVG", "SVG"),
+        "format": loader.upper(),
         "color_mode": _mode(header),
         "width": header.width,
         "height": header.height,
@@ -299,10 +304,6 @@ def _mode(image: pyvips.Image) -> str:
         return "CMYK"
     grey = image.bands - int(image.hasalpha()) < 3
     return ("LA" if grey else "RGBA") if image.hasalpha() else ("L" if grey else "RGB")
-
-
-def _described(header: dict) -> dict:
-    return header
 
 
 def _shrink_target(step: tuple, upright: tuple[int, int]) -> tuple[int, int] | None:
@@ -396,7 +397,7 @@ def _layer(image: pyvips.Image, uuid: str, layers: Callable | None) -> pyvips.Im
     opened = layers(uuid) if layers else None
     if opened is None:
         raise ValueError(f"overlay: {uuid} is not an image of this project.")
-    with opened as original, _readable(original) as readable:
+    with opened as original, readable_copy(original) as readable:
         if _loader(readable) is None:
             raise ValueError(f"overlay: {uuid} is not an image the CDN can overlay.")
         header = _open(readable, access="sequential")

@@ -114,8 +114,7 @@ def _rendering(
         headers["Vary"] = "Accept"
     return delivery.not_modified(request, headers) or cdn.rendered(
         request,
-        source=proxied,
-        plan=plan,
+        lambda: images.rendering_get_or_create(source=proxied, plan=plan, accepts_webp=accepts_webp),
         headers=headers,
         on_sent=on_sent,
         undecodable=lambda: delivery.plain(415, "The remote file could not be decoded as an image."),

@@ -1,5 +1,6 @@
 """CDN URLs, mounted at CDN_BASE: `{uuid}/`, `{uuid}/{filename}`, `{uuid}/-/preview/[WxH/][filename]`,
-other image operations `{uuid}/-/resize/200x/-/format/webp/[filename]`, `{uuid}/detect_faces/`; groups as
+other image operations `{uuid}/-/resize/200x/-/format/webp/[filename]`, `{uuid}/detect_faces/`,
+`{uuid}/gif2video/[-/format/mp4/]`; groups as
 `{uuid}~{n}/`, `{uuid}~{n}/nth/{i}/[-/ops/][filename]` and `{uuid}~{n}/archive/{zip|tar}/[filename]`.
 
 UUIDs match in either case (Django's `uuid` converter takes lowercase only); anything that is not
@@ -22,6 +23,7 @@ urlpatterns = [
     re_path(rf"^{UUID}/-/preview/(?:(?P<size>[^/]+)/)?(?:(?P<filename>[^/]+))?$", cdn.preview_view, name="preview"),
     re_path(rf"^{UUID}/-/(?P<ops>.+)$", cdn.operations_view, name="operations"),
     re_path(rf"^{UUID}/detect_faces/$", cdn.detect_faces_view, name="detect_faces"),
+    re_path(rf"^{UUID}/gif2video/(?P<ops>.*)$", cdn.gif2video_view, name="gif2video"),
     re_path(rf"^{UUID}/(?:(?P<filename>[^/]+))?$", cdn.file_view, name="file"),
     re_path(rf"^{GROUP}/$", groups.group_view, name="group"),
     re_path(rf"^{GROUP}/nth/(?P<index>\d{{1,4}})/(?P<rest>.*)$", groups.group_nth_view, name="group_nth"),

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from billing.metering import usage_add
 from core import delivery
-from files.cdn import images
+from files.cdn import images, video
 from files.content import clean_filename
 from files.models import File
 from files.storage.backends import storage_for
@@ -92,29 +92,49 @@ def _rendering(request: HttpRequest, file_id: str, plan: images.Plan, filename: 
     )
     if plan.format == "auto":
         headers["Vary"] = "Accept"
+
+    def make() -> str:
+        return images.rendering_get_or_create(source=file, plan=plan, accepts_webp=accepts_webp, layers=layers_of(file))
+
+    return delivery.not_modified(request, headers) or rendered(request, make, headers=headers, on_sent=traffic(file))
+
+
+@delivery.public
+def gif2video_view(request: HttpRequest, file_id: str, ops: str = "") -> HttpResponseBase:
+    """`{uuid}/gif2video/[-/format/mp4|webm/][-/quality/…/]`: an animated GIF as a video."""
+    try:
+        fmt, quality = video.parse(ops)
+    except ValueError as exc:
+        return delivery.plain(400, str(exc))
+    file = live_file(file_id)
+    if file is None:
+        return delivery.not_found()
+    source_format = (file.image_info or {}).get("format")
+    if source_format != "GIF":
+        return delivery.plain(400, f"gif2video converts GIF images; this file is {source_format or 'not an image'}.")
+    output = video.output_of(fmt, quality)
+    name = images.rendering_filename(file.original_filename, output)
+    headers = _headers(file, etag=f'"{file.uuid.hex}-{output.tag}"', mime_type=output.mime_type, filename=name)
     return delivery.not_modified(request, headers) or rendered(
-        request, source=file, plan=plan, headers=headers, on_sent=traffic(file), layers=layers_of(file)
+        request, lambda: video.video_get_or_create(file, fmt, quality), headers=headers, on_sent=traffic(file)
     )
 
 
 def rendered(
     request: HttpRequest,
+    make: Callable[[], str],
     *,
-    source,
-    plan: images.Plan,
     headers: dict[str, str],
     on_sent: Callable[[int], None],
-    layers: Callable | None = None,
     undecodable: Callable[[], HttpResponseBase] = delivery.not_found,
 ) -> HttpResponseBase:
-    """The rendering of `source` by `plan`, made on first use; the CDN's and the proxy's one answer
-    to what rendering can refuse."""
-    accepts_webp = "image/webp" in request.META.get("HTTP_ACCEPT", "")
+    """Sends what `make()` keeps (a rendering, made on first use): the CDN's and the proxy's one
+    answer to what rendering can refuse."""
     try:
-        key = images.rendering_get_or_create(source=source, plan=plan, accepts_webp=accepts_webp, layers=layers)
+        key = make()
     except images.UndecodableImage:
         return undecodable()
-    except images.Busy as exc:
+    except (images.Busy, video.Unavailable) as exc:
         response = delivery.plain(503, str(exc))
         response["Retry-After"] = "2"
         return response

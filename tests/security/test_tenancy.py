@@ -132,6 +132,7 @@ DECLARED: dict[str, object] = {
     "cdn:preview": everyone(200),
     "cdn:operations": everyone(200),
     "cdn:detect_faces": everyone(200),
+    "cdn:gif2video": everyone(400),  # our fixture file is not a GIF: the answer says so
     "cdn:group": everyone(200),  # a group id, like a file UUID, is the capability
     "cdn:group_nth": everyone(200),
     "cdn:group_archive": everyone(200),

@@ -421,3 +421,41 @@ def test_cdn_answers_503_when_every_renderer_is_busy(client, photo, settings):
         for _ in held:
             images._turns.release()
     assert response.status_code == 503 and response["Retry-After"] == "2"
+
+
+def animated_gif() -> bytes:
+    frames = [Image.new("RGB", (64, 48), colour) for colour in (RED, GREEN, BLUE)]
+    out = io.BytesIO()
+    frames[0].save(out, "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    return out.getvalue()
+
+
+def test_gif2video_makes_a_video_once_and_refuses_what_is_not_a_gif(client, team, photo, monkeypatch):
+    gif = file_upload(
+        project=team.project, content=ContentFile(animated_gif(), name="a.gif"), filename="a.gif", store=True
+    )
+    mp4 = client.get(f"/cdn/{gif.uuid}/gif2video/")
+    data = b"".join(mp4.streaming_content)
+    assert mp4["Content-Type"] == "video/mp4" and data[4:8] == b"ftyp"
+    webm = client.get(f"/cdn/{gif.uuid}/gif2video/-/format/webm/-/quality/better/")
+    assert webm["Content-Type"] == "video/webm" and b"".join(webm.streaming_content)[:4] == b"\x1a\x45\xdf\xa3"
+
+    monkeypatch.setattr("files.cdn.video.convert", lambda *a: pytest.fail("converted twice"))
+    assert client.get(f"/cdn/{gif.uuid}/gif2video/").status_code == 200  # kept like a rendering
+    still = client.get(f"/cdn/{photo.uuid}/gif2video/")
+    assert still.status_code == 400 and b"converts GIF images; this file is JPEG" in still.content
+    wrong = client.get(f"/cdn/{gif.uuid}/gif2video/-/format/avi/")
+    assert wrong.status_code == 400 and b"-/format/avi/ is not an option" in wrong.content
+
+
+def test_an_svg_is_an_image_the_cdn_rasterizes(client, team):
+    svg = (
+        b'<svg xmlns="http://www.w3.org/2000/svg" width="120" height="80">'
+        b'<rect width="60" height="80" fill="red"/></svg>'
+    )
+    file = file_upload(project=team.project, content=ContentFile(svg, name="d.svg"), filename="d.svg", store=True)
+    assert file.is_image and (file.image_info["format"], file.image_info["width"]) == ("SVG", 120)
+    response = client.get(f"/cdn/{file.uuid}/-/rasterize/-/resize/60x/")
+    image = Image.open(io.BytesIO(b"".join(response.streaming_content)))
+    assert response["Content-Type"] == "image/png" and image.size == (60, 40)
+    assert near(at(image, 5, 20), RED) and image.convert("RGBA").getpixel((55, 20))[3] == 0
