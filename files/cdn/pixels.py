@@ -11,6 +11,7 @@ documentation; the filters' looks are Filedock's own (Uploadcare does not publis
 
 import math
 
+import numpy as np
 import pyvips
 from django.conf import settings
 
@@ -365,19 +366,24 @@ def warmth(image, value: int):
 
 
 def enhance(image, strength: int):
-    """Auto levels and contrast: the 1st and 99th percentiles stretched to black and white, then a
-    little saturation, mixed in by strength (0 to 100)."""
+    """Auto levels: the 1st and 99th percentiles of the brightness (read from a 256 px copy)
+    stretched to black and white, mixed in by strength (0 to 100); one lookup table, so the cost
+    is one pass over the picture."""
     if not strength:
         return image
     colour_bands, alpha = split(image)
     grey = colour_bands.colourspace("b-w") if colour_bands.bands >= 3 else colour_bands
-    low, high = grey.percent(1), grey.percent(99)
+    if max(grey.width, grey.height) > 256:
+        grey = grey.thumbnail_image(256)
+    counts = np.ndarray(buffer=grey.hist_find().write_to_memory(), dtype=np.uint32, shape=(256,))
+    share = counts.cumsum() / max(1, counts.sum())
+    low, high = int(np.searchsorted(share, 0.01)), int(np.searchsorted(share, 0.99))
     if high <= low:
         return image
-    stretched = colour_bands.linear(255 / (high - low), -low * 255 / (high - low))
-    enhanced = saturation(join(stretched, None), 15) if colour_bands.bands >= 3 else stretched
+    levels = np.clip((np.arange(256) - low) * 255 / (high - low), 0, 255)
     mix = strength / 100
-    return join(colour_bands * (1 - mix) + enhanced.cast("float") * mix, alpha)
+    table = np.round(np.arange(256) * (1 - mix) + levels * mix).astype(np.uint8)
+    return join(colour_bands.maplut(pyvips.Image.new_from_memory(table.tobytes(), 256, 1, 1, "uchar")), alpha)
 
 
 # The named filters: (brightness, contrast, saturation, warmth, tint r, g, b). Amount 100 is the
