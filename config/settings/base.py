@@ -269,6 +269,7 @@ FILEDOCK_CDN_MAX_PIXELS = env_int("FILEDOCK_CDN_MAX_PIXELS", 75_000_000)
 # Image renders running at once in one web process, and how long a request waits for a turn (then 503).
 FILEDOCK_CDN_RENDERS_PER_PROCESS = env_int("FILEDOCK_CDN_RENDERS_PER_PROCESS", 2)
 FILEDOCK_CDN_RENDER_WAIT = env_int("FILEDOCK_CDN_RENDER_WAIT", 10)
+FILEDOCK_CDN_RENDER_THREADS = env_int("FILEDOCK_CDN_RENDER_THREADS", 1)  # libvips threads per render
 # gif2video: ffmpeg is stopped after this many seconds (the request gets a 503).
 FILEDOCK_CDN_VIDEO_SECONDS = env_int("FILEDOCK_CDN_VIDEO_SECONDS", 60)
 # The proxy endpoint (PROXY_BASE): the largest remote file it fetches, and the seconds a fetch may take.
