@@ -7,6 +7,7 @@ import unicodedata
 
 import puremagic
 import pyvips
+from django.conf import settings
 from PIL import ExifTags, Image, UnidentifiedImageError
 
 SNIFF_BYTES = 8192
@@ -66,6 +67,8 @@ def image_info(fileobj) -> dict | None:
     """Pillow's reading of an image (None if it is not one), in the shape the clients parse."""
     try:
         with Image.open(fileobj) as image:
+            if image.width * image.height > settings.FILEDOCK_CDN_MAX_PIXELS:
+                return None  # a decompression bomb, or simply too large to transform: kept as a plain file
             info = {
                 "format": image.format,
                 "width": image.width,
@@ -96,6 +99,8 @@ def _svg_info(fileobj) -> dict | None:
     try:
         header = pyvips.Image.svgload_buffer(data, access="sequential")
     except pyvips.Error:
+        return None
+    if header.width * header.height > settings.FILEDOCK_CDN_MAX_PIXELS:
         return None
     return {
         "format": "SVG",

@@ -270,6 +270,13 @@ FILEDOCK_CDN_MAX_PIXELS = env_int("FILEDOCK_CDN_MAX_PIXELS", 75_000_000)
 FILEDOCK_CDN_RENDERS_PER_PROCESS = env_int("FILEDOCK_CDN_RENDERS_PER_PROCESS", 2)
 FILEDOCK_CDN_RENDER_WAIT = env_int("FILEDOCK_CDN_RENDER_WAIT", 10)
 FILEDOCK_CDN_RENDER_THREADS = env_int("FILEDOCK_CDN_RENDER_THREADS", 1)  # libvips threads per render
+# Cache misses on the CDN and the proxy (renders, origin fetches), per client address and per
+# project; 429 with Retry-After past them. Hits are not limited.
+FILEDOCK_RATE_MISS_IP = env_str("FILEDOCK_RATE_MISS_IP", "120/min")
+FILEDOCK_RATE_MISS_PROJECT = env_str("FILEDOCK_RATE_MISS_PROJECT", "1200/min")
+# Failed REST API authentications per client address; past it, every REST request from that
+# address answers 429 until the window ends.
+FILEDOCK_RATE_AUTH_FAILED = env_str("FILEDOCK_RATE_AUTH_FAILED", "20/min")
 # gif2video: ffmpeg is stopped after this many seconds (the request gets a 503).
 FILEDOCK_CDN_VIDEO_SECONDS = env_int("FILEDOCK_CDN_VIDEO_SECONDS", 60)
 # The proxy endpoint (PROXY_BASE): the largest remote file it fetches, and the seconds a fetch may take.

@@ -33,6 +33,9 @@ FILEDOCK_OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
 # Every test uploads from 127.0.0.1: limits high enough never to throttle (the limit tests lower them).
 FILEDOCK_RATE_UPLOAD = "100000/min"
 FILEDOCK_RATE_UPLOAD_IP = "100000/min"
+FILEDOCK_RATE_MISS_IP = "100000/min"
+FILEDOCK_RATE_MISS_PROJECT = "100000/min"
+FILEDOCK_RATE_AUTH_FAILED = "100000/min"
 # Fault tests kill workers: a short visibility timeout makes Redis hand an unacknowledged task to
 # another worker quickly (kombu's default is an hour).
 CELERY_BROKER_TRANSPORT_OPTIONS = {

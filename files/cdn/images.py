@@ -154,11 +154,17 @@ def rendering_key(source: File | ProxiedFile, output: Output) -> str:
 
 
 def rendering_get_or_create(
-    *, source: File | ProxiedFile, plan: Plan, accepts_webp: bool, layers: Callable | None = None
+    *,
+    source: File | ProxiedFile,
+    plan: Plan,
+    accepts_webp: bool,
+    layers: Callable | None = None,
+    admit: Callable[[], None] | None = None,
 ) -> str:
     """The storage key of `source` rendered by `plan`; renders and saves it on first use.
 
-    `layers(uuid)` opens another file an overlay names (None when it may not be used). Raises
+    `layers(uuid)` opens another file an overlay names (None when it may not be used); `admit()`
+    is called before a render (a cache miss) and may raise core.ratelimit.Throttled. Raises
     UndecodableImage, LimitExceeded (answered with a 400), ValueError for a plan the image cannot
     take (a 400), or Busy.
     """
@@ -171,13 +177,16 @@ def rendering_get_or_create(
         with storage.open(source.storage_key, "rb") as original:
             return render(original, plan, accepts_webp, layers=layers, info=info)[0]
 
-    return kept(rendering_key(source, output_of(plan, info, accepts_webp)), make)
+    return kept(rendering_key(source, output_of(plan, info, accepts_webp)), make, admit)
 
 
-def kept(key: str, make: Callable[[], bytes]) -> str:
-    """`key` in the default storage, made by `make()` on first use: the cache of every rendering."""
+def kept(key: str, make: Callable[[], bytes], admit: Callable[[], None] | None = None) -> str:
+    """`key` in the default storage, made by `make()` on first use: the cache of every rendering.
+    `admit()`, when given, is asked first on a miss (rate limits count misses, not hits)."""
     if default_storage.exists(key):
         return key
+    if admit is not None:
+        admit()
     saved = default_storage.save(key, ContentFile(make()))
     if saved != key:
         # Another request rendered it first and the storage picked a fresh name for ours; keep

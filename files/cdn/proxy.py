@@ -149,8 +149,9 @@ def url_hash(url: str) -> str:
     return hashlib.sha256(url.encode()).hexdigest()
 
 
-def proxy_fetch(*, project, url: str) -> ProxiedFile:
-    """The project's cached copy of `url`, fetched or revalidated when needed.
+def proxy_fetch(*, project, url: str, admit=None) -> ProxiedFile:
+    """The project's cached copy of `url`, fetched or revalidated when needed; `admit()` is asked
+    before going to the origin (it may raise core.ratelimit.Throttled).
 
     Writes the bytes to storage and the ProxiedFile row. Raises DomainNotAllowed, AddressRefused,
     TooLarge (over FILEDOCK_PROXY_MAX_SIZE) or OriginError (network, time limit, non-2xx status).
@@ -160,6 +161,8 @@ def proxy_fetch(*, project, url: str) -> ProxiedFile:
     cached = ProxiedFile.objects.filter(project=project, url_hash=digest).first()
     if cached is not None and cached.revalidate_after > timezone.now():
         return cached
+    if admit is not None:
+        admit()
     conditional = {}
     if cached is not None and cached.etag:
         conditional["If-None-Match"] = cached.etag

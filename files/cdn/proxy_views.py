@@ -28,7 +28,7 @@ from django.utils import timezone
 from django.utils.http import parse_http_date_safe
 
 from billing.metering import usage_add
-from core import delivery
+from core import delivery, ratelimit
 from files.cdn import images, proxy
 from files.cdn import views as cdn
 from files.content import clean_filename
@@ -55,14 +55,17 @@ def proxy_view(request: HttpRequest, public_key: str, rest: str) -> HttpResponse
         return delivery.plain(exc.status, exc.message)
     except ValueError as exc:
         return delivery.plain(400, str(exc))
+    admit = cdn.misses(request, project.pk)
     try:
-        proxied = proxy.proxy_fetch(project=project, url=url)
+        proxied = proxy.proxy_fetch(project=project, url=url, admit=admit)
     except proxy.ProxyError as exc:
         return delivery.plain(exc.status, exc.message)
+    except ratelimit.Throttled as exc:
+        return cdn.throttled(exc)
     on_sent = _traffic(project)
     if plan is None:
         return _original(request, proxied, on_sent)
-    return _rendering(request, proxied, plan, on_sent)
+    return _rendering(request, proxied, plan, on_sent, admit)
 
 
 def split_path(rest: str, query: str) -> tuple[str, str]:
@@ -100,7 +103,7 @@ def _original(request: HttpRequest, proxied: ProxiedFile, on_sent: Callable[[int
 
 
 def _rendering(
-    request: HttpRequest, proxied: ProxiedFile, plan: images.Plan, on_sent: Callable[[int], None]
+    request: HttpRequest, proxied: ProxiedFile, plan: images.Plan, on_sent: Callable[[int], None], admit
 ) -> HttpResponseBase:
     if not proxied.is_image:
         return delivery.plain(
@@ -114,7 +117,7 @@ def _rendering(
         headers["Vary"] = "Accept"
     return delivery.not_modified(request, headers) or cdn.rendered(
         request,
-        lambda: images.rendering_get_or_create(source=proxied, plan=plan, accepts_webp=accepts_webp),
+        lambda: images.rendering_get_or_create(source=proxied, plan=plan, accepts_webp=accepts_webp, admit=admit),
         headers=headers,
         on_sent=on_sent,
         undecodable=lambda: delivery.plain(415, "The remote file could not be decoded as an image."),

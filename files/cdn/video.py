@@ -50,7 +50,7 @@ def output_of(fmt: str, quality: str) -> images.Output:
     return images.Output(kind=fmt, tag="gif2video-" + hashlib.sha1(f"{fmt}|{quality}".encode()).hexdigest()[:12])
 
 
-def video_get_or_create(file: File, fmt: str, quality: str) -> str:
+def video_get_or_create(file: File, fmt: str, quality: str, admit=None) -> str:
     """The storage key of the file as a video; made on first use."""
 
     def make() -> bytes:
@@ -58,7 +58,7 @@ def video_get_or_create(file: File, fmt: str, quality: str) -> str:
         with opened as original, images.turn(), images.readable_copy(original) as readable:
             return convert(readable, fmt, quality)
 
-    return images.kept(images.rendering_key(file, output_of(fmt, quality)), make)
+    return images.kept(images.rendering_key(file, output_of(fmt, quality)), make, admit)
 
 
 def convert(source: str | bytes, fmt: str, quality: str) -> bytes:

@@ -14,8 +14,9 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.utils import timezone
 
+from accounts.audit import client_ip
 from billing.metering import usage_add
-from core import delivery
+from core import delivery, ratelimit
 from files.cdn import images, video
 from files.content import clean_filename
 from files.models import File
@@ -94,7 +95,13 @@ def _rendering(request: HttpRequest, file_id: str, plan: images.Plan, filename: 
         headers["Vary"] = "Accept"
 
     def make() -> str:
-        return images.rendering_get_or_create(source=file, plan=plan, accepts_webp=accepts_webp, layers=layers_of(file))
+        return images.rendering_get_or_create(
+            source=file,
+            plan=plan,
+            accepts_webp=accepts_webp,
+            layers=layers_of(file),
+            admit=misses(request, file.project_id),
+        )
 
     return delivery.not_modified(request, headers) or rendered(request, make, headers=headers, on_sent=traffic(file))
 
@@ -116,7 +123,10 @@ def gif2video_view(request: HttpRequest, file_id: str, ops: str = "") -> HttpRes
     name = images.rendering_filename(file.original_filename, output)
     headers = _headers(file, etag=f'"{file.uuid.hex}-{output.tag}"', mime_type=output.mime_type, filename=name)
     return delivery.not_modified(request, headers) or rendered(
-        request, lambda: video.video_get_or_create(file, fmt, quality), headers=headers, on_sent=traffic(file)
+        request,
+        lambda: video.video_get_or_create(file, fmt, quality, misses(request, file.project_id)),
+        headers=headers,
+        on_sent=traffic(file),
     )
 
 
@@ -138,9 +148,28 @@ def rendered(
         response = delivery.plain(503, str(exc))
         response["Retry-After"] = "2"
         return response
+    except ratelimit.Throttled as exc:
+        return throttled(exc)
     except ValueError as exc:  # a limit only the image reveals, or an overlay that cannot be used
         return delivery.plain(400, str(exc))
     return delivery.deliver(request, key=key, size=None, headers=headers, storage=default_storage, on_sent=on_sent)
+
+
+def misses(request: HttpRequest, project_id) -> Callable[[], None]:
+    """Counts a cache miss (a render, an origin fetch) per client address and per project; hits,
+    which cost a lookup and a send, are not limited."""
+    address = client_ip(request)
+    return lambda: ratelimit.admit(
+        (f"miss-ip:{address}", settings.FILEDOCK_RATE_MISS_IP),
+        (f"miss-project:{project_id}", settings.FILEDOCK_RATE_MISS_PROJECT),
+    )
+
+
+def throttled(exc: ratelimit.Throttled) -> HttpResponseBase:
+    response = delivery.plain(429, str(exc))
+    response["Retry-After"] = str(exc.wait)
+    response["Access-Control-Expose-Headers"] = "Retry-After"
+    return response
 
 
 def layers_of(file: File) -> Callable:

@@ -6,10 +6,13 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import quote
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 
+from accounts.audit import client_ip
+from core import ratelimit
 from projects.services import secret_key_authenticate, secret_key_match
 
 DATE_TOLERANCE = timedelta(minutes=15)
@@ -64,6 +67,17 @@ class UploadcareAuthentication(BaseAuthentication):
         header = request.META.get("HTTP_AUTHORIZATION", "")
         if not header:
             return None
+        scope = f"rest-auth-failed:{client_ip(request)}"
+        if wait := ratelimit.waiting(scope, settings.FILEDOCK_RATE_AUTH_FAILED):
+            # Too many wrong keys from this address: no answer says whether the next one is right.
+            raise exceptions.Throttled(wait)
+        try:
+            return self._authenticate(request, header)
+        except exceptions.AuthenticationFailed:
+            ratelimit.seconds_to_wait((scope, settings.FILEDOCK_RATE_AUTH_FAILED))  # counts the failure
+            raise
+
+    def _authenticate(self, request, header: str):
         scheme, _, credentials = header.partition(" ")
         public_key, _, secret_or_signature = credentials.strip().partition(":")
         # Keys and signatures are printable ASCII: anything else (a NUL PostgreSQL refuses, non-ASCII that

@@ -4,10 +4,13 @@ quadrants have known colours, and what the CDN answers for the operations that a
 import io
 import json
 import re
+import struct
 import threading
+import zlib
 
 import pytest
 import pyvips
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from PIL import Image
 
@@ -459,3 +462,38 @@ def test_an_svg_is_an_image_the_cdn_rasterizes(client, team):
     image = Image.open(io.BytesIO(b"".join(response.streaming_content)))
     assert response["Content-Type"] == "image/png" and image.size == (60, 40)
     assert near(at(image, 5, 20), RED) and image.convert("RGBA").getpixel((55, 20))[3] == 0
+
+
+def test_renders_are_limited_per_address_and_project_and_hits_are_not(client, photo, settings):
+    cache.clear()
+    settings.FILEDOCK_RATE_MISS_IP = "2/min"
+    settings.FILEDOCK_RATE_MISS_PROJECT = "3/min"
+    here = {"REMOTE_ADDR": "198.51.100.1"}
+    assert [client.get(f"/cdn/{photo.uuid}/-/resize/{w}x/", **here).status_code for w in (10, 11)] == [200, 200]
+    refused = client.get(f"/cdn/{photo.uuid}/-/resize/12x/", **here)
+    assert refused.status_code == 429 and 1 <= int(refused["Retry-After"]) <= 60
+    assert client.get(f"/cdn/{photo.uuid}/-/resize/10x/", **here).status_code == 200  # a cached rendering
+    assert client.get(f"/cdn/{photo.uuid}/", **here).status_code == 200  # the original
+    there = {"REMOTE_ADDR": "198.51.100.2"}
+    assert client.get(f"/cdn/{photo.uuid}/-/resize/13x/", **there).status_code == 200
+    assert client.get(f"/cdn/{photo.uuid}/-/resize/14x/", **there).status_code == 429  # the project's limit
+
+
+def bomb() -> bytes:
+    """A PNG that declares 14000x14000 (196 megapixels) in a few dozen bytes."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 14000, 14000, 8, 2, 0, 0, 0)
+    pixels = chunk(b"IDAT", zlib.compress(b"\0" * 1000))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + pixels + chunk(b"IEND", b"")
+
+
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")  # Pillow warns, reading the header
+def test_a_decompression_bomb_is_a_plain_file_at_upload_and_refused_at_render(client, team):
+    file = file_upload(project=team.project, content=ContentFile(bomb(), name="b.png"), filename="b.png", store=True)
+    assert not file.is_image and file.mime_type == "image/png"
+    assert client.get(f"/cdn/{file.uuid}/-/resize/100x/").status_code == 404  # no operations on a plain file
+    with pytest.raises(images.LimitExceeded, match="196 megapixels"):
+        render(bomb(), parse("-/resize/100x/")[0])

@@ -100,3 +100,17 @@ def test_non_ascii_or_nul_credentials_are_refused_not_a_server_error(client, key
         )
         assert response.status_code == 401
         assert response.json() == {"detail": "Incorrect authentication credentials."}
+
+
+def test_failed_authentication_is_throttled_per_address(client, keys, settings):
+    settings.FILEDOCK_RATE_AUTH_FAILED = "3/min"
+    cache.clear()
+    wrong = {"HTTP_AUTHORIZATION": f"Uploadcare.Simple {keys[0]}:wrong", "HTTP_ACCEPT": ACCEPT}
+    right = {"HTTP_AUTHORIZATION": f"Uploadcare.Simple {keys[0]}:{keys[1]}", "HTTP_ACCEPT": ACCEPT}
+    assert [client.get("/api/project/", REMOTE_ADDR="203.0.113.7", **wrong).status_code for _ in range(3)] == [401] * 3
+    # Over the limit, even the right key gets no answer that tells it apart from a wrong one.
+    refused = client.get("/api/project/", REMOTE_ADDR="203.0.113.7", **right)
+    assert refused.status_code == 429 and int(refused["Retry-After"]) >= 1
+    assert client.get("/api/project/", REMOTE_ADDR="203.0.113.8", **right).status_code == 200
+    # Successes are not counted.
+    assert all(client.get("/api/project/", REMOTE_ADDR="203.0.113.9", **right).status_code == 200 for _ in range(5))

@@ -14,7 +14,7 @@ from django.core.cache import caches
 from django.core.files.base import ContentFile
 
 from bench.harness import free_port
-from files.uploads.ratelimit import seconds_to_wait
+from core.ratelimit import seconds_to_wait
 from tests.faults.processes import RedisServer
 
 

@@ -1,0 +1,129 @@
+"""Request limits counted in Django's cache: fixed one-period windows, shared by every process
+through Redis in production.
+
+`seconds_to_wait` counts a request against several limits at once (with Redis in one round trip,
+one Lua script); `admit` raises Throttled instead; `waiting` only looks, counting nothing (for
+limits on failures, which count only once a failure has happened). All of them fail open: with
+the cache away, requests go on uncounted rather than failing.
+"""
+
+import logging
+import time
+from dataclasses import dataclass
+from weakref import WeakKeyDictionary
+
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
+from django.core.exceptions import ImproperlyConfigured
+
+log = logging.getLogger(__name__)
+PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+# KEYS: one counter per limit, in order; ARGV: each one's limit and seconds to keep, in pairs.
+# Counts the request against each limit in turn and stops at the first one it is over (returning
+# its position, from 1), so a request refused by one limit is not counted against the next.
+# Returns 0 when the request is under every limit.
+COUNT_SCRIPT = """
+for i, key in ipairs(KEYS) do
+  local count = redis.call('INCR', key)
+  if count == 1 then redis.call('EXPIRE', key, ARGV[2 * i]) end
+  if count > tonumber(ARGV[2 * i - 1]) then return i end
+end
+return 0
+"""
+# One registered script per cache object (Django makes one per thread): building a redis client
+# is dearer than the round trip, and Django's RedisCache builds one for every command.
+_scripts: WeakKeyDictionary = WeakKeyDictionary()
+
+
+@dataclass
+class Window:
+    """The current window of one limit: its cache key and when it ends."""
+
+    key: str
+    limit: int
+    period: int
+    ends: float
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """`count/period`, the period s, min, hour or day (first letter counts): (count, seconds)."""
+    count, _, period = rate.partition("/")
+    try:
+        return int(count), PERIODS[period.strip()[:1]]
+    except (ValueError, KeyError):
+        raise ImproperlyConfigured(f"A rate must look like 600/min, got {rate!r}.") from None
+
+
+def window(scope: str, rate: str, now: float) -> Window:
+    limit, period = parse_rate(rate)
+    number = int(now // period)
+    return Window(f"ratelimit:{scope}:{number}", limit, period, (number + 1) * period)
+
+
+def seconds_to_wait(*limits: tuple[str, str]) -> int:
+    """Counts one request against each `(scope, rate)` in turn, stopping at the first one it is
+    over: 0 while under every rate, else the seconds left in that one's window.
+
+    Fails open: with the cache (Redis) away, requests go on uncounted rather than failing.
+    """
+    now = time.time()
+    windows = [window(scope, rate, now) for scope, rate in limits]
+    cache = caches["default"]
+    try:
+        over = _count_in_redis(cache, windows) if isinstance(cache, RedisCache) else _count_in_cache(cache, windows)
+    except Exception as error:  # the cache backend's own connection errors
+        scopes = ", ".join(scope.partition(":")[0] for scope, _ in limits)
+        log.warning("rate limit cache unavailable, %s not counted: %s", scopes, error)
+        return 0
+    return 0 if over is None else max(1, int(over.ends - now + 0.999))
+
+
+def _count_in_redis(cache: RedisCache, windows: list[Window]) -> Window | None:
+    """One round trip (EVALSHA) for every limit; keys as Django's cache names them."""
+    script = _scripts.get(cache)
+    if script is None:
+        # Django's RedisCache has no public way to the client: `_cache` is its RedisCacheClient.
+        script = _scripts[cache] = cache._cache.get_client(write=True).register_script(COUNT_SCRIPT)
+    args = [value for w in windows for value in (w.limit, w.period + 1)]
+    over = script(keys=[cache.make_key(w.key) for w in windows], args=args)
+    return windows[over - 1] if over else None
+
+
+def _count_in_cache(cache, windows: list[Window]) -> Window | None:
+    """Any other cache: an increment per limit (the first request of a window adds the key)."""
+    for w in windows:
+        try:
+            count = cache.incr(w.key)
+        except ValueError:  # the window's first request
+            count = 1 if cache.add(w.key, 1, timeout=w.period + 1) else cache.incr(w.key)
+        if count > w.limit:
+            return w
+    return None
+
+
+class Throttled(Exception):
+    """Over a limit: try again in `wait` seconds."""
+
+    def __init__(self, wait: int):
+        super().__init__(f"Too many requests. Try again in {wait} second{'s' if wait != 1 else ''}.")
+        self.wait = wait
+
+
+def admit(*limits: tuple[str, str]) -> None:
+    """Counts one request against each `(scope, rate)`; raises Throttled when over one."""
+    wait = seconds_to_wait(*limits)
+    if wait:
+        raise Throttled(wait)
+
+
+def waiting(scope: str, rate: str) -> int:
+    """The seconds left while `scope` is over `rate` in the current window, without counting."""
+    now = time.time()
+    current = window(scope, rate, now)
+    try:
+        count = caches["default"].get(current.key, 0)
+    except Exception as error:  # the cache backend's own connection errors
+        log.warning("rate limit cache unavailable, %s not checked: %s", scope.partition(":")[0], error)
+        return 0
+    return max(1, int(current.ends - now + 0.999)) if count >= current.limit else 0
