@@ -15,11 +15,12 @@ from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Count, Q, Sum
 from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
 
 from accounts.models import User
 from billing.models import BYTE_QUOTAS, MONTHLY_QUOTAS, STORAGE_QUOTAS, Plan, UsageDay
 from billing.periods import month_bounds, today
-from files.models import File
+from files.models import File, MultipartUpload
 from projects.models import Project
 
 WARN_PERCENT = 80
@@ -234,12 +235,13 @@ def plan_max_file_size(project) -> int | None:
     return plan.max_file_size if plan is not None else None
 
 
-def check_upload(*, project, size: int) -> None:
+def check_upload(*, project, size: int, reservation=None) -> None:
     """Refuses an upload of `size` bytes that the owner's plan does not allow.
 
     Raises QuotaExceeded when the file is over the plan's maximum size, or when it would take the
-    account past its stored bytes, file count or monthly uploads. Reads only; count the upload
-    with `usage_add(uploads=1)` once done.
+    account past its stored bytes (open multipart uploads count by their declared size, all but
+    `reservation`, the one being completed), file count or monthly uploads. Reads only; count the
+    upload with `usage_add(uploads=1)` once done.
     """
     account, plan = _enforced(project)
     if plan is None:
@@ -263,18 +265,30 @@ def check_upload(*, project, size: int) -> None:
     if plan.stored_bytes is None and plan.file_count is None:
         return
     stored, files = _stored_totals(ids, exact=False)
-    if _would_exceed(plan, stored, files, size):
+    reserved = reserved_bytes(ids, excluding=reservation) if plan.stored_bytes is not None else 0
+    if _would_exceed(plan, stored + reserved, files, size):
         stored, files = _stored_totals(ids, exact=True)  # the estimate never subtracts deletions
-    if plan.stored_bytes is not None and stored + size > plan.stored_bytes:
+    if plan.stored_bytes is not None and stored + reserved + size > plan.stored_bytes:
+        held = f" ({filesizeformat(reserved)} of it held by unfinished multipart uploads)" if reserved else ""
         raise QuotaExceeded(
             "stored_bytes",
             plan.stored_bytes,
-            f"The {plan} plan's {filesizeformat(plan.stored_bytes)} of storage would be exceeded.",
+            f"The {plan} plan's {filesizeformat(plan.stored_bytes)} of storage would be exceeded{held}.",
         )
     if plan.file_count is not None and files + 1 > plan.file_count:
         raise QuotaExceeded(
             "file_count", plan.file_count, f"The {plan} plan's limit of {intcomma(plan.file_count)} files is reached."
         )
+
+
+def reserved_bytes(project_ids, *, excluding=None) -> int:
+    """The declared sizes of the multipart uploads still open (started within their parts' lifetime
+    and not completed): space they may take, counted until they finish or expire."""
+    since = timezone.now() - timedelta(seconds=settings.FILEDOCK_MULTIPART_LIFETIME)
+    open_uploads = MultipartUpload.objects.filter(
+        project_id__in=project_ids, completed_at__isnull=True, created_at__gte=since
+    ).exclude(pk=excluding)
+    return open_uploads.aggregate(total=Sum("size"))["total"] or 0
 
 
 def _would_exceed(plan: Plan, stored: int, files: int, size: int) -> bool:

@@ -56,12 +56,13 @@ def max_file_size(project) -> int:
     return min(project.max_file_size or settings.FILEDOCK_MAX_FILE_SIZE, settings.FILEDOCK_MAX_FILE_SIZE)
 
 
-def check_size(project, size: int) -> None:
+def check_size(project, size: int, reservation=None) -> None:
     """The project's and the server's size limit (UploadError), then the owner's plan: file size,
-    storage, uploads (billing's QuotaExceeded)."""
+    storage, uploads (billing's QuotaExceeded). `reservation`: the multipart upload being completed,
+    whose declared size no longer counts as held."""
     if size > max_file_size(project):
         raise errors.file_too_large()
-    check_upload(project=project, size=size)
+    check_upload(project=project, size=size, reservation=reservation)
 
 
 def check_type(project, mime_type: str) -> None:
@@ -116,7 +117,7 @@ def file_upload(
     (`_describe`, as file_upload_batch does). If the row cannot be written the bytes are deleted;
     a crash in between leaves an orphan blob that `storage_sweep_orphans` removes.
     """
-    check_size(project, content.size)
+    check_size(project, content.size, reservation=file_uuid)
     file_uuid = file_uuid or uuid_lib.uuid4()
     name = clean_filename(filename)
     # Described from the upload itself when it can be re-read (a refused type writes nothing);

@@ -252,6 +252,10 @@ FILEDOCK_QUOTAS_ENFORCED = env_bool("FILEDOCK_QUOTAS_ENFORCED", True)
 FILEDOCK_MAX_FILE_SIZE = env_int("FILEDOCK_MAX_FILE_SIZE", 5 * 1024**3)
 FILEDOCK_DIRECT_UPLOAD_MAX_SIZE = env_int("FILEDOCK_DIRECT_UPLOAD_MAX_SIZE", 100 * 1024**2)
 FILEDOCK_MULTIPART_PART_SIZE = 5 * 1024**2  # the official clients cut 5 MiB parts
+# Seconds a multipart upload's part URLs live (then the sweep removes it); until it completes or
+# expires its declared size counts toward the storage quota. At most this many open per project.
+FILEDOCK_MULTIPART_LIFETIME = env_int("FILEDOCK_MULTIPART_LIFETIME", 24 * 3600)
+FILEDOCK_MULTIPART_OPEN_MAX = env_int("FILEDOCK_MULTIPART_OPEN_MAX", 50)
 FILEDOCK_TEMPORARY_FILE_LIFETIME = env_int("FILEDOCK_TEMPORARY_FILE_LIFETIME", 24 * 3600)
 FILEDOCK_EXPIRY_BATCH = env_int("FILEDOCK_EXPIRY_BATCH", 1000)
 FILEDOCK_FROM_URL_TIMEOUT = env_int("FILEDOCK_FROM_URL_TIMEOUT", 60)

@@ -22,7 +22,7 @@ from files.models import File, MultipartUpload
 from files.services import check_size, check_type, file_upload, resolve_store, validate_metadata
 from files.storage.backends import multipart_parts_delete, on_local_disk, parts_data_key
 
-PART_URL_MAX_AGE = 24 * 3600
+PART_URL_MAX_AGE = settings.FILEDOCK_MULTIPART_LIFETIME
 COPY_CHUNK = 1024 * 1024  # Django's 64 KiB default makes many small reads and writes
 _signer = signing.TimestampSigner(salt="filedock.multipart.part")
 
@@ -37,7 +37,16 @@ def multipart_start(*, project, filename: str, size, content_type: str, store, m
         raise errors.UploadError("MultipartSizeInvalidError", 400, "size should be integer.") from None
     if size < 1:
         raise errors.UploadError("MultipartSizeInvalidError", 400, "size should be a positive integer.")
-    check_size(project, size)
+    check_size(project, size)  # open uploads count toward storage by their declared sizes
+    since = timezone.now() - timedelta(seconds=settings.FILEDOCK_MULTIPART_LIFETIME)
+    still_open = MultipartUpload.objects.filter(project=project, completed_at__isnull=True, created_at__gte=since)
+    if still_open.count() >= settings.FILEDOCK_MULTIPART_OPEN_MAX:
+        raise errors.UploadError(
+            "MultipartUploadsLimitExceededError",
+            400,
+            f"This project already has {settings.FILEDOCK_MULTIPART_OPEN_MAX} unfinished multipart uploads; "
+            "complete them or wait for them to expire.",
+        )
     if "\x00" in content_type:  # PostgreSQL text cannot hold it
         raise errors.param_invalid("content_type")
     if content_type:

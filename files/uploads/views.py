@@ -125,6 +125,7 @@ def multipart_start_view(request):
     return JsonResponse({"uuid": str(upload.uuid), "parts": parts})
 
 
+@upload_rate_limit  # per client address: a part URL carries no public key
 @upload_endpoint("PUT", "POST")
 def multipart_part(request, upload_uuid, index):
     if not part_check_token(upload_uuid, index, request.GET.get("token", "")):

@@ -177,3 +177,37 @@ def test_a_download_over_the_plans_file_size_stops_early(client, team, plans, ht
     assert status["error_code"] == "AccountLimitsExceededError"
     assert len(sent) < 64  # what the sockets buffer before the fetch hangs up, not the 256 chunks
     assert not File.objects.exists()
+
+
+def start_multipart(client, project, size: int):
+    return client.post(
+        "/upload/multipart/start/",
+        {"UPLOADCARE_PUB_KEY": project.public_key, "filename": "big.bin", "size": size, "content_type": "x/y"},
+    )
+
+
+def test_open_multipart_uploads_hold_their_declared_size_until_they_finish_or_expire(client, team, plans, settings):
+    plans.free.max_file_size = 1000
+    plans.free.save()
+    settings.FILEDOCK_MULTIPART_PART_SIZE = 400
+    first = start_multipart(client, team.project, 600)
+    assert first.status_code == 200
+    refused = start_multipart(client, team.project, 500)  # 600 held + 500 > the plan's 1000 bytes
+    assert refused.status_code == 403 and refused.content == b"Account has reached its limits."
+    assert start_multipart(client, team.project, 400).status_code == 200  # 600 + 400 fits exactly
+    for url, length in zip(first.json()["parts"], (400, 200), strict=True):
+        put = client.put(url.removeprefix("http://testserver"), b"x" * length, content_type="application/octet-stream")
+        assert put.status_code == 200, put.content
+    completed = client.post(
+        "/upload/multipart/complete/", {"UPLOADCARE_PUB_KEY": team.project.public_key, "uuid": first.json()["uuid"]}
+    )
+    assert completed.status_code == 200, completed.content  # its own hold does not count against it
+    settings.FILEDOCK_MULTIPART_LIFETIME = 0  # the other one expires: its hold is gone
+    assert start_multipart(client, team.project, 400).status_code == 200
+
+
+def test_a_project_has_a_cap_on_open_multipart_uploads(client, team, settings):
+    settings.FILEDOCK_MULTIPART_OPEN_MAX = 2
+    assert [start_multipart(client, team.project, 10).status_code for _ in range(2)] == [200, 200]
+    refused = start_multipart(client, team.project, 10)
+    assert refused.status_code == 400 and b"already has 2 unfinished multipart uploads" in refused.content
