@@ -332,6 +332,7 @@ class ProxiedFile(models.Model):
     last_modified = models.CharField(max_length=64, blank=True)  # the origin's, for If-Modified-Since
     fetched_at = models.DateTimeField(default=timezone.now)
     revalidate_after = models.DateTimeField(default=timezone.now)
+    used_at = models.DateTimeField(default=timezone.now)  # last served, to the hour: the cache's LRU order
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["project", "url_hash"], name="proxiedfile_unique_url")]
@@ -346,3 +347,23 @@ class ProxiedFile(models.Model):
     @property
     def version(self) -> str:
         return self.storage_key.rsplit("/", 1)[-1]
+
+
+class Rendering(models.Model):
+    """A rendering the CDN or the proxy keeps (files.cdn.images.kept): an image operation chain's
+    result, a gif2video, a JSON answer. With the project's proxied copies it is the project's
+    cache, held under FILEDOCK_CACHE_BUDGET bytes by evicting the least recently used
+    (files.cdn.cache)."""
+
+    storage_key = models.CharField(max_length=512, primary_key=True)
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="+")
+    file = models.ForeignKey(File, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    proxied = models.ForeignKey(ProxiedFile, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    size = models.BigIntegerField()
+    used_at = models.DateTimeField(default=timezone.now)  # last served, to the hour
+
+    class Meta:
+        indexes = [models.Index(fields=["project", "used_at"], name="rendering_project_used")]
+
+    def __str__(self) -> str:
+        return self.storage_key

@@ -281,6 +281,9 @@ FILEDOCK_RATE_MISS_PROJECT = env_str("FILEDOCK_RATE_MISS_PROJECT", "1200/min")
 # Failed REST API authentications per client address; past it, every REST request from that
 # address answers 429 until the window ends.
 FILEDOCK_RATE_AUTH_FAILED = env_str("FILEDOCK_RATE_AUTH_FAILED", "20/min")
+# Bytes a project's cache (renderings and proxied copies) may take; past it the least recently
+# used are deleted. Anonymous requests decide what is rendered, so this bounds the disk they use.
+FILEDOCK_CACHE_BUDGET = env_int("FILEDOCK_CACHE_BUDGET", 2 * 1024**3)
 # gif2video: ffmpeg is stopped after this many seconds (the request gets a 503).
 FILEDOCK_CDN_VIDEO_SECONDS = env_int("FILEDOCK_CDN_VIDEO_SECONDS", 60)
 # The proxy endpoint (PROXY_BASE): the largest remote file it fetches, and the seconds a fetch may take.

@@ -39,10 +39,10 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import Image, ImageOps
 
-from files.cdn import faces, pixels
+from files.cdn import cache, faces, pixels
 from files.cdn.operations import QUALITY, Plan, parse, parse_preview
 from files.cdn.pixels import LimitExceeded
-from files.models import File, ProxiedFile
+from files.models import File, ProxiedFile, Rendering
 from files.storage.backends import storage_for
 
 __all__ = ["LimitExceeded", "Output", "Plan", "UndecodableImage", "parse", "parse_preview", "render"]
@@ -177,21 +177,28 @@ def rendering_get_or_create(
         with storage.open(source.storage_key, "rb") as original:
             return render(original, plan, accepts_webp, layers=layers, info=info)[0]
 
-    return kept(rendering_key(source, output_of(plan, info, accepts_webp)), make, admit)
+    return kept(rendering_key(source, output_of(plan, info, accepts_webp)), make, source, admit)
 
 
-def kept(key: str, make: Callable[[], bytes], admit: Callable[[], None] | None = None) -> str:
-    """`key` in the default storage, made by `make()` on first use: the cache of every rendering.
-    `admit()`, when given, is asked first on a miss (rate limits count misses, not hits)."""
+def kept(
+    key: str, make: Callable[[], bytes], source: File | ProxiedFile, admit: Callable[[], None] | None = None
+) -> str:
+    """`key` in the default storage, made by `make()` on first use: the cache of every rendering,
+    counted toward the project's cache budget (files.cdn.cache). `admit()`, when given, is asked
+    first on a miss (rate limits count misses, not hits)."""
     if default_storage.exists(key):
+        cache.touched(Rendering, storage_key=key)
         return key
     if admit is not None:
         admit()
-    saved = default_storage.save(key, ContentFile(make()))
+    data = make()
+    saved = default_storage.save(key, ContentFile(data))
     if saved != key:
         # Another request rendered it first and the storage picked a fresh name for ours; keep
         # theirs (same pixels) and drop the duplicate.
         default_storage.delete(saved)
+    owner = {"proxied_id": source.pk} if isinstance(source, ProxiedFile) else {"file_id": source.pk}
+    cache.rendering_kept(key=key, size=len(data), project_id=source.project_id, **owner)
     return key
 
 

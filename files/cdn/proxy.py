@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from core import fetch
 from core.numbers import bounded_int
+from files.cdn import cache
 from files.content import SNIFF_BYTES, image_info, sniff_mime
 from files.models import ProxiedFile, ProxyDomain
 
@@ -160,6 +161,7 @@ def proxy_fetch(*, project, url: str, admit=None) -> ProxiedFile:
     digest = url_hash(url)
     cached = ProxiedFile.objects.filter(project=project, url_hash=digest).first()
     if cached is not None and cached.revalidate_after > timezone.now():
+        cache.touched(ProxiedFile, pk=cached.pk)
         return cached
     if admit is not None:
         admit()
@@ -248,17 +250,6 @@ def _save(project, url: str, digest: str, response: httpx.Response, deadline: fl
                 setattr(row, name, value)
             row.save()
     if old_key and old_key != key:
-        _delete_version(old_key)
+        cache.copy_version_delete(old_key)
+    cache.cache_evict(project.pk)  # a new copy may take the project past its cache budget
     return row
-
-
-def _delete_version(key: str) -> None:
-    """The old bytes and their renderings (`{key}-ops-...`)."""
-    directory, version = key.rsplit("/", 1)
-    try:
-        _, names = default_storage.listdir(directory)
-    except FileNotFoundError:
-        return
-    for name in names:
-        if name.startswith(version):
-            default_storage.delete(f"{directory}/{name}")

@@ -58,7 +58,7 @@ def video_get_or_create(file: File, fmt: str, quality: str, admit=None) -> str:
         with opened as original, images.turn(), images.readable_copy(original) as readable:
             return convert(readable, fmt, quality)
 
-    return images.kept(images.rendering_key(file, output_of(fmt, quality)), make, admit)
+    return images.kept(images.rendering_key(file, output_of(fmt, quality)), make, file, admit)
 
 
 def convert(source: str | bytes, fmt: str, quality: str) -> bytes:

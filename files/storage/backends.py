@@ -17,7 +17,7 @@ from django.db.models import OuterRef, Subquery
 from storages.backends.s3 import S3Storage
 
 from core.fetch import FetchRefused
-from files.models import BucketConnection, File, MultipartUpload
+from files.models import BucketConnection, File, MultipartUpload, Rendering
 
 log = logging.getLogger(__name__)
 MESSAGE_MAX = 500  # the longest error text kept for the dashboard
@@ -182,6 +182,7 @@ def storage_delete_many(storage: Storage, keys: list[str]) -> None:
 
 def previews_delete_many(file_uuids: list) -> None:
     """Deletes the cached previews (previews/<uuid>/...) of many files from the default storage."""
+    Rendering.objects.filter(file_id__in=file_uuids).delete()
     if isinstance(default_storage, FileSystemStorage):
         for file_uuid in file_uuids:
             folder = os.path.join(default_storage.location, "previews", str(file_uuid))
@@ -226,6 +227,7 @@ def describe_error(exc: BaseException, target: BucketConnection) -> str:
 def delete_bytes(file: File) -> None:
     """Deletes a file's bytes (where they live) and its cached previews (missing ones are no error)."""
     storage_for(file).delete(file.storage_key)
+    Rendering.objects.filter(file_id=file.uuid).delete()
     folder = f"previews/{file.uuid}"
     try:
         _, names = default_storage.listdir(folder)
