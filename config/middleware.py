@@ -2,6 +2,7 @@
 CDN's URLs at the root of that host; on any other host, links under the old `/cdn/` path redirect
 there, so uploaded bytes are never served from the dashboard's origin."""
 
+import functools
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -9,6 +10,18 @@ from django.http import HttpResponsePermanentRedirect
 
 CDN_URLCONF = "config.cdn_urls"
 LEGACY_CDN_PATH = "/cdn/"  # where the CDN lived on the dashboard's origin before it had its own
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+
+
+@functools.cache
+def cdn_hosts(origin: str) -> frozenset[str]:
+    """The Host values that mean the CDN: its origin's, and on this machine every loopback name
+    for the same port (`make run` hands out 127.0.0.1:8001; a browser may say localhost:8001)."""
+    netloc = urlsplit(origin).netloc.lower()
+    host, _, port = netloc.rpartition(":") if not netloc.endswith("]") else (netloc, "", "")
+    if host in LOOPBACK_NAMES:
+        return frozenset(f"{name}:{port}" if port else name for name in LOOPBACK_NAMES)
+    return frozenset([netloc])
 
 
 class CdnOriginMiddleware:
@@ -17,7 +30,7 @@ class CdnOriginMiddleware:
 
     def __call__(self, request):
         if settings.CDN_ORIGIN:
-            if request.get_host().lower() == urlsplit(settings.CDN_ORIGIN).netloc.lower():
+            if request.get_host().lower() in cdn_hosts(settings.CDN_ORIGIN):
                 request.urlconf = CDN_URLCONF
             elif request.path.startswith(LEGACY_CDN_PATH):
                 query = request.META.get("QUERY_STRING", "")

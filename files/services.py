@@ -343,6 +343,10 @@ def _copy_plan(file: File, effects: str) -> images.Plan:
         plan, _ = images.parse("-/" + effects)
     except ValueError as exc:
         raise errors.UploadError("InvalidOperationError", 400, str(exc)) from None
+    if plan.answer:
+        raise errors.UploadError(
+            "InvalidOperationError", 400, f"-/{plan.answer[0]}/ answers with JSON; a copy is made of an image."
+        )
     return plan
 
 

@@ -68,6 +68,7 @@ SPOOL_CHUNK = 1024 * 1024
 RANDOM_ACCESS = {"rotate", "flip", "smart_resize", "zoom_objects", "enhance", "blur_region", "overlay"}
 HOLD_IN_MEMORY = 48 * 1024 * 1024
 OPTIMIZE_UP_TO = 1_000_000  # pixels: JPEGs up to this size get optimised Huffman tables
+AVIF_AUTO_PIXELS = 2_000_000  # -/format/auto/ gives AVIF up to this size (encoding it costs more)
 
 _turns = threading.BoundedSemaphore(settings.FILEDOCK_CDN_RENDERS_PER_PROCESS)
 
@@ -106,9 +107,9 @@ class Output:
 # Planning: what a plan gives, from image_info alone
 
 
-def output_of(plan: Plan, image_info: dict, accepts_webp: bool) -> Output:
+def output_of(plan: Plan, image_info: dict, accepts: str) -> Output:
     """What `plan` gives for the image `image_info` describes, worked out without decoding it."""
-    kind = "json" if plan.answer else _kind(plan, image_info, accepts_webp)
+    kind = "json" if plan.answer else _kind(plan, image_info, accepts)
     if plan.named_by_size:
         width, height = upright_size(image_info, plan.autorotate)
         width, height = pixels.fit((width, height), plan.steps[0][1:])
@@ -122,8 +123,14 @@ def upright_size(image_info: dict, autorotate: bool = True) -> tuple[int, int]:
     return (height, width) if turned else (width, height)
 
 
-def _kind(plan: Plan, image_info: dict, accepts_webp: bool) -> str:
-    """jpeg, png, webp or avif, from the URL's format and the source's format and colour mode."""
+def accepted(accept_header: str) -> str:
+    """The most compact format a client's Accept names: avif, webp, or "" for neither."""
+    return next((kind for kind in ("avif", "webp") if f"image/{kind}" in accept_header), "")
+
+
+def _kind(plan: Plan, image_info: dict, accepts: str) -> str:
+    """jpeg, png, webp or avif, from the URL's format and the source's format and colour mode;
+    `-/format/auto/` gives what the client accepts (`accepted`), AVIF only up to AVIF_AUTO_PIXELS."""
     names = {step[0] for step in plan.steps}
     mode = "L" if "grayscale" in names else image_info.get("color_mode")
     if "border_radius" in names and not plan.fill:
@@ -131,11 +138,38 @@ def _kind(plan: Plan, image_info: dict, accepts_webp: bool) -> str:
     source = (image_info.get("format") or "").lower()
     if plan.format in ("jpeg", "png", "webp", "avif"):
         return plan.format
-    if plan.format == "auto" and accepts_webp:
-        return "webp"
+    if plan.format == "auto" and accepts:
+        size = planned_size(plan, image_info)
+        small = size is not None and size[0] * size[1] <= AVIF_AUTO_PIXELS
+        return "avif" if accepts == "avif" and small else "webp"
     if plan.format == "preserve" and source in ("jpeg", "png", "webp") and not (source == "jpeg" and mode == "RGBA"):
         return source
     return "jpeg" if mode in JPEG_MODES else "png"
+
+
+def planned_size(plan: Plan, image_info: dict) -> tuple[int, int] | None:
+    """The size the plan's steps give, worked out from image_info; None where only the pixels can
+    tell (a crop around a face)."""
+    width, height = upright_size(image_info, plan.autorotate)
+    for step in plan.steps:
+        name = step[0]
+        if name == "preview":
+            width, height = pixels.fit((width, height), step[1:3])
+        elif name == "resize":
+            target = pixels.resize_target(step[1], step[2], (width, height))
+            if step[3] == "on" or (target[0] <= width and target[1] <= height) or step[3] == "fill":
+                width, height = target
+        elif name in ("scale_crop", "smart_resize"):
+            width, height = step[1], step[2]
+        elif name == "crop" and step[1] == "box":
+            width, height = pixels.box_size(step[2:4], width, height)
+        elif name == "crop" and step[1] == "ratio":
+            width, height = pixels.largest_with_ratio(width, height, step[2])
+        elif name == "crop":
+            return None
+        elif name == "rotate" and step[1] in (90, 270):
+            width, height = height, width
+    return width, height
 
 
 def rendering_filename(original: str, output: Output) -> str:
@@ -157,7 +191,7 @@ def rendering_get_or_create(
     *,
     source: File | ProxiedFile,
     plan: Plan,
-    accepts_webp: bool,
+    accepts: str,
     layers: Callable | None = None,
     admit: Callable[[], None] | None = None,
 ) -> str:
@@ -175,9 +209,9 @@ def rendering_get_or_create(
             return _json(info, upright_size(info, plan.autorotate))  # nothing to decode
         storage = default_storage if isinstance(source, ProxiedFile) else storage_for(source)
         with storage.open(source.storage_key, "rb") as original:
-            return render(original, plan, accepts_webp, layers=layers, info=info)[0]
+            return render(original, plan, accepts, layers=layers, info=info)[0]
 
-    return kept(rendering_key(source, output_of(plan, info, accepts_webp)), make, source, admit)
+    return kept(rendering_key(source, output_of(plan, info, accepts)), make, source, admit)
 
 
 def kept(
@@ -214,7 +248,7 @@ def turn():
 
 
 def render(
-    source, plan: Plan, accepts_webp: bool = False, *, layers: Callable | None = None, info: dict | None = None
+    source, plan: Plan, accepts: str = "", *, layers: Callable | None = None, info: dict | None = None
 ) -> tuple[bytes, str]:
     """Applies the plan to the image read from `source` (a path, bytes or a binary file); returns
     the encoded bytes and their MIME type."""
@@ -229,7 +263,7 @@ def render(
                 image = _step(image, step, plan, layers)
             if plan.answer:
                 return _answer(image, plan, {**described, **(info or {})}), "application/json"
-            kind = _kind(plan, described, accepts_webp)
+            kind = _kind(plan, described, accepts)
             return _encode(image, plan, kind), f"image/{kind}"
         except (pyvips.Error, OSError, SyntaxError, Image.DecompressionBombError) as exc:
             raise UndecodableImage("The file could not be decoded as an image.") from exc

@@ -18,7 +18,7 @@ from django.conf import settings
 
 PREVIEW_DEFAULT = 2048  # -/preview/ without a size
 PREVIEW_MAX = 3000  # the largest box a preview URL may ask for (larger ones are capped)
-SIZE = re.compile(r"^(\d{1,5})?x(\d{1,5})?$")
+SIZE = re.compile(r"^(\d{1,9})?x(\d{1,9})?$")  # the range is checked apart, to say what it is
 DIMENSIONS = re.compile(r"^(\d{1,5}p?)x(\d{1,5}p?)$")  # pixels, or percent with a "p": 50px50p
 RATIO = re.compile(r"^(\d{1,4}):(\d{1,4})$")
 COORDINATES = re.compile(r"^(-?\d{1,5}p?),(-?\d{1,5}p?)$")

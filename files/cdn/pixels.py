@@ -155,8 +155,11 @@ def padded(image: pyvips.Image, width: int, height: int, fill: str | None) -> py
     return image.embed(left, top, width, height, extend="background", background=fill_for(image, fill))
 
 
-def cut(image: pyvips.Image, left: int, top: int, width: int, height: int, fill: str | None) -> pyvips.Image:
-    """The region, any part outside the image filled with the fill colour."""
+def cut(
+    image: pyvips.Image, left: int, top: int, width: int, height: int, fill: str | None, colour_values=None
+) -> pyvips.Image:
+    """The region, any part outside the image filled with the fill colour (or `colour_values`)."""
+    background = colour_values if colour_values is not None else fill_for(image, fill)
     inside = (
         max(0, left),
         max(0, top),
@@ -164,13 +167,11 @@ def cut(image: pyvips.Image, left: int, top: int, width: int, height: int, fill:
         min(image.height, top + height) - max(0, top),
     )
     if inside[2] <= 0 or inside[3] <= 0:
-        return solid(width, height, fill_for(image, fill))
+        return solid(width, height, background)
     region = image.crop(*inside)
     if inside == (left, top, width, height):
         return region
-    return region.embed(
-        inside[0] - left, inside[1] - top, width, height, extend="background", background=fill_for(image, fill)
-    )
+    return region.embed(inside[0] - left, inside[1] - top, width, height, extend="background", background=background)
 
 
 def largest_with_ratio(width: int, height: int, ratio: str) -> tuple[int, int]:
@@ -262,10 +263,18 @@ def smart_resize(image: pyvips.Image, width: int, height: int) -> pyvips.Image:
 
 
 def zoom_objects(image: pyvips.Image, amount: int) -> pyvips.Image:
-    """Closer on the subject: the most interesting part, up to twice as large, at the same size."""
-    factor = 1 - 0.5 * amount / 100
-    width, height = max(1, round(image.width * factor)), max(1, round(image.height * factor))
-    return scaled(image.smartcrop(width, height, interesting="attention"), image.width, image.height)
+    """The object on a uniform background scaled to take `amount` percent of the frame (along its
+    tighter side), centred, the frame's size kept; the background (the corners' colour) fills what
+    the zoom uncovers. An image whose background is not uniform is left as it is."""
+    background = [round(v) for v in image.getpoint(0, 0)]
+    left, top, width, height = image.find_trim(threshold=24, background=background[: image.bands])
+    if width < 1 or height < 1 or (width, height) == (image.width, image.height):
+        return image
+    scale = (amount / 100) / max(width / image.width, height / image.height)
+    window = (max(1, round(image.width / scale)), max(1, round(image.height / scale)))
+    centre = (left + width // 2, top + height // 2)
+    region = cut(image, centre[0] - window[0] // 2, centre[1] - window[1] // 2, *window, None, background)
+    return scaled(region, image.width, image.height)
 
 
 def border_radius(image: pyvips.Image, radii: tuple, vertical: tuple) -> pyvips.Image:
@@ -317,7 +326,8 @@ def linear(image: pyvips.Image, multiply, add) -> pyvips.Image:
 
 
 def brightness(image, value: int):
-    return linear(image, 1, value * 2.55)
+    """The value is added to each colour channel, as Uploadcare documents."""
+    return linear(image, 1, value)
 
 
 def exposure(image, value: int):

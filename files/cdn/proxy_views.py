@@ -109,15 +109,15 @@ def _rendering(
         return delivery.plain(
             415, "The remote file is not an image this server can read, so it has no image operations."
         )
-    accepts_webp = "image/webp" in request.META.get("HTTP_ACCEPT", "")
-    output = images.output_of(plan, proxied.image_info, accepts_webp)
+    accepts = images.accepted(request.META.get("HTTP_ACCEPT", ""))
+    output = images.output_of(plan, proxied.image_info, accepts)
     name = images.rendering_filename(_name(proxied), output)
     headers = _headers(proxied, etag=f'"{proxied.version}-{output.tag}"', mime_type=output.mime_type, filename=name)
     if plan.format == "auto":
         headers["Vary"] = "Accept"
     return delivery.not_modified(request, headers) or cdn.rendered(
         request,
-        lambda: images.rendering_get_or_create(source=proxied, plan=plan, accepts_webp=accepts_webp, admit=admit),
+        lambda: images.rendering_get_or_create(source=proxied, plan=plan, accepts=accepts, admit=admit),
         headers=headers,
         on_sent=on_sent,
         undecodable=lambda: delivery.plain(415, "The remote file could not be decoded as an image."),

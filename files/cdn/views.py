@@ -80,8 +80,8 @@ def _rendering(request: HttpRequest, file_id: str, plan: images.Plan, filename: 
     file = live_file(file_id)
     if file is None or not file.is_image:
         return delivery.not_found()
-    accepts_webp = "image/webp" in request.META.get("HTTP_ACCEPT", "")
-    output = images.output_of(plan, file.image_info or {}, accepts_webp)
+    accepts = images.accepted(request.META.get("HTTP_ACCEPT", ""))
+    output = images.output_of(plan, file.image_info or {}, accepts)
     name = name_from_url(filename) or images.rendering_filename(file.original_filename, output)
     # The ETag names the rendering, so it never matches the original's or another rendering's.
     headers = _headers(
@@ -98,7 +98,7 @@ def _rendering(request: HttpRequest, file_id: str, plan: images.Plan, filename: 
         return images.rendering_get_or_create(
             source=file,
             plan=plan,
-            accepts_webp=accepts_webp,
+            accepts=accepts,
             layers=layers_of(file),
             admit=misses(request, file.project_id),
         )

@@ -218,6 +218,8 @@ def test_create_local_copy(rest_client, live_project):
     )
     with pytest.raises(InvalidRequestError):  # image operations on a text file
         original.create_local_copy(effects="resize/10x10/")
+    with pytest.raises(InvalidRequestError, match="answers with JSON"):  # a copy is of an image
+        photo.create_local_copy(effects="json/")
 
 
 @pytest.mark.conformance("groups create/read/list/delete")

@@ -175,7 +175,7 @@ def test_delete_also_removes_cached_previews(project, django_capture_on_commit_c
     from tests.files.uploads.test_views import png_bytes
 
     file = make_file(project, name="p.png", body=png_bytes(), store=True)
-    preview = images.rendering_get_or_create(source=file, plan=images.parse_preview("10x10"), accepts_webp=False)
+    preview = images.rendering_get_or_create(source=file, plan=images.parse_preview("10x10"), accepts="")
     assert default_storage.exists(preview)
     with django_capture_on_commit_callbacks(execute=True):
         services.file_delete(file=file)
@@ -278,7 +278,7 @@ def test_batch_expiry_removes_only_expired_unstored_files_their_blobs_and_previe
 
     expired = [make_file(project, name=f"{i}.txt", age=timedelta(days=2)) for i in range(4)]
     pictured = make_file(project, name="p.png", body=png_bytes(), age=timedelta(days=2))
-    preview = images.rendering_get_or_create(source=pictured, plan=images.parse_preview("10x10"), accepts_webp=False)
+    preview = images.rendering_get_or_create(source=pictured, plan=images.parse_preview("10x10"), accepts="")
     young = make_file(project, age=timedelta(hours=1))
     stored = make_file(project, store=True, age=timedelta(days=30))
 

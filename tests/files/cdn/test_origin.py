@@ -48,3 +48,15 @@ def test_the_dashboard_origin_serves_no_file_and_the_cdn_host_no_dashboard(clien
 def test_with_a_path_base_the_cdn_shares_the_dashboards_origin(client, stored):
     response = client.get(f"/cdn/{stored.uuid}/")
     assert (response.status_code, b"".join(response.streaming_content)) == (200, b"hello")
+
+
+def test_on_this_machine_every_loopback_name_reaches_the_cdn_and_anything_else_there_is_a_plain_404(
+    client, stored, settings
+):
+    settings.CDN_BASE, settings.CDN_ORIGIN = "http://127.0.0.1:8001/", "http://127.0.0.1:8001"
+    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
+    for host in ("127.0.0.1:8001", "localhost:8001", "[::1]:8001"):
+        assert client.get(f"/{stored.uuid}/", HTTP_HOST=host).status_code == 200, host
+    missing = client.get("/accounts/login/", HTTP_HOST="localhost:8001")
+    assert missing.status_code == 404 and missing.content == b"Not found.\n"
+    assert client.get("/accounts/login/", HTTP_HOST="localhost:8000").status_code == 200  # the dashboard

@@ -120,7 +120,7 @@ def test_a_run_has_deleted_every_batchs_bytes_when_it_returns(project, settings)
     settings.FILEDOCK_EXPIRY_BATCH = 3
     files = [expired_file(project, name=f"{i}.txt") for i in range(10)]
     pictured = expired_file(project, name="p.png", body=png_bytes())
-    preview = images.rendering_get_or_create(source=pictured, plan=images.parse_preview("10x10"), accepts_webp=False)
+    preview = images.rendering_get_or_create(source=pictured, plan=images.parse_preview("10x10"), accepts="")
     kept = services.file_upload(project=project, content=ContentFile(b"k", name="k.txt"), filename="k.txt", store=True)
     File.objects.filter(pk=kept.pk).update(datetime_uploaded=timezone.now() - TWO_DAYS)
 
