@@ -132,3 +132,47 @@ DELETE_PROJECT = (
 COUNT_PROJECTS = (
     "from projects.models import Project; print(Project.objects.filter(name='Gone', purged_at=None).count())"
 )
+
+
+def test_slow_request_bodies_cannot_stall_the_embedded_server(embedded_env, tmp_path):
+    """More stalled uploads than the server has threads (one worker: 16), each declaring a 1 MB
+    body and sending a few bytes of it: /healthz still answers, and the stalled ones are cut off
+    with a 400 once their body stops arriving."""
+    port = _free_port()
+    env = {**embedded_env, "FILEDOCK_BODY_IDLE_SECONDS": "2", "FILEDOCK_BODY_GRACE_SECONDS": "1"}
+    log = open(tmp_path / "serve.log", "w+")  # noqa: SIM115 (the process writes to it after this returns)
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "serve", "--bind", f"127.0.0.1:{port}", "--web-workers", "1"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    slow = []
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                _get(f"http://127.0.0.1:{port}/healthz")
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the embedded server did not come up"
+                time.sleep(0.5)
+        for _ in range(24):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+            sock.sendall(
+                b"POST /upload/base/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 1000000\r\n\r\n--x\r\n"
+            )
+            slow.append(sock)
+        time.sleep(0.5)
+        started = time.monotonic()
+        status, _ = _get(f"http://127.0.0.1:{port}/healthz")
+        assert status == 200 and time.monotonic() - started < 5
+        answers = [sock.recv(100) for sock in slow]
+        assert all(answer.startswith(b"HTTP/1.1 400") for answer in answers), answers[:3]
+    finally:
+        for sock in slow:
+            sock.close()
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=40)

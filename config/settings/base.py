@@ -290,6 +290,11 @@ FILEDOCK_CDN_VIDEO_SECONDS = env_int("FILEDOCK_CDN_VIDEO_SECONDS", 60)
 FILEDOCK_PROXY_MAX_SIZE = env_int("FILEDOCK_PROXY_MAX_SIZE", 100 * 1024**2)
 FILEDOCK_PROXY_TIMEOUT = env_int("FILEDOCK_PROXY_TIMEOUT", 30)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2  # larger uploads spool to a temporary file, not memory
+# A request body must keep arriving (core.pacing): no read waits longer than the idle seconds, and
+# after the grace it averages at least the minimum rate (bytes/s); else a 400 frees the thread.
+FILEDOCK_BODY_IDLE_SECONDS = env_int("FILEDOCK_BODY_IDLE_SECONDS", 20)
+FILEDOCK_BODY_GRACE_SECONDS = env_int("FILEDOCK_BODY_GRACE_SECONDS", 10)
+FILEDOCK_BODY_MIN_RATE = env_int("FILEDOCK_BODY_MIN_RATE", 4096)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
 # Functions that turn each outbox event into work (webhook deliveries, backup jobs, ...).
 FILEDOCK_OUTBOX_CONSUMERS: list[str] = [

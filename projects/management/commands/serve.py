@@ -40,7 +40,7 @@ class Command(BaseCommand):
                 "--workers",
                 str(web_workers),
                 "--threads",
-                "4",
+                "16",  # threads wait on slow clients cheaply; core.pacing cuts off bodies that trickle
                 "--access-logfile",
                 "-",
                 "--timeout",
