@@ -16,7 +16,7 @@ from django.core.files.storage import FileSystemStorage, Storage, default_storag
 from django.db.models import OuterRef, Subquery
 from storages.backends.s3 import S3Storage
 
-from core.fetch import FetchRefused
+from core.fetch import FetchRefused, check_url
 from files.models import BucketConnection, File, MultipartUpload, Rendering
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,29 @@ def client_config() -> Config:
     )
 
 
+def endpoint_guard(request, **kwargs) -> None:
+    """botocore's before-send hook for a customer's bucket: every request's host is resolved and
+    checked by the outbound guard when it is sent, not only when the connection was tested, so a
+    name that later resolves inward gets no file's bytes (core.fetch.FetchRefused)."""
+    check_url(request.url)
+
+
+def guarded_session() -> boto3.session.Session:
+    """A boto3 session whose clients check their endpoint before each request (endpoint_guard)."""
+    session = boto3.session.Session()
+    session.events.register("before-send.s3", endpoint_guard)
+    return session
+
+
+class GuardedS3Storage(S3Storage):
+    """django-storages' S3Storage for a customer's bucket, its clients guarded (endpoint_guard)."""
+
+    def _create_session(self):
+        session = super()._create_session()
+        session.events.register("before-send.s3", endpoint_guard)
+        return session
+
+
 def storage_for_target(target: BucketConnection) -> S3Storage:
     """A django-storages S3Storage for the target's bucket, its prefix as the location."""
     with _lock:
@@ -50,7 +73,7 @@ def storage_for_target(target: BucketConnection) -> S3Storage:
         if storage is None:
             if len(_storages) >= CACHE_MAX:
                 _storages.clear()
-            storage = _storages[target.pk] = S3Storage(
+            storage = _storages[target.pk] = GuardedS3Storage(
                 bucket_name=target.bucket,
                 endpoint_url=target.endpoint_url or None,
                 region_name=target.region or None,
@@ -125,7 +148,7 @@ def s3_client(target: BucketConnection, cached: bool = True):
 
 
 def _new_client(target: BucketConnection):
-    return boto3.session.Session().client(
+    return guarded_session().client(
         "s3",
         endpoint_url=target.endpoint_url or None,
         region_name=target.region or None,

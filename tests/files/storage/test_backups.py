@@ -17,7 +17,7 @@ from files.models import BucketConnection, FileBackup
 from files.outbox import relay as outbox
 from files.storage import backups
 from files.storage import buckets as storage_targets
-from files.storage.backends import s3_client
+from files.storage.backends import s3_client, storage_for_target
 from tests.conftest import S3_KEY, S3_REGION, S3_SECRET, wait_until
 
 Status = FileBackup.Status
@@ -329,3 +329,21 @@ def test_two_workers_never_copy_the_same_job_twice(team, moto_endpoint, bucket, 
         thread.join()
     assert copies == [file.pk]
     assert sorted(results) == [Status.DONE, "not-due", "not-due"]
+
+
+def test_an_endpoint_that_turns_inward_after_its_test_gets_no_bytes(
+    team, moto_endpoint, bucket, only_backups, settings
+):
+    """The bucket passed its connection test (loopback is allowed in tests, as a public address
+    would be); then its name resolves somewhere the guard refuses. Each request is checked when it
+    is sent, so the copy is refused, not sent, and the job says why."""
+    target = connect(team.project, moto_endpoint, bucket)
+    file = upload(team.project, "secret.txt", b"payroll")
+    outbox.outbox_relay()
+    settings.FILEDOCK_OUTBOUND_ALLOWED_NETWORKS = []  # the endpoint's address is now an inward one
+    run_open_jobs(target)
+    job = FileBackup.objects.get(target=target, file=file)
+    assert job.status != Status.DONE and "refused" in job.last_error.lower()
+    assert s3(moto_endpoint).list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0
+    with pytest.raises(Exception, match="Only public IPs"):  # custom storage goes through the same guard
+        storage_for_target(target).exists("anything")
