@@ -210,6 +210,10 @@ def production_env(database_url: str, redis_url: str, work: Path, **extra: str) 
         "FILEDOCK_API_RATE": UNTHROTTLED,
         "FILEDOCK_RATE_UPLOAD": UNTHROTTLED,
         "FILEDOCK_RATE_UPLOAD_IP": UNTHROTTLED,
+        "FILEDOCK_RATE_MISS_IP": UNTHROTTLED,
+        "FILEDOCK_RATE_MISS_PROJECT": UNTHROTTLED,
+        "FILEDOCK_RATE_AUTH_FAILED": UNTHROTTLED,
+        "FILEDOCK_CACHE_BUDGET": str(1024**4),  # P9 keeps a rendering per request: no eviction measured
         **extra,
     }
 

@@ -28,10 +28,13 @@ import os
 import random
 import re
 import shutil
+import socket
+import struct
 import subprocess
 import sys
 import threading
 import time
+import zlib
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -285,6 +288,105 @@ class Client(threading.Thread):
         return f"{response.status_code} {response.request.url.path} {response.text[:200]}"
 
 
+# --- the abusive client -------------------------------------------------------------------------
+
+
+def bomb_png() -> bytes:
+    """A PNG declaring 14000x14000 (196 megapixels) in a few dozen bytes."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 14000, 14000, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 1000))
+        + chunk(b"IEND", b"")
+    )
+
+
+class Abuser(threading.Thread):
+    """What anyone with the public key and a file's UUID can send, beside the normal traffic:
+    decompression bombs with operations on them, floods of distinct (and junk) operation strings,
+    request bodies that trickle, and multipart uploads started and never finished. Its answers are
+    expected to be refusals; a 5xx or a dropped connection is a failure (counted as `abuse`)."""
+
+    ABUSES = ("bomb", "op_flood", "slow_body", "open_multipart")
+
+    def __init__(self, base: str, keys: dict, stats: Stats, pool: Pool, until: float):
+        super().__init__(daemon=True, name="abuser")
+        self.base, self.keys, self.stats, self.pool, self.until = base, keys, stats, pool, until
+        self.http = httpx.Client(base_url=base, timeout=60, follow_redirects=False)
+        self.rng = random.Random(99)
+        self.statuses = Counter()
+        self.slow: list = []
+
+    def run(self) -> None:
+        while time.monotonic() < self.until:
+            abuse = self.rng.choice(self.ABUSES)
+            try:
+                problem = getattr(self, abuse)()
+            except Exception as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+            if problem:
+                self.stats.error("abuse", f"{abuse}: {problem}")
+            time.sleep(0.05)
+        for sock in self.slow:
+            sock.close()
+        self.http.close()
+
+    def answered(self, abuse: str, response: httpx.Response) -> str | None:
+        self.statuses[f"{abuse} {response.status_code}"] += 1
+        return f"HTTP {response.status_code}" if response.status_code >= 500 else None
+
+    def bomb(self) -> str | None:
+        response = self.http.post(
+            "/upload/base/",
+            data={"UPLOADCARE_PUB_KEY": self.keys["public_key"], "UPLOADCARE_STORE": "1"},
+            files={"file": ("bomb.png", bomb_png(), "image/png")},
+        )
+        if response.status_code != 200:
+            return self.answered("bomb", response)
+        uuid = response.json()["file"]
+        return self.answered("bomb", self.http.get(f"/cdn/{uuid}/-/resize/{self.rng.randrange(10, 4000)}x/"))
+
+    def op_flood(self) -> str | None:
+        uuid = self.pool.pick(image=True)
+        if uuid is None:
+            return None
+        junk = self.rng.choice(
+            ["-/resize/%dx/", "-/blur/%d/-/sharp/20/", "-/rotate/%d/", "-/nonsense/%d/", "-/preview/%dx9999999/"]
+        )
+        chain = "".join(junk % self.rng.randrange(1, 5000) for _ in range(self.rng.randrange(1, 40)))
+        return self.answered("op_flood", self.http.get(f"/cdn/{uuid}/{chain}"))
+
+    def slow_body(self) -> str | None:
+        host, port = self.base.removeprefix("http://").split(":")
+        sock = socket.create_connection((host, int(port)), timeout=60)
+        sock.sendall(
+            b"POST /upload/base/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 1000000\r\n\r\n--x\r\n"
+        )
+        self.slow.append(sock)
+        if len(self.slow) > 12:  # keep a dozen stalled at a time
+            self.slow.pop(0).close()
+        self.statuses["slow_body opened"] += 1
+        return None
+
+    def open_multipart(self) -> str | None:
+        response = self.http.post(
+            "/upload/multipart/start/",
+            data={
+                "UPLOADCARE_PUB_KEY": self.keys["public_key"],
+                "filename": "never.bin",
+                "size": str(100 * 1024 * 1024),
+                "content_type": "application/octet-stream",
+            },
+        )
+        return self.answered("open_multipart", response)
+
+
 def login(base: str) -> str:
     """The dashboard's session through the real allauth form. Production cookies are Secure, which
     a client over plain HTTP never sends back, so they are read and sent by hand."""
@@ -394,6 +496,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=10)
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--no-abuse", dest="abuse", action="store_false", help="without the abusive client")
     args = parser.parse_args()
     duration = args.minutes * 60
     warm = min(60.0, duration / 4)
@@ -408,7 +511,7 @@ def main() -> int:
         keys = bootstrap(env)
         manage(env, "collectstatic", "--noinput", "-v", "0")  # the dashboard's pages need the manifest
         try:
-            with Server(env, workers=2) as server:
+            with Server(env, workers=2, threads=16) as server:  # as `serve` runs it: threads wait on slow clients
                 workers = [
                     start_celery(env, work, "worker1", "worker", "-n", "soak1@%h", "--concurrency", "2"),
                     start_celery(env, work, "worker2", "worker", "-n", "soak2@%h", "--concurrency", "2"),
@@ -429,12 +532,15 @@ def main() -> int:
                 stats, pool = Stats(), Pool()
                 print(
                     f"soak: {args.minutes:g} min, {args.clients} clients against {server.base} "
-                    f"(gunicorn 2 workers, 2 celery workers x2, beat); logs in {work}",
+                    f"(gunicorn 2 workers x16 threads, 2 celery workers x2, beat"
+                    f"{', an abusive client' if args.abuse else ''}); "
+                    f"logs in {work}",
                     flush=True,
                 )
                 until = time.monotonic() + duration
                 clients = [Client(i, server.base, keys, session, stats, pool, until) for i in range(args.clients)]
-                for client in clients:
+                abuser = Abuser(server.base, keys, stats, pool, until) if args.abuse else None
+                for client in [*clients, *([abuser] if abuser else [])]:
                     client.start()
                 while any(client.is_alive() for client in clients):
                     time.sleep(30)
@@ -446,6 +552,12 @@ def main() -> int:
                     )
                 for client in clients:
                     client.join()
+                if abuser:
+                    abuser.join()
+                    print(
+                        "abusive client's answers: "
+                        + ", ".join(f"{k} ×{v}" for k, v in sorted(abuser.statuses.items()))
+                    )
                 traffic_end = time.monotonic()
                 expected = set(pool.uploaded)
                 while time.monotonic() - traffic_end < DELIVERY_WAIT and not expected <= set(DELIVERIES.uploaded):
@@ -465,7 +577,7 @@ def report(
 ) -> int:
     failures = []
     print(f"\n{'kind':<22}{'requests':>9}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}")
-    for kind in MIX:
+    for kind in [*MIX, "abuse"]:
         values = stats.latency.get(kind, [])
         print(
             f"{kind:<22}{len(values):>9}{stats.errors[kind]:>8}{percentile(values, 0.5) * 1000:>9.0f}"
