@@ -31,7 +31,7 @@ from django.views.decorators.http import require_http_methods
 from core.numbers import bounded_int
 
 CHUNK = 64 * 1024
-RANGE = re.compile(r"^bytes=(\d*)-(\d*)$", re.IGNORECASE)
+RANGE = re.compile(r"^bytes=([0-9]*)-([0-9]*)$", re.IGNORECASE)  # ASCII digits: \d takes any script's
 UNSATISFIABLE = "unsatisfiable"
 CORS = {
     "Access-Control-Allow-Origin": "*",

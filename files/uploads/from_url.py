@@ -14,6 +14,7 @@ from django.utils import timezone
 from billing.quotas import QuotaExceeded, check_upload, plan_max_file_size
 from core.fetch import FetchRefused, check_url, guarded_stream
 from core.jobs import claim, send, send_on_commit
+from core.numbers import bounded_int
 from files import errors
 from files.models import File, FromUrlTask
 from files.services import check_size, file_upload, max_file_size, resolve_store
@@ -133,7 +134,7 @@ def _download_and_store(task: FromUrlTask) -> File:
         if response.status_code >= 400:
             code = "DownloadFileNotFoundError" if response.status_code == 404 else "DownloadFileHTTPClientError"
             raise errors.UploadError(code, 400, f"Failed to download the file: HTTP {response.status_code}.")
-        total = int(response.headers.get("content-length") or 0) or None
+        total = bounded_int(response.headers.get("content-length") or "") or None
         if total and total > limit:
             raise errors.UploadError(
                 "DownloadFileSizeLimitExceededError", 400, f"Downloaded file is too big: {total} > {limit}."
