@@ -14,12 +14,13 @@ LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
 
 @functools.cache
-def cdn_hosts(origin: str) -> frozenset[str]:
-    """The Host values that mean the CDN: its origin's, and on this machine every loopback name
-    for the same port (`make run` hands out 127.0.0.1:8001; a browser may say localhost:8001)."""
+def cdn_hosts(origin: str, loopback_aliases: bool) -> frozenset[str]:
+    """The Host values that mean the CDN: its origin's, and with `loopback_aliases` (the embedded
+    run, whose CDN has a port of its own) every loopback name for that port: `make run` hands out
+    127.0.0.1:8001, and a browser may say localhost:8001."""
     netloc = urlsplit(origin).netloc.lower()
     host, _, port = netloc.rpartition(":") if not netloc.endswith("]") else (netloc, "", "")
-    if host in LOOPBACK_NAMES:
+    if loopback_aliases and host in LOOPBACK_NAMES:
         return frozenset(f"{name}:{port}" if port else name for name in LOOPBACK_NAMES)
     return frozenset([netloc])
 
@@ -30,7 +31,7 @@ class CdnOriginMiddleware:
 
     def __call__(self, request):
         if settings.CDN_ORIGIN:
-            if request.get_host().lower() in cdn_hosts(settings.CDN_ORIGIN):
+            if request.get_host().lower() in cdn_hosts(settings.CDN_ORIGIN, settings.CDN_LOOPBACK_ALIASES):
                 request.urlconf = CDN_URLCONF
             elif request.path.startswith(LEGACY_CDN_PATH):
                 query = request.META.get("QUERY_STRING", "")

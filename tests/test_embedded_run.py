@@ -95,6 +95,7 @@ def test_serve_runs_web_and_worker_without_redis_and_stops_on_ctrl_c(embedded_en
         file_id = _manage(embedded_env, "shell", "-c", UPLOAD).strip().splitlines()[-1]
         cdn = f"http://127.0.0.1:{cdn_port}"
         assert _get(f"{cdn}/{file_id}/") == (200, b"embedded bytes")
+        assert _get(f"http://localhost:{cdn_port}/{file_id}/") == (200, b"embedded bytes")  # any loopback name
         assert _head(f"http://127.0.0.1:{port}/cdn/{file_id}/-/preview/")[1]["Location"] == (
             f"{cdn}/{file_id}/-/preview/"
         )

@@ -25,6 +25,7 @@ PROXY_BASE = env_base_url("FILEDOCK_PROXY_BASE", "/proxy/")
 # dashboard's origin, and the dashboard's old /cdn/ links redirect there. Empty for a path.
 _cdn = urlsplit(CDN_BASE)
 CDN_ORIGIN = f"{_cdn.scheme}://{_cdn.netloc}" if _cdn.scheme and _cdn.netloc else ""
+CDN_LOOPBACK_ALIASES = False  # the embedded run: every loopback name of the CDN's port is the CDN
 if CDN_ORIGIN and _cdn.hostname not in ALLOWED_HOSTS and "*" not in ALLOWED_HOSTS:
     ALLOWED_HOSTS = [*ALLOWED_HOSTS, _cdn.hostname]
 

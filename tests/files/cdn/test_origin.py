@@ -54,6 +54,7 @@ def test_on_this_machine_every_loopback_name_reaches_the_cdn_and_anything_else_t
     client, stored, settings
 ):
     settings.CDN_BASE, settings.CDN_ORIGIN = "http://127.0.0.1:8001/", "http://127.0.0.1:8001"
+    settings.CDN_LOOPBACK_ALIASES = True  # as config.settings.local sets it for make run
     settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
     for host in ("127.0.0.1:8001", "localhost:8001", "[::1]:8001"):
         assert client.get(f"/{stored.uuid}/", HTTP_HOST=host).status_code == 200, host
