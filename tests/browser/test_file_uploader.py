@@ -44,6 +44,7 @@ from playwright.sync_api import expect
 
 from files.models import File
 from projects.services import project_create
+from tests.browser.conftest import live_port as _port
 from tests.factories import UserFactory
 
 JS_DIR = Path(__file__).resolve().parent.parent / "conformance" / "js"
@@ -158,22 +159,6 @@ class _PageServer:
 def page_server(file_uploader_web):
     with _PageServer(file_uploader_web) as server:
         yield server
-
-
-@pytest.fixture
-def cdn_origin(live_server, settings) -> str:
-    """The CDN on an origin of its own for this test: the live server's host, localhost (the
-    page reaches the rest of Filedock as 127.0.0.1)."""
-    origin = f"http://localhost:{_port(live_server)}"
-    settings.CDN_BASE = f"{origin}/"
-    settings.CDN_ORIGIN = origin
-    if "localhost" not in settings.ALLOWED_HOSTS and "*" not in settings.ALLOWED_HOSTS:
-        settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "localhost"]
-    return origin
-
-
-def _port(live_server) -> int:
-    return urllib.parse.urlsplit(live_server.url).port
 
 
 def _fetch(url: str) -> tuple[int, str, bytes]:
