@@ -1,9 +1,11 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from core import bases
+from files.cdn.cache import cache_used
 from files.services import project_file_totals
 from projects import services
 from projects.access import project_view
@@ -38,7 +40,12 @@ def project_create(request):
 
 @project_view(role=Role.VIEWER, methods=("GET",))
 def overview(request, project):
-    context = {"project": project, "totals": project_file_totals(project=project), **bases.bases(request)}
+    context = {
+        "project": project,
+        "totals": project_file_totals(project=project),
+        "cache": {"used": cache_used(project.pk), "budget": settings.FILEDOCK_CACHE_BUDGET},
+        **bases.bases(request),
+    }
     return render(request, "projects/overview.html", context)
 
 

@@ -37,6 +37,16 @@ def test_overview_counts_the_projects_present_files_and_their_bytes(login, team)
     assert '<span class="stat-label">files</span>' in page.content.decode() and kept.is_stored
 
 
+def test_overview_shows_the_cache_its_renderings_take_against_the_budget(login, team, settings):
+    from files.models import Rendering
+
+    settings.FILEDOCK_CACHE_BUDGET = 10 * 1024**2
+    Rendering.objects.create(storage_key="previews/x/ops-1.png", project=team.project, size=3 * 1024**2)
+    page = login(team.viewer).get(reverse("projects:overview", args=[team.project.pk])).content.decode()
+    assert '<span class="stat-value" data-testid="cache-bytes">3.0\xa0MB</span>' in page
+    assert "cache, of 10.0\xa0MB" in page
+
+
 def test_browsers_asking_for_favicon_ico_get_the_logo(client):
     response = client.get("/favicon.ico")
     assert response.status_code == 301 and response["Location"].endswith("img/logo.svg")
