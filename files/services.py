@@ -12,7 +12,7 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 
 from billing.metering import usage_add
-from billing.quotas import check_upload
+from billing.quotas import check_upload, plan_max_file_size
 from files import errors
 from files.cdn import images
 from files.content import SNIFF_BYTES, clean_filename, image_info, sniff_mime
@@ -54,6 +54,18 @@ def resolve_store(project, value) -> bool:
 
 def max_file_size(project) -> int:
     return min(project.max_file_size or settings.FILEDOCK_MAX_FILE_SIZE, settings.FILEDOCK_MAX_FILE_SIZE)
+
+
+def upload_limit(project) -> tuple[int, str]:
+    """The largest file `project` takes and whose limit that is: the server's, the project's
+    setting or the owner's plan, whichever is smallest (the dashboard shows it)."""
+    limits = [(settings.FILEDOCK_MAX_FILE_SIZE, "the server")]
+    if project.max_file_size:
+        limits.append((project.max_file_size, "this project"))
+    plan_limit = plan_max_file_size(project)
+    if plan_limit is not None:
+        limits.append((plan_limit, "your plan"))
+    return min(limits, key=lambda limit: limit[0])
 
 
 def check_size(project, size: int, reservation=None) -> None:

@@ -6,6 +6,7 @@ import uuid as uuid_lib
 from django import forms
 from django.db.models import F, Q, QuerySet
 from django.db.models.lookups import IContains
+from django.template.defaultfilters import filesizeformat
 
 from billing.quotas import QuotaExceeded
 from core.pagination import InvalidCursor, Keyset, Position, cursor_decode, cursor_encode
@@ -47,6 +48,13 @@ class UploadForm(forms.Form):
 
     def clean_files(self) -> list:
         files = self.cleaned_data["files"]
+        limit, whose = services.upload_limit(self.project)
+        for upload in files:
+            if upload.size > limit:
+                raise forms.ValidationError(
+                    f"“{upload.name}” is {filesizeformat(upload.size)}: files larger than "
+                    f"{filesizeformat(limit)} are not accepted (a limit set by {whose})."
+                )
         try:
             for upload in files:
                 services.check_size(self.project, upload.size)

@@ -130,7 +130,7 @@ def _render_list(
         "filter_form": form,
         "page": _page(request, project, form.filter(project.files.all()), form),
         "upload_form": upload_form or UploadForm(project=project),
-        "max_file_size": services.max_file_size(project),
+        "upload_limit": services.upload_limit(project),
         "can_change": project.membership.has_role(Role.MEMBER),
     }
     return render(request, "files/list.html", context, status=status)

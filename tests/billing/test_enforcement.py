@@ -66,7 +66,7 @@ def test_dashboard_says_which_limit(login, team, plans):
         reverse("files:upload", args=[team.project.pk]),
         {"files": SimpleUploadedFile("big.bin", b"x" * 501)},
     )
-    assert "Account has reached its limits. Files larger than 500" in response.content.decode()
+    assert "files larger than 500\xa0bytes are not accepted (a limit set by your plan)" in response.content.decode()
 
 
 def test_an_operator_can_turn_quotas_off(client, team, plans, settings):
@@ -211,3 +211,21 @@ def test_a_project_has_a_cap_on_open_multipart_uploads(client, team, settings):
     assert [start_multipart(client, team.project, 10).status_code for _ in range(2)] == [200, 200]
     refused = start_multipart(client, team.project, 10)
     assert refused.status_code == 400 and b"already has 2 unfinished multipart uploads" in refused.content
+
+
+@pytest.mark.parametrize(
+    ("project_limit", "shown", "whose"),
+    [(None, "500\xa0bytes", "your plan"), (300, "300\xa0bytes", "this project")],
+)
+def test_the_files_page_shows_the_limit_that_applies_and_names_whose_it_is(
+    login, team, plans, project_limit, shown, whose
+):
+    team.project.max_file_size = project_limit
+    team.project.save()
+    client = login(team.member)
+    page = client.get(reverse("files:list", args=[team.project.pk])).content.decode()
+    assert f"Up to {shown} each (set by {whose})" in page
+    refused = client.post(
+        reverse("files:upload", args=[team.project.pk]), {"files": SimpleUploadedFile("big.bin", b"x" * 501)}
+    )
+    assert f"files larger than {shown} are not accepted (a limit set by {whose})" in refused.content.decode()

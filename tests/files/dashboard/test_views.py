@@ -393,10 +393,11 @@ def test_dashboard_upload_refuses_a_file_over_the_project_limit(login, team):
     client = login(team.member)
     small, big = SimpleUploadedFile("small.txt", b"ok"), SimpleUploadedFile("big.txt", b"x" * 11)
     response = _post_upload(client, team.project, small, big)
-    assert response.status_code == 400 and "File is too large." in response.content.decode()
+    refusal = "“big.txt” is 11\xa0bytes: files larger than 10\xa0bytes are not accepted (a limit set by this project)."
+    assert response.status_code == 400 and refusal in response.content.decode()
 
     response = _post_upload(client, team.project, SimpleUploadedFile("big.txt", b"x" * 11), headers=JSON)
-    assert response.status_code == 400 and response.json() == {"error": "File is too large."}
+    assert response.status_code == 400 and response.json() == {"error": refusal}
     assert not File.objects.filter(project=team.project).exists() and _blobs(team.project) == []
 
 
