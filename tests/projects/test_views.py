@@ -299,3 +299,20 @@ def test_an_expired_invitation_does_not_open_signup_on_a_closed_server(client, t
     from accounts.models import User
 
     assert not User.objects.filter(email="late@example.com").exists()
+
+
+def test_a_403_is_a_page_with_the_reason_and_a_way_back(login, team):
+    response = login(team.viewer).get(reverse("projects:keys", args=[team.project.pk]))
+    page = response.content.decode()
+    assert response.status_code == 403 and 'data-testid="error-page"' in page
+    assert "This needs the admin role or higher." in page and reverse("projects:home") in page
+
+
+def test_a_404_and_a_500_are_pages_of_their_own(client, settings):
+    from django.template.loader import render_to_string
+
+    settings.DEBUG = False
+    response = client.get("/no/such/page/")
+    page = response.content.decode()
+    assert response.status_code == 404 and "There is nothing at <code>/no/such/page/</code>" in page
+    assert "Something went wrong" in render_to_string("500.html")  # rendered without a request context
