@@ -194,6 +194,7 @@ def production_env(database_url: str, redis_url: str, work: Path, **extra: str) 
     return {
         **keep,
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "MALLOC_ARENA_MAX": "2",  # as the README's production line sets it
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "CELERY_BROKER_URL": redis_url,

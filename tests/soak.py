@@ -511,7 +511,8 @@ def main() -> int:
         keys = bootstrap(env)
         manage(env, "collectstatic", "--noinput", "-v", "0")  # the dashboard's pages need the manifest
         try:
-            with Server(env, workers=2, threads=16) as server:  # as `serve` runs it: threads wait on slow clients
+            # As `serve` runs it: threads wait on slow clients, idle connections are kept 30 s.
+            with Server(env, workers=2, threads=16, extra=["--keep-alive", "30"]) as server:
                 workers = [
                     start_celery(env, work, "worker1", "worker", "-n", "soak1@%h", "--concurrency", "2"),
                     start_celery(env, work, "worker2", "worker", "-n", "soak2@%h", "--concurrency", "2"),

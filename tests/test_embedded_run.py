@@ -177,3 +177,38 @@ def test_slow_request_bodies_cannot_stall_the_embedded_server(embedded_env, tmp_
             sock.close()
         process.send_signal(signal.SIGINT)
         process.wait(timeout=40)
+
+
+def test_sigterm_to_the_whole_group_stops_everything_quickly_and_quietly(embedded_env, tmp_path):
+    """What a process manager or `kill -TERM -<pgid>` does: every process is gone within seconds,
+    without ERROR lines from Celery's pool, and no gunicorn control socket is left anywhere."""
+    port = _free_port()
+    log = open(tmp_path / "serve.log", "w+")  # noqa: SIM115 (the process writes to it after this returns)
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "serve", "--bind", f"127.0.0.1:{port}", "--web-workers", "1"],
+        cwd=ROOT,
+        env={**embedded_env, "HOME": str(tmp_path)},  # where gunicorn would put its control socket
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            _get(f"http://127.0.0.1:{port}/healthz")
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "the embedded server did not come up"
+            time.sleep(0.5)
+    time.sleep(2)  # the Celery worker's pool is up
+    assert not (tmp_path / ".gunicorn").exists()  # no control socket: two instances never share one
+    started = time.monotonic()
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=30)
+    took = time.monotonic() - started
+    log.seek(0)
+    output = log.read()
+    assert took < 12, f"stopping took {took:.1f} s"
+    assert "ERROR" not in output, output[-2000:]
+    with pytest.raises(OSError):
+        _get(f"http://127.0.0.1:{port}/healthz")
