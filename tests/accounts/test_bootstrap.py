@@ -41,3 +41,17 @@ def test_bootstrap_rejects_bad_email(db):
     with pytest.raises(CommandError):
         _bootstrap("--email", "nope", "--password", "x")
     assert not User.objects.exists()
+
+
+def test_bootstrap_says_which_addresses_its_urls_assume(db, monkeypatch):
+    monkeypatch.delenv("FILEDOCK_SITE_URL", raising=False)
+    monkeypatch.delenv("FILEDOCK_CDN_BASE", raising=False)
+    out, err = StringIO(), StringIO()
+    call_command("bootstrap", "--email", "n@example.com", "--password", "pw-123456", stdout=out, stderr=err)
+    assert json.loads(out.getvalue())["public_key"]  # stdout stays JSON for scripts
+    assert "set FILEDOCK_SITE_URL and FILEDOCK_CDN_BASE" in err.getvalue()
+    monkeypatch.setenv("FILEDOCK_SITE_URL", "http://127.0.0.1:8021")
+    monkeypatch.setenv("FILEDOCK_CDN_BASE", "http://127.0.0.1:8022/")
+    quiet = StringIO()
+    call_command("bootstrap", "--email", "n@example.com", "--password", "pw-123456", stdout=StringIO(), stderr=quiet)
+    assert quiet.getvalue() == ""

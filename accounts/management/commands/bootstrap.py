@@ -1,4 +1,5 @@
 import json
+import os
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
@@ -34,3 +35,11 @@ class Command(BaseCommand):
             **bases(),
         }
         self.stdout.write(json.dumps(output, indent=2))
+        unset = [name for name in ("FILEDOCK_SITE_URL", "FILEDOCK_CDN_BASE") if name not in os.environ]
+        if unset:
+            # The URLs above are this process's settings; a server started elsewhere (serve --bind)
+            # may listen on other addresses, which this command cannot see.
+            self.stderr.write(
+                f"Note: the base URLs assume the defaults ({output['cdn_base']} for the CDN); if the server "
+                f"listens elsewhere, set {' and '.join(unset)} when running this command."
+            )
