@@ -19,6 +19,7 @@ the same picture shares one object; any other chain by a digest of its normalise
 """
 
 import contextlib
+import ctypes
 import hashlib
 import io
 import json
@@ -26,6 +27,7 @@ import logging
 import math
 import os
 import shutil
+import sys
 import tempfile
 import threading
 from collections.abc import Callable
@@ -71,6 +73,7 @@ OPTIMIZE_UP_TO = 1_000_000  # pixels: JPEGs up to this size get optimised Huffma
 AVIF_AUTO_PIXELS = 2_000_000  # -/format/auto/ gives AVIF up to this size (encoding it costs more)
 
 _turns = threading.BoundedSemaphore(settings.FILEDOCK_CDN_RENDERS_PER_PROCESS)
+_LIBC = ctypes.CDLL("libc.so.6") if sys.platform.startswith("linux") else None
 
 
 class UndecodableImage(Exception):
@@ -238,13 +241,23 @@ def kept(
 
 @contextlib.contextmanager
 def turn():
-    """One of this process's render slots, for as long as the block runs; Busy if none frees up."""
+    """One of this process's render slots, for as long as the block runs; Busy if none frees up.
+    Afterwards the memory the render freed goes back to the system (see _give_back_memory)."""
     if not _turns.acquire(timeout=settings.FILEDOCK_CDN_RENDER_WAIT):
         raise Busy("Every image renderer of this process is busy; try again in a moment.")
     try:
         yield
     finally:
         _turns.release()
+        _give_back_memory()
+
+
+def _give_back_memory() -> None:
+    """glibc keeps freed pixel buffers in its heaps, so a process that once rendered a few large
+    images stays that large: 200 abusive chains took one from 110 to 382 MiB, and to 113 MiB with
+    malloc_trim after each render (it costs well under a millisecond when there is little to trim)."""
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
 
 
 def render(
