@@ -10,8 +10,9 @@ import os
 import threading
 
 import boto3
+from botocore.awsrequest import AWSHTTPConnection, AWSHTTPConnectionPool, AWSHTTPSConnection, AWSHTTPSConnectionPool
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from django.core.files.storage import FileSystemStorage, Storage, default_storage
 from django.db.models import OuterRef, Subquery
 from storages.backends.s3 import S3Storage
@@ -43,27 +44,49 @@ def client_config() -> Config:
     )
 
 
-def endpoint_guard(request, **kwargs) -> None:
-    """botocore's before-send hook for a customer's bucket: every request's host is resolved and
-    checked by the outbound guard when it is sent, not only when the connection was tested, so a
-    name that later resolves inward gets no file's bytes (core.fetch.FetchRefused)."""
-    check_url(request.url)
+class _Pinned:
+    """A connection to a customer's bucket resolves its host through the outbound guard when it
+    connects and connects to that checked address (urllib3's `_dns_host`; TLS still verifies the
+    name): a name that later resolves inward, or differently between check and connect, gets no
+    file's bytes (core.fetch.FetchRefused)."""
+
+    def _new_conn(self):
+        scheme = "https" if isinstance(self, AWSHTTPSConnection) else "http"
+        _, self._dns_host, _ = check_url(f"{scheme}://{self.host}:{self.port}/")
+        return super()._new_conn()
 
 
-def guarded_session() -> boto3.session.Session:
-    """A boto3 session whose clients check their endpoint before each request (endpoint_guard)."""
-    session = boto3.session.Session()
-    session.events.register("before-send.s3", endpoint_guard)
-    return session
+class _PinnedHTTPConnection(_Pinned, AWSHTTPConnection):
+    pass
+
+
+class _PinnedHTTPSConnection(_Pinned, AWSHTTPSConnection):
+    pass
+
+
+class _PinnedHTTPPool(AWSHTTPConnectionPool):
+    ConnectionCls = _PinnedHTTPConnection
+
+
+class _PinnedHTTPSPool(AWSHTTPSConnectionPool):
+    ConnectionCls = _PinnedHTTPSConnection
+
+
+def pinned(client):
+    """The boto3 client, its connections made through the guard (_Pinned). botocore keeps the pool
+    classes in one dict its pool managers share; replacing its entries reaches every connection."""
+    client._endpoint.http_session._pool_classes_by_scheme.update(http=_PinnedHTTPPool, https=_PinnedHTTPSPool)
+    return client
 
 
 class GuardedS3Storage(S3Storage):
-    """django-storages' S3Storage for a customer's bucket, its clients guarded (endpoint_guard)."""
+    """django-storages' S3Storage for a customer's bucket, its connections pinned (_Pinned)."""
 
-    def _create_session(self):
-        session = super()._create_session()
-        session.events.register("before-send.s3", endpoint_guard)
-        return session
+    @property
+    def connection(self):
+        resource = super().connection
+        pinned(resource.meta.client)
+        return resource
 
 
 def storage_for_target(target: BucketConnection) -> S3Storage:
@@ -148,13 +171,15 @@ def s3_client(target: BucketConnection, cached: bool = True):
 
 
 def _new_client(target: BucketConnection):
-    return guarded_session().client(
-        "s3",
-        endpoint_url=target.endpoint_url or None,
-        region_name=target.region or None,
-        aws_access_key_id=target.access_key,
-        aws_secret_access_key=target.secret_key,
-        config=client_config(),
+    return pinned(
+        boto3.session.Session().client(
+            "s3",
+            endpoint_url=target.endpoint_url or None,
+            region_name=target.region or None,
+            aws_access_key_id=target.access_key,
+            aws_secret_access_key=target.secret_key,
+            config=client_config(),
+        )
     )
 
 
@@ -231,6 +256,8 @@ def previews_delete_many(file_uuids: list) -> None:
 
 def describe_error(exc: BaseException, target: BucketConnection) -> str:
     """A short, secret-free description of an S3 failure for the dashboard."""
+    if isinstance(exc, HTTPClientError) and isinstance(exc.kwargs.get("error"), FetchRefused):
+        exc = exc.kwargs["error"]  # the guard refused the connection inside botocore
     if isinstance(exc, FetchRefused):
         message = f"The endpoint is refused: {exc.message}"
     elif isinstance(exc, ClientError):

@@ -337,10 +337,11 @@ def test_an_endpoint_that_turns_inward_after_its_test_gets_no_bytes(
     """The bucket passed its connection test (loopback is allowed in tests, as a public address
     would be); then its name resolves somewhere the guard refuses. Each request is checked when it
     is sent, so the copy is refused, not sent, and the job says why."""
-    target = connect(team.project, moto_endpoint, bucket)
+    by_name = moto_endpoint.replace("127.0.0.1", "localhost")  # a host name, resolved when connecting
+    target = connect(team.project, by_name, bucket)
     file = upload(team.project, "secret.txt", b"payroll")
     outbox.outbox_relay()
-    settings.FILEDOCK_OUTBOUND_ALLOWED_NETWORKS = []  # the endpoint's address is now an inward one
+    settings.FILEDOCK_OUTBOUND_ALLOWED_NETWORKS = []  # where the name resolves is now refused
     run_open_jobs(target)
     job = FileBackup.objects.get(target=target, file=file)
     assert job.status != Status.DONE and "refused" in job.last_error.lower()
