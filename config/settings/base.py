@@ -346,6 +346,7 @@ SPECTACULAR_SETTINGS = {
     "`Accept: application/vnd.uploadcare-v0.7+json` and a project's key pair in `Authorization`.",
     "VERSION": "0.7",
     "SERVE_INCLUDE_SCHEMA": False,
+    "PREPROCESSING_HOOKS": ["files.rest.docs.api_base_only"],  # not the root alias as well
     "COMPONENT_SPLIT_REQUEST": True,
     # Views without annotations only warn; `check --deploy` must not fail on that (tests validate the schema).
     "ENABLE_DJANGO_DEPLOY_CHECK": False,

@@ -117,3 +117,14 @@ def test_dashboard_overview_links_to_the_api_docs(login, team):
     response = login(team.member).get(f"/projects/{team.project.pk}/")
     assert response.status_code == 200
     assert 'href="http://testserver/api/docs/"' in response.content.decode()
+
+
+def test_each_operation_is_described_once_without_collisions(schema, client, caplog):
+    assert schema["paths"] and all(path.startswith("/api/") for path in schema["paths"])
+    operation_ids = [
+        op["operationId"] for item in schema["paths"].values() for op in item.values() if "operationId" in op
+    ]
+    assert len(operation_ids) == len(set(operation_ids))
+    caplog.clear()
+    SchemaGenerator().get_schema(request=None, public=True)
+    assert "collision" not in caplog.text.lower()
