@@ -512,3 +512,42 @@ def test_a_decompression_bomb_is_a_plain_file_at_upload_and_refused_at_render(cl
     assert client.get(f"/cdn/{file.uuid}/-/resize/100x/").status_code == 404  # no operations on a plain file
     with pytest.raises(images.LimitExceeded, match="196 megapixels"):
         render(bomb(), parse("-/resize/100x/")[0])
+
+
+def drawn_face(canvas=(800, 400), centre=(600, 200), size=120) -> bytes:
+    """A face as OpenCV's frontal-face cascade sees one (a light oval, dark eyes under brows, a
+    nose and a mouth), drawn on a grey canvas away from its middle."""
+    from PIL import ImageDraw, ImageFilter
+
+    image = Image.new("RGB", canvas, (90, 90, 90))
+    draw = ImageDraw.Draw(image)
+    (cx, cy), w, h = centre, int(size * 0.55), int(size * 0.72)
+    draw.ellipse((cx - w, cy - h, cx + w, cy + h), fill=(200, 200, 200))
+    ey, ex, er = cy - int(h * 0.22), int(w * 0.42), int(w * 0.2)
+    for side in (-1, 1):
+        draw.ellipse((cx + side * ex - er, ey - er // 2, cx + side * ex + er, ey + er // 2), fill=(40, 40, 40))
+        draw.rectangle((cx + side * ex - er - 4, ey - er - 12, cx + side * ex + er + 4, ey - er - 4), fill=(60, 60, 60))
+    draw.polygon(
+        [(cx, ey + 6), (cx - er // 2, cy + int(h * 0.18)), (cx + er // 2, cy + int(h * 0.18))], fill=(170,) * 3
+    )
+    draw.ellipse((cx - int(w * 0.4), cy + int(h * 0.38), cx + int(w * 0.4), cy + int(h * 0.5)), fill=(70, 70, 70))
+    out = io.BytesIO()
+    image.filter(ImageFilter.GaussianBlur(3)).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_faces_are_found_and_the_face_operations_use_them():
+    faces = run("-/detect_faces/", drawn_face())[0]["faces"]
+    assert len(faces) == 1
+    x, y, w, h = faces[0]
+    assert abs(x + w / 2 - 600) < 25 and abs(y + h / 2 - 200) < 25  # where it was drawn
+    # scale_crop by faces keeps the face, which a centred crop of the 800x400 canvas would cut off.
+    cropped, _ = run("-/scale_crop/300x400/smart_faces/", drawn_face())
+    assert cropped.size == (300, 400) and at(cropped, 150, 200)[0] > 150  # the face's light middle
+    assert at(run("-/scale_crop/300x400/center/", drawn_face())[0], 150, 200)[0] < 100  # grey canvas
+    around, _ = run("-/crop/face/", drawn_face())
+    assert abs(around.width - w) <= 2 and abs(around.height - h) <= 2
+    original, blurred = run("-/format/png/", drawn_face())[0], run("-/blur_region/faces/300/", drawn_face())[0]
+    eye = (600 - int(66 * 0.42), 200 - int(86 * 0.22))
+    assert at(blurred, *eye)[0] > at(original, *eye)[0] + 30  # the dark eye is blurred into the face
+    assert at(blurred, 50, 50) == at(original, 50, 50)  # the canvas is not
