@@ -14,7 +14,6 @@ import tempfile
 import threading
 import time
 import urllib.request
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -231,49 +230,35 @@ def bootstrap(env: dict) -> dict:
     return json.loads(manage(env, "bootstrap", "--email", "bench@example.com", "--password", "bench-pass-1"))
 
 
-@dataclass
-class Server:
-    """gunicorn serving config.wsgi with the given environment, on a free port."""
+class Process:
+    """A server started as its own session (so its whole tree stops together), on a free port."""
 
-    env: dict
-    workers: int = 2
-    threads: int = 1
-    extra: list = field(default_factory=list)
-    port: int = field(default_factory=free_port)
-    proc: subprocess.Popen | None = None
+    def __init__(self, argv: list[str], env: dict, health: str, cwd: Path = ROOT):
+        self.argv, self.env, self.health, self.cwd = argv, env, health, cwd
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
 
     @property
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> "Process":
+        argv = [arg.replace("{port}", str(self.port)) for arg in self.argv]
         self.proc = subprocess.Popen(
-            [
-                PYTHON,
-                "-m",
-                "gunicorn",
-                "config.wsgi",
-                "-b",
-                f"127.0.0.1:{self.port}",
-                "-w",
-                str(self.workers),
-                "--threads",
-                str(self.threads),
-                "--timeout",
-                "600",
-                "--log-level",
-                "warning",
-                *self.extra,
-            ],
-            cwd=ROOT,
+            argv,
+            cwd=self.cwd,
             env=self.env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
-        wait_for(
-            lambda: urllib.request.urlopen(f"{self.base}/healthz", timeout=2).status == 200, timeout=60, what="gunicorn"
-        )
+
+        def up() -> bool:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{argv[0]} exited with {self.proc.returncode}")
+            return urllib.request.urlopen(self.base + self.health, timeout=2).status == 200
+
+        wait_for(up, timeout=60, what=Path(argv[0]).name)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -286,6 +271,17 @@ class Server:
 
     def pids(self) -> list[int]:
         return tree_pids(self.proc.pid)
+
+
+class Server(Process):
+    """gunicorn serving config.wsgi with the given environment, on a free port."""
+
+    def __init__(self, env: dict, workers: int = 2, threads: int = 1, extra: list | None = None):
+        argv = [
+            PYTHON, "-m", "gunicorn", "config.wsgi", "-b", "127.0.0.1:{port}", "-w", str(workers),
+            "--threads", str(threads), "--timeout", "600", "--log-level", "warning", *(extra or []),
+        ]  # fmt: skip
+        super().__init__(argv, env, "/healthz")
 
 
 def workdir(label: str) -> Path:

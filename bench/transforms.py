@@ -74,17 +74,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import (
     PYTHON,
     ROOT,
+    Process,
     Server,
     bootstrap,
     cpu_seconds,
-    free_port,
     header,
     production_env,
     redis_server,
     row,
     scratch_database,
-    tree_pids,
-    wait_for,
     workdir,
 )
 
@@ -223,49 +221,6 @@ def make_photo(path: Path, size: tuple[int, int] = SOURCE_SIZE) -> None:
 
 
 # --- servers --------------------------------------------------------------------------------------
-
-
-class Process:
-    """A server started as its own session (so its whole tree stops together), on a free port."""
-
-    def __init__(self, argv: list[str], env: dict, health: str, cwd: Path = ROOT):
-        self.argv, self.env, self.health, self.cwd = argv, env, health, cwd
-        self.port = free_port()
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> "Process":
-        argv = [arg.replace("{port}", str(self.port)) for arg in self.argv]
-        self.proc = subprocess.Popen(
-            argv,
-            cwd=self.cwd,
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-
-        def up() -> bool:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{argv[0]} exited with {self.proc.returncode}")
-            return urllib.request.urlopen(self.base + self.health, timeout=2).status == 200
-
-        wait_for(up, timeout=60, what=Path(argv[0]).name)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, 15)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, 9)
-
-    def pids(self) -> list[int]:
-        return tree_pids(self.proc.pid)
 
 
 def thumbor_bin() -> Path:

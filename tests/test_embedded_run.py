@@ -41,6 +41,29 @@ def _manage(env, *args) -> str:
     ).stdout
 
 
+def _serve(env: dict, log_path: Path, *args: str) -> tuple[subprocess.Popen, int, object]:
+    """`manage.py serve` on a free port, in a session of its own, once /healthz answers:
+    (the process, its port, its log file)."""
+    port = _free_port()
+    log = open(log_path, "w+")  # noqa: SIM115 (the process writes to it after this returns)
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "serve", "--bind", f"127.0.0.1:{port}", "--web-workers", "1", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            _get(f"http://127.0.0.1:{port}/healthz")
+            return process, port, log
+        except OSError:
+            assert time.monotonic() < deadline, "the embedded server did not come up"
+            time.sleep(0.5)
+
+
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None
@@ -139,26 +162,10 @@ def test_slow_request_bodies_cannot_stall_the_embedded_server(embedded_env, tmp_
     """More stalled uploads than the server has threads (one worker: 16), each declaring a 1 MB
     body and sending a few bytes of it: /healthz still answers, and the stalled ones are cut off
     with a 400 once their body stops arriving."""
-    port = _free_port()
     env = {**embedded_env, "FILEDOCK_BODY_IDLE_SECONDS": "2", "FILEDOCK_BODY_GRACE_SECONDS": "1"}
-    log = open(tmp_path / "serve.log", "w+")  # noqa: SIM115 (the process writes to it after this returns)
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "serve", "--bind", f"127.0.0.1:{port}", "--web-workers", "1"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    process, port, _ = _serve(env, tmp_path / "serve.log")
     slow = []
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                _get(f"http://127.0.0.1:{port}/healthz")
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "the embedded server did not come up"
-                time.sleep(0.5)
         for _ in range(24):
             sock = socket.create_connection(("127.0.0.1", port), timeout=30)
             sock.sendall(
@@ -182,24 +189,8 @@ def test_slow_request_bodies_cannot_stall_the_embedded_server(embedded_env, tmp_
 def test_sigterm_to_the_whole_group_stops_everything_quickly_and_quietly(embedded_env, tmp_path):
     """What a process manager or `kill -TERM -<pgid>` does: every process is gone within seconds,
     without ERROR lines from Celery's pool, and no gunicorn control socket is left anywhere."""
-    port = _free_port()
-    log = open(tmp_path / "serve.log", "w+")  # noqa: SIM115 (the process writes to it after this returns)
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "serve", "--bind", f"127.0.0.1:{port}", "--web-workers", "1"],
-        cwd=ROOT,
-        env={**embedded_env, "HOME": str(tmp_path)},  # where gunicorn would put its control socket
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            _get(f"http://127.0.0.1:{port}/healthz")
-            break
-        except OSError:
-            assert time.monotonic() < deadline, "the embedded server did not come up"
-            time.sleep(0.5)
+    # HOME is where gunicorn would put its control socket.
+    process, port, log = _serve({**embedded_env, "HOME": str(tmp_path)}, tmp_path / "serve.log")
     time.sleep(2)  # the Celery worker's pool is up
     assert not (tmp_path / ".gunicorn").exists()  # no control socket: two instances never share one
     started = time.monotonic()
