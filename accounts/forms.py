@@ -1,3 +1,4 @@
+from allauth.account import forms as allauth_forms
 from django import forms
 
 from accounts.models import AuditEvent
@@ -16,3 +17,12 @@ class AuditFilterForm(forms.Form):
             name: self.cleaned_data.get(name) or default
             for name, default in (("action", ""), ("date_from", None), ("date_to", None), ("before", ""))
         }
+
+
+class LoginForm(allauth_forms.LoginForm):
+    """allauth's login form in the product's words."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "remember" in self.fields:
+            self.fields["remember"].label = "Keep me logged in on this device"

@@ -115,8 +115,8 @@ def link_in_last_mail(path_prefix):
 @pytest.mark.parametrize(
     ("name", "heading"),
     [
-        ("account_login", "Sign In"),
-        ("account_signup", "Sign Up"),
+        ("account_login", "Log in"),
+        ("account_signup", "Sign up"),
         ("account_reset_password", "Password Reset"),
         ("account_reset_password_done", "Password Reset"),
     ],
@@ -127,19 +127,19 @@ def test_signed_out_pages(client, name, heading):
 
 
 def test_login_form_uses_dashboard_fields(client):
-    html = assert_entrance_page(client.get(reverse("account_login")), "Sign In")
+    html = assert_entrance_page(client.get(reverse("account_login")), "Log in")
     assert '<form class="auth-form" method="post" action="/accounts/login/"' in html
     assert re.search(r'<div class="field">\s*<label for="id_login">Email</label>', html)
     assert re.search(r'<div class="field">\s*<label for="id_password">Password</label>', html)
     assert f'href="{reverse("account_reset_password")}">Forgot your password?</a>' in html
     assert re.search(r'<label class="choice-label" for="id_remember"><input type="checkbox"', html)
-    assert re.search(r'<button class="button wide" type="submit">\s*Sign In\s*</button>', html)
+    assert re.search(r'<button class="button wide" type="submit">\s*Log in\s*</button>', html)
 
 
 def test_failed_login_shows_the_error_in_the_card(client):
     user = UserFactory()
     response = client.post(reverse("account_login"), {"login": user.email, "password": "not-the-password"})
-    html = assert_entrance_page(response, "Sign In")
+    html = assert_entrance_page(response, "Log in")
     error = "The email address and/or password you specified are not correct."
     assert f'<div class="form-errors" role="alert"><p>{error}</p>' in html
 
@@ -161,7 +161,7 @@ def test_bad_signup_rerenders_with_errors_and_creates_nobody(client, email, pass
     users_before = User.objects.count()
     response = client.post(reverse("account_signup"), {"email": email, "password1": PASSWORD, "password2": password2})
 
-    html = assert_entrance_page(response, "Sign Up")
+    html = assert_entrance_page(response, "Sign up")
     for error in errors:
         assert f'<p class="error">{error}</p>' in html, error
     assert 'class="field has-error"' in html
@@ -329,3 +329,11 @@ def test_login_with_two_factor_asks_for_a_code(client):
     html = assert_entrance_page(client.get(response["Location"]), "Two-Factor Authentication")
     assert re.search(r'<label for="id_code">Code</label>', html)
     assert '<form id="logout-from-stage"' in html
+
+
+@pytest.mark.parametrize("url", ["/accounts/login/", "/accounts/signup/"])
+def test_the_entrance_pages_say_log_in_and_sign_up(client, db, url):
+    page = client.get(url).content.decode()
+    assert "Log in" in page and "Sign up" in page
+    for word in ("Sign In", "Sign Up", "Remember Me", "sign in"):
+        assert word not in page, word
