@@ -316,3 +316,13 @@ def test_a_404_and_a_500_are_pages_of_their_own(client, settings):
     page = response.content.decode()
     assert response.status_code == 404 and "There is nothing at <code>/no/such/page/</code>" in page
     assert "Something went wrong" in render_to_string("500.html")  # rendered without a request context
+
+
+def test_a_key_used_a_moment_ago_reads_just_now(login, team):
+    from django.utils import timezone
+
+    key = team.project.secret_keys.get()
+    key.last_used_at = timezone.now()
+    key.save()
+    page = login(team.admin).get(reverse("projects:keys", args=[team.project.pk])).content.decode()
+    assert "just now" in page and "0\xa0minutes ago" not in page
