@@ -297,6 +297,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2  # larger uploads spool to a temporary
 FILEDOCK_BODY_IDLE_SECONDS = env_int("FILEDOCK_BODY_IDLE_SECONDS", 20)
 FILEDOCK_BODY_GRACE_SECONDS = env_int("FILEDOCK_BODY_GRACE_SECONDS", 10)
 FILEDOCK_BODY_MIN_RATE = env_int("FILEDOCK_BODY_MIN_RATE", 4096)
+# Request bodies one client address may have in flight per web process (0: no cap). Off by default:
+# behind a proxy every request comes from its address; the embedded run (no proxy) sets 12.
+FILEDOCK_BODIES_PER_CLIENT = env_int("FILEDOCK_BODIES_PER_CLIENT", 0)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
 # Functions that turn each outbox event into work (webhook deliveries, backup jobs, ...).
 FILEDOCK_OUTBOX_CONSUMERS: list[str] = [

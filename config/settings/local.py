@@ -7,7 +7,7 @@ origin of its own, a second port that `serve` also listens on.
 
 import os
 
-from config.env import env_bool, env_list, env_str
+from config.env import env_bool, env_int, env_list, env_str
 
 # Before base reads it: the embedded CDN's own origin unless the environment names one (`serve`
 # derives it from the addresses it listens on when none was given).
@@ -15,7 +15,7 @@ CDN_BASE_GIVEN = "FILEDOCK_CDN_BASE" in os.environ
 os.environ.setdefault("FILEDOCK_CDN_BASE", "http://127.0.0.1:8001/")
 
 from .base import *  # noqa: E402, F403
-from .base import CELERY_BROKER_URL, VAR_DIR  # noqa: E402
+from .base import CELERY_BROKER_URL, REDIS_URL, VAR_DIR  # noqa: E402
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
 CDN_LOOPBACK_ALIASES = True  # localhost:8001 and [::1]:8001 reach the CDN as 127.0.0.1:8001 does
@@ -33,6 +33,20 @@ if CELERY_BROKER_URL == "filesystem://":
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
+
+if not REDIS_URL:
+    # One cache for every process of the embedded run, so a rate limit counts each request once
+    # whichever web worker takes it (per-process memory would give each worker its own count).
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
+
+# No proxy in front: one address may hold at most this many request bodies being read at once per
+# web process (core.pacing), so a few slow clients cannot take every thread.
+FILEDOCK_BODIES_PER_CLIENT = env_int("FILEDOCK_BODIES_PER_CLIENT", 12)
 
 # The embedded run keeps everything under var/; make sure it exists before SQLite opens it.
 VAR_DIR.mkdir(parents=True, exist_ok=True)
