@@ -326,3 +326,12 @@ def test_a_key_used_a_moment_ago_reads_just_now(login, team):
     key.save()
     page = login(team.admin).get(reverse("projects:keys", args=[team.project.pk])).content.decode()
     assert "just now" in page and "0\xa0minutes ago" not in page
+
+
+def test_the_switcher_says_whose_each_project_is_and_the_role_held(login, team):
+    response = login(team.member).get(reverse("projects:overview", args=[team.project.pk]))
+    assert 'data-testid="switcher-owner">owner@example.com · member</small>' in response.content.decode()
+    listed = [p.pk for p in response.context["switcher_projects"]]
+    assert listed.count(team.project.pk) == 1  # once, though four people are members
+    mine = login(team.outsider).get(reverse("projects:list")).content.decode()
+    assert 'data-testid="switcher-owner">yours</small>' in mine
