@@ -71,6 +71,14 @@ class AuditEvent(models.Model):
         WEBHOOK_UPDATED = "webhook.updated", "Webhook updated"
         WEBHOOK_DELETED = "webhook.deleted", "Webhook deleted"
         LOGIN_NEW_DEVICE = "login.new_device", "Sign-in from a new device"
+        PASSWORD_CHANGED = "password.changed", "Password changed"
+        MFA_ENABLED = "mfa.enabled", "Two-factor authentication turned on"
+        MFA_DISABLED = "mfa.disabled", "Two-factor authentication turned off"
+        RECOVERY_CODE_USED = "mfa.recovery_code_used", "Signed in with a recovery code"
+        OAUTH_APP_SAVED = "oauth_app.saved", "Upload source app saved"
+        OAUTH_APP_REMOVED = "oauth_app.removed", "Upload source app removed"
+        PROXY_DOMAIN_ADDED = "proxy.domain_added", "Proxy domain allowed"
+        PROXY_DOMAIN_REMOVED = "proxy.domain_removed", "Proxy domain removed"
 
     actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     actor_email = models.EmailField(blank=True)

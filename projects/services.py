@@ -286,9 +286,13 @@ def oauth_app_save(*, project: Project, provider: str, client_id: str, client_se
             raise ValidationError(
                 {NON_FIELD_ERRORS: "This source was set up at the same moment elsewhere. Reload and try again."}
             ) from None
+        details = {"provider": provider, "client_id": client_id, "secret_changed": bool(client_secret)}
+        audit_record(action="oauth_app.saved", project=project, details=details)
     return app
 
 
 def oauth_app_delete(*, oauth_app) -> None:
     """Removes the project's OAuth app; the uploader falls back to the server's own app for that source."""
-    oauth_app.delete()
+    with transaction.atomic():
+        oauth_app.delete()
+        audit_record(action="oauth_app.removed", project=oauth_app.project, details={"provider": oauth_app.provider})

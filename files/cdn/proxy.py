@@ -27,6 +27,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.audit import audit_record
 from core import fetch
 from core.numbers import bounded_int
 from files.cdn import cache
@@ -107,14 +108,18 @@ def proxy_domain_add(*, project, pattern: str) -> ProxyDomain:
         raise ValidationError({"pattern": exc.messages}) from None
     try:
         with transaction.atomic():
-            return ProxyDomain.objects.create(project=project, pattern=pattern)
+            domain = ProxyDomain.objects.create(project=project, pattern=pattern)
+            audit_record(action="proxy.domain_added", project=project, details={"pattern": pattern})
+            return domain
     except IntegrityError:
         raise ValidationError({"pattern": [f"{pattern} is already allowed."]}) from None
 
 
 def proxy_domain_remove(*, domain: ProxyDomain) -> None:
     """Removes an allowed domain; files cached from it are no longer served (the host check comes first)."""
-    domain.delete()
+    with transaction.atomic():
+        domain.delete()
+        audit_record(action="proxy.domain_removed", project=domain.project, details={"pattern": domain.pattern})
 
 
 def host_allowed(host: str, patterns: list[str]) -> bool:

@@ -371,3 +371,66 @@ def test_odd_filter_values_never_crash_the_page(client, team, query):
     client.force_login(team.owner)
     assert client.get(f"/account/audit/?{query}").status_code == 200
     assert client.get(f"/projects/{team.project.pk}/audit/?{query}").status_code == 200
+
+
+def test_password_and_two_factor_changes_are_in_the_account_log(client, db, django_capture_on_commit_callbacks):
+    from tests.accounts.test_pages import activate_totp, log_in
+    from tests.factories import PASSWORD, UserFactory
+
+    user = UserFactory()
+    log_in(client, user)
+    changed = client.post(
+        reverse("account_change_password"),
+        {"oldpassword": PASSWORD, "password1": "a-new-battery-77", "password2": "a-new-battery-77"},
+    )
+    assert changed.status_code == 302
+    reauthenticate_with = {"password": "a-new-battery-77"}
+    client.post(reverse("account_reauthenticate"), reauthenticate_with)
+    with django_capture_on_commit_callbacks(execute=True):  # allauth signals the activation on commit
+        activate_totp(client)
+    client.post(reverse("account_reauthenticate"), reauthenticate_with)
+    assert client.post(reverse("mfa_deactivate_totp")).status_code == 302
+    actions = list(AuditEvent.objects.filter(actor=user).order_by("created_at", "id").values_list("action", flat=True))
+    assert [a for a in actions if a != "login.new_device"] == ["password.changed", "mfa.enabled", "mfa.disabled"]
+
+
+def test_upload_source_and_proxy_domain_changes_are_in_the_project_log(team):
+    from files.cdn import proxy
+
+    AuditEvent.objects.filter(project=team.project).delete()  # the project's creation is logged too
+    domain = proxy.proxy_domain_add(project=team.project, pattern="images.example.com")
+    proxy.proxy_domain_remove(domain=domain)
+    app = services.oauth_app_save(
+        project=team.project, provider="dropbox", client_id="abcdefghijklmno", client_secret="s3cret", enabled=True
+    )
+    services.oauth_app_delete(oauth_app=app)
+    logged = list(
+        AuditEvent.objects.filter(project=team.project).order_by("created_at", "id").values_list("action", "details")
+    )
+    assert logged == [
+        ("proxy.domain_added", {"pattern": "images.example.com"}),
+        ("proxy.domain_removed", {"pattern": "images.example.com"}),
+        ("oauth_app.saved", {"provider": "dropbox", "client_id": "abcdefghijklmno", "secret_changed": True}),
+        ("oauth_app.removed", {"provider": "dropbox"}),
+    ]
+    assert "s3cret" not in str(logged)
+
+
+def test_a_sign_in_with_a_recovery_code_is_in_the_account_log(client, db, django_capture_on_commit_callbacks):
+    from allauth.mfa.models import Authenticator
+
+    from tests.accounts.test_pages import activate_totp, log_in
+    from tests.factories import PASSWORD, UserFactory
+
+    user = UserFactory()
+    log_in(client, user)
+    client.post(reverse("account_reauthenticate"), {"password": PASSWORD})
+    with django_capture_on_commit_callbacks(execute=True):
+        activate_totp(client)
+    code = Authenticator.objects.get(user=user, type=Authenticator.Type.RECOVERY_CODES).wrap().get_unused_codes()[0]
+    client.logout()
+    step = client.post(reverse("account_login"), {"login": user.email, "password": PASSWORD})
+    assert step.status_code == 302 and step["Location"] == reverse("mfa_authenticate")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(reverse("mfa_authenticate"), {"code": code}).status_code == 302
+    assert AuditEvent.objects.filter(actor=user, action="mfa.recovery_code_used").count() == 1
