@@ -434,3 +434,14 @@ def test_a_sign_in_with_a_recovery_code_is_in_the_account_log(client, db, django
     with django_capture_on_commit_callbacks(execute=True):
         assert client.post(reverse("mfa_authenticate"), {"code": code}).status_code == 302
     assert AuditEvent.objects.filter(actor=user, action="mfa.recovery_code_used").count() == 1
+
+
+def test_audit_and_session_rows_name_the_browser_and_system_not_the_raw_agent(client, db):
+    from tests.factories import UserFactory
+
+    user = UserFactory()
+    sign_in(client, user)  # as Firefox on Linux
+    audit = client.get(reverse("accounts:audit"), HTTP_USER_AGENT=FIREFOX, REMOTE_ADDR=IP).content.decode()
+    assert f'title="{FIREFOX}">Firefox on Linux</small>' in audit
+    sessions = client.get(reverse("usersessions_list"), HTTP_USER_AGENT=FIREFOX, REMOTE_ADDR=IP).content.decode()
+    assert 'class="user-agent" title="Mozilla/5.0' in sessions and ">Firefox on Linux</span>" in sessions
