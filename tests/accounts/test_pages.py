@@ -337,3 +337,11 @@ def test_the_entrance_pages_say_log_in_and_sign_up(client, db, url):
     assert "Log in" in page and "Sign up" in page
     for word in ("Sign In", "Sign Up", "Remember Me", "sign in"):
         assert word not in page, word
+
+
+def test_a_wrong_current_password_says_so(signed_in):
+    response = signed_in.post(
+        reverse("account_change_password"),
+        {"oldpassword": "not-it", "password1": "a-new-battery-77", "password2": "a-new-battery-77"},
+    )
+    assert response.status_code == 200 and "That is not your current password." in response.content.decode()
