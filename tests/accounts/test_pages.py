@@ -301,6 +301,9 @@ def test_two_factor_pages(signed_in):
     for code in codes:
         assert f"<li><code>{code}</code></li>" in html
     assert 'data-copy="' in html
+    # Codes exist: making new ones (which voids these) is not the page's main action.
+    generate = re.search(r'<a[^>]*href="/accounts/2fa/recovery-codes/generate/"[^>]*>', html)
+    assert generate and "secondary" in generate.group(0)
 
     html = assert_manage_page(signed_in.get(reverse("mfa_generate_recovery_codes")), "Recovery Codes", "mfa_index")
     assert re.search(r'<button class="button danger" type="submit">\s*Generate\s*</button>', html)
