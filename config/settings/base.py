@@ -346,11 +346,17 @@ REST_FRAMEWORK = {
 # The OpenAPI description at {API_BASE}schema/ and its Swagger UI at {API_BASE}docs/, served from static/.
 SPECTACULAR_SETTINGS = {
     "TITLE": "Filedock REST API (Uploadcare v0.7 compatible)",
-    "DESCRIPTION": "The Uploadcare REST API v0.7 as Filedock serves it. Every request needs "
-    "`Accept: application/vnd.uploadcare-v0.7+json` and a project's key pair in `Authorization`.",
+    "DESCRIPTION": "The Uploadcare REST API v0.7 as Filedock serves it: every request needs "
+    "`Accept: application/vnd.uploadcare-v0.7+json` and a project's key pair in `Authorization`. "
+    "And the Upload API (tag `Upload API`), whose requests carry the project's public key.",
     "VERSION": "0.7",
     "SERVE_INCLUDE_SCHEMA": False,
     "PREPROCESSING_HOOKS": ["files.rest.docs.api_base_only"],  # not the root alias as well
+    # The default enum hook, then the Upload API (plain Django views) described beside the REST API.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "files.uploads.docs.add_upload_api",
+    ],
     "COMPONENT_SPLIT_REQUEST": True,
     # Views without annotations only warn; `check --deploy` must not fail on that (tests validate the schema).
     "ENABLE_DJANGO_DEPLOY_CHECK": False,

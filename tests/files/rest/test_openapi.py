@@ -120,7 +120,7 @@ def test_dashboard_overview_links_to_the_api_docs(login, team):
 
 
 def test_each_operation_is_described_once_without_collisions(schema, client, caplog):
-    assert schema["paths"] and all(path.startswith("/api/") for path in schema["paths"])
+    assert schema["paths"] and all(path.startswith(("/api/", "/upload/")) for path in schema["paths"])
     operation_ids = [
         op["operationId"] for item in schema["paths"].values() for op in item.values() if "operationId" in op
     ]
@@ -128,3 +128,16 @@ def test_each_operation_is_described_once_without_collisions(schema, client, cap
     caplog.clear()
     SchemaGenerator().get_schema(request=None, public=True)
     assert "collision" not in caplog.text.lower()
+
+
+def test_the_upload_api_is_described_beside_the_rest_api(schema):
+    validate(schema)
+    base = schema["paths"]["/upload/base/"]["post"]
+    assert base["tags"] == ["Upload API"]
+    form = base["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert "UPLOADCARE_PUB_KEY" in form["required"] and form["properties"]["file"]["format"] == "binary"
+    for endpoint in ("multipart/start/", "multipart/complete/", "from_url/", "group/"):
+        assert "post" in schema["paths"][f"/upload/{endpoint}"], endpoint
+    for endpoint in ("from_url/status/", "info/", "group/info/"):
+        assert "get" in schema["paths"][f"/upload/{endpoint}"], endpoint
+    assert {"name": "Upload API"}.items() <= next(t for t in schema["tags"] if t["name"] == "Upload API").items()
