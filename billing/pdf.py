@@ -46,6 +46,8 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     title = ParagraphStyle("title", parent=body, fontName="Helvetica-Bold", fontSize=20, leading=24, alignment=TA_RIGHT)
     brand = ParagraphStyle("brand", parent=body, fontName="Helvetica-Bold", fontSize=14, textColor=ACCENT)
     money = lambda cents: format_money(cents, invoice.currency)  # noqa: E731
+    issuer = settings.FILEDOCK_INVOICE_ISSUER.splitlines() or ["Filedock"]
+    vat = [f"VAT number {settings.FILEDOCK_INVOICE_VAT_NUMBER}"] if settings.FILEDOCK_INVOICE_VAT_NUMBER else []
 
     last_day = invoice.period_end - timedelta(days=1)
     facts = [
@@ -58,8 +60,8 @@ def invoice_pdf(invoice: Invoice) -> bytes:
         facts.append(["Paid", date_format(invoice.paid_at, "M j, Y")])
     head = Table(
         [
-            [Paragraph("Filedock", brand), Paragraph("Invoice", title)],
-            [Paragraph(escape(settings.SITE_URL), muted), ""],
+            [Paragraph(escape(issuer[0]), brand), Paragraph("Invoice", title)],
+            [Paragraph(_lines("\n".join([*issuer[1:], *vat])), muted), ""],
         ],
         colWidths=[85 * mm, 85 * mm],
     )
@@ -114,6 +116,6 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     if invoice.status == Invoice.Status.VOID:
         story.append(Paragraph("This invoice was voided and is not payable.", muted))
     elif invoice.status == Invoice.Status.OPEN:
-        story.append(Paragraph("Payment by bank transfer, quoting the invoice number.", muted))
+        story.append(Paragraph(_lines(settings.FILEDOCK_INVOICE_PAYMENT_DETAILS), muted))
     doc.build(story)
     return buffer.getvalue()

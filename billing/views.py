@@ -1,5 +1,6 @@
 """Billing pages. Every page is the signed-in account's own: there is nothing to share or leak."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -125,7 +126,12 @@ def _invoice(request, number: str) -> Invoice:
 @login_required
 @require_GET
 def invoice(request, number: str):
-    return render(request, "billing/invoice.html", {"invoice": _invoice(request, number)})
+    issuer = {
+        "lines": settings.FILEDOCK_INVOICE_ISSUER.splitlines(),
+        "vat_number": settings.FILEDOCK_INVOICE_VAT_NUMBER,
+        "payment": settings.FILEDOCK_INVOICE_PAYMENT_DETAILS,
+    }
+    return render(request, "billing/invoice.html", {"invoice": _invoice(request, number), "issuer": issuer})
 
 
 @login_required

@@ -332,6 +332,14 @@ FILEDOCK_BACKUP_MAX_BANDWIDTH = env_int("FILEDOCK_BACKUP_MAX_BANDWIDTH", 0)
 FILEDOCK_BACKUP_BACKFILL_BATCH = 500
 FILEDOCK_BACKUP_SWEEP_LIMIT = 500
 
+# Invoices: who issues them. Lines are separated by a literal "\n" (an environment variable holds
+# one line); the payment details are printed on unpaid invoices.
+FILEDOCK_INVOICE_ISSUER = env_str("FILEDOCK_INVOICE_ISSUER", "Filedock").replace("\\n", "\n")
+FILEDOCK_INVOICE_VAT_NUMBER = env_str("FILEDOCK_INVOICE_VAT_NUMBER", "")
+FILEDOCK_INVOICE_PAYMENT_DETAILS = env_str(
+    "FILEDOCK_INVOICE_PAYMENT_DETAILS", "Payment by bank transfer, quoting the invoice number."
+).replace("\\n", "\n")
+
 # REST API (Uploadcare v0.7)
 FILEDOCK_API_RATE = env_str("FILEDOCK_API_RATE", "1200/min")
 # Upload API requests per public key and per client address (count/period); past it: 429 with Retry-After.

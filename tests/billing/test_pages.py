@@ -263,3 +263,17 @@ def test_the_invoice_pdf_is_a_real_pdf_with_the_invoice_number(login, owner, pla
     assert f"({invoice.number}) Tj".encode() in pdf
     assert b"(Acme GmbH) Tj" in pdf and b"($29.00) Tj" in pdf
     assert b"/Type /Page" in pdf
+
+
+def test_invoices_carry_the_issuers_name_address_vat_number_and_payment_details(login, owner, plans, settings):
+    settings.FILEDOCK_INVOICE_ISSUER = "Example Files Ltd\n1 Harbour Road\nDublin"
+    settings.FILEDOCK_INVOICE_VAT_NUMBER = "IE1234567X"
+    settings.FILEDOCK_INVOICE_PAYMENT_DETAILS = "IBAN IE00 BANK 0000 0000 0000 00\nQuote the invoice number."
+    invoice = _invoice(owner, plans.pro)
+    client = login(owner)
+    html = client.get(reverse("billing:invoice", args=[invoice.number])).content.decode()
+    assert '<p class="invoice-brand">Example Files Ltd</p>' in html and "1 Harbour Road<br>" in html
+    assert "IE1234567X" in html
+    assert invoice.status == "open" and "IBAN IE00 BANK 0000 0000 0000 00<br>Quote the invoice number." in html
+    pdf = client.get(reverse("billing:invoice_pdf", args=[invoice.number])).content
+    assert b"(Example Files Ltd) Tj" in pdf and b"(1 Harbour Road) Tj" in pdf and b"(VAT number IE1234567X) Tj" in pdf
