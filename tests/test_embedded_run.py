@@ -212,7 +212,9 @@ def test_rate_limits_count_across_the_embedded_runs_web_workers(embedded_env, tm
     """No Redis in make run: the limits' counts live in one cache every process shares, so wrong
     REST keys from one address are refused from the 21st on, whichever of two workers takes each."""
     keys = json.loads(_manage(embedded_env, "bootstrap", "--email", "r@example.com", "--password", "pw-12345678"))
-    process, port, _ = _serve(embedded_env, tmp_path / "serve.log", "--web-workers", "2")
+    # A day's window: a minute's could roll over between the requests and start counting again.
+    env = {**embedded_env, "FILEDOCK_RATE_AUTH_FAILED": "20/d"}
+    process, port, _ = _serve(env, tmp_path / "serve.log", "--web-workers", "2")
     try:
         statuses = []
         for _ in range(25):
