@@ -55,8 +55,6 @@ pyvips.cache_set_max(0)  # libvips' operation cache would keep decoded images al
 pyvips.concurrency_set(settings.FILEDOCK_CDN_RENDER_THREADS)
 logging.getLogger("pyvips").setLevel(logging.WARNING)  # libvips narrates every operation at INFO
 
-# The preview URL's own format, which no URL can ask for: JPEG unless the picture needs PNG.
-JPEG_OR_PNG = "jpeg_or_png"
 # Colour modes JPEG holds without losing anything the eye sees; anything else (alpha, palettes,
 # 1-bit, 16-bit) becomes a PNG when the URL does not name a format.
 JPEG_MODES = {"RGB", "L", "CMYK", "YCbCr"}

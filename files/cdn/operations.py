@@ -39,6 +39,7 @@ SCALE_CROP_MODES = {
     "smart_faces",
 }
 FORMATS = {"jpeg", "png", "webp", "avif", "auto", "preserve"}
+JPEG_OR_PNG = "jpeg_or_png"  # the preview URL's own format, which no URL can ask for
 QUALITY = {"lightest": 35, "lighter": 50, "normal": 75, "better": 85, "best": 95, "smart": 75, "smart_retina": 65}
 FILTERS = {
     "adaris", "briaril", "calarel", "carris", "cynarel", "cyren", "elmet", "elonni", "enzana", "erydark",
@@ -96,11 +97,6 @@ class Plan:
         ]
         return "/".join([*parts, *settings_])
 
-    @property
-    def uses_other_files(self) -> list[str]:
-        """The UUIDs of other files this plan overlays."""
-        return [step[1] for step in self.steps if step[0] == "overlay" and step[1] != "self"]
-
 
 def parse(path: str) -> tuple[Plan, str]:
     """Parses `-/op/params/-/op/params/[filename]`; returns the plan and the trailing file name."""
@@ -122,7 +118,7 @@ def parse(path: str) -> tuple[Plan, str]:
 
 def parse_preview(size: str | None) -> Plan:
     """The plan of `-/preview/[size/]`, the dashboard's and the uploader's thumbnail URL."""
-    plan = Plan(named_by_size=True, format="jpeg_or_png", quality="better")
+    plan = Plan(named_by_size=True, format=JPEG_OR_PNG, quality="better")
     _apply(plan, "preview", [size] if size is not None else [])
     return plan
 

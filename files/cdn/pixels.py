@@ -511,8 +511,7 @@ def overlay(image: pyvips.Image, layer: pyvips.Image, box, where: str, opacity: 
     """`layer` fitted in `box` (a share of the image, or pixels; the whole image when absent),
     placed at `where`, at `opacity` percent."""
     bound = box_size(box, image.width, image.height) if box else (image.width, image.height)
-    layer = preview(layer, *bound)
-    layer = with_alpha(colour(layer) if image.bands >= 3 else layer.colourspace("b-w"))
+    layer = with_alpha(colour(preview(layer, *bound)))
     if opacity < 100:
         layer = layer.linear([1] * (layer.bands - 1) + [opacity / 100], 0)
     left, top = place(where, (image.width, image.height), (layer.width, layer.height))
@@ -520,18 +519,15 @@ def overlay(image: pyvips.Image, layer: pyvips.Image, box, where: str, opacity: 
 
 
 def _composite(image: pyvips.Image, layer: pyvips.Image, left: int, top: int) -> pyvips.Image:
-    base = with_alpha(colour(image) if layer.bands >= 4 else image)
-    if layer.bands != base.bands:
-        layer = with_alpha(colour(split(layer)[0])) if base.bands == 4 else layer
-    merged = base.composite2(layer, "over", x=left, y=top)
-    merged = merged.cast("uchar")
-    return merged if image.hasalpha() else merged.flatten()
+    """`layer` (sRGB with alpha) over the image at left, top; the image keeps alpha only if it had it."""
+    merged = with_alpha(colour(image)).composite2(layer, "over", x=left, y=top).cast("uchar")
+    return merged if image.hasalpha() else merged.flatten().cast("uchar")
 
 
 def rect(image: pyvips.Image, hex_color: str, box, where: str) -> pyvips.Image:
     width, height = box_size(box, image.width, image.height)
     left, top = place(where, (image.width, image.height), (width, height))
-    return _composite(colour(image), solid(width, height, rgba(hex_color)), left, top)
+    return _composite(image, solid(width, height, rgba(hex_color)), left, top)
 
 
 def text(image: pyvips.Image, box, where: str, words: str, style: tuple) -> pyvips.Image:
@@ -551,7 +547,7 @@ def text(image: pyvips.Image, box, where: str, words: str, style: tuple) -> pyvi
     y = {"top": padding, "center": inner[1] // 2, "bottom": inner[1] - padding}[vertical]
     layer = solid(*size, background).composite2(glyphs, "over", x=max(0, x), y=max(0, y)).cast("uchar")
     left, top = place(where, (image.width, image.height), size)
-    return _composite(colour(image), layer, left, top)
+    return _composite(image, layer, left, top)
 
 
 def _glyphs(words: str, options: dict, width: int, height: int, horizontal: str) -> pyvips.Image:
