@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Makes sure the services the tests use are there: PostgreSQL, Redis, Chromium and ffmpeg.
+# Makes sure the services the tests use are there: PostgreSQL, Redis, Chromium, ffmpeg and nginx
+# with the cache purge module.
 # Each is checked first and installed or started only when missing.
 set -euo pipefail
 
@@ -50,4 +51,11 @@ command -v chromium >/dev/null || apt_install chromium
 # Debian's ffmpeg, which the CDN's gif2video runs.
 command -v ffmpeg >/dev/null || apt_install ffmpeg
 
-echo "services: postgresql, redis, chromium and ffmpeg are ready"
+# Debian's nginx and its cache purge module, which the edge cache in deploy/ loads
+# (tests/production/ runs the whole stack behind it).
+nginx_packages=()
+command -v nginx >/dev/null || nginx_packages+=(nginx-light)
+[ -f /usr/lib/nginx/modules/ngx_http_cache_purge_module.so ] || nginx_packages+=(libnginx-mod-http-cache-purge)
+[ ${#nginx_packages[@]} -eq 0 ] || apt_install "${nginx_packages[@]}"
+
+echo "services: postgresql, redis, chromium, ffmpeg and nginx are ready"
