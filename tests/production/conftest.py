@@ -1,0 +1,222 @@
+"""The production stack, started as the README tells operators to: gunicorn, a Celery worker and
+beat on `config.settings.production`, PostgreSQL (a database of its own, migrated), Redis (a db
+number of its own, flushed), files in S3 (moto_server) and nginx from deploy/ in front.
+
+Once per session; every process is stopped and the database dropped at the end.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+import redis
+
+from bench.harness import ROOT, free_port, production_env, wait_for
+from tests.conftest import S3_KEY, S3_REGION, S3_SECRET, new_bucket
+
+SERVER = "postgres://root@127.0.0.1:5432/"
+REDIS_URL = "redis://127.0.0.1:6379/9"  # a db number of its own: the rest of the suite uses 0
+PURGE_MODULE = "/usr/lib/nginx/modules/ngx_http_cache_purge_module.so"
+# What Debian's /etc/nginx/nginx.conf gives the rendered deploy/ file, with every path in `tmp`.
+NGINX_MAIN = """
+load_module {module};
+{user}
+worker_processes 2;
+daemon off;
+pid {tmp}/nginx.pid;
+error_log {tmp}/nginx-error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log {tmp}/nginx-access.log;
+    sendfile on;
+    default_type application/octet-stream;
+    client_body_temp_path {tmp}/client_body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    include {tmp}/filedock.conf;
+}}
+"""
+BOOTSTRAP = """
+from django.core.management import call_command
+call_command("migrate", interactive=False, verbosity=0)
+call_command("collectstatic", interactive=False, verbosity=0)
+call_command("bootstrap", email="operator@example.com", password="operator-pass-1")
+"""
+
+
+@dataclass
+class Stack:
+    dashboard: str  # http://127.0.0.1:port, the dashboard and both APIs through nginx
+    cdn: str  # http://127.0.0.1:port/, the CDN's own origin through the edge cache
+    purge: str  # the purge endpoint Django calls (FILEDOCK_EDGE_PURGE_URL)
+    env: dict
+    keys: dict  # the bootstrap command's output: public_key, secret_key, ...
+    tmp: Path
+
+    def shell(self, code: str) -> str:
+        """Runs `manage.py shell -c code` on the production settings; returns what it printed."""
+        done = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", code],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout
+
+    def logs(self) -> str:
+        """The end of every process's log, for a failure message."""
+        return "\n".join(f"--- {log.name}\n{log.read_text()[-2000:]}" for log in sorted(self.tmp.glob("*.log")))
+
+
+class Processes:
+    """Processes started as sessions of their own, stopped together (SIGTERM, then SIGKILL)."""
+
+    def __init__(self, tmp: Path):
+        self.tmp, self.started = tmp, []
+
+    def start(self, name: str, argv: list[str], env: dict) -> subprocess.Popen:
+        with open(self.tmp / f"{name}.log", "w") as log:
+            process = subprocess.Popen(
+                argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        self.started.append(process)
+        return process
+
+    def stop(self) -> None:
+        for process in reversed(self.started):
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.started:
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(10)
+
+
+def answers(url: str, process: subprocess.Popen, name: str) -> bool:
+    if process.poll() is not None:
+        raise RuntimeError(f"{name} exited with {process.returncode}")
+    try:
+        return httpx.get(url, timeout=2, trust_env=False).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def render_nginx(tmp: Path, values: dict) -> Path:
+    """deploy/nginx.conf.template rendered by deploy/render.py, the way an operator does, inside a
+    main configuration like Debian's; returns the main file."""
+    rendered = subprocess.run(
+        [sys.executable, "deploy/render.py"],
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], **values},
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    (tmp / "filedock.conf").write_text(rendered)
+    user = "user root;" if os.geteuid() == 0 else ""  # workers must read the 0700 temporary folder
+    main = tmp / "nginx.conf"
+    main.write_text(NGINX_MAIN.format(module=PURGE_MODULE, user=user, tmp=tmp))
+    return main
+
+
+@pytest.fixture(scope="session")
+def stack(moto_endpoint):
+    tmp = Path(tempfile.mkdtemp(prefix="filedock-production-"))
+    database = f"filedock_production_{os.getpid()}"
+    with psycopg.connect(SERVER + "postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{database}"')
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    ports = {name: free_port() for name in ("app", "dashboard", "cdn", "origin", "purge")}
+    dashboard, cdn = f"http://127.0.0.1:{ports['dashboard']}", f"http://127.0.0.1:{ports['cdn']}/"
+    purge = f"http://127.0.0.1:{ports['purge']}/purge"
+    env = production_env(
+        SERVER + database,
+        REDIS_URL,
+        tmp,
+        FILEDOCK_SITE_URL=dashboard,
+        FILEDOCK_CDN_BASE=cdn,
+        FILEDOCK_EDGE_PURGE_URL=purge,
+        FILEDOCK_S3_BUCKET=new_bucket(moto_endpoint, "production"),
+        FILEDOCK_S3_ENDPOINT_URL=moto_endpoint,
+        FILEDOCK_S3_REGION=S3_REGION,
+        FILEDOCK_S3_ACCESS_KEY=S3_KEY,
+        FILEDOCK_S3_SECRET_KEY=S3_SECRET,
+        DJANGO_LOG_LEVEL="INFO",
+        FILEDOCK_WEBHOOK_TIMEOUT="4",
+    )
+    processes = Processes(tmp)
+    try:
+        bootstrapped = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", BOOTSTRAP],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert bootstrapped.returncode == 0, bootstrapped.stderr[-3000:]
+        keys = json.loads(bootstrapped.stdout[bootstrapped.stdout.index("{") :])
+        bin_dir = Path(sys.executable).parent
+        # The README's production lines (two workers here: two cores, and start-up is the cost).
+        gunicorn = processes.start(
+            "gunicorn",
+            [
+                str(bin_dir / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{ports['app']}",
+                "--workers", "2", "--threads", "16", "--keep-alive", "30", "--graceful-timeout", "5",
+            ],
+            env,
+        )  # fmt: skip
+        processes.start("celery-worker", [str(bin_dir / "celery"), "-A", "config", "worker", "--loglevel", "INFO"], env)
+        processes.start(
+            "celery-beat",
+            [
+                str(bin_dir / "celery"), "-A", "config", "beat", "--loglevel", "INFO",
+                "--schedule", str(tmp / "celerybeat-schedule"),  # not in the checkout
+            ],
+            env,
+        )  # fmt: skip
+        main = render_nginx(
+            tmp,
+            {
+                "NGINX_APP": f"127.0.0.1:{ports['app']}",
+                "NGINX_DASHBOARD_LISTEN": f"127.0.0.1:{ports['dashboard']}",
+                "NGINX_DASHBOARD_HOST": "127.0.0.1",
+                "NGINX_CDN_LISTEN": f"127.0.0.1:{ports['cdn']}",
+                "NGINX_CDN_HOST": "127.0.0.1",
+                "NGINX_ORIGIN_LISTEN": f"127.0.0.1:{ports['origin']}",
+                "NGINX_PURGE_LISTEN": f"127.0.0.1:{ports['purge']}",
+                "NGINX_CACHE_DIR": str(tmp / "edge-cache"),
+                "NGINX_CACHE_KEYS_ZONE": "1m",
+                "NGINX_CACHE_SIZE": "256m",
+                "FILEDOCK_MEDIA_ROOT": str(tmp / "media"),
+            },
+        )
+        nginx = processes.start(
+            "nginx", ["nginx", "-p", str(tmp), "-c", str(main), "-e", str(tmp / "nginx-error.log")], env
+        )
+        wait_for(lambda: answers(f"{dashboard}/healthz", nginx, "nginx"), timeout=60, what="nginx")
+        wait_for(lambda: answers(f"{dashboard}/healthz", gunicorn, "gunicorn"), timeout=60, what="gunicorn")
+        yield Stack(dashboard=dashboard, cdn=cdn, purge=purge, env=env, keys=keys, tmp=tmp)
+    finally:
+        processes.stop()
+        with psycopg.connect(SERVER + "postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        redis.Redis.from_url(REDIS_URL).flushdb()
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,220 @@
+"""The whole production stack driven from outside, through nginx: the official clients, the CDN
+behind the edge cache of deploy/, purges when files go, signed URLs, and a webhook the worker
+delivers (the stack is in conftest.py)."""
+
+import io
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+from pytest_httpserver import HTTPServer
+from pyuploadcare import Uploadcare
+from pyuploadcare.secure_url import AkamaiSecureUrlBuilderWithAclToken
+
+from tests.conftest import wait_until
+from tests.files.uploads.test_views import png_bytes
+
+JS_DIR = Path(__file__).resolve().parent.parent / "conformance" / "js"
+MULTIPART_SIZE = 11 * 1024 * 1024  # pyuploadcare goes multipart from 10 MiB
+
+
+def client(stack, public_key: str | None = None, secret_key: str | None = None) -> Uploadcare:
+    """pyuploadcare, unmodified, pointed at nginx."""
+    return Uploadcare(
+        public_key=public_key or stack.keys["public_key"],
+        secret_key=secret_key or stack.keys["secret_key"],
+        upload_base=f"{stack.dashboard}/upload/",
+        api_base=f"{stack.dashboard}/api/",
+        cdn_base=stack.cdn,
+    )
+
+
+def get(url: str) -> httpx.Response:
+    return httpx.get(url, timeout=30, trust_env=False)
+
+
+def cache_status(response: httpx.Response) -> str:
+    return response.headers.get("X-Cache-Status", "")
+
+
+def upload(uploadcare: Uploadcare, data: bytes, name: str, store: bool = True):
+    handle = io.BytesIO(data)
+    handle.name = name  # pyuploadcare names the upload after its file
+    return uploadcare.upload(handle, store=store, size=len(data))
+
+
+def test_pyuploadcare_uploads_lists_and_reads_info_through_nginx(stack):
+    uploadcare = client(stack)
+    small = upload(uploadcare, b"small file\n", "small.txt")
+    big_data = os.urandom(MULTIPART_SIZE)
+    big = upload(uploadcare, big_data, "big.bin", store=False)  # multipart: parts via nginx
+    big.store()
+
+    listed = {str(file.uuid) for file in uploadcare.list_files(stored=True)}
+    assert {str(small.uuid), str(big.uuid)} <= listed
+    info = uploadcare.file(str(big.uuid)).info
+    assert (info["size"], info["original_filename"], bool(info["datetime_stored"])) == (MULTIPART_SIZE, "big.bin", True)
+    assert get(big.cdn_url).content == big_data
+    assert get(small.cdn_url).content == b"small file\n"
+
+
+def test_js_upload_client_uploads_through_nginx(stack, tmp_path):
+    if not (JS_DIR / "node_modules" / "@uploadcare").is_dir():  # `make test` installs them first
+        subprocess.run(["npm", "ci", "--prefix", str(JS_DIR), "--no-audit", "--no-fund"], check=True, timeout=300)
+    (tmp_path / "photo.png").write_bytes(png_bytes())
+    job = {
+        "uploadBase": f"{stack.dashboard}/upload/",
+        "cdnBase": stack.cdn,
+        "publicKey": stack.keys["public_key"],
+        "settings": {},
+        "calls": [
+            {
+                "id": "upload",
+                "call": "upload",
+                "args": {"path": str(tmp_path / "photo.png"), "fileName": "photo.png", "contentType": "image/png"},
+            }
+        ],
+    }
+    done = subprocess.run(
+        ["node", str(JS_DIR / "upload_client.mjs")],
+        input=json.dumps(job),
+        capture_output=True,
+        text=True,
+        cwd=JS_DIR,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    outcome = json.loads(done.stdout)["upload"]
+    assert outcome["ok"], outcome["error"]
+    assert outcome["result"]["cdnUrl"] == f"{stack.cdn}{outcome['result']['uuid']}/"
+    assert get(outcome["result"]["cdnUrl"]).content == png_bytes()
+
+
+def test_cdn_original_is_kept_by_the_edge_after_the_first_request(stack):
+    file = upload(client(stack), b"edge bytes\n", "edge.txt")
+    cold, hot = get(file.cdn_url), get(file.cdn_url)
+    assert (cold.status_code, cache_status(cold)) == (200, "MISS"), stack.logs()
+    assert (hot.status_code, cache_status(hot), hot.content) == (200, "HIT", b"edge bytes\n")
+    assert hot.headers["Cache-Control"].startswith("public")
+    for name in (
+        "Content-Type",
+        "Content-Disposition",
+        "ETag",
+        "Content-Security-Policy",
+        "Access-Control-Allow-Origin",
+    ):
+        assert hot.headers.get(name) == cold.headers.get(name), name
+    ranged = httpx.get(file.cdn_url, headers={"Range": "bytes=0-3"}, trust_env=False)
+    assert (ranged.status_code, ranged.content, cache_status(ranged)) == (206, b"edge", "HIT")
+
+
+def test_operation_url_is_rendered_once_then_served_by_the_edge(stack):
+    file = upload(client(stack), png_bytes(), "photo.png")
+    url = f"{stack.cdn}{file.uuid}/-/resize/20x/-/format/png/"
+    cold, hot = get(url), get(url)
+    assert (cold.status_code, cache_status(cold), cold.headers["Content-Type"]) == (200, "MISS", "image/png")
+    assert (hot.status_code, cache_status(hot), hot.content) == (200, "HIT", cold.content)
+
+
+def test_deleting_a_file_purges_every_url_the_edge_holds(stack):
+    uploadcare = client(stack)
+    file = upload(uploadcare, png_bytes(), "gone.png")
+    urls = [file.cdn_url, f"{stack.cdn}{file.uuid}/-/resize/20x/-/format/png/", f"{stack.cdn}{file.uuid}/gone.png"]
+    for url in urls:
+        get(url)
+        assert cache_status(get(url)) == "HIT", url
+
+    uploadcare.file(str(file.uuid)).delete()
+
+    for url in urls:  # at once: the purge is part of the DELETE
+        assert get(url).status_code == 404, url
+
+
+def test_purge_endpoint_drops_exactly_the_key_the_edge_cached(stack):
+    """The key nginx computes for GET /purge{key} is the edge's $uri$is_args$args."""
+    file = upload(client(stack), png_bytes(), "keys.png")
+    path = f"{file.uuid}/-/resize/20x/-/format/png/"
+    for url in (stack.cdn + path, stack.cdn + path + "?x=1"):
+        get(url)
+        assert cache_status(get(url)) == "HIT", url
+
+    assert httpx.get(f"{stack.purge}/{path}?x=1", trust_env=False).status_code == 200
+    assert httpx.get(f"{stack.purge}/{path}?x=1", trust_env=False).status_code == 404  # nothing left
+    assert cache_status(get(stack.cdn + path)) == "HIT"  # another key, untouched
+    assert cache_status(get(stack.cdn + path + "?x=1")) == "MISS"
+
+
+def test_edge_keeps_no_error_answer(stack):
+    missing = f"{stack.cdn}00000000-0000-4000-8000-000000000000/"
+    assert [(r.status_code, cache_status(r)) for r in (get(missing), get(missing))] == [(404, "MISS")] * 2
+
+
+def test_dashboard_is_proxied_not_cached(stack):
+    response = get(f"{stack.dashboard}/accounts/login/")
+    assert response.status_code == 200
+    assert "X-Cache-Status" not in response.headers
+
+
+SIGNED_PROJECT = """
+from accounts.services import account_bootstrap
+from projects.services import delivery_secret_create, secret_key_create
+project = account_bootstrap(email="signed@example.com", password="signed-pass-1", project_name="Signed")
+project.signed_delivery = True
+project.save(update_fields=["signed_delivery"])
+_, delivery_secret = delivery_secret_create(project=project)
+_, secret = secret_key_create(project=project, label="stack")
+print("KEYS", project.public_key, secret, delivery_secret)
+"""
+
+
+@pytest.fixture(scope="module")
+def signed(stack):
+    """A project that requires signed URLs: (pyuploadcare client, the URL builder)."""
+    printed = stack.shell(SIGNED_PROJECT)
+    public_key, secret, delivery_secret = printed[printed.index("KEYS ") :].split()[1:4]
+    return client(stack, public_key, secret), AkamaiSecureUrlBuilderWithAclToken(stack.cdn, delivery_secret)
+
+
+def test_signed_url_is_needed_and_never_kept_by_the_edge(stack, signed):
+    uploadcare, builder = signed
+    file = upload(uploadcare, png_bytes(), "secret.png")
+    assert [get(file.cdn_url).status_code for _ in range(2)] == [403, 403]
+
+    signed_url = f"{file.cdn_url}?token={builder.get_token(str(file.uuid))}"
+    answers = [get(signed_url) for _ in range(2)]
+    assert [(r.status_code, r.content) for r in answers] == [(200, png_bytes())] * 2
+    assert [cache_status(r) for r in answers] == ["MISS", "MISS"]
+    assert answers[0].headers["Cache-Control"].startswith("private")
+
+
+def test_signed_operation_url_is_rendered_and_not_kept(stack, signed):
+    uploadcare, builder = signed
+    file = upload(uploadcare, png_bytes(), "secret-op.png")
+    path = f"{file.uuid}/-/resize/20x/-/format/png/"
+    assert get(stack.cdn + path).status_code == 403
+    signed_url = f"{stack.cdn}{path}?token={builder.get_token(str(file.uuid), wildcard=True)}"
+    answers = [get(signed_url) for _ in range(2)]
+    assert [(r.status_code, cache_status(r)) for r in answers] == [(200, "MISS")] * 2
+    assert answers[0].headers["Content-Type"] == "image/png"
+
+
+def test_worker_delivers_the_webhook_to_a_local_receiver(stack):
+    receiver = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    receiver.expect_request("/hook", method="POST").respond_with_data("ok")
+    receiver.start()
+    try:
+        uploadcare = client(stack)
+        hook = uploadcare.create_webhook(receiver.url_for("/hook"), event="file.uploaded")
+        file = upload(uploadcare, b"hook me\n", "hook.txt")
+
+        def delivered() -> bool:
+            return any(str(file.uuid) in request.get_data(as_text=True) for request, _ in receiver.log)
+
+        assert wait_until(delivered, timeout=30), stack.logs()
+        uploadcare.delete_webhook(hook.id)
+    finally:
+        receiver.clear()
+        receiver.stop()
