@@ -158,24 +158,46 @@ def test_dashboard_is_proxied_not_cached(stack):
     assert "X-Cache-Status" not in response.headers
 
 
-SIGNED_PROJECT = """
+DELIVERY_PROJECT = """
 from accounts.services import account_bootstrap
 from projects.services import delivery_secret_create, secret_key_create
-project = account_bootstrap(email="signed@example.com", password="signed-pass-1", project_name="Signed")
-project.signed_delivery = True
-project.save(update_fields=["signed_delivery"])
+project = account_bootstrap(email="{email}", password="delivery-pass-1", project_name="Delivery")
 _, delivery_secret = delivery_secret_create(project=project)
 _, secret = secret_key_create(project=project, label="stack")
 print("KEYS", project.public_key, secret, delivery_secret)
 """
+SIGN_URLS = """
+from projects.models import Project
+from projects.services import project_configure_delivery
+project = Project.objects.get(public_key="{public_key}")
+project_configure_delivery(
+    project=project,
+    signed_delivery=True,
+    auto_format=project.auto_format,
+    default_quality=project.default_quality,
+    download_non_images=project.download_non_images,
+)
+"""
+
+
+def delivery_project(stack, email: str) -> tuple[Uploadcare, AkamaiSecureUrlBuilderWithAclToken]:
+    """A new project with a delivery secret: (pyuploadcare for it, a URL builder with its secret)."""
+    printed = stack.shell(DELIVERY_PROJECT.format(email=email))
+    public_key, secret, delivery_secret = printed[printed.index("KEYS ") :].split()[1:4]
+    return client(stack, public_key, secret), AkamaiSecureUrlBuilderWithAclToken(stack.cdn, delivery_secret)
+
+
+def sign_urls(stack, uploadcare: Uploadcare) -> None:
+    """Turns signed URLs on for the client's project, as the dashboard's delivery settings do."""
+    stack.shell(SIGN_URLS.format(public_key=uploadcare.public_key))
 
 
 @pytest.fixture(scope="module")
 def signed(stack):
     """A project that requires signed URLs: (pyuploadcare client, the URL builder)."""
-    printed = stack.shell(SIGNED_PROJECT)
-    public_key, secret, delivery_secret = printed[printed.index("KEYS ") :].split()[1:4]
-    return client(stack, public_key, secret), AkamaiSecureUrlBuilderWithAclToken(stack.cdn, delivery_secret)
+    uploadcare, builder = delivery_project(stack, "signed@example.com")
+    sign_urls(stack, uploadcare)
+    return uploadcare, builder
 
 
 def test_signed_url_is_needed_and_never_kept_by_the_edge(stack, signed):
@@ -199,6 +221,21 @@ def test_signed_operation_url_is_rendered_and_not_kept(stack, signed):
     answers = [get(signed_url) for _ in range(2)]
     assert [(r.status_code, cache_status(r)) for r in answers] == [(200, "MISS")] * 2
     assert answers[0].headers["Content-Type"] == "image/png"
+
+
+def test_turning_signed_urls_on_purges_what_the_edge_held_unsigned(stack):
+    uploadcare, builder = delivery_project(stack, "turned@example.com")
+    file = upload(uploadcare, png_bytes(), "was-public.png")
+    urls = [file.cdn_url, f"{stack.cdn}{file.uuid}/-/resize/20x/-/format/png/"]
+    for url in urls:
+        get(url)
+        assert cache_status(get(url)) == "HIT", url
+
+    sign_urls(stack, uploadcare)
+
+    assert [get(url).status_code for url in urls] == [403, 403]  # at once: purged on commit
+    token = builder.get_token(str(file.uuid), wildcard=True)
+    assert [get(f"{url}?token={token}").status_code for url in urls] == [200, 200]
 
 
 def test_worker_delivers_the_webhook_to_a_local_receiver(stack):
