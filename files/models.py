@@ -367,3 +367,15 @@ class Rendering(models.Model):
 
     def __str__(self) -> str:
         return self.storage_key
+
+
+class EdgeEntry(models.Model):
+    """A CDN URL the edge cache may hold (files.edge): recorded when Django answers it `public`,
+    purged from the edge and deleted when the file goes or its project turns signed URLs on."""
+
+    key = models.CharField(max_length=2048, primary_key=True)  # nginx's $uri$is_args$args
+    file_id = models.UUIDField(db_index=True)  # no foreign key: the entry outlives the file's row
+    project_id = models.UUIDField(db_index=True)
+
+    def __str__(self) -> str:
+        return self.key

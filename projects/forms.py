@@ -117,3 +117,9 @@ class WebhookForm(forms.Form):
 
 class WebhookEditForm(WebhookForm):
     is_active = None  # turned off and on with its own buttons, which also clear the failure record
+
+
+class DeliverySettingsForm(forms.ModelForm):
+    class Meta:
+        model = Project
+        fields = ["signed_delivery", "auto_format", "default_quality", "download_non_images"]

@@ -21,6 +21,16 @@ class Role(models.TextChoices):
 
 ROLE_RANK = {Role.VIEWER: 0, Role.MEMBER: 1, Role.ADMIN: 2, Role.OWNER: 3}
 INVITABLE_ROLES = [(r.value, r.label) for r in (Role.ADMIN, Role.MEMBER, Role.VIEWER)]
+# The URL API's -/quality/ values a project may make its default.
+DELIVERY_QUALITIES = [
+    ("lightest", "Lightest"),
+    ("lighter", "Lighter"),
+    ("normal", "Normal"),
+    ("better", "Better"),
+    ("best", "Best"),
+    ("smart", "Smart"),
+]
+DELIVERY_SECRETS_MAX = 2  # one in use and one to rotate to
 
 
 def new_public_key() -> str:
@@ -58,6 +68,29 @@ class Project(models.Model):
         blank=True,
         help_text="Comma-separated, e.g. image/*, application/pdf. Empty: any type.",
     )
+    # Delivery: how the CDN answers for this project's files.
+    signed_delivery = models.BooleanField(
+        "signed URLs",
+        default=False,
+        help_text="CDN and group URLs answer only with a valid ?token=… signed by a delivery secret.",
+    )
+    auto_format = models.BooleanField(
+        "automatic format",
+        default=False,
+        help_text="Operation URLs without -/format/ give WebP or AVIF to browsers that accept them.",
+    )
+    default_quality = models.CharField(
+        "default quality",
+        max_length=12,
+        choices=DELIVERY_QUALITIES,
+        default="normal",
+        help_text="For operation URLs without -/quality/.",
+    )
+    download_non_images = models.BooleanField(
+        "non-images as downloads",
+        default=True,
+        help_text="Browsers save files that are not images (Content-Disposition: attachment); off: shown in place.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     # Set when the owner deletes the project: it vanishes at once, its data goes in the background.
     deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
@@ -72,6 +105,10 @@ class Project(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def signing_secrets(self) -> list[str]:
+        """The delivery secrets a CDN URL's token may be signed with, newest first."""
+        return [row.secret for row in self.delivery_secrets.all()]
 
     @property
     def owner_membership(self) -> "Membership | None":
@@ -165,6 +202,29 @@ class SecretKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.label} (…{self.last4})"
+
+    @property
+    def masked(self) -> str:
+        return "•" * 12 + self.last4
+
+
+class DeliverySecret(models.Model):
+    """A key for signing the project's CDN URLs (hex, as pyuploadcare's secure URL builders take
+    it). At most DELIVERY_SECRETS_MAX at once, so a new one can be rolled out before the old one
+    is removed; a token signed by either is accepted."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="delivery_secrets")
+    secret = EncryptedTextField(editable=False)
+    last4 = models.CharField(max_length=4, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"…{self.last4}"
 
     @property
     def masked(self) -> str:

@@ -17,8 +17,19 @@ from django.utils import timezone
 from accounts.audit import audit_record
 from core.jobs import send_on_commit
 from files.services import file_purge_batch
+from files.storage.edge import edge_purge_project
 from files.storage.sweeps import project_cached_bytes_purge
-from projects.models import OAUTH_PROVIDER_SPECS, Invitation, Membership, OAuthApp, Project, Role, SecretKey
+from projects.models import (
+    DELIVERY_SECRETS_MAX,
+    OAUTH_PROVIDER_SPECS,
+    DeliverySecret,
+    Invitation,
+    Membership,
+    OAuthApp,
+    Project,
+    Role,
+    SecretKey,
+)
 
 LAST_USED_PRECISION = timedelta(minutes=1)
 PURGE_TASK = "projects.tasks.purge_project"
@@ -66,6 +77,64 @@ def project_configure_uploads(
     if changed := [field for field in UPLOAD_SETTINGS if before[field] != getattr(project, field)]:
         audit_record(action="project.settings_changed", project=project, details={"fields": changed})
     return project
+
+
+DELIVERY_SETTINGS = ("signed_delivery", "auto_format", "default_quality", "download_non_images")
+
+
+class DeliveryError(Exception):
+    """A delivery change that would lock out every URL or break rotation; the message says why."""
+
+
+def project_configure_delivery(
+    *, project: Project, signed_delivery: bool, auto_format: bool, default_quality: str, download_non_images: bool
+) -> Project:
+    """Sets how the CDN answers: signed URLs, automatic format, default quality, downloads.
+
+    Turning signed URLs on purges the project's URLs from the edge cache, which held them unsigned.
+    """
+    with transaction.atomic():
+        before = Project.objects.select_for_update().values(*DELIVERY_SETTINGS).get(pk=project.pk)
+        if signed_delivery and not project.delivery_secrets.exists():
+            raise DeliveryError("Generate a delivery secret first: signed URLs are signed with it.")
+        project.signed_delivery = signed_delivery
+        project.auto_format = auto_format
+        project.default_quality = default_quality
+        project.download_non_images = download_non_images
+        project.save(update_fields=list(DELIVERY_SETTINGS))
+        if changed := [field for field in DELIVERY_SETTINGS if before[field] != getattr(project, field)]:
+            audit_record(action="project.delivery_changed", project=project, details={"fields": changed})
+        if signed_delivery and not before["signed_delivery"]:
+            transaction.on_commit(lambda: edge_purge_project(project.pk))
+    return project
+
+
+def delivery_secret_create(*, project: Project, created_by=None) -> tuple[DeliverySecret, str]:
+    """A new delivery secret (hex, shown once); refused when the project has DELIVERY_SECRETS_MAX."""
+    with transaction.atomic():
+        Project.objects.select_for_update().filter(pk=project.pk).first()  # one creation at a time
+        if project.delivery_secrets.count() >= DELIVERY_SECRETS_MAX:
+            raise DeliveryError(
+                f"A project has at most {DELIVERY_SECRETS_MAX} delivery secrets: remove the old one once "
+                "your apps sign with the new one."
+            )
+        value = secrets.token_hex(32)
+        row = DeliverySecret.objects.create(project=project, secret=value, last4=value[-4:], created_by=created_by)
+        audit_record(action="delivery_secret.created", project=project, details={"last4": row.last4})
+    return row, value
+
+
+def delivery_secret_delete(*, secret: DeliverySecret) -> None:
+    """Removes a delivery secret: URLs signed with it stop working at once. The last one cannot go
+    while the project signs its URLs."""
+    with transaction.atomic():
+        project = Project.objects.select_for_update().get(pk=secret.project_id)
+        if project.signed_delivery and project.delivery_secrets.count() <= 1:
+            raise DeliveryError(
+                "Signed URLs are on: turn them off, or generate another secret, before removing this one."
+            )
+        secret.delete()
+        audit_record(action="delivery_secret.removed", project=project, details={"last4": secret.last4})
 
 
 def project_delete(*, project: Project) -> None:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from projects.views import audit, collaborators, invitations, keys, oauth_apps, projects
+from projects.views import audit, collaborators, delivery, invitations, keys, oauth_apps, projects
 from projects.webhooks import views as webhooks
 
 app_name = "projects"
@@ -16,6 +16,10 @@ urlpatterns = [
     path(project + "settings/rename/", projects.project_rename, name="rename"),
     path(project + "settings/uploads/", projects.project_uploads, name="uploads"),
     path(project + "delete/", projects.project_delete, name="delete"),
+    path(project + "delivery/", delivery.delivery, name="delivery"),
+    path(project + "delivery/save/", delivery.delivery_save, name="delivery_save"),
+    path(project + "delivery/secrets/new/", delivery.secret_create, name="delivery_secret_create"),
+    path(project + "delivery/secrets/<uuid:secret_id>/remove/", delivery.secret_remove, name="delivery_secret_remove"),
     path(project + "keys/", keys.key_list, name="keys"),
     path(project + "keys/new/", keys.key_create, name="key_create"),
     path(project + "keys/<uuid:key_id>/revoke/", keys.key_revoke, name="key_revoke"),

@@ -207,6 +207,7 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-from-url": {"task": "files.tasks.requeue_from_url", "schedule": 30.0},
     "expire-temporary-files": {"task": "files.tasks.expire_temporary_files", "schedule": 60.0},
     "purge-deleted-projects": {"task": "projects.tasks.purge_deleted_projects", "schedule": 60.0},
+    "sweep-edge": {"task": "files.tasks.sweep_edge", "schedule": 60.0},
     "billing-usage-alerts": {"task": "billing.tasks.send_usage_alerts", "schedule": 900.0},
     "sweep-orphan-blobs": {"task": "files.tasks.sweep_orphan_blobs", "schedule": 3600.0},
     "sweep-abandoned-uploads": {"task": "files.tasks.sweep_abandoned_uploads", "schedule": 3600.0},
@@ -268,6 +269,9 @@ FILEDOCK_OUTBOUND_ALLOWED_NETWORKS = env_list("FILEDOCK_OUTBOUND_ALLOWED_NETWORK
 FILEDOCK_CDN_X_ACCEL_PREFIX = env_str("FILEDOCK_CDN_X_ACCEL_PREFIX", "")
 # With S3 storage, redirect CDN requests to a short-lived presigned URL instead of proxying.
 FILEDOCK_CDN_S3_REDIRECT = env_bool("FILEDOCK_CDN_S3_REDIRECT", False)
+# The edge cache's purge endpoint (deploy/nginx.conf), e.g. http://127.0.0.1:8089/purge: with it,
+# the CDN records what the edge may keep and purges it when a file goes. Empty: no edge.
+FILEDOCK_EDGE_PURGE_URL = env_str("FILEDOCK_EDGE_PURGE_URL", "").rstrip("/")
 # The largest side an image operation may produce (resize, crop, ...).
 FILEDOCK_CDN_MAX_DIMENSION = env_int("FILEDOCK_CDN_MAX_DIMENSION", 5000)
 # Images above this many pixels are served as they are, never transformed (a decompression bomb is a 400).

@@ -18,10 +18,11 @@ from django.http.response import HttpResponseBase
 
 from core import delivery
 from core.bases import absolute
-from files.cdn import views
+from files.cdn import images, views
 from files.content import clean_filename
 from files.models import File, Group
 from files.storage.backends import open_stream
+from files.storage.edge import enabled as edge_enabled
 
 CHUNK = 256 * 1024
 GROUP_PAGE_MAX_AGE = 300  # a member may be removed at any time; the list itself never changes
@@ -34,6 +35,8 @@ def group_view(request: HttpRequest, group_id: str) -> HttpResponseBase:
     group = _live_group(group_id)
     if group is None:
         return delivery.not_found()
+    if refusal := views.refused(request, group.project, group_id):
+        return refusal
     base = absolute(settings.CDN_BASE, request)
     rows = "".join(
         f'<li value="{index}"><a href="{escape(base + _path(item))}">{escape(item["uuid"])}</a></li>'
@@ -44,7 +47,8 @@ def group_view(request: HttpRequest, group_id: str) -> HttpResponseBase:
     for name, value in delivery.CORS.items():
         response[name] = value
     response["Content-Security-Policy"] = delivery.SANDBOX
-    response["Cache-Control"] = f"public, max-age={GROUP_PAGE_MAX_AGE}"
+    scope = "private" if group.project.signed_delivery else "public"
+    response["Cache-Control"] = f"{scope}, max-age={GROUP_PAGE_MAX_AGE}"
     return response
 
 
@@ -55,12 +59,22 @@ def group_nth_view(request: HttpRequest, group_id: str, index: str, rest: str = 
     position = int(index)
     if group is None or position >= len(group.items):
         return delivery.not_found()
+    if refusal := views.refused(request, group.project, group_id):
+        return refusal
     item = group.items[position]
     extra, filename = (rest[2:], "") if rest.startswith("-/") else ("", rest)
     ops = "-/".join(part for part in (item.get("effects", ""), extra) if part)
     if ops:
-        return views.operations_view(request, item["uuid"], ops + filename)
-    return views.file_view(request, item["uuid"], filename)
+        try:
+            plan, filename = images.parse("-/" + ops + filename)
+        except ValueError as exc:
+            return delivery.plain(400, str(exc))
+    file = views.live_file(item["uuid"])
+    if file is None:
+        return delivery.not_found()
+    if ops:
+        return views.serve_operations(request, file, plan, filename)
+    return views.serve_file(request, file, filename)
 
 
 @delivery.public
@@ -69,6 +83,8 @@ def group_archive_view(request: HttpRequest, group_id: str, kind: str, filename:
     group = _live_group(group_id)
     if group is None:
         return delivery.not_found()
+    if refusal := views.refused(request, group.project, group_id):
+        return refusal
     files = _members(group)
     if not files:
         return delivery.not_found()
@@ -79,12 +95,14 @@ def group_archive_view(request: HttpRequest, group_id: str, kind: str, filename:
         response[header] = value
     response["Content-Disposition"] = delivery.disposition(name, inline=False)
     response["Content-Security-Policy"] = delivery.SANDBOX
-    response["Cache-Control"] = f"public, max-age={GROUP_PAGE_MAX_AGE}"
+    # An archive holds many files' bytes under one URL: the edge could not purge it per file.
+    shared = not group.project.signed_delivery and not edge_enabled()
+    response["Cache-Control"] = f"{'public' if shared else 'private'}, max-age={GROUP_PAGE_MAX_AGE}"
     return response
 
 
 def _live_group(group_id: str) -> Group | None:
-    return Group.objects.filter(id=group_id.lower(), project__deleted_at__isnull=True).first()
+    return Group.objects.filter(id=group_id.lower(), project__deleted_at__isnull=True).select_related("project").first()
 
 
 def _path(item: dict) -> str:

@@ -81,6 +81,15 @@ class Plan:
     answer: tuple | None = None  # ("json",), ("main_colors", n) or ("detect_faces",)
     text_style: dict = field(default_factory=dict)  # text_align, font, text_box: for the next text
     named_by_size: bool = False  # the preview URL's plan: named by the size it gives
+    chosen: set[str] = field(default_factory=set)  # the settings the URL names (format, quality)
+
+    def defaults(self, *, auto_format: bool, quality: str) -> "Plan":
+        """Applies a project's delivery settings to what the URL leaves open; returns the plan."""
+        if auto_format and "format" not in self.chosen:
+            self.format = "auto"
+        if "quality" not in self.chosen:
+            self.quality = quality
+        return self
 
     def key(self) -> str:
         """The normalised form: equivalent URLs give the same key, hence one cached rendering."""
@@ -344,11 +353,13 @@ def op_border_radius(plan: Plan, value: str, vertical: str | None = None) -> Non
 @operation(1, 1, "jpeg|png|webp|avif|auto|preserve")
 def op_format(plan: Plan, value: str) -> None:
     plan.format = choice(value, "format", FORMATS)
+    plan.chosen.add("format")
 
 
 @operation(1, 1, "normal|better|best|lighter|lightest|smart|smart_retina")
 def op_quality(plan: Plan, value: str) -> None:
     plan.quality = choice(value, "quality", QUALITY)
+    plan.chosen.add("quality")
 
 
 @operation(1, 1, "yes|no")

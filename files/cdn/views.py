@@ -16,11 +16,14 @@ from django.utils import timezone
 
 from accounts.audit import client_ip
 from billing.metering import usage_add
-from core import delivery, ratelimit
+from core import delivery, ratelimit, urltokens
 from files.cdn import images, video
 from files.content import clean_filename
 from files.models import File
 from files.storage.backends import storage_for
+from files.storage.edge import edge_admit
+from files.storage.edge import enabled as edge_enabled
+from projects.models import Project
 
 ONE_YEAR = 365 * 24 * 3600
 TEMPORARY_MAX_AGE = 300  # a temporary file may be deleted or expire at any time
@@ -31,13 +34,19 @@ def file_view(request: HttpRequest, file_id: str, filename: str = "") -> HttpRes
     file = live_file(file_id)
     if file is None:
         return delivery.not_found()
+    return refused(request, file.project, file_id) or serve_file(request, file, filename)
+
+
+def serve_file(request: HttpRequest, file: File, filename: str) -> HttpResponseBase:
+    """The original's bytes, named by the URL's file name or the uploaded one."""
     headers = _headers(
+        request,
         file,
         etag=f'"{file.uuid.hex}"',
         mime_type=file.mime_type,
         filename=name_from_url(filename) or file.original_filename,
         # Uploadcare's CDN shows images in place and has browsers save everything else.
-        inline=file.is_image,
+        inline=file.is_image or not file.project.download_non_images,
     )
     return delivery.not_modified(request, headers) or delivery.deliver(
         request,
@@ -56,7 +65,10 @@ def preview_view(request: HttpRequest, file_id: str, size: str | None = None, fi
         plan = images.parse_preview(size)
     except ValueError as exc:
         return delivery.plain(400, str(exc))
-    return _rendering(request, file_id, plan, filename)
+    file = live_file(file_id)
+    if file is None:
+        return delivery.not_found()
+    return refused(request, file.project, file_id) or serve_rendering(request, file, plan, filename)
 
 
 @delivery.public
@@ -66,33 +78,44 @@ def operations_view(request: HttpRequest, file_id: str, ops: str) -> HttpRespons
         plan, filename = images.parse("-/" + ops)
     except ValueError as exc:
         return delivery.plain(400, str(exc))
-    return _rendering(request, file_id, plan, filename)
+    file = live_file(file_id)
+    if file is None:
+        return delivery.not_found()
+    return refused(request, file.project, file_id) or serve_operations(request, file, plan, filename)
+
+
+def serve_operations(request: HttpRequest, file: File, plan: images.Plan, filename: str) -> HttpResponseBase:
+    """An operation chain's result, with the project's delivery settings for what it leaves open."""
+    plan.defaults(auto_format=file.project.auto_format, quality=file.project.default_quality)
+    return serve_rendering(request, file, plan, filename)
 
 
 @delivery.public
 def detect_faces_view(request: HttpRequest, file_id: str) -> HttpResponseBase:
     """`{uuid}/detect_faces/`: where pyuploadcare puts it (no `-/`), the faces as JSON."""
     plan, _ = images.parse("-/detect_faces/")
-    return _rendering(request, file_id, plan, "")
-
-
-def _rendering(request: HttpRequest, file_id: str, plan: images.Plan, filename: str) -> HttpResponseBase:
     file = live_file(file_id)
-    if file is None or not file.is_image:
+    if file is None:
+        return delivery.not_found()
+    return refused(request, file.project, file_id) or serve_rendering(request, file, plan, "")
+
+
+def serve_rendering(request: HttpRequest, file: File, plan: images.Plan, filename: str) -> HttpResponseBase:
+    if not file.is_image:
         return delivery.not_found()
     accepts = images.accepted(request.META.get("HTTP_ACCEPT", ""))
     output = images.output_of(plan, file.image_info or {}, accepts)
     name = name_from_url(filename) or images.rendering_filename(file.original_filename, output)
     # The ETag names the rendering, so it never matches the original's or another rendering's.
     headers = _headers(
+        request,
         file,
         etag=f'"{file.uuid.hex}-{output.tag}"',
         mime_type=output.mime_type,
         filename=name,
         inline=plan.inline is not False,
+        varies=plan.format == "auto",
     )
-    if plan.format == "auto":
-        headers["Vary"] = "Accept"
 
     def make() -> str:
         return images.rendering_get_or_create(
@@ -116,12 +139,14 @@ def gif2video_view(request: HttpRequest, file_id: str, ops: str = "") -> HttpRes
     file = live_file(file_id)
     if file is None:
         return delivery.not_found()
+    if refusal := refused(request, file.project, file_id):
+        return refusal
     source_format = (file.image_info or {}).get("format")
     if source_format != "GIF":
         return delivery.plain(400, f"gif2video converts GIF images; this file is {source_format or 'not an image'}.")
     output = video.output_of(fmt, quality)
     name = images.rendering_filename(file.original_filename, output)
-    headers = _headers(file, etag=f'"{file.uuid.hex}-{output.tag}"', mime_type=output.mime_type, filename=name)
+    headers = _headers(request, file, etag=f'"{file.uuid.hex}-{output.tag}"', mime_type=output.mime_type, filename=name)
     return delivery.not_modified(request, headers) or rendered(
         request,
         lambda: video.video_get_or_create(file, fmt, quality, misses(request, file.project_id)),
@@ -193,7 +218,12 @@ def live_file(file_id: str) -> File | None:
         file_uuid = uuid_lib.UUID(file_id)
     except ValueError:
         return None
-    file = File.objects.present().filter(uuid=file_uuid, project__deleted_at__isnull=True).first()
+    file = (
+        File.objects.present()
+        .filter(uuid=file_uuid, project__deleted_at__isnull=True)
+        .select_related("project")
+        .first()
+    )
     # The expiry job runs every minute or so; a file past its lifetime is gone from the moment it
     # expires, whether or not the job has claimed it yet.
     if file is not None and not file.is_stored and _seconds_left(file) <= 0:
@@ -206,12 +236,51 @@ def _seconds_left(file: File) -> int:
     return int((expires - timezone.now()).total_seconds())
 
 
-def _headers(file: File, *, etag: str, mime_type: str, filename: str, inline: bool = True) -> dict[str, str]:
+def refused(request: HttpRequest, project: Project, ident: str) -> HttpResponseBase | None:
+    """A 403 when the project signs its URLs and this one's token does not grant it; else None.
+
+    `ident` is the file's or group's id as the URL has it: ACLs name paths from there on.
+    """
+    if not project.signed_delivery:
+        return None
+    start = request.path.lower().find(ident.lower())
+    path = request.path[start - 1 :] if start > 0 else request.path
+    reason = urltokens.check(
+        request.GET.get("token", ""),
+        path=path,
+        # A token without an ACL signs the URL as the app built it; the scheme may be one a proxy
+        # in front changed.
+        urls=urltokens.url_forms(
+            path, [f"{scheme}://{request.get_host()}{request.path}" for scheme in ("https", "http")]
+        ),
+        secrets=project.signing_secrets(),
+    )
+    return delivery.plain(403, reason) if reason else None
+
+
+def _headers(
+    request: HttpRequest,
+    file: File,
+    *,
+    etag: str,
+    mime_type: str,
+    filename: str,
+    inline: bool = True,
+    varies: bool = False,
+) -> dict[str, str]:
     if file.is_stored:
-        cache = f"public, max-age={ONE_YEAR}, immutable"  # bytes behind a UUID never change
+        max_age, immutable = ONE_YEAR, ", immutable"  # bytes behind a UUID never change
     else:
-        cache = f"public, max-age={max(0, min(TEMPORARY_MAX_AGE, _seconds_left(file)))}"
-    return delivery.delivery_headers(
+        max_age, immutable = max(0, min(TEMPORARY_MAX_AGE, _seconds_left(file))), ""
+    if file.project.signed_delivery:
+        # Only for whoever holds the token, and no longer than it lasts.
+        left = urltokens.seconds_left(request.GET.get("token", ""))
+        cache = f"private, max-age={max(0, min(max_age, left))}"
+    elif (varies and edge_enabled()) or not edge_admit(request, file):
+        cache = f"private, max-age={max_age}{immutable}"  # the edge could not purge it
+    else:
+        cache = f"public, max-age={max_age}{immutable}"
+    headers = delivery.delivery_headers(
         etag=etag,
         mime_type=mime_type,
         filename=filename,
@@ -219,6 +288,9 @@ def _headers(file: File, *, etag: str, mime_type: str, filename: str, inline: bo
         cache_control=cache,
         inline=inline,
     )
+    if varies:
+        headers["Vary"] = "Accept"
+    return headers
 
 
 def name_from_url(filename: str) -> str:

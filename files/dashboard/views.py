@@ -17,6 +17,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.timesince import timeuntil
 
 from billing.quotas import QuotaExceeded
+from core import urltokens
 from core.pagination import take
 from files import services
 from files.dashboard.forms import (
@@ -37,6 +38,7 @@ from projects.models import Project, Role
 
 PAGE_SIZE = 50
 THUMBNAIL = "-/preview/160x160/"
+PREVIEW_TOKEN_SECONDS = 3600
 PREVIEW = "-/preview/640x640/"
 
 
@@ -52,9 +54,19 @@ class FileUrls:
         self.store = reverse("files:store", args=args)
         self.delete = reverse("files:delete", args=args)
         self.cdn = cdn_url(File(uuid=self.MARKER), request)
+        # With signed URLs on, the page's own images carry a token: members see previews without
+        # holding a secret. One expiry per hour, so a browser's cached thumbnails stay valid.
+        secrets = project.signing_secrets() if project.signed_delivery else []
+        self.secret, self.expires = (secrets[0], urltokens.expiry(PREVIEW_TOKEN_SECONDS)) if secrets else (None, 0)
 
     def of(self, pk: str) -> dict[str, str]:
         return {name: getattr(self, name).replace(self.MARKER, pk) for name in ("detail", "store", "delete")}
+
+    def signed(self, pk: str) -> str:
+        """The query that lets the page load the file's previews: empty unless URLs are signed."""
+        if self.secret is None:
+            return ""
+        return "?token=" + urltokens.sign(self.secret, acl=f"/{pk}/*", expires=self.expires)
 
 
 @dataclass
@@ -66,19 +78,23 @@ class Row:
     expires_at: datetime | None
     urls: dict[str, str] = field(default_factory=dict)
     thumbnail_url: str | None = None
+    preview_url: str | None = None
 
     @classmethod
-    def of(cls, file: File, request: HttpRequest, urls: FileUrls | None = None) -> "Row":
+    def of(cls, file: File, request: HttpRequest, urls: FileUrls) -> "Row":
         temporary = not file.is_stored and not file.is_removed
         lifetime = timedelta(seconds=settings.FILEDOCK_TEMPORARY_FILE_LIFETIME)
         pk = str(file.uuid)
-        url = urls.cdn.replace(urls.MARKER, pk) if urls else cdn_url(file, request)
+        url = urls.cdn.replace(urls.MARKER, pk)
+        shown = file.is_image and not file.is_removed
+        token = urls.signed(pk) if shown else ""
         return cls(
             file,
             url,
             file.datetime_uploaded + lifetime if temporary else None,
-            urls.of(pk) if urls else {},
-            url + THUMBNAIL if file.is_image and not file.is_removed else None,
+            urls.of(pk),
+            url + THUMBNAIL + token if shown else None,
+            url + PREVIEW + token if shown else None,
         )
 
     @property
@@ -235,7 +251,7 @@ def metadata_delete(request: HttpRequest, project: Project, file_id) -> HttpResp
 def _render_detail(
     request: HttpRequest, project: Project, file: File, metadata_form: MetadataForm | None = None, status: int = 200
 ) -> HttpResponse:
-    row = Row.of(file, request)
+    row = Row.of(file, request, FileUrls(project, request))
     info = rest_file_info(file, request)
     context = {
         "project": project,
@@ -243,7 +259,7 @@ def _render_detail(
         "file": file,
         "info": info,
         "info_json": json.dumps(info, indent=2, ensure_ascii=False),
-        "preview_url": row.cdn_url + PREVIEW if row.thumbnail_url else None,
+        "preview_url": row.preview_url,
         "metadata_form": metadata_form or MetadataForm(),
         "can_change": project.membership.has_role(Role.MEMBER),
         "backups": file_backup_states(file=file),

@@ -19,6 +19,7 @@ from storages.backends.s3 import S3Storage
 
 from core.fetch import FetchRefused, check_url
 from files.models import BucketConnection, File, MultipartUpload, Rendering
+from files.storage.edge import edge_purge_files
 
 log = logging.getLogger(__name__)
 MESSAGE_MAX = 500  # the longest error text kept for the dashboard
@@ -229,7 +230,9 @@ def storage_delete_many(storage: Storage, keys: list[str]) -> None:
 
 
 def previews_delete_many(file_uuids: list) -> None:
-    """Deletes the cached previews (previews/<uuid>/...) of many files from the default storage."""
+    """Deletes the cached previews (previews/<uuid>/...) of many files from the default storage,
+    and purges the files' URLs from the edge cache."""
+    edge_purge_files(file_uuids)
     Rendering.objects.filter(file_id__in=file_uuids).delete()
     if isinstance(default_storage, FileSystemStorage):
         for file_uuid in file_uuids:
@@ -275,7 +278,9 @@ def describe_error(exc: BaseException, target: BucketConnection) -> str:
 
 
 def delete_bytes(file: File) -> None:
-    """Deletes a file's bytes (where they live) and its cached previews (missing ones are no error)."""
+    """Deletes a file's bytes (where they live) and its cached previews (missing ones are no error),
+    and purges its URLs from the edge cache."""
+    edge_purge_files([file.uuid])
     storage_for(file).delete(file.storage_key)
     Rendering.objects.filter(file_id=file.uuid).delete()
     folder = f"previews/{file.uuid}"

@@ -4,6 +4,7 @@ from django.conf import settings
 
 from core.jobs import job
 from files.storage import backups
+from files.storage.edge import edge_sweep
 from files.storage.expiry import expire_run
 from files.storage.sweeps import storage_sweep_orphans
 
@@ -22,6 +23,12 @@ def expire_temporary_files() -> int:
 def sweep_orphan_blobs() -> int:
     """Hourly: deletes blobs that no live file row names (a crash between bytes and row)."""
     return storage_sweep_orphans()
+
+
+@job("files.tasks.sweep_edge")
+def sweep_edge() -> int:
+    """Every minute: purges from the edge cache what a failed purge left (files.storage.edge)."""
+    return edge_sweep()
 
 
 @job(

@@ -51,6 +51,7 @@ def _kwargs(pattern, team):
             ).pk
         ),
         "provider": lambda: _oauth_app(project).provider,
+        "secret_id": lambda: _delivery_secret(project).pk,
     }
     kwargs = {}
     for name in pattern.pattern.converters:
@@ -66,6 +67,12 @@ def _webhook(project):
     return project.webhooks.first() or webhook_create(
         project=project, target_url="https://hooks.example.com/a", event="file.uploaded", signing_secret="s"
     )
+
+
+def _delivery_secret(project):
+    from projects.services import delivery_secret_create
+
+    return project.delivery_secrets.first() or delivery_secret_create(project=project)[0]
 
 
 def _oauth_app(project):
