@@ -4,19 +4,24 @@ Counters live in one `UsageDay` row per project and UTC day, so a busy project c
 `UPDATE ... SET n = n + 1` per operation, not a row per request.
 """
 
+import functools
+import logging
 import uuid
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 
+import redis
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Sum
 from django.utils import timezone
 
-from billing.models import UsageDay
+from billing.models import UsageDay, UsageFlush
 from billing.periods import today
 from files.models import File
 from projects.models import Project
 
+log = logging.getLogger(__name__)
 COUNTERS = ("uploads", "api_calls", "webhook_deliveries", "traffic_bytes")
 
 
@@ -90,6 +95,77 @@ def _add(project_id, day, uploads, api_calls, webhook_deliveries, traffic_bytes)
         # Another request created the day's row between our UPDATE and INSERT: add to it instead.
         # (If the project itself is gone, this updates nothing, which is right.)
         rows.update(**increments)
+
+
+# Traffic, counted per CDN send, waits in Redis and is written in batches: one hash per day of
+# "{project_id}" -> bytes. `usage_flush` renames the day's hash to a batch (new counts start a new
+# hash), adds the batch to the UsageDay rows in one transaction with a UsageFlush row naming it,
+# then deletes it; a batch left by a crash is applied on the next run unless its row says it was.
+PENDING = "usage:pending:"
+FLUSHING = "usage:flushing:"
+FLUSH_ROWS_KEPT = timedelta(days=2)
+
+
+def traffic_add(*, project_id, sent: int) -> None:
+    """Counts `sent` bytes of CDN traffic: into Redis when there is one (no database write per
+    request; `usage_flush` writes them), else straight into today's row."""
+    if not sent:
+        return
+    client = _redis()
+    if client is not None:
+        try:
+            client.hincrby(_key(PENDING, today().isoformat()), str(project_id), sent)
+            return
+        except redis.RedisError:
+            log.warning("redis unavailable; traffic counted in the database")
+    usage_add(project_id=project_id, traffic_bytes=sent)
+
+
+def usage_flush() -> int:
+    """Writes the traffic waiting in Redis into UsageDay rows; returns the batches applied."""
+    client = _redis()
+    if client is None:
+        return 0
+    applied = 0
+    for key in client.scan_iter(match=_key(FLUSHING, "*"), count=1000):  # left by a crash
+        applied += _apply(client, key.decode())
+    for key in client.scan_iter(match=_key(PENDING, "*"), count=1000):
+        day = key.decode().rsplit(":", 1)[1]
+        batch = _key(FLUSHING, f"{day}:{uuid.uuid4().hex}")
+        try:
+            client.rename(key, batch)
+        except redis.ResponseError:  # flushed by another run meanwhile
+            continue
+        applied += _apply(client, batch)
+    UsageFlush.objects.filter(applied_at__lt=timezone.now() - FLUSH_ROWS_KEPT).delete()
+    return applied
+
+
+def _apply(client, batch: str) -> int:
+    day_text, batch_id = batch.rsplit(":", 2)[-2:]
+    counts = client.hgetall(batch)
+    with transaction.atomic():
+        _, new = UsageFlush.objects.get_or_create(id=batch_id)
+        if new:
+            day = date.fromisoformat(day_text)
+            for project_id, sent in counts.items():
+                _add(uuid.UUID(project_id.decode()), day, 0, 0, 0, int(sent))
+    client.delete(batch)
+    return int(new)
+
+
+def _key(kind: str, rest: str) -> str:
+    # Named after the database, so two installations (or test runs) sharing a Redis never mix.
+    return f"filedock:{connection.settings_dict['NAME']}:{kind}{rest}"
+
+
+@functools.cache
+def _redis_for(url: str) -> "redis.Redis":
+    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+
+
+def _redis() -> "redis.Redis | None":
+    return _redis_for(settings.REDIS_URL) if settings.REDIS_URL else None
 
 
 def usage_sample(*, project_ids: Iterable, day: date | None = None) -> int:

@@ -202,3 +202,14 @@ class InvoiceLine(models.Model):
 
     def __str__(self) -> str:
         return self.description
+
+
+class UsageFlush(models.Model):
+    """A batch of counts moved from Redis into UsageDay rows (billing.metering.usage_flush): its
+    row commits with the counts, so a batch applied before a crash is never applied again."""
+
+    id = models.CharField(max_length=64, primary_key=True)
+    applied_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return self.id

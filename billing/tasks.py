@@ -12,6 +12,12 @@ def sample_usage() -> int:
     return metering.usage_sample_all()
 
 
+@job("billing.tasks.flush_usage")
+def flush_usage() -> int:
+    """Every few seconds: writes the CDN traffic counted in Redis into the usage rows."""
+    return metering.usage_flush()
+
+
 @job("billing.tasks.send_usage_alerts", time_limit=1800, soft_time_limit=1700)
 def send_usage_alerts() -> int:
     """Emails accounts that reached a quota (once per quota and period)."""

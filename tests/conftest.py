@@ -30,6 +30,20 @@ class Team:
         return getattr(self, persona)
 
 
+@pytest.fixture(autouse=True)
+def _no_traffic_waiting_in_redis():
+    """Traffic counted by one test and never flushed must not land in another's rows."""
+    yield
+    from django.db import connection
+
+    from billing import metering
+
+    client = metering._redis()
+    if client is not None:
+        for key in client.scan_iter(match=f"filedock:{connection.settings_dict['NAME']}:usage:*"):
+            client.delete(key)
+
+
 @pytest.fixture
 def team(db) -> Team:
     owner = UserFactory(email="owner@example.com")

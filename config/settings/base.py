@@ -208,6 +208,7 @@ CELERY_BEAT_SCHEDULE = {
     "expire-temporary-files": {"task": "files.tasks.expire_temporary_files", "schedule": 60.0},
     "purge-deleted-projects": {"task": "projects.tasks.purge_deleted_projects", "schedule": 60.0},
     "sweep-edge": {"task": "files.tasks.sweep_edge", "schedule": 60.0},
+    "billing-flush-usage": {"task": "billing.tasks.flush_usage", "schedule": 5.0},
     "billing-usage-alerts": {"task": "billing.tasks.send_usage_alerts", "schedule": 900.0},
     "sweep-orphan-blobs": {"task": "files.tasks.sweep_orphan_blobs", "schedule": 3600.0},
     "sweep-abandoned-uploads": {"task": "files.tasks.sweep_abandoned_uploads", "schedule": 3600.0},

@@ -27,7 +27,7 @@ from django.http.response import HttpResponseBase
 from django.utils import timezone
 from django.utils.http import parse_http_date_safe
 
-from billing.metering import usage_add
+from billing.metering import traffic_add
 from core import delivery, ratelimit
 from files.cdn import images, proxy
 from files.cdn import views as cdn
@@ -143,4 +143,4 @@ def _name(proxied: ProxiedFile) -> str:
 
 def _traffic(project: Project) -> Callable[[int], None]:
     """Counts the bytes sent toward the project's traffic for the day; fetching is not counted."""
-    return lambda sent: usage_add(project_id=project.pk, traffic_bytes=sent)
+    return lambda sent: traffic_add(project_id=project.pk, sent=sent)

@@ -15,7 +15,7 @@ from django.http.response import HttpResponseBase
 from django.utils import timezone
 
 from accounts.audit import client_ip
-from billing.metering import usage_add
+from billing.metering import traffic_add
 from core import delivery, ratelimit, urltokens
 from files.cdn import images, video
 from files.content import clean_filename
@@ -304,4 +304,4 @@ def traffic(file: File) -> Callable[[int], None]:
 
 
 def traffic_of(project_id) -> Callable[[int], None]:
-    return lambda sent: usage_add(project_id=project_id, traffic_bytes=sent)
+    return lambda sent: traffic_add(project_id=project_id, sent=sent)

@@ -161,3 +161,75 @@ def test_counting_for_a_project_that_is_gone_writes_nothing_and_raises_nothing()
 
     metering.usage_add(project_id=uuid.uuid4(), uploads=1)
     assert not UsageDay.objects.exists()
+
+
+# Traffic: counted in Redis, written in batches
+
+
+def _traffic(project) -> int:
+    return UsageDay.objects.filter(project=project).values_list("traffic_bytes", flat=True).first() or 0
+
+
+def test_traffic_is_counted_in_redis_and_written_by_the_flush(project):
+    for _ in range(5):
+        metering.traffic_add(project_id=project.pk, sent=100)
+    assert _traffic(project) == 0  # no database write per send
+    assert tasks.flush_usage() == 1
+    assert _traffic(project) == 500
+    assert tasks.flush_usage() == 0  # nothing waiting: nothing added twice
+    assert _traffic(project) == 500
+
+
+def test_a_batch_applied_before_a_crash_is_not_applied_again(project):
+    client = metering._redis()
+    metering.traffic_add(project_id=project.pk, sent=700)
+    # A flush that committed its batch and died before deleting it from Redis: the batch is left
+    # under its flushing name, and its UsageFlush row is in the database.
+    pending = metering._key(metering.PENDING, today().isoformat())
+    batch = metering._key(metering.FLUSHING, f"{today().isoformat()}:crashed")
+    client.rename(pending, batch)
+    metering._apply(client, batch)
+    client.hset(batch, str(project.pk), 700)  # as if the delete never happened
+    assert metering.usage_flush() == 0
+    assert _traffic(project) == 700
+    assert not client.exists(batch)
+
+
+def test_a_batch_renamed_before_a_crash_is_applied_by_the_next_flush(project):
+    client = metering._redis()
+    metering.traffic_add(project_id=project.pk, sent=300)
+    pending = metering._key(metering.PENDING, today().isoformat())
+    client.rename(pending, metering._key(metering.FLUSHING, f"{today().isoformat()}:renamed-then-died"))
+    metering.traffic_add(project_id=project.pk, sent=20)  # a send after the rename starts a new hash
+    assert metering.usage_flush() == 2
+    assert _traffic(project) == 320
+
+
+@pytest.mark.django_db(transaction=True)
+def test_traffic_survives_the_serving_process_dying_before_any_flush():
+    import subprocess
+    import sys
+
+    from django.db import connection
+
+    project = project_create(owner=UserFactory(), name="Restarted")
+    # A web process counts and is killed (os._exit: no clean-up) before the worker flushes.
+    code = (
+        "import os, django; django.setup(); from billing import metering; "
+        f"[metering.traffic_add(project_id='{project.pk}', sent=250) for _ in range(4)]; os._exit(9)"
+    )
+    env = {**__import__("os").environ, "DATABASE_URL": _database_url(connection)}
+    assert subprocess.run([sys.executable, "-c", code], env=env, timeout=60).returncode == 9
+    assert metering.usage_flush() == 1
+    assert _traffic(project) == 1000
+
+
+def test_traffic_goes_to_the_database_without_redis(project, settings):
+    settings.REDIS_URL = ""
+    metering.traffic_add(project_id=project.pk, sent=42)
+    assert _traffic(project) == 42
+
+
+def _database_url(connection) -> str:
+    values = connection.settings_dict
+    return f"postgres://{values['USER']}@{values['HOST'] or '127.0.0.1'}:{values['PORT'] or 5432}/{values['NAME']}"

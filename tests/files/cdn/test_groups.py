@@ -9,6 +9,7 @@ import pytest
 from django.core.files.base import ContentFile
 from PIL import Image
 
+from billing.metering import usage_flush
 from billing.models import UsageDay
 from files.info import upload_group_info
 from files.services import file_delete, file_upload
@@ -103,6 +104,7 @@ def test_zip_archive_holds_the_originals_under_unique_names(client, team, group,
     assert archive.namelist() == ["photo.jpg", "notes.txt", "notes (1).txt"]
     assert archive.read("photo.jpg") == image_bytes(400, 200)  # the original, not the group's resize
     assert (archive.read("notes.txt"), archive.read("notes (1).txt")) == (b"some notes", b"other notes")
+    usage_flush()
     assert UsageDay.objects.get(project=team.project).traffic_bytes == len(data)
 
 

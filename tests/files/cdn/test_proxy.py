@@ -13,6 +13,7 @@ from django.utils import timezone
 from PIL import Image
 from werkzeug import Response
 
+from billing.metering import usage_flush
 from billing.models import UsageDay
 from files.cdn import proxy
 from files.cdn.proxy_views import split_path
@@ -42,6 +43,7 @@ def endpoint(project, remote: str, ops: str = "") -> str:
 
 
 def traffic(project) -> int:
+    usage_flush()
     return UsageDay.objects.filter(project=project).aggregate(n=Sum("traffic_bytes"))["n"] or 0
 
 
