@@ -34,6 +34,14 @@ class File(models.Model):
     # Pillow's reading of an image: format, width, height, color_mode, dpi, orientation, ...
     image_info = models.JSONField(null=True, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
+    # Add-on results by add-on name (uc_clamav_virus_scan, aws_rekognition_detect_moderation_labels),
+    # in Uploadcare's appdata shape.
+    appdata = models.JSONField(default=dict, blank=True)
+    # What ffprobe found in a video or audio file ({"video": …, "audio": …}, Uploadcare's
+    # content_info shape), filled in the background; null until analysed or for other files.
+    media_info = models.JSONField(null=True, blank=True)
+    # Set when a malware scan found the file infected (the files browser filters on it).
+    infected = models.BooleanField(default=False)
     source = models.CharField(max_length=20, default="upload")
     storage_key = models.CharField(max_length=255, editable=False)
     # Where the bytes live, fixed at upload: null is the server's default storage. RESTRICT: a
@@ -379,3 +387,39 @@ class EdgeEntry(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class AddonRun(models.Model):
+    """One add-on execution on one file (REST `addons/{name}/execute/`, or a project setting):
+    the row is the job, claimed by a worker, retried while its tool is away, never lost."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting"
+        IN_PROGRESS = "in_progress"
+        DONE = "done"
+        ERROR = "error"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)  # the request_id
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="+")
+    file = models.ForeignKey(File, on_delete=models.CASCADE, related_name="addon_runs")
+    addon = models.CharField(max_length=64)
+    params = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.WAITING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="addonrun_due",
+                condition=models.Q(status__in=["waiting", "in_progress"]),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.addon} {self.file_id} {self.status}"

@@ -91,6 +91,36 @@ class Project(models.Model):
         default=True,
         help_text="Browsers save files that are not images (Content-Disposition: attachment); off: shown in place.",
     )
+    # Upload safety.
+    malware_protection = models.CharField(
+        "malware protection",
+        max_length=8,
+        choices=[("off", "Off"), ("report", "Scan and report"), ("remove", "Scan and remove infected files")],
+        default="off",
+        help_text="Every upload is scanned by ClamAV in the background; infected files fire file.infected.",
+    )
+    svg_validation = models.BooleanField(
+        "SVG validation",
+        default=False,
+        help_text="Refuse SVG files with scripts, event handlers, javascript: links or external references.",
+    )
+    strip_exif = models.CharField(
+        "EXIF stripping",
+        max_length=8,
+        choices=[("off", "Off"), ("location", "Location only"), ("all", "All metadata")],
+        default="off",
+        help_text="Removed from stored originals of images; -/strip_meta/ still works on the CDN.",
+    )
+    moderation = models.CharField(
+        "content moderation",
+        max_length=8,
+        choices=[("off", "Off"), ("flag", "Flag"), ("remove", "Remove")],
+        default="off",
+        help_text="Images are checked for explicit content in the background.",
+    )
+    moderation_threshold = models.PositiveSmallIntegerField(
+        "moderation threshold (%)", default=80, help_text="Confidence from which a label counts."
+    )
     created_at = models.DateTimeField(default=timezone.now)
     # Set when the owner deletes the project: it vanishes at once, its data goes in the background.
     deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
