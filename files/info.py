@@ -51,6 +51,7 @@ REST_INFO_COLUMNS = (
     "image_info",
     "metadata",
     "source",
+    "appdata",
 )
 
 
@@ -88,7 +89,7 @@ def _text(value) -> str | None:
 
 
 def _rest_info(row: tuple, cdn_base: str, api_base: str, include_appdata: bool) -> dict:
-    file_id, uploaded, stored, removed, size, mime_type, original_filename, image_info, metadata, source = row
+    file_id, uploaded, stored, removed, size, mime_type, original_filename, image_info, metadata, source, appdata = row
     pk, removed = str(file_id), _text(removed)
     info = {
         "uuid": pk,
@@ -109,7 +110,7 @@ def _rest_info(row: tuple, cdn_base: str, api_base: str, include_appdata: bool) 
         "source": source,
     }
     if include_appdata:
-        info["appdata"] = {}
+        info["appdata"] = appdata or {}  # add-on results in Uploadcare's shape (files.addons)
     return info
 
 

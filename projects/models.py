@@ -266,7 +266,7 @@ class WebhookEvent(models.TextChoices):
     FILE_STORED = "file.stored", "File stored"
     FILE_DELETED = "file.deleted", "File deleted"
     FILE_INFO_UPDATED = "file.info_updated", "File info updated"
-    FILE_INFECTED = "file.infected", "File infected"  # accepted for compatibility; never emitted
+    FILE_INFECTED = "file.infected", "File infected"
 
 
 class Webhook(models.Model):
