@@ -19,6 +19,8 @@ def mount(base: str) -> str:
 
 # allauth answers its rate limits (login, signup, password reset) with this view.
 handler429 = "config.views.too_many_requests"
+# The REST API's unknown paths answer JSON; everything else the dashboard's 404 page.
+handler404 = "config.views.not_found"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

@@ -1,9 +1,12 @@
+from urllib.parse import urlsplit
+
 import redis
 from django.conf import settings
 from django.db import connection
 from django.http import HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
+from django.views.defaults import page_not_found
 
 
 @never_cache
@@ -45,3 +48,15 @@ def favicon(request):
     """Browsers ask for /favicon.ico whatever the page's icon link says. Resolved per request: the
     static file's hashed name is only known once collectstatic has written its manifest."""
     return HttpResponsePermanentRedirect(static("img/logo.svg"))
+
+
+REST_MEDIA_TYPE = "application/vnd.uploadcare"
+
+
+def not_found(request, exception=None):
+    """A 404: JSON in the REST API's shape for a request that speaks it (the official clients send
+    its Accept header, and the API's own mount says so), else the dashboard's page."""
+    api = urlsplit(settings.API_BASE).path
+    if REST_MEDIA_TYPE in request.headers.get("Accept", "") or (api != "/" and request.path.startswith(api)):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return page_not_found(request, exception)

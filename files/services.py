@@ -228,7 +228,7 @@ def emit(file: File, event_type: str, initiator: dict | None = None) -> Event:
         project_id=file.project_id,
         type=event_type,
         file_uuid=file.uuid,
-        payload=rest_file_info(file),
+        payload=rest_file_info(file, include_appdata=True),  # webhooks carry appdata, as Uploadcare's do
         initiator=initiator or {"type": "api", "detail": {}},
     )
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Makes sure the services the tests use are there: PostgreSQL, Redis, Chromium, ffmpeg and nginx
+# Makes sure the services the tests use are there: PostgreSQL, Redis, Chromium, ffmpeg, ClamAV and nginx
 # with the cache purge module.
 # Each is checked first and installed or started only when missing.
 set -euo pipefail
@@ -59,3 +59,7 @@ command -v nginx >/dev/null || nginx_packages+=(nginx-light)
 [ ${#nginx_packages[@]} -eq 0 ] || apt_install "${nginx_packages[@]}"
 
 echo "services: postgresql, redis, chromium, ffmpeg and nginx are ready"
+
+# Debian's ClamAV daemon for malware scanning. The tests start their own clamd with a signature
+# database made locally (freshclam needs the internet), so the packaged service is not started.
+command -v clamd >/dev/null || apt_install clamav-daemon

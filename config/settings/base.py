@@ -208,6 +208,7 @@ CELERY_BEAT_SCHEDULE = {
     "expire-temporary-files": {"task": "files.tasks.expire_temporary_files", "schedule": 60.0},
     "purge-deleted-projects": {"task": "projects.tasks.purge_deleted_projects", "schedule": 60.0},
     "sweep-edge": {"task": "files.tasks.sweep_edge", "schedule": 60.0},
+    "sweep-addons": {"task": "files.tasks.sweep_addons", "schedule": 30.0},
     "billing-flush-usage": {"task": "billing.tasks.flush_usage", "schedule": 5.0},
     "billing-usage-alerts": {"task": "billing.tasks.send_usage_alerts", "schedule": 900.0},
     "sweep-orphan-blobs": {"task": "files.tasks.sweep_orphan_blobs", "schedule": 3600.0},
@@ -270,6 +271,8 @@ FILEDOCK_OUTBOUND_ALLOWED_NETWORKS = env_list("FILEDOCK_OUTBOUND_ALLOWED_NETWORK
 FILEDOCK_CDN_X_ACCEL_PREFIX = env_str("FILEDOCK_CDN_X_ACCEL_PREFIX", "")
 # With S3 storage, redirect CDN requests to a short-lived presigned URL instead of proxying.
 FILEDOCK_CDN_S3_REDIRECT = env_bool("FILEDOCK_CDN_S3_REDIRECT", False)
+# ClamAV's clamd: its LocalSocket path (Debian's default below) or host:port of its TCPSocket.
+FILEDOCK_CLAMD_ADDRESS = env_str("FILEDOCK_CLAMD_ADDRESS", "/var/run/clamav/clamd.ctl")
 # The edge cache's purge endpoint (deploy/nginx.conf), e.g. http://127.0.0.1:8089/purge: with it,
 # the CDN records what the edge may keep and purges it when a file goes. Empty: no edge.
 FILEDOCK_EDGE_PURGE_URL = env_str("FILEDOCK_EDGE_PURGE_URL", "").rstrip("/")
@@ -310,6 +313,7 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
 FILEDOCK_OUTBOX_CONSUMERS: list[str] = [
     "projects.webhooks.outbox.deliveries_for_events",
     "files.storage.backups.jobs_for_events",
+    "files.addons.runs.runs_for_events",
 ]
 
 # Webhooks: each attempt times out after FILEDOCK_WEBHOOK_TIMEOUT seconds; a worker's claim on an

@@ -68,7 +68,8 @@ def event_file_infos(events: list[Event]) -> list[dict]:
     """
     unread = {event.file_uuid for event in events if not event.payload and event.file_uuid}
     files = list(File.objects.filter(uuid__in=unread, datetime_removed__isnull=False)) if unread else []
-    read = {file.uuid: info for file, info in zip(files, rest_file_infos(files), strict=True)}
+    infos = rest_file_infos(files, include_appdata=True)
+    read = {file.uuid: info for file, info in zip(files, infos, strict=True)}
     return [event.payload or read.get(event.file_uuid) or {"uuid": str(event.file_uuid)} for event in events]
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from files.rest import batch, docs, files, groups, metadata, project
+from files.rest import addons, batch, docs, files, groups, metadata, project
 
 urlpatterns = [
     path("project/", project.ProjectInfo.as_view(), name="project"),
@@ -16,6 +16,8 @@ urlpatterns = [
     path("files/<str:file_id>/metadata/<str:key>/", metadata.MetadataKey.as_view(), name="file_metadata_key"),
     path("groups/", groups.GroupList.as_view(), name="groups"),
     path("groups/<str:group_id>/", groups.GroupDetail.as_view(), name="group"),
+    path("addons/<str:addon>/execute/", addons.AddonExecute.as_view(), name="addon_execute"),
+    path("addons/<str:addon>/execute/status/", addons.AddonStatus.as_view(), name="addon_status"),
     path("schema/", docs.SchemaView.as_view(), name="schema"),
     path("docs/", docs.DocsView.as_view(), name="docs"),
 ]

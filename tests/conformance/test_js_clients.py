@@ -401,3 +401,20 @@ def test_rest_client_with_the_dashboard_api_base(live_server, live_project, node
     )
     with conformance.record("@uploadcare/rest-client (simple)", "any call with apiBaseURL {site}/api/"):
         assert ok(results, "list") == []
+
+
+def test_rest_client_execute_addon_and_status(rest_client_js, conformance, live_project, clamd, celery_worker):
+    from files.addons.runs import CLAMAV
+    from tests.conftest import EICAR, wait_until
+
+    project, _ = live_project
+    file = file_upload(project=project, content=ContentFile(EICAR, name="e.com"), filename="e.com", store=True)
+    with conformance.record(rest_client_js.client, "execute add-on (ClamAV)"):
+        run = {"addonName": CLAMAV, "target": str(file.uuid), "params": {"purge_infected": False}}
+        started = ok(rest_client_js(("run", "executeAddon", run)), "run")
+        assert wait_until(lambda: File.objects.get(pk=file.uuid).infected, timeout=30)
+    with conformance.record(rest_client_js.client, "add-on execution status"):
+        asked = {"addonName": CLAMAV, "requestId": started["requestId"]}
+        assert ok(rest_client_js(("status", "addonExecutionStatus", asked)), "status") == {"status": "done"}
+        refused = rest_client_js(("bad", "executeAddon", {"addonName": "remove_bg", "target": str(file.uuid)}))["bad"]
+        assert not refused["ok"] and refused["error"]["status"] == 400
