@@ -109,6 +109,8 @@ def test_cdn_original_is_kept_by_the_edge_after_the_first_request(stack):
         assert hot.headers.get(name) == cold.headers.get(name), name
     ranged = httpx.get(file.cdn_url, headers={"Range": "bytes=0-3"}, trust_env=False)
     assert (ranged.status_code, ranged.content, cache_status(ranged)) == (206, b"edge", "HIT")
+    head = httpx.head(file.cdn_url, trust_env=False)
+    assert (head.status_code, head.headers["Content-Length"], cache_status(head)) == (200, "11", "HIT")
 
 
 def test_operation_url_is_rendered_once_then_served_by_the_edge(stack):
