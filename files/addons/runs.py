@@ -11,13 +11,14 @@ import logging
 from datetime import timedelta
 from pathlib import Path
 
+import pyvips
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from core.jobs import claim, retry_delay, send_batches, send_on_commit
-from files.addons import clamav
+from files.addons import clamav, moderation
 from files.info import iso
 from files.models import AddonRun, Event, File
 from files.services import emit, file_delete
@@ -27,13 +28,15 @@ from projects.models import Project
 log = logging.getLogger(__name__)
 RUN_TASK = "files.tasks.run_addon"
 CLAMAV = "uc_clamav_virus_scan"
+MODERATION = "aws_rekognition_detect_moderation_labels"
+REKOGNITION_VERSION = "2016-06-27"  # the API version Rekognition's answers name
 # Uploadcare's other add-ons, which need a service this server does not have.
 UNAVAILABLE = {
     "aws_rekognition_detect_labels": "Object labels need AWS Rekognition, which this server does not use.",
     "remove_bg": "Background removal needs remove.bg, which this server does not use.",
 }
 LEASE = timedelta(minutes=5)  # longer than a scan may take (clamd's own timeout is 60 s per read)
-RETRY_BASE, RETRY_CAP = 5.0, 600.0
+RETRY_BASE, RETRY_CAP = 5.0, 600.0  # seconds
 SWEEP_GRACE = timedelta(seconds=30)
 Status = AddonRun.Status
 
@@ -43,7 +46,7 @@ class AddonError(Exception):
 
 
 def addon_names() -> set[str]:
-    return {CLAMAV, *UNAVAILABLE}
+    return {CLAMAV, MODERATION, *UNAVAILABLE}
 
 
 def clamav_missing() -> str:
@@ -62,15 +65,27 @@ def addon_execute(*, project, file: File, addon: str, params: dict | None) -> Ad
     """Queues `addon` on `file`; raises AddonError for an add-on or parameters it cannot take."""
     if addon in UNAVAILABLE:
         raise AddonError(UNAVAILABLE[addon])
-    if addon != CLAMAV:
-        raise AddonError(f"Unknown add-on {addon!r}.")
     params = params or {}
-    if not isinstance(params, dict) or set(params) - {"purge_infected"}:
-        raise AddonError('uc_clamav_virus_scan takes params {"purge_infected": true|false} only.')
-    if not isinstance(params.get("purge_infected", False), bool):
-        raise AddonError("purge_infected must be true or false.")
-    if missing := clamav_missing():
-        raise AddonError(missing)
+    if not isinstance(params, dict):
+        raise AddonError("params must be an object.")
+    if addon == CLAMAV:
+        if set(params) - {"purge_infected"}:
+            raise AddonError('uc_clamav_virus_scan takes params {"purge_infected": true|false} only.')
+        if not isinstance(params.get("purge_infected", False), bool):
+            raise AddonError("purge_infected must be true or false.")
+        if missing := clamav_missing():
+            raise AddonError(missing)
+    elif addon == MODERATION:
+        if params:
+            raise AddonError(f"{MODERATION} takes no params.")
+        if not file.is_image:
+            raise AddonError(f"{MODERATION} looks at images; this file is {file.mime_type}.")
+        try:
+            moderation.model_version()
+        except moderation.ModelUnavailable as exc:
+            raise AddonError(str(exc)) from None
+    else:
+        raise AddonError(f"Unknown add-on {addon!r}.")
     with transaction.atomic():
         run = AddonRun.objects.create(project=project, file=file, addon=addon, params=params)
         send_on_commit(RUN_TASK, str(run.pk))
@@ -86,28 +101,38 @@ def addon_status(*, project, addon: str, request_id) -> str:
 
 
 def runs_for_events(events: list[Event]) -> None:
-    """Outbox consumer: a scan for each file uploaded to a project with malware protection on."""
+    """Outbox consumer: for each upload, a malware scan where the project's protection is on and
+    a moderation check of images where its moderation is."""
     uploaded = [event for event in events if event.type == Event.Type.FILE_UPLOADED and event.file_uuid]
     if not uploaded:
         return
-    protection = dict(
-        Project.objects.filter(pk__in={event.project_id for event in uploaded})
-        .exclude(malware_protection="off")
-        .values_list("pk", "malware_protection")
-    )
-    runs = [
-        AddonRun(
-            project_id=event.project_id,
-            file_id=event.file_uuid,
-            addon=CLAMAV,
-            params={"purge_infected": protection[event.project_id] == "remove"},
+    settings_of = {
+        row[0]: row[1:]
+        for row in Project.objects.filter(pk__in={event.project_id for event in uploaded})
+        .exclude(malware_protection="off", moderation="off")
+        .values_list("pk", "malware_protection", "moderation")
+    }
+    wanted = [event for event in uploaded if event.project_id in settings_of]
+    images = set(
+        File.objects.filter(pk__in=[event.file_uuid for event in wanted], image_info__isnull=False).values_list(
+            "pk", flat=True
         )
-        for event in uploaded
-        if event.project_id in protection
-    ]
+    )
+    runs = []
+    for event in wanted:
+        protection, moderated = settings_of[event.project_id]
+        if protection != "off":
+            runs.append(_run(event, CLAMAV, {"purge_infected": protection == "remove"}))
+        if moderated != "off" and event.file_uuid in images:
+            # The project's action rides with the run; one asked for over REST only reports.
+            runs.append(_run(event, MODERATION, {"action": moderated}))
     if runs:
         AddonRun.objects.bulk_create(runs)
         transaction.on_commit(lambda: send_batches(RUN_TASK, [str(run.pk) for run in runs]))
+
+
+def _run(event: Event, addon: str, params: dict) -> AddonRun:
+    return AddonRun(project_id=event.project_id, file_id=event.file_uuid, addon=addon, params=params)
 
 
 def addon_run(*, run_id) -> str:
@@ -122,15 +147,17 @@ def addon_run(*, run_id) -> str:
     )
     if not claimed:
         return "not-due"
-    run = AddonRun.objects.select_related("file").get(pk=run_id)
+    run = AddonRun.objects.select_related("file", "project").get(pk=run_id)
     if run.file.is_removed:
         return _finish(run, Status.ERROR, error="The file was deleted before the add-on ran.")
     try:
-        _scan(run)
+        (_scan if run.addon == CLAMAV else _moderate)(run)
     except clamav.ScannerUnavailable as exc:
         return _later(run, str(exc))
     except clamav.ScanFailed as exc:
         return _finish(run, Status.ERROR, error=f"ClamAV could not scan the file: {exc}")
+    except (moderation.ModelUnavailable, pyvips.Error) as exc:
+        return _finish(run, Status.ERROR, error=f"The image could not be checked: {str(exc)[:300]}")
     return _finish(run, Status.DONE)
 
 
@@ -158,31 +185,50 @@ def scans_waiting(project) -> dict:
 
 
 def _scan(run: AddonRun) -> None:
-    file = run.file
-    with open_stream(file) as stream:
+    with open_stream(run.file) as stream:
         found = clamav.scan(stream)
-    version = clamav.version()
-    now = timezone.now()
-    initiator = {"type": "addon", "detail": {"addon_name": CLAMAV, "request_id": str(run.pk)}}
-    with transaction.atomic():
-        file = File.objects.select_for_update().get(pk=file.pk)
-        if file.is_removed:
-            return
-        before = file.appdata.get(CLAMAV)
-        data = {"infected": True, "infected_with": found} if found else {"infected": False}
-        file.appdata[CLAMAV] = {
-            "data": data,
-            "version": version.split("/", 1)[0].removeprefix("ClamAV ").strip(),
-            "datetime_created": (before or {}).get("datetime_created") or iso(now),
-            "datetime_updated": iso(now),
-        }
-        file.infected = bool(found)
-        file.save(update_fields=["appdata", "infected"])
-        emit(file, Event.Type.FILE_INFO_UPDATED, initiator)
-        if found:
-            emit(file, Event.Type.FILE_INFECTED, initiator)
-    if found and run.params.get("purge_infected"):
+    version = clamav.version().split("/", 1)[0].removeprefix("ClamAV ").strip()
+    data = {"infected": True, "infected_with": found} if found else {"infected": False}
+    file = _record(run, data, version, infected=bool(found))
+    if file is not None and found and run.params.get("purge_infected"):
         file_delete(file=file)
+
+
+def _moderate(run: AddonRun) -> None:
+    with open_stream(run.file) as stream:
+        labels = moderation.detect(stream)
+    data = {"ModerationModelVersion": moderation.model_version(), "ModerationLabels": labels}
+    file = _record(run, data, REKOGNITION_VERSION)
+    action = run.params.get("action")
+    if file is not None and action == "remove" and moderation.over_threshold(labels, run.project.moderation_threshold):
+        file_delete(file=file)
+
+
+def _record(run: AddonRun, data: dict, version: str, infected: bool | None = None) -> File | None:
+    """Writes the add-on's result into the file's appdata, with its events; None if the file
+    went meanwhile."""
+    now = iso(timezone.now())
+    initiator = {"type": "addon", "detail": {"addon_name": run.addon, "request_id": str(run.pk)}}
+    with transaction.atomic():
+        file = File.objects.select_for_update().get(pk=run.file_id)
+        if file.is_removed:
+            return None
+        before = file.appdata.get(run.addon) or {}
+        file.appdata[run.addon] = {
+            "data": data,
+            "version": version,
+            "datetime_created": before.get("datetime_created") or now,
+            "datetime_updated": now,
+        }
+        fields = ["appdata"]
+        if infected is not None:
+            file.infected = infected
+            fields.append("infected")
+        file.save(update_fields=fields)
+        emit(file, Event.Type.FILE_INFO_UPDATED, initiator)
+        if infected:
+            emit(file, Event.Type.FILE_INFECTED, initiator)
+    return file
 
 
 def _finish(run: AddonRun, status: str, *, error: str = "") -> str:

@@ -67,3 +67,17 @@ def test_pyuploadcare_addons_api_scans_and_purges(uploadcare, clamd, celery_work
 
     with pytest.raises(InvalidRequestError, match=r"remove\.bg"):
         api.execute(clean.uuid, AddonLabels.REMOVE_BG)
+
+
+def test_pyuploadcare_moderation_labels_parse_into_its_models(uploadcare, celery_worker, tmp_path):
+    from PIL import Image
+
+    Image.new("RGB", (300, 200), (30, 120, 200)).save(tmp_path / "sky.jpg")
+    with (tmp_path / "sky.jpg").open("rb") as photo:
+        uploaded = uploadcare.upload(photo, store=True)
+    api = uploadcare.addons_api
+    request_id = api.execute(uploaded.uuid, AddonLabels.AWS_MODERATION_LABELS).request_id
+    assert wait_until(lambda: api.status(request_id, AddonLabels.AWS_MODERATION_LABELS).status.value == "done")
+    info = uploadcare.files_api.retrieve(uploaded.uuid, include_appdata=True)
+    labels = info.appdata.aws_rekognition_detect_moderation_labels  # pyuploadcare's own model of it
+    assert labels.data.label_model_version == "nudenet-3.4.2" and labels.data.labels == []
