@@ -4,6 +4,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -231,6 +232,67 @@ def test_rate_limits_count_across_the_embedded_runs_web_workers(embedded_env, tm
             except urllib.error.HTTPError as error:
                 statuses.append(error.code)
         assert statuses == [401] * 20 + [429] * 5
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=40)
+
+
+UPLOAD_UNSTORED = (
+    "from django.core.files.base import ContentFile; from files.services import file_upload; "
+    "from projects.models import Project; project = Project.objects.get(name='Default project'); "
+    "print(' '.join(str(file_upload(project=project, store=False, filename=f'{i}.txt', "
+    "content=ContentFile(b'tiny', name=f'{i}.txt')).uuid) for i in range(30)))"
+)
+CONNECT_BACKUPS = (
+    "from projects.models import Project; from files.storage.buckets import bucket_connect; "
+    "bucket_connect(project=Project.objects.get(name='Default project'), purpose='backup', provider='custom', "
+    "endpoint_url='{endpoint}', region='us-east-1', bucket='{bucket}', access_key='testing', "
+    "secret_key='testing', prefix='')"
+)
+
+
+def _count(database: Path, sql: str) -> int:
+    with sqlite3.connect(database, timeout=10) as connection:
+        return connection.execute(sql).fetchone()[0]
+
+
+def test_a_bulk_store_reaches_the_backup_bucket_within_seconds(embedded_env, tmp_path, customer_bucket, moto_endpoint):
+    """Thirty tiny files stored in one batch request are all in the backup bucket a few seconds later.
+
+    The worker reads the file broker's folder again only after a poll interval whenever its slots
+    are full (kombu's default: 1 s); at two tasks a second, the batch's thirty relay wake-ups and
+    thirty copies took half a minute.
+    """
+    keys = json.loads(_manage(embedded_env, "bootstrap", "--email", "b@example.com", "--password", "pw-12345678"))
+    uuids = _manage(embedded_env, "shell", "-c", UPLOAD_UNSTORED).strip().splitlines()[-1].split()
+    _manage(embedded_env, "shell", "-c", CONNECT_BACKUPS.format(endpoint=moto_endpoint, bucket=customer_bucket))
+    database = tmp_path / "db.sqlite3"
+    process, port, _ = _serve(embedded_env, tmp_path / "serve.log")
+    try:
+        # The worker is up once it has run the (empty) backfill the connection queued.
+        deadline = time.monotonic() + 60
+        while not _count(database, "SELECT count(*) FROM files_bucketconnection WHERE backfill_done_at IS NOT NULL"):
+            assert time.monotonic() < deadline, "the worker did not run the backfill"
+            time.sleep(0.2)
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/files/storage/",
+            data=json.dumps(uuids).encode(),
+            method="PUT",
+            headers={
+                "Authorization": f"Uploadcare.Simple {keys['public_key']}:{keys['secret_key']}",
+                "Accept": "application/vnd.uploadcare-v0.7+json",
+                "Content-Type": "application/json",
+            },
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert len(json.loads(response.read())["result"]) == 30
+        stored = time.monotonic()
+        done = 0
+        while (done := _count(database, "SELECT count(*) FROM files_filebackup WHERE status = 'done'")) < 30:
+            if time.monotonic() - stored > 10:
+                break
+            time.sleep(0.2)
+        assert done == 30, f"{done} of 30 backed up {time.monotonic() - stored:.0f} s after the store"
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=40)
