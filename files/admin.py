@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from files import services
+from files.initiators import api_initiator
 from files.models import File
 
 
@@ -38,14 +39,16 @@ class FileAdmin(admin.ModelAdmin):
 
     @admin.action(description="Store selected files")
     def store(self, request, queryset):
+        initiator = api_initiator("admin")
         for file in queryset.filter(datetime_removed__isnull=True):
-            services.file_store(file=file)
+            services.file_store(file=file, initiator=initiator)
         self.message_user(request, "Files stored.")
 
     @admin.action(description="Delete selected files (bytes removed)")
     def delete_files(self, request, queryset):
+        initiator = api_initiator("admin")
         for file in queryset.filter(datetime_removed__isnull=True):
-            services.file_delete(file=file)
+            services.file_delete(file=file, initiator=initiator)
         self.message_user(request, "Files deleted.")
 
     show_full_result_count = False

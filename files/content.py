@@ -4,6 +4,7 @@ import mimetypes
 import posixpath
 import re
 import unicodedata
+from datetime import datetime
 
 import puremagic
 import pyvips
@@ -76,8 +77,8 @@ def image_info(fileobj) -> dict | None:
                 "color_mode": image.mode if image.mode in COLOR_MODES else None,
                 "orientation": _orientation(image),
                 "dpi": _dpi(image),
-                "geo_location": None,
-                "datetime_original": None,
+                "geo_location": _geo_location(image),
+                "datetime_original": _datetime_original(image),
                 "sequence": bool(getattr(image, "is_animated", False)),
             }
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError):
@@ -120,6 +121,37 @@ def _orientation(image) -> int | None:
         return image.getexif().get(ExifTags.Base.Orientation)
     except Exception:
         return None
+
+
+def _datetime_original(image) -> str | None:
+    """EXIF DateTimeOriginal as Uploadcare shows it ("2018-08-20T08:59:50", no time zone)."""
+    try:
+        value = image.getexif().get_ifd(ExifTags.IFD.Exif).get(ExifTags.Base.DateTimeOriginal)
+        parsed = datetime.strptime(str(value).strip("\x00 "), "%Y:%m:%d %H:%M:%S") if value else None
+    except Exception:  # any malformed EXIF: the date is simply unknown
+        return None
+    return parsed.isoformat() if parsed else None
+
+
+def _geo_location(image) -> dict | None:
+    """EXIF GPS position as {latitude, longitude} in signed decimal degrees."""
+    try:
+        gps = image.getexif().get_ifd(ExifTags.IFD.GPSInfo)
+        if not gps.get(2) or not gps.get(4):
+            return None
+        latitude = _degrees(gps[2], gps.get(1), "S")
+        longitude = _degrees(gps[4], gps.get(3), "W")
+    except Exception:  # any malformed EXIF: the position is simply unknown
+        return None
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        return None
+    return {"latitude": latitude, "longitude": longitude}
+
+
+def _degrees(value, ref, negative: str) -> float:
+    degrees, minutes, seconds = (float(part) for part in value)
+    sign = -1 if str(ref or "").strip("\x00 ").upper() == negative else 1
+    return sign * (degrees + minutes / 60 + seconds / 3600)
 
 
 def _dpi(image) -> list[int] | None:

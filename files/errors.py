@@ -66,6 +66,11 @@ def file_type_forbidden() -> UploadError:
     return UploadError("FileTypeForbiddenError", 400, "Uploading of these file types is not allowed.")
 
 
+def svg_forbidden(reason: str) -> UploadError:
+    """SVG validation refused the drawing: Uploadcare's code for a file the project does not take."""
+    return UploadError("FileTypeForbiddenError", 400, f"Uploading of this file is not allowed: {reason}")
+
+
 def files_required() -> UploadError:
     return UploadError("FilesRequiredError", 400, "Request does not contain files.")
 

@@ -2,11 +2,13 @@
 
 import logging
 import re
+import tempfile
 import uuid as uuid_lib
 from fnmatch import fnmatch
 
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.core.files.base import File as DjangoFile
 from django.db import transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
@@ -16,10 +18,13 @@ from billing.quotas import check_upload, plan_max_file_size
 from files import errors
 from files.cdn import images
 from files.content import SNIFF_BYTES, clean_filename, image_info, sniff_mime
+from files.exif import STRIPPABLE, strip_metadata
 from files.info import rest_file_info
+from files.initiators import UNKNOWN, derived
 from files.models import Event, File
 from files.outbox.relay import wake_relay
 from files.storage.backends import delete_bytes, storage_for, upload_storage
+from files.svg import SVG_VALIDATE_MAX_BYTES, UnsafeSvg, check_svg, is_svg_candidate
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +33,8 @@ METADATA_VALUE_MAX = 512
 METADATA_KEYS_MAX = 50
 # Uploadcare copies a file through image operations only up to this size.
 COPY_WITH_EFFECTS_MAX_SIZE = 100 * 1024**2
+# Originals are stripped of metadata in memory; a larger image is kept as uploaded (and logged).
+STRIP_EXIF_MAX_SIZE = 200 * 1024**2
 
 
 def storage_key(project_id, file_uuid) -> str:
@@ -83,6 +90,25 @@ def check_type(project, mime_type: str) -> None:
         raise errors.file_type_forbidden()
 
 
+def check_content(project, content, name: str, mime_type: str) -> None:
+    """The project's content rules beyond type and size: with SVG validation on, an SVG with
+    scripts, event handlers or external references is refused (UploadError). `content` is left
+    at its start."""
+    if not project.svg_validation:
+        return
+    content.seek(0)
+    head = content.read(SNIFF_BYTES)
+    if not is_svg_candidate(head, name, mime_type):
+        content.seek(0)
+        return
+    data = head + content.read(SVG_VALIDATE_MAX_BYTES + 1 - len(head))
+    content.seek(0)
+    try:
+        check_svg(data)
+    except UnsafeSvg as exc:
+        raise errors.svg_forbidden(str(exc)) from None
+
+
 def validate_metadata(metadata: dict) -> dict:
     if len(metadata) > METADATA_KEYS_MAX:
         raise errors.UploadError(
@@ -120,23 +146,40 @@ def file_upload(
     source: str = "upload",
     file_uuid=None,
     described: tuple[str, dict | None] | None = None,
+    initiator: dict | None = None,
 ) -> File:
-    """Writes the bytes, then the File row and its events in one transaction.
+    """Writes the bytes, then the File row and its events in one transaction: file.uploaded,
+    then file.stored when `store`.
 
     `content` is a Django File (streamed to storage in chunks). Raises UploadError for the project's
-    limits, QuotaExceeded for its owner's plan.
-    `described`: `content`'s MIME type and image facts when the caller has read them already
-    (`_describe`, as file_upload_batch does). If the row cannot be written the bytes are deleted;
-    a crash in between leaves an orphan blob that `storage_sweep_orphans` removes.
+    limits and content rules (SVG validation), QuotaExceeded for its owner's plan. With EXIF
+    stripping on, the bytes written (and the size recorded) are the stripped image's.
+    `described`: `content`'s MIME type and image facts when the caller has read and checked them
+    already (`_vet`, as file_upload_batch does). If the row cannot be written the bytes are
+    deleted; a crash in between leaves an orphan blob that `storage_sweep_orphans` removes.
     """
     check_size(project, content.size, reservation=file_uuid)
     file_uuid = file_uuid or uuid_lib.uuid4()
     name = clean_filename(filename)
-    # Described from the upload itself when it can be re-read (a refused type writes nothing);
-    # a one-way stream (parts joined from S3) is described from storage after the write.
-    early = described or (_describe(content, name) if content.seekable() else None)
-    if early:
-        check_type(project, early[0])
+    with _readable(project, content) as content:
+        # Described from the upload itself when it can be re-read (a refused file writes nothing);
+        # a one-way stream (parts joined from S3) is described from storage after the write.
+        early = described or (_vet(project, content, name) if content.seekable() else None)
+        content, early = _stripped(project, content, name, early)
+        return _write(
+            project=project,
+            content=content,
+            name=name,
+            file_uuid=file_uuid,
+            early=early,
+            store=store,
+            metadata=metadata,
+            source=source,
+            initiator=initiator,
+        )
+
+
+def _write(*, project, content, name, file_uuid, early, store, metadata, source, initiator) -> File:
     storage, target_id = upload_storage(project)
     key = _save(storage, storage_key(project.pk, file_uuid), content)
     try:
@@ -158,7 +201,10 @@ def file_upload(
                 datetime_uploaded=now,
                 datetime_stored=now if store else None,
             )
-            emit(file, Event.Type.FILE_UPLOADED)
+            emit(file, Event.Type.FILE_UPLOADED, initiator)
+            if store:
+                # Stored at upload: receivers hear of the file first, then of its storing.
+                emit(file, Event.Type.FILE_STORED, initiator)
             # After commit, so a long batch transaction never holds the day's usage row locked.
             # Robust: a failure only misses a count. A lambda, not a partial: Django names the
             # failed hook by __qualname__ when it logs, and a partial has none (the upload would
@@ -168,6 +214,46 @@ def file_upload(
         storage.delete(key)
         raise
     return file
+
+
+class _readable:
+    """`content` as is, or, when it is a one-way stream and the project's content rules need to
+    read it before the write, spooled into a temporary file that is closed afterwards."""
+
+    def __init__(self, project, content):
+        self.content, self.spool = content, None
+        if not content.seekable() and (project.svg_validation or project.strip_exif != "off"):
+            self.spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024**2)  # noqa: SIM115 (closed in __exit__)
+            for chunk in content.chunks():
+                self.spool.write(chunk)
+            self.spool.seek(0)
+            spooled = DjangoFile(self.spool, name=content.name)
+            spooled.size = content.size
+            self.content = spooled
+
+    def __enter__(self):
+        return self.content
+
+    def __exit__(self, *exc_info):
+        if self.spool is not None:
+            self.spool.close()
+
+
+def _stripped(project, content, name: str, described):
+    """`content` without the metadata the project strips from images, and its description anew
+    (its size and image facts change); as it was when there is nothing to strip."""
+    if project.strip_exif == "off" or described is None or described[0] not in STRIPPABLE:
+        return content, described
+    if content.size > STRIP_EXIF_MAX_SIZE:
+        log.warning("image of %s bytes kept with its metadata (over the stripping limit)", content.size)
+        return content, described
+    content.seek(0)
+    stripped = strip_metadata(content.read(), described[0], project.strip_exif)
+    content.seek(0)
+    if stripped is None:
+        return content, described
+    content = ContentFile(stripped, name=name)
+    return content, _describe(content, name)
 
 
 def _save(storage, key: str, content) -> str:
@@ -183,16 +269,21 @@ def _save(storage, key: str, content) -> str:
 
 
 def file_upload_batch(
-    *, project, uploads: list, store: bool, metadata: dict | None = None, source: str = "upload"
+    *,
+    project,
+    uploads: list,
+    store: bool,
+    metadata: dict | None = None,
+    source: str = "upload",
+    initiator: dict | None = None,
 ) -> list[File]:
-    """Uploads every file or none of them when one is refused (size, plan, type): all are checked
-    before any is written, and each is then written in its own short transaction, never one long
-    one around the copies (on SQLite that would hold the database's write lock)."""
+    """Uploads every file or none of them when one is refused (size, plan, type, content): all are
+    checked before any is written, and each is then written in its own short transaction, never
+    one long one around the copies (on SQLite that would hold the database's write lock)."""
     described = []
     for upload in uploads:
         check_size(project, upload.size)
-        described.append(_describe(upload, clean_filename(upload.name)))  # read once, passed on
-        check_type(project, described[-1][0])
+        described.append(_vet(project, upload, clean_filename(upload.name)))  # read once, passed on
     return [
         file_upload(
             project=project,
@@ -202,9 +293,18 @@ def file_upload_batch(
             metadata=metadata,
             source=source,
             described=facts,
+            initiator=initiator,
         )
         for upload, facts in zip(uploads, described, strict=True)
     ]
+
+
+def _vet(project, content, name: str) -> tuple[str, dict | None]:
+    """`content`'s description, once the project's type and content rules accepted it."""
+    described = _describe(content, name)
+    check_type(project, described[0])
+    check_content(project, content, name, described[0])
+    return described
 
 
 def _describe(content, name: str) -> tuple[str, dict | None]:
@@ -229,7 +329,7 @@ def emit(file: File, event_type: str, initiator: dict | None = None) -> Event:
         type=event_type,
         file_uuid=file.uuid,
         payload=rest_file_info(file, include_appdata=True),  # webhooks carry appdata, as Uploadcare's do
-        initiator=initiator or {"type": "api", "detail": {}},
+        initiator=initiator or UNKNOWN,
     )
 
 
@@ -237,7 +337,7 @@ class FileRemovedError(Exception):
     """The file was deleted (or expired) before the change could be made."""
 
 
-def file_store(*, file: File) -> File:
+def file_store(*, file: File, initiator: dict | None = None) -> File:
     """Marks a file stored so expiry never removes it; emits file.stored. Raises FileRemovedError."""
     with transaction.atomic():
         # Conditional UPDATE: if expiry or a delete claimed the row first, 0 rows change.
@@ -248,22 +348,22 @@ def file_store(*, file: File) -> File:
         if file.is_removed:
             raise FileRemovedError(str(file.uuid))
         if changed:
-            emit(file, Event.Type.FILE_STORED)
+            emit(file, Event.Type.FILE_STORED, initiator)
     return file
 
 
-def file_delete(*, file: File) -> File:
+def file_delete(*, file: File, initiator: dict | None = None) -> File:
     """Marks a file removed and deletes its bytes after commit; emits file.deleted. Safe to repeat."""
     with transaction.atomic():
         changed = File.objects.filter(pk=file.pk, datetime_removed__isnull=True).update(datetime_removed=timezone.now())
         file.refresh_from_db()
         if changed:
-            emit(file, Event.Type.FILE_DELETED)
+            emit(file, Event.Type.FILE_DELETED, initiator)
             transaction.on_commit(lambda: delete_bytes(file))
     return file
 
 
-def file_metadata_set(*, file: File, key: str, value: str) -> File:
+def file_metadata_set(*, file: File, key: str, value: str, initiator: dict | None = None) -> File:
     validate_metadata({key: value})
     with transaction.atomic():
         file = File.objects.select_for_update().get(pk=file.pk)
@@ -274,11 +374,11 @@ def file_metadata_set(*, file: File, key: str, value: str) -> File:
                 validate_metadata({**file.metadata, key: value})
             file.metadata[key] = value
             file.save(update_fields=["metadata"])
-            emit(file, Event.Type.FILE_INFO_UPDATED)
+            emit(file, Event.Type.FILE_INFO_UPDATED, initiator)
     return file
 
 
-def file_metadata_delete(*, file: File, key: str) -> File:
+def file_metadata_delete(*, file: File, key: str, initiator: dict | None = None) -> File:
     with transaction.atomic():
         file = File.objects.select_for_update().get(pk=file.pk)
         if file.is_removed:
@@ -286,7 +386,7 @@ def file_metadata_delete(*, file: File, key: str) -> File:
         if key in file.metadata:
             del file.metadata[key]
             file.save(update_fields=["metadata"])
-            emit(file, Event.Type.FILE_INFO_UPDATED)
+            emit(file, Event.Type.FILE_INFO_UPDATED, initiator)
     return file
 
 
@@ -312,7 +412,9 @@ def file_lookup(*, project, file_id) -> File | None:
     return File.objects.filter(project=project, uuid=file_uuid).select_related("storage_target").first()
 
 
-def file_copy(*, file: File, store: bool, effects: str = "", metadata: dict | None = None) -> File:
+def file_copy(
+    *, file: File, store: bool, effects: str = "", metadata: dict | None = None, initiator: dict | None = None
+) -> File:
     """Copies a file to a new file of its project: its bytes streamed through storage, or, with
     `effects` (image operations without the leading `-/`), the image they render. The copy keeps
     the original's metadata, updated with `metadata`.
@@ -325,6 +427,7 @@ def file_copy(*, file: File, store: bool, effects: str = "", metadata: dict | No
         raise FileRemovedError(str(file.uuid))
     metadata = validate_metadata({**file.metadata, **(metadata or {})})
     plan = _copy_plan(file, effects) if effects else None
+    initiator = derived(initiator or UNKNOWN, file.uuid)
     try:
         original = storage_for(file).open(file.storage_key, "rb")
     except FileNotFoundError:
@@ -340,8 +443,9 @@ def file_copy(*, file: File, store: bool, effects: str = "", metadata: dict | No
             store=False,
             metadata=metadata,
             source="local_copy",
+            initiator=initiator,
         )
-    return file_store(file=copy) if store else copy
+    return file_store(file=copy, initiator=initiator) if store else copy
 
 
 def _copy_plan(file: File, effects: str) -> images.Plan:

@@ -12,6 +12,7 @@ from billing.quotas import QuotaExceeded
 from core.pagination import InvalidCursor, Keyset, Position, cursor_decode, cursor_encode
 from files import services
 from files.errors import UploadError
+from files.initiators import api_initiator
 from files.models import File
 
 # The files listing: newest first; the (project, -datetime_uploaded, -uuid) index serves it.
@@ -68,6 +69,7 @@ class UploadForm(forms.Form):
             uploads=self.cleaned_data["files"],
             store=services.resolve_store(self.project, "auto"),
             source="dashboard",
+            initiator=api_initiator("dashboard"),
         )
 
 

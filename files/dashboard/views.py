@@ -31,6 +31,7 @@ from files.dashboard.forms import (
 )
 from files.errors import UploadError
 from files.info import cdn_url, rest_file_info
+from files.initiators import api_initiator
 from files.models import File
 from files.storage.backups import file_backup_states
 from projects.access import project_view
@@ -183,12 +184,13 @@ def file_bulk(request: HttpRequest, project: Project) -> HttpResponse:
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
         return _back(request, project)
     files = list(project.files.filter(uuid__in=form.cleaned_data["uuid"]))
+    initiator = api_initiator("dashboard")  # one request: one request_id for every file's event
     if form.cleaned_data["action"] == "delete":
         for file in files:
-            services.file_delete(file=file)
+            services.file_delete(file=file, initiator=initiator)
         messages.success(request, f"Deleted {_count(files)}.")
     else:
-        stored = [file for file in files if _store(file)]
+        stored = [file for file in files if _store(file, initiator)]
         skipped = len(files) - len(stored)
         messages.success(request, f"Stored {_count(stored)}." + (f" {skipped} removed, not stored." if skipped else ""))
     return _back(request, project)
@@ -211,7 +213,7 @@ def file_store(request: HttpRequest, project: Project, file_id) -> HttpResponse:
 
 @project_view(role=Role.MEMBER, methods=("POST",))
 def file_delete(request: HttpRequest, project: Project, file_id) -> HttpResponse:
-    file = services.file_delete(file=_file(project, file_id))
+    file = services.file_delete(file=_file(project, file_id), initiator=api_initiator("dashboard"))
     messages.success(request, f"Deleted “{file.original_filename}”.")
     return _back(request, project)
 
@@ -222,7 +224,12 @@ def metadata_set(request: HttpRequest, project: Project, file_id) -> HttpRespons
     form = MetadataForm(request.POST)
     if form.is_valid():
         try:
-            services.file_metadata_set(file=file, key=form.cleaned_data["key"], value=form.cleaned_data["value"])
+            services.file_metadata_set(
+                file=file,
+                key=form.cleaned_data["key"],
+                value=form.cleaned_data["value"],
+                initiator=api_initiator("dashboard"),
+            )
         except UploadError as exc:
             form.add_error(None, exc.message)
         except services.FileRemovedError:
@@ -240,7 +247,7 @@ def metadata_delete(request: HttpRequest, project: Project, file_id) -> HttpResp
     if not form.is_valid():
         return _render_detail(request, project, file, status=400)
     try:
-        services.file_metadata_delete(file=file, key=form.cleaned_data["key"])
+        services.file_metadata_delete(file=file, key=form.cleaned_data["key"], initiator=api_initiator("dashboard"))
     except services.FileRemovedError:
         messages.error(request, "This file was deleted; its metadata can no longer change.")
         return redirect("files:detail", project_id=project.pk, file_id=file.uuid)
@@ -274,9 +281,9 @@ def _file(project: Project, file_id) -> File:
     return file
 
 
-def _store(file: File) -> bool:
+def _store(file: File, initiator: dict | None = None) -> bool:
     try:
-        services.file_store(file=file)
+        services.file_store(file=file, initiator=initiator or api_initiator("dashboard"))
     except services.FileRemovedError:
         return False
     return True

@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
 from files.info import rest_file_info
+from files.initiators import api_initiator
 from files.models import File
 from files.rest.base import ProjectAPIView
 from files.rest.common import BadRequest, json_body
@@ -50,10 +51,11 @@ class BatchStorage(ProjectAPIView):
     @extend_schema(summary="Store up to 100 files", **BATCH_SCHEMA)
     def put(self, request):
         files, problems = batch_files(request, self.project)
+        initiator = api_initiator("rest_api")
         done = []
         for raw, file in files.items():
             try:
-                done.append(file_store(file=file))
+                done.append(file_store(file=file, initiator=initiator))
             except FileRemovedError:
                 problems[raw] = REMOVED
         return batch_response(request, done, problems)
@@ -61,4 +63,7 @@ class BatchStorage(ProjectAPIView):
     @extend_schema(summary="Delete up to 100 files", **BATCH_SCHEMA)
     def delete(self, request):
         files, problems = batch_files(request, self.project)
-        return batch_response(request, [file_delete(file=file) for file in files.values()], problems)
+        initiator = api_initiator("rest_api")
+        return batch_response(
+            request, [file_delete(file=file, initiator=initiator) for file in files.values()], problems
+        )

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from files.errors import UploadError
 from files.info import rest_file_info, rest_info_rows, rest_infos_of_rows
+from files.initiators import api_initiator
 from files.models import File
 from files.rest.base import ProjectAPIView
 from files.rest.common import (
@@ -113,14 +114,14 @@ class FileStorage(ProjectAPIView):
     @extend_schema(summary="Store a file", request=None, responses={200: FileInfoSerializer, **errors(404)})
     def put(self, request, file_id):
         try:
-            file = file_store(file=live_file(self.project, file_id))
+            file = file_store(file=live_file(self.project, file_id), initiator=api_initiator("rest_api"))
         except FileRemovedError:
             raise FileRemoved() from None
         return Response(rest_file_info(file, request))
 
     @extend_schema(summary="Delete a file", responses={200: FileInfoSerializer, **errors(404)})
     def delete(self, request, file_id):
-        file = file_delete(file=project_file(self.project, file_id))
+        file = file_delete(file=project_file(self.project, file_id), initiator=api_initiator("rest_api"))
         return Response(rest_file_info(file, request))
 
 
@@ -160,7 +161,13 @@ class LocalCopy(ProjectAPIView):
         if not isinstance(metadata, dict):
             raise ValidationError({"metadata": ["Must be an object of string keys and values."]})
         try:
-            copy = file_copy(file=live_file(self.project, file_uuid), store=store, effects=effects, metadata=metadata)
+            copy = file_copy(
+                file=live_file(self.project, file_uuid),
+                store=store,
+                effects=effects,
+                metadata=metadata,
+                initiator=api_initiator("rest_api"),
+            )
         except FileRemovedError:
             raise FileRemoved() from None
         except UploadError as exc:

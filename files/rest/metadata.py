@@ -5,6 +5,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from files.errors import UploadError
+from files.initiators import api_initiator
 from files.rest.base import ProjectAPIView
 from files.rest.common import BadRequest, FileRemoved, json_body, live_file, project_file
 from files.rest.docs import errors
@@ -43,7 +44,7 @@ class MetadataKey(ProjectAPIView):
         if not isinstance(value, str):
             raise BadRequest("The body must be the value as a JSON string.")
         try:
-            file = file_metadata_set(file=file, key=checked_key(key), value=value)
+            file = file_metadata_set(file=file, key=checked_key(key), value=value, initiator=api_initiator("rest_api"))
         except UploadError as exc:  # empty or too long a value, too many keys
             raise BadRequest(exc.message) from None
         except FileRemovedError:  # deleted between the lookup and the write
@@ -56,7 +57,7 @@ class MetadataKey(ProjectAPIView):
         if checked_key(key) not in file.metadata:
             raise NotFound()
         try:
-            file_metadata_delete(file=file, key=key)
+            file_metadata_delete(file=file, key=key, initiator=api_initiator("rest_api"))
         except FileRemovedError:
             raise FileRemoved() from None
         return Response(status=204)

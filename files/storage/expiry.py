@@ -21,11 +21,12 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from files.initiators import system_initiator
 from files.models import Event, File
 from files.outbox.relay import wake_relay
 from files.storage.backends import previews_delete_many, storage_delete_many, storage_for
 
-EXPIRED = {"type": "system", "detail": {"reason": "expired"}}
+EXPIRED = system_initiator("expired")
 
 
 def file_expire_batch(*, limit: int = 1000, now=None) -> int:

@@ -16,6 +16,7 @@ from core.fetch import FetchRefused, check_url, guarded_stream
 from core.jobs import claim, send, send_on_commit
 from core.numbers import bounded_int
 from files import errors
+from files.initiators import api_initiator
 from files.models import File, FromUrlTask
 from files.services import check_size, file_upload, max_file_size, resolve_store
 
@@ -166,6 +167,8 @@ def _download_and_store(task: FromUrlTask) -> File:
                 store=resolve_store(task.project, task.store),
                 metadata=task.metadata,
                 source="from_url",
+                # The request that asked for the upload is the one the client holds a token of.
+                initiator=api_initiator("from_url", request_id=task.token),
             )
 
 

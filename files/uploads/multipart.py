@@ -105,7 +105,7 @@ def multipart_part_write(*, upload: MultipartUpload, index: int, stream, length:
         raise errors.UploadError("MultipartUploadSizeTooSmallError", 400, "The part's body was shorter than announced.")
 
 
-def multipart_complete(*, upload: MultipartUpload) -> File:
+def multipart_complete(*, upload: MultipartUpload, initiator: dict | None = None) -> File:
     """Makes the file from the parts (on local disk a rename, on S3 a streamed join) and removes the parts.
 
     The move or copy runs outside any transaction (on SQLite a transaction holds the database's
@@ -135,6 +135,7 @@ def multipart_complete(*, upload: MultipartUpload) -> File:
             metadata=upload.metadata,
             source="multipart",
             file_uuid=upload.uuid,
+            initiator=initiator,
         )
     except (IntegrityError, FileNotFoundError):  # a completion racing this one won
         raise _already_uploaded() from None

@@ -13,6 +13,7 @@ from billing.quotas import QuotaExceeded
 from core.bases import absolute
 from files import errors
 from files.info import upload_file_info, upload_group_info
+from files.initiators import api_initiator
 from files.models import File, FromUrlTask, MultipartUpload
 from files.services import file_lookup, file_upload_batch, resolve_store, validate_metadata
 from files.uploads.auth import check_signature, metadata_from, project_for
@@ -101,7 +102,13 @@ def base(request):
     for field, upload in uploads:
         upload.name = upload.name or field
     # All or nothing: a refused file (limits, type) leaves none of the request's files behind.
-    files = file_upload_batch(project=project, uploads=[u for _, u in uploads], store=store, metadata=metadata)
+    files = file_upload_batch(
+        project=project,
+        uploads=[u for _, u in uploads],
+        store=store,
+        metadata=metadata,
+        initiator=api_initiator("upload_api"),
+    )
     return JsonResponse({field: str(file.uuid) for (field, _), file in zip(uploads, files, strict=True)})
 
 
@@ -146,7 +153,7 @@ def multipart_complete_view(request):
     if not upload_id:
         raise errors.UploadError("MultipartFileIdRequiredError", 400, "uuid is required.")
     upload = _multipart_lookup(project, upload_id)
-    return JsonResponse(upload_file_info(multipart_complete(upload=upload)))
+    return JsonResponse(upload_file_info(multipart_complete(upload=upload, initiator=api_initiator("upload_api"))))
 
 
 def _multipart_lookup(project, upload_id: str) -> MultipartUpload:

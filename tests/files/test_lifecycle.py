@@ -20,6 +20,9 @@ from files.storage import expiry, sweeps
 from projects.services import project_create
 from tests.factories import UserFactory
 
+# Uploadcare's initiator for what the platform does by itself.
+EXPIRED = {"type": "system", "detail": {"request_id": None, "addon_name": None, "reason": "expired"}}
+
 
 def make_file(project, name="a.txt", store=False, body=b"hello", age=timedelta(0)) -> File:
     file = services.file_upload(project=project, content=ContentFile(body, name=name), filename=name, store=store)
@@ -292,7 +295,7 @@ def test_batch_expiry_removes_only_expired_unstored_files_their_blobs_and_previe
         assert not file.is_removed and default_storage.exists(file.storage_key)
     events = Event.objects.filter(type="file.deleted")
     assert sorted(e.file_uuid for e in events) == sorted(f.uuid for f in [*expired, pictured])
-    assert all(e.initiator == {"type": "system", "detail": {"reason": "expired"}} for e in events)
+    assert all(e.initiator == EXPIRED for e in events)
     infos = event_file_infos(list(events))  # read at relay time: expiry's events carry no payload
     assert all(info["datetime_removed"] and info["datetime_stored"] is None for info in infos)
 

@@ -30,7 +30,7 @@ def recorded(settings):
 
 
 def upload(project, name="a.txt"):
-    return services.file_upload(project=project, content=ContentFile(b"x", name=name), filename=name, store=True)
+    return services.file_upload(project=project, content=ContentFile(b"x", name=name), filename=name, store=False)
 
 
 def test_relay_hands_each_event_once_in_order(db, recorded):
