@@ -64,10 +64,11 @@ class UploadSettingsForm(forms.ModelForm):
 
     class Meta:
         model = Project
-        fields = ["autostore_enabled", "require_signed_uploads", "allowed_mime_types"]
+        fields = ["autostore_enabled", "require_signed_uploads", "allowed_mime_types", "svg_validation", "strip_exif"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["strip_exif"].required = False  # a form without the field (an older page) means off
         if self.instance.max_file_size:
             self.initial["max_file_size_mb"] = self.instance.max_file_size // (1024 * 1024)
 
@@ -95,6 +96,8 @@ class UploadSettingsForm(forms.ModelForm):
             "require_signed_uploads": self.cleaned_data["require_signed_uploads"],
             "allowed_mime_types": self.cleaned_data["allowed_mime_types"],
             "max_file_size": mb * 1024 * 1024 if mb else None,
+            "svg_validation": self.cleaned_data["svg_validation"],
+            "strip_exif": self.cleaned_data["strip_exif"] or "off",
         }
 
 

@@ -55,7 +55,14 @@ def project_rename(*, project: Project, name: str) -> Project:
     return project
 
 
-UPLOAD_SETTINGS = ("autostore_enabled", "require_signed_uploads", "max_file_size", "allowed_mime_types")
+UPLOAD_SETTINGS = (
+    "autostore_enabled",
+    "require_signed_uploads",
+    "max_file_size",
+    "allowed_mime_types",
+    "svg_validation",
+    "strip_exif",
+)
 
 
 def project_configure_uploads(
@@ -65,15 +72,22 @@ def project_configure_uploads(
     require_signed_uploads: bool,
     max_file_size: int | None,
     allowed_mime_types: str,
+    svg_validation: bool | None = None,
+    strip_exif: str | None = None,
 ) -> Project:
-    """Sets how uploads are treated: automatic storing, signatures, size and type limits."""
+    """Sets how uploads are treated: automatic storing, signatures, size and type limits, SVG
+    validation and EXIF stripping (None: left as it is). Audits the fields that changed."""
     # From the database: a bound ModelForm has already copied the new values onto `project`.
     before = Project.objects.values(*UPLOAD_SETTINGS).get(pk=project.pk)
     project.autostore_enabled = autostore_enabled
     project.require_signed_uploads = require_signed_uploads
     project.max_file_size = max_file_size
     project.allowed_mime_types = allowed_mime_types
-    project.save(update_fields=["autostore_enabled", "require_signed_uploads", "max_file_size", "allowed_mime_types"])
+    if svg_validation is not None:
+        project.svg_validation = svg_validation
+    if strip_exif is not None:
+        project.strip_exif = strip_exif
+    project.save(update_fields=list(UPLOAD_SETTINGS))
     if changed := [field for field in UPLOAD_SETTINGS if before[field] != getattr(project, field)]:
         audit_record(action="project.settings_changed", project=project, details={"fields": changed})
     return project

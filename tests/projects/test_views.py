@@ -260,6 +260,20 @@ def test_upload_settings_are_saved(login, team):
     assert team.project.allowed_mime_types == "image/*, application/pdf"
 
 
+def test_upload_safety_settings_are_shown_and_saved(login, team):
+    client = login(team.admin)
+    page = client.get(reverse("projects:settings", args=[team.project.pk])).content.decode()
+    assert 'name="svg_validation"' in page and 'name="strip_exif"' in page and 'value="location"' in page
+    data = {"autostore_enabled": "on", "allowed_mime_types": "", "svg_validation": "on", "strip_exif": "location"}
+    assert client.post(reverse("projects:uploads", args=[team.project.pk]), data).status_code == 302
+    team.project.refresh_from_db()
+    assert team.project.svg_validation and team.project.strip_exif == "location"
+    data = {**data, "svg_validation": "", "strip_exif": "all"}
+    assert client.post(reverse("projects:uploads", args=[team.project.pk]), data).status_code == 302
+    team.project.refresh_from_db()
+    assert not team.project.svg_validation and team.project.strip_exif == "all"
+
+
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
