@@ -1,5 +1,9 @@
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.usersessions.adapter import DefaultUserSessionsAdapter
 from django.conf import settings
+
+from accounts.audit import audit_record
+from accounts.models import AuditEvent
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -14,3 +18,15 @@ class AccountAdapter(DefaultAccountAdapter):
         if settings.SIGNUP_OPEN:
             return True
         return bool(request.session.get("account_verified_email"))
+
+
+class UserSessionsAdapter(DefaultUserSessionsAdapter):
+    def end_sessions(self, sessions) -> None:
+        # allauth sends no signal when sessions are ended ("Sign out other sessions"); the account
+        # log should still show it, as it shows a password change.
+        sessions = list(sessions)
+        super().end_sessions(sessions)
+        if sessions:
+            audit_record(
+                action=AuditEvent.Action.SESSIONS_ENDED, actor=sessions[0].user, details={"sessions": len(sessions)}
+            )

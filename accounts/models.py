@@ -79,6 +79,8 @@ class AuditEvent(models.Model):
         OAUTH_APP_REMOVED = "oauth_app.removed", "Upload source app removed"
         PROXY_DOMAIN_ADDED = "proxy.domain_added", "Proxy domain allowed"
         PROXY_DOMAIN_REMOVED = "proxy.domain_removed", "Proxy domain removed"
+        SESSIONS_ENDED = "sessions.ended", "Other sessions signed out"
+        PLAN_CHANGED = "plan.changed", "Plan changed"
 
     actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     actor_email = models.EmailField(blank=True)

@@ -30,8 +30,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 
-from accounts.models import User
+from accounts.audit import audit_record
+from accounts.models import AuditEvent, User
 from billing.models import BillingDetails, Invoice, InvoiceLine, Plan, Subscription, UsageAlert
+from billing.money import format_money
 from billing.periods import month_bounds, today
 from billing.providers import get_provider
 from billing.quotas import account_usage, default_plan
@@ -120,8 +122,8 @@ class PlanChange:
 def subscription_change_plan(*, account, plan: Plan, day: date | None = None) -> PlanChange:
     """Moves the account to `plan` under the proration rules in this module's docstring.
 
-    Writes the subscription and, for an upgrade, a proration line on the next period's draft
-    invoice. Raises ValidationError for a plan that is not offered or is in another currency.
+    Writes the subscription, for an upgrade a proration line on the next period's draft invoice,
+    and an audit event. Raises ValidationError for a plan that is not offered or is in another currency.
     """
     day = day or today()
     subscription = subscription_ensure(account=account, day=day)
@@ -133,9 +135,10 @@ def subscription_change_plan(*, account, plan: Plan, day: date | None = None) ->
         current = subscription.plan
         if plan.pk == current.pk:
             if subscription.pending_plan_id:
+                cancelled = subscription.pending_plan.name
                 subscription.pending_plan = None
                 subscription.save(update_fields=["pending_plan"])
-                return PlanChange("downgrade_cancelled", plan)
+                return _plan_audited(account, current, PlanChange("downgrade_cancelled", plan), cancelled=cancelled)
             return PlanChange("unchanged", plan)
         if not plan.is_public:
             raise ValidationError("This plan is not available.")
@@ -144,7 +147,9 @@ def subscription_change_plan(*, account, plan: Plan, day: date | None = None) ->
         if plan.price_cents < current.price_cents:
             subscription.pending_plan = plan
             subscription.save(update_fields=["pending_plan"])
-            return PlanChange("downgrade", plan, effective=subscription.current_period_end)
+            return _plan_audited(
+                account, current, PlanChange("downgrade", plan, effective=subscription.current_period_end)
+            )
         charge = 0
         if plan.price_cents > current.price_cents:
             start, end = subscription.current_period_start, subscription.current_period_end
@@ -168,12 +173,23 @@ def subscription_change_plan(*, account, plan: Plan, day: date | None = None) ->
         subscription.plan = plan
         subscription.pending_plan = None
         subscription.save(update_fields=["plan", "pending_plan"])
-        return PlanChange(
+        change = PlanChange(
             "upgrade" if charge or plan.price_cents > current.price_cents else "switch",
             plan,
             charge_cents=charge,
             effective=day,
         )
+        return _plan_audited(account, current, change)
+
+
+def _plan_audited(account, current: Plan, change: PlanChange, **extra) -> PlanChange:
+    details = {"from": current.name, "to": change.plan.name, "change": change.kind, **extra}
+    if change.kind == "upgrade":
+        details["charge"] = format_money(change.charge_cents, change.plan.currency)
+    if change.effective:
+        details["starts"] = change.effective.isoformat()
+    audit_record(action=AuditEvent.Action.PLAN_CHANGED, actor=account, details=details)
+    return change
 
 
 def subscription_assign(*, subscription: Subscription, plan: Plan) -> Subscription:

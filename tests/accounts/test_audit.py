@@ -445,3 +445,46 @@ def test_audit_and_session_rows_name_the_browser_and_system_not_the_raw_agent(cl
     assert f'title="{FIREFOX}">Firefox on Linux</small>' in audit
     sessions = client.get(reverse("usersessions_list"), HTTP_USER_AGENT=FIREFOX, REMOTE_ADDR=IP).content.decode()
     assert 'class="user-agent" title="Mozilla/5.0' in sessions and ">Firefox on Linux</span>" in sessions
+
+
+def test_signing_out_other_sessions_is_in_the_account_log(client, db):
+    from django.test import Client
+
+    from tests.accounts.test_pages import log_in
+
+    user = UserFactory()
+    elsewhere = Client(REMOTE_ADDR="198.51.100.4", HTTP_USER_AGENT=CHROME_MAC)
+    log_in(elsewhere, user)
+    client.defaults.update(REMOTE_ADDR=IP, HTTP_USER_AGENT=FIREFOX)
+    log_in(client, user)
+    assert client.post(reverse("usersessions_list")).status_code == 302
+    event = AuditEvent.objects.get(action="sessions.ended")
+    assert event.actor == user and event.ip == IP and event.user_agent == FIREFOX
+    assert event.details == {"sessions": 1}
+    page = client.get(reverse("accounts:audit")).content.decode()
+    assert "Other sessions signed out" in page
+
+
+def test_a_plan_change_is_in_the_account_log(client, db):
+    import importlib
+
+    from django.apps import apps as global_apps
+
+    from billing import services as billing
+    from billing.models import Plan
+
+    importlib.import_module("billing.migrations.0002_default_plans").create_plans(global_apps, None)
+    user = UserFactory()
+    client.force_login(user)
+    client.defaults.update(REMOTE_ADDR=IP, HTTP_USER_AGENT=FIREFOX)
+    plans = {plan.slug: plan for plan in Plan.objects.all()}
+    billing.subscription_change_plan(account=user, plan=plans["pro"])
+    billing.subscription_change_plan(account=user, plan=plans["pro"])  # unchanged: nothing to record
+    billing.subscription_change_plan(account=user, plan=plans["free"])
+    recorded = list(AuditEvent.objects.filter(action="plan.changed").order_by("id"))
+    assert [(e.actor, e.details["from"], e.details["to"], e.details["change"]) for e in recorded] == [
+        (user, "Free", "Pro", "upgrade"),
+        (user, "Pro", "Free", "downgrade"),
+    ]
+    assert "charge" in recorded[0].details and "starts" in recorded[1].details
+    assert "Plan changed" in client.get(reverse("accounts:audit")).content.decode()
