@@ -12,6 +12,7 @@ import pytest
 
 from projects.models import Membership, Project, Role
 from projects.services import project_create
+from tests.clamd import Clamd
 from tests.factories import UserFactory
 
 
@@ -30,58 +31,12 @@ class Team:
         return getattr(self, persona)
 
 
-EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
-
-
-class Clamd:
-    """Debian's clamd on a socket of its own, with a signature database made here: a hash
-    signature of the EICAR test file (freshclam, which fetches the real ones, needs the internet)."""
-
-    def __init__(self, folder: Path):
-        import hashlib
-
-        self.folder, self.socket = folder, str(folder / "clamd.sock")
-        (folder / "db").mkdir(parents=True, exist_ok=True)
-        digest = hashlib.md5(EICAR).hexdigest()
-        (folder / "db" / "filedock-test.hdb").write_text(f"{digest}:{len(EICAR)}:Eicar-Test-Signature\n")
-        (folder / "clamd.conf").write_text(
-            f"LocalSocket {self.socket}\nForeground yes\nDatabaseDirectory {folder / 'db'}\n"
-            f"LogFile {folder / 'clamd.log'}\nStreamMaxLength 100M\n"
-        )
-        self.process = None
-
-    def start(self) -> "Clamd":
-        binary = next((p for p in ("/usr/sbin/clamd", "/usr/bin/clamd") if Path(p).exists()), None)
-        if binary is None:
-            pytest.fail("ClamAV's clamd is missing: tests/services.sh installs Debian's clamav-daemon")
-        self.process = subprocess.Popen([binary, "-c", str(self.folder / "clamd.conf")], stderr=subprocess.DEVNULL)
-        for _ in range(200):
-            if self.pong():
-                return self
-            time.sleep(0.05)
-        raise RuntimeError("clamd did not start:\n" + (self.folder / "clamd.log").read_text())
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(10)
-            self.process = None
-        Path(self.socket).unlink(missing_ok=True)
-
-    def pong(self) -> bool:
-        try:
-            with socket.socket(socket.AF_UNIX) as conn:
-                conn.settimeout(1)
-                conn.connect(self.socket)
-                conn.sendall(b"zPING\0")
-                return conn.recv(16) == b"PONG\0"
-        except OSError:
-            return False
-
-
 @pytest.fixture(scope="session")
 def clamd_server(tmp_path_factory):
-    server = Clamd(tmp_path_factory.mktemp("clamd")).start()
+    server = Clamd(tmp_path_factory.mktemp("clamd"))
+    if not server.installed:
+        pytest.fail("ClamAV's clamd is missing: tests/services.sh installs Debian's clamav-daemon")
+    server.start()
     yield server
     server.stop()
 

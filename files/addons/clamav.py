@@ -7,12 +7,15 @@ default /var/run/clamav/clamd.ctl) or host:port for its TCPSocket.
 
 import socket
 import struct
+import time
 from typing import BinaryIO
 
 from django.conf import settings
 
 CHUNK = 256 * 1024
 TIMEOUT = 60.0
+VERSION_SECONDS = 60
+_version: tuple[float, str] | None = None
 
 
 class ScannerUnavailable(Exception):
@@ -43,10 +46,15 @@ def scan(stream: BinaryIO) -> str | None:
 
 
 def version() -> str:
-    """clamd's version line, e.g. "ClamAV 1.4.6/27000/…"; raises ScannerUnavailable."""
-    with _connect() as conn:
-        conn.sendall(b"zVERSION\0")
-        return _answer(conn)
+    """clamd's version line, e.g. "ClamAV 1.4.6/27000/…", asked at most once a minute per process
+    (it changes when clamd loads new signatures); raises ScannerUnavailable."""
+    global _version
+    now = time.monotonic()
+    if _version is None or now - _version[0] > VERSION_SECONDS:
+        with _connect() as conn:
+            conn.sendall(b"zVERSION\0")
+            _version = (now, _answer(conn))
+    return _version[1]
 
 
 def available() -> bool:

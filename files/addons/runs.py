@@ -158,6 +158,7 @@ def addon_run(*, run_id) -> str:
         return _finish(run, Status.ERROR, error=f"ClamAV could not scan the file: {exc}")
     except (moderation.ModelUnavailable, pyvips.Error) as exc:
         return _finish(run, Status.ERROR, error=f"The image could not be checked: {str(exc)[:300]}")
+    # _record finished the run in the transaction that wrote its result (or the file was gone).
     return _finish(run, Status.DONE)
 
 
@@ -228,6 +229,7 @@ def _record(run: AddonRun, data: dict, version: str, infected: bool | None = Non
         emit(file, Event.Type.FILE_INFO_UPDATED, initiator)
         if infected:
             emit(file, Event.Type.FILE_INFECTED, initiator)
+        _finish(run, Status.DONE)  # with its result: one commit, not two
     return file
 
 
@@ -235,7 +237,7 @@ def _finish(run: AddonRun, status: str, *, error: str = "") -> str:
     AddonRun.objects.filter(pk=run.pk, status=Status.IN_PROGRESS).update(
         status=status, error=error, finished_at=timezone.now()
     )
-    return status
+    return str(status)
 
 
 def _later(run: AddonRun, reason: str) -> str:
@@ -247,4 +249,4 @@ def _later(run: AddonRun, reason: str) -> str:
     )
     if changed:
         send_on_commit(RUN_TASK, str(run.pk), countdown=delay)
-    return Status.WAITING
+    return str(Status.WAITING)

@@ -9,7 +9,8 @@ from pyuploadcare.exceptions import InvalidRequestError
 
 from files.addons.runs import CLAMAV
 from files.models import File
-from tests.conftest import EICAR, wait_until
+from tests.clamd import EICAR
+from tests.conftest import wait_until
 from tests.projects.webhooks.receiver import Receiver, subscribe
 
 

@@ -405,7 +405,8 @@ def test_rest_client_with_the_dashboard_api_base(live_server, live_project, node
 
 def test_rest_client_execute_addon_and_status(rest_client_js, conformance, live_project, clamd, celery_worker):
     from files.addons.runs import CLAMAV
-    from tests.conftest import EICAR, wait_until
+    from tests.clamd import EICAR
+    from tests.conftest import wait_until
 
     project, _ = live_project
     file = file_upload(project=project, content=ContentFile(EICAR, name="e.com"), filename="e.com", store=True)

@@ -13,7 +13,7 @@ from files.addons.runs import CLAMAV, AddonError, addon_execute, addon_run, addo
 from files.models import AddonRun, Event, File
 from files.outbox.relay import outbox_relay
 from files.services import file_upload
-from tests.conftest import EICAR
+from tests.clamd import EICAR
 
 
 def upload(project, data: bytes = EICAR, name: str = "eicar.com") -> File:
