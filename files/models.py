@@ -424,3 +424,66 @@ class AddonRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.addon} {self.file_id} {self.status}"
+
+
+class FileTag(models.Model):
+    """One tag of a file (REST v0.7 `files/{uuid}/tags/`, `files/search/`): lowercased, trimmed.
+    A row per tag, so a search by tag is an index lookup at any number of files."""
+
+    file = models.ForeignKey(File, on_delete=models.CASCADE, related_name="tag_rows")
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="+", db_index=False)
+    tag = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["file", "tag"], name="filetag_unique")]
+        indexes = [models.Index(fields=["project", "tag"], name="filetag_project_tag")]
+
+    def __str__(self) -> str:
+        return self.tag
+
+
+class Conversion(models.Model):
+    """A document or video conversion (REST `convert/document/`, `convert/video/`): the row is the
+    job, claimed and retried like the others; `token` is what the status call names. The result's
+    UUID is given out when the job is made, and its File row is written with it when done."""
+
+    class Kind(models.TextChoices):
+        DOCUMENT = "document"
+        VIDEO = "video"
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        PROCESSING = "processing"
+        FINISHED = "finished"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    token = models.BigAutoField(primary_key=True)
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="+")
+    source = models.ForeignKey(File, on_delete=models.CASCADE, related_name="conversions")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    path = models.CharField(max_length=1000)  # as asked: {uuid}/document/-/format/pdf/
+    params = models.JSONField(default=dict, blank=True)  # the parsed path: format, page, size, cut, thumbs…
+    store = models.BooleanField(null=True)  # null: the project's default
+    save_in_group = models.BooleanField(default=False)
+    result_uuid = models.UUIDField(default=uuid.uuid4, unique=True)
+    thumbnails_group_id = models.CharField(max_length=64, blank=True, default="")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    error = models.CharField(max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="conversion_due",
+                condition=models.Q(status__in=["pending", "processing"]),
+            ),
+            models.Index(fields=["source", "-created_at"], name="conversion_source"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.token} {self.status}"
