@@ -132,6 +132,9 @@ class MultipartUpload(models.Model):
     metadata = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # A tus upload (files.uploads.tus): the bytes received so far, written in order; null for
+    # Uploadcare's multipart, whose parts arrive in any order.
+    received = models.BigIntegerField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.uuid})"
