@@ -435,7 +435,7 @@ class FileTag(models.Model):
 
     file = models.ForeignKey(File, on_delete=models.CASCADE, related_name="tag_rows")
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="+", db_index=False)
-    tag = models.CharField(max_length=64)
+    tag = models.CharField(max_length=100)  # Uploadcare's limit, which pyuploadcare checks too
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["file", "tag"], name="filetag_unique")]
