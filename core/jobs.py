@@ -13,12 +13,16 @@ The rules every job follows:
 
 import logging
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 
 from celery import current_app, shared_task
 from django.db import connections, router, transaction
+from django.db.models import F, Q
 from django.db.models.sql import UpdateQuery
+from django.utils import timezone
 
 log = logging.getLogger(__name__)
 
@@ -82,3 +86,66 @@ def claim(queryset, **changes) -> list:
     with transaction.atomic(using=db), connections[db].cursor() as cursor:
         cursor.execute(f"{sql} RETURNING {pk_column}", params)
         return [row[0] for row in cursor.fetchall()]
+
+
+@dataclass(frozen=True)
+class JobRows:
+    """A kind of job kept as rows with `status`, `attempts` and `next_attempt_at`: how a worker
+    takes one, puts it back for later, finishes it, and how the beat sweep finds lost ones.
+
+    `waiting` rows are due at `next_attempt_at`; a `working` row's `next_attempt_at` is the end of
+    its worker's lease (longer than the task's time limit), after which the job is due again: a
+    worker that died mid-job leaves it to the sweep. `lease` is a timedelta or a callable giving
+    one (read from settings at each claim).
+    """
+
+    task: str
+    model: type
+    waiting: str
+    working: str
+    lease: timedelta | Callable[[], timedelta]
+    grace: timedelta  # a new job's own message is normally queued: the sweep re-sends it after this
+
+    def take(self, pk) -> bool:
+        """Claims the job for this worker until its lease ends, counting the attempt; False when it
+        is not due, finished, or held by another worker whose lease has not run out."""
+        now = timezone.now()
+        lease = self.lease() if callable(self.lease) else self.lease
+        return bool(
+            claim(
+                self.model.objects.filter(pk=pk, status__in=[self.waiting, self.working], next_attempt_at__lte=now),
+                status=self.working,
+                attempts=F("attempts") + 1,
+                next_attempt_at=now + lease,
+            )
+        )
+
+    def finish(self, pk, status: str, **fields) -> bool:
+        """Ends the job as `status`; only while this worker holds it (a sweep or a cancel may have
+        moved it on meanwhile). Returns whether it did."""
+        return bool(self.model.objects.filter(pk=pk, status=self.working).update(status=status, **fields))
+
+    def later(self, pk, delay: float, **fields) -> bool:
+        """Puts the held job back to wait `delay` seconds, and queues its message for then."""
+        changed = self.model.objects.filter(pk=pk, status=self.working).update(
+            status=self.waiting, next_attempt_at=timezone.now() + timedelta(seconds=delay), **fields
+        )
+        if changed:
+            send_on_commit(self.task, str(pk), countdown=delay)
+        return bool(changed)
+
+    def sweep(self, *, limit: int, queryset=None) -> int:
+        """Re-sends due jobs whose message was lost or whose worker died (lease over), oldest
+        first, at most `limit`; `queryset` narrows the rows. Returns how many it sent."""
+        now = timezone.now()
+        rows = self.model.objects.all() if queryset is None else queryset
+        due = list(
+            rows.filter(
+                Q(status=self.waiting, next_attempt_at__lte=now - self.grace)
+                | Q(status=self.waiting, attempts__gt=0, next_attempt_at__lte=now)
+                | Q(status=self.working, next_attempt_at__lte=now)
+            )
+            .order_by("next_attempt_at")
+            .values_list("pk", flat=True)[:limit]
+        )
+        return len(send_batches(self.task, [str(pk) for pk in due]))

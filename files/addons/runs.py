@@ -14,10 +14,9 @@ from pathlib import Path
 import pyvips
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
 from django.utils import timezone
 
-from core.jobs import claim, retry_delay, send_batches, send_on_commit
+from core.jobs import JobRows, retry_delay, send_batches, send_on_commit
 from files.addons import clamav, moderation
 from files.info import iso
 from files.models import AddonRun, Event, File
@@ -39,6 +38,7 @@ LEASE = timedelta(minutes=5)  # longer than a scan may take (clamd's own timeout
 RETRY_BASE, RETRY_CAP = 5.0, 600.0  # seconds
 SWEEP_GRACE = timedelta(seconds=30)
 Status = AddonRun.Status
+JOBS = JobRows(RUN_TASK, AddonRun, Status.WAITING, Status.IN_PROGRESS, lease=LEASE, grace=SWEEP_GRACE)
 
 
 class AddonError(Exception):
@@ -138,14 +138,7 @@ def _run(event: Event, addon: str, params: dict) -> AddonRun:
 def addon_run(*, run_id) -> str:
     """Runs one due add-on job; returns its status after. A second run of the same message finds
     it claimed or finished and returns."""
-    now = timezone.now()
-    claimed = claim(
-        AddonRun.objects.filter(pk=run_id, status__in=[Status.WAITING, Status.IN_PROGRESS], next_attempt_at__lte=now),
-        status=Status.IN_PROGRESS,
-        attempts=F("attempts") + 1,
-        next_attempt_at=now + LEASE,
-    )
-    if not claimed:
+    if not JOBS.take(run_id):
         return "not-due"
     run = AddonRun.objects.select_related("file", "project").get(pk=run_id)
     if run.file.is_removed:
@@ -164,18 +157,7 @@ def addon_run(*, run_id) -> str:
 
 def addon_sweep(*, limit: int = 500) -> int:
     """Beat: re-sends due jobs whose message was lost or whose worker died (lease over)."""
-    now = timezone.now()
-    due = list(
-        AddonRun.objects.filter(
-            Q(status=Status.WAITING, next_attempt_at__lte=now - SWEEP_GRACE)
-            | Q(status=Status.WAITING, attempts__gt=0, next_attempt_at__lte=now)
-            | Q(status=Status.IN_PROGRESS, next_attempt_at__lte=now)
-        )
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-    send_batches(RUN_TASK, [str(pk) for pk in due])
-    return len(due)
+    return JOBS.sweep(limit=limit)
 
 
 def scans_waiting(project) -> dict:
@@ -234,9 +216,7 @@ def _record(run: AddonRun, data: dict, version: str, infected: bool | None = Non
 
 
 def _finish(run: AddonRun, status: str, *, error: str = "") -> str:
-    AddonRun.objects.filter(pk=run.pk, status=Status.IN_PROGRESS).update(
-        status=status, error=error, finished_at=timezone.now()
-    )
+    JOBS.finish(run.pk, status, error=error, finished_at=timezone.now())
     return str(status)
 
 
@@ -244,9 +224,5 @@ def _later(run: AddonRun, reason: str) -> str:
     """The tool is away: the job waits and is tried again, however long that takes."""
     delay = retry_delay(run.attempts, base=RETRY_BASE, cap=RETRY_CAP, jitter=True)
     log.warning("add-on %s on %s waits %.0f s: %s", run.addon, run.file_id, delay, reason)
-    changed = AddonRun.objects.filter(pk=run.pk, status=Status.IN_PROGRESS).update(
-        status=Status.WAITING, next_attempt_at=timezone.now() + timedelta(seconds=delay), error=reason[:500]
-    )
-    if changed:
-        send_on_commit(RUN_TASK, str(run.pk), countdown=delay)
+    JOBS.later(run.pk, delay, error=reason[:500])
     return str(Status.WAITING)
