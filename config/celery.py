@@ -8,4 +8,6 @@ app = Celery("filedock")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # Each app's tasks.py, and those of the packages that own background work of their own.
 app.autodiscover_tasks()
-app.autodiscover_tasks(["files.uploads", "files.storage", "files.outbox", "files.addons", "projects.webhooks"])
+app.autodiscover_tasks(
+    ["files.uploads", "files.storage", "files.outbox", "files.addons", "files.media", "projects.webhooks"]
+)

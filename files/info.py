@@ -9,7 +9,7 @@ from django.db.models.functions import Cast
 
 from core.bases import absolute
 from files.content import url_filename
-from files.models import File, Group
+from files.models import File, FileTag, Group
 
 
 def iso(value) -> str | None:
@@ -20,12 +20,25 @@ def cdn_url(file: File, request=None) -> str:
     return f"{absolute(settings.CDN_BASE, request)}{file.uuid}/"
 
 
-def content_info(mime_type: str, image_info) -> dict:
+def content_info(mime_type: str, image_info, media_info=None) -> dict:
+    """Uploadcare's content_info: mime always; image for images; video (with its audio and video
+    streams; an audio file has no video stream) once the background analysis read the file."""
     kind, _, subtype = mime_type.partition("/")
     info = {"mime": {"mime": mime_type, "type": kind, "subtype": subtype}}
     if image_info:
         info["image"] = image_info
+    if media_info and media_info.get("video"):
+        info["video"] = media_info["video"]
     return info
+
+
+def legacy_video_info(media_info) -> dict | None:
+    """The Upload API's older `video_info`: the first audio and the first video stream, each an
+    object (or null), for a file with a video stream."""
+    video = (media_info or {}).get("video")
+    if not video or not video["video"]:
+        return None
+    return {**video, "audio": (video["audio"] or [None])[0], "video": video["video"][0]}
 
 
 def rest_file_info(file: File, request=None, include_appdata: bool = False) -> dict:
@@ -52,6 +65,7 @@ REST_INFO_COLUMNS = (
     "metadata",
     "source",
     "appdata",
+    "media_info",
 )
 
 
@@ -81,15 +95,41 @@ def rest_infos_of_rows(rows, request=None, include_appdata: bool = False) -> lis
     already. The base URLs are worked out once: building them per file was a third of a
     100-file list page's serialisation."""
     cdn, api = absolute(settings.CDN_BASE, request), absolute(settings.API_BASE, request)
-    return [_rest_info(row, cdn, api, include_appdata) for row in rows]
+    rows = rows if isinstance(rows, list) else list(rows)
+    tags = tags_by_file(row[0] for row in rows)
+    return [_rest_info(row, cdn, api, include_appdata, tags.get(str(row[0]), [])) for row in rows]
+
+
+def tags_by_file(file_ids) -> dict[str, list[str]]:
+    """Each file's tags in storage order, by uuid text: one query for a whole page of infos (the
+    (file, tag) unique index serves it), none per file."""
+    tags: dict[str, list[str]] = {}
+    ids = [str(file_id) for file_id in file_ids]
+    if ids:
+        for file_id, tag in FileTag.objects.filter(file_id__in=ids).order_by("pk").values_list("file_id", "tag"):
+            tags.setdefault(str(file_id), []).append(tag)
+    return tags
 
 
 def _text(value) -> str | None:
     return value if value is None or type(value) is str else iso(value)
 
 
-def _rest_info(row: tuple, cdn_base: str, api_base: str, include_appdata: bool) -> dict:
-    file_id, uploaded, stored, removed, size, mime_type, original_filename, image_info, metadata, source, appdata = row
+def _rest_info(row: tuple, cdn_base: str, api_base: str, include_appdata: bool, tags: list[str]) -> dict:
+    (
+        file_id,
+        uploaded,
+        stored,
+        removed,
+        size,
+        mime_type,
+        original_filename,
+        image_info,
+        metadata,
+        source,
+        appdata,
+        media,
+    ) = row
     pk, removed = str(file_id), _text(removed)
     info = {
         "uuid": pk,
@@ -105,7 +145,8 @@ def _rest_info(row: tuple, cdn_base: str, api_base: str, include_appdata: bool) 
         "is_image": image_info is not None,
         "is_ready": True,
         "metadata": metadata,
-        "content_info": content_info(mime_type, image_info),
+        "tags": tags,
+        "content_info": content_info(mime_type, image_info, media),
         "variations": None,
         "source": source,
     }
@@ -128,8 +169,8 @@ def upload_file_info(file: File) -> dict:
         "is_stored": file.is_stored,
         "is_ready": True,
         "image_info": file.image_info,
-        "video_info": None,
-        "content_info": content_info(file.mime_type, file.image_info),
+        "video_info": legacy_video_info(file.media_info),
+        "content_info": content_info(file.mime_type, file.image_info, file.media_info),
         "metadata": file.metadata,
         "s3_bucket": None,
     }

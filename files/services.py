@@ -15,12 +15,13 @@ from django.utils import timezone
 
 from billing.metering import usage_add
 from billing.quotas import check_upload, plan_max_file_size
+from core.jobs import send_on_commit
 from files import errors
 from files.cdn import images
 from files.content import SNIFF_BYTES, clean_filename, image_info, sniff_mime
 from files.exif import STRIPPABLE, strip_metadata
 from files.info import rest_file_info
-from files.initiators import UNKNOWN, derived
+from files.initiators import UNKNOWN, derived, system_initiator
 from files.models import Event, File
 from files.outbox.relay import wake_relay
 from files.storage.backends import delete_bytes, storage_for, upload_storage
@@ -33,6 +34,8 @@ METADATA_VALUE_MAX = 512
 METADATA_KEYS_MAX = 50
 # Uploadcare copies a file through image operations only up to this size.
 COPY_WITH_EFFECTS_MAX_SIZE = 100 * 1024**2
+# Video and audio files are read by ffprobe in the background (files.media), sent by this name.
+MEDIA_ANALYSE_TASK = "files.tasks.analyse_media"
 # Originals are stripped of metadata in memory; a larger image is kept as uploaded (and logged).
 STRIP_EXIF_MAX_SIZE = 200 * 1024**2
 
@@ -205,6 +208,8 @@ def _write(*, project, content, name, file_uuid, early, store, metadata, source,
             if store:
                 # Stored at upload: receivers hear of the file first, then of its storing.
                 emit(file, Event.Type.FILE_STORED, initiator)
+            if is_media(mime_type):
+                send_on_commit(MEDIA_ANALYSE_TASK, str(file.uuid))
             # After commit, so a long batch transaction never holds the day's usage row locked.
             # Robust: a failure only misses a count. A lambda, not a partial: Django names the
             # failed hook by __qualname__ when it logs, and a partial has none (the upload would
@@ -361,6 +366,24 @@ def file_delete(*, file: File, initiator: dict | None = None) -> File:
             emit(file, Event.Type.FILE_DELETED, initiator)
             transaction.on_commit(lambda: delete_bytes(file))
     return file
+
+
+def is_media(mime_type: str) -> bool:
+    return mime_type.startswith(("video/", "audio/"))
+
+
+def file_media_info_set(*, file: File, media_info: dict) -> bool:
+    """Records a media file's analysis once (a second analysis finds it done and writes nothing);
+    emits file.info_updated when it adds video or audio info. Returns whether it was written."""
+    with transaction.atomic():
+        # Conditional UPDATE: 0 rows when another analysis got there first or the file was removed.
+        written = File.objects.filter(pk=file.pk, media_info__isnull=True, datetime_removed__isnull=True).update(
+            media_info=media_info
+        )
+        if written and media_info:
+            file.refresh_from_db()
+            emit(file, Event.Type.FILE_INFO_UPDATED, system_initiator("media_analysis"))
+    return bool(written)
 
 
 def file_metadata_set(*, file: File, key: str, value: str, initiator: dict | None = None) -> File:

@@ -210,6 +210,7 @@ CELERY_BEAT_SCHEDULE = {
     "purge-deleted-projects": {"task": "projects.tasks.purge_deleted_projects", "schedule": 60.0},
     "sweep-edge": {"task": "files.tasks.sweep_edge", "schedule": 60.0},
     "sweep-addons": {"task": "files.tasks.sweep_addons", "schedule": 30.0},
+    "sweep-media": {"task": "files.tasks.sweep_media", "schedule": 300.0},
     "billing-flush-usage": {"task": "billing.tasks.flush_usage", "schedule": 5.0},
     "billing-usage-alerts": {"task": "billing.tasks.send_usage_alerts", "schedule": 900.0},
     "sweep-orphan-blobs": {"task": "files.tasks.sweep_orphan_blobs", "schedule": 3600.0},
