@@ -210,6 +210,7 @@ CELERY_BEAT_SCHEDULE = {
     "purge-deleted-projects": {"task": "projects.tasks.purge_deleted_projects", "schedule": 60.0},
     "sweep-edge": {"task": "files.tasks.sweep_edge", "schedule": 60.0},
     "sweep-addons": {"task": "files.tasks.sweep_addons", "schedule": 30.0},
+    "sweep-conversions": {"task": "files.tasks.sweep_conversions", "schedule": 30.0},
     "sweep-media": {"task": "files.tasks.sweep_media", "schedule": 300.0},
     "billing-flush-usage": {"task": "billing.tasks.flush_usage", "schedule": 5.0},
     "billing-usage-alerts": {"task": "billing.tasks.send_usage_alerts", "schedule": 900.0},
@@ -342,6 +343,17 @@ FILEDOCK_BACKUP_SWEEP_GRACE = env_int("FILEDOCK_BACKUP_SWEEP_GRACE", 60)
 FILEDOCK_BACKUP_MAX_BANDWIDTH = env_int("FILEDOCK_BACKUP_MAX_BANDWIDTH", 0)
 FILEDOCK_BACKUP_BACKFILL_BATCH = 500
 FILEDOCK_BACKUP_SWEEP_LIMIT = 500
+
+# Document and video conversions: one may run FILEDOCK_CONVERSION_TIME_LIMIT seconds (then its tool
+# is killed and the job fails); a worker's claim lasts FILEDOCK_CONVERSION_LEASE (longer, so a job
+# never runs twice at once; after it a dead worker's job runs again). Storage or a tool that is away
+# is retried after FILEDOCK_CONVERSION_RETRY_BASE seconds, doubling up to FILEDOCK_CONVERSION_RETRY_MAX,
+# and the job fails after FILEDOCK_CONVERSION_MAX_ATTEMPTS.
+FILEDOCK_CONVERSION_TIME_LIMIT = env_int("FILEDOCK_CONVERSION_TIME_LIMIT", 600)
+FILEDOCK_CONVERSION_LEASE = env_int("FILEDOCK_CONVERSION_LEASE", FILEDOCK_CONVERSION_TIME_LIMIT + 120)
+FILEDOCK_CONVERSION_RETRY_BASE = env_int("FILEDOCK_CONVERSION_RETRY_BASE", 30)
+FILEDOCK_CONVERSION_RETRY_MAX = env_int("FILEDOCK_CONVERSION_RETRY_MAX", 3600)
+FILEDOCK_CONVERSION_MAX_ATTEMPTS = env_int("FILEDOCK_CONVERSION_MAX_ATTEMPTS", 10)
 
 # Invoices: who issues them. Lines are separated by a literal "\n" (an environment variable holds
 # one line); the payment details are printed on unpaid invoices.
