@@ -315,6 +315,12 @@ def multipart_parts_delete(*, upload: MultipartUpload) -> None:
     """Deletes an upload's part bytes and markers (missing ones are no error); the row stays."""
     for index in range(upload.parts_count):
         default_storage.delete(upload.part_key(index))
+    if upload.received is not None and not on_local_disk():  # a tus upload's chunks, named by offset
+        try:
+            _, names = default_storage.listdir(f"parts/{upload.uuid}")
+        except FileNotFoundError:
+            names = []
+        storage_delete_many(default_storage, [f"parts/{upload.uuid}/{name}" for name in names])
     default_storage.delete(parts_data_key(upload))
     if on_local_disk():
         try:

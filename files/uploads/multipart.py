@@ -93,7 +93,7 @@ def multipart_part_write(*, upload: MultipartUpload, index: int, stream, length:
     key = upload.part_key(index)
     default_storage.delete(key)
     if on_local_disk():
-        _write_at_offset(upload, index * upload.part_size, stream, length)
+        write_at_offset(upload, index * upload.part_size, stream, length)
         open(default_storage.path(key), "wb").close()  # the part is whole
         return
     body = DjangoFile(_Limited(stream, length), name=key)
@@ -116,7 +116,7 @@ def multipart_complete(*, upload: MultipartUpload, initiator: dict | None = None
     upload = MultipartUpload.objects.select_related("project").get(pk=upload.pk)
     if upload.completed_at is not None:
         raise _already_uploaded()
-    keys = [upload.part_key(i) for i in range(upload.parts_count)]
+    keys = part_keys(upload)
     if not all(default_storage.exists(k) for k in keys):
         raise errors.UploadError("MultipartUploadSizeTooSmallError", 400, "File size mismatch. Not all parts uploaded?")
     content = _assembled(upload) or _joined(keys, upload.filename)
@@ -146,7 +146,21 @@ def multipart_complete(*, upload: MultipartUpload, initiator: dict | None = None
     return file
 
 
-def _write_at_offset(upload: MultipartUpload, offset: int, stream, length: int) -> None:
+def part_keys(upload: MultipartUpload) -> list[str]:
+    """The keys of the parts a completion joins, in order: Uploadcare's numbered parts; a tus
+    upload's chunks on S3, named by offset (on local disk it has none: its bytes are in one file)."""
+    if upload.received is None:
+        return [upload.part_key(i) for i in range(upload.parts_count)]
+    if on_local_disk():
+        return []
+    try:
+        _, names = default_storage.listdir(f"parts/{upload.uuid}")
+    except FileNotFoundError:
+        return []
+    return [f"parts/{upload.uuid}/{name}" for name in sorted(name for name in names if name.startswith("t"))]
+
+
+def write_at_offset(upload: MultipartUpload, offset: int, stream, length: int) -> None:
     """Copies `length` bytes of the body into the upload's one file at `offset`, in 1 MiB reads."""
     path = default_storage.path(parts_data_key(upload))
     os.makedirs(os.path.dirname(path), exist_ok=True)

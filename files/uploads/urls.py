@@ -1,6 +1,6 @@
 from django.urls import path
 
-from files.uploads import sources
+from files.uploads import sources, tus_views
 from files.uploads import views as upload_api
 
 app_name = "upload"
@@ -25,5 +25,7 @@ urlpatterns = [
     path("group/", upload_api.group, name="group"),
     path("group//", upload_api.group),
     path("group/info/", upload_api.group_info, name="group_info"),
+    path("tus/", tus_views.collection, name="tus"),
+    path("tus/<uuid:upload_id>/", tus_views.resource, name="tus_upload"),
     path("sources/", sources.sources, name="sources"),
 ]

@@ -1,4 +1,8 @@
+import json
+import shutil
+import subprocess
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from pyuploadcare import Uploadcare
@@ -6,6 +10,31 @@ from pyuploadcare.api.auth import UploadcareSimpleAuth
 
 from projects.services import project_create, secret_key_create
 from tests.factories import UserFactory
+
+JS_DIR = Path(__file__).parent / "js"
+
+
+@pytest.fixture(scope="session")
+def node():
+    """Runs a script in js/ with a job on stdin and returns the JSON it prints."""
+    if shutil.which("node") is None:
+        pytest.fail("Node.js is needed for the JavaScript client tests")
+    if not (JS_DIR / "node_modules" / "@uploadcare").is_dir():  # `make test` installs them first
+        subprocess.run(["npm", "ci", "--prefix", str(JS_DIR), "--no-audit", "--no-fund"], check=True, timeout=300)
+
+    def run(script: str, job: dict, timeout: float = 120) -> dict:
+        done = subprocess.run(
+            ["node", str(JS_DIR / script)],
+            input=json.dumps(job),
+            capture_output=True,
+            text=True,
+            cwd=JS_DIR,
+            timeout=timeout,
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    return run
 
 
 @pytest.fixture

@@ -4,10 +4,7 @@ Small Node scripts in js/ make the calls and print each call's result as JSON; t
 that output against the database and the bytes the CDN serves.
 """
 
-import json
 import os
-import shutil
-import subprocess
 import urllib.request
 from datetime import timedelta
 from pathlib import Path
@@ -26,29 +23,6 @@ from tests.files.uploads.test_views import png_bytes
 
 JS_DIR = Path(__file__).parent / "js"
 UPLOAD_CLIENT = "@uploadcare/upload-client"
-
-
-@pytest.fixture(scope="session")
-def node():
-    """Runs a script in js/ with a job on stdin and returns the JSON it prints."""
-    if shutil.which("node") is None:
-        pytest.fail("Node.js is needed for the JavaScript client tests")
-    if not (JS_DIR / "node_modules" / "@uploadcare").is_dir():  # `make test` installs them first
-        subprocess.run(["npm", "ci", "--prefix", str(JS_DIR), "--no-audit", "--no-fund"], check=True, timeout=300)
-
-    def run(script: str, job: dict, timeout: float = 120) -> dict:
-        done = subprocess.run(
-            ["node", str(JS_DIR / script)],
-            input=json.dumps(job),
-            capture_output=True,
-            text=True,
-            cwd=JS_DIR,
-            timeout=timeout,
-        )
-        assert done.returncode == 0, done.stderr
-        return json.loads(done.stdout)
-
-    return run
 
 
 def ok(results: dict, call_id: str):
