@@ -1,0 +1,71 @@
+"""SVG validation and EXIF stripping on the path where the upload arrives as a one-way stream
+(a multipart upload's parts joined from S3): the bytes are spooled so they are checked before
+anything is written."""
+
+import io
+
+import pytest
+from django.core.files import File as DjangoFile
+from django.core.files.storage import default_storage
+from PIL import ExifTags, Image
+
+from files import services
+from files.errors import UploadError
+from files.models import File
+from projects.models import Project
+from tests.conformance.test_pyuploadcare_upload_safety import UNSAFE_SVGS, exif_of, photo_with_gps
+from tests.files.uploads.test_views import blobs
+
+
+class OneWay(io.RawIOBase):
+    """A stream that reads forward only, as the parts joined from S3 do."""
+
+    def __init__(self, data: bytes):
+        self.data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def readinto(self, buffer) -> int:
+        chunk = self.data.read(len(buffer))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+
+def one_way(data: bytes, name: str) -> DjangoFile:
+    content = DjangoFile(OneWay(data), name=name)
+    content.size = len(data)
+    return content
+
+
+@pytest.fixture
+def project(team) -> Project:
+    return team.project
+
+
+def test_an_unsafe_svg_arriving_as_a_stream_is_refused_before_it_is_written(project):
+    Project.objects.filter(pk=project.pk).update(svg_validation=True)
+    project.refresh_from_db()
+    before = blobs()
+    with pytest.raises(UploadError) as refused:
+        services.file_upload(
+            project=project, content=one_way(UNSAFE_SVGS["script"].encode(), "a.svg"), filename="a.svg", store=True
+        )
+    assert refused.value.code == "FileTypeForbiddenError" and refused.value.status == 400
+    assert blobs() == before and not File.objects.exists()
+
+
+def test_a_photo_arriving_as_a_stream_is_stored_without_its_location(project):
+    Project.objects.filter(pk=project.pk).update(strip_exif="location")
+    project.refresh_from_db()
+    original = photo_with_gps()
+    file = services.file_upload(project=project, content=one_way(original, "p.jpg"), filename="p.jpg", store=True)
+    with default_storage.open(file.storage_key) as stored:
+        data = stored.read()
+    assert ExifTags.IFD.GPSInfo not in exif_of(data) and file.size == len(data) < len(original)
+    assert file.image_info["geo_location"] is None and file.image_info["orientation"] == 6
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.size == (64, 48)
