@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from files import errors
 from files.models import File, MultipartUpload
-from files.storage.backends import on_local_disk
+from files.storage.backends import multipart_parts_delete, on_local_disk
 from files.uploads.multipart import COPY_CHUNK, multipart_complete, multipart_start, write_at_offset
 
 VERSION = "1.0.0"
@@ -118,8 +118,6 @@ def tus_write(*, upload: MultipartUpload, offset: int, stream, length: int, chec
 
 def tus_terminate(*, upload: MultipartUpload) -> None:
     """Deletes an unfinished upload's bytes and row (termination); a finished one stays a file."""
-    from files.storage.backends import multipart_parts_delete
-
     if upload.completed_at is not None:
         raise TusError(409, "The upload is complete: delete the file instead.")
     multipart_parts_delete(upload=upload)
