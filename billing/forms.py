@@ -17,6 +17,8 @@ def normalize_vat_id(value: str) -> str:
 
 class PlanChoiceForm(forms.Form):
     plan = forms.ModelChoiceField(queryset=Plan.objects.public(), to_field_name="slug", empty_label=None)
+    # A paid upgrade's confirmation page sends the amount it stated; nothing else is charged.
+    charge = forms.IntegerField(required=False, min_value=0)
 
     def __init__(self, *args, current: Plan | None = None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -117,6 +117,43 @@ class PlanChange:
     plan: Plan
     charge_cents: int = 0
     effective: date | None = None
+    # What a paid upgrade's confirmation states: the plan left, and the part of the period charged.
+    current: Plan | None = None
+    days: int = 0
+    period_days: int = 0
+    period_end: date | None = None
+
+
+def plan_change_preview(*, account, plan: Plan, day: date | None = None) -> PlanChange:
+    """What subscription_change_plan(account, plan, day) would do, and charge, under the same rules;
+    writes nothing."""
+    day = day or today()
+    subscription = subscription_for(account)
+    current = subscription.plan
+    start, end = subscription.current_period_start, subscription.current_period_end
+    if end <= day:  # the change renews the subscription into the month of `day` first
+        start, end = month_bounds(day)
+        current = subscription.pending_plan or current
+    if plan.pk == current.pk:
+        kind = "downgrade_cancelled" if subscription.pending_plan_id else "unchanged"
+        return PlanChange(kind, plan, current=current)
+    if plan.price_cents < current.price_cents:
+        return PlanChange("downgrade", plan, effective=end, current=current)
+    charge = 0
+    if plan.price_cents > current.price_cents:
+        charge = proration_cents(
+            old_price=current.price_cents, new_price=plan.price_cents, period_start=start, period_end=end, day=day
+        )
+    return PlanChange(
+        "upgrade" if plan.price_cents > current.price_cents else "switch",
+        plan,
+        charge_cents=charge,
+        effective=day,
+        current=current,
+        days=(end - day).days,
+        period_days=(end - start).days,
+        period_end=end,
+    )
 
 
 def subscription_change_plan(*, account, plan: Plan, day: date | None = None) -> PlanChange:

@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.dateformat import format as date_format
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -48,13 +48,31 @@ def _plan_change(request, subscription):
     if not form.is_valid():
         messages.error(request, "Choose one of the plans below.")
         return redirect("billing:plan")
+    plan, day = form.cleaned_data["plan"], today()
+    preview = services.plan_change_preview(account=request.user, plan=plan, day=day)
+    if preview.charge_cents and form.cleaned_data["charge"] != preview.charge_cents:
+        # A paid upgrade happens only from its confirmation page, for the amount that page stated.
+        if form.cleaned_data["charge"] is not None:
+            messages.info(request, "The amount for the rest of the month has changed; check it and confirm again.")
+        return redirect("billing:plan_confirm", slug=plan.slug)
     try:
-        change = services.subscription_change_plan(account=request.user, plan=form.cleaned_data["plan"])
+        change = services.subscription_change_plan(account=request.user, plan=plan, day=day)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("billing:plan")
     messages.success(request, _change_message(change))
     return redirect("billing:overview")
+
+
+@login_required
+@require_GET
+def plan_confirm(request, slug: str):
+    """The step before a paid upgrade: what it costs now and from next month."""
+    plan = get_object_or_404(Plan.objects.public(), slug=slug)
+    change = services.plan_change_preview(account=request.user, plan=plan)
+    if not change.charge_cents:
+        return redirect("billing:plan")  # nothing to pay now: the plan page changes it directly
+    return render(request, "billing/plan_confirm.html", {"change": change})
 
 
 def _plan_offers(subscription) -> list[dict]:

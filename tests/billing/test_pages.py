@@ -140,8 +140,14 @@ def test_a_draft_invoice_is_not_shown(login, owner, plans):
     assert 'data-testid="upcoming"' in html and "Upgrade from Free to Pro" in html
 
 
+def _confirmed(account, slug: str) -> dict:
+    """What a paid upgrade's confirmation page posts: the plan and the amount it stated."""
+    plan = services.Plan.objects.get(slug=slug)
+    return {"plan": slug, "charge": services.plan_change_preview(account=account, plan=plan).charge_cents}
+
+
 def test_a_collaborator_changing_plan_changes_only_their_own(login, team, plans):
-    login(team.admin).post(reverse("billing:plan"), {"plan": "business"})
+    login(team.admin).post(reverse("billing:plan"), _confirmed(team.admin, "business"))
     assert Subscription.objects.get(account=team.admin).plan == plans.business
     assert not Subscription.objects.filter(account=team.owner).exists()
 
@@ -159,11 +165,51 @@ def test_the_plan_page_writes_down_the_proration_rule(login, owner):
 
 
 def test_upgrading_from_the_page(login, owner, plans):
-    response = login(owner).post(reverse("billing:plan"), {"plan": "pro"}, follow=True)
+    response = login(owner).post(reverse("billing:plan"), _confirmed(owner, "pro"), follow=True)
     assert response.redirect_chain[-1][0] == OVERVIEW
     assert Subscription.objects.get(account=owner).plan == plans.pro
     html = response.content.decode()
     assert "You are now on the Pro plan." in html and "added to your next invoice" in html
+
+
+def test_a_paid_upgrade_is_confirmed_on_a_page_stating_the_prorated_amount(login, owner, plans):
+    client = login(owner)
+    confirm = reverse("billing:plan_confirm", args=["pro"])
+    assert f'href="{confirm}"' in client.get(reverse("billing:plan")).content.decode()
+
+    # Posting the plan alone (an old form, a crafted request) charges nothing: it leads to the confirmation.
+    response = client.post(reverse("billing:plan"), {"plan": "pro"})
+    assert response.status_code == 302 and response["Location"] == confirm
+    assert not Subscription.objects.filter(account=owner, plan=plans.pro).exists()
+
+    start, end = month_bounds(today())
+    charge = services.proration_cents(
+        old_price=0, new_price=plans.pro.price_cents, period_start=start, period_end=end, day=today()
+    )
+    html = client.get(confirm).content.decode()
+    amount = services.format_money(charge, plans.pro.currency)
+    assert f'data-testid="prorated-amount">{amount}</strong>' in html
+    assert f"{(end - today()).days} of {(end - start).days} days" in html
+    assert f"Upgrade and pay {amount}" in html and f'name="charge" value="{charge}"' in html
+    _assert_csp_clean(html)
+
+    client.post(reverse("billing:plan"), {"plan": "pro", "charge": charge})
+    assert Subscription.objects.get(account=owner).plan == plans.pro
+    assert Invoice.objects.get(account=owner).lines.get().amount_cents == charge
+
+
+def test_an_upgrade_whose_amount_changed_since_its_confirmation_is_not_made(login, owner, plans):
+    client = login(owner)
+    response = client.post(reverse("billing:plan"), {"plan": "pro", "charge": 1}, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("billing:plan_confirm", args=["pro"])
+    assert "The amount for the rest of the month has changed" in response.content.decode()
+    assert not Subscription.objects.filter(account=owner, plan=plans.pro).exists()
+
+
+def test_confirmation_pages_exist_only_for_paid_upgrades(login, owner, plans):
+    client = login(owner)
+    assert client.get(reverse("billing:plan_confirm", args=["free"]))["Location"] == reverse("billing:plan")
+    assert client.get(reverse("billing:plan_confirm", args=["hidden"])).status_code == 404
 
 
 def test_downgrading_from_the_page_is_scheduled(login, owner, plans):

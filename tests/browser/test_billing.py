@@ -83,7 +83,13 @@ def test_billing_usage_upgrade_and_invoice_pdf(page, live_server):
 
     page.get_by_role("link", name="Change plan").first.click()
     expect(page.get_by_test_id("proration-rule")).to_contain_text("pro rata")
-    page.get_by_role("button", name="Upgrade to Business").click()
+    page.get_by_role("link", name="Upgrade to Business").click()
+    charge = services.plan_change_preview(account=user, plan=business).charge_cents
+    amount = services.format_money(charge, business.currency)
+    expect(page.get_by_test_id("prorated-amount")).to_have_text(amount)
+    page.screenshot(path=str(ARTIFACTS / "billing-upgrade-confirmation.png"), full_page=True)
+    assert Subscription.objects.get(account=user).plan == pro  # nothing changes before the confirmation
+    page.get_by_role("button", name=f"Upgrade and pay {amount}").click()
     expect(page.get_by_text("You are now on the Business plan.")).to_be_visible()
     expect(page.get_by_test_id("current-plan")).to_contain_text("Business")
     expect(page.get_by_test_id("upcoming")).to_contain_text("Upgrade from Pro to Business")

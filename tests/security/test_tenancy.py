@@ -154,6 +154,7 @@ DECLARED: dict[str, object] = {
     "accounts:audit": signed_in(200),
     "billing:overview": signed_in(200),
     "billing:plan": signed_in(200),
+    "billing:plan_confirm": signed_in(200),  # Pro, an upgrade from the free plan each persona is on
     "billing:details": signed_in(200),
     # The owner's invoice: only its account sees it.
     "billing:invoice": signed_in(404, owner=200),
@@ -380,6 +381,7 @@ class World:
             "key": lambda: "k",
             "token": lambda: s["invitation"].token,
             "number": lambda: s["invoice"].number,
+            "slug": lambda: "pro",
             "upload_uuid": lambda: s["multipart"].uuid,
             "index": lambda: 0,
             "filename": lambda: "a.txt",
