@@ -207,9 +207,25 @@ class Invitation(models.Model):
         return self.accepted_at is None and timezone.now() < self.expires_at
 
 
+# What a secret key may do over REST (files.rest.base enforces it); a new key may do everything.
+class Scope(models.TextChoices):
+    FILES_READ = "files:read", "Read files (list, info, search, tags, metadata)"
+    FILES_WRITE = "files:write", "Change files (store, delete, metadata, tags, copies)"
+    WEBHOOKS = "webhooks", "Webhooks"
+    PROJECT = "project", "Project settings"
+    PROCESSING = "processing", "Conversions and add-ons"
+
+
+def all_scopes() -> list[str]:
+    return [scope.value for scope in Scope]
+
+
 class SecretKeyQuerySet(models.QuerySet):
     def active(self):
-        return self.filter(revoked_at__isnull=True)
+        """Not revoked and not past its expiry."""
+        return self.filter(revoked_at__isnull=True).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=timezone.now())
+        )
 
 
 class SecretKey(models.Model):
@@ -224,6 +240,8 @@ class SecretKey(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    scopes = models.JSONField(default=all_scopes)
+    expires_at = models.DateTimeField(null=True, blank=True)
 
     objects = SecretKeyQuerySet.as_manager()
 
@@ -236,6 +254,14 @@ class SecretKey(models.Model):
     @property
     def masked(self) -> str:
         return "•" * 12 + self.last4
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def scope_labels(self) -> list[str]:
+        return ["everything"] if set(self.scopes) >= set(all_scopes()) else [Scope(s).label for s in self.scopes]
 
 
 class DeliverySecret(models.Model):
