@@ -22,7 +22,7 @@ from files.models import File
 from projects.models import Project
 
 log = logging.getLogger(__name__)
-COUNTERS = ("uploads", "api_calls", "webhook_deliveries", "traffic_bytes")
+COUNTERS = ("uploads", "api_calls", "webhook_deliveries", "traffic_bytes", "conversions")
 
 
 def usage_add(
@@ -32,6 +32,7 @@ def usage_add(
     api_calls: int = 0,
     webhook_deliveries: int = 0,
     traffic_bytes: int = 0,
+    conversions: int = 0,
     day: date | None = None,
 ) -> None:
     """Adds to the project's counters for today (or `day`). Creates the day's row on first use.
@@ -42,14 +43,15 @@ def usage_add(
     row locked serialises them all. A database crash may lose the last fraction of a second of
     counts, never a file or an event.
     """
+    counts = (uploads, api_calls, webhook_deliveries, traffic_bytes, conversions)
     if connection.in_atomic_block:
-        _add(project_id, day, uploads, api_calls, webhook_deliveries, traffic_bytes)
+        _add(project_id, day, *counts)
         return
     if connection.vendor == "postgresql":
-        _add_alone(project_id, day, uploads, api_calls, webhook_deliveries, traffic_bytes)
+        _add_alone(project_id, day, *counts)
         return
     with transaction.atomic():
-        _add(project_id, day, uploads, api_calls, webhook_deliveries, traffic_bytes)
+        _add(project_id, day, *counts)
 
 
 # One statement, so one round trip where BEGIN, SET LOCAL, UPDATE and COMMIT took four (a CDN
@@ -58,7 +60,7 @@ def usage_add(
 NO_WAIT = "(SELECT set_config('synchronous_commit', 'off', true)) AS no_wait"
 ADD_SQL = f"""
 INSERT INTO {UsageDay._meta.db_table} (project_id, day, {", ".join(COUNTERS)}, stored_bytes, file_count)
-SELECT %s, %s, %s, %s, %s, %s, 0, 0 FROM {NO_WAIT}
+SELECT %s, %s, {", ".join(["%s"] * len(COUNTERS))}, 0, 0 FROM {NO_WAIT}
 ON CONFLICT (project_id, day) DO UPDATE SET {
     ", ".join(f"{name} = {UsageDay._meta.db_table}.{name} + EXCLUDED.{name}" for name in COUNTERS)
 }
@@ -75,12 +77,8 @@ def _add_alone(project_id, day, *counts: int) -> None:
         pass
 
 
-def _add(project_id, day, uploads, api_calls, webhook_deliveries, traffic_bytes) -> None:
-    deltas = {
-        name: value
-        for name, value in zip(COUNTERS, (uploads, api_calls, webhook_deliveries, traffic_bytes), strict=True)
-        if value
-    }
+def _add(project_id, day, *counts: int) -> None:
+    deltas = {name: value for name, value in zip(COUNTERS, counts, strict=False) if value}
     if not deltas:
         return
     day = day or today()
@@ -149,7 +147,7 @@ def _apply(client, batch: str) -> int:
         if new:
             day = date.fromisoformat(day_text)
             for project_id, sent in counts.items():
-                _add(uuid.UUID(project_id.decode()), day, 0, 0, 0, int(sent))
+                _add(uuid.UUID(project_id.decode()), day, 0, 0, 0, int(sent))  # traffic_bytes
     client.delete(batch)
     return int(new)
 

@@ -122,6 +122,7 @@ class UsageDay(models.Model):
     api_calls = models.BigIntegerField(default=0)
     webhook_deliveries = models.BigIntegerField(default=0)
     traffic_bytes = models.BigIntegerField(default=0)
+    conversions = models.BigIntegerField(default=0)  # documents and videos converted (finished jobs)
     stored_bytes = models.BigIntegerField(default=0)
     file_count = models.BigIntegerField(default=0)
     # When stored_bytes and file_count were measured; null until the first sample of the day.

@@ -9,5 +9,13 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 # Each app's tasks.py, and those of the packages that own background work of their own.
 app.autodiscover_tasks()
 app.autodiscover_tasks(
-    ["files.uploads", "files.storage", "files.outbox", "files.addons", "files.media", "projects.webhooks"]
+    [
+        "files.uploads",
+        "files.storage",
+        "files.outbox",
+        "files.addons",
+        "files.media",
+        "files.conversions",
+        "projects.webhooks",
+    ]
 )

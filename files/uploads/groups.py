@@ -28,8 +28,9 @@ def parse_file_ref(value: str) -> tuple[str, str]:
 
 
 @transaction.atomic
-def group_create(*, project, refs: list[str]) -> Group:
-    """Creates a group of the project's files, in the order given. Raises UploadError."""
+def group_create(*, project, refs: list[str], group_id: str | None = None) -> Group:
+    """Creates a group of the project's files, in the order given. Raises UploadError.
+    `group_id`: one given out before the files existed (a video conversion's thumbnails)."""
     if not refs:
         raise errors.UploadError("GroupFilesInvalidError", 400, "No files[N] parameters found.")
     if len(refs) > MAX_FILES:
@@ -42,7 +43,7 @@ def group_create(*, project, refs: list[str]) -> Group:
     )
     if len({i["uuid"] for i in items} - {str(u) for u in found}):
         raise errors.UploadError("GroupFilesNotFoundError", 400, "Some files not found.")
-    return Group.objects.create(id=f"{uuid_lib.uuid4()}~{len(items)}", project=project, items=items)
+    return Group.objects.create(id=group_id or f"{uuid_lib.uuid4()}~{len(items)}", project=project, items=items)
 
 
 def group_lookup(*, project, group_id: str) -> Group | None:

@@ -20,7 +20,9 @@ def key_create(request, project):
     form = SecretKeyForm(request.POST)
     if not form.is_valid():
         return _render_keys(request, project, form=form, status=400)
-    key, plain = services.secret_key_create(project=project, label=form.cleaned_data["label"], created_by=request.user)
+    key, plain = services.secret_key_create(
+        project=project, label=form.cleaned_data["label"], created_by=request.user, **form.key_settings()
+    )
     secret_keep(request, NEW_SECRET_SESSION_KEY, owner_id=key.pk, secret=plain)  # shown once, then only masked
     return redirect("projects:keys", project_id=project.pk)
 
