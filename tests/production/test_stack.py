@@ -9,13 +9,14 @@ import subprocess
 import time
 from pathlib import Path
 
+import boto3
 import httpx
 import pytest
 from pytest_httpserver import HTTPServer
 from pyuploadcare import Uploadcare
 from pyuploadcare.secure_url import AkamaiSecureUrlBuilderWithAclToken
 
-from tests.conftest import wait_until
+from tests.conftest import S3_KEY, S3_REGION, S3_SECRET, wait_until
 from tests.files.uploads.test_views import png_bytes
 
 JS_DIR = Path(__file__).resolve().parent.parent / "conformance" / "js"
@@ -73,6 +74,15 @@ def test_pyuploadcare_uploads_lists_and_reads_info_through_nginx(stack):
     assert (info["size"], info["original_filename"], bool(info["datetime_stored"])) == (MULTIPART_SIZE, "big.bin", True)
     assert get(big.cdn_url).content == big_data
     assert get(small.cdn_url).content == b"small file\n"
+    bucket = boto3.client(
+        "s3",
+        endpoint_url=stack.env["FILEDOCK_S3_ENDPOINT_URL"],
+        region_name=S3_REGION,
+        aws_access_key_id=S3_KEY,
+        aws_secret_access_key=S3_SECRET,
+    )
+    keys = [item["Key"] for item in bucket.list_objects_v2(Bucket=stack.env["FILEDOCK_S3_BUCKET"])["Contents"]]
+    assert {str(small.uuid), str(big.uuid)} <= {key.rsplit("/", 1)[-1] for key in keys}  # the bytes are in S3
 
 
 def test_js_upload_client_uploads_through_nginx(stack, tmp_path):
