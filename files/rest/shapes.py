@@ -46,6 +46,7 @@ class FileInfoSerializer(serializers.Serializer):
     is_image = serializers.BooleanField()
     is_ready = serializers.BooleanField()
     metadata = MetadataField()
+    tags = serializers.ListField(child=serializers.CharField(), help_text="Lowercased, in the order added.")
     content_info = ContentInfoSerializer()
     variations = FreeObjectField(allow_null=True, help_text="Always null.")
     source = serializers.CharField(allow_null=True)
@@ -65,6 +66,22 @@ class FilePageSerializer(serializers.Serializer):
     totals = TotalsSerializer()
     per_page = serializers.IntegerField(max_value=MAX_LIMIT)
     results = FileInfoSerializer(many=True)
+
+
+class SearchResultSerializer(FileInfoSerializer):
+    highlight = FreeObjectField(
+        required=False,
+        help_text="What matched the full text, in <em>: original_filename and detected_mime_type (lists), "
+        "metadata (by key). Not escaped.",
+    )
+
+
+class SearchPageSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    total = serializers.IntegerField()
+    per_page = serializers.IntegerField(max_value=100)
+    results = SearchResultSerializer(many=True)
 
 
 class GroupFileSerializer(FileInfoSerializer):
@@ -113,6 +130,58 @@ class LocalCopyInputSerializer(serializers.Serializer):
         child=serializers.CharField(), required=False, help_text="Keys to set on the copy, over the original's."
     )
 
+
+TAG_LIST = {"type": "array", "items": {"type": "string", "pattern": "^[-_.a-z0-9]{1,100}$"}, "maxItems": 50}
+TAGS = {"type": "object", "properties": {"tags": TAG_LIST}, "required": ["tags"]}
+TAGS_REPLACE = {"type": "object", "properties": {"tags": TAG_LIST}, "required": ["tags"]}
+TAGS_CHANGE = {
+    "type": "object",
+    "properties": {"add": TAG_LIST, "delete": {"type": "array", "items": {"type": "string"}}},
+}
+TAGS_CHANGED = {
+    "type": "object",
+    "properties": {"tags": TAG_LIST, "added": TAG_LIST, "deleted": TAG_LIST},
+    "required": ["tags", "added", "deleted"],
+}
+
+RANGE = {"type": "object", "properties": {b: {} for b in ("gt", "gte", "lt", "lte")}, "minProperties": 1}
+SEARCH_BODY = {
+    "type": "object",
+    "description": "At least one of query, phrase, exact, datetime_uploaded, size, is_image, tags (ANDed).",
+    "properties": {
+        "query": {"type": "string", "minLength": 4, "description": "Words in the name, MIME type or metadata."},
+        "phrase": {"type": "object", "description": "original_filename, detected_mime_type, metadata: a substring."},
+        "exact": {
+            "type": "object",
+            "description": "uuid, detected_mime_type, original_filename, metadata[key]: lists.",
+        },
+        "datetime_uploaded": RANGE,
+        "size": RANGE,
+        "is_image": {"type": "boolean"},
+        "tags": {"type": "object", "properties": {"any": TAG_LIST, "all": TAG_LIST, "none": TAG_LIST}},
+        "fuzziness": {"type": "boolean"},
+        "sort": {"type": "array", "maxItems": 4, "items": {"type": "string"}},
+    },
+}
+
+REMOTE_COPY_BODY = {
+    "type": "object",
+    "required": ["source", "target"],
+    "properties": {
+        "source": {"type": "string", "description": "A file UUID, `uuid/-/ops/` or a CDN URL."},
+        "target": {"type": "string", "description": "A connected bucket's name (the project's Storage page)."},
+        "make_public": {"type": "boolean", "default": True},
+        "pattern": {
+            "type": "string",
+            "default": "${default}",
+            "description": "${default} = ${uuid}/${auto_filename}; ${auto_filename} = ${filename}${effects}${ext}.",
+        },
+    },
+}
+REMOTE_COPY_RESULT = {
+    "type": "object",
+    "properties": {"type": {"type": "string", "enum": ["url"]}, "result": {"type": "string", "format": "uri"}},
+}
 
 BATCH_BODY = {"type": "array", "items": {"type": "string"}, "maxItems": 100, "description": "File UUIDs."}
 METADATA_VALUE = OpenApiTypes.STR

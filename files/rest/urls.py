@@ -2,17 +2,20 @@
 
 from django.urls import path
 
-from files.rest import addons, batch, docs, files, groups, metadata, project
+from files.rest import addons, batch, docs, files, groups, metadata, project, remote_copy, search, tags
 
 urlpatterns = [
     path("project/", project.ProjectInfo.as_view(), name="project"),
-    # files/storage/ and files/local_copy/ before files/<id>/, which would match them too.
+    # files/storage/, local_copy/, remote_copy/ and search/ before files/<id>/, which would match them too.
     path("files/", files.FileList.as_view(), name="files"),
     path("files/storage/", batch.BatchStorage.as_view(), name="files_storage"),
     path("files/local_copy/", files.LocalCopy.as_view(), name="files_local_copy"),
+    path("files/remote_copy/", remote_copy.RemoteCopy.as_view(), name="files_remote_copy"),
+    path("files/search/", search.FileSearch.as_view(), name="files_search"),
     path("files/<str:file_id>/", files.FileDetail.as_view(), name="file"),
     path("files/<str:file_id>/storage/", files.FileStorage.as_view(), name="file_storage"),
     path("files/<str:file_id>/metadata/", metadata.MetadataList.as_view(), name="file_metadata"),
+    path("files/<str:file_id>/tags/", tags.FileTags.as_view(), name="file_tags"),
     path("files/<str:file_id>/metadata/<str:key>/", metadata.MetadataKey.as_view(), name="file_metadata_key"),
     path("groups/", groups.GroupList.as_view(), name="groups"),
     path("groups/<str:group_id>/", groups.GroupDetail.as_view(), name="group"),

@@ -1,0 +1,114 @@
+"""REST v0.7 `files/remote_copy/` against a real S3 API (moto_server): the bucket receives the bytes
+under the pattern's key, public or not, and every refusal is a 400 naming its field."""
+
+import json
+
+import pytest
+from django.core.files.base import ContentFile
+
+from files import remote_copy
+from files.models import File
+from files.services import file_delete, file_upload
+from projects.models import Project
+from tests.files.storage.test_backups import connect, s3
+from tests.files.uploads.test_views import png_bytes
+
+ACCEPT = "application/vnd.uploadcare-v0.7+json"
+ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
+
+
+@pytest.fixture
+def api(client, team):
+    project = team.project
+    auth = f"Uploadcare.Simple {project.public_key}:{project.secret_keys.get().secret}"
+
+    def post(data):
+        return client.post(
+            "/api/files/remote_copy/",
+            data=json.dumps(data),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=auth,
+            HTTP_ACCEPT=ACCEPT,
+        )
+
+    return post
+
+
+def upload(project, name="report.final.txt", data=b"hello bucket") -> File:
+    return file_upload(project=project, content=ContentFile(data, name=name), filename=name, store=True)
+
+
+def public(endpoint: str, bucket: str, key: str) -> bool:
+    grants = s3(endpoint).get_object_acl(Bucket=bucket, Key=key)["Grants"]
+    return any(g["Grantee"].get("URI") == ALL_USERS and g["Permission"] == "READ" for g in grants)
+
+
+def test_the_bucket_receives_the_copy_under_the_default_pattern(api, team, moto_endpoint, customer_bucket):
+    connect(team.project, moto_endpoint, customer_bucket, purpose="backup", prefix="fd/")
+    file = upload(team.project)
+    response = api({"source": str(file.uuid), "target": customer_bucket})
+    assert response.status_code == 200
+    key = f"fd/{file.uuid}/report.final.txt"
+    assert response.json() == {"type": "url", "result": f"s3://{customer_bucket}/{key}"}
+    got = s3(moto_endpoint).get_object(Bucket=customer_bucket, Key=key)
+    assert got["Body"].read() == b"hello bucket" and got["ContentType"] == "text/plain"
+    assert public(moto_endpoint, customer_bucket, key)
+
+
+def test_a_pattern_and_make_public_false(api, team, moto_endpoint, customer_bucket):
+    connect(team.project, moto_endpoint, customer_bucket, purpose="storage")
+    file = upload(team.project)
+    body = {"source": f"https://cdn.example/{file.uuid}/", "target": customer_bucket, "make_public": False}
+    response = api({**body, "pattern": "copies/${filename}-${uuid}${ext}"})
+    key = f"copies/report.final-{file.uuid}.txt"
+    assert response.json()["result"] == f"s3://{customer_bucket}/{key}"
+    assert not public(moto_endpoint, customer_bucket, key)
+    again = api({**body, "pattern": "copies/${filename}-${uuid}${ext}"})
+    assert again.status_code == 400 and "already exists" in again.json()["pattern"][0]
+
+
+def test_operations_copy_the_rendered_image(api, team, moto_endpoint, customer_bucket):
+    connect(team.project, moto_endpoint, customer_bucket, purpose="backup")
+    file = upload(team.project, "pic.png", png_bytes())
+    response = api({"source": f"{file.uuid}/-/format/jpeg/", "target": customer_bucket})
+    assert response.status_code == 200, response.json()
+    key = response.json()["result"].removeprefix(f"s3://{customer_bucket}/")
+    assert key == f"{file.uuid}/pic-/format/jpeg/.jpg"
+    assert s3(moto_endpoint).get_object(Bucket=customer_bucket, Key=key)["Body"].read()[:3] == b"\xff\xd8\xff"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"target": "nope"}, "target"),
+        ({"target": "{bucket}", "pattern": "${uuid}/${nope}"}, "pattern"),
+        ({"target": "{bucket}", "make_public": "maybe"}, "make_public"),
+        ({}, "target"),
+    ],
+)
+def test_refusals_name_their_field(api, team, moto_endpoint, customer_bucket, body, field):
+    connect(team.project, moto_endpoint, customer_bucket, purpose="backup")
+    file = upload(team.project)
+    body = {k: v.replace("{bucket}", customer_bucket) if isinstance(v, str) else v for k, v in body.items()}
+    response = api({"source": str(file.uuid), **body})
+    assert response.status_code == 400
+    assert field in response.json()
+    assert "Contents" not in s3(moto_endpoint).list_objects_v2(Bucket=customer_bucket)
+
+
+def test_another_projects_bucket_and_file_are_not_reachable(api, team, moto_endpoint, customer_bucket):
+    other = Project.objects.exclude(pk=team.project.pk).get()
+    connect(other, moto_endpoint, customer_bucket, purpose="backup")
+    assert api({"source": str(upload(team.project).uuid), "target": customer_bucket}).status_code == 400
+    connect(team.project, moto_endpoint, customer_bucket, purpose="storage")
+    assert api({"source": str(upload(other).uuid), "target": customer_bucket}).status_code == 404
+
+
+def test_removed_and_too_large_files_are_refused(api, team, moto_endpoint, customer_bucket, monkeypatch):
+    connect(team.project, moto_endpoint, customer_bucket, purpose="backup")
+    gone = upload(team.project)
+    file_delete(file=gone)
+    assert api({"source": str(gone.uuid), "target": customer_bucket}).status_code == 404
+    monkeypatch.setattr(remote_copy, "MAX_SIZE", 5)
+    response = api({"source": str(upload(team.project).uuid), "target": customer_bucket})
+    assert response.status_code == 400 and "source" in response.json()
