@@ -1,9 +1,11 @@
 import re
+from datetime import UTC, datetime, time
 
 from django import forms
 from django.conf import settings
+from django.utils import timezone
 
-from projects.models import INVITABLE_ROLES, Membership, Project, Role, WebhookEvent
+from projects.models import INVITABLE_ROLES, Membership, Project, Role, Scope, WebhookEvent, all_scopes
 
 MIME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/(\*|[a-z0-9][a-z0-9!#$&^_.+-]*)$")
 
@@ -34,6 +36,28 @@ class ProjectDeleteForm(forms.Form):
 
 class SecretKeyForm(forms.Form):
     label = forms.CharField(max_length=100, strip=True, help_text="Where the key is used, e.g. “production backend”.")
+    scopes = forms.MultipleChoiceField(
+        choices=Scope.choices,
+        initial=all_scopes,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="What the key may do over the REST API. A call outside them answers 403.",
+    )
+    expires_on = forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Optional: the key stops working at the start of this day (UTC).",
+    )
+
+    def clean_expires_on(self):
+        value = self.cleaned_data["expires_on"]
+        if value and value <= timezone.now().date():
+            raise forms.ValidationError("Pick a day after today.")
+        return value
+
+    def key_settings(self) -> dict:
+        day = self.cleaned_data.get("expires_on")
+        expires = datetime.combine(day, time.min, tzinfo=UTC) if day else None
+        return {"scopes": self.cleaned_data["scopes"], "expires_at": expires}
 
 
 class InvitationForm(forms.Form):

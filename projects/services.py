@@ -29,6 +29,7 @@ from projects.models import (
     Project,
     Role,
     SecretKey,
+    all_scopes,
 )
 
 LAST_USED_PRECISION = timedelta(minutes=1)
@@ -174,15 +175,28 @@ def project_purge(*, project_id) -> bool:
 # Secret keys
 
 
-def secret_key_create(*, project: Project, label: str, created_by=None) -> tuple[SecretKey, str]:
-    """Creates a secret key and returns it with its plain secret, which is never shown again."""
+def secret_key_create(
+    *, project: Project, label: str, created_by=None, scopes: list[str] | None = None, expires_at=None
+) -> tuple[SecretKey, str]:
+    """Creates a secret key and returns it with its plain secret, which is never shown again.
+    `scopes`: what it may do over REST (all of them when not given); `expires_at`: when it stops."""
+    scopes = all_scopes() if scopes is None else [scope for scope in all_scopes() if scope in scopes]
+    if not scopes:
+        raise ValidationError({"scopes": "A key needs at least one scope."})
     plain = secrets.token_hex(20)
     key = SecretKey.objects.create(
-        project=project, label=label.strip(), secret=plain, last4=plain[-4:], created_by=created_by
+        project=project,
+        label=label.strip(),
+        secret=plain,
+        last4=plain[-4:],
+        created_by=created_by,
+        scopes=scopes,
+        expires_at=expires_at,
     )
-    audit_record(
-        action="key.created", actor=created_by, project=project, details={"label": key.label, "last4": key.last4}
-    )
+    details = {"label": key.label, "last4": key.last4, "scopes": scopes}
+    if expires_at:
+        details["expires_at"] = expires_at.isoformat()
+    audit_record(action="key.created", actor=created_by, project=project, details=details)
     return key, plain
 
 
@@ -212,10 +226,10 @@ def secret_key_match(*, public_key: str, check: Callable[[str], bool]) -> Secret
     return None
 
 
-def secret_key_authenticate(*, public_key: str, secret: str) -> Project | None:
-    """The project whose public key is `public_key` and that has `secret` as an active secret key."""
-    key = secret_key_match(public_key=public_key, check=lambda s: hmac.compare_digest(s, secret))
-    return key.project if key else None
+def secret_key_authenticate(*, public_key: str, secret: str) -> SecretKey | None:
+    """The active secret key `secret` of the project whose public key is `public_key` (its
+    project loaded with it)."""
+    return secret_key_match(public_key=public_key, check=lambda s: hmac.compare_digest(s, secret))
 
 
 def _touch_last_used(key: SecretKey) -> None:

@@ -29,6 +29,8 @@ def _known(addon: str) -> str:
 
 
 class AddonExecute(ProjectAPIView):
+    area = "processing"
+
     @extend_schema(
         summary="Execute an add-on on a file",
         description="uc_clamav_virus_scan scans with ClamAV (params: purge_infected). "
@@ -50,6 +52,8 @@ class AddonExecute(ProjectAPIView):
 
 
 class AddonStatus(ProjectAPIView):
+    area = "processing"
+
     @extend_schema(
         summary="An add-on execution's status",
         parameters=[OpenApiParameter("request_id", str, required=True)],

@@ -85,13 +85,15 @@ class UploadcareAuthentication(BaseAuthentication):
         if not public_key or not secret_or_signature or not (credentials.isascii() and credentials.isprintable()):
             raise exceptions.AuthenticationFailed("Incorrect authentication credentials.")
         if scheme == "Uploadcare.Simple":
-            project = secret_key_authenticate(public_key=public_key, secret=secret_or_signature)
+            key = secret_key_authenticate(public_key=public_key, secret=secret_or_signature)
         elif scheme == "Uploadcare":
-            project = self._signed(request, public_key, secret_or_signature.lower())
+            key = self._signed(request, public_key, secret_or_signature.lower())
         else:
             raise exceptions.AuthenticationFailed("Unknown authorization scheme.")
-        if project is None:
+        if key is None:
             raise exceptions.AuthenticationFailed("Incorrect authentication credentials.")
+        project = key.project
+        project.rest_key = key  # whose scopes the view checks (files.rest.base)
         return AnonymousUser(), project
 
     def _signed(self, request, public_key: str, signature: str):
@@ -106,8 +108,7 @@ class UploadcareAuthentication(BaseAuthentication):
             expected = hmac.new(secret.encode(), message, hashlib.sha1).hexdigest()
             return hmac.compare_digest(expected, signature)
 
-        key = secret_key_match(public_key=public_key, check=check)
-        return key.project if key else None
+        return secret_key_match(public_key=public_key, check=check)
 
     def authenticate_header(self, request) -> str:
         return 'Uploadcare realm="api"'

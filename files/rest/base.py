@@ -12,6 +12,7 @@ from billing.metering import usage_add
 from billing.quotas import QuotaExceeded, check_api_call
 from files.rest.auth import UploadcareAuthentication
 from files.rest.common import BadRequest
+from projects.models import Scope
 
 MEDIA_TYPE = "application/vnd.uploadcare-v0.7+json"
 
@@ -61,6 +62,11 @@ class ProjectThrottle(SimpleRateThrottle):
 
 
 class ProjectAPIView(APIView):
+    """A REST view of one project. `area` says which of a secret key's scopes it needs: files
+    (files:read for `read_methods`, files:write for the rest), webhooks, project or processing."""
+
+    area = "files"
+    read_methods = frozenset({"GET", "HEAD", "OPTIONS"})
     authentication_classes = [UploadcareAuthentication]
     permission_classes = [HasProject]
     throttle_classes = [ProjectThrottle]
@@ -75,11 +81,22 @@ class ProjectAPIView(APIView):
     def initial(self, request, *args, **kwargs):
         """After authentication and throttling: the plan's monthly API calls, then count this one."""
         super().initial(request, *args, **kwargs)
+        scope = self.required_scope(request.method)
+        key = getattr(request.auth, "rest_key", None)
+        if key is not None and scope not in key.scopes:
+            raise exceptions.PermissionDenied(
+                f"This secret key may not do that: it needs the “{scope}” scope ({Scope(scope).label})."
+            )
         try:
             check_api_call(project=request.auth)
         except QuotaExceeded as exc:
             raise exceptions.PermissionDenied(exc.message) from None
         usage_add(project_id=request.auth.pk, api_calls=1)
+
+    def required_scope(self, method: str) -> str:
+        if self.area == "files":
+            return Scope.FILES_READ if method in self.read_methods else Scope.FILES_WRITE
+        return {"webhooks": Scope.WEBHOOKS, "project": Scope.PROJECT, "processing": Scope.PROCESSING}[self.area]
 
     def handle_exception(self, exc):
         """A plan's limit on what the call would add (a local copy: file size, storage, uploads) is

@@ -43,6 +43,8 @@ PROJECT_INFO = inline_serializer(
 
 
 class ProjectInfo(ProjectAPIView):
+    area = "project"
+
     @extend_schema(summary="The authenticated project", responses={200: PROJECT_INFO, **errors()})
     def get(self, request):
         members = Membership.objects.filter(project=self.project).select_related("user").order_by("created_at")

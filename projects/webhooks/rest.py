@@ -92,6 +92,8 @@ WEBHOOK_ID = OpenApiParameter("webhook_id", int, OpenApiParameter.PATH)
 
 
 class WebhookList(ProjectAPIView):
+    area = "webhooks"
+
     @extend_schema(summary="List the project's webhooks", responses={200: WebhookSerializer(many=True), **errors()})
     def get(self, request):
         return Response([webhook_info(webhook) for webhook in self.project.webhooks.all()])
@@ -112,6 +114,8 @@ class WebhookList(ProjectAPIView):
 
 
 class WebhookDetail(ProjectAPIView):
+    area = "webhooks"
+
     def get_webhook(self, webhook_id: str) -> Webhook:
         webhook = (
             self.project.webhooks.filter(pk=int(webhook_id)).first()
@@ -143,6 +147,7 @@ class WebhookDetail(ProjectAPIView):
 
 
 class WebhookUnsubscribe(ProjectAPIView):
+    area = "webhooks"
     schema = DeleteWithBody()
 
     @extend_schema(

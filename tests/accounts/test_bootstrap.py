@@ -23,7 +23,7 @@ def test_bootstrap_creates_verified_account_project_and_working_key(db):
     assert EmailAddress.objects.get(user=user).verified
     project = Project.objects.get(public_key=data["public_key"])
     assert project.name == "Site"
-    assert secret_key_authenticate(public_key=data["public_key"], secret=data["secret_key"]) == project
+    assert secret_key_authenticate(public_key=data["public_key"], secret=data["secret_key"]).project == project
     assert data["upload_base"] == "http://127.0.0.1:8000/upload/"
     assert data["api_base"].endswith("/api/") and data["cdn_base"].endswith("/cdn/")
 

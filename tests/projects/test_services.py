@@ -40,7 +40,7 @@ def test_secret_is_encrypted_at_rest(db):
 def test_authenticate_with_public_key_and_secret(db):
     project = services.project_create(owner=UserFactory(), name="p")
     key, plain = services.secret_key_create(project=project, label="backend")
-    assert services.secret_key_authenticate(public_key=project.public_key, secret=plain) == project
+    assert services.secret_key_authenticate(public_key=project.public_key, secret=plain).project == project
     key.refresh_from_db()
     assert key.last_used_at is not None
     assert services.secret_key_authenticate(public_key=project.public_key, secret=plain + "x") is None
