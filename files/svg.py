@@ -18,7 +18,9 @@ from defusedxml.ElementTree import iterparse
 # A drawing this large is refused rather than parsed while validation is on (files.content's limit).
 SVG_VALIDATE_MAX_BYTES = 10 * 1024 * 1024
 SVG_TYPE = "image/svg+xml"
-XML_TYPES = {"application/xml", "text/xml", "text/plain", "application/octet-stream", "text/html"}
+# Types a browser renders as XML, so as a drawing when the root is <svg>. Plain text and HTML that
+# merely mention "<svg" are not drawings (served as they are, nosniff, they run nothing).
+XML_TYPES = {"application/xml", "text/xml"}
 
 # Elements that run code, embed another document or pull in foreign markup.
 FORBIDDEN_ELEMENTS = {"script", "foreignobject", "handler", "listener", "iframe", "embed", "object", "frame"}

@@ -6,6 +6,7 @@ import io
 
 import pytest
 from django.core.files import File as DjangoFile
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import ExifTags, Image
 
@@ -69,3 +70,17 @@ def test_a_photo_arriving_as_a_stream_is_stored_without_its_location(project):
     assert file.image_info["geo_location"] is None and file.image_info["orientation"] == 6
     with Image.open(io.BytesIO(data)) as image:
         assert image.size == (64, 48)
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("page.html", b"<!doctype html><p>An inline <svg><circle r=2></svg> in a page that is not XML"),
+        ("notes.txt", b"Remember: <svg> needs xmlns"),
+    ],
+)
+def test_svg_validation_leaves_text_and_html_that_mention_svg_alone(project, name, data):
+    Project.objects.filter(pk=project.pk).update(svg_validation=True)
+    project.refresh_from_db()
+    file = services.file_upload(project=project, content=ContentFile(data, name=name), filename=name, store=True)
+    assert file.size == len(data)
