@@ -1,7 +1,8 @@
 // Drives @uploadcare/rest-client, unmodified, against a Filedock server.
 // Job (JSON on stdin): {apiBase, publicKey, secretKey, auth: 'signed' | 'simple', calls: [{id, call, args}]}.
 // `call` names one of the client's exported functions (listOfFiles, storeFile, ...), called as
-// fn(args, settings); `iterate` walks every page of listOfFiles with the client's `paginate`.
+// fn(args, settings); `iterate` walks every page of listOfFiles with the client's `paginate`, and
+// `iterate:<name>` every page of that function (searchFiles).
 // Prints one JSON object: {id: {ok: true, result} | {ok: false, error}} for each call, in order.
 import { readFileSync } from 'node:fs'
 import * as rest from '@uploadcare/rest-client'
@@ -14,9 +15,9 @@ const settings = {
   retryNetworkErrorMaxTimes: 0,
 }
 
-async function iterate(options) {
+async function iterate(options, paginatable = rest.listOfFiles) {
   const pages = []
-  for await (const page of rest.paginate(rest.listOfFiles)(options, settings)) pages.push(page)
+  for await (const page of rest.paginate(paginatable)(options, settings)) pages.push(page)
   return pages
 }
 
@@ -27,7 +28,9 @@ const describe = (error) => ({
 const results = {}
 for (const { id, call, args = {} } of job.calls) {
   try {
-    const result = call === 'iterate' ? await iterate(args) : await rest[call](args, settings)
+    const result = call === 'iterate'
+      ? await iterate(args)
+      : call.startsWith('iterate:') ? await iterate(args, rest[call.slice('iterate:'.length)]) : await rest[call](args, settings)
     results[id] = { ok: true, result: result === undefined ? null : result }
   } catch (error) {
     results[id] = { ok: false, error: describe(error) }
