@@ -254,6 +254,11 @@ def _upload(conversion: Conversion, path: Path, name: str, file_uuid) -> File:
     store = conversion.store if conversion.store is not None else conversion.project.autostore_enabled
     initiator = conversion.params.get("initiator") or api_initiator("rest_api")
     detail = {**initiator.get("detail", {}), "source_file_uuid": str(conversion.source_id)}
+    # The type is known from what was made (content sniffing calls a zip of pages a docx, and an
+    # Ogg video application/ogg); images are described from their pixels as any upload is.
+    extension = path.suffix.lower().lstrip(".")
+    mime_type = {**documents.MIME_TYPES, **video.MIME_TYPES}.get(extension)
+    described = (mime_type, None) if mime_type and not mime_type.startswith("image/") else None
     with open(path, "rb") as handle:
         return file_upload(
             project=conversion.project,
@@ -262,6 +267,7 @@ def _upload(conversion: Conversion, path: Path, name: str, file_uuid) -> File:
             store=store,
             source="conversion",
             file_uuid=file_uuid,
+            described=described,
             initiator={**initiator, "detail": detail},
         )
 

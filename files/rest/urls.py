@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from files.rest import addons, batch, docs, files, groups, metadata, project, remote_copy, search, tags
+from files.rest import addons, batch, conversions, docs, files, groups, metadata, project, remote_copy, search, tags
 
 urlpatterns = [
     path("project/", project.ProjectInfo.as_view(), name="project"),
@@ -21,6 +21,16 @@ urlpatterns = [
     path("groups/<str:group_id>/", groups.GroupDetail.as_view(), name="group"),
     path("addons/<str:addon>/execute/", addons.AddonExecute.as_view(), name="addon_execute"),
     path("addons/<str:addon>/execute/status/", addons.AddonStatus.as_view(), name="addon_status"),
+    # convert/document/status/ before convert/document/<id>/, which would match it too.
+    path("convert/document/", conversions.DocumentConvert.as_view(), name="convert_document"),
+    path(
+        "convert/document/status/<int:token>/",
+        conversions.DocumentConvertStatus.as_view(),
+        name="convert_document_status",
+    ),
+    path("convert/document/<str:file_id>/", conversions.DocumentInfo.as_view(), name="convert_document_info"),
+    path("convert/video/", conversions.VideoConvert.as_view(), name="convert_video"),
+    path("convert/video/status/<int:token>/", conversions.VideoConvertStatus.as_view(), name="convert_video_status"),
     path("schema/", docs.SchemaView.as_view(), name="schema"),
     path("docs/", docs.DocsView.as_view(), name="docs"),
 ]
