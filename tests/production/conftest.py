@@ -97,15 +97,21 @@ class Processes:
         return process
 
     def stop(self) -> None:
-        for process in reversed(self.started):
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.started:
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(10)
+        # Newest first: nginx goes before gunicorn, whose threads would otherwise wait out the
+        # graceful timeout on nginx's kept-alive upstream connections; then the rest together.
+        if not self.started:
+            return
+        newest, *rest = reversed(self.started)
+        for group in ([newest], rest):
+            for process in group:
+                if process.poll() is None:
+                    os.killpg(process.pid, signal.SIGTERM)
+            for process in group:
+                try:
+                    process.wait(15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait(10)
 
 
 def answers(url: str, process: subprocess.Popen, name: str) -> bool:
