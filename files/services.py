@@ -23,7 +23,7 @@ from files.exif import STRIPPABLE, strip_metadata
 from files.info import rest_file_info
 from files.initiators import UNKNOWN, derived, system_initiator
 from files.models import Event, File
-from files.outbox.relay import wake_relay
+from files.outbox.relay import PREVIOUS_VALUES, wake_relay
 from files.storage.backends import delete_bytes, storage_for, upload_storage
 from files.svg import SVG_VALIDATE_MAX_BYTES, UnsafeSvg, check_svg, is_svg_candidate
 
@@ -326,14 +326,19 @@ def _describe_stored(storage, key: str, name: str) -> tuple[str, dict | None]:
         return _describe(stored, name)
 
 
-def emit(file: File, event_type: str, initiator: dict | None = None) -> Event:
-    """Writes an event to the outbox; call inside the transaction that made the change."""
+def emit(file: File, event_type: str, initiator: dict | None = None, previous_values: dict | None = None) -> Event:
+    """Writes an event to the outbox; call inside the transaction that made the change.
+    `previous_values`: for file.info_updated, the metadata or appdata the change replaced, as
+    Uploadcare's payload carries them (kept with the info: files.outbox.relay.PREVIOUS_VALUES)."""
     transaction.on_commit(wake_relay)
+    payload = rest_file_info(file, include_appdata=True)  # webhooks carry appdata, as Uploadcare's do
+    if previous_values is not None:
+        payload[PREVIOUS_VALUES] = previous_values
     return Event.objects.create(
         project_id=file.project_id,
         type=event_type,
         file_uuid=file.uuid,
-        payload=rest_file_info(file, include_appdata=True),  # webhooks carry appdata, as Uploadcare's do
+        payload=payload,
         initiator=initiator or UNKNOWN,
     )
 
@@ -382,7 +387,8 @@ def file_media_info_set(*, file: File, media_info: dict) -> bool:
         )
         if written and media_info:
             file.refresh_from_db()
-            emit(file, Event.Type.FILE_INFO_UPDATED, system_initiator("media_analysis"))
+            # Neither metadata nor appdata changed: nothing to tell of their values before.
+            emit(file, Event.Type.FILE_INFO_UPDATED, system_initiator("media_analysis"), {})
     return bool(written)
 
 
@@ -395,9 +401,10 @@ def file_metadata_set(*, file: File, key: str, value: str, initiator: dict | Non
         if file.metadata.get(key) != value:
             if key not in file.metadata and len(file.metadata) >= METADATA_KEYS_MAX:
                 validate_metadata({**file.metadata, key: value})
+            previous = {"metadata": dict(file.metadata)}
             file.metadata[key] = value
             file.save(update_fields=["metadata"])
-            emit(file, Event.Type.FILE_INFO_UPDATED, initiator)
+            emit(file, Event.Type.FILE_INFO_UPDATED, initiator, previous)
     return file
 
 
@@ -407,9 +414,10 @@ def file_metadata_delete(*, file: File, key: str, initiator: dict | None = None)
         if file.is_removed:
             raise FileRemovedError(str(file.uuid))
         if key in file.metadata:
+            previous = {"metadata": dict(file.metadata)}
             del file.metadata[key]
             file.save(update_fields=["metadata"])
-            emit(file, Event.Type.FILE_INFO_UPDATED, initiator)
+            emit(file, Event.Type.FILE_INFO_UPDATED, initiator, previous)
     return file
 
 

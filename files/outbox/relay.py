@@ -20,6 +20,9 @@ from files.info import rest_file_infos
 from files.models import Event, File
 
 RELAY_TASK = "files.tasks.relay_outbox"
+# The key under which a file.info_updated event keeps, beside the file's info, the values the
+# change replaced (Uploadcare's `previous_values`); not part of the info itself.
+PREVIOUS_VALUES = "previous_values"
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +73,22 @@ def event_file_infos(events: list[Event]) -> list[dict]:
     files = list(File.objects.filter(uuid__in=unread, datetime_removed__isnull=False)) if unread else []
     infos = rest_file_infos(files, include_appdata=True)
     read = {file.uuid: info for file, info in zip(files, infos, strict=True)}
-    return [event.payload or read.get(event.file_uuid) or {"uuid": str(event.file_uuid)} for event in events]
+    return [_info(event.payload) or read.get(event.file_uuid) or {"uuid": str(event.file_uuid)} for event in events]
+
+
+def _info(payload: dict) -> dict:
+    return (
+        {key: value for key, value in payload.items() if key != PREVIOUS_VALUES}
+        if PREVIOUS_VALUES in payload
+        else payload
+    )
+
+
+def event_previous_values(event: Event) -> dict | None:
+    """What a file.info_updated event's change replaced ({} when not recorded); None for other events."""
+    if event.type != Event.Type.FILE_INFO_UPDATED:
+        return None
+    return event.payload.get(PREVIOUS_VALUES) or {}
 
 
 def wake_relay() -> None:

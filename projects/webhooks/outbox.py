@@ -20,7 +20,7 @@ from django.utils import timezone
 from core.bases import absolute
 from core.jobs import send_batches
 from files.info import iso
-from files.outbox.relay import event_file_infos
+from files.outbox.relay import event_file_infos, event_previous_values
 from projects.models import Webhook, WebhookDelivery
 
 DELIVER_TASK = "projects.tasks.deliver_webhook"
@@ -47,10 +47,14 @@ def hook_info(webhook: Webhook) -> dict:
     }
 
 
-def webhook_payload(*, webhook: Webhook, file_info: dict, initiator: dict) -> dict:
-    """The JSON body API.md describes: initiator, hook, data (REST file info at event time), file (CDN URL)."""
+def webhook_payload(*, webhook: Webhook, file_info: dict, initiator: dict, previous_values: dict | None = None) -> dict:
+    """The JSON body API.md describes: initiator, hook, data (REST file info at event time), file
+    (CDN URL); and for file.info_updated, previous_values (the metadata or appdata it replaced)."""
     file_url = file_info.get("original_file_url") or f"{absolute(settings.CDN_BASE)}{file_info.get('uuid')}/"
-    return {"initiator": initiator, "hook": hook_info(webhook), "data": file_info, "file": file_url}
+    body = {"initiator": initiator, "hook": hook_info(webhook), "data": file_info, "file": file_url}
+    if previous_values is not None:
+        body["previous_values"] = previous_values
+    return body
 
 
 def deliveries_for_events(events: list) -> list[WebhookDelivery]:
@@ -78,7 +82,12 @@ def deliveries_for_events(events: list) -> list[WebhookDelivery]:
                 webhook=webhook,
                 event=event,
                 event_type=event.type,
-                payload=webhook_payload(webhook=webhook, file_info=info, initiator=event.initiator),
+                payload=webhook_payload(
+                    webhook=webhook,
+                    file_info=info,
+                    initiator=event.initiator,
+                    previous_values=event_previous_values(event),
+                ),
             )
             for (event, webhook), info in zip(pairs, infos, strict=True)
         ]

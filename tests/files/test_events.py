@@ -118,6 +118,11 @@ def test_rest_changes_and_local_copies_are_initiated_by_the_rest_api(client, pro
         ("file.info_updated", "rest_api"),
         ("file.deleted", "rest_api"),
     ]
+    updated = next(body for body in deliveries(original) if body["hook"]["event"] == "file.info_updated")
+    # Uploadcare's file.info_updated body: what changed, as it was before, beside the file's info.
+    assert updated["previous_values"] == {"metadata": {}} and updated["data"]["metadata"] == {"color": "blue"}
+    assert set(updated) == {"initiator", "hook", "data", "file", "previous_values"}
+    assert "previous_values" not in updated["data"]
     copied = deliveries(copy["uuid"])
     assert kinds(copied) == [("file.uploaded", "rest_api"), ("file.stored", "rest_api")]
     assert all(body["initiator"]["detail"]["source_file_uuid"] == original for body in copied)
@@ -129,6 +134,7 @@ def test_dashboard_changes_are_initiated_by_the_dashboard(login, team, project):
     client.post(url, {"files": [SimpleUploadedFile("d.txt", b"from the browser")]})
     file = File.objects.get()
     client.post(reverse("files:metadata_set", args=[project.pk, file.uuid]), {"key": "k", "value": "v"})
+    client.post(reverse("files:metadata_set", args=[project.pk, file.uuid]), {"key": "k", "value": "w"})
     client.post(reverse("files:delete", args=[project.pk, file.uuid]))
     bodies = deliveries(file.uuid)
     stored = [("file.stored", "dashboard")] if project.autostore_enabled else []
@@ -136,7 +142,12 @@ def test_dashboard_changes_are_initiated_by_the_dashboard(login, team, project):
         ("file.uploaded", "dashboard"),
         *stored,
         ("file.info_updated", "dashboard"),
+        ("file.info_updated", "dashboard"),
         ("file.deleted", "dashboard"),
+    ]
+    assert [body.get("previous_values") for body in bodies if body["hook"]["event"] == "file.info_updated"] == [
+        {"metadata": {}},
+        {"metadata": {"k": "v"}},
     ]
     for body in bodies:
         assert_api_initiator(body, "dashboard")
