@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Makes sure the services the tests use are there: PostgreSQL, Redis, Chromium, ffmpeg, ClamAV and nginx
-# with the cache purge module.
+# Makes sure the services the tests use are there: PostgreSQL, Redis, Chromium, ffmpeg, LibreOffice,
+# poppler, ClamAV and nginx with the cache purge module.
 # Each is checked first and installed or started only when missing.
 set -euo pipefail
 
@@ -51,6 +51,12 @@ command -v chromium >/dev/null || apt_install chromium
 # Debian's ffmpeg, which the CDN's gif2video runs.
 command -v ffmpeg >/dev/null || apt_install ffmpeg
 
+# Debian's LibreOffice (headless, no GUI) and poppler, which document conversions run.
+lo_packages=()
+command -v soffice >/dev/null || lo_packages+=(libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui)
+command -v pdftoppm >/dev/null || lo_packages+=(poppler-utils)
+[ ${#lo_packages[@]} -eq 0 ] || apt_install "${lo_packages[@]}"
+
 # Debian's nginx and its cache purge module, which the edge cache in deploy/ loads
 # (tests/production/ runs the whole stack behind it).
 nginx_packages=()
@@ -58,7 +64,7 @@ command -v nginx >/dev/null || nginx_packages+=(nginx-light)
 [ -f /usr/lib/nginx/modules/ngx_http_cache_purge_module.so ] || nginx_packages+=(libnginx-mod-http-cache-purge)
 [ ${#nginx_packages[@]} -eq 0 ] || apt_install "${nginx_packages[@]}"
 
-echo "services: postgresql, redis, chromium, ffmpeg and nginx are ready"
+echo "services: postgresql, redis, chromium, ffmpeg, libreoffice, poppler and nginx are ready"
 
 # Debian's ClamAV daemon for malware scanning. The tests start their own clamd with a signature
 # database made locally (freshclam needs the internet), so the packaged service is not started.
