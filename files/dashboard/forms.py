@@ -4,7 +4,7 @@ import re
 import uuid as uuid_lib
 
 from django import forms
-from django.db.models import F, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.lookups import IContains
 from django.template.defaultfilters import filesizeformat
 
@@ -13,7 +13,9 @@ from core.pagination import InvalidCursor, Keyset, Position, cursor_decode, curs
 from files import services
 from files.errors import UploadError
 from files.initiators import api_initiator
-from files.models import File
+from files.models import File, FileTag
+from files.tags import MAX_LENGTH as TAG_MAX_LENGTH
+from files.tags import TagError, tags_normalize, tags_parse
 
 # The files listing: newest first; the (project, -datetime_uploaded, -uuid) index serves it.
 NEWEST_FIRST = Keyset("datetime_uploaded", descending=True)
@@ -135,6 +137,11 @@ class FileFilterForm(forms.Form):
         max_length=100,
         widget=forms.Select(choices=TYPE_CHOICES, attrs={"aria-label": "Type", "data-autosubmit": ""}),
     )
+    tag = forms.CharField(
+        required=False,
+        max_length=TAG_MAX_LENGTH,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Tag", "aria-label": "Tag", "size": 12}),
+    )
     after = CursorField(required=False, widget=forms.HiddenInput)
     before = CursorField(required=False, widget=forms.HiddenInput)
 
@@ -156,7 +163,26 @@ class FileFilterForm(forms.Form):
         self.is_valid()
         data = self.cleaned_data
         return files.filter(
-            self._search(data.get("q", "")), self._state(data.get("state", "")), self._type(data.get("type", ""))
+            self._search(data.get("q", "")),
+            self._state(data.get("state", "")),
+            self._type(data.get("type", "")),
+            self._tag(data.get("tag", "")),
+        )
+
+    def clean_tag(self) -> str:
+        try:
+            tags = tags_normalize([self.cleaned_data["tag"]])
+        except TagError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return tags[0] if tags else ""
+
+    @staticmethod
+    def _tag(tag: str) -> Q:
+        # FileTag's (project, tag) index; the outer query is already the project's files.
+        return (
+            Q(Exists(FileTag.objects.filter(project_id=OuterRef("project_id"), tag=tag, file_id=OuterRef("pk"))))
+            if tag
+            else Q()
         )
 
     @staticmethod
@@ -219,6 +245,20 @@ class MetadataForm(forms.Form):
 
 class MetadataKeyForm(forms.Form):
     key = forms.RegexField(regex=services.METADATA_KEY, max_length=64)
+
+
+class TagsForm(forms.Form):
+    tags = forms.CharField(
+        required=False,
+        max_length=6000,
+        help_text="Separated by commas or spaces; lowercase letters, digits and - _ . (up to 100 each, 50 tags).",
+    )
+
+    def clean_tags(self) -> list[str]:
+        try:
+            return tags_parse(self.cleaned_data["tags"])
+        except TagError as exc:
+            raise forms.ValidationError(str(exc)) from None
 
 
 BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.\-_]{1,61}[a-z0-9]$")

@@ -1,5 +1,6 @@
 from django.urls import include, path
 
+from files.dashboard import tags
 from files.dashboard import views as dashboard
 
 app_name = "files"
@@ -16,6 +17,7 @@ urlpatterns = [
     path(file + "delete/", dashboard.file_delete, name="delete"),
     path(file + "metadata/", dashboard.metadata_set, name="metadata_set"),
     path(file + "metadata/delete/", dashboard.metadata_delete, name="metadata_delete"),
+    path(file + "tags/", tags.file_tags_set, name="tags_set"),
     path("", include("files.dashboard.storage_urls")),
     path("", include("files.dashboard.proxy_urls")),
 ]

@@ -14,6 +14,7 @@ delete) never changes what the next one sees.
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import pytest
 from django.contrib import admin
@@ -22,6 +23,7 @@ from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from files.models import Conversion
 from projects.models import ROLE_RANK, Role
 from tests.projects.test_access import _kwargs as project_kwargs
 
@@ -98,7 +100,17 @@ API = {
     # Batch calls name our uuids; the other project's answer lists them as "Missing in the project".
     "files_storage": rest(PUT=(200, 200), DELETE=(200, 200)),
     "files_local_copy": rest(POST=(201, 404)),
+    # No bucket named so for either project: refused before the file is looked up.
+    "files_remote_copy": rest(POST=(400, 400)),
+    "files_search": rest(POST=(200, 200)),  # the other project's search finds none of ours
+    "file_tags": rest(GET=(200, 404), PUT=(200, 404), PATCH=(200, 404)),
     "file": rest(GET=(200, 404)),
+    # Paths naming our file: for the other project's keys a problem ("File not found"), no job.
+    "convert_document": rest(POST=(200, 200)),
+    "convert_video": rest(POST=(200, 200)),
+    "convert_document_status": rest(GET=(200, 404)),
+    "convert_video_status": rest(GET=(200, 404)),
+    "convert_document_info": rest(GET=(200, 404)),
     "file_storage": rest(PUT=(200, 404), DELETE=(200, 404)),
     "file_metadata": rest(GET=(200, 404)),
     "file_metadata_key": rest(GET=(200, 404), PUT=(200, 404), DELETE=(204, 404)),
@@ -217,6 +229,8 @@ def _project_pages():
         "files:delete",
         "files:metadata_set",
         "files:metadata_delete",
+        "files:convert",
+        "files:tags_set",
         "files:storage:index",
         "files:storage:test",
         "files:storage:connect",
@@ -342,6 +356,7 @@ class World:
         )
         file_store(file=file)
         start, end = month_bounds(today())
+        conversion = partial(Conversion.objects.create, project=project, source=file, params={"format": "pdf"})
         self.seeds = {
             "file": file,
             "group": group_create(project=project, refs=[str(file.uuid)]),
@@ -358,6 +373,8 @@ class World:
                 metadata={},
             ),
             "from_url": from_url_create(project=project, source_url="http://127.0.0.1:9/a.txt", store="0"),
+            "convert_document_status": conversion(kind="document", path=f"{file.uuid}/document/"),
+            "convert_video_status": conversion(kind="video", path=f"{file.uuid}/video/"),
             "invoice": invoice_issue(
                 account=self.team.owner,
                 period_start=start,
@@ -379,7 +396,7 @@ class World:
             "group_id": lambda: s["group"].id,
             "webhook_id": lambda: s["webhook"].pk,
             "key": lambda: "k",
-            "token": lambda: s["invitation"].token,
+            "token": lambda: s[pattern.name].pk if pattern.name.startswith("convert_") else s["invitation"].token,
             "number": lambda: s["invoice"].number,
             "slug": lambda: "pro",
             "upload_uuid": lambda: s["multipart"].uuid,
@@ -418,7 +435,12 @@ def _data(key: str, method: str, world: World, pub_key: str | None):
     bodies = {
         "files_storage": [file_uuid],
         "files_local_copy": {"source": file_uuid, "store": False},
+        "files_remote_copy": {"source": file_uuid, "target": "no-such-bucket"},
+        "files_search": {"exact": {"uuid": [file_uuid]}},
+        "file_tags": {"PUT": {"tags": ["ours"]}, "PATCH": {"add": ["ours"]}}.get(method),
         "file_metadata_key": "v2" if method == "PUT" else None,
+        "convert_document": {"paths": [f"{file_uuid}/document/-/format/pdf/"]},
+        "convert_video": {"paths": [f"{file_uuid}/video/-/format/webm/"]},
         "webhooks": {"target_url": "https://new.example.com/hook", "event": "file.uploaded"}
         if method == "POST"
         else None,
