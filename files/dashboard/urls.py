@@ -2,6 +2,7 @@ from django.urls import include, path
 
 from files.dashboard import tags
 from files.dashboard import views as dashboard
+from files.dashboard.conversions import file_convert
 
 app_name = "files"
 
@@ -16,6 +17,7 @@ urlpatterns = [
     path(file + "store/", dashboard.file_store, name="store"),
     path(file + "delete/", dashboard.file_delete, name="delete"),
     path(file + "metadata/", dashboard.metadata_set, name="metadata_set"),
+    path(file + "convert/", file_convert, name="convert"),
     path(file + "metadata/delete/", dashboard.metadata_delete, name="metadata_delete"),
     path(file + "tags/", tags.file_tags_set, name="tags_set"),
     path("", include("files.dashboard.storage_urls")),

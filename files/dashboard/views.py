@@ -20,6 +20,7 @@ from billing.quotas import QuotaExceeded
 from core import urltokens
 from core.pagination import take
 from files import services
+from files.dashboard.conversions import conversion_panel
 from files.dashboard.forms import (
     NEWEST_FIRST,
     BulkForm,
@@ -270,6 +271,7 @@ def _render_detail(
         "metadata_form": metadata_form or MetadataForm(),
         "can_change": project.membership.has_role(Role.MEMBER),
         "backups": file_backup_states(file=file),
+        "conversions": conversion_panel(file),
     }
     return render(request, "files/detail.html", context, status=status)
 
