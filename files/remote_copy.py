@@ -17,9 +17,11 @@ from files.services import FileRemovedError, _copy_plan, _rendered
 from files.storage.backends import describe_error, open_stream, s3_client, storage_for
 from files.storage.backups import transfer_config
 
-# Uploadcare documents 5 GB. A copy streams while the API call waits, so one call is held to what
-# a bucket takes in well under a request's time at common speeds.
-MAX_SIZE = 1024**3
+# Uploadcare refuses files over 5 GB and answers only when the copy is made (its documented answer
+# is the object's final URL, no job to poll). A copy here streams while the call waits, in bounded
+# memory (two 5 MiB parts), so one call is held to what a bucket takes in well within a request's
+# time at common speeds; a larger file is refused with a message saying so.
+MAX_SIZE = 512 * 1024**2
 MAX_KEY = 1024  # S3's limit, in UTF-8 bytes
 DEFAULT_PATTERN = "${default}"
 PATTERN_VARIABLE = re.compile(r"\$\{([a-z_]*)\}")

@@ -5,6 +5,7 @@ import json
 
 import pytest
 from django.core.files.base import ContentFile
+from django.urls import reverse
 
 from files import remote_copy
 from files.models import File
@@ -112,3 +113,9 @@ def test_removed_and_too_large_files_are_refused(api, team, moto_endpoint, custo
     monkeypatch.setattr(remote_copy, "MAX_SIZE", 5)
     response = api({"source": str(upload(team.project).uuid), "target": customer_bucket})
     assert response.status_code == 400 and "source" in response.json()
+
+
+def test_the_storage_page_names_each_bucket_as_a_remote_copy_target(login, team, moto_endpoint, customer_bucket):
+    connect(team.project, moto_endpoint, customer_bucket, purpose="backup", prefix="fd/")
+    page = login(team.owner).get(reverse("files:storage:index", args=[team.project.pk])).content.decode()
+    assert f"<dt>Remote copy target</dt><dd><code>{customer_bucket}</code>" in page
