@@ -116,7 +116,17 @@ class BillingDetailsAdmin(admin.ModelAdmin):
 
 @admin.register(UsageDay)
 class UsageDayAdmin(admin.ModelAdmin):
-    list_display = ["day", "project", "uploads", "api_calls", "webhook_deliveries", "traffic", "stored", "file_count"]
+    list_display = [
+        "day",
+        "project",
+        "uploads",
+        "api_calls",
+        "webhook_deliveries",
+        "conversions",
+        "traffic",
+        "stored",
+        "file_count",
+    ]
     list_filter = ["day"]
     search_fields = ["project__name", "project__public_key", "=project__id"]
     list_select_related = ["project"]
@@ -127,6 +137,7 @@ class UsageDayAdmin(admin.ModelAdmin):
         "uploads",
         "api_calls",
         "webhook_deliveries",
+        "conversions",
         "traffic_bytes",
         "stored_bytes",
         "file_count",

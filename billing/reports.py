@@ -15,6 +15,7 @@ CHARTS = [
     ("uploads", "Uploads", False, False),
     ("api_calls", "API calls", False, False),
     ("webhook_deliveries", "Webhook deliveries", False, False),
+    ("conversions", "Conversions", False, False),  # a counter with no plan limit: a chart, no bar
     ("traffic_bytes", "Traffic", True, False),
     ("stored_bytes", "Stored bytes", True, True),
     ("file_count", "Files", False, True),

@@ -52,7 +52,7 @@ def test_the_overview_shows_the_plan_bars_charts_projects_and_invoices(login, ow
         assert f'data-quota="{quota}"' in html
         assert f'data-chart="{quota}"' in html
     assert html.count('<svg class="bar"') == 6
-    assert html.count('<svg class="chart-svg"') == 6
+    assert html.count('<svg class="chart-svg"') == 7  # and conversions, a counter without a limit
     assert '<rect class="chart-bar"' in html
     assert "5 this month" in html  # uploads over the month
     assert 'data-testid="project-usage"' in html and "Photos" in html
@@ -92,7 +92,7 @@ def test_a_reached_limit_says_what_is_refused(login, owner, project):
 def test_an_account_without_projects_sees_its_plan(login, plans):
     html = login(UserFactory()).get(OVERVIEW).content.decode()
     assert "You own no projects" in html
-    assert "Free" in html and html.count('<svg class="chart-svg"') == 6
+    assert "Free" in html and html.count('<svg class="chart-svg"') == 7
 
 
 def test_collaborators_see_their_own_billing_not_the_owners(login, team, plans):
