@@ -8,6 +8,7 @@ import pytest
 from django.core.files.base import ContentFile
 
 from files.models import Event, File, FileTag
+from files.rest import search as search_view
 from files.services import file_delete, file_upload
 from files.tags import file_tags_replace
 from projects.models import Project
@@ -294,3 +295,9 @@ def test_bad_searches_are_a_400_with_errors_by_field(api, team, body, query, fie
 
 def test_the_window_may_end_at_a_thousand(api, library):
     assert api("post", "files/search/?offset=980&limit=20", {"query": "photo"}).status_code == 200
+
+
+def test_the_total_counts_up_to_its_ceiling(api, library, monkeypatch):
+    monkeypatch.setattr(search_view, "TOTAL_MAX", 2)
+    body = search(api, {"size": {"gte": 0}}, "?limit=1")
+    assert body["total"] == 2 and len(body["results"]) == 1 and body["next"]
