@@ -301,3 +301,8 @@ def test_the_total_counts_up_to_its_ceiling(api, library, monkeypatch):
     monkeypatch.setattr(search_view, "TOTAL_MAX", 2)
     body = search(api, {"size": {"gte": 0}}, "?limit=1")
     assert body["total"] == 2 and len(body["results"]) == 1 and body["next"]
+
+
+def test_fuzziness_lets_a_word_with_a_typo_match(api, library):
+    assert names(search(api, {"query": "photgrapher"})) == []
+    assert names(search(api, {"query": "photgrapher", "fuzziness": True})) == ["Holiday-Photographer.png"]
