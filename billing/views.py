@@ -16,6 +16,7 @@ from billing.money import format_money
 from billing.pdf import invoice_pdf as render_invoice_pdf
 from billing.periods import today
 from billing.reports import usage_report
+from core.prg import form_restore, redirect_with_form
 
 
 @login_required
@@ -119,14 +120,15 @@ def _change_message(change) -> str:
 @require_http_methods(["GET", "POST"])
 def details(request):
     existing = BillingDetails.objects.filter(account=request.user).first()
-    form = BillingDetailsForm(request.POST or None, instance=existing)
-    if request.method == "POST":
-        if form.is_valid():
-            services.billing_details_save(account=request.user, **form.details())
-            messages.success(request, "Billing details saved. New invoices are addressed to them.")
-            return redirect("billing:overview")
-        return render(request, "billing/details.html", {"form": form}, status=400)
-    return render(request, "billing/details.html", {"form": form})
+    if request.method == "GET":
+        form = form_restore(request, BillingDetailsForm, instance=existing) or BillingDetailsForm(instance=existing)
+        return render(request, "billing/details.html", {"form": form})
+    form = BillingDetailsForm(request.POST, instance=existing)
+    if not form.is_valid():
+        return redirect_with_form(request, form, "billing:details")
+    services.billing_details_save(account=request.user, **form.details())
+    messages.success(request, "Billing details saved. New invoices are addressed to them.")
+    return redirect("billing:overview")
 
 
 def _invoice(request, number: str) -> Invoice:

@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from core.bases import absolute
+from core.prg import form_restore, redirect_with_form
 from files.cdn import proxy
 from files.dashboard.forms import ProxyDomainForm
 from projects.access import project_view
@@ -31,7 +32,7 @@ def proxy_domain_add(request: HttpRequest, project: Project) -> HttpResponse:
         else:
             messages.success(request, f"{domain.pattern} added to the allowed domains.")
             return redirect("files:proxy:index", project_id=project.pk)
-    return _render(request, project, form=form, status=400)
+    return redirect_with_form(request, form, "files:proxy:index", project_id=project.pk)
 
 
 @project_view(role=Role.ADMIN, methods=("POST",))
@@ -42,9 +43,7 @@ def proxy_domain_remove(request: HttpRequest, project: Project, proxy_domain_id)
     return redirect("files:proxy:index", project_id=project.pk)
 
 
-def _render(
-    request: HttpRequest, project: Project, form: ProxyDomainForm | None = None, status: int = 200
-) -> HttpResponse:
+def _render(request: HttpRequest, project: Project) -> HttpResponse:
     return render(
         request,
         "files/proxy.html",
@@ -52,7 +51,6 @@ def _render(
             "project": project,
             "endpoint": f"{absolute(settings.PROXY_BASE, request)}{project.public_key}/",
             "domains": project.proxy_domains.all(),
-            "form": form or ProxyDomainForm(),
+            "form": form_restore(request, ProxyDomainForm) or ProxyDomainForm(),
         },
-        status=status,
     )

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from core.prg import form_restore, redirect_with_form
 from files.dashboard.forms import BucketForm
 from files.models import BucketConnection
 from files.storage import backups
@@ -12,6 +13,7 @@ from projects.access import project_view
 from projects.models import Project, Role
 
 Purpose = BucketConnection.Purpose
+TEST_RESULT_SESSION_KEY = "bucket_test_result"
 
 
 @project_view(role=Role.ADMIN, methods=("GET",))
@@ -22,10 +24,11 @@ def storage_settings(request: HttpRequest, project: Project) -> HttpResponse:
 @project_view(role=Role.ADMIN, methods=("POST",))
 def bucket_test(request: HttpRequest, project: Project) -> HttpResponse:
     form = BucketForm(request.POST)
-    if not form.is_valid():
-        return _render(request, project, form=form, status=400)
-    result = storage_targets.bucket_probe(project=project, **form.connection_fields())
-    return _render(request, project, form=form, result=result)
+    if form.is_valid():
+        result = storage_targets.bucket_probe(project=project, **form.connection_fields())
+        # Shown once, under the form it belongs to, which comes back as it was sent (secret included).
+        request.session[TEST_RESULT_SESSION_KEY] = {"ok": result.ok, "message": result.message}
+    return redirect_with_form(request, form, "files:storage:index", project_id=project.pk)
 
 
 @project_view(role=Role.ADMIN, methods=("POST",))
@@ -37,7 +40,7 @@ def bucket_connect(request: HttpRequest, project: Project) -> HttpResponse:
         except storage_targets.BucketError as exc:
             form.add_error(None, f"Not connected: {exc}")
     if form.errors:
-        return _render(request, project, form=form, status=400)
+        return redirect_with_form(request, form, "files:storage:index", project_id=project.pk)
     if target.purpose == Purpose.BACKUP:
         messages.success(request, f"Backup bucket “{target.bucket}” connected. Existing stored files are being copied.")
     else:
@@ -73,9 +76,10 @@ def _connection(project: Project, connection_id) -> BucketConnection:
     return target
 
 
-def _render(
-    request: HttpRequest, project: Project, form: BucketForm | None = None, result=None, status: int = 200
-) -> HttpResponse:
+def _render(request: HttpRequest, project: Project) -> HttpResponse:
+    form = form_restore(request, BucketForm)
+    kept_result = request.session.pop(TEST_RESULT_SESSION_KEY, None) if form is not None else None
+    result = storage_targets.TestResult(**kept_result) if kept_result else None
     backup = storage_targets.active_bucket(project=project, purpose=Purpose.BACKUP)
     custom = storage_targets.active_bucket(project=project, purpose=Purpose.STORAGE)
     sent = form.data.get("purpose") if form is not None else None
@@ -91,4 +95,4 @@ def _render(
         "custom_files": project.files.present().filter(storage_target=custom).count() if custom else 0,
         "history": project.bucket_connections.filter(disconnected_at__isnull=False).order_by("-disconnected_at")[:10],
     }
-    return render(request, "files/storage.html", context, status=status)
+    return render(request, "files/storage.html", context)

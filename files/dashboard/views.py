@@ -19,6 +19,7 @@ from django.utils.timesince import timeuntil
 from billing.quotas import QuotaExceeded
 from core import urltokens
 from core.pagination import take
+from core.prg import form_restore, redirect_with_form
 from files import services
 from files.dashboard.conversions import conversion_panel
 from files.dashboard.forms import (
@@ -139,19 +140,17 @@ def _page(request: HttpRequest, project: Project, files: QuerySet, form: FileFil
     )
 
 
-def _render_list(
-    request: HttpRequest, project: Project, upload_form: UploadForm | None = None, status: int = 200
-) -> HttpResponse:
+def _render_list(request: HttpRequest, project: Project) -> HttpResponse:
     form = FileFilterForm(request.GET)
     context = {
         "project": project,
         "filter_form": form,
         "page": _page(request, project, form.filter(project.files.all()), form),
-        "upload_form": upload_form or UploadForm(project=project),
+        "upload_form": UploadForm(project=project),
         "upload_limit": services.upload_limit(project),
         "can_change": project.membership.has_role(Role.MEMBER),
     }
-    return render(request, "files/list.html", context, status=status)
+    return render(request, "files/list.html", context)
 
 
 @project_view(role=Role.VIEWER, methods=("GET",))
@@ -171,7 +170,9 @@ def file_upload(request: HttpRequest, project: Project) -> HttpResponse:
     if form.errors:
         if wants_json:
             return JsonResponse({"error": " ".join(form.errors.get("files", ["Upload failed."]))}, status=400)
-        return _render_list(request, project, upload_form=form, status=400)
+        # The chosen files cannot be put back in the picker: the page says what went wrong instead.
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect("files:list", project_id=project.pk)
     if wants_json:
         return JsonResponse({"files": [{"uuid": str(f.uuid), "name": f.original_filename} for f in uploaded]})
     messages.success(request, f"Uploaded {_count(uploaded)}.")
@@ -236,7 +237,7 @@ def metadata_set(request: HttpRequest, project: Project, file_id) -> HttpRespons
         except services.FileRemovedError:
             form.add_error(None, "This file was deleted; its metadata can no longer change.")
     if form.errors:
-        return _render_detail(request, project, file, metadata_form=form, status=400)
+        return redirect_with_form(request, form, "files:detail", project_id=project.pk, file_id=file.uuid)
     messages.success(request, f"Saved metadata key “{form.cleaned_data['key']}”.")
     return redirect("files:detail", project_id=project.pk, file_id=file.uuid)
 
@@ -246,7 +247,8 @@ def metadata_delete(request: HttpRequest, project: Project, file_id) -> HttpResp
     file = _file(project, file_id)
     form = MetadataKeyForm(request.POST)
     if not form.is_valid():
-        return _render_detail(request, project, file, status=400)
+        messages.error(request, "Choose the metadata key to delete.")
+        return redirect("files:detail", project_id=project.pk, file_id=file.uuid)
     try:
         services.file_metadata_delete(file=file, key=form.cleaned_data["key"], initiator=api_initiator("dashboard"))
     except services.FileRemovedError:
@@ -256,9 +258,7 @@ def metadata_delete(request: HttpRequest, project: Project, file_id) -> HttpResp
     return redirect("files:detail", project_id=project.pk, file_id=file.uuid)
 
 
-def _render_detail(
-    request: HttpRequest, project: Project, file: File, metadata_form: MetadataForm | None = None, status: int = 200
-) -> HttpResponse:
+def _render_detail(request: HttpRequest, project: Project, file: File) -> HttpResponse:
     row = Row.of(file, request, FileUrls(project, request))
     info = rest_file_info(file, request)
     context = {
@@ -268,12 +268,12 @@ def _render_detail(
         "info": info,
         "info_json": json.dumps(info, indent=2, ensure_ascii=False),
         "preview_url": row.preview_url,
-        "metadata_form": metadata_form or MetadataForm(),
+        "metadata_form": form_restore(request, MetadataForm) or MetadataForm(),
         "can_change": project.membership.has_role(Role.MEMBER),
         "backups": file_backup_states(file=file),
         "conversions": conversion_panel(file),
     }
-    return render(request, "files/detail.html", context, status=status)
+    return render(request, "files/detail.html", context)
 
 
 def _file(project: Project, file_id) -> File:

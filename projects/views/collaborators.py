@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 
+from core.prg import form_restore, redirect_with_form
 from projects import services
 from projects.access import project_view
 from projects.forms import InvitationForm, RoleForm, TransferForm
@@ -24,7 +25,7 @@ def invite(request, project):
         else:
             messages.success(request, f"Invitation sent to {invitation.email}.")
             return redirect("projects:collaborators", project_id=project.pk)
-    return _render(request, project, invite_form=form, status=400)
+    return redirect_with_form(request, form, "projects:collaborators", project_id=project.pk)
 
 
 @project_view(role=Role.ADMIN, methods=("POST",))
@@ -70,7 +71,7 @@ def leave(request, project):
 def transfer(request, project):
     form = TransferForm(request.POST, project=project)
     if not form.is_valid():
-        return _render(request, project, transfer_form=form, status=400)
+        return redirect_with_form(request, form, "projects:collaborators", project_id=project.pk)
     new_owner = form.cleaned_data["membership"]
     services.ownership_transfer(project=project, to=new_owner)
     messages.success(request, f"{new_owner.user.email} now owns the project. You are an admin.")
@@ -87,13 +88,13 @@ def _attempt(request, service, success: str, **kwargs) -> bool:
     return True
 
 
-def _render(request, project, invite_form=None, transfer_form=None, status=200):
+def _render(request, project):
     context = {
         "project": project,
         "memberships": project.memberships.select_related("user"),
         "invitations": project.invitations.pending(),
-        "invite_form": invite_form or InvitationForm(),
-        "transfer_form": transfer_form or TransferForm(project=project),
+        "invite_form": form_restore(request, InvitationForm) or InvitationForm(),
+        "transfer_form": form_restore(request, TransferForm, project=project) or TransferForm(project=project),
         "roles": RoleForm.base_fields["role"].choices,
     }
-    return render(request, "projects/collaborators.html", context, status=status)
+    return render(request, "projects/collaborators.html", context)

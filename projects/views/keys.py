@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 
+from core.prg import form_restore, redirect_with_form
 from projects import services
 from projects.access import project_view
 from projects.forms import SecretKeyForm
@@ -19,7 +20,7 @@ def key_list(request, project):
 def key_create(request, project):
     form = SecretKeyForm(request.POST)
     if not form.is_valid():
-        return _render_keys(request, project, form=form, status=400)
+        return redirect_with_form(request, form, "projects:keys", project_id=project.pk)
     key, plain = services.secret_key_create(
         project=project, label=form.cleaned_data["label"], created_by=request.user, **form.key_settings()
     )
@@ -35,14 +36,14 @@ def key_revoke(request, project, key_id):
     return redirect("projects:keys", project_id=project.pk)
 
 
-def _render_keys(request, project, form=None, status=200):
+def _render_keys(request, project):
     new_secret = secret_pop(request, NEW_SECRET_SESSION_KEY)
     context = {
         "project": project,
         "keys": project.secret_keys.select_related("created_by"),
-        "form": form or SecretKeyForm(),
+        "form": form_restore(request, SecretKeyForm) or SecretKeyForm(),
         "new_secret": new_secret,
     }
-    response = render(request, "projects/keys.html", context, status=status)
+    response = render(request, "projects/keys.html", context)
     response["Cache-Control"] = "no-store"
     return response

@@ -9,6 +9,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
 from core.bases import absolute
+from core.prg import form_restore, redirect_with_form
 from projects import services
 from projects.access import project_view
 from projects.models import OAUTH_PROVIDER_SPECS, OAuthProvider, Role
@@ -21,7 +22,7 @@ class OAuthAppForm(forms.Form):
         label="Enabled",
         required=False,
         initial=True,
-        help_text="Off: the uploader uses the server's own app for this source.",
+        help_text="Off: the uploader signs people in with its own default app for this source again.",
     )
 
     def __init__(self, *args, provider: str, app=None, **kwargs):
@@ -32,6 +33,9 @@ class OAuthAppForm(forms.Form):
         self.fields["client_secret"].widget.attrs["autocomplete"] = "new-password"
         if app is not None:
             self.fields["client_secret"].help_text = f"Stored: {app.masked_secret}. Leave blank to keep it."
+        # A form sent back with an error shows the secret as typed (the page is not cached), so it
+        # need not be pasted again.
+        self.fields["client_secret"].widget.render_value = self.is_bound
 
 
 @project_view(role=Role.ADMIN, methods=("GET",))
@@ -47,7 +51,10 @@ def oauth_app_list(request, project):
 def oauth_app_edit(request, project, provider):
     app = project.oauth_apps.filter(provider=_provider(provider)).first()
     initial = {"client_id": app.client_id, "enabled": app.enabled} if app else None
-    return _render_edit(request, project, provider, app, OAuthAppForm(initial=initial, provider=provider, app=app))
+    form = form_restore(request, OAuthAppForm, provider=provider, app=app)
+    return _render_edit(
+        request, project, provider, app, form or OAuthAppForm(initial=initial, provider=provider, app=app)
+    )
 
 
 @project_view(role=Role.ADMIN, methods=("POST",))
@@ -63,16 +70,14 @@ def oauth_app_save(request, project, provider):
         else:
             messages.success(request, f"{OAuthProvider(provider).label} app saved.")
             return redirect("projects:oauth_apps", project_id=project.pk)
-    return _render_edit(request, project, provider, app, form, status=400)
+    return redirect_with_form(request, form, "projects:oauth_app_edit", project_id=project.pk, provider=provider)
 
 
 @project_view(role=Role.ADMIN, methods=("POST",))
 def oauth_app_delete(request, project, provider):
     app = get_object_or_404(project.oauth_apps, provider=_provider(provider))
     services.oauth_app_delete(oauth_app=app)
-    messages.success(
-        request, f"{app.get_provider_display()} app removed. The uploader uses the server's own app again."
-    )
+    messages.success(request, f"{app.get_provider_display()} app removed. The uploader uses its own default app again.")
     return redirect("projects:oauth_apps", project_id=project.pk)
 
 
@@ -82,14 +87,15 @@ def _provider(provider: str) -> str:
     return provider
 
 
-def _render_edit(request, project, provider, app, form, status=200):
+def _render_edit(request, project, provider, app, form):
     context = {
         "project": project,
         "provider": provider,
         "label": OAuthProvider(provider).label,
         "app": app,
         "form": form,
+        "sources_url": f"{absolute(settings.UPLOAD_BASE, request)}sources/?pub_key={project.public_key}",
     }
-    response = render(request, "projects/oauth_app_edit.html", context, status=status)
+    response = render(request, "projects/oauth_app_edit.html", context)
     response["Cache-Control"] = "no-store"
     return response

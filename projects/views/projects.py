@@ -5,6 +5,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from core import bases
+from core.prg import form_restore, redirect_with_form
 from files.cdn.cache import cache_used
 from files.services import project_file_totals
 from projects import services
@@ -30,12 +31,16 @@ def project_list(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def project_create(request):
-    form = ProjectNameForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        project = services.project_create(owner=request.user, name=form.cleaned_data["name"])
-        messages.success(request, f"Project “{project.name}” created with a secret key.")
-        return redirect("projects:overview", project_id=project.pk)
-    return render(request, "projects/create.html", {"form": form})
+    if request.method == "GET":
+        return render(
+            request, "projects/create.html", {"form": form_restore(request, ProjectNameForm) or ProjectNameForm()}
+        )
+    form = ProjectNameForm(request.POST)
+    if not form.is_valid():
+        return redirect_with_form(request, form, "projects:create")
+    project = services.project_create(owner=request.user, name=form.cleaned_data["name"])
+    messages.success(request, f"Project “{project.name}” created with a secret key.")
+    return redirect("projects:overview", project_id=project.pk)
 
 
 @project_view(role=Role.VIEWER, methods=("GET",))
@@ -58,7 +63,7 @@ def project_settings(request, project):
 def project_rename(request, project):
     form = ProjectNameForm(request.POST)
     if not form.is_valid():
-        return _render_settings(request, project, rename_form=form, status=400)
+        return redirect_with_form(request, form, "projects:settings", project_id=project.pk)
     services.project_rename(project=project, name=form.cleaned_data["name"])
     messages.success(request, "Project renamed.")
     return redirect("projects:settings", project_id=project.pk)
@@ -68,7 +73,7 @@ def project_rename(request, project):
 def project_uploads(request, project):
     form = UploadSettingsForm(request.POST, instance=project)
     if not form.is_valid():
-        return _render_settings(request, project, uploads_form=form, status=400)
+        return redirect_with_form(request, form, "projects:settings", project_id=project.pk)
     services.project_configure_uploads(project=project, **form.upload_settings())
     messages.success(request, "Upload settings saved.")
     return redirect("projects:settings", project_id=project.pk)
@@ -78,19 +83,19 @@ def project_uploads(request, project):
 def project_delete(request, project):
     form = ProjectDeleteForm(request.POST, project=project)
     if not form.is_valid():
-        return _render_settings(request, project, delete_form=form, status=400)
+        return redirect_with_form(request, form, "projects:settings", project_id=project.pk)
     services.project_delete(project=project)
     messages.success(request, f"Project “{project.name}” deleted. Its files are being removed.")
     return redirect("projects:list")
 
 
-def _render_settings(request, project, rename_form=None, uploads_form=None, delete_form=None, status=200):
-    if uploads_form is not None:
-        project.refresh_from_db()  # the invalid form must not leave its values on the shown project
+def _render_settings(request, project):
+    # A copy for the upload settings a failed POST left: validating sets its values on the instance.
+    kept_uploads = form_restore(request, UploadSettingsForm, instance=Project.objects.get(pk=project.pk))
     context = {
         "project": project,
-        "rename_form": rename_form or ProjectNameForm(initial={"name": project.name}),
-        "uploads_form": uploads_form or UploadSettingsForm(instance=project),
-        "delete_form": delete_form or ProjectDeleteForm(project=project),
+        "rename_form": form_restore(request, ProjectNameForm) or ProjectNameForm(initial={"name": project.name}),
+        "uploads_form": kept_uploads or UploadSettingsForm(instance=project),
+        "delete_form": form_restore(request, ProjectDeleteForm, project=project) or ProjectDeleteForm(project=project),
     }
-    return render(request, "projects/settings.html", context, status=status)
+    return render(request, "projects/settings.html", context)

@@ -6,6 +6,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import Count, Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 
+from core.prg import form_restore, redirect_with_form
 from projects.access import project_view
 from projects.forms import WebhookEditForm, WebhookForm
 from projects.models import Role, WebhookAttempt, WebhookDelivery
@@ -33,7 +34,7 @@ def webhook_create(request, project):
         else:
             _show_secret_once(request, webhook, secret)
             return redirect("projects:webhook_detail", project_id=project.pk, webhook_id=webhook.pk)
-    return _render_list(request, project, form=form, status=400)
+    return redirect_with_form(request, form, "projects:webhooks", project_id=project.pk)
 
 
 @project_view(role=Role.ADMIN, methods=("GET",))
@@ -54,7 +55,7 @@ def webhook_update(request, project, webhook_id):
         else:
             messages.success(request, "Endpoint saved.")
             return redirect("projects:webhook_detail", project_id=project.pk, webhook_id=webhook.pk)
-    return _render_detail(request, project, webhook, form=form, status=400)
+    return redirect_with_form(request, form, "projects:webhook_detail", project_id=project.pk, webhook_id=webhook.pk)
 
 
 @project_view(role=Role.ADMIN, methods=("POST",))
@@ -128,24 +129,25 @@ def _add_errors(form, exc: ValidationError) -> None:
         form.add_error(field if field in form.fields else None, errors)
 
 
-def _render_list(request, project, form=None, status=200):
+def _render_list(request, project):
     webhooks = project.webhooks.annotate(delivery_count=Count("deliveries"))
-    context = {"project": project, "webhooks": webhooks, "form": form or WebhookForm()}
-    return render(request, "projects/webhooks.html", context, status=status)
+    context = {"project": project, "webhooks": webhooks, "form": form_restore(request, WebhookForm) or WebhookForm()}
+    return render(request, "projects/webhooks.html", context)
 
 
-def _render_detail(request, project, webhook, form=None, status=200):
+def _render_detail(request, project, webhook):
     deliveries = webhook.deliveries.prefetch_related(
         Prefetch("attempt_log", queryset=WebhookAttempt.objects.order_by("-started_at", "-id"))
     )[:LOG_SIZE]
     context = {
         "project": project,
         "webhook": webhook,
-        "form": form or WebhookEditForm(initial={"target_url": webhook.target_url, "event": webhook.event}),
+        "form": form_restore(request, WebhookEditForm)
+        or WebhookEditForm(initial={"target_url": webhook.target_url, "event": webhook.event}),
         "deliveries": deliveries,
         "new_secret": _pop_secret(request, webhook),
         "log_size": LOG_SIZE,
     }
-    response = render(request, "projects/webhooks_detail.html", context, status=status)
+    response = render(request, "projects/webhooks_detail.html", context)
     response["Cache-Control"] = "no-store"
     return response

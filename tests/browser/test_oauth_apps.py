@@ -1,4 +1,5 @@
-"""Upload sources in Chromium: set up a Dropbox app (a typo first), edit it keeping the secret, remove it."""
+"""Upload sources in Chromium: set up a Dropbox app (a typo first, the secret kept), edit it keeping the secret,
+remove it."""
 
 import re
 from pathlib import Path
@@ -33,13 +34,19 @@ def test_set_up_edit_and_remove_a_dropbox_app(page, live_server):
     dropbox.get_by_role("link", name="Set up Dropbox").click()
     page.get_by_label("App key").fill("A1B2C3D4E5F6G7H")
     page.get_by_label("App secret").fill(SECRET)
+    # The redirect URL: Filedock has none of its own; the uploader's sources address to copy instead.
+    expect(page.get_by_test_id("oauth-redirect")).to_contain_text("Filedock has none of its own")
+    page.get_by_role("button", name="Copy upload sources address").click()
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("a Dropbox app key is 15 lowercase letters and digits")).to_be_visible()
-    expect(page.get_by_label("App secret")).to_have_value("")  # never sent back to the browser
+    # Redirected back to the form: a reload shows the page, it does not post again.
+    expect(page).to_have_url(re.compile(r"/sources/dropbox/$"))
+    expect(page.get_by_label("App secret")).to_have_value(SECRET)  # kept: not to be pasted again
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "oauth-error-keeps-secret.png"), full_page=True)
     assert not OAuthApp.objects.exists()
 
     page.get_by_label("App key").fill("a1b2c3d4e5f6g7h")
-    page.get_by_label("App secret").fill(SECRET)
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Dropbox app saved.")).to_be_visible()
     dropbox = page.get_by_test_id("source-dropbox")

@@ -185,14 +185,29 @@ def test_save_creates_then_edit_with_blank_secret_keeps_it(login, team):
     assert app.client_secret == SECRET and app.enabled is False
 
 
-def test_bad_client_id_shows_the_error_and_saves_nothing(login, team):
-    response = login(team.admin).post(
+def test_bad_client_id_shows_the_error_keeps_the_typed_secret_and_saves_nothing(login, team):
+    client = login(team.admin)
+    response = client.post(
         _url("oauth_app_save", team, "dropbox"), {"client_id": "NOT-A-KEY", "client_secret": SECRET, "enabled": "on"}
     )
-    assert response.status_code == 400
-    body = response.content.decode()
-    assert "15 lowercase letters and digits" in body and SECRET not in body  # the secret is not echoed back
+    # Redirected to the form's page (a reload does not post again), the secret encrypted in the session meanwhile.
+    assert response.status_code == 302 and response["Location"] == _url("oauth_app_edit", team, "dropbox")
+    assert SECRET not in str(client.session.load())
+    page = client.get(response["Location"])
+    body = page.content.decode()
+    assert "15 lowercase letters and digits" in body
+    assert f'name="client_secret" value="{SECRET}"' in body  # not to be pasted again
+    assert 'value="NOT-A-KEY"' in body and page["Cache-Control"] == "no-store"
     assert not OAuthApp.objects.exists()
+    assert SECRET not in client.get(response["Location"]).content.decode()  # shown once, then a fresh form
+
+
+def test_the_edit_page_explains_the_redirect_url_and_the_default_app(login, team):
+    body = login(team.admin).get(_url("oauth_app_edit", team, "dropbox")).content.decode()
+    assert "Filedock has none of its own" in body
+    assert f'data-copy="http://testserver/upload/sources/?pub_key={team.project.public_key}"' in body
+    assert "there is no server-wide setting or environment variable for one" in body
+    assert "server&#x27;s own" not in body and "server's own" not in body
 
 
 def test_remove(login, team):

@@ -3,7 +3,7 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 
 from files.services import file_delete, file_upload
-from projects.models import Invitation, Membership, Project, Role
+from projects.models import Invitation, Membership, Project, Role, all_scopes
 
 
 def test_overview_shows_public_key_bases_and_zero_counts(login, team):
@@ -72,8 +72,8 @@ def test_create_project(login, team):
 @pytest.mark.parametrize("name", ["", "   ", "x" * 101])
 def test_create_project_rejects_bad_names(login, team, name):
     count = Project.objects.count()
-    response = login(team.owner).post(reverse("projects:create"), {"name": name})
-    assert response.status_code == 200
+    response = login(team.owner).post(reverse("projects:create"), {"name": name}, follow=True)
+    assert response.redirect_chain == [(reverse("projects:create"), 302)]
     assert response.context["form"].errors["name"]
     assert Project.objects.count() == count
 
@@ -85,8 +85,8 @@ def test_rename(login, team):
 
 
 def test_rename_rejects_empty_name_and_changes_nothing(login, team):
-    response = login(team.admin).post(reverse("projects:rename", args=[team.project.pk]), {"name": ""})
-    assert response.status_code == 400
+    response = login(team.admin).post(reverse("projects:rename", args=[team.project.pk]), {"name": ""}, follow=True)
+    assert response.redirect_chain == [(reverse("projects:settings", args=[team.project.pk]), 302)]
     assert "This field is required." in response.content.decode()
     team.project.refresh_from_db()
     assert team.project.name == "Acme"
@@ -94,8 +94,8 @@ def test_rename_rejects_empty_name_and_changes_nothing(login, team):
 
 def test_delete_needs_the_typed_name(login, team):
     client = login(team.owner)
-    response = client.post(reverse("projects:delete", args=[team.project.pk]), {"confirm_name": "acme"})
-    assert response.status_code == 400
+    response = client.post(reverse("projects:delete", args=[team.project.pk]), {"confirm_name": "acme"}, follow=True)
+    assert response.redirect_chain == [(reverse("projects:settings", args=[team.project.pk]), 302)]
     assert "does not match" in response.content.decode()
     assert Project.objects.live().filter(pk=team.project.pk).exists()
     response = client.post(reverse("projects:delete", args=[team.project.pk]), {"confirm_name": "Acme"})
@@ -111,7 +111,9 @@ def test_admin_cannot_delete_project(login, team):
 
 def test_new_secret_is_shown_once_then_masked(login, team):
     client = login(team.admin)
-    response = client.post(reverse("projects:key_create", args=[team.project.pk]), {"label": "CI"}, follow=True)
+    response = client.post(
+        reverse("projects:key_create", args=[team.project.pk]), {"label": "CI", "scopes": all_scopes()}, follow=True
+    )
     key = team.project.secret_keys.get(label="CI")
     assert key.secret in response.content.decode()
     again = client.get(reverse("projects:keys", args=[team.project.pk])).content.decode()
@@ -124,8 +126,11 @@ def test_new_secret_is_shown_once_then_masked(login, team):
 
 def test_key_create_rejects_empty_label(login, team):
     count = team.project.secret_keys.count()
-    response = login(team.admin).post(reverse("projects:key_create", args=[team.project.pk]), {"label": ""})
-    assert response.status_code == 400
+    response = login(team.admin).post(
+        reverse("projects:key_create", args=[team.project.pk]), {"label": ""}, follow=True
+    )
+    assert response.redirect_chain == [(reverse("projects:keys", args=[team.project.pk]), 302)]
+    assert "This field is required." in response.content.decode()
     assert team.project.secret_keys.count() == count
 
 
@@ -175,16 +180,17 @@ def test_an_uninvited_sign_up_gets_its_default_project(client, db):
     "data", [{"email": "not-an-email", "role": "member"}, {"email": "a@example.com", "role": "owner"}]
 )
 def test_invite_rejects_bad_input(login, team, data):
-    response = login(team.admin).post(reverse("projects:invite", args=[team.project.pk]), data)
-    assert response.status_code == 400
+    response = login(team.admin).post(reverse("projects:invite", args=[team.project.pk]), data, follow=True)
+    assert response.redirect_chain == [(reverse("projects:collaborators", args=[team.project.pk]), 302)]
+    assert 'class="error"' in response.content.decode() or "errorlist" in response.content.decode()
     assert not Invitation.objects.exists()
 
 
 def test_invite_existing_member_shows_error(login, team):
     response = login(team.admin).post(
-        reverse("projects:invite", args=[team.project.pk]), {"email": team.viewer.email, "role": "member"}
+        reverse("projects:invite", args=[team.project.pk]), {"email": team.viewer.email, "role": "member"}, follow=True
     )
-    assert response.status_code == 400
+    assert response.redirect_chain == [(reverse("projects:collaborators", args=[team.project.pk]), 302)]
     assert "already a collaborator" in response.content.decode()
 
 
@@ -227,8 +233,11 @@ def test_transfer_ownership(login, team):
 
 def test_transfer_to_an_outsider_membership_is_refused(login, team):
     foreign = team.outsider.memberships.get()
-    response = login(team.owner).post(reverse("projects:transfer", args=[team.project.pk]), {"membership": foreign.pk})
-    assert response.status_code == 400
+    response = login(team.owner).post(
+        reverse("projects:transfer", args=[team.project.pk]), {"membership": foreign.pk}, follow=True
+    )
+    assert response.redirect_chain == [(reverse("projects:collaborators", args=[team.project.pk]), 302)]
+    assert "Select a valid choice" in response.content.decode()
     assert team.project.memberships.get(role=Role.OWNER).user == team.owner
 
 
@@ -284,8 +293,8 @@ def test_upload_safety_settings_are_shown_and_saved(login, team):
 )
 def test_upload_settings_reject_bad_values_and_change_nothing(login, team, field, value, message):
     data = {"autostore_enabled": "on", "allowed_mime_types": "", field: value}
-    response = login(team.admin).post(reverse("projects:uploads", args=[team.project.pk]), data)
-    assert response.status_code == 400
+    response = login(team.admin).post(reverse("projects:uploads", args=[team.project.pk]), data, follow=True)
+    assert response.redirect_chain == [(reverse("projects:settings", args=[team.project.pk]), 302)]
     assert message in response.content.decode()
     team.project.refresh_from_db()
     assert team.project.allowed_mime_types == "" and team.project.max_file_size is None

@@ -55,8 +55,10 @@ def test_only_admins_may_connect_buckets(login, team, moto_endpoint, bucket, per
 
 
 def test_test_connection_reports_success_and_saves_nothing(login, team, moto_endpoint, bucket):
-    response = login(team.admin).post(url("test", team.project), form(moto_endpoint, bucket, prefix="probe/"))
-    assert response.status_code == 200
+    response = login(team.admin).post(
+        url("test", team.project), form(moto_endpoint, bucket, prefix="probe/"), follow=True
+    )
+    assert response.redirect_chain == [(url("index", team.project), 302)]  # a reload does not test again
     assert "Connection works" in response.content.decode()
     assert not BucketConnection.objects.exists()
     assert "Contents" not in s3(moto_endpoint).list_objects_v2(Bucket=bucket)  # the probe was deleted
@@ -65,7 +67,7 @@ def test_test_connection_reports_success_and_saves_nothing(login, team, moto_end
 def test_test_connection_reports_a_failure_without_the_secret(login, team, moto_endpoint):
     secret = "do-not-show-this-secret"
     response = login(team.admin).post(
-        url("test", team.project), form(moto_endpoint, "no-such-bucket", secret_key=secret)
+        url("test", team.project), form(moto_endpoint, "no-such-bucket", secret_key=secret), follow=True
     )
     assert response.status_code == 200
     result = response.context["backup_result"]
@@ -73,14 +75,14 @@ def test_test_connection_reports_a_failure_without_the_secret(login, team, moto_
 
 
 def test_test_connection_to_a_closed_port_is_an_answer_not_a_500(login, team):
-    response = login(team.admin).post(url("test", team.project), form("http://127.0.0.1:9", "bucket"))
+    response = login(team.admin).post(url("test", team.project), form("http://127.0.0.1:9", "bucket"), follow=True)
     assert response.status_code == 200
     assert "Could not connect" in response.context["backup_result"].message
 
 
 def test_private_endpoints_are_refused_unless_allowed(login, team, moto_endpoint, bucket, settings):
     settings.FILEDOCK_OUTBOUND_ALLOWED_NETWORKS = []
-    response = login(team.admin).post(url("test", team.project), form(moto_endpoint, bucket))
+    response = login(team.admin).post(url("test", team.project), form(moto_endpoint, bucket), follow=True)
     assert "endpoint is refused" in response.context["backup_result"].message
 
 
@@ -97,24 +99,24 @@ def test_connect_saves_the_bucket_with_the_secret_encrypted(login, team, moto_en
 
 
 def test_connect_refuses_a_bucket_that_fails_the_test(login, team, moto_endpoint):
-    response = login(team.admin).post(url("connect", team.project), form(moto_endpoint, "missing-bucket"))
-    assert response.status_code == 400
+    response = login(team.admin).post(url("connect", team.project), form(moto_endpoint, "missing-bucket"), follow=True)
+    assert response.redirect_chain == [(url("index", team.project), 302)]
     assert "Not connected" in response.content.decode()
     assert not BucketConnection.objects.exists()
 
 
 def test_one_bucket_per_purpose_at_a_time(login, team, moto_endpoint, bucket):
     connect(team.project, moto_endpoint, bucket)
-    response = login(team.admin).post(url("connect", team.project), form(moto_endpoint, bucket))
-    assert response.status_code == 400
+    response = login(team.admin).post(url("connect", team.project), form(moto_endpoint, bucket), follow=True)
+    assert response.redirect_chain == [(url("index", team.project), 302)]
     assert BucketConnection.objects.count() == 1
     response = login(team.admin).post(url("connect", team.project), form(moto_endpoint, bucket, purpose="storage"))
     assert response.status_code == 302  # the custom storage is a separate slot
 
 
 def test_custom_provider_needs_an_endpoint(login, team):
-    response = login(team.admin).post(url("test", team.project), form("", "bucket"))
-    assert response.status_code == 400
+    response = login(team.admin).post(url("test", team.project), form("", "bucket"), follow=True)
+    assert response.redirect_chain == [(url("index", team.project), 302)]
     assert "endpoint URL" in response.content.decode()
 
 

@@ -343,8 +343,9 @@ def test_member_adds_updates_and_deletes_metadata(login, team):
 )
 def test_bad_metadata_is_a_form_error_and_changes_nothing(login, team, key, value):
     file = _upload(team.project)
-    response = login(team.member).post(_url("metadata_set", file), {"key": key, "value": value})
-    assert response.status_code == 400 and response.context["metadata_form"].errors
+    response = login(team.member).post(_url("metadata_set", file), {"key": key, "value": value}, follow=True)
+    assert response.redirect_chain == [(_url("detail", file), 302)]  # a reload does not post again
+    assert response.context["metadata_form"].errors
     file.refresh_from_db()
     assert file.metadata == {}
 
@@ -353,9 +354,10 @@ def test_metadata_key_limit_is_shown_as_a_form_error(login, team):
     file = _upload(team.project)
     file.metadata = {f"k{i}": "v" for i in range(50)}
     file.save()
-    response = login(team.member).post(_url("metadata_set", file), {"key": "one-more", "value": "v"})
-    assert response.status_code == 400
+    response = login(team.member).post(_url("metadata_set", file), {"key": "one-more", "value": "v"}, follow=True)
+    assert response.redirect_chain == [(_url("detail", file), 302)]
     assert "can not have more than 50 metadata keys" in response.content.decode()
+    assert 'value="one-more"' in response.content.decode()  # the form as it was sent
 
 
 # Uploads from the dashboard
@@ -383,8 +385,9 @@ def test_dashboard_upload_follows_autostore_and_ignores_signed_uploads(login, te
 
 
 def test_dashboard_upload_without_files_is_a_form_error(login, team):
-    response = login(team.member).post(reverse("files:upload", args=[team.project.pk]), {})
-    assert response.status_code == 400 and "Choose at least one file." in response.content.decode()
+    response = login(team.member).post(reverse("files:upload", args=[team.project.pk]), {}, follow=True)
+    assert response.redirect_chain == [(reverse("files:list", args=[team.project.pk]), 302)]
+    assert "Choose at least one file." in response.content.decode()
 
 
 def test_dashboard_upload_refuses_a_file_over_the_project_limit(login, team):
@@ -392,9 +395,10 @@ def test_dashboard_upload_refuses_a_file_over_the_project_limit(login, team):
     team.project.save()
     client = login(team.member)
     small, big = SimpleUploadedFile("small.txt", b"ok"), SimpleUploadedFile("big.txt", b"x" * 11)
-    response = _post_upload(client, team.project, small, big)
+    response = _post_upload(client, team.project, small, big, follow=True)
     refusal = "“big.txt” is 11\xa0bytes: files larger than 10\xa0bytes are not accepted (a limit set by this project)."
-    assert response.status_code == 400 and refusal in response.content.decode()
+    assert response.redirect_chain == [(reverse("files:list", args=[team.project.pk]), 302)]
+    assert refusal in response.content.decode()
 
     response = _post_upload(client, team.project, SimpleUploadedFile("big.txt", b"x" * 11), headers=JSON)
     assert response.status_code == 400 and response.json() == {"error": refusal}
@@ -406,8 +410,8 @@ def test_dashboard_upload_refuses_a_forbidden_type_and_stores_nothing_of_the_bat
     team.project.save()
     client = login(team.member)
     batch = [SimpleUploadedFile("ok.png", _png()), SimpleUploadedFile("no.txt", b"t")]
-    response = _post_upload(client, team.project, *batch)
-    assert response.status_code == 400
+    response = _post_upload(client, team.project, *batch, follow=True)
+    assert response.redirect_chain == [(reverse("files:list", args=[team.project.pk]), 302)]
     body = response.content.decode()
     assert "Uploading of these file types is not allowed." in body and 'accept="image/*"' in body
 

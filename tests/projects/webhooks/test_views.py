@@ -50,12 +50,14 @@ def test_create_generates_a_secret_shown_once(team, login):
 def test_create_refuses_a_duplicate_and_a_bad_url(team, login):
     hook(team)
     client = login(team.owner)
-    response = client.post(url("webhook_create", team), {"target_url": URL, "event": "file.uploaded"})
-    assert response.status_code == 400 and "already subscribed" in response.content.decode()
+    response = client.post(url("webhook_create", team), {"target_url": URL, "event": "file.uploaded"}, follow=True)
+    assert response.redirect_chain == [(url("webhooks", team), 302)]
+    assert "already subscribed" in response.content.decode()
     response = client.post(
-        url("webhook_create", team), {"target_url": "ftp://x.example.com/", "event": "file.uploaded"}
+        url("webhook_create", team), {"target_url": "ftp://x.example.com/", "event": "file.uploaded"}, follow=True
     )
-    assert response.status_code == 400 and Webhook.objects.count() == 1
+    assert response.redirect_chain == [(url("webhooks", team), 302)]
+    assert "ftp://x.example.com/" in response.content.decode() and Webhook.objects.count() == 1
 
 
 def test_edit_changes_url_and_event(team, login):
