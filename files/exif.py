@@ -188,19 +188,23 @@ def _webp(data: bytes, mode: str) -> bytes:
 
 # --- TIFF: written again by Pillow ---------------------------------------------------------------
 
-TIFF_METADATA_TAGS = (33723, 34377, 700, 37724)  # IPTC, Photoshop, XMP, Photoshop image source data
+# IPTC, Photoshop, XMP, Photoshop image source data, and the EXIF and GPS directories.
+TIFF_METADATA_TAGS = (33723, 34377, 700, 37724, 34665, 34853)
+# Descriptive tags of the first directory (Pillow writes back the tags it read): description,
+# make, model, software, date, artist, host, copyright, PrintIM, the Windows XP tags, unique id.
+TIFF_DESCRIPTIVE_TAGS = (270, 271, 272, 305, 306, 315, 316, 33432, 50341, 40091, 40092, 40093, 40094, 40095, 42016)
 
 
 def _tiff(data: bytes, mode: str) -> bytes:
     with Image.open(io.BytesIO(data)) as image:
         exif = image.getexif()
         gps = ExifTags.IFD.GPSInfo in exif
-        if mode == "location" and not gps and 700 not in image.tag_v2:
+        if mode == "location" and not gps and 700 not in image.tag_v2 and 34853 not in image.tag_v2:
             return data
         compression = image.info.get("compression", "raw")
         if compression not in ("raw", "tiff_lzw", "tiff_adobe_deflate", "packbits"):
             raise ValueError("lossy TIFF compression: kept as uploaded")
-        for tag in (700,) if mode == "location" else TIFF_METADATA_TAGS:
+        for tag in (700, 34853) if mode == "location" else TIFF_METADATA_TAGS + TIFF_DESCRIPTIVE_TAGS:
             image.tag_v2.pop(tag, None)
         if mode == "location":
             exif.get_ifd(ExifTags.IFD.Exif)

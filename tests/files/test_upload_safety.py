@@ -84,3 +84,38 @@ def test_svg_validation_leaves_text_and_html_that_mention_svg_alone(project, nam
     project.refresh_from_db()
     file = services.file_upload(project=project, content=ContentFile(data, name=name), filename=name, store=True)
     assert file.size == len(data)
+
+
+def image_with_metadata(image_format: str) -> bytes:
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "Filedock camera"
+    exif[ExifTags.Base.Orientation] = 8
+    if image_format != "TIFF":  # Pillow writes no GPS directory into a TIFF
+        exif.get_ifd(ExifTags.IFD.GPSInfo).update({1: "S", 2: (33.0, 51.0, 0.0), 3: "E", 4: (151.0, 12.0, 0.0)})
+    buffer = io.BytesIO()
+    options = (
+        {"compression": "tiff_lzw"} if image_format == "TIFF" else {"lossless": True} if image_format == "WEBP" else {}
+    )
+    Image.new("RGB", (24, 16), (250, 100, 0)).save(buffer, image_format, exif=exif, **options)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("image_format", "setting"),
+    [("PNG", "location"), ("PNG", "all"), ("WEBP", "location"), ("WEBP", "all"), ("TIFF", "all")],
+)
+def test_exif_stripping_of_png_webp_and_tiff_keeps_the_pixels_and_orientation(project, image_format, setting):
+    Project.objects.filter(pk=project.pk).update(strip_exif=setting)
+    project.refresh_from_db()
+    original = image_with_metadata(image_format)
+    name = f"picture.{image_format.lower()}"
+    file = services.file_upload(project=project, content=ContentFile(original, name=name), filename=name, store=True)
+    with default_storage.open(file.storage_key) as stored:
+        data = stored.read()
+    exif = exif_of(data)
+    assert file.size == len(data) and data != original
+    assert ExifTags.IFD.GPSInfo not in exif and file.image_info["geo_location"] is None
+    assert exif[ExifTags.Base.Orientation] == 8 == file.image_info["orientation"]
+    assert (exif.get(ExifTags.Base.Make) == "Filedock camera") is (setting == "location")
+    with Image.open(io.BytesIO(data)) as after, Image.open(io.BytesIO(original)) as before:
+        assert after.format == image_format and after.tobytes() == before.tobytes()
