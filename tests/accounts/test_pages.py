@@ -32,7 +32,7 @@ urlpatterns = [
 ]
 
 ACCOUNT_NAV = {
-    "account_email": "Email addresses",
+    "account_email": "Email address",
     "account_change_password": "Password",
     "mfa_index": "Two-factor authentication",
     "usersessions_list": "Sessions",
@@ -179,14 +179,14 @@ def test_signup_then_confirm_email_pages(client):
     assert response["Location"] == reverse("account_email_verification_sent")
     assert User.objects.filter(email="new-person@example.com").exists()
 
-    html = assert_entrance_page(client.get(response["Location"]), "Verify Your Email Address")
+    html = assert_entrance_page(client.get(response["Location"]), "Verify your email address")
     assert "We have sent an email to you for verification." in html
 
     message = mail.outbox[-1]
     assert message.subject.startswith("[Filedock] ")
     assert "Hello from Filedock!" in message.body and "register an account on Filedock" in message.body
     confirm_url = link_in_last_mail("/accounts/confirm-email/")
-    html = assert_entrance_page(client.get(confirm_url), "Confirm Email Address")
+    html = assert_entrance_page(client.get(confirm_url), "Confirm your email address")
     assert re.search(r'<button class="button" type="submit">\s*Confirm\s*</button>', html)
 
     assert client.post(confirm_url).status_code == 302
@@ -209,7 +209,7 @@ def test_password_reset_flow_pages(client):
 
 def test_invalid_confirmation_link_page(client):
     response = client.get(reverse("account_confirm_email", args=["not-a-key"]))
-    html = assert_entrance_page(response, "Confirm Email Address")
+    html = assert_entrance_page(response, "Confirm your email address")
     assert "This email confirmation link expired or is invalid." in html
 
 
@@ -227,7 +227,7 @@ def signed_in(client):
 @pytest.mark.parametrize(
     ("name", "heading", "current"),
     [
-        ("account_email", "Email Address", "account_email"),
+        ("account_email", "Email address", "account_email"),
         ("account_change_password", "Change Password", "account_change_password"),
         ("mfa_index", "Two-Factor Authentication", "mfa_index"),
         ("usersessions_list", "Sessions", "usersessions_list"),
@@ -239,7 +239,7 @@ def test_account_pages(signed_in, name, heading, current):
 
 
 def test_email_page_is_a_card_form(signed_in):
-    html = assert_manage_page(signed_in.get(reverse("account_email")), "Email Address", "account_email")
+    html = assert_manage_page(signed_in.get(reverse("account_email")), "Email address", "account_email")
     assert '<form class="card narrow auth-form" method="post" action="/accounts/email/"' in html
     assert f'id="current_email" value="{signed_in.user.email}" type="email"' in html
 
@@ -247,7 +247,7 @@ def test_email_page_is_a_card_form(signed_in):
 def test_email_page_with_a_pending_change_has_no_inline_style(signed_in):
     response = signed_in.post(reverse("account_email"), {"action_add": "", "email": "changed@example.com"})
     assert response.status_code == 302
-    html = assert_manage_page(signed_in.get(reverse("account_email")), "Email Address", "account_email")
+    html = assert_manage_page(signed_in.get(reverse("account_email")), "Email address", "account_email")
     assert '<form hidden id="pending-email" method="post" action="/accounts/email/">' in html
     assert 'form="pending-email"' in html and 'data-confirm="Cancel the change to this address?"' in html
 
@@ -255,7 +255,7 @@ def test_email_page_with_a_pending_change_has_no_inline_style(signed_in):
 @pytest.mark.urls(__name__)
 def test_multi_address_email_page_has_no_inline_script(signed_in):
     EmailAddress.objects.create(user=signed_in.user, email="second@example.com", verified=False)
-    html = assert_manage_page(signed_in.get(reverse("test_email_list")), "Email Addresses", None)
+    html = assert_manage_page(signed_in.get(reverse("test_email_list")), "Email addresses", None)
     assert re.search(r'<span class="badge ok">\s*Verified\s*</span>', html)
     assert re.search(r'<span class="badge warn">\s*Unverified\s*</span>', html)
     assert re.search(r'<span class="badge accent">\s*Primary\s*</span>', html)
@@ -348,3 +348,19 @@ def test_a_wrong_current_password_says_so(signed_in):
         {"oldpassword": "not-it", "password1": "a-new-battery-77", "password2": "a-new-battery-77"},
     )
     assert response.status_code == 200 and "That is not your current password." in response.content.decode()
+
+
+@pytest.mark.urls(__name__)
+def test_email_pages_say_email_address_in_sentence_case(client, db):
+    """allauth's title case ("Email Address", "Add Email", "Re-send Verification") nowhere; one name for the page."""
+    user = UserFactory()
+    client.force_login(user)
+    pages = [reverse("account_email"), reverse("test_email_list"), reverse("account_email_verification_sent")]
+    pages.append(reverse("account_confirm_email", args=["no-such-key"]))
+    for url in pages:
+        html = client.get(url).content.decode()
+        for title_case in ("Email Address", "Add Email", "Re-send Verification", "Make Primary", "Change Email"):
+            assert title_case not in html, (url, title_case)
+    html = client.get(reverse("account_email")).content.decode()
+    assert re.search(r"<h1>\s*Email address\s*</h1>", html)
+    assert len(re.findall(r">\s*Email address\s*</a>", html)) == 2  # the account menu and the page's own menu
