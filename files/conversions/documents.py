@@ -52,6 +52,24 @@ MIME_TYPES = {
 }
 DPI = {"jpg": 150, "png": 150, "enhanced.jpg": 300}
 MAX_PAGES = 1000  # a group holds at most 1000 files
+# A document may link images or objects by URL, which LibreOffice would fetch while converting (a
+# request from the server to wherever the uploader says). Each run's profile sends every such
+# request to a proxy that is not there (the discard port on loopback), so none leaves the machine.
+_PROXY = "".join(
+    f'<item oor:path="/org.openoffice.Inet/Settings"><prop oor:name="{name}" oor:op="fuse">'
+    f"<value>{value}</value></prop></item>"
+    for name, value in [
+        ("ooInetProxyType", 1),
+        *[(f"ooInet{kind}ProxyName", "127.0.0.1") for kind in ("HTTP", "HTTPS", "FTP")],
+        *[(f"ooInet{kind}ProxyPort", 9) for kind in ("HTTP", "HTTPS", "FTP")],
+        ("ooInetNoProxy", ""),
+    ]
+)
+OFFLINE_PROFILE = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<oor:items xmlns:oor="http://openoffice.org/2001/registry" '
+    'xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+    f"{_PROXY}</oor:items>\n"
+)
 
 
 def source_format(filename: str, mime_type: str) -> str | None:
@@ -142,6 +160,8 @@ def _soffice(source: Path, convert_to: str, extension: str, work: Path, deadline
         raise ToolMissing(missing("docx", extension))
     out = work / f"out-{extension}"
     profile = work / "profile"
+    (profile / "user").mkdir(parents=True, exist_ok=True)
+    (profile / "user" / "registrymodifications.xcu").write_text(OFFLINE_PROFILE)
     run(
         [
             program,

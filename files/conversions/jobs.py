@@ -71,11 +71,13 @@ class Created:
     problems: dict[str, str]
 
 
-def tools_missing(kind: str) -> str:
-    """Why this server cannot convert `kind` at all, naming what to install; "" when it can."""
+def tools_missing(kind: str, file: File | None = None) -> str:
+    """Why this server cannot convert `kind` (or this file) at all, naming what to install; ""
+    when it can. A PDF needs poppler only; other documents LibreOffice too."""
     if kind == Kind.VIDEO:
         return video.missing()
-    return documents.missing("docx", "png")
+    fmt = documents.source_format(file.original_filename, file.mime_type) if file else "docx"
+    return documents.missing(fmt, "png" if fmt == "pdf" else "pdf")
 
 
 def conversions_create(
@@ -85,7 +87,10 @@ def conversions_create(
     other path gets the reason in `problems`. Writes Conversion rows; emits nothing yet."""
     if not isinstance(paths, list) or not paths or not all(isinstance(path, str) for path in paths):
         raise PathProblem("paths is a list of conversion paths, like {uuid}/" + kind + "/-/format/…/.")
-    store_value = None if store in (None, "", "auto") else resolve_store(project, store)
+    try:
+        store_value = None if store in (None, "", "auto") else resolve_store(project, str(store))
+    except errors.UploadError:
+        raise PathProblem('store is "true", "false" or absent (the project\'s default).') from None
     group = str(save_in_group).lower() in ("1", "true") and kind == Kind.DOCUMENT
     initiator = initiator or api_initiator("rest_api")
     problems, wanted = {}, []

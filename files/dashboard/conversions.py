@@ -53,7 +53,7 @@ def conversion_panel(file: File) -> dict:
     kind, formats = convertible(file)
     return {
         "kind": kind,
-        "missing": tools_missing(kind) if kind else "",
+        "missing": tools_missing(kind, file) if kind else "",
         "form": ConvertForm(kind=kind, formats=formats) if kind else None,
         "jobs": conversions_of(file),
     }

@@ -243,3 +243,20 @@ def test_missing_tool_is_a_problem_naming_what_to_install(project, monkeypatch):
         f"{clip.uuid}/video/": "Video conversion needs ffmpeg on the server (apt-get install ffmpeg)."
     }
     assert "LibreOffice" in jobs.tools_missing("document") and "ffmpeg" in jobs.tools_missing("video")
+
+
+def test_linked_images_in_a_document_are_not_fetched_by_libreoffice(project, httpserver):
+    httpserver.expect_request("/x.png").respond_with_data(b"", status=404)
+    page = f'<html><body><p>hello</p><img src="{httpserver.url_for("/x.png")}"></body></html>'
+    source = upload(project, "page.html", page.encode())
+    conversion = run(
+        jobs.conversions_create(project=project, kind="document", paths=[f"{source.uuid}/document/"]).conversions[0]
+    )
+    assert conversion.status == Status.FINISHED, conversion.error
+    assert httpserver.log == []  # a plain soffice run asks for it (OPTIONS, then GET)
+
+
+def test_a_bad_store_value_is_refused(project):
+    source = upload(project, "letter.odt", odt("hi"))
+    with pytest.raises(PathProblem, match="store is"):
+        jobs.conversions_create(project=project, kind="document", paths=[f"{source.uuid}/document/"], store="maybe")
