@@ -23,8 +23,8 @@ IMAGE_INFO = (
 # Row i: a name "<word>-<12 hex>.<ext>", a third of them JPEG images, half stored, one in fifty removed,
 # uploaded i/4 s before a fixed moment (so growing the project adds older files).
 GROW_SQL = f"""
-INSERT INTO files_file (uuid, project_id, original_filename, size, mime_type, image_info, metadata, source,
-                        storage_key, datetime_uploaded, datetime_stored, datetime_removed)
+INSERT INTO files_file (uuid, project_id, original_filename, size, mime_type, image_info, metadata, appdata,
+                        infected, source, storage_key, datetime_uploaded, datetime_stored, datetime_removed)
 SELECT gen_random_uuid(), %(project)s,
        (ARRAY{WORDS!r})[1 + i %% 8] || '-' || substr(md5(i::text), 1, 12)
            || (ARRAY['.jpg', '.pdf', '.txt'])[1 + i %% 3],
@@ -32,7 +32,7 @@ SELECT gen_random_uuid(), %(project)s,
        (ARRAY['image/jpeg', 'application/pdf', 'text/plain'])[1 + i %% 3],
        CASE WHEN i %% 3 = 0 THEN '{IMAGE_INFO}'::jsonb END,
        CASE WHEN i %% 10 = 0 THEN '{{"kind": "bench"}}'::jsonb ELSE '{{}}'::jsonb END,
-       'upload', 'bench/' || i,
+       '{{}}'::jsonb, false, 'upload', 'bench/' || i,
        t, CASE WHEN i %% 2 = 0 AND i %% 50 <> 0 THEN t END, CASE WHEN i %% 50 = 0 THEN t END
 FROM generate_series(%(start)s::int, %(stop)s::int) AS i,
      LATERAL (SELECT timestamptz '2026-06-01 00:00:00+00' - i * interval '250 milliseconds' AS t) AS at

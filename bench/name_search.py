@@ -13,10 +13,18 @@ newest first, 51 rows, which PostgreSQL answers from the trigram index (pg_trgm 
 or, for a common word, by walking the newest-first index until it has a page.
 
 Target (issue #7): the page <= 2x the bare query.
+
+Then REST file search (#19) at each size, `POST /api/files/search/` over HTTP (Simple auth, best of
+--repeat, 20 results and the total, which counts up to 10,000): by one tag on one file in eight,
+by two tags (one of them on one file in 4096), by `query` for the common word (by relevance and
+newest first), a rarer substring and one file's own, and a query with a tag. Each file is tagged
+with its name's word and "t" + 3 hex digits of its uuid's md5.
 """
 
 import argparse
 import hashlib
+import http.client
+import json
 from urllib.parse import urlencode
 
 from file_rows import get, page_sql, parse_sizes, site
@@ -34,6 +42,61 @@ def searches(size: int) -> list[tuple[str, str]]:
     """(label, query): a common word, a rarer substring, one row's own (in capitals)."""
     one = hashlib.md5(str(size // 2 + 1).encode()).hexdigest()[2:10].upper()
     return [("common word 'invoice'", "invoice"), ("substring '7f3a'", "7f3a"), (f"one file's '{one}'", one)]
+
+
+TAG_SQL = """
+INSERT INTO files_filetag (file_id, project_id, tag)
+SELECT f.uuid, f.project_id, t.tag
+FROM files_file f, LATERAL (VALUES (split_part(f.original_filename, '-', 1)),
+                                   ('t' || substr(md5(f.uuid::text), 1, 3))) AS t(tag)
+WHERE f.project_id = %(project)s AND NOT EXISTS (SELECT 1 FROM files_filetag x WHERE x.file_id = f.uuid)
+"""
+
+
+def tag_rows(conn, project_id) -> int:
+    conn.execute(TAG_SQL, {"project": project_id})
+    conn.execute("VACUUM ANALYZE files_filetag")
+    return conn.execute("SELECT count(*) FROM files_filetag").fetchone()[0]
+
+
+def rare_tag(conn, project_id) -> str:
+    return conn.execute(
+        "SELECT tag FROM files_filetag WHERE project_id = %s AND tag LIKE 't%%' LIMIT 1", [project_id]
+    ).fetchone()[0]
+
+
+def search_bodies(size: int, rare: str) -> list[tuple[str, dict]]:
+    one = hashlib.md5(str(size // 2 + 1).encode()).hexdigest()[2:10]
+    return [
+        ("tag 'invoice' (1 in 8), newest first", {"tags": {"any": ["invoice"]}, "sort": ["-datetime_uploaded"]}),
+        (f"tags all 'invoice' + '{rare}' (1 in 4096)", {"tags": {"all": ["invoice", rare]}}),
+        ("query 'invoice' (common word), by relevance", {"query": "invoice"}),
+        ("query 'invoice', newest first", {"query": "invoice", "sort": ["-datetime_uploaded"]}),
+        ("query '7f3a' (rarer substring)", {"query": "7f3a"}),
+        (f"query '{one}' (one file's)", {"query": one}),
+        ("query 'report' + tag 'report', by size", {"query": "report", "tags": {"any": ["report"]}, "sort": ["size"]}),
+    ]
+
+
+def post(port: int, path: str, body: dict, headers: dict) -> dict:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    try:
+        connection.request("POST", path, body=json.dumps(body), headers=headers)
+        response = connection.getresponse()
+        data = response.read()
+        assert response.status == 200, (response.status, data[:300])
+        return json.loads(data)
+    finally:
+        connection.close()
+
+
+def rest_headers(keys: dict) -> dict:
+    token = f"{keys['public_key']}:{keys['secret_key']}"
+    return {
+        "Authorization": f"Uploadcare.Simple {token}",
+        "Accept": "application/vnd.uploadcare-v0.7+json",
+        "Content-Type": "application/json",
+    }
 
 
 def main() -> None:
@@ -70,6 +133,14 @@ def main() -> None:
                     row(f"bare SQL, {label} ({found} rows)", bare, "ms")
                     row(f"files page, {label} (vs bare SQL)", page, "ms", bare, "<= 2")
                     row("  its search query in-process (vs bare SQL)", query, "ms", bare, "<= 2")
+                tagged = tag_rows(conn, s.project_id)
+                rare = rare_tag(conn, s.project_id)
+                print(f"  REST search, {tagged:,} tag rows", flush=True)
+                headers = rest_headers(s.keys)
+                for label, body in search_bodies(size, rare):
+                    found = post(server.port, "/api/files/search/", body, headers)
+                    took = best_of(lambda: post(server.port, "/api/files/search/", body, headers), args.repeat)
+                    row(f"POST files/search/, {label} (total {found['total']:,})", took * 1000, "ms")
 
 
 if __name__ == "__main__":
