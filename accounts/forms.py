@@ -1,5 +1,6 @@
 from allauth.account import forms as allauth_forms
 from django import forms
+from django.conf import settings
 
 from accounts.models import AuditEvent
 
@@ -26,3 +27,28 @@ class LoginForm(allauth_forms.LoginForm):
         super().__init__(*args, **kwargs)
         if "remember" in self.fields:
             self.fields["remember"].label = "Keep me logged in on this device"
+
+    def clean(self):
+        refuse_sso_only(self.data.get("login", ""))
+        return super().clean()
+
+
+class SignupForm(allauth_forms.SignupForm):
+    def clean_email(self):
+        email = super().clean_email()
+        refuse_sso_only(email)
+        return email
+
+
+def sso_only(email: str) -> bool:
+    """Whether `email` belongs to a domain whose people sign in through single sign-on only."""
+    return email.strip().rpartition("@")[2].lower() in settings.FILEDOCK_SSO_ONLY_DOMAINS
+
+
+def refuse_sso_only(email: str) -> None:
+    if sso_only(email):
+        domain = email.strip().rpartition("@")[2].lower()
+        raise forms.ValidationError(
+            f"Accounts at {domain} sign in with {settings.FILEDOCK_SSO_NAME}: use the button below.",
+            code="sso_only",
+        )

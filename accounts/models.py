@@ -81,6 +81,10 @@ class AuditEvent(models.Model):
         PROXY_DOMAIN_REMOVED = "proxy.domain_removed", "Proxy domain removed"
         SESSIONS_ENDED = "sessions.ended", "Other sessions signed out"
         PLAN_CHANGED = "plan.changed", "Plan changed"
+        DELIVERY_CHANGED = "project.delivery_changed", "Delivery settings changed"
+        DELIVERY_SECRET_CREATED = "delivery_secret.created", "Delivery secret generated"
+        DELIVERY_SECRET_REMOVED = "delivery_secret.removed", "Delivery secret removed"
+        SSO_LOGIN = "sso.login", "Signed in through single sign-on"
 
     actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     actor_email = models.EmailField(blank=True)

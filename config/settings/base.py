@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "allauth.usersessions",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "accounts",
     "projects",
     "files",
@@ -120,7 +122,8 @@ LOGIN_REDIRECT_URL = "projects:home"
 
 # django-allauth
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
-ACCOUNT_FORMS = {"login": "accounts.forms.LoginForm"}  # the product's words on the login page
+# The product's words on the login page; both refuse addresses that must use single sign-on.
+ACCOUNT_FORMS = {"login": "accounts.forms.LoginForm", "signup": "accounts.forms.SignupForm"}
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
@@ -144,6 +147,36 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Filedock"
 USERSESSIONS_TRACK_ACTIVITY = True
 USERSESSIONS_ADAPTER = "accounts.adapter.UserSessionsAdapter"
+# Single sign-on through an OpenID Connect provider: configured here from the environment, or as a
+# "Social application" (provider OpenID Connect) in the admin. Someone whose provider vouches for
+# an email address signs in to the account with that address, or gets a new one.
+FILEDOCK_SSO_NAME = env_str("FILEDOCK_SSO_NAME", "Single sign-on")
+FILEDOCK_SSO_SERVER_URL = env_str("FILEDOCK_SSO_SERVER_URL", "")  # the provider's issuer URL
+FILEDOCK_SSO_CLIENT_ID = env_str("FILEDOCK_SSO_CLIENT_ID", "")
+FILEDOCK_SSO_CLIENT_SECRET = env_str("FILEDOCK_SSO_CLIENT_SECRET", "")
+# Email domains whose people sign in through the provider only (no password, no signup form).
+FILEDOCK_SSO_ONLY_DOMAINS = [d.lower() for d in env_list("FILEDOCK_SSO_ONLY_DOMAINS", [])]
+SOCIALACCOUNT_ADAPTER = "accounts.adapter.SocialAccountAdapter"
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {
+        "APPS": [
+            {
+                "provider_id": "sso",
+                "name": FILEDOCK_SSO_NAME,
+                "client_id": FILEDOCK_SSO_CLIENT_ID,
+                "secret": FILEDOCK_SSO_CLIENT_SECRET,
+                "settings": {"server_url": FILEDOCK_SSO_SERVER_URL, "token_auth_method": "client_secret_post"},
+            }
+        ]
+        if FILEDOCK_SSO_SERVER_URL
+        else []
+    }
+}
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True  # a verified address from the provider opens its account
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"  # the provider has verified it (the adapter checks)
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_STORE_TOKENS = False
 
 DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "Filedock <noreply@filedock.local>")
 EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -221,7 +254,13 @@ CELERY_BEAT_SCHEDULE = {
 }
 PROJECT_PURGE_BATCH = env_int("FILEDOCK_PROJECT_PURGE_BATCH", 500)
 
+
 # Content Security Policy: no inline scripts or styles anywhere.
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
@@ -231,7 +270,8 @@ CONTENT_SECURITY_POLICY = {
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
         "frame-ancestors": ["'none'"],
-        "form-action": ["'self'"],
+        # The single sign-on button posts to allauth, which redirects the form to the provider.
+        "form-action": ["'self'", *filter(None, [_origin(FILEDOCK_SSO_SERVER_URL)])],
         "base-uri": ["'self'"],
         "object-src": ["'none'"],
     }

@@ -45,3 +45,6 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # One queue per test run (inherited by worker subprocesses through the environment), so suites
 # running side by side on one Redis never take each other's tasks.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.setdefault("FILEDOCK_TEST_QUEUE", f"filedock-test-{os.getpid()}")
+# No clamd unless a test starts one (tests/clamd.py, the `clamd` fixture): a folder that no
+# package made, so the add-ons API says what to install, the same on every machine.
+FILEDOCK_CLAMD_ADDRESS = "/nonexistent/clamav/clamd.ctl"

@@ -12,7 +12,7 @@ from accounts.audit import audit_page, audit_record
 from accounts.models import AuditEvent, KnownDevice
 from files.storage import buckets as storage_targets
 from projects import services
-from projects.models import Role
+from projects.models import Role, all_scopes
 from tests.factories import PASSWORD, UserFactory
 
 IP = "203.0.113.7"
@@ -72,7 +72,7 @@ def p(name, project, *args):
 
 def test_key_created_and_revoked_are_recorded_without_the_secret(as_user, team):
     client = as_user(team.admin)
-    client.post(p("key_create", team.project), {"label": "CI"})
+    client.post(p("key_create", team.project), {"label": "CI", "scopes": all_scopes()})
     key = team.project.secret_keys.get(label="CI")
     created = only("key.created", team.project, team.admin)
     assert created.details == {"label": "CI", "last4": key.last4}

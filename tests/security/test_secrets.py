@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from files.models import BucketConnection
-from projects.models import OAuthApp, SecretKey, Webhook
+from projects.models import OAuthApp, SecretKey, Webhook, all_scopes
 from tests.factories import UserFactory
 from tests.security.test_hardening import _dashboard_pages
 
@@ -30,7 +30,12 @@ def world(team, client, caplog):
     caplog.set_level(logging.DEBUG)  # every logger, from the start
     project = team.project
     client.force_login(team.owner)
-    assert client.post(reverse("projects:key_create", args=[project.pk]), {"label": "ci"}).status_code == 302
+    assert (
+        client.post(
+            reverse("projects:key_create", args=[project.pk]), {"label": "ci", "scopes": all_scopes()}
+        ).status_code
+        == 302
+    )
     first_view = client.get(reverse("projects:keys", args=[project.pk])).content.decode()
     api_secret = project.secret_keys.get(label="ci").secret
     assert api_secret in first_view  # the one-shot display, right after creation
@@ -169,7 +174,12 @@ def _stored_session(client) -> str:
 def test_a_new_secret_waits_for_its_one_view_encrypted_in_the_session(client, team):
     project = team.project
     client.force_login(team.owner)
-    assert client.post(reverse("projects:key_create", args=[project.pk]), {"label": "once"}).status_code == 302
+    assert (
+        client.post(
+            reverse("projects:key_create", args=[project.pk]), {"label": "once", "scopes": all_scopes()}
+        ).status_code
+        == 302
+    )
     api_secret = project.secret_keys.get(label="once").secret
     response = client.post(
         reverse("projects:webhook_create", args=[project.pk]),

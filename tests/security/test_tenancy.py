@@ -119,6 +119,12 @@ API = {
     "webhooks": rest(GET=(200, 200), POST=(201, 201)),  # a POST subscribes the caller's own project
     "webhook": rest(PUT=(200, 404), DELETE=(204, 404)),
     "webhook_unsubscribe": rest(DELETE=(204, 204)),  # unsubscribes within the caller's project only
+    # No clamd in the tests' settings: our key hears what to install (400); the other project's
+    # key cannot name our file (404). Scans themselves: tests/files/addons, tests/conformance.
+    "addon_execute": rest(POST=(400, 404)),
+    # Without a request_id the answer is a 400 for any key; a request_id of another project's run
+    # answers "unknown" (tests/files/addons/test_scanning.py).
+    "addon_status": rest(GET=(400, 400)),
     "schema": everyone(200),  # the API's description is public
     "docs": everyone(200),
 }
@@ -135,6 +141,10 @@ UPLOAD = {
     # Capability URLs: the random token (or signed part URL) is the credential, as in Uploadcare.
     "from_url_status": everyone(200),
     "multipart_part": {"PUT": dict.fromkeys(PERSONAS, 200)},
+    # tus: a request without Tus-Resumable is refused before anything else (412), for everyone;
+    # its project checks are tested with tuspy in tests/conformance/test_tus.py.
+    "tus": {"POST": dict.fromkeys(PERSONAS, 412)},
+    "tus_upload": everyone(412),
 }
 
 DECLARED: dict[str, object] = {
@@ -196,6 +206,18 @@ DECLARED: dict[str, object] = {
     "mfa_generate_recovery_codes": signed_in(302),
     "mfa_download_recovery_codes": signed_in(404),
     "usersessions_list": signed_in(200),
+    # Single sign-on (allauth socialaccount): no provider is configured in the tests' settings.
+    "openid_connect_login": everyone(404),
+    "openid_connect_callback": everyone(404),
+    "socialaccount_connections": signed_in(200),
+    "socialaccount_login_cancelled": everyone(200),
+    "socialaccount_login_error": everyone(401),  # allauth's "login failed" page says so in its status
+    "socialaccount_signup": everyone(302),  # no provider login in progress: back to sign-in
+    # allauth's old addresses of the same pages: permanent redirects to the new ones.
+    "/accounts/social/connections/": everyone(301),
+    "/accounts/social/login/cancelled/": everyone(301),
+    "/accounts/social/login/error/": everyone(301),
+    "/accounts/social/signup/": everyone(301),
     # Admin site: staff only; none of the personas is staff.
     "admin:index": staff_only(),
     "admin:login": everyone(200),
@@ -245,6 +267,10 @@ def _project_pages():
         "projects:rename",
         "projects:uploads",
         "projects:delete",
+        "projects:delivery",
+        "projects:delivery_save",
+        "projects:delivery_secret_create",
+        "projects:delivery_secret_remove",
         "projects:keys",
         "projects:key_create",
         "projects:key_revoke",
@@ -413,11 +439,15 @@ class World:
             "app_label": lambda: "projects",
             "uidb36": lambda: "1",
             "url": lambda: "nothing-here/",
+            "addon": lambda: "uc_clamav_virus_scan",
+            "upload_id": lambda: s["multipart"].uuid,
         }
         return {name: values[name]() for name in converters}
 
 
 def _path(key: str, pattern, world: World) -> str:
+    if key.startswith("openid_connect_"):  # the provider id is in the enclosing include's pattern
+        return reverse(key, kwargs={"provider_id": "sso"})
     if key.startswith("/"):  # unnamed patterns: the route itself, filled in by hand
         return {
             "/admin/(?P<url>.*)$": "/admin/nothing-here/",
@@ -437,6 +467,7 @@ def _data(key: str, method: str, world: World, pub_key: str | None):
         "files_local_copy": {"source": file_uuid, "store": False},
         "files_remote_copy": {"source": file_uuid, "target": "no-such-bucket"},
         "files_search": {"exact": {"uuid": [file_uuid]}},
+        "addon_execute": {"target": file_uuid, "params": {}},
         "file_tags": {"PUT": {"tags": ["ours"]}, "PATCH": {"add": ["ours"]}}.get(method),
         "file_metadata_key": "v2" if method == "PUT" else None,
         "convert_document": {"paths": [f"{file_uuid}/document/-/format/pdf/"]},
