@@ -31,6 +31,7 @@ from files import errors
 from files.conversions import documents, video
 from files.conversions.paths import PathProblem, parse
 from files.conversions.tools import ConversionFailed, ToolMissing
+from files.info import iso
 from files.initiators import api_initiator
 from files.models import Conversion, File, Group
 from files.services import file_upload, resolve_store
@@ -182,6 +183,39 @@ def document_info(file: File) -> dict:
             "converted_groups": groups,
         },
         "converted_groups": groups,
+    }
+
+
+def pending_result_info(*, project, file_id, url: str) -> dict | None:
+    """Uploadcare answers for a conversion's result UUID before the file exists: an empty file
+    info, not ready (so pyuploadcare's File(uuid).info right after convert works). None for any
+    other id."""
+    try:
+        result_uuid = uuid.UUID(str(file_id))
+    except ValueError:
+        return None
+    conversion = Conversion.objects.filter(
+        project=project, result_uuid=result_uuid, status__in=[Status.PENDING, Status.PROCESSING]
+    ).first()
+    if conversion is None:
+        return None
+    created = iso(conversion.created_at)
+    stored = conversion.store if conversion.store is not None else project.autostore_enabled
+    return {
+        "datetime_removed": None,
+        "datetime_stored": created if stored else None,
+        "datetime_uploaded": created,
+        "is_image": None,
+        "is_ready": False,
+        "mime_type": "",
+        "original_file_url": None,
+        "original_filename": "",
+        "size": 0,
+        "url": url,
+        "uuid": str(result_uuid),
+        "variations": None,
+        "content_info": None,
+        "metadata": {},
     }
 
 

@@ -5,9 +5,10 @@ import uuid
 from django.core.cache import cache
 from django.db.models import Count, Q
 from drf_spectacular.utils import extend_schema
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
+from files.conversions.jobs import pending_result_info
 from files.errors import UploadError
 from files.info import rest_file_info, rest_info_rows, rest_infos_of_rows
 from files.initiators import api_initiator
@@ -106,7 +107,14 @@ class FileList(ProjectAPIView):
 class FileDetail(ProjectAPIView):
     @extend_schema(summary="One file", parameters=[INCLUDE], responses={200: FileInfoSerializer, **errors(404)})
     def get(self, request, file_id):
-        file = project_file(self.project, file_id)
+        try:
+            file = project_file(self.project, file_id)
+        except NotFound:
+            # A conversion's result, given out before it is made: Uploadcare answers it, not ready.
+            pending = pending_result_info(project=self.project, file_id=file_id, url=request.build_absolute_uri())
+            if pending is None:
+                raise
+            return Response(pending)
         return Response(rest_file_info(file, request, include_appdata=wants_appdata(request)))
 
 

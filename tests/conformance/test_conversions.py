@@ -128,6 +128,15 @@ def test_pyuploadcare_bad_paths_come_back_as_problems(uploadcare, live_project, 
     with conformance.record("pyuploadcare", "video_convert_api.convert (problems)"):
         response = uploadcare.video_convert_api.convert([f"{source.uuid}/video/-/format/webm/"])
         assert response.result == [] and "Not a video" in response.problems[f"{source.uuid}/video/-/format/webm/"]
+    with conformance.record("pyuploadcare", "a conversion's result before it is made (file info)"):
+        waiting = source.convert_document(DocumentTransformation().format(DocumentFormat.pdf))  # no worker here
+        info = uploadcare.file(str(waiting.uuid)).info
+        assert (str(info["uuid"]), info["is_ready"], info["size"], info["mime_type"]) == (
+            str(waiting.uuid),
+            False,
+            0,
+            "",
+        )
     with (
         conformance.record("pyuploadcare", "File.convert_document raises for a problem"),
         pytest.raises(InvalidRequestError, match="does not convert to xlsx"),
