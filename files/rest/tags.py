@@ -6,7 +6,7 @@ from rest_framework.response import Response
 
 from files.initiators import api_initiator
 from files.rest.base import ProjectAPIView
-from files.rest.common import FileRemoved, json_body, live_file, project_file
+from files.rest.common import FileRemoved, json_body, live_file
 from files.rest.docs import errors
 from files.rest.shapes import TAGS, TAGS_CHANGE, TAGS_CHANGED, TAGS_REPLACE
 from files.services import FileRemovedError
@@ -35,7 +35,8 @@ def body_object(request) -> dict:
 class FileTags(ProjectAPIView):
     @extend_schema(summary="A file's tags", responses={200: TAGS, **errors(404)})
     def get(self, request, file_id):
-        return Response({"tags": file_tags(project_file(self.project, file_id))})
+        # A removed file's tags are a 404 too, as Uploadcare documents for every tag endpoint.
+        return Response({"tags": file_tags(live_file(self.project, file_id))})
 
     @extend_schema(
         summary="Replace a file's tags",

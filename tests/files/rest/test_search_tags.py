@@ -120,12 +120,13 @@ def test_tags_of_another_projects_file_are_a_404(api, team):
     assert list(FileTag.objects.filter(file=other).values_list("tag", flat=True)) == ["secret"]
 
 
-def test_a_removed_files_tags_are_read_but_not_changed(api, team):
+def test_a_removed_files_tags_are_a_404(api, team):
     file = make(team.project, "a.txt")
     file_tags_replace(file=file, tags=["kept"])
     file_delete(file=file)
-    assert api("get", f"files/{file.uuid}/tags/").json() == {"tags": ["kept"]}
+    assert api("get", f"files/{file.uuid}/tags/").status_code == 404
     assert api("put", f"files/{file.uuid}/tags/", {"tags": []}).status_code == 404
+    assert api("patch", f"files/{file.uuid}/tags/", {"add": ["x"]}).status_code == 404
 
 
 def test_the_list_reads_every_pages_tags_in_one_query(api, team, django_assert_max_num_queries):
