@@ -319,6 +319,9 @@ FILEDOCK_CLAMD_ADDRESS = env_str("FILEDOCK_CLAMD_ADDRESS", "/var/run/clamav/clam
 # The edge cache's purge endpoint (deploy/nginx.conf), e.g. http://127.0.0.1:8089/purge: with it,
 # the CDN records what the edge may keep and purges it when a file goes. Empty: no edge.
 FILEDOCK_EDGE_PURGE_URL = env_str("FILEDOCK_EDGE_PURGE_URL", "").rstrip("/")
+# Proxies in front that append the client's address to X-Forwarded-For (deploy/'s nginx: 1). The
+# per-address limits (logins, uploads, cache misses) and the audit log read the address from it.
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int("FILEDOCK_TRUSTED_PROXY_COUNT", 0)
 # The largest side an image operation may produce (resize, crop, ...).
 FILEDOCK_CDN_MAX_DIMENSION = env_int("FILEDOCK_CDN_MAX_DIMENSION", 5000)
 # Images above this many pixels are served as they are, never transformed (a decompression bomb is a 400).

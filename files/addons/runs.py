@@ -196,6 +196,7 @@ def _record(run: AddonRun, data: dict, version: str, infected: bool | None = Non
         file = File.objects.select_for_update().get(pk=run.file_id)
         if file.is_removed:
             return None
+        previous = {key: dict(value) for key, value in file.appdata.items()}
         before = file.appdata.get(run.addon) or {}
         file.appdata[run.addon] = {
             "data": data,
@@ -208,7 +209,7 @@ def _record(run: AddonRun, data: dict, version: str, infected: bool | None = Non
             file.infected = infected
             fields.append("infected")
         file.save(update_fields=fields)
-        emit(file, Event.Type.FILE_INFO_UPDATED, initiator)
+        emit(file, Event.Type.FILE_INFO_UPDATED, initiator, previous_values={"appdata": previous})
         if infected:
             emit(file, Event.Type.FILE_INFECTED, initiator)
         _finish(run, Status.DONE)  # with its result: one commit, not two

@@ -1,4 +1,4 @@
-"""The edge cache in front of the CDN (`deploy/nginx.conf`): what it may keep, and purging it.
+"""The edge cache in front of the CDN (`deploy/nginx.conf.template`): what it may keep, and purging it.
 
 nginx keys what it caches by `$uri$is_args$args` and keeps only what Django answers `public`. With
 FILEDOCK_EDGE_PURGE_URL set, Django answers `public` only for a URL it has recorded here against

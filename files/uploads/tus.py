@@ -20,6 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from files import errors
+from files.initiators import api_initiator
 from files.models import File, MultipartUpload
 from files.storage.backends import multipart_parts_delete, on_local_disk
 from files.uploads.multipart import COPY_CHUNK, multipart_complete, multipart_start, write_at_offset
@@ -112,7 +113,7 @@ def tus_write(*, upload: MultipartUpload, offset: int, stream, length: int, chec
         raise TusError(409, "Another request wrote at this offset first.")
     upload.received = offset + length
     if upload.received == upload.size:
-        multipart_complete(upload=upload)
+        multipart_complete(upload=upload, initiator=api_initiator("upload_api"))
     return upload.received
 
 

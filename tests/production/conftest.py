@@ -159,6 +159,7 @@ def stack(moto_endpoint):
         FILEDOCK_SITE_URL=dashboard,
         FILEDOCK_CDN_BASE=cdn,
         FILEDOCK_EDGE_PURGE_URL=purge,
+        FILEDOCK_TRUSTED_PROXY_COUNT="1",  # the README's production line: nginx in front
         FILEDOCK_S3_BUCKET=new_bucket(moto_endpoint, "production"),
         FILEDOCK_S3_ENDPOINT_URL=moto_endpoint,
         FILEDOCK_S3_REGION=S3_REGION,
