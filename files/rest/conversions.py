@@ -41,6 +41,7 @@ STATUS_RESPONSE = inline_serializer(
 
 
 class Convert(ProjectAPIView):
+    area = "processing"  # a secret key's "Conversions and add-ons" scope
     kind = ""
 
     def post(self, request):
@@ -61,6 +62,7 @@ class Convert(ProjectAPIView):
 
 
 class ConvertStatus(ProjectAPIView):
+    area = "processing"
     kind = ""
 
     def get(self, request, token):
@@ -106,6 +108,8 @@ class VideoConvertStatus(ConvertStatus):
 
 
 class DocumentInfo(ProjectAPIView):
+    area = "processing"
+
     @extend_schema(
         summary="A document's format and what it converts to",
         responses={200: inline_serializer("DocumentFormatInfo", {"error": serializers.CharField(allow_null=True)})},
