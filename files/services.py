@@ -22,7 +22,7 @@ from files.content import SNIFF_BYTES, clean_filename, image_info, sniff_mime
 from files.exif import STRIPPABLE, strip_metadata
 from files.info import rest_file_info
 from files.initiators import UNKNOWN, derived, system_initiator
-from files.models import Event, File
+from files.models import Event, File, FileTag
 from files.outbox.relay import PREVIOUS_VALUES, wake_relay
 from files.storage.backends import delete_bytes, storage_for, upload_storage
 from files.svg import SVG_VALIDATE_MAX_BYTES, UnsafeSvg, check_svg, is_svg_candidate
@@ -150,9 +150,10 @@ def file_upload(
     file_uuid=None,
     described: tuple[str, dict | None] | None = None,
     initiator: dict | None = None,
+    tags: list[str] | None = None,
 ) -> File:
-    """Writes the bytes, then the File row and its events in one transaction: file.uploaded,
-    then file.stored when `store`.
+    """Writes the bytes, then the File row, its `tags` (normalised already: files.tags) and its
+    events in one transaction: file.uploaded, then file.stored when `store`.
 
     `content` is a Django File (streamed to storage in chunks). Raises UploadError for the project's
     limits and content rules (SVG validation), QuotaExceeded for its owner's plan. With EXIF
@@ -179,10 +180,11 @@ def file_upload(
             metadata=metadata,
             source=source,
             initiator=initiator,
+            tags=tags,
         )
 
 
-def _write(*, project, content, name, file_uuid, early, store, metadata, source, initiator) -> File:
+def _write(*, project, content, name, file_uuid, early, store, metadata, source, initiator, tags) -> File:
     storage, target_id = upload_storage(project)
     key = _save(storage, storage_key(project.pk, file_uuid), content)
     try:
@@ -204,6 +206,8 @@ def _write(*, project, content, name, file_uuid, early, store, metadata, source,
                 datetime_uploaded=now,
                 datetime_stored=now if store else None,
             )
+            if tags:  # before the events, which carry them
+                FileTag.objects.bulk_create([FileTag(file=file, project=project, tag=tag) for tag in tags])
             emit(file, Event.Type.FILE_UPLOADED, initiator)
             if store:
                 # Stored at upload: receivers hear of the file first, then of its storing.
@@ -281,6 +285,7 @@ def file_upload_batch(
     metadata: dict | None = None,
     source: str = "upload",
     initiator: dict | None = None,
+    tags: list[str] | None = None,
 ) -> list[File]:
     """Uploads every file or none of them when one is refused (size, plan, type, content): all are
     checked before any is written, and each is then written in its own short transaction, never
@@ -299,6 +304,7 @@ def file_upload_batch(
             source=source,
             described=facts,
             initiator=initiator,
+            tags=tags,
         )
         for upload, facts in zip(uploads, described, strict=True)
     ]

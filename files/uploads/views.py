@@ -16,6 +16,7 @@ from files.info import upload_file_info, upload_group_info
 from files.initiators import api_initiator
 from files.models import File, FromUrlTask, MultipartUpload
 from files.services import file_lookup, file_upload_batch, resolve_store, validate_metadata
+from files.tags import TagError, tags_normalize
 from files.uploads.auth import check_signature, metadata_from, project_for
 from files.uploads.from_url import from_url_create
 from files.uploads.groups import group_create, group_lookup
@@ -94,6 +95,7 @@ def base(request):
     check_signature(project, request.POST)
     store = resolve_store(project, request.POST.get("UPLOADCARE_STORE"))
     metadata = validate_metadata(metadata_from(request.POST))
+    tags = tags_from(request.POST)
     uploads = [(field, f) for field in request.FILES for f in request.FILES.getlist(field)]
     if not uploads:
         raise errors.files_required()
@@ -108,8 +110,17 @@ def base(request):
         store=store,
         metadata=metadata,
         initiator=api_initiator("upload_api"),
+        tags=tags,
     )
     return JsonResponse({field: str(file.uuid) for (field, _), file in zip(uploads, files, strict=True)})
+
+
+def tags_from(data) -> list[str]:
+    """The `tags` form field (comma-separated), normalised; a 400 UploadViewsError as Uploadcare's."""
+    try:
+        return tags_normalize(data.get("tags", "").split(","))
+    except TagError as exc:
+        raise errors.UploadError("UploadViewsError", 400, str(exc)) from None
 
 
 @upload_rate_limit

@@ -64,6 +64,15 @@ def test_pyuploadcare_tags(rest_client, live_project):
     assert rest_client.file(str(untagged.uuid)).info["tags"] == []
 
 
+@pytest.mark.conformance("upload(tags=...) (direct upload): the file starts with them", client="pyuploadcare")
+def test_pyuploadcare_upload_with_tags(uploadcare, tmp_path):
+    (tmp_path / "t.txt").write_bytes(b"tagged at upload")
+    with open(tmp_path / "t.txt", "rb") as handle:
+        uploaded = uploadcare.upload(handle, store=True, tags=["Cat", "animal"])
+    assert file_tags(File.objects.get(uuid=uploaded.uuid)) == ["cat", "animal"]
+    assert uploaded.get_tags() == ["cat", "animal"]
+
+
 @pytest.mark.conformance("tags of another project's file are an invalid request")
 def test_pyuploadcare_tags_of_another_projects_file(rest_client, library):
     theirs = File.objects.get(original_filename="photo-theirs.txt")

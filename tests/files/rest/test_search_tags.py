@@ -307,3 +307,19 @@ def test_the_total_counts_up_to_its_ceiling(api, library, monkeypatch):
 def test_fuzziness_lets_a_word_with_a_typo_match(api, library):
     assert names(search(api, {"query": "photgrapher"})) == []
     assert names(search(api, {"query": "photgrapher", "fuzziness": True})) == ["Holiday-Photographer.png"]
+
+
+def test_tags_given_at_upload_are_kept_and_bad_ones_refuse_the_upload(client, team):
+    project = team.project
+    form = {"UPLOADCARE_PUB_KEY": project.public_key, "UPLOADCARE_STORE": "1", "tags": " Cat,animal,,CAT"}
+    response = client.post("/upload/base/", {**form, "file": ContentFile(b"x", name="a.txt")})
+    assert response.status_code == 200
+    file = File.objects.get(uuid=response.json()["file"])
+    assert list(FileTag.objects.filter(file=file).order_by("pk").values_list("tag", flat=True)) == ["cat", "animal"]
+    assert Event.objects.filter(file_uuid=file.uuid, type=Event.Type.FILE_UPLOADED).get().payload["tags"] == [
+        "cat",
+        "animal",
+    ]
+    refused = client.post("/upload/base/", {**form, "tags": "a b", "file": ContentFile(b"x", name="b.txt")})
+    assert refused.status_code == 400 and b"is not valid" in refused.content
+    assert File.objects.count() == 1
