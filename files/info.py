@@ -3,8 +3,9 @@
 from datetime import UTC
 
 from django.conf import settings
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connections
-from django.db.models import Func, QuerySet, TextField
+from django.db.models import Func, OuterRef, QuerySet, TextField
 from django.db.models.functions import Cast
 
 from core.bases import absolute
@@ -87,7 +88,10 @@ def rest_info_rows(files: QuerySet) -> QuerySet:
         uploaded_text=UTCText("datetime_uploaded"),
         stored_text=UTCText("datetime_stored"),
         removed_text=UTCText("datetime_removed"),
-    ).values_list("uuid_text", "uploaded_text", "stored_text", "removed_text", *REST_INFO_COLUMNS[4:])
+        # Each row's tags as an array, in the same query: a second query for a page's tags cost
+        # about as much as building the page's infos.
+        tag_list=ArraySubquery(FileTag.objects.filter(file_id=OuterRef("pk")).order_by("pk").values("tag")),
+    ).values_list("uuid_text", "uploaded_text", "stored_text", "removed_text", *REST_INFO_COLUMNS[4:], "tag_list")
 
 
 def rest_infos_of_rows(rows, request=None, include_appdata: bool = False) -> list[dict]:
@@ -96,6 +100,9 @@ def rest_infos_of_rows(rows, request=None, include_appdata: bool = False) -> lis
     100-file list page's serialisation."""
     cdn, api = absolute(settings.CDN_BASE, request), absolute(settings.API_BASE, request)
     rows = rows if isinstance(rows, list) else list(rows)
+    width = len(REST_INFO_COLUMNS)
+    if rows and len(rows[0]) > width:  # rest_info_rows read each row's tags with it
+        return [_rest_info(row[:width], cdn, api, include_appdata, row[width]) for row in rows]
     tags = tags_by_file(row[0] for row in rows)
     return [_rest_info(row, cdn, api, include_appdata, tags.get(str(row[0]), [])) for row in rows]
 
