@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from core.fields import EncryptedTextField
+from core.fields import EncryptedTextField, decrypt
 
 
 class Role(models.TextChoices):
@@ -137,7 +137,10 @@ class Project(models.Model):
         return self.name
 
     def signing_secrets(self) -> list[str]:
-        """The delivery secrets a CDN URL's token may be signed with, newest first."""
+        """The delivery secrets a CDN URL's token may be signed with, newest first (the CDN's
+        lookup reads them with the file, still encrypted: `encrypted_secrets`)."""
+        if hasattr(self, "encrypted_secrets"):
+            return [decrypt(token) for token in self.encrypted_secrets]
         return [row.secret for row in self.delivery_secrets.all()]
 
     @property

@@ -4,12 +4,15 @@ No login and no CSRF: anyone holding a UUID may read the file, nobody can change
 How the bytes are sent is core.delivery; how images are rendered is files.cdn.images.
 """
 
+import functools
+import json
 import uuid as uuid_lib
 from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.storage import default_storage
+from django.db import connection
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.utils import timezone
@@ -23,7 +26,7 @@ from files.models import File
 from files.storage.backends import storage_for
 from files.storage.edge import edge_admit
 from files.storage.edge import enabled as edge_enabled
-from projects.models import Project
+from projects.models import DeliverySecret, Project
 
 ONE_YEAR = 365 * 24 * 3600
 TEMPORARY_MAX_AGE = 300  # a temporary file may be deleted or expire at any time
@@ -213,22 +216,73 @@ def live_file(file_id: str) -> File | None:
     """The file behind a CDN URL; None if unknown, removed, or temporary past its lifetime.
 
     Not scoped to a project on purpose: the UUID is the capability, as on Uploadcare's CDN.
+    One hand-written SELECT (every CDN request makes it): the file, the project settings delivery
+    reads, and the project's delivery secrets (encrypted; decrypted only when URLs are signed).
     """
     try:
         file_uuid = uuid_lib.UUID(file_id)
     except ValueError:
         return None
-    file = (
-        File.objects.present()
-        .filter(uuid=file_uuid, project__deleted_at__isnull=True)
-        .select_related("project")
-        .first()
+    sql, converters = _live_file_query()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [File._meta.pk.get_db_prep_value(file_uuid, connection)])  # SQLite: hex text
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = list(row)
+    for index, convert in converters:
+        for converter in convert:
+            values[index] = converter(values[index], None, connection)
+    fields = len(FILE_ATTNAMES)
+    file = File.from_db(connection.alias, FILE_ATTNAMES, values[:fields])
+    signed, auto_format, quality, downloads, secrets = values[fields:]
+    if isinstance(secrets, str):  # SQLite answers a JSON array
+        secrets = json.loads(secrets)
+    file.project = Project.from_db(
+        connection.alias,
+        ["id", *DELIVERY_FIELDS],
+        [file.project_id, bool(signed), bool(auto_format), quality, bool(downloads)],  # SQLite: 0 or 1
     )
+    file.project.encrypted_secrets = [secret for secret in secrets or [] if secret]
     # The expiry job runs every minute or so; a file past its lifetime is gone from the moment it
     # expires, whether or not the job has claimed it yet.
-    if file is not None and not file.is_stored and _seconds_left(file) <= 0:
+    if not file.is_stored and _seconds_left(file) <= 0:
         return None
     return file
+
+
+DELIVERY_FIELDS = ("signed_delivery", "auto_format", "default_quality", "download_non_images")
+
+
+FILE_ATTNAMES = [field.attname for field in File._meta.concrete_fields]
+
+
+@functools.cache
+def _live_file_query() -> tuple[str, list]:
+    """The lookup's SQL and, per File column, the converters Django applies to what the database
+    answers (JSON text, SQLite's dates and UUIDs), worked out once per process."""
+    quote = connection.ops.quote_name
+    fields = File._meta.concrete_fields
+    columns = ", ".join(f"f.{quote(field.column)}" for field in fields)
+    settings_ = ", ".join(f"p.{quote(name)}" for name in DELIVERY_FIELDS)
+    table = quote(DeliverySecret._meta.db_table)
+    ordered = f"SELECT s.secret FROM {table} s WHERE s.project_id = p.id ORDER BY s.created_at DESC"
+    if connection.vendor == "postgresql":
+        secrets = f"ARRAY({ordered})"
+    else:
+        secrets = f"(SELECT json_group_array(secret) FROM ({ordered}))"
+    sql = (
+        f"SELECT {columns}, {settings_}, {secrets} "
+        f"FROM {quote(File._meta.db_table)} f JOIN {quote(Project._meta.db_table)} p ON p.id = f.project_id "
+        "WHERE f.uuid = %s AND f.datetime_removed IS NULL AND p.deleted_at IS NULL"
+    )
+    converters = []
+    for index, field in enumerate(fields):
+        column = field.get_col("f")
+        found = column.get_db_converters(connection) + connection.ops.get_db_converters(column)
+        if found:
+            converters.append((index, found))
+    return sql, converters
 
 
 def _seconds_left(file: File) -> int:
