@@ -4,10 +4,11 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 
 from core import bases
+from core.prg import form_restore, redirect_with_form
 from projects import services
 from projects.access import project_view
 from projects.forms import DeliverySettingsForm
-from projects.models import DELIVERY_SECRETS_MAX, Role
+from projects.models import DELIVERY_SECRETS_MAX, Project, Role
 from projects.one_shot import secret_keep, secret_pop
 
 NEW_SECRET_SESSION_KEY = "new_delivery_secret"
@@ -20,7 +21,7 @@ def delivery(request, project):
 
 @project_view(role=Role.ADMIN, methods=("POST",))
 def delivery_save(request, project):
-    form = DeliverySettingsForm(request.POST, instance=project)
+    form = DeliverySettingsForm(request.POST, instance=Project.objects.get(pk=project.pk))
     if form.is_valid():
         try:
             services.project_configure_delivery(project=project, **form.cleaned_data)
@@ -29,8 +30,7 @@ def delivery_save(request, project):
         else:
             messages.success(request, "Delivery settings saved.")
             return redirect("projects:delivery", project_id=project.pk)
-    project.refresh_from_db()  # the invalid form must not leave its values on the shown project
-    return _render(request, project, form=form, status=400)
+    return redirect_with_form(request, form, "projects:delivery", project_id=project.pk)
 
 
 @project_view(role=Role.ADMIN, methods=("POST",))
@@ -56,15 +56,17 @@ def secret_remove(request, project, secret_id):
     return redirect("projects:delivery", project_id=project.pk)
 
 
-def _render(request, project, form=None, status=200):
+def _render(request, project):
+    # A copy for the kept form to validate against: validating sets its values on the instance.
+    kept = form_restore(request, DeliverySettingsForm, instance=Project.objects.get(pk=project.pk))
     context = {
         "project": project,
-        "form": form or DeliverySettingsForm(instance=project),
+        "form": kept or DeliverySettingsForm(instance=project),
         "secrets": project.delivery_secrets.select_related("created_by"),
         "secrets_max": DELIVERY_SECRETS_MAX,
         "new_secret": secret_pop(request, NEW_SECRET_SESSION_KEY),
         **bases.bases(request),
     }
-    response = render(request, "projects/delivery.html", context, status=status)
+    response = render(request, "projects/delivery.html", context)
     response["Cache-Control"] = "no-store"
     return response

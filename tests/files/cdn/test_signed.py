@@ -186,9 +186,11 @@ def test_signed_urls_cannot_be_turned_on_without_a_secret(client, team):
     response = client.post(
         reverse("projects:delivery_save", args=[team.project.pk]),
         {"signed_delivery": "on", "default_quality": "normal", "download_non_images": "on"},
+        follow=True,
     )
-    assert response.status_code == 400
+    assert response.redirect_chain == [(reverse("projects:delivery", args=[team.project.pk]), 302)]
     assert "Generate a delivery secret first" in response.content.decode()
+    assert response.context["form"]["signed_delivery"].value()  # the form as it was sent
     team.project.refresh_from_db()
     assert not team.project.signed_delivery
 
