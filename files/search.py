@@ -30,8 +30,9 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
-from django.db.models.lookups import IContains
+from django.db.models.lookups import IContains, In
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -41,6 +42,8 @@ from files.tags import TagError, tags_normalize
 MIN_TERM = 4
 MAX_TERM = 255
 MAX_VALUES = 100  # values in one `exact` field, tags in one tag filter
+MAX_EXACT = 1024  # characters of one `exact` value (names are 255, metadata values 512)
+MAX_SIZE = 2**63 - 1  # the size column's range
 MAX_SORT = 4
 SORT_FIELDS = {"score", "datetime_uploaded", "size", "original_filename"}
 CONDITIONS = ("query", "phrase", "exact", "datetime_uploaded", "size", "is_image", "tags")
@@ -161,6 +164,8 @@ def _read_exact(search: Search, value) -> None:
             errors[name] = ["Unknown field: uuid, detected_mime_type, original_filename or metadata[key]."]
         elif not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
             errors[name] = ["Must be a non-empty list of strings."]
+        elif any("\x00" in v or len(v) > MAX_EXACT for v in values):
+            errors[name] = [f"Values are at most {MAX_EXACT} characters, without null characters."]
         elif len(values) > MAX_VALUES:
             errors[name] = [f"At most {MAX_VALUES} values."]
         elif name == "uuid":
@@ -207,8 +212,8 @@ def _read_range(search: Search, value, target: dict, read) -> None:
 
 
 def _read_size(value) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise _invalid("Must be a whole number of bytes, 0 or more.")
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_SIZE:
+        raise _invalid(f"Must be a whole number of bytes, 0 to {MAX_SIZE}.")
     return value
 
 
@@ -340,8 +345,10 @@ def search_files(*, project, search: Search) -> QuerySet:
         elif name == "original_filename":
             condition &= Q(original_filename__in=values)
         else:
+            # The key as one key: through the ORM's `metadata__<key>` a key such as "a__b" or
+            # "contains" would read as a path or a lookup.
             key = METADATA_KEY.match(name).group(1)
-            condition &= Q(**{f"metadata__{key}__in": values})
+            condition &= Q(In(KeyTextTransform(key, "metadata"), values))
     for bound, value in search.uploaded.items():
         condition &= Q(**{f"datetime_uploaded__{bound}": value})
     for bound, value in search.size.items():

@@ -214,6 +214,7 @@ def test_exact_takes_any_of_its_values(api, library):
     ]
     assert names(search(api, {"exact": {"original_filename": ["photo.jpg"]}})) == ["photo.jpg"]
     assert names(search(api, {"exact": {"metadata[client]": ["Photon Ltd"]}})) == ["invoice-2026.pdf"]
+    assert names(search(api, {"exact": {"metadata[contains]": ["Photon Ltd"], "metadata[a__b]": ["x"]}})) == []
     assert names(search(api, {"exact": {"uuid": [str(library["photo"].uuid)]}})) == ["photo.jpg"]
 
 
@@ -280,6 +281,8 @@ def test_removed_files_and_other_projects_never_show(api, library):
         ({"tags": {"any": []}}, "", "tags"),
         ({"exact": {"uuid": ["nope"]}}, "", "exact"),
         ({"exact": {"color": ["red"]}}, "", "exact"),
+        ({"exact": {"original_filename": ["a\x00b"]}}, "", "exact"),
+        ({"size": {"gt": 2**64}}, "", "size"),
         ({"query": "photo", "sort": ["size", "-size"]}, "", "sort"),
         ({"query": "photo", "sort": ["a", "b", "c", "d", "e"]}, "", "sort"),
         ({"query": "photo", "colour": 1}, "", "colour"),
