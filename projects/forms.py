@@ -150,3 +150,15 @@ class DeliverySettingsForm(forms.ModelForm):
     class Meta:
         model = Project
         fields = ["signed_delivery", "auto_format", "default_quality", "download_non_images"]
+
+
+class SafetySettingsForm(forms.ModelForm):
+    class Meta:
+        model = Project
+        fields = ["malware_protection", "moderation", "moderation_threshold"]
+
+    def clean_moderation_threshold(self):
+        value = self.cleaned_data["moderation_threshold"]
+        if not 1 <= value <= 100:
+            raise forms.ValidationError("A confidence between 1 and 100 %.")
+        return value

@@ -94,6 +94,23 @@ def project_configure_uploads(
     return project
 
 
+SAFETY_SETTINGS = ("malware_protection", "moderation", "moderation_threshold")
+
+
+def project_configure_safety(
+    *, project: Project, malware_protection: str, moderation: str, moderation_threshold: int
+) -> Project:
+    """Sets malware scanning and content moderation of new uploads (files.addons); audited."""
+    before = Project.objects.values(*SAFETY_SETTINGS).get(pk=project.pk)
+    project.malware_protection = malware_protection
+    project.moderation = moderation
+    project.moderation_threshold = moderation_threshold
+    project.save(update_fields=list(SAFETY_SETTINGS))
+    if changed := [field for field in SAFETY_SETTINGS if before[field] != getattr(project, field)]:
+        audit_record(action="project.settings_changed", project=project, details={"fields": changed})
+    return project
+
+
 DELIVERY_SETTINGS = ("signed_delivery", "auto_format", "default_quality", "download_non_images")
 
 

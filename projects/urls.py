@@ -15,6 +15,7 @@ urlpatterns = [
     path(project + "settings/", projects.project_settings, name="settings"),
     path(project + "settings/rename/", projects.project_rename, name="rename"),
     path(project + "settings/uploads/", projects.project_uploads, name="uploads"),
+    path(project + "settings/safety/", projects.project_safety, name="safety"),
     path(project + "delete/", projects.project_delete, name="delete"),
     path(project + "delivery/", delivery.delivery, name="delivery"),
     path(project + "delivery/save/", delivery.delivery_save, name="delivery_save"),

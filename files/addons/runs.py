@@ -160,11 +160,18 @@ def addon_sweep(*, limit: int = 500) -> int:
     return JOBS.sweep(limit=limit)
 
 
-def scans_waiting(project) -> dict:
-    """What the project's settings page shows: scans waiting, and why the last one waits."""
+def scanner_state(project) -> dict:
+    """What the settings page shows about scanning: whether ClamAV is installed and answering, the
+    project's scans waiting and why the last of them waits."""
     waiting = AddonRun.objects.filter(project=project, addon=CLAMAV, status__in=[Status.WAITING, Status.IN_PROGRESS])
-    last = waiting.exclude(error="").order_by("-next_attempt_at").values_list("error", flat=True).first()
-    return {"count": waiting.count(), "reason": last or ""}
+    reason = waiting.exclude(error="").order_by("-next_attempt_at").values_list("error", flat=True).first()
+    missing = clamav_missing()
+    return {
+        "missing": missing,
+        "up": not missing and clamav.available(),
+        "waiting": waiting.count(),
+        "reason": reason or "",
+    }
 
 
 def _scan(run: AddonRun) -> None:

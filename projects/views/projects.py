@@ -6,11 +6,12 @@ from django.views.decorators.http import require_http_methods
 
 from core import bases
 from core.prg import form_restore, redirect_with_form
+from files.addons.runs import scanner_state
 from files.cdn.cache import cache_used
 from files.services import project_file_totals
 from projects import services
 from projects.access import project_view
-from projects.forms import ProjectDeleteForm, ProjectNameForm, UploadSettingsForm
+from projects.forms import ProjectDeleteForm, ProjectNameForm, SafetySettingsForm, UploadSettingsForm
 from projects.models import Project, Role
 
 
@@ -79,6 +80,16 @@ def project_uploads(request, project):
     return redirect("projects:settings", project_id=project.pk)
 
 
+@project_view(role=Role.ADMIN, methods=("POST",))
+def project_safety(request, project):
+    form = SafetySettingsForm(request.POST, instance=Project.objects.get(pk=project.pk))
+    if not form.is_valid():
+        return redirect_with_form(request, form, "projects:settings", project_id=project.pk)
+    services.project_configure_safety(project=project, **form.cleaned_data)
+    messages.success(request, "Upload safety settings saved.")
+    return redirect("projects:settings", project_id=project.pk)
+
+
 @project_view(role=Role.OWNER, methods=("POST",))
 def project_delete(request, project):
     form = ProjectDeleteForm(request.POST, project=project)
@@ -96,6 +107,9 @@ def _render_settings(request, project):
         "project": project,
         "rename_form": form_restore(request, ProjectNameForm) or ProjectNameForm(initial={"name": project.name}),
         "uploads_form": kept_uploads or UploadSettingsForm(instance=project),
+        "safety_form": form_restore(request, SafetySettingsForm, instance=Project.objects.get(pk=project.pk))
+        or SafetySettingsForm(instance=project),
+        "scanner": scanner_state(project),
         "delete_form": form_restore(request, ProjectDeleteForm, project=project) or ProjectDeleteForm(project=project),
     }
     return render(request, "projects/settings.html", context)

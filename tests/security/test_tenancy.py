@@ -266,6 +266,7 @@ def _project_pages():
         "projects:settings",
         "projects:rename",
         "projects:uploads",
+        "projects:safety",
         "projects:delete",
         "projects:delivery",
         "projects:delivery_save",

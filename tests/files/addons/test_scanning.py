@@ -131,3 +131,41 @@ def test_status_of_another_projects_run_is_unknown(team, clamd):
     elsewhere = team.outsider.memberships.get().project
     assert addon_status(project=elsewhere, addon=CLAMAV, request_id=run.pk) == "unknown"
     assert addon_status(project=team.project, addon=CLAMAV, request_id=run.pk) == "in_progress"
+
+
+def test_the_settings_page_turns_protection_on_and_says_how_scanning_stands(login, team, clamd):
+    client = login(team.admin)
+    settings_url = f"/projects/{team.project.pk}/settings/"
+    saved = client.post(
+        f"/projects/{team.project.pk}/settings/safety/",
+        {"malware_protection": "remove", "moderation": "flag", "moderation_threshold": "70"},
+        follow=True,
+    )
+    assert saved.redirect_chain[-1][0] == settings_url
+    team.project.refresh_from_db()
+    assert (team.project.malware_protection, team.project.moderation, team.project.moderation_threshold) == (
+        "remove",
+        "flag",
+        70,
+    )
+    assert "ClamAV is answering" in saved.content.decode()
+
+    clamd.stop()
+    upload(team.project)
+    scan_uploads()
+    page = client.get(settings_url).content.decode()
+    assert "not answering" in page and "1 scan waiting" in page
+
+    refused = client.post(
+        f"/projects/{team.project.pk}/settings/safety/",
+        {"malware_protection": "off", "moderation": "off", "moderation_threshold": "0"},
+        follow=True,
+    )
+    assert "A confidence between 1 and 100" in refused.content.decode()
+    team.project.refresh_from_db()
+    assert team.project.malware_protection == "remove"  # nothing saved
+
+
+def test_without_clamav_the_settings_page_says_what_to_install(login, team):
+    page = login(team.admin).get(f"/projects/{team.project.pk}/settings/").content.decode()
+    assert "install Debian&#x27;s clamav-daemon" in page or "install Debian's clamav-daemon" in page
