@@ -5,8 +5,9 @@
 Production settings (PostgreSQL, Redis, local disk storage) on gunicorn in a temporary folder. One
 file of random bytes is uploaded with a plain HTTP client that sends each 5 MiB part with
 sendfile() (what the server sustains, the client costing next to nothing), then with pyuploadcare
-(what an official client sees). Prints MiB/s for both and for `cp` of the same file on the same
-disk, and the largest RSS growth of any server process during the uploads.
+(what an official client sees), then over tus with tuspy in chunks of the same size. Prints MiB/s
+for each and for `cp` of the same file on the same disk, and the largest RSS growth of any server
+process during the uploads.
 
 `cp` reads and writes the page cache, so it measures memory bandwidth, not the disk: a ratio
 against it is a hard bar for anything that crosses a socket.
@@ -122,6 +123,17 @@ def pyuploadcare_upload(server: Server, keys: dict, source: Path) -> str:
         return str(client.upload(f, store=True).uuid)
 
 
+def tuspy_upload(server: Server, keys: dict, source: Path) -> str:
+    """The same file over tus (files/uploads/tus.py) with tuspy, in chunks of the multipart part size."""
+    from tusclient import client as tus_client
+
+    uploader = tus_client.TusClient(f"{server.base}/upload/tus/").uploader(
+        file_path=str(source), chunk_size=PART, metadata={"pub_key": keys["public_key"], "store": "1"}
+    )
+    uploader.upload()
+    return uploader.url.rstrip("/").rsplit("/", 1)[-1]
+
+
 def timed(fn) -> tuple[float, str]:
     started = time.perf_counter()
     result = fn()
@@ -170,9 +182,10 @@ def main() -> None:
                     for i, split in enumerate(splits)
                 ]
                 client_seconds, client_uuid = timed(lambda: pyuploadcare_upload(server, keys, source))
+                tus_seconds, tus_uuid = timed(lambda: tuspy_upload(server, keys, source))
                 growth_kib = sampler.stop()
             raw_seconds, raw_uuid, best = min(raw)
-            for uuid in (raw_uuid, client_uuid):
+            for uuid in (raw_uuid, client_uuid, tus_uuid):
                 stored = next((work / "media" / "files").glob(f"*/{uuid}"))
                 assert stored.stat().st_size == size, f"{uuid}: stored size differs"
 
@@ -199,6 +212,7 @@ def main() -> None:
             row("  of which parts PUT", splits[best]["parts"], "s")
             row("  of which complete", splits[best]["complete"], "s")
             row("multipart upload, pyuploadcare", mib / client_seconds, "MiB/s", mib / cp_seconds)
+            row("tus upload, tuspy (5 MiB chunks), vs pyuploadcare", mib / tus_seconds, "MiB/s", mib / client_seconds)
             row("cp, then sync the copy to disk", mib / cp_sync_seconds, "MiB/s", mib / cp_seconds)
             row("  plain HTTP upload vs cp + sync", mib / raw_seconds, "MiB/s", mib / cp_sync_seconds)
             row("server RSS growth, largest process", growth_kib / 1024, "MiB", target="< 64 MiB")

@@ -4,15 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('files', '0010_file_intelligence'),
+        ("files", "0010_file_intelligence"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='event',
-            name='type',
-            field=models.CharField(choices=[('file.uploaded', 'File Uploaded'), ('file.stored', 'File Stored'), ('file.deleted', 'File Deleted'), ('file.info_updated', 'File Info Updated'), ('file.infected', 'File Infected')], max_length=32),
+            model_name="event",
+            name="type",
+            field=models.CharField(
+                choices=[
+                    ("file.uploaded", "File Uploaded"),
+                    ("file.stored", "File Stored"),
+                    ("file.deleted", "File Deleted"),
+                    ("file.info_updated", "File Info Updated"),
+                    ("file.infected", "File Infected"),
+                ],
+                max_length=32,
+            ),
         ),
     ]
