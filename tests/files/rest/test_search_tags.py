@@ -11,7 +11,8 @@ from files.models import Event, File, FileTag
 from files.rest import search as search_view
 from files.services import file_delete, file_upload
 from files.tags import file_tags_replace
-from projects.models import Project
+from projects.models import Project, Scope
+from projects.services import secret_key_create
 
 ACCEPT = "application/vnd.uploadcare-v0.7+json"
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -326,3 +327,17 @@ def test_tags_given_at_upload_are_kept_and_bad_ones_refuse_the_upload(client, te
     refused = client.post("/upload/base/", {**form, "tags": "a b", "file": ContentFile(b"x", name="b.txt")})
     assert refused.status_code == 400 and b"is not valid" in refused.content
     assert File.objects.count() == 1
+
+
+def test_a_read_only_key_searches_and_reads_tags_but_does_not_change_them(client, team):
+    project = team.project
+    file = make(project, "a.txt")
+    _, secret = secret_key_create(project=project, label="reader", scopes=[Scope.FILES_READ])
+    headers = {"HTTP_AUTHORIZATION": f"Uploadcare.Simple {project.public_key}:{secret}", "HTTP_ACCEPT": ACCEPT}
+
+    def call(method, path, body):
+        return client.generic(method, f"/api/{path}", json.dumps(body), content_type="application/json", **headers)
+
+    assert call("POST", "files/search/", {"query": "a.txt"}).status_code == 200
+    assert call("GET", f"files/{file.uuid}/tags/", {}).status_code == 200
+    assert call("PUT", f"files/{file.uuid}/tags/", {"tags": ["x"]}).status_code == 403
