@@ -75,6 +75,11 @@ class File(models.Model):
             ),
             # The files in a bucket (custom storage), for its usage and the RESTRICT check.
             models.Index(
+                fields=["project", "-datetime_uploaded", "-uuid"],
+                name="file_project_infected",
+                condition=models.Q(infected=True),  # the files browser's "Infected" filter
+            ),
+            models.Index(
                 fields=["storage_target"], name="file_storage_target", condition=models.Q(storage_target__isnull=False)
             ),
         ]

@@ -97,6 +97,7 @@ STATE_CHOICES = [
     ("stored", "Stored"),
     ("temporary", "Temporary"),
     ("removed", "Removed"),
+    ("infected", "Infected"),
     ("all", "All, including removed"),
 ]
 TYPE_CHOICES = [
@@ -201,6 +202,7 @@ class FileFilterForm(forms.Form):
             "stored": Q(datetime_removed__isnull=True, datetime_stored__isnull=False),
             "temporary": Q(datetime_removed__isnull=True, datetime_stored__isnull=True),
             "removed": Q(datetime_removed__isnull=False),
+            "infected": Q(infected=True),  # removed ones too: what "scan and remove" took away
         }.get(state, Q())
 
     @staticmethod

@@ -169,3 +169,16 @@ def test_the_settings_page_turns_protection_on_and_says_how_scanning_stands(logi
 def test_without_clamav_the_settings_page_says_what_to_install(login, team):
     page = login(team.admin).get(f"/projects/{team.project.pk}/settings/").content.decode()
     assert "install Debian&#x27;s clamav-daemon" in page or "install Debian's clamav-daemon" in page
+
+
+def test_the_files_browser_shows_and_filters_infected_files(login, team, clamd):
+    protect(team.project, "report")
+    infected, clean = upload(team.project), upload(team.project, b"fine", "fine.txt")
+    scan_uploads()
+    client = login(team.viewer)
+    listing = client.get(f"/projects/{team.project.pk}/files/", {"state": "infected"})
+    rows = [row.file.uuid for row in listing.context["page"].rows]
+    assert rows == [infected.uuid]
+    assert 'class="badge danger"' in listing.content.decode() and "Eicar-Test-Signature" in listing.content.decode()
+    everything = client.get(f"/projects/{team.project.pk}/files/").context["page"].rows
+    assert {row.file.uuid for row in everything} == {infected.uuid, clean.uuid}
