@@ -66,8 +66,8 @@ def tags_of_files(file_ids: Iterable) -> dict:
 
 def file_tags_replace(*, file: File, tags: list[str], initiator: dict | None = None) -> dict:
     """Sets the file's tags to `tags`: the ones kept keep their place, new ones follow in the order
-    given. Emits file.info_updated when anything changed. Returns {tags, added, deleted} (the two
-    deltas sorted). Raises TagError, FileRemovedError."""
+    given. Emits file.info_updated (previous_values: the tags before) when anything changed.
+    Returns {tags, added, deleted} (the two deltas sorted). Raises TagError, FileRemovedError."""
     wanted = tags_normalize(tags)
     return _change(file, initiator, lambda current: ([t for t in current if t not in wanted], wanted))
 
@@ -107,5 +107,5 @@ def _change(file: File, initiator, plan) -> dict:
         if added:
             FileTag.objects.bulk_create([FileTag(file=locked, project_id=locked.project_id, tag=t) for t in added])
         if removed or added:
-            emit(locked, Event.Type.FILE_INFO_UPDATED, initiator)
+            emit(locked, Event.Type.FILE_INFO_UPDATED, initiator, previous_values={"tags": current})
     return {"tags": result, "added": sorted(added), "deleted": sorted(removed)}

@@ -8,6 +8,7 @@ import pytest
 from django.core.files.base import ContentFile
 
 from files.models import Event, File, FileTag
+from files.outbox.relay import event_previous_values
 from files.rest import search as search_view
 from files.services import file_delete, file_upload
 from files.tags import file_tags_replace
@@ -75,8 +76,11 @@ def test_patch_removes_first_then_adds(api, team):
 def test_a_tag_change_fires_info_updated_with_the_tags(api, team):
     file = make(team.project, "a.txt")
     api("put", f"files/{file.uuid}/tags/", {"tags": ["x-ray"]})
-    event = Event.objects.filter(type=Event.Type.FILE_INFO_UPDATED, file_uuid=file.uuid).get()
-    assert event.payload["tags"] == ["x-ray"]
+    api("patch", f"files/{file.uuid}/tags/", {"add": ["y-ray"]})
+    first, second = Event.objects.filter(type=Event.Type.FILE_INFO_UPDATED, file_uuid=file.uuid).order_by("pk")
+    assert first.payload["tags"] == ["x-ray"] and event_previous_values(first) == {"tags": []}
+    assert second.payload["tags"] == ["x-ray", "y-ray"] and event_previous_values(second) == {"tags": ["x-ray"]}
+    event = first
     assert event.initiator["type"] == "api"
 
 
