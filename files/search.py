@@ -286,7 +286,8 @@ class ILike(IContains):
     """`icontains` as ILIKE on PostgreSQL, which a trigram index serves (Django's own compares
     UPPER(...), which it cannot)."""
 
-    lookup_name = "ilike"
+    # Elsewhere (SQLite, the embedded server) it is icontains itself: LIKE, which ignores ASCII case.
+    lookup_name = "icontains"
 
     def as_postgresql(self, compiler, connection):
         lhs, lhs_params = compiler.compile(self.lhs)
