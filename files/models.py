@@ -135,6 +135,7 @@ class MultipartUpload(models.Model):
     part_size = models.BigIntegerField()
     store = models.CharField(max_length=4, default="auto")
     metadata = models.JSONField(default=dict, blank=True)
+    tags = models.JSONField(default=list, blank=True)  # normalised at start, given to the file at completion
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     # A tus upload (files.uploads.tus): the bytes received so far, written in order; null for
