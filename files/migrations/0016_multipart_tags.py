@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('files', '0015_file_infected_index'),
+        ("files", "0015_file_infected_index"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='multipartupload',
-            name='tags',
+            model_name="multipartupload",
+            name="tags",
             field=models.JSONField(blank=True, default=list),
         ),
     ]

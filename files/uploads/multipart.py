@@ -27,8 +27,11 @@ COPY_CHUNK = 1024 * 1024  # Django's 64 KiB default makes many small reads and w
 _signer = signing.TimestampSigner(salt="filedock.multipart.part")
 
 
-def multipart_start(*, project, filename: str, size, content_type: str, store, metadata: dict) -> MultipartUpload:
-    """Records a multipart upload after checking its declared size and type against the limits."""
+def multipart_start(
+    *, project, filename: str, size, content_type: str, store, metadata: dict, tags: list[str] | None = None
+) -> MultipartUpload:
+    """Records a multipart upload after checking its declared size and type against the limits.
+    `tags` (normalised already: files.tags) are the file's once it is completed."""
     if not filename:
         raise errors.param_required("filename")
     try:
@@ -60,6 +63,7 @@ def multipart_start(*, project, filename: str, size, content_type: str, store, m
         part_size=settings.FILEDOCK_MULTIPART_PART_SIZE,
         store=str(store or "auto"),
         metadata=validate_metadata(metadata),
+        tags=tags or [],
     )
 
 
@@ -136,6 +140,7 @@ def multipart_complete(*, upload: MultipartUpload, initiator: dict | None = None
             source="multipart",
             file_uuid=upload.uuid,
             initiator=initiator,
+            tags=upload.tags,
         )
     except (IntegrityError, FileNotFoundError):  # a completion racing this one won
         raise _already_uploaded() from None

@@ -135,6 +135,7 @@ def multipart_start_view(request):
         content_type=request.POST.get("content_type", ""),
         store=request.POST.get("UPLOADCARE_STORE"),
         metadata=metadata_from(request.POST),
+        tags=tags_from(request.POST),
     )
     base_url = absolute(settings.UPLOAD_BASE, request)
     parts = [

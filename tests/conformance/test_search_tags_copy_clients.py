@@ -2,6 +2,7 @@
 6.3 (both auth schemes) and @uploadcare/rest-client (both schemes), against a live Filedock, with a
 real S3 API (moto_server) as the connected bucket."""
 
+import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -71,6 +72,15 @@ def test_pyuploadcare_upload_with_tags(uploadcare, tmp_path):
         uploaded = uploadcare.upload(handle, store=True, tags=["Cat", "animal"])
     assert file_tags(File.objects.get(uuid=uploaded.uuid)) == ["cat", "animal"]
     assert uploaded.get_tags() == ["cat", "animal"]
+
+
+@pytest.mark.conformance("upload(tags=...) (multipart upload): the file starts with them", client="pyuploadcare")
+def test_pyuploadcare_multipart_upload_with_tags(uploadcare, tmp_path):
+    (tmp_path / "big.bin").write_bytes(os.urandom(11 * 1024 * 1024))
+    with open(tmp_path / "big.bin", "rb") as handle:
+        uploaded = uploadcare.upload(handle, store=True, tags=["Big", "binary"])
+    file = File.objects.get(uuid=uploaded.uuid)
+    assert file.source == "multipart" and file_tags(file) == ["big", "binary"]
 
 
 @pytest.mark.conformance("tags of another project's file are an invalid request")
