@@ -1,6 +1,6 @@
 from django.urls import path
 
-from projects.views import audit, collaborators, delivery, invitations, keys, oauth_apps, projects
+from projects.views import audit, collaborators, delivery, integrate, invitations, keys, oauth_apps, projects
 from projects.webhooks import views as webhooks
 
 app_name = "projects"
@@ -12,6 +12,7 @@ urlpatterns = [
     path("projects/", projects.project_list, name="list"),
     path("projects/new/", projects.project_create, name="create"),
     path(project, projects.overview, name="overview"),
+    path(project + "integrate/", integrate.integrate, name="integrate"),
     path(project + "settings/", projects.project_settings, name="settings"),
     path(project + "settings/rename/", projects.project_rename, name="rename"),
     path(project + "settings/uploads/", projects.project_uploads, name="uploads"),

@@ -301,3 +301,40 @@ def test_file_uploader_cloud_image_editor_crop_and_rotate(page, live_server, cdn
     # 150 rows of each.
     assert _near(_mean(edited, (20, 20, 380, 130)), BLUE), "the top of the edited image is not blue"
     assert _near(_mean(edited, (20, 170, 380, 280)), RED), "the bottom of the edited image is not red"
+
+
+@pytest.mark.browser
+def test_the_integrate_pages_snippet_uploads_as_pasted(page, client, live_server, cdn_origin, page_server):
+    """The Integrate page's snippet, as a person copies it, on a page of its own: only the package's
+    address is pointed at the local copy of the npm package (nothing leaves this machine)."""
+    from tests.conftest import wait_until
+
+    owner = UserFactory(email="integrator@example.com")
+    project = project_create(owner=owner, name="Integrate")
+    client.force_login(owner)
+    options = {"mode": "inline", "sources": ["local"], "img_only": "on", "theme": "light"}
+    answer = client.get(f"/projects/{project.pk}/integrate/", options, HTTP_HOST=f"127.0.0.1:{_port(live_server)}")
+    snippet = answer.context["uploader"]
+    # The tests' CDN is on the dashboard's origin under /cdn/; the uploader needs it on one of its own.
+    snippet = snippet.replace(f'cdn-cname="http://127.0.0.1:{_port(live_server)}"', f'cdn-cname="{cdn_origin}"')
+    page_server.html = (
+        "<!doctype html><html><body>"
+        + snippet.replace("https://cdn.jsdelivr.net/npm/@uploadcare/file-uploader@1/web/", "/uploader/")
+        + "</body></html>"
+    )
+    logged: list[str] = []
+    page.on("console", lambda message: logged.append(message.text))
+    page.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/]|localhost[:/])"), lambda route: route.abort())
+
+    page.goto(page_server.url)
+    uploader = page.locator("uc-file-uploader-inline")
+    with page.expect_file_chooser() as chooser:
+        uploader.get_by_role("button", name="From device").click()
+    chooser.value.set_files(files=[{"name": "pasted.png", "mimeType": "image/png", "buffer": _source_png()}])
+    assert wait_until(lambda: File.objects.filter(project=project, original_filename="pasted.png").exists(), 30)
+    file = File.objects.get(project=project)
+    for _ in range(75):  # Playwright hands over console messages while it is called
+        if any(line.startswith(f"uploaded {file.uuid} {cdn_origin}/") for line in logged):
+            break
+        page.wait_for_timeout(200)
+    assert any(line.startswith(f"uploaded {file.uuid} {cdn_origin}/") for line in logged), logged

@@ -263,6 +263,7 @@ def _project_pages():
         "files:proxy:add",
         "files:proxy:remove",
         "projects:overview",
+        "projects:integrate",
         "projects:settings",
         "projects:rename",
         "projects:uploads",
