@@ -75,7 +75,7 @@ def test_key_created_and_revoked_are_recorded_without_the_secret(as_user, team):
     client.post(p("key_create", team.project), {"label": "CI", "scopes": all_scopes()})
     key = team.project.secret_keys.get(label="CI")
     created = only("key.created", team.project, team.admin)
-    assert created.details == {"label": "CI", "last4": key.last4}
+    assert created.details == {"label": "CI", "last4": key.last4, "scopes": all_scopes()}
 
     client.post(p("key_revoke", team.project, key.pk))
     client.post(p("key_revoke", team.project, key.pk))  # revoking again changes nothing
