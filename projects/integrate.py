@@ -106,13 +106,13 @@ with open("photo.jpg", "rb") as photo:
     print(uploadcare.upload(photo, store=True).cdn_url)"""
 
 
-def upload_client_snippet(*, public_key: str, upload_base: str, cdn_origin: str) -> str:
+def upload_client_snippet(*, public_key: str, upload_base: str, cdn_base: str) -> str:
     return f"""import {{ uploadFile }} from "@uploadcare/upload-client";
 
 const file = await uploadFile(fileData, {{
   publicKey: {json.dumps(public_key)},
   baseURL: {json.dumps(upload_base.rstrip("/"))},
-  baseCDN: {json.dumps(cdn_origin)},
+  baseCDN: {json.dumps(cdn_base)},  // with its trailing slash: the client appends the file's UUID
   store: "auto",
 }});
 console.log(file.cdnUrl);"""

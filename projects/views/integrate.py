@@ -24,7 +24,7 @@ def integrate(request, project):
         ),
         "pyuploadcare": pyuploadcare_snippet(public_key=project.public_key, **urls),
         "upload_client": upload_client_snippet(
-            public_key=project.public_key, upload_base=urls["upload_base"], cdn_origin=cdn_origin
+            public_key=project.public_key, upload_base=urls["upload_base"], cdn_base=urls["cdn_base"]
         ),
         "cdn_on_own_origin": parts.path in ("", "/"),
     }

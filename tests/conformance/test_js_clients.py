@@ -393,3 +393,34 @@ def test_rest_client_execute_addon_and_status(rest_client_js, conformance, live_
         assert ok(rest_client_js(("status", "addonExecutionStatus", asked)), "status") == {"status": "done"}
         refused = rest_client_js(("bad", "executeAddon", {"addonName": "remove_bg", "target": str(file.uuid)}))["bad"]
         assert not refused["ok"] and refused["error"]["status"] == 400
+
+
+@pytest.mark.parametrize("page", ["overview", "integrate"])
+def test_the_dashboards_upload_client_snippet_prints_a_url_that_answers(
+    page, client, live_server, live_project, node, tmp_path
+):
+    """The snippet as the dashboard shows it: its publicKey, baseURL and baseCDN, run in Node with
+    upload-client, and the cdnUrl it prints fetched from the live server."""
+    import html
+    import re
+
+    project, _ = live_project
+    owner = project.memberships.get().user
+    client.force_login(owner)
+    host = live_server.url.removeprefix("http://")
+    body = html.unescape(
+        client.get(
+            f"/projects/{project.pk}/{'' if page == 'overview' else 'integrate/'}", HTTP_HOST=host
+        ).content.decode()
+    )
+    snippet = body[body.index('from "@uploadcare/upload-client"') :]
+    values = dict(re.findall(r'(publicKey|baseURL|baseCDN): "([^"]*)"', snippet))
+    (tmp_path / "a.png").write_bytes(png_bytes())
+    job = {
+        "uploadBase": values["baseURL"],
+        "cdnBase": values["baseCDN"],
+        "publicKey": values["publicKey"],
+        "calls": [{"id": "up", "call": "upload", "args": {"path": str(tmp_path / "a.png"), "store": True}}],
+    }
+    uploaded = ok(node("upload_client.mjs", job), "up")
+    assert cdn_bytes(uploaded["cdnUrl"]) == png_bytes()
