@@ -1,0 +1,62 @@
+"""Who may sign up (accounts.adapter.AccountAdapter.is_open_for_signup)."""
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import User
+from projects.models import Invitation, Role
+
+PASSWORD = "s3cure-passw0rd!"
+
+
+def _sign_up(client, email):
+    return client.post(reverse("account_signup"), {"email": email, "password1": PASSWORD, "password2": PASSWORD})
+
+
+@pytest.fixture
+def closed(settings):
+    settings.SIGNUP_OPEN = False
+
+
+def test_a_closed_server_lets_the_invited_person_sign_up(client, team, closed):
+    invitation = Invitation.objects.create(project=team.project, email="asked@example.com", role=Role.MEMBER)
+    client.get(reverse("projects:invitation", args=[invitation.token]))
+
+    response = _sign_up(client, "asked@example.com")
+
+    assert response.status_code == 302
+    user = User.objects.get(email="asked@example.com")
+    assert user.check_password(PASSWORD)
+    assert client.session["_auth_user_id"] == str(user.pk)
+
+
+def test_a_closed_server_refuses_someone_not_invited(client, db, closed):
+    form = client.get(reverse("account_signup"))
+    response = _sign_up(client, "stranger@example.com")
+
+    assert form.status_code == 200 and response.status_code == 200
+    assert "Sign Up Closed" in form.content.decode() and "Sign Up Closed" in response.content.decode()
+    assert not User.objects.filter(email="stranger@example.com").exists()
+    assert "_auth_user_id" not in client.session
+
+
+def test_an_open_server_lets_anyone_sign_up(client, db, settings):
+    settings.SIGNUP_OPEN = True
+    response = _sign_up(client, "anyone@example.com")
+
+    assert response.status_code == 302
+    assert User.objects.filter(email="anyone@example.com").exists()
+
+
+def test_an_invitation_to_a_deleted_project_does_not_open_a_closed_server(client, team, closed):
+    from django.utils import timezone
+
+    invitation = Invitation.objects.create(project=team.project, email="gone@example.com", role=Role.MEMBER)
+    team.project.deleted_at = timezone.now()
+    team.project.save(update_fields=["deleted_at"])
+    client.get(reverse("projects:invitation", args=[invitation.token]))
+
+    response = _sign_up(client, "gone@example.com")
+
+    assert response.status_code == 200 and "Sign Up Closed" in response.content.decode()
+    assert not User.objects.filter(email="gone@example.com").exists()
