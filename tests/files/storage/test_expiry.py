@@ -66,7 +66,7 @@ def test_a_webhook_receives_the_removed_files_info_read_at_relay_time(project, s
     Event.objects.all().delete()  # the uploads' own events
 
     assert expiry.file_expire_batch(limit=100) == len(files)
-    removed = {str(file.pk): rest_file_info(File.objects.get(pk=file.pk)) for file in files}
+    removed = {str(file.pk): rest_file_info(File.objects.get(pk=file.pk), include_appdata=True) for file in files}
     events = list(Event.objects.all())
     assert [event.payload for event in events] == [{}] * len(files)
     assert all(event.initiator == EXPIRED for event in events)
@@ -187,7 +187,7 @@ for file in (old, other):
     file.refresh_from_db()
     assert file.is_removed and not default_storage.exists(file.storage_key)
     event = Event.objects.get(file_uuid=file.pk, type="file.deleted")
-    assert event.payload == {} and event_file_infos([event]) == [rest_file_info(file)]
+    assert event.payload == {} and event_file_infos([event]) == [rest_file_info(file, include_appdata=True)]
     assert event.initiator["type"] == "system" and event.initiator["detail"]["reason"] == "expired"
 for file in (kept, young):
     file.refresh_from_db()
