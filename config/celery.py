@@ -1,6 +1,10 @@
 import os
 
 from celery import Celery
+from kombu.transport import TRANSPORT_ALIASES
+
+# The embedded run's `filesystem://` broker, with its message files written whole (core.broker).
+TRANSPORT_ALIASES["filesystem"] = "core.broker:Transport"
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
