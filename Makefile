@@ -41,6 +41,15 @@ soak: $(VENV)/.installed-test ## Ten minutes of mixed traffic against gunicorn a
 	bash tests/services.sh
 	$(BIN)/python tests/soak.py $(SOAK_ARGS)
 
+# Mutation testing: mutmut over MODULES, each against the tests that exercise it (tests/mutate.py
+# names them; `module=tests/a.py,tests/b.py` gives them by hand). Prints the score per module.
+MODULES ?= core/urltokens.py projects/access.py core/fields.py accounts/adapter.py
+
+.PHONY: mutate
+mutate: $(VENV)/.installed-test ## Mutation score per module (MODULES=...), survivors listed for `mutmut show`
+	bash tests/services.sh
+	$(BIN)/python tests/mutate.py $(MODULES)
+
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
