@@ -43,7 +43,7 @@ def check(token: str, *, path: str, urls: Iterable[str], secrets: Iterable[str],
         return "This file needs a signed URL: add ?token=exp=…~acl=…~hmac=…."
     if len(token) > MAX_TOKEN:
         return "The token is too long."
-    fields = token.split(FIELD_SEPARATOR)
+    fields = split(token)
     names = [field.partition("=")[0] for field in fields]
     if names[-1:] != ["hmac"] or "exp" not in names or len(set(names)) != len(names):
         return "The token is malformed: it has exp=…, an optional acl=…, and ends with hmac=…."
@@ -71,9 +71,25 @@ def check(token: str, *, path: str, urls: Iterable[str], secrets: Iterable[str],
     return "The token's signature does not match."
 
 
+NAMES = {"exp", "st", "acl", "url", "id", "data", "ip", "hmac"}
+
+
+def split(token: str) -> list[str]:
+    """The token's `name=value` fields. A `~` inside a value (a group's id in an ACL, written
+    as is) is kept in it: a piece that does not start a known field belongs to the one before."""
+    fields: list[str] = []
+    for piece in token.split(FIELD_SEPARATOR):
+        name, sign, _ = piece.partition("=")
+        if fields and not (sign and name in NAMES):
+            fields[-1] += FIELD_SEPARATOR + piece
+        else:
+            fields.append(piece)
+    return fields
+
+
 def seconds_left(token: str, *, now: float | None = None) -> int:
     """How long a token (already checked) lasts from now; 0 when it names no expiry."""
-    for field in token.split(FIELD_SEPARATOR):
+    for field in split(token):
         name, _, value = field.partition("=")
         if name == "exp" and value.isascii() and value.isdigit() and len(value) <= 12:
             return max(0, int(value) - int(time.time() if now is None else now))

@@ -299,17 +299,24 @@ def refused(request: HttpRequest, project: Project, ident: str) -> HttpResponseB
         return None
     start = request.path.lower().find(ident.lower())
     path = request.path[start - 1 :] if start > 0 else request.path
-    reason = urltokens.check(
-        request.GET.get("token", ""),
-        path=path,
-        # A token without an ACL signs the URL as the app built it; the scheme may be one a proxy
-        # in front changed.
-        urls=urltokens.url_forms(
-            path, [f"{scheme}://{request.get_host()}{request.path}" for scheme in ("https", "http")]
-        ),
-        secrets=project.signing_secrets(),
-    )
+    urls = urltokens.url_forms(path, [f"{scheme}://{request.get_host()}{request.path}" for scheme in ("https", "http")])
+    reason, secrets = "", project.signing_secrets()
+    # The token as sent (pyuploadcare escapes the `~` of a group's id as %7e, and signs that), then
+    # as decoded: either may be what was signed.
+    for token in dict.fromkeys([raw_token(request), request.GET.get("token", "")]):
+        reason = urltokens.check(token, path=path, urls=urls, secrets=secrets)
+        if not reason:
+            return None
     return delivery.plain(403, reason) if reason else None
+
+
+def raw_token(request: HttpRequest) -> str:
+    """The `token` query parameter as it is in the request line, not percent-decoded."""
+    for pair in request.META.get("QUERY_STRING", "").split("&"):
+        name, _, value = pair.partition("=")
+        if name == "token":
+            return value
+    return ""
 
 
 def _headers(
