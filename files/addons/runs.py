@@ -8,6 +8,7 @@ lost; `addon_sweep` re-sends the ones whose message or worker went missing.
 """
 
 import logging
+import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -50,15 +51,22 @@ def addon_names() -> set[str]:
 
 
 def clamav_missing() -> str:
-    """Why ClamAV cannot scan on this server, naming what to install; "" when it can, or is only
-    down for now (scans then wait for it). Debian's clamav-daemon makes the socket's folder."""
+    """Why ClamAV cannot scan on this server, naming what to do; "" when it can, or is only down
+    for a moment (scans then wait for it). Debian's clamav-daemon makes the socket's folder when
+    its service starts."""
     address = settings.FILEDOCK_CLAMD_ADDRESS
-    if address.startswith("/") and not Path(address).parent.is_dir():
+    if not address.startswith("/") or Path(address).parent.is_dir():
+        return ""
+    if shutil.which("clamd") or any(Path(folder, "clamd").exists() for folder in ("/usr/sbin", "/usr/bin")):
         return (
-            "Malware scanning needs ClamAV: install Debian's clamav-daemon (apt-get install clamav-daemon) "
+            f"ClamAV is installed but its daemon is not running: start it (service clamav-daemon start), "
             f"or point FILEDOCK_CLAMD_ADDRESS at a running clamd (now {address})."
         )
-    return ""
+    return (
+        "Malware scanning needs ClamAV: install Debian's clamav-daemon and clamav-freshclam "
+        f"(apt-get install clamav-daemon clamav-freshclam), or point FILEDOCK_CLAMD_ADDRESS at a running clamd "
+        f"(now {address})."
+    )
 
 
 def addon_execute(*, project, file: File, addon: str, params: dict | None) -> AddonRun:

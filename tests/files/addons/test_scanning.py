@@ -118,10 +118,11 @@ def test_execute_refuses_what_it_cannot_do(team, clamd):
             addon_execute(project=team.project, file=file, addon=addon, params=params)
 
 
-def test_without_clamav_installed_execute_says_what_to_install(team, settings, tmp_path):
+def test_without_a_running_clamd_execute_says_what_to_do(team, settings, tmp_path):
     settings.FILEDOCK_CLAMD_ADDRESS = str(tmp_path / "clamav" / "clamd.ctl")  # no package made its folder
     file = upload(team.project, b"clean", "a.txt")
-    with pytest.raises(AddonError, match="install Debian's clamav-daemon"):
+    # clamd is installed on this machine (tests/services.sh): the answer says to start it.
+    with pytest.raises(AddonError, match=r"installed but its daemon is not running: start it"):
         addon_execute(project=team.project, file=file, addon=CLAMAV, params={})
 
 
@@ -166,9 +167,9 @@ def test_the_settings_page_turns_protection_on_and_says_how_scanning_stands(logi
     assert team.project.malware_protection == "remove"  # nothing saved
 
 
-def test_without_clamav_the_settings_page_says_what_to_install(login, team):
+def test_without_a_running_clamd_the_settings_page_says_what_to_do(login, team):
     page = login(team.admin).get(f"/projects/{team.project.pk}/settings/").content.decode()
-    assert "install Debian&#x27;s clamav-daemon" in page or "install Debian's clamav-daemon" in page
+    assert "its daemon is not running: start it" in page  # installed here by tests/services.sh
 
 
 def test_the_files_browser_shows_and_filters_infected_files(login, team, clamd):
