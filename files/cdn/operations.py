@@ -127,7 +127,7 @@ def parse(path: str) -> tuple[Plan, str]:
 
 def parse_preview(size: str | None) -> Plan:
     """The plan of `-/preview/[size/]`, the dashboard's and the uploader's thumbnail URL."""
-    plan = Plan(named_by_size=True, format=JPEG_OR_PNG, quality="better")
+    plan = Plan(named_by_size=True, format=JPEG_OR_PNG, quality="better", chosen={"quality"})
     _apply(plan, "preview", [size] if size is not None else [])
     return plan
 

@@ -71,7 +71,7 @@ def preview_view(request: HttpRequest, file_id: str, size: str | None = None, fi
     file = live_file(file_id)
     if file is None:
         return delivery.not_found()
-    return refused(request, file.project, file_id) or serve_rendering(request, file, plan, filename)
+    return refused(request, file.project, file_id) or serve_operations(request, file, plan, filename)
 
 
 @delivery.public

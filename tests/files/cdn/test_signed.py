@@ -237,7 +237,10 @@ def test_automatic_format_and_default_quality_apply_to_operation_urls(client, te
     assert automatic["Content-Type"] == "image/webp" and automatic["Vary"] == "Accept"
     assert client.get(url)["Content-Type"] == "image/jpeg"  # a client that accepts neither
     assert client.get(url + "-/format/png/", **webp)["Content-Type"] == "image/png"  # the URL's own wins
-    assert client.get(f"/cdn/{photo.uuid}/-/preview/", **webp)["Content-Type"] == "image/jpeg"
+    preview = client.get(f"/cdn/{photo.uuid}/-/preview/", **webp)  # a preview is an operation too
+    assert preview["Content-Type"] == "image/webp" and preview["Vary"] == "Accept"
+
+    assert client.get(f"/cdn/{photo.uuid}/-/preview/")["Content-Type"] == "image/jpeg"
 
     configure(team.project, auto_format=False)
     normal = b"".join(client.get(url).streaming_content)
