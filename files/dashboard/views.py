@@ -259,13 +259,16 @@ def metadata_delete(request: HttpRequest, project: Project, file_id) -> HttpResp
 
 
 def _render_detail(request: HttpRequest, project: Project, file: File) -> HttpResponse:
-    row = Row.of(file, request, FileUrls(project, request))
+    urls = FileUrls(project, request)
+    row = Row.of(file, request, urls)
     info = rest_file_info(file, request)
     context = {
         "project": project,
         "row": row,
         "file": file,
         "info": info,
+        # With signed URLs on, the page's own link to the original works for the member reading it.
+        "original_url": info["original_file_url"] and info["original_file_url"] + urls.signed(str(file.uuid)),
         "info_json": json.dumps(info, indent=2, ensure_ascii=False),
         "preview_url": row.preview_url,
         "metadata_form": form_restore(request, MetadataForm) or MetadataForm(),

@@ -181,8 +181,9 @@ def test_members_see_previews_of_a_signed_project(client, team, signed, photo):
     listing = client.get(reverse("files:list", args=[team.project.pk]))
     thumbnail = listing.context["page"].rows[0].thumbnail_url
     assert "?token=" in thumbnail and client.get(thumbnail).status_code == 200
-    # The copyable URL stays the plain one: the app signs it.
+    # The copyable URL stays the plain one: the app signs it. The page's own link opens.
     assert "token" not in page.context["row"].cdn_url
+    assert client.get(page.context["original_url"]).status_code == 200
 
 
 def test_signed_urls_cannot_be_turned_on_without_a_secret(client, team):
