@@ -57,6 +57,9 @@ def not_found(request, exception=None):
     """A 404: JSON in the REST API's shape for a request that speaks it (the official clients send
     its Accept header, and the API's own mount says so), else the dashboard's page."""
     api = urlsplit(settings.API_BASE).path
-    if REST_MEDIA_TYPE in request.headers.get("Accept", "") or (api != "/" and request.path.startswith(api)):
-        return JsonResponse({"detail": "Not found."}, status=404)
+    accept = request.headers.get("Accept", "")
+    if REST_MEDIA_TYPE in accept or (api != "/" and request.path.startswith(api)):
+        # In the media type the client asked for, as the API's other answers are.
+        media_type = "application/vnd.uploadcare-v0.7+json" if REST_MEDIA_TYPE in accept else "application/json"
+        return JsonResponse({"detail": "Not found."}, status=404, content_type=media_type)
     return page_not_found(request, exception)

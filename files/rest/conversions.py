@@ -112,7 +112,10 @@ class DocumentInfo(ProjectAPIView):
 
     @extend_schema(
         summary="A document's format and what it converts to",
-        responses={200: inline_serializer("DocumentFormatInfo", {"error": serializers.CharField(allow_null=True)})},
+        responses={
+            200: inline_serializer("DocumentFormatInfo", {"error": serializers.CharField(allow_null=True)}),
+            **errors(404),
+        },
     )
     def get(self, request, file_id):
         return Response(document_info(project_file(self.project, file_id)))
