@@ -27,7 +27,11 @@ TESTS = {
     "core/urltokens.py": ["tests/core/test_urltokens.py", "tests/files/cdn/test_signed.py"],
     "projects/access.py": ["tests/projects/test_access_decorator.py", "tests/projects/test_access.py"],
     "core/fields.py": ["tests/core/test_fields.py"],
-    "accounts/adapter.py": ["tests/accounts/test_signup.py", "tests/accounts/test_account_flows.py"],
+    "accounts/adapter.py": [
+        "tests/accounts/test_signup.py",
+        "tests/accounts/test_account_flows.py",
+        "tests/accounts/test_audit.py",
+    ],
 }
 
 

@@ -60,3 +60,45 @@ def test_an_invitation_to_a_deleted_project_does_not_open_a_closed_server(client
 
     assert response.status_code == 200 and "Sign Up Closed" in response.content.decode()
     assert not User.objects.filter(email="gone@example.com").exists()
+
+
+# Single sign-on (accounts.adapter.SocialAccountAdapter): who may get a new account through the provider.
+
+
+def _sso_decision(rf, email, *, invited=None):
+    from types import SimpleNamespace
+
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from accounts.adapter import SocialAccountAdapter
+
+    request = rf.get("/accounts/oidc/sso/login/callback/")
+    request.session = SessionStore()
+    if invited is not None:
+        request.session["account_verified_email"] = invited
+    sociallogin = SimpleNamespace(user=SimpleNamespace(email=email))
+    return SocialAccountAdapter(request).is_open_for_signup(request, sociallogin)
+
+
+@pytest.mark.parametrize(
+    ("email", "invited", "allowed"),
+    [
+        ("someone@example.com", None, False),
+        ("staff@corp.example", None, True),  # an SSO-only domain: its people have no other way in
+        ("Staff@CORP.example", None, True),
+        ("asked@example.com", "asked@example.com", True),
+        ("Asked@Example.com", "asked@EXAMPLE.com", True),
+        ("other@example.com", "asked@example.com", False),
+        ("", "", False),
+        (None, None, False),
+    ],
+)
+def test_sso_sign_up_on_a_closed_server(rf, closed, settings, email, invited, allowed):
+    settings.FILEDOCK_SSO_ONLY_DOMAINS = ["corp.example"]
+    assert _sso_decision(rf, email, invited=invited) is allowed
+
+
+def test_sso_sign_up_on_an_open_server(rf, settings, db):
+    settings.SIGNUP_OPEN = True
+    settings.FILEDOCK_SSO_ONLY_DOMAINS = []
+    assert _sso_decision(rf, "anyone@example.com") is True

@@ -45,7 +45,7 @@ def test_rotation_reads_rows_written_with_the_old_key_and_writes_with_the_new(te
     # Once every row is rewritten the old key can go: a row written after rotation needs only the new one.
     settings.FIELD_ENCRYPTION_KEYS = [NEW]
     assert SecretKey.objects.get(pk=after.pk).secret == "written-after"
-    with pytest.raises(ImproperlyConfigured, match="cannot be read with the configured keys"):
+    with pytest.raises(ImproperlyConfigured, match=r"^An encrypted column cannot be read with the configured keys\.$"):
         SecretKey.objects.get(pk=before.pk)
 
 
@@ -81,5 +81,11 @@ def test_the_embedded_run_derives_its_key_from_the_secret_key(settings):
     assert fields.decrypt(token) == "made-by-another-process"
     assert fields.decrypt(fields.encrypt("round trip")) == "round trip"
     settings.SECRET_KEY = "embedded-secret-two"
-    with pytest.raises(ImproperlyConfigured, match="cannot be read with the configured keys"):
+    with pytest.raises(ImproperlyConfigured, match=r"^An encrypted column cannot be read with the configured keys\.$"):
         fields.decrypt(token)
+
+
+def test_null_stays_null():
+    field = SecretKey._meta.get_field("secret")
+    assert field.get_prep_value(None) is None
+    assert field.from_db_value(None, None, connection) is None
