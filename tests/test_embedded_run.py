@@ -56,7 +56,9 @@ def _serve(env: dict, log_path: Path, *args: str) -> tuple[subprocess.Popen, int
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    deadline = time.monotonic() + 60
+    # Migrating a new SQLite database and starting every process takes seconds on a quiet machine,
+    # a minute or more on a loaded one.
+    deadline = time.monotonic() + 180
     while True:
         try:
             _get(f"http://127.0.0.1:{port}/healthz")
@@ -102,7 +104,7 @@ def test_serve_runs_web_and_worker_without_redis_and_stops_on_ctrl_c(embedded_en
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180
         while True:
             try:
                 status, body = _get(f"http://127.0.0.1:{port}/healthz")
