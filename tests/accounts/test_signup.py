@@ -102,3 +102,19 @@ def test_sso_sign_up_on_an_open_server(rf, settings, db):
     settings.SIGNUP_OPEN = True
     settings.FILEDOCK_SSO_ONLY_DOMAINS = []
     assert _sso_decision(rf, "anyone@example.com") is True
+
+
+@pytest.mark.parametrize("existing", [True, False])
+def test_an_sso_sign_in_is_in_the_account_log(rf, team, existing):
+    from types import SimpleNamespace
+
+    from accounts.adapter import SocialAccountAdapter
+    from accounts.models import AuditEvent
+
+    user = team.member if existing else User(email="new@corp.example")
+    sociallogin = SimpleNamespace(user=user, is_existing=existing, account=SimpleNamespace(provider="openid_connect"))
+    SocialAccountAdapter(rf.get("/")).pre_social_login(rf.get("/"), sociallogin)
+
+    event = AuditEvent.objects.get(action="sso.login")
+    assert event.actor == (team.member if existing else None)
+    assert event.details == {"provider": "openid_connect", "email": user.email}
