@@ -94,3 +94,19 @@ def test_an_acl_may_list_several_patterns():
 )
 def test_seconds_left(token, left):
     assert urltokens.seconds_left(token, now=40) == left
+
+
+def test_the_limits_are_inclusive():
+    """A 2,048-character token and a 12-digit exp are still read; one more is refused."""
+    shortest = len(akamai(f"exp={NOW + 60}", "acl=/*"))
+    longest = akamai(f"exp={NOW + 60}", "acl=/*" + "x" * (2048 - shortest))
+    assert len(longest) == 2048 and check(longest) == "The token does not cover this URL."
+    assert check(longest + "0") == "The token is too long."
+    assert check(akamai("exp=999999999999", "acl=/*")) == ""
+    assert check(akamai("exp=1000000000000", "acl=/*")) == "The token's exp is not a Unix time."
+
+
+def test_a_prefix_acl_covers_only_what_is_under_it():
+    token = akamai(f"exp={NOW + 60}", "acl=/a/*")
+    assert check(token, path="/a/") == "" and check(token, path="/a/b/c") == ""
+    assert check(token, path="/ab/") == "The token does not cover this URL."
