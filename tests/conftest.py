@@ -67,6 +67,17 @@ def _no_traffic_waiting_in_redis():
 
 
 @pytest.fixture
+def receiver(httpserver):
+    """A webhook receiver at {httpserver}/hook that checks both signatures as a customer's would."""
+    from tests.projects.webhooks.receiver import Receiver
+
+    handler = Receiver()
+    httpserver.expect_request("/hook", method="POST").respond_with_handler(handler)
+    handler.url = httpserver.url_for("/hook")
+    return handler
+
+
+@pytest.fixture
 def team(db) -> Team:
     owner = UserFactory(email="owner@example.com")
     project = project_create(owner=owner, name="Acme")

@@ -11,15 +11,7 @@ from files.addons.runs import CLAMAV
 from files.models import File
 from tests.clamd import EICAR
 from tests.conftest import wait_until
-from tests.projects.webhooks.receiver import Receiver, subscribe
-
-
-@pytest.fixture
-def receiver(httpserver):
-    handler = Receiver()
-    httpserver.expect_request("/hook", method="POST").respond_with_handler(handler)
-    handler.url = httpserver.url_for("/hook")
-    return handler
+from tests.projects.webhooks.receiver import subscribe
 
 
 def file_of(tmp_path, name: str, data: bytes):

@@ -1,17 +1,7 @@
-"""Fixtures of the webhook tests (test_webhook_*): a checking receiver, and the outbox relaying
-to webhook deliveries only."""
+"""Fixtures of the webhook tests (test_webhook_*): the outbox relaying to webhook deliveries only
+(the checking receiver is tests/conftest.py's, shared with the conformance tests)."""
 
 import pytest
-
-from tests.projects.webhooks.receiver import Receiver
-
-
-@pytest.fixture
-def receiver(httpserver):
-    handler = Receiver()
-    httpserver.expect_request("/hook", method="POST").respond_with_handler(handler)
-    handler.url = httpserver.url_for("/hook")
-    return handler
 
 
 @pytest.fixture
