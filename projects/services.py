@@ -56,16 +56,6 @@ def project_rename(*, project: Project, name: str) -> Project:
     return project
 
 
-UPLOAD_SETTINGS = (
-    "autostore_enabled",
-    "require_signed_uploads",
-    "max_file_size",
-    "allowed_mime_types",
-    "svg_validation",
-    "strip_exif",
-)
-
-
 def project_configure_uploads(
     *,
     project: Project,
@@ -78,40 +68,31 @@ def project_configure_uploads(
 ) -> Project:
     """Sets how uploads are treated: automatic storing, signatures, size and type limits, SVG
     validation and EXIF stripping (None: left as it is). Audits the fields that changed."""
-    # From the database: a bound ModelForm has already copied the new values onto `project`.
-    before = Project.objects.values(*UPLOAD_SETTINGS).get(pk=project.pk)
-    project.autostore_enabled = autostore_enabled
-    project.require_signed_uploads = require_signed_uploads
-    project.max_file_size = max_file_size
-    project.allowed_mime_types = allowed_mime_types
-    if svg_validation is not None:
-        project.svg_validation = svg_validation
-    if strip_exif is not None:
-        project.strip_exif = strip_exif
-    project.save(update_fields=list(UPLOAD_SETTINGS))
-    if changed := [field for field in UPLOAD_SETTINGS if before[field] != getattr(project, field)]:
-        audit_record(action="project.settings_changed", project=project, details={"fields": changed})
+    values = {
+        "autostore_enabled": autostore_enabled,
+        "require_signed_uploads": require_signed_uploads,
+        "max_file_size": max_file_size,
+        "allowed_mime_types": allowed_mime_types,
+        "svg_validation": svg_validation,
+        "strip_exif": strip_exif,
+    }
+    _settings_save(
+        project, {name: value for name, value in values.items() if value is not None or name == "max_file_size"}
+    )
     return project
-
-
-SAFETY_SETTINGS = ("malware_protection", "moderation", "moderation_threshold")
 
 
 def project_configure_safety(
     *, project: Project, malware_protection: str, moderation: str, moderation_threshold: int
 ) -> Project:
     """Sets malware scanning and content moderation of new uploads (files.addons); audited."""
-    before = Project.objects.values(*SAFETY_SETTINGS).get(pk=project.pk)
-    project.malware_protection = malware_protection
-    project.moderation = moderation
-    project.moderation_threshold = moderation_threshold
-    project.save(update_fields=list(SAFETY_SETTINGS))
-    if changed := [field for field in SAFETY_SETTINGS if before[field] != getattr(project, field)]:
-        audit_record(action="project.settings_changed", project=project, details={"fields": changed})
+    values = {
+        "malware_protection": malware_protection,
+        "moderation": moderation,
+        "moderation_threshold": moderation_threshold,
+    }
+    _settings_save(project, values)
     return project
-
-
-DELIVERY_SETTINGS = ("signed_delivery", "auto_format", "default_quality", "download_non_images")
 
 
 class DeliveryError(Exception):
@@ -126,19 +107,32 @@ def project_configure_delivery(
     Turning signed URLs on purges the project's URLs from the edge cache, which held them unsigned.
     """
     with transaction.atomic():
-        before = Project.objects.select_for_update().values(*DELIVERY_SETTINGS).get(pk=project.pk)
         if signed_delivery and not project.delivery_secrets.exists():
             raise DeliveryError("Generate a delivery secret first: signed URLs are signed with it.")
-        project.signed_delivery = signed_delivery
-        project.auto_format = auto_format
-        project.default_quality = default_quality
-        project.download_non_images = download_non_images
-        project.save(update_fields=list(DELIVERY_SETTINGS))
-        if changed := [field for field in DELIVERY_SETTINGS if before[field] != getattr(project, field)]:
-            audit_record(action="project.delivery_changed", project=project, details={"fields": changed})
+        values = {
+            "signed_delivery": signed_delivery,
+            "auto_format": auto_format,
+            "default_quality": default_quality,
+            "download_non_images": download_non_images,
+        }
+        before = _settings_save(project, values, action="project.delivery_changed")
         if signed_delivery and not before["signed_delivery"]:
             transaction.on_commit(lambda: edge_purge_project(project.pk))
     return project
+
+
+def _settings_save(project: Project, values: dict, action: str = "project.settings_changed") -> dict:
+    """Writes `values` onto the project and audits the fields that changed; returns what they
+    were. Read from the database under a lock: a bound ModelForm has already copied the new values
+    onto `project`."""
+    with transaction.atomic():
+        before = Project.objects.select_for_update().values(*values).get(pk=project.pk)
+        for name, value in values.items():
+            setattr(project, name, value)
+        project.save(update_fields=list(values))
+        if changed := [name for name in values if before[name] != values[name]]:
+            audit_record(action=action, project=project, details={"fields": changed})
+    return before
 
 
 def delivery_secret_create(*, project: Project, created_by=None) -> tuple[DeliverySecret, str]:
