@@ -53,6 +53,19 @@ def clamd(clamd_server, settings):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with empty caches: allauth's login and signup rate limits count in the
+    cache, and a test's logins must not use up the next test's allowance."""
+    yield
+    from django.core.cache import caches
+    from django.core.cache.backends.locmem import LocMemCache
+
+    for cache in caches.all(initialized_only=True):
+        if isinstance(cache, LocMemCache):  # the tests' own; a Redis one may be shared
+            cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _no_traffic_waiting_in_redis():
     """Traffic counted by one test and never flushed must not land in another's rows."""
     yield
