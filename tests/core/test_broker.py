@@ -8,7 +8,8 @@ from core.broker import Transport
 
 
 def test_a_polling_worker_never_takes_a_message_being_written(tmp_path):
-    options = {"data_folder_in": str(tmp_path), "data_folder_out": str(tmp_path)}
+    # Every folder in tmp_path: kombu's control folder defaults to ./control, in the checkout.
+    options = {"data_folder_in": str(tmp_path), "data_folder_out": str(tmp_path), "control_folder": str(tmp_path)}
     sent, received, errors = 3000, [], []
     payload = {"body": "x" * 200_000}  # long enough to be caught mid-write by a poll
 
