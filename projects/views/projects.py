@@ -12,6 +12,7 @@ from files.services import project_file_totals
 from projects import services
 from projects.access import project_view
 from projects.forms import ProjectDeleteForm, ProjectNameForm, SafetySettingsForm, UploadSettingsForm
+from projects.integrate import pyuploadcare_snippet, upload_client_snippet
 from projects.models import Project, Role
 
 
@@ -46,11 +47,16 @@ def project_create(request):
 
 @project_view(role=Role.VIEWER, methods=("GET",))
 def overview(request, project):
+    urls = bases.bases(request)
     context = {
         "project": project,
         "totals": project_file_totals(project=project),
         "cache": {"used": cache_used(project.pk), "budget": settings.FILEDOCK_CACHE_BUDGET},
-        **bases.bases(request),
+        "pyuploadcare": pyuploadcare_snippet(public_key=project.public_key, **urls),
+        "upload_client": upload_client_snippet(
+            public_key=project.public_key, upload_base=urls["upload_base"], cdn_base=urls["cdn_base"]
+        ),
+        **urls,
     }
     return render(request, "projects/overview.html", context)
 
