@@ -4,7 +4,8 @@
   answering from a stub location: what any design that lets nginx read the socket can reach;
 - bench/raw_sink.py: one Python process reading the body with recv_into() (1 MiB and 8 KiB
   buffers, the latter being what gunicorn's sync worker uses) and pwrite()-ing it at the part's offset;
-- the same as a bare WSGI app on gunicorn (one sync worker): gunicorn's body reading, no Django.
+- the same as a bare WSGI app on gunicorn (one sync worker): gunicorn's body reading, no Django;
+- the same app on granian (one worker), which reads the socket in Rust: would another server lift it?
 """
 
 import os
@@ -78,32 +79,60 @@ def raw_sink(work: Path, source: Path, put_parts, part: int, recv_size: int) -> 
     return seconds
 
 
-def gunicorn_sink(work: Path, source: Path, put_parts, part: int) -> float:
-    """Seconds for gunicorn (one sync worker, as Filedock's) running bench/raw_sink.py's bare WSGI app."""
-    port, data = free_port(), work / "gunicorn-sink.bin"
+SERVERS = {
+    # One process each, as a Filedock web process: the bare WSGI app of bench/raw_sink.py.
+    "gunicorn": lambda port: [
+        "-m",
+        "gunicorn",
+        "--chdir",
+        str(ROOT / "bench"),
+        "raw_sink:application",
+        "-b",
+        f"127.0.0.1:{port}",
+        "-w",
+        "1",
+        "--log-level",
+        "warning",
+    ],
+    "granian": lambda port: [
+        "-m",
+        "granian",
+        "--interface",
+        "wsgi",
+        "--working-dir",
+        str(ROOT / "bench"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--blocking-threads",
+        "1",
+        "--no-ws",
+        "--log-level",
+        "warning",
+        "raw_sink:application",
+    ],
+}
+
+
+def wsgi_sink(work: Path, source: Path, put_parts, part: int, server: str = "gunicorn") -> float:
+    """Seconds for a WSGI server (one worker; gunicorn sync as Filedock's, or granian, which reads the
+    socket in Rust) running bench/raw_sink.py's bare WSGI app to take every part."""
+    port, data = free_port(), work / f"{server}-sink.bin"
     env = {**os.environ, "BENCH_SINK_FILE": str(data), "BENCH_PART": str(part)}
     proc = subprocess.Popen(
-        [
-            PYTHON,
-            "-m",
-            "gunicorn",
-            "--chdir",
-            str(ROOT / "bench"),
-            "raw_sink:application",
-            "-b",
-            f"127.0.0.1:{port}",
-            "-w",
-            "1",
-            "--log-level",
-            "warning",
-        ],
+        [PYTHON, *SERVERS[server](port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
     try:
-        wait_for(lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close() is None, what="gunicorn sink")
+        wait_for(
+            lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close() is None, what=f"{server} sink"
+        )
         seconds = best_of(lambda: fresh_parts(put_parts, port, source, part, data), 2)
     finally:
         os.killpg(proc.pid, 15)

@@ -34,7 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import PeakSampler, Server, bootstrap, header, production_env, redis_server, row, scratch_database, workdir
-from upload_ceilings import gunicorn_sink, nginx_sink, raw_sink
+from upload_ceilings import nginx_sink, raw_sink, wsgi_sink
 
 # One client address sends every request: the Upload API's rate limits would measure themselves.
 PART = 5 * 1024 * 1024
@@ -193,7 +193,8 @@ def main() -> None:
             sink_parts, sink_curl = nginx_sink(work, source, put_parts, PART)
             raw_1m = raw_sink(work, source, put_parts, PART, 1024 * 1024)
             raw_8k = raw_sink(work, source, put_parts, PART, 8 * 1024)
-            bare_wsgi = gunicorn_sink(work, source, put_parts, PART)
+            bare_wsgi = wsgi_sink(work, source, put_parts, PART, "gunicorn")
+            bare_granian = wsgi_sink(work, source, put_parts, PART, "granian")
 
             header("P3", f"multipart upload of {mib:.0f} MiB (5 MiB parts), gunicorn 2 sync workers, local disk")
             row(
@@ -222,6 +223,7 @@ def main() -> None:
             row("ceiling: Python raw socket, recv_into 1 MiB, pwrite", mib / raw_1m, "MiB/s", cp_rate)
             row("ceiling: Python raw socket, recv_into 8 KiB, pwrite", mib / raw_8k, "MiB/s", cp_rate)
             row("ceiling: gunicorn sync worker, bare WSGI app, pwrite", mib / bare_wsgi, "MiB/s", cp_rate)
+            row("ceiling: granian (Rust reads the socket), bare WSGI app", mib / bare_granian, "MiB/s", cp_rate)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
