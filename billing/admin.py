@@ -2,7 +2,16 @@ from django.contrib import admin, messages
 from django.template.defaultfilters import filesizeformat
 
 from billing import services
-from billing.models import BillingDetails, Invoice, InvoiceLine, Plan, Subscription, UsageAlert, UsageDay
+from billing.models import (
+    BillingDetails,
+    Invoice,
+    InvoiceLine,
+    Plan,
+    Subscription,
+    UsageAlert,
+    UsageAlertSettings,
+    UsageDay,
+)
 from billing.money import format_money
 
 
@@ -159,10 +168,21 @@ class UsageDayAdmin(admin.ModelAdmin):
         return filesizeformat(row.stored_bytes)
 
 
+@admin.register(UsageAlertSettings)
+class UsageAlertSettingsAdmin(admin.ModelAdmin):
+    list_display = ["account", "upload_cap_percent", "updated_at"]
+    search_fields = ["account__email"]
+    list_select_related = ["account"]
+    readonly_fields = ["account", "updated_at"]
+
+    def has_add_permission(self, request):
+        return False  # the account sets them on its billing page
+
+
 @admin.register(UsageAlert)
 class UsageAlertAdmin(admin.ModelAdmin):
-    list_display = ["account", "quota", "period_start", "sent_at"]
-    list_filter = ["quota", "period_start"]
+    list_display = ["account", "quota", "threshold", "period_start", "sent_at"]
+    list_filter = ["quota", "threshold", "period_start"]
     search_fields = ["account__email"]
     list_select_related = ["account"]
 

@@ -2,7 +2,7 @@ import re
 
 from django import forms
 
-from billing.models import BillingDetails, Plan
+from billing.models import MAX_ALERT_THRESHOLDS, MONTHLY_QUOTAS, STORAGE_QUOTAS, BillingDetails, Plan
 
 COUNTRY = re.compile(r"^[A-Z]{2}$")
 # Loose on purpose: a two-letter country prefix and 2–13 letters or digits (EU VAT numbers,
@@ -108,3 +108,59 @@ class BillingDetailsForm(forms.ModelForm):
 
     def details(self) -> dict:
         return {name: self.cleaned_data[name] for name in self._meta.fields}
+
+
+ALERT_QUOTAS = MONTHLY_QUOTAS + STORAGE_QUOTAS
+
+
+class UsageAlertsForm(forms.Form):
+    """Alert thresholds per quota ("50, 80, 100": percents of the plan's limit) and the upload cap."""
+
+    upload_cap_percent = forms.IntegerField(
+        label="Refuse uploads at",
+        required=False,
+        min_value=1,
+        max_value=100,
+        help_text="Percent of the plan's uploads, storage and file limits. Empty: at the limits themselves.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for quota, label in ALERT_QUOTAS:
+            self.fields[quota] = forms.CharField(
+                label=label,
+                required=False,
+                max_length=40,
+                help_text=f"Up to {MAX_ALERT_THRESHOLDS} percents, e.g. 50, 80, 100. Empty: no alerts.",
+            )
+
+    @classmethod
+    def from_settings(cls, usage_settings) -> "UsageAlertsForm":
+        initial = {q: ", ".join(str(t) for t in usage_settings.thresholds_for(q)) for q, _ in ALERT_QUOTAS}
+        initial["upload_cap_percent"] = usage_settings.upload_cap_percent
+        return cls(initial=initial)
+
+    def clean(self):
+        cleaned = super().clean()
+        for quota, _ in ALERT_QUOTAS:
+            if quota in cleaned:
+                try:
+                    cleaned[quota] = _percents(cleaned[quota])
+                except forms.ValidationError as exc:
+                    self.add_error(quota, exc)
+        return cleaned
+
+    def thresholds(self) -> dict[str, list[int]]:
+        return {quota: self.cleaned_data[quota] for quota, _ in ALERT_QUOTAS}
+
+
+def _percents(text: str) -> list[int]:
+    parts = [part.strip() for part in re.split(r"[,\s]+", text.strip()) if part.strip()]
+    if len(parts) > MAX_ALERT_THRESHOLDS:
+        raise forms.ValidationError(f"Enter at most {MAX_ALERT_THRESHOLDS} thresholds.")
+    values = []
+    for part in parts:
+        if not part.isdigit() or not 1 <= int(part) <= 100:
+            raise forms.ValidationError(f"“{part}” is not a whole percent from 1 to 100.")
+        values.append(int(part))
+    return sorted(set(values))

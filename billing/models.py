@@ -22,6 +22,7 @@ STORAGE_QUOTAS = [
     ("stored_bytes", "Storage"),
     ("file_count", "Files"),
 ]
+QUOTA_LABELS = dict(MONTHLY_QUOTAS + STORAGE_QUOTAS)
 BYTE_QUOTAS = {"traffic_bytes", "stored_bytes", "max_file_size"}
 
 
@@ -137,22 +138,54 @@ class UsageDay(models.Model):
         return f"{self.project_id} {self.day}"
 
 
+# The thresholds (percent of a plan's limit) alerted at when an account set none.
+DEFAULT_ALERT_THRESHOLDS = (80, 100)
+MAX_ALERT_THRESHOLDS = 5
+
+
+class UsageAlertSettings(models.Model):
+    """An account's usage alert thresholds per quota, and its optional cap on uploads."""
+
+    account = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="usage_settings")
+    # {quota: [percent, ...]} for the quotas set; a quota missing here uses DEFAULT_ALERT_THRESHOLDS.
+    thresholds = models.JSONField(default=dict, blank=True)
+    # Uploads are refused once uploads, stored bytes or file count reach this percent of the plan's
+    # limit (billing.quotas.check_upload). Null: at the limit itself.
+    upload_cap_percent = models.PositiveSmallIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "usage alert settings"
+
+    def __str__(self) -> str:
+        return f"{self.account} usage alerts"
+
+    def thresholds_for(self, quota: str) -> tuple[int, ...]:
+        return tuple(self.thresholds.get(quota, DEFAULT_ALERT_THRESHOLDS))
+
+
 class UsageAlert(models.Model):
-    """Records that the 100 % email for a quota went out, so it goes out once per period."""
+    """Records that the email for a quota's threshold went out, so it goes out once per period."""
 
     account = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="usage_alerts")
     period_start = models.DateField()
     quota = models.CharField(max_length=40)
+    threshold = models.PositiveSmallIntegerField(default=100, help_text="Percent of the plan's limit.")
     sent_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-sent_at"]
         constraints = [
-            models.UniqueConstraint(fields=["account", "period_start", "quota"], name="usagealert_once_per_period"),
+            models.UniqueConstraint(
+                fields=["account", "period_start", "quota", "threshold"], name="usagealert_once_per_threshold"
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.account} {self.quota} {self.period_start:%Y-%m}"
+        return f"{self.account} {self.quota} {self.threshold} % {self.period_start:%Y-%m}"
+
+    def get_quota_label(self) -> str:
+        return QUOTA_LABELS.get(self.quota, self.quota)
 
 
 class Invoice(models.Model):

@@ -18,7 +18,17 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from accounts.models import User
-from billing.models import BYTE_QUOTAS, MONTHLY_QUOTAS, STORAGE_QUOTAS, Plan, UsageDay
+from billing.models import (
+    BYTE_QUOTAS,
+    DEFAULT_ALERT_THRESHOLDS,
+    MONTHLY_QUOTAS,
+    QUOTA_LABELS,
+    STORAGE_QUOTAS,
+    Plan,
+    UsageAlert,
+    UsageAlertSettings,
+    UsageDay,
+)
 from billing.periods import month_bounds, today
 from files.models import File, MultipartUpload
 from projects.models import Project
@@ -57,9 +67,17 @@ def account_for(project):
     """The account that owns the project's billing: its owner (None only for an ownerless project)."""
     return (
         User.objects.filter(memberships__project_id=project.pk, memberships__role="owner")
-        .select_related("subscription__plan")
+        .select_related("subscription__plan", "usage_settings")  # the plan and the cap: one query per check
         .first()
     )
+
+
+def usage_settings_for(account) -> UsageAlertSettings:
+    """The account's alert thresholds and upload cap; unsaved defaults if it never set them."""
+    try:
+        return account.usage_settings
+    except ObjectDoesNotExist:
+        return UsageAlertSettings(account=account)
 
 
 def default_plan() -> Plan:
@@ -82,6 +100,18 @@ def owned_project_ids(account, *, include_deleted: bool = False) -> list[uuid.UU
     return list(projects.filter(memberships__user=account, memberships__role="owner").values_list("pk", flat=True))
 
 
+def usage_alerts_current(account, *, day: date | None = None) -> list[dict]:
+    """The thresholds the account's usage reached this period, as alerted: for each quota, the
+    highest ({"quota", "label", "threshold"}), highest first. One query."""
+    highest = {}
+    for quota, threshold in UsageAlert.objects.filter(
+        account=account, period_start=month_bounds(day or today())[0]
+    ).values_list("quota", "threshold"):
+        highest[quota] = max(threshold, highest.get(quota, 0))
+    alerts = [{"quota": q, "label": QUOTA_LABELS.get(q, q), "threshold": t} for q, t in highest.items()]
+    return sorted(alerts, key=lambda alert: -alert["threshold"])
+
+
 # What has been used
 
 
@@ -92,6 +122,8 @@ class QuotaUsage:
     used: int
     limit: int | None
     monthly: bool
+    # The account's alert thresholds for this quota (percent of the limit), lowest first.
+    thresholds: tuple[int, ...] = DEFAULT_ALERT_THRESHOLDS
 
     @property
     def is_bytes(self) -> bool:
@@ -115,7 +147,14 @@ class QuotaUsage:
             return "ok"
         if self.used >= self.limit:
             return "over"
-        return "warn" if self.percent >= WARN_PERCENT else "ok"
+        return "warn" if self.reached else "ok"
+
+    @property
+    def reached(self) -> list[int]:
+        """The thresholds this usage has reached (none while nothing is used)."""
+        if self.limit is None or not self.used:
+            return []
+        return [t for t in self.thresholds if self.used * 100 >= self.limit * t]
 
     def format(self, value: int | None) -> str:
         if value is None:
@@ -195,27 +234,52 @@ def _stored_totals(project_ids, *, exact: bool, day: date | None = None) -> tupl
 def account_usage(account, *, plan: Plan | None = None, day: date | None = None, project_ids=None) -> list[QuotaUsage]:
     """Every quota of the account's plan with what is used this month (counters) or now (storage)."""
     plan = plan or plan_for(account)
+    alerts = usage_settings_for(account)
     day = day or today()
     start, end = month_bounds(day)
     ids = owned_project_ids(account) if project_ids is None else project_ids
     counted = owned_project_ids(account, include_deleted=True) if project_ids is None else project_ids
     per_project = monthly_by_project(counted, start, end)
     usage = [
-        QuotaUsage(name, label, sum(p[name] for p in per_project.values()), plan.limit(name), monthly=True)
+        QuotaUsage(
+            name,
+            label,
+            sum(p[name] for p in per_project.values()),
+            plan.limit(name),
+            monthly=True,
+            thresholds=alerts.thresholds_for(name),
+        )
         for name, label in MONTHLY_QUOTAS
     ]
     stored, files = _stored_totals(ids, exact=False, day=day)
-    if _near(stored, plan.stored_bytes) or _near(files, plan.file_count):
+    if _near(stored, plan.stored_bytes, alerts.thresholds_for("stored_bytes")) or _near(
+        files, plan.file_count, alerts.thresholds_for("file_count")
+    ):
         stored, files = _stored_totals(ids, exact=True)  # never warn on an over-estimate
     usage += [
-        QuotaUsage("stored_bytes", STORAGE_QUOTAS[0][1], stored, plan.stored_bytes, monthly=False),
-        QuotaUsage("file_count", STORAGE_QUOTAS[1][1], files, plan.file_count, monthly=False),
+        QuotaUsage(
+            "stored_bytes",
+            STORAGE_QUOTAS[0][1],
+            stored,
+            plan.stored_bytes,
+            monthly=False,
+            thresholds=alerts.thresholds_for("stored_bytes"),
+        ),
+        QuotaUsage(
+            "file_count",
+            STORAGE_QUOTAS[1][1],
+            files,
+            plan.file_count,
+            monthly=False,
+            thresholds=alerts.thresholds_for("file_count"),
+        ),
     ]
     return usage
 
 
-def _near(used: int, limit: int | None) -> bool:
-    return limit is not None and used * 100 >= limit * WARN_PERCENT
+def _near(used: int, limit: int | None, thresholds) -> bool:
+    lowest = min([WARN_PERCENT, *thresholds])
+    return limit is not None and used * 100 >= limit * lowest
 
 
 # The checks
@@ -240,8 +304,9 @@ def check_upload(*, project, size: int, reservation=None) -> None:
 
     Raises QuotaExceeded when the file is over the plan's maximum size, or when it would take the
     account past its stored bytes (open multipart uploads count by their declared size, all but
-    `reservation`, the one being completed), file count or monthly uploads. Reads only; count the
-    upload with `usage_add(uploads=1)` once done.
+    `reservation`, the one being completed), file count or monthly uploads; past the owner's
+    upload cap (a percent of those limits) when one is set. Reads only; count the upload with
+    `usage_add(uploads=1)` once done.
     """
     account, plan = _enforced(project)
     if plan is None:
@@ -252,33 +317,50 @@ def check_upload(*, project, size: int, reservation=None) -> None:
             plan.max_file_size,
             f"Files larger than {filesizeformat(plan.max_file_size)} are not allowed on the {plan} plan.",
         )
-    if plan.uploads is None and plan.stored_bytes is None and plan.file_count is None:
+    cap = usage_settings_for(account).upload_cap_percent
+    uploads, stored_limit, count_limit = (
+        _capped(plan.limit(q), cap) for q in ("uploads", "stored_bytes", "file_count")
+    )
+    if uploads is None and stored_limit is None and count_limit is None:
         return
     ids = owned_project_ids(account)
-    if plan.uploads is not None:
+    if uploads is not None:
         start, end = month_bounds(today())
         counted = owned_project_ids(account, include_deleted=True)
-        if monthly_total(counted, "uploads", start, end) + 1 > plan.uploads:
+        if monthly_total(counted, "uploads", start, end) + 1 > uploads:
             raise QuotaExceeded(
-                "uploads", plan.uploads, f"The {plan} plan's {intcomma(plan.uploads)} uploads this month are used up."
+                "uploads", uploads, _refusal(plan, cap, f"{intcomma(plan.uploads)} uploads this month are used up")
             )
-    if plan.stored_bytes is None and plan.file_count is None:
+    if stored_limit is None and count_limit is None:
         return
     stored, files = _stored_totals(ids, exact=False)
-    reserved = reserved_bytes(ids, excluding=reservation) if plan.stored_bytes is not None else 0
-    if _would_exceed(plan, stored + reserved, files, size):
+    reserved = reserved_bytes(ids, excluding=reservation) if stored_limit is not None else 0
+    if _would_exceed(stored_limit, count_limit, stored + reserved, files, size):
         stored, files = _stored_totals(ids, exact=True)  # the estimate never subtracts deletions
-    if plan.stored_bytes is not None and stored + reserved + size > plan.stored_bytes:
+    if stored_limit is not None and stored + reserved + size > stored_limit:
         held = f" ({filesizeformat(reserved)} of it held by unfinished multipart uploads)" if reserved else ""
         raise QuotaExceeded(
             "stored_bytes",
-            plan.stored_bytes,
-            f"The {plan} plan's {filesizeformat(plan.stored_bytes)} of storage would be exceeded{held}.",
+            stored_limit,
+            _refusal(plan, cap, f"{filesizeformat(plan.stored_bytes)} of storage would be exceeded{held}"),
         )
-    if plan.file_count is not None and files + 1 > plan.file_count:
+    if count_limit is not None and files + 1 > count_limit:
         raise QuotaExceeded(
-            "file_count", plan.file_count, f"The {plan} plan's limit of {intcomma(plan.file_count)} files is reached."
+            "file_count", count_limit, _refusal(plan, cap, f"limit of {intcomma(plan.file_count)} files is reached")
         )
+
+
+def _capped(limit: int | None, cap: int | None) -> int | None:
+    """The plan's limit, or the owner's cap on it (a percent, rounded down)."""
+    if limit is None or cap is None:
+        return limit
+    return limit * cap // 100
+
+
+def _refusal(plan: Plan, cap: int | None, what: str) -> str:
+    if cap is None or cap >= 100:
+        return f"The {plan} plan's {what}."
+    return f"The upload cap the account set, {cap} % of the {plan} plan's limits, is reached ({what} at 100 %)."
 
 
 def reserved_bytes(project_ids, *, excluding=None) -> int:
@@ -291,9 +373,9 @@ def reserved_bytes(project_ids, *, excluding=None) -> int:
     return open_uploads.aggregate(total=Sum("size"))["total"] or 0
 
 
-def _would_exceed(plan: Plan, stored: int, files: int, size: int) -> bool:
-    return (plan.stored_bytes is not None and stored + size > plan.stored_bytes) or (
-        plan.file_count is not None and files + 1 > plan.file_count
+def _would_exceed(stored_limit: int | None, count_limit: int | None, stored: int, files: int, size: int) -> bool:
+    return (stored_limit is not None and stored + size > stored_limit) or (
+        count_limit is not None and files + 1 > count_limit
     )
 
 

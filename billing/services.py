@@ -32,11 +32,13 @@ from django.utils.dateformat import format as date_format
 
 from accounts.audit import audit_record
 from accounts.models import AuditEvent, User
-from billing.models import BillingDetails, Invoice, InvoiceLine, Plan, Subscription, UsageAlert
+from billing.models import BillingDetails, Invoice, InvoiceLine, Plan, Subscription, UsageAlert, UsageAlertSettings
 from billing.money import format_money
 from billing.periods import month_bounds, today
 from billing.providers import get_provider
-from billing.quotas import account_usage, default_plan
+from billing.quotas import QuotaUsage, account_usage, default_plan
+from files.models import Event
+from projects.models import Project
 
 PRORATION_RULE = (
     "Upgrades take effect at once: the difference in monthly price is charged pro rata for the rest "
@@ -351,38 +353,112 @@ def invoice_void(*, invoice: Invoice) -> Invoice:
 # Usage alerts
 
 
-def usage_alerts_send(*, account, day: date | None = None) -> list[str]:
-    """Emails the account about each quota that reached 100 %, once per quota and period.
+def usage_alert_settings_save(
+    *, account, thresholds: dict[str, list[int]], upload_cap_percent: int | None
+) -> UsageAlertSettings:
+    """Creates or replaces the account's alert thresholds per quota and its upload cap."""
+    settings_, _ = UsageAlertSettings.objects.update_or_create(
+        account=account,
+        defaults={
+            "thresholds": {quota: sorted(set(values)) for quota, values in thresholds.items()},
+            "upload_cap_percent": upload_cap_percent,
+            "updated_at": timezone.now(),
+        },
+    )
+    return settings_
 
-    Writes a UsageAlert per quota (its unique constraint makes a second run or a racing worker
-    send nothing). Returns the quotas emailed about.
+
+# The initiator of a usage alert's webhook: no request made it, a periodic check did.
+SYSTEM_INITIATOR = {"type": "system", "detail": {"request_id": None, "addon_name": None}}
+
+
+def usage_alerts_send(*, account, day: date | None = None) -> list[tuple[str, int]]:
+    """Alerts the account about each threshold of a quota its usage reached, once per period.
+
+    Writes a UsageAlert per (quota, threshold): its unique constraint makes a second run or a
+    racing worker record and send nothing. For each one recorded, writes a project.usage_alert
+    event for each of the account's live projects, and emails the account after commit.
+    Returns the (quota, threshold) pairs recorded.
     """
     day = day or today()
     period_start = month_bounds(day)[0]
     plan = subscription_for(account).plan
-    reached = [q for q in account_usage(account, plan=plan, day=day) if q.level == "over" and q.used]
+    reached = [
+        (quota, threshold) for quota in account_usage(account, plan=plan, day=day) for threshold in quota.reached
+    ]
     new = []
     with transaction.atomic():
-        for quota in reached:
-            _, created = UsageAlert.objects.get_or_create(account=account, period_start=period_start, quota=quota.key)
+        for quota, threshold in reached:
+            # get_or_create: INSERT, and on the constraint's conflict (another worker's row,
+            # committed or not: the INSERT waits for it) reads it instead: only one of them sends.
+            _, created = UsageAlert.objects.get_or_create(
+                account=account, period_start=period_start, quota=quota.key, threshold=threshold
+            )
             if created:
-                new.append(quota)
+                new.append((quota, threshold))
         if new:
-            transaction.on_commit(lambda: _send_limit_email(account, plan, new))
-    return [quota.key for quota in new]
+            _usage_alert_events(account, plan, period_start, new)
+            transaction.on_commit(lambda: _send_alert_email(account, plan, new))
+    return [(quota.key, threshold) for quota, threshold in new]
 
 
-def _send_limit_email(account, plan: Plan, quotas) -> None:
+def usage_alert_payload(*, quota: QuotaUsage, threshold: int, plan: Plan, period_start: date) -> dict:
+    """The `data` of a project.usage_alert webhook: the account's usage of one quota, as of the alert."""
+    return {
+        "quota": quota.key,
+        "label": quota.label,
+        "threshold": threshold,
+        "used": quota.used,
+        "limit": quota.limit,
+        "percent": quota.percent,
+        "monthly": quota.monthly,
+        "plan": plan.slug,
+        "period_start": period_start.isoformat(),
+    }
+
+
+def _usage_alert_events(account, plan: Plan, period_start: date, alerts) -> None:
+    # Quotas are the account's, webhooks are its projects': each live project it owns hears of it.
+    # The relay's beat sweep picks the events up (billing does not import the relay to wake it).
+    project_ids = list(
+        Project.objects.live().filter(memberships__user=account, memberships__role="owner").values_list("pk", flat=True)
+    )
+    Event.objects.bulk_create(
+        [
+            Event(
+                project_id=project_id,
+                type=Event.Type.PROJECT_USAGE_ALERT,
+                payload=usage_alert_payload(quota=quota, threshold=threshold, plan=plan, period_start=period_start),
+                initiator=SYSTEM_INITIATOR,
+            )
+            for project_id in project_ids
+            for quota, threshold in alerts
+        ]
+    )
+
+
+def _send_alert_email(account, plan: Plan, alerts) -> None:
+    highest = {}  # per quota, only the highest threshold reached this time is worth a line
+    for quota, threshold in alerts:
+        if threshold >= highest.get(quota.key, (None, 0))[1]:
+            highest[quota.key] = (quota, threshold)
+    lines = [{"quota": quota, "threshold": threshold} for quota, threshold in highest.values()]
+    limits_reached = any(line["threshold"] >= 100 for line in lines)
     context = {
         "account": account,
         "plan": plan,
-        "quotas": quotas,
+        "lines": lines,
         "url": settings.SITE_URL + reverse("billing:overview"),
         "plan_url": settings.SITE_URL + reverse("billing:plan"),
     }
+    subject = (
+        f"Your account reached the limits of the {plan} plan"
+        if limits_reached
+        else f"Your account is nearing the limits of the {plan} plan"
+    )
     send_mail(
-        subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}Your account reached the limits of the {plan} plan",
-        message=render_to_string("billing/email/limit_reached.txt", context),
+        subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{subject}",
+        message=render_to_string("billing/email/usage_alert.txt", context),
         from_email=None,
         recipient_list=[account.email],
     )

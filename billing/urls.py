@@ -6,6 +6,7 @@ app_name = "billing"
 
 urlpatterns = [
     path("", views.overview, name="overview"),
+    path("alerts/", views.alerts_save, name="alerts_save"),
     path("plan/", views.plan, name="plan"),
     path("plan/<slug:slug>/confirm/", views.plan_confirm, name="plan_confirm"),
     path("details/", views.details, name="details"),

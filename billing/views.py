@@ -6,15 +6,17 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.dateformat import format as date_format
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from billing import services
-from billing.forms import BillingDetailsForm, PlanChoiceForm
+from billing.forms import BillingDetailsForm, PlanChoiceForm, UsageAlertsForm
 from billing.models import BillingDetails, Invoice, Plan
 from billing.money import format_money
 from billing.pdf import invoice_pdf as render_invoice_pdf
-from billing.periods import today
+from billing.periods import month_bounds, today
+from billing.quotas import usage_settings_for
 from billing.reports import usage_report
 from core.prg import form_restore, redirect_with_form
 
@@ -30,8 +32,25 @@ def overview(request):
         "invoices": invoices.exclude(status=Invoice.Status.DRAFT)[:24],
         "upcoming": invoices.filter(status=Invoice.Status.DRAFT).prefetch_related("lines").first(),
         "details": BillingDetails.objects.filter(account=request.user).first(),
+        "alerts_form": form_restore(request, UsageAlertsForm)
+        or UsageAlertsForm.from_settings(usage_settings_for(request.user)),
+        "alerts_sent": request.user.usage_alerts.filter(period_start=month_bounds(today())[0]),
     }
     return render(request, "billing/overview.html", context)
+
+
+@login_required
+@require_POST
+def alerts_save(request):
+    """The account's own alert thresholds and upload cap: every account is the owner of its billing."""
+    form = UsageAlertsForm(request.POST)
+    if not form.is_valid():
+        return redirect_with_form(request, form, reverse("billing:overview") + "#alerts")
+    services.usage_alert_settings_save(
+        account=request.user, thresholds=form.thresholds(), upload_cap_percent=form.cleaned_data["upload_cap_percent"]
+    )
+    messages.success(request, "Usage alerts saved.")
+    return redirect(reverse("billing:overview") + "#alerts")
 
 
 @login_required

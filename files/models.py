@@ -194,6 +194,7 @@ class Event(models.Model):
         FILE_DELETED = "file.deleted"
         FILE_INFO_UPDATED = "file.info_updated"
         FILE_INFECTED = "file.infected"
+        PROJECT_USAGE_ALERT = "project.usage_alert"
 
     # No database constraint: its check ran once per inserted row, a sixth of expiry's time, and
     # every writer copies project_id from a row that has the constraint (a file's). Deleting a

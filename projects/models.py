@@ -296,6 +296,7 @@ class WebhookEvent(models.TextChoices):
     FILE_DELETED = "file.deleted", "File deleted"
     FILE_INFO_UPDATED = "file.info_updated", "File info updated"
     FILE_INFECTED = "file.infected", "File infected"
+    PROJECT_USAGE_ALERT = "project.usage_alert", "Usage alert"
 
 
 class Webhook(models.Model):

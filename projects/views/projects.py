@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from billing.quotas import usage_alerts_current
 from core import bases
 from core.prg import form_restore, redirect_with_form
 from files.addons.runs import scanner_state
@@ -52,6 +53,8 @@ def overview(request, project):
         "project": project,
         "totals": project_file_totals(project=project),
         "cache": {"used": cache_used(project.pk), "budget": settings.FILEDOCK_CACHE_BUDGET},
+        # The owner pays: only they see their account's usage alerts (billing is theirs alone).
+        "usage_alerts": usage_alerts_current(request.user) if project.membership.role == Role.OWNER else [],
         "pyuploadcare": pyuploadcare_snippet(public_key=project.public_key, **urls),
         "upload_client": upload_client_snippet(
             public_key=project.public_key, upload_base=urls["upload_base"], cdn_base=urls["cdn_base"]

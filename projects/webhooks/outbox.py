@@ -21,9 +21,11 @@ from core.bases import absolute
 from core.jobs import send_batches
 from files.info import iso
 from files.outbox.relay import event_file_infos, event_previous_values
-from projects.models import Webhook, WebhookDelivery
+from projects.models import Webhook, WebhookDelivery, WebhookEvent
 
 DELIVER_TASK = "projects.tasks.deliver_webhook"
+# Events about a project rather than a file: no file info, no file URL.
+PROJECT_EVENTS = {WebhookEvent.PROJECT_USAGE_ALERT}
 
 WEBHOOK_API_VERSION = "0.7"
 # Deliveries per task message. A task sends delivery.PARALLEL_SENDS at a time, so a batch lasts
@@ -47,9 +49,19 @@ def hook_info(webhook: Webhook) -> dict:
     }
 
 
-def webhook_payload(*, webhook: Webhook, file_info: dict, initiator: dict, previous_values: dict | None = None) -> dict:
+def webhook_payload(
+    *,
+    webhook: Webhook,
+    file_info: dict,
+    initiator: dict,
+    previous_values: dict | None = None,
+    event_type: str | None = None,
+) -> dict:
     """The JSON body API.md describes: initiator, hook, data (REST file info at event time), file
-    (CDN URL); and for file.info_updated, previous_values (the metadata or appdata it replaced)."""
+    (CDN URL); and for file.info_updated, previous_values (the metadata or appdata it replaced).
+    A project event (project.usage_alert) has no file: its data is the event's payload, and no `file`."""
+    if event_type in PROJECT_EVENTS:
+        return {"initiator": initiator, "hook": hook_info(webhook), "data": file_info}
     file_url = file_info.get("original_file_url") or f"{absolute(settings.CDN_BASE)}{file_info.get('uuid')}/"
     body = {"initiator": initiator, "hook": hook_info(webhook), "data": file_info, "file": file_url}
     if previous_values is not None:
@@ -87,6 +99,7 @@ def deliveries_for_events(events: list) -> list[WebhookDelivery]:
                     file_info=info,
                     initiator=event.initiator,
                     previous_values=event_previous_values(event),
+                    event_type=event.type,
                 ),
             )
             for (event, webhook), info in zip(pairs, infos, strict=True)
@@ -122,6 +135,21 @@ def webhook_dispatch_due(*, limit: int = 500) -> int:
         .values_list("pk", flat=True)[:limit]
     )
     return dispatch(ids)
+
+
+def sample_usage_alert() -> dict:
+    """A realistic project.usage_alert `data` for test events: 80 % of the monthly uploads."""
+    return {
+        "quota": "uploads",
+        "label": "Uploads",
+        "threshold": 80,
+        "used": 40_000,
+        "limit": 50_000,
+        "percent": 80,
+        "monthly": True,
+        "plan": "pro",
+        "period_start": timezone.now().date().replace(day=1).isoformat(),
+    }
 
 
 def sample_file_info() -> dict:

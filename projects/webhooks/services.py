@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.audit import audit_record, audit_url
 from projects.models import Project, Webhook, WebhookDelivery, WebhookEvent
-from projects.webhooks.outbox import dispatch, sample_file_info, webhook_payload
+from projects.webhooks.outbox import PROJECT_EVENTS, dispatch, sample_file_info, sample_usage_alert, webhook_payload
 
 WEBHOOK_DUPLICATE = "This project is already subscribed on this event"  # the clients match this text
 WEBHOOK_SECRET_MAX_LENGTH = 32
@@ -159,7 +159,12 @@ def webhook_send_test(*, webhook: Webhook):
         webhook=webhook,
         event_type=webhook.event,
         is_test=True,
-        payload=webhook_payload(webhook=webhook, file_info=sample_file_info(), initiator=initiator),
+        payload=webhook_payload(
+            webhook=webhook,
+            file_info=sample_usage_alert() if webhook.event in PROJECT_EVENTS else sample_file_info(),
+            initiator=initiator,
+            event_type=webhook.event,
+        ),
     )
     transaction.on_commit(lambda: dispatch([delivery.pk]))
     return delivery

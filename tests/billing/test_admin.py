@@ -5,12 +5,21 @@ from django.apps import apps as global_apps
 from django.urls import reverse
 
 from billing import metering, services
-from billing.models import BillingDetails, Invoice, InvoiceLine, Plan, Subscription, UsageAlert, UsageDay
+from billing.models import (
+    BillingDetails,
+    Invoice,
+    InvoiceLine,
+    Plan,
+    Subscription,
+    UsageAlert,
+    UsageAlertSettings,
+    UsageDay,
+)
 from billing.periods import month_bounds, today
 from projects.services import project_create
 from tests.factories import UserFactory
 
-MODELS = [Plan, Subscription, BillingDetails, UsageDay, UsageAlert, Invoice]
+MODELS = [Plan, Subscription, BillingDetails, UsageDay, UsageAlert, UsageAlertSettings, Invoice]
 
 
 @pytest.fixture
@@ -29,6 +38,7 @@ def billed(plans):
     start, end = month_bounds(today())
     invoice = services.invoice_issue(account=account, period_start=start, period_end=end, plan=plans.pro)
     UsageAlert.objects.create(account=account, period_start=start, quota="uploads")
+    services.usage_alert_settings_save(account=account, thresholds={"uploads": [50]}, upload_cap_percent=90)
     return invoice
 
 

@@ -233,29 +233,34 @@ def test_the_invoice_task_renews_due_subscriptions(account, plans):
 # Usage emails
 
 
-def test_the_email_at_100_percent_goes_out_once_per_quota_and_period(
+def test_the_email_at_each_threshold_goes_out_once_per_quota_and_period(
     account, plans, django_capture_on_commit_callbacks
 ):
     project = project_create(owner=account, name="Busy")
     metering.usage_add(project_id=project.pk, api_calls=10, uploads=8)
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.usage_alerts_send(account=account) == ["api_calls"]
+        # The default thresholds, 80 and 100 %: uploads reached 80, API calls both.
+        assert services.usage_alerts_send(account=account) == [("uploads", 80), ("api_calls", 80), ("api_calls", 100)]
         assert services.usage_alerts_send(account=account) == []
         assert tasks.send_usage_alerts() == 0
 
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == ["payer@example.com"]
-    assert "Free plan" in message.subject
-    assert "API calls: 10 of 10 this month" in message.body
-    assert "Uploads" not in message.body  # 80 % is warned about on the page, not emailed
+    assert message.subject.endswith("Your account reached the limits of the Free plan")
+    assert "- API calls: 100 % reached, 10 of 10 this month. REST API calls are refused until next month." in (
+        message.body
+    )
+    assert "- Uploads: 80 % reached, 8 of 10 this month\n" in message.body  # no consequence before 100 %
+    assert "API calls: 80 %" not in message.body  # the highest threshold of a quota only
     assert "/billing/" in message.body
 
     metering.usage_add(project_id=project.pk, uploads=2)
     with django_capture_on_commit_callbacks(execute=True):
         assert tasks.send_usage_alerts() == 1
-    assert len(mail.outbox) == 2 and "Uploads: 10 of 10" in mail.outbox[1].body
-    assert UsageAlert.objects.filter(account=account).count() == 2
+    assert len(mail.outbox) == 2 and "Uploads: 100 % reached, 10 of 10 this month" in mail.outbox[1].body
+    assert "API calls" not in mail.outbox[1].body
+    assert UsageAlert.objects.filter(account=account).count() == 4
 
 
 def test_the_email_comes_again_next_period(account, plans, django_capture_on_commit_callbacks):
