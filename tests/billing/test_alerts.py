@@ -9,11 +9,14 @@ import pytest
 from django.conf import settings
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from billing import metering, services
 from billing.models import UsageAlert, UsageAlertSettings
 from billing.periods import month_bounds, today
+from billing.quotas import check_upload
 from files.models import Event, File
 from files.outbox.relay import outbox_relay
 from projects.models import WebhookDelivery
@@ -160,7 +163,10 @@ def test_the_banner_shows_this_periods_alerts_to_the_owner_only(
     assert "API calls reached 100 %" in billing and "Uploads reached 80 %" in billing
     assert 'data-testid="quota-warning"' in billing and 'data-testid="quota-exceeded"' in billing
 
-    client.force_login(team.admin)  # the admin does not pay: the owner's usage is not theirs to see
+    # The admin does not pay for this project: neither the owner's alerts nor the admin's own
+    # account's (about the projects they own) belong on it.
+    UsageAlert.objects.create(account=team.admin, period_start=month_bounds(today())[0], quota="uploads", threshold=80)
+    client.force_login(team.admin)
     assert 'data-testid="usage-alerts"' not in client.get(overview).content.decode()
 
     UsageAlert.objects.update(period_start=month_bounds(date(2026, 1, 5))[0])  # last period's alerts
@@ -231,6 +237,19 @@ def _on_paid_plan(account, plan, **quotas) -> None:
         setattr(plan, name, value)
     plan.save()
     services.subscription_assign(subscription=services.subscription_ensure(account=account), plan=plan)
+
+
+def test_the_cap_costs_the_upload_check_no_query(team, plans):
+    """The cap is read with the owner's plan (one join), not by a second query per upload."""
+    _on_paid_plan(team.owner, plans.business, uploads=100)
+    for cap in (None, 90):  # with no settings row and with one
+        if cap:
+            services.usage_alert_settings_save(account=team.owner, thresholds={}, upload_cap_percent=cap)
+        with CaptureQueriesContext(connection) as captured:
+            check_upload(project=team.project, size=10)
+        table = UsageAlertSettings._meta.db_table
+        assert [q["sql"] for q in captured if f'FROM "{table}"' in q["sql"]] == []
+        assert sum(f'JOIN "{table}"' in q["sql"] for q in captured) == 1
 
 
 def metering_uploads(project) -> int:
