@@ -359,6 +359,17 @@ def test_a_test_event_carries_a_sample_file_and_is_sent_even_when_disabled(team,
     assert receiver.requests[0]["uc_valid"] and receiver.requests[0]["standard_valid"]
 
 
+def test_a_usage_alert_test_event_carries_a_sample_alert_and_no_file(team, receiver):
+    webhook = subscribe(team.project, receiver.url, event="project.usage_alert")
+    delivery = webhook_services.webhook_send_test(webhook=webhook)
+    assert webhook_delivery_attempt(delivery_id=delivery.pk) == "succeeded"
+    body = json.loads(receiver.requests[0]["body"])
+    assert body["hook"]["event"] == "project.usage_alert" and body["initiator"]["type"] == "test"
+    assert (body["data"]["quota"], body["data"]["threshold"], body["data"]["limit"]) == ("uploads", 80, 50_000)
+    assert "file" not in body
+    assert receiver.requests[0]["uc_valid"] and receiver.requests[0]["standard_valid"]
+
+
 def test_a_failed_test_event_is_not_retried_and_does_not_count_against_the_endpoint(team, receiver):
     receiver.answers = [500]
     webhook = subscribe(team.project, receiver.url)

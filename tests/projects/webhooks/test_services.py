@@ -62,10 +62,11 @@ def test_unknown_events_are_refused(team, event):
     assert list(errors(exc_info)) == ["event"]
 
 
-def test_every_uploadcare_event_is_accepted(team):
-    for event in ["file.uploaded", "file.stored", "file.deleted", "file.info_updated", "file.infected"]:
+def test_every_uploadcare_event_and_the_usage_alert_is_accepted(team):
+    events = ["file.uploaded", "file.stored", "file.deleted", "file.info_updated", "file.infected"]
+    for event in [*events, "project.usage_alert"]:
         create(team.project, event=event)
-    assert team.project.webhooks.count() == 5
+    assert team.project.webhooks.count() == 6
 
 
 def test_signing_secret_longer_than_32_characters_is_refused(team):
