@@ -39,6 +39,17 @@ class MultipleFileField(forms.FileField):
         return [super(MultipleFileField, self).clean(item, initial) for item in items]
 
 
+def size_refusal(project, name: str, size: int) -> str | None:
+    """Why the page refuses a file of `size` bytes before sending it anywhere, or None."""
+    limit, whose = services.upload_limit(project)
+    if size <= limit:
+        return None
+    return (
+        f"“{name}” is {filesizeformat(size)}: files larger than "
+        f"{filesizeformat(limit)} are not accepted (a limit set by {whose})."
+    )
+
+
 class UploadForm(forms.Form):
     files = MultipleFileField(label="Files", error_messages={"required": "Choose at least one file."})
 
@@ -51,13 +62,10 @@ class UploadForm(forms.Form):
 
     def clean_files(self) -> list:
         files = self.cleaned_data["files"]
-        limit, whose = services.upload_limit(self.project)
         for upload in files:
-            if upload.size > limit:
-                raise forms.ValidationError(
-                    f"“{upload.name}” is {filesizeformat(upload.size)}: files larger than "
-                    f"{filesizeformat(limit)} are not accepted (a limit set by {whose})."
-                )
+            refusal = size_refusal(self.project, upload.name, upload.size)
+            if refusal:
+                raise forms.ValidationError(refusal)
         try:
             for upload in files:
                 services.check_size(self.project, upload.size)

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from files.dashboard import tags
+from files.dashboard import tags, tus
 from files.dashboard import views as dashboard
 from files.dashboard.conversions import file_convert
 
@@ -12,6 +12,8 @@ file = files + "<uuid:file_id>/"
 urlpatterns = [
     path(files, dashboard.file_list, name="list"),
     path(files + "upload/", dashboard.file_upload, name="upload"),
+    path(files + "tus/", tus.tus_collection, name="tus"),
+    path(files + "tus/<uuid:upload_id>/", tus.tus_resource, name="tus_upload"),
     path(files + "bulk/", dashboard.file_bulk, name="bulk"),
     path(file, dashboard.file_detail, name="detail"),
     path(file + "store/", dashboard.file_store, name="store"),

@@ -21,6 +21,7 @@ from core import urltokens
 from core.pagination import take
 from core.prg import form_restore, redirect_with_form
 from files import services
+from files.dashboard import tus
 from files.dashboard.conversions import conversion_panel
 from files.dashboard.forms import (
     NEWEST_FIRST,
@@ -148,6 +149,7 @@ def _render_list(request: HttpRequest, project: Project) -> HttpResponse:
         "page": _page(request, project, form.filter(project.files.all()), form),
         "upload_form": UploadForm(project=project),
         "upload_limit": services.upload_limit(project),
+        "tus": {"threshold": tus.TUS_THRESHOLD, "chunk_size": tus.CHUNK_SIZE},
         "can_change": project.membership.has_role(Role.MEMBER),
     }
     return render(request, "files/list.html", context)

@@ -109,8 +109,9 @@ def multipart_part_write(*, upload: MultipartUpload, index: int, stream, length:
         raise errors.UploadError("MultipartUploadSizeTooSmallError", 400, "The part's body was shorter than announced.")
 
 
-def multipart_complete(*, upload: MultipartUpload, initiator: dict | None = None) -> File:
+def multipart_complete(*, upload: MultipartUpload, initiator: dict | None = None, source: str = "multipart") -> File:
     """Makes the file from the parts (on local disk a rename, on S3 a streamed join) and removes the parts.
+    `source`: the door the upload came in by, kept on the file (the dashboard's own tus uploads).
 
     The move or copy runs outside any transaction (on SQLite a transaction holds the database's
     write lock). Two completions racing: on local disk the loser finds the file already moved; on
@@ -137,7 +138,7 @@ def multipart_complete(*, upload: MultipartUpload, initiator: dict | None = None
             filename=upload.filename,
             store=resolve_store(upload.project, upload.store),
             metadata=upload.metadata,
-            source="multipart",
+            source=source,
             file_uuid=upload.uuid,
             initiator=initiator,
             tags=upload.tags,

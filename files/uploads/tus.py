@@ -68,9 +68,11 @@ def tus_create(*, project, length: int, metadata: dict[str, str]) -> MultipartUp
     return upload
 
 
-def tus_lookup(upload_id) -> MultipartUpload:
-    """The tus upload behind a URL; 404 when unknown (or not a tus upload), 410 once expired."""
-    upload = MultipartUpload.objects.select_related("project").filter(pk=upload_id, received__isnull=False).first()
+def tus_lookup(upload_id, project=None) -> MultipartUpload:
+    """The tus upload behind a URL (of `project` when given); 404 when unknown (or not a tus
+    upload), 410 once expired."""
+    uploads = MultipartUpload.objects.select_related("project").filter(pk=upload_id, received__isnull=False)
+    upload = (uploads if project is None else uploads.filter(project=project)).first()
     if upload is None or (upload.completed_at is not None and not File.objects.filter(pk=upload.pk).exists()):
         raise TusError(404, "No such upload.")
     if upload.completed_at is None and timezone.now() >= expires_at(upload):
@@ -82,9 +84,19 @@ def expires_at(upload: MultipartUpload):
     return upload.created_at + timedelta(seconds=settings.FILEDOCK_MULTIPART_LIFETIME)
 
 
-def tus_write(*, upload: MultipartUpload, offset: int, stream, length: int, checksum: str = "") -> int:
+def tus_write(
+    *,
+    upload: MultipartUpload,
+    offset: int,
+    stream,
+    length: int,
+    checksum: str = "",
+    initiator: dict | None = None,
+    source: str = "multipart",
+) -> int:
     """Writes a PATCH body at `offset` (which must be where the upload stands) and returns the new
-    offset; completes the file once every byte is there. A body that does not match its
+    offset; completes the file once every byte is there, caused by `initiator` (a request to the
+    Upload API unless given) and kept with `source`. A body that does not match its
     `Upload-Checksum` is not counted."""
     if upload.completed_at is not None:
         raise TusError(409, "The upload is complete.")
@@ -113,7 +125,7 @@ def tus_write(*, upload: MultipartUpload, offset: int, stream, length: int, chec
         raise TusError(409, "Another request wrote at this offset first.")
     upload.received = offset + length
     if upload.received == upload.size:
-        multipart_complete(upload=upload, initiator=api_initiator("upload_api"))
+        multipart_complete(upload=upload, initiator=initiator or api_initiator("upload_api"), source=source)
     return upload.received
 
 

@@ -35,12 +35,12 @@ CORS = {
 }
 
 
-def tus_endpoint(*methods: str):
-    """Tus-Resumable on every answer, CORS, the protocol version check, and every refusal as a
-    plain-text answer with its status (tus clients show the body)."""
+def tus_protocol(*methods: str):
+    """The protocol around a tus view: Tus-Resumable on every answer, the version check, the
+    methods (`X-HTTP-Method-Override` honoured), and every refusal as a plain-text answer with its
+    status (tus clients show the body). The view is called with the method after the request."""
 
     def decorator(view):
-        @csrf_exempt
         @wraps(view)
         def wrapper(request, *args, **kwargs):
             method = request.headers.get("X-HTTP-Method-Override", request.method).upper()
@@ -61,6 +61,24 @@ def tus_endpoint(*methods: str):
                 except QuotaExceeded as exc:
                     response = HttpResponse(exc.message, status=403)
             response["Tus-Resumable"] = tus.VERSION
+            return response
+
+        return wrapper
+
+    return decorator
+
+
+def tus_endpoint(*methods: str):
+    """tus_protocol for the Upload API, where the public key says who uploads: CORS, and no CSRF
+    token (no cookie speaks for the request)."""
+
+    def decorator(view):
+        protocol = tus_protocol(*methods)(view)
+
+        @csrf_exempt
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            response = protocol(request, *args, **kwargs)
             for name, value in CORS.items():
                 response[name] = value
             return response
@@ -74,25 +92,40 @@ def tus_endpoint(*methods: str):
 @tus_endpoint("POST")
 def collection(request, method):
     """Creation (and creation-with-upload): 201 with the upload's URL."""
-    length = _number(request.headers.get("Upload-Length"), "Upload-Length")
-    if length is None:
-        raise tus.TusError(400, "Upload-Length is required (deferred lengths are not supported).")
+    length = upload_length(request)
     metadata = tus.parse_metadata(request.headers.get("Upload-Metadata", ""))
     project = project_for(metadata, "pub_key")
     check_signature(project, metadata)
     upload = tus.tus_create(project=project, length=length, metadata=metadata)
-    response = HttpResponse(status=201)
-    response["Location"] = f"{absolute(settings.UPLOAD_BASE, request)}tus/{upload.uuid}/"
-    response["Upload-Expires"] = http_date(tus.expires_at(upload).timestamp())
-    if request.headers.get("Content-Type") == OCTETS and _content_length(request):
-        response["Upload-Offset"] = str(_write(request, upload, 0))
-    return response
+    return created(request, upload, f"{absolute(settings.UPLOAD_BASE, request)}tus/{upload.uuid}/")
 
 
 @upload_rate_limit
 @tus_endpoint("HEAD", "PATCH", "DELETE")
 def resource(request, method, upload_id):
-    upload = tus.tus_lookup(upload_id)
+    return answer(request, method, tus.tus_lookup(upload_id))
+
+
+def upload_length(request) -> int:
+    length = _number(request.headers.get("Upload-Length"), "Upload-Length")
+    if length is None:
+        raise tus.TusError(400, "Upload-Length is required (deferred lengths are not supported).")
+    return length
+
+
+def created(request, upload, location: str, **completion) -> HttpResponse:
+    """201 for a new upload at `location`, writing the body of a creation-with-upload at once.
+    `completion`: the initiator and source the file gets when this body is its last byte."""
+    response = HttpResponse(status=201)
+    response["Location"] = location
+    response["Upload-Expires"] = http_date(tus.expires_at(upload).timestamp())
+    if request.headers.get("Content-Type") == OCTETS and _content_length(request):
+        response["Upload-Offset"] = str(_write(request, upload, 0, **completion))
+    return response
+
+
+def answer(request, method: str, upload, **completion) -> HttpResponse:
+    """HEAD (where the upload stands), PATCH (the next bytes) or DELETE (termination) of `upload`."""
     if method == "HEAD":
         response = HttpResponse(status=200)
         response["Upload-Offset"] = str(upload.size if upload.completed_at else upload.received)
@@ -110,18 +143,19 @@ def resource(request, method, upload_id):
     if offset is None:
         raise tus.TusError(400, "Upload-Offset is required.")
     response = HttpResponse(status=204)
-    response["Upload-Offset"] = str(_write(request, upload, offset))
+    response["Upload-Offset"] = str(_write(request, upload, offset, **completion))
     response["Upload-Expires"] = http_date(tus.expires_at(upload).timestamp())
     return response
 
 
-def _write(request, upload, offset: int) -> int:
+def _write(request, upload, offset: int, **completion) -> int:
     return tus.tus_write(
         upload=upload,
         offset=offset,
         stream=request,
         length=_content_length(request),
         checksum=request.headers.get("Upload-Checksum", ""),
+        **completion,
     )
 
 

@@ -1,6 +1,8 @@
 // Dashboard uploads: a <form data-upload> with a file input, a [data-dropzone] and a [data-upload-list].
 // Each picked or dropped file is sent in its own XMLHttpRequest with a <progress> bar; when all are
 // done the page's [data-refresh] regions are reloaded. Without JavaScript the form posts as it is.
+// A file larger than the form's data-tus-threshold goes to its data-tus endpoint instead, in
+// data-tus-chunk-size pieces, resumable (tus.js); the bar then moves a chunk at a time.
 (() => {
   const form = document.querySelector("form[data-upload]");
   if (!form) return;
@@ -9,6 +11,11 @@
   const zone = form.querySelector("[data-dropzone]") || form;
   const token = form.querySelector("input[name=csrfmiddlewaretoken]").value;
   const PARALLEL = 3;
+  const tus = form.dataset.tus && window.FiledockTus ? {
+    endpoint: form.dataset.tus,
+    threshold: Number(form.dataset.tusThreshold),
+    chunkSize: Number(form.dataset.tusChunkSize),
+  } : null;
   form.classList.add("js-upload");
 
   const row = (file) => {
@@ -28,7 +35,35 @@
     return { item, bar, status };
   };
 
-  const send = (file, { item, bar, status }) => new Promise((resolve) => {
+  const finisher = ({ item, bar, status }, resolve) => (ok, message) => {
+    bar.value = bar.max;
+    item.classList.add(ok ? "done" : "failed");
+    status.textContent = message;
+    resolve(ok);
+  };
+
+  const sendTus = (file, ui) => new Promise((resolve) => {
+    const finish = finisher(ui, resolve);
+    ui.item.dataset.via = "tus";
+    ui.status.textContent = "0%";
+    window.FiledockTus.upload(file, {
+      endpoint: tus.endpoint,
+      chunkSize: tus.chunkSize,
+      headers: { "X-CSRFToken": token },
+      onProgress: (sent, total) => {
+        ui.bar.max = total;
+        ui.bar.value = sent;
+        ui.status.textContent = `${Math.floor((100 * sent) / total)}%`;
+      },
+    }).then(() => finish(true, "Uploaded"), (error) => finish(false, error instanceof TypeError ? "Network error" : error.message));
+  });
+
+  const send = (file, ui) => {
+    if (tus && file.size > tus.threshold) return sendTus(file, ui);
+    return sendForm(file, ui);
+  };
+
+  const sendForm = (file, { item, bar, status }) => new Promise((resolve) => {
     const body = new FormData();
     body.append(input.name, file, file.name);
     const xhr = new XMLHttpRequest();
@@ -42,12 +77,7 @@
       bar.value = event.loaded;
       status.textContent = `${Math.floor((100 * event.loaded) / event.total)}%`;
     });
-    const finish = (ok, message) => {
-      bar.value = bar.max;
-      item.classList.add(ok ? "done" : "failed");
-      status.textContent = message;
-      resolve(ok);
-    };
+    const finish = finisher({ item, bar, status }, resolve);
     xhr.addEventListener("load", () => {
       if (xhr.status === 200) finish(true, "Uploaded");
       else finish(false, (xhr.response && xhr.response.error) || `Failed (HTTP ${xhr.status})`);

@@ -253,6 +253,8 @@ def _project_pages():
         "files:metadata_delete",
         "files:convert",
         "files:tags_set",
+        "files:tus",
+        "files:tus_upload",
         "files:storage:index",
         "files:storage:test",
         "files:storage:connect",
@@ -513,6 +515,8 @@ def _prepare(key: str, method: str, world: World, pattern) -> Callable:
     headers = {"HTTP_ACCEPT": ACCEPT} if key.startswith("api") and not key.endswith(("schema", "docs")) else {}
     if keys:
         headers["HTTP_AUTHORIZATION"] = f"Uploadcare.Simple {keys[0]}:{keys[1]}"
+    if key.startswith("files:tus"):  # the files page's tus endpoints: the protocol's header
+        headers["HTTP_TUS_RESUMABLE"] = "1.0.0"
     path = _path(key, pattern, world)
     if key.endswith("multipart_part"):
         from files.uploads.multipart import part_token
@@ -524,6 +528,8 @@ def _prepare(key: str, method: str, world: World, pattern) -> Callable:
         return lambda: client.generic(method, path, body, content_type="application/json", **headers)
     if method == "GET":
         return lambda: client.get(path, data or {}, **headers)
+    if method == "HEAD":  # where a tus upload stands
+        return lambda: client.head(path, **headers)
     if method == "PUT":  # the multipart upload's one part
         return lambda: client.put(path, b"x" * 10, content_type="application/octet-stream", **headers)
     return lambda: client.post(path, data or {}, **headers)
