@@ -30,7 +30,7 @@ fmt: $(VENV)/.installed-test ## Apply ruff's format and its safe fixes
 
 # Each script runs at a default size that keeps the whole set under ten minutes on 2 cores;
 # run one directly with a larger size argument (see its --help) for the bigger figures.
-BENCHES := files_page name_search upload_multipart small_uploads cdn_serve expiry webhook_fanout rest_iterate transforms scans conversions
+BENCHES := files_page name_search upload_multipart tus small_uploads cdn_serve expiry webhook_fanout rest_iterate transforms scans conversions
 
 bench: $(VENV)/.installed-bench ## Measure against baselines in the same run (figures, not assertions)
 	bash tests/services.sh

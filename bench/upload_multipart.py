@@ -123,12 +123,12 @@ def pyuploadcare_upload(server: Server, keys: dict, source: Path) -> str:
         return str(client.upload(f, store=True).uuid)
 
 
-def tuspy_upload(server: Server, keys: dict, source: Path) -> str:
+def tuspy_upload(server: Server, keys: dict, source: Path, chunk_size: int = PART) -> str:
     """The same file over tus (files/uploads/tus.py) with tuspy, in chunks of the multipart part size."""
     from tusclient import client as tus_client
 
     uploader = tus_client.TusClient(f"{server.base}/upload/tus/").uploader(
-        file_path=str(source), chunk_size=PART, metadata={"pub_key": keys["public_key"], "store": "1"}
+        file_path=str(source), chunk_size=chunk_size, metadata={"pub_key": keys["public_key"], "store": "1"}
     )
     uploader.upload()
     return uploader.url.rstrip("/").rsplit("/", 1)[-1]
