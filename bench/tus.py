@@ -127,7 +127,7 @@ def main() -> None:
             )
             row("multipart upload, plain HTTP client (sendfile)", rate["multipart, plain HTTP (sendfile)"], "MiB/s")
             row(
-                "tus upload, plain HTTP client (sendfile), vs it",
+                "tus upload, plain HTTP (sendfile), vs multipart",
                 rate["tus, plain HTTP (sendfile)"],
                 "MiB/s",
                 rate["multipart, plain HTTP (sendfile)"],
