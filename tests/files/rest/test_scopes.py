@@ -100,7 +100,9 @@ def test_an_expired_key_is_refused_and_shown_as_expired(client, login, team):
     headers = {"HTTP_ACCEPT": REST, "HTTP_AUTHORIZATION": f"Uploadcare.Simple {team.project.public_key}:{secret}"}
     assert client.get("/api/files/", **headers).status_code == 200
     type(key).objects.filter(pk=key.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
-    assert client.get("/api/files/", **headers).status_code == 401
+    refused = client.get("/api/files/", **headers)
+    assert refused.status_code == 401  # as a wrong secret, in Uploadcare's shape
+    assert refused.json() == {"detail": "Incorrect authentication credentials."}
     page = login(team.admin).get(f"/projects/{team.project.pk}/keys/").content.decode()
     assert "expired" in page
 
