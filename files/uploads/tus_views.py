@@ -47,19 +47,19 @@ def tus_protocol(*methods: str):
             if method == "OPTIONS":
                 response = _options()
             elif request.headers.get("Tus-Resumable") != tus.VERSION:
-                response = HttpResponse("Tus-Resumable: 1.0.0 is required.", status=412)
+                response = _refusal("Tus-Resumable: 1.0.0 is required.", 412)
                 response["Tus-Version"] = tus.VERSION
             elif method not in methods:
-                response = HttpResponse(f"{method} is not allowed here.", status=405)
+                response = _refusal(f"{method} is not allowed here.", 405)
             else:
                 try:
                     response = view(request, method, *args, **kwargs)
                 except tus.TusError as exc:
-                    response = HttpResponse(exc.message, status=exc.status)
+                    response = _refusal(exc.message, exc.status)
                 except errors.UploadError as exc:
-                    response = HttpResponse(exc.message, status=exc.status)
+                    response = _refusal(exc.message, exc.status)
                 except QuotaExceeded as exc:
-                    response = HttpResponse(exc.message, status=403)
+                    response = _refusal(exc.message, 403)
             response["Tus-Resumable"] = tus.VERSION
             return response
 
@@ -157,6 +157,11 @@ def _write(request, upload, offset: int, **completion) -> int:
         checksum=request.headers.get("Upload-Checksum", ""),
         **completion,
     )
+
+
+def _refusal(message: str, status: int) -> HttpResponse:
+    """A refusal as plain text: tus clients show it as it is, and a file name in it is never markup."""
+    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
 
 
 def _options() -> HttpResponse:

@@ -35,7 +35,9 @@
       headers: { "Tus-Resumable": VERSION, ...headers },
     });
     if (response.ok) return response;
-    const message = (await response.text()).trim() || `HTTP ${response.status}`;
+    // The server's refusals are plain text; anything else (a proxy's or Django's HTML page) is not shown.
+    const plain = (response.headers.get("Content-Type") || "").startsWith("text/plain");
+    const message = (plain && (await response.text()).trim()) || `Failed (HTTP ${response.status})`;
     // 409 (offset moved), 423 (locked) and 429 (slow down) are worth another try; other 4xx are final.
     const final = response.status >= 400 && response.status < 500 && ![409, 423, 429].includes(response.status);
     const error = final ? new Refused(message) : new Error(message);

@@ -132,3 +132,22 @@ def test_an_upload_cut_after_its_first_chunk_resumes_after_a_reload(page, live_s
     assert _cdn_bytes(live_server, file) == data
     expect(page.locator("#file-table tbody tr[data-file]")).to_have_count(1)
     assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('filedock-tus:'))") == []
+
+
+@pytest.mark.browser
+def test_a_refused_tus_upload_says_why_in_its_row(page, live_server, tmp_path):
+    project = _files_page(page, live_server, "Refused")
+    project.max_file_size = TUS_THRESHOLD + 1  # the page was rendered before: the server decides
+    project.save()
+    path = tmp_path / "too-big.bin"
+    path.write_bytes(os.urandom(TUS_THRESHOLD + 2))
+    requests = _tus_requests(page)
+    page.set_input_files("form[data-upload] input[type=file]", str(path))
+    row = page.locator("[data-upload-list] li")
+    expect(row).to_have_class("failed")
+    expect(row.locator(".upload-status")).to_have_text(
+        "“too-big.bin” is 10.0\xa0MB: files larger than 10.0\xa0MB are not accepted (a limit set by this project)."
+    )
+    assert requests == [("POST", None)]  # refused at creation: no byte sent
+    assert not MultipartUpload.objects.filter(project=project).exists()
+    assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('filedock-tus:'))") == []

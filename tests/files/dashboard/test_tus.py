@@ -124,7 +124,7 @@ def test_a_file_over_the_limit_is_refused_as_the_form_refuses_it(login, team):
     response = _create(login(team.member), team.project, 11, filename="big.txt")
     assert response.status_code == 413
     refusal = "“big.txt” is 11\xa0bytes: files larger than 10\xa0bytes are not accepted (a limit set by this project)."
-    assert response.content.decode() == refusal
+    assert response.content.decode() == refusal and response["Content-Type"] == "text/plain; charset=utf-8"
     assert not MultipartUpload.objects.exists()
 
 
