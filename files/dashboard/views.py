@@ -32,6 +32,7 @@ from files.dashboard.forms import (
     MetadataKeyForm,
     UploadForm,
 )
+from files.dashboard.playground import PlaygroundForm, transformation_url
 from files.errors import UploadError
 from files.info import cdn_url, rest_file_info
 from files.initiators import api_initiator
@@ -44,6 +45,10 @@ PAGE_SIZE = 50
 THUMBNAIL = "-/preview/160x160/"
 PREVIEW_TOKEN_SECONDS = 3600
 PREVIEW = "-/preview/640x640/"
+CARD = "-/preview/320x320/"  # the grid's tiles: 160 px wide, sharp on a 2x screen
+VIEWS = ("table", "grid")
+VIEW_COOKIE = "files_view"
+VIEW_COOKIE_AGE = 365 * 24 * 3600
 
 
 class FileUrls:
@@ -83,6 +88,7 @@ class Row:
     urls: dict[str, str] = field(default_factory=dict)
     thumbnail_url: str | None = None
     preview_url: str | None = None
+    card_url: str | None = None
 
     @classmethod
     def of(cls, file: File, request: HttpRequest, urls: FileUrls) -> "Row":
@@ -99,6 +105,7 @@ class Row:
             urls.of(pk),
             url + THUMBNAIL + token if shown else None,
             url + PREVIEW + token if shown else None,
+            url + CARD + token if shown else None,
         )
 
     @property
@@ -143,7 +150,10 @@ def _page(request: HttpRequest, project: Project, files: QuerySet, form: FileFil
 
 def _render_list(request: HttpRequest, project: Project) -> HttpResponse:
     form = FileFilterForm(request.GET)
+    chosen = request.GET.get("view")
+    view = chosen if chosen in VIEWS else request.COOKIES.get(VIEW_COOKIE)
     context = {
+        "view": view if view in VIEWS else VIEWS[0],
         "project": project,
         "filter_form": form,
         "page": _page(request, project, form.filter(project.files.all()), form),
@@ -152,7 +162,13 @@ def _render_list(request: HttpRequest, project: Project) -> HttpResponse:
         "tus": {"threshold": tus.TUS_THRESHOLD, "chunk_size": tus.CHUNK_SIZE},
         "can_change": project.membership.has_role(Role.MEMBER),
     }
-    return render(request, "files/list.html", context)
+    response = render(request, "files/list.html", context)
+    if chosen in VIEWS and chosen != request.COOKIES.get(VIEW_COOKIE):
+        # The choice is remembered in this browser: the next visit, links without ?view= included, opens it.
+        response.set_cookie(
+            VIEW_COOKIE, chosen, max_age=VIEW_COOKIE_AGE, secure=request.is_secure(), httponly=True, samesite="Lax"
+        )
+    return response
 
 
 @project_view(role=Role.VIEWER, methods=("GET",))
@@ -277,8 +293,24 @@ def _render_detail(request: HttpRequest, project: Project, file: File) -> HttpRe
         "can_change": project.membership.has_role(Role.MEMBER),
         "backups": file_backup_states(file=file),
         "conversions": conversion_panel(file),
+        "playground": _playground(request, file, row, urls),
     }
     return render(request, "files/detail.html", context)
+
+
+def _playground(request: HttpRequest, file: File, row: Row, urls: FileUrls) -> dict | None:
+    """The transformation playground of an image: its form, and the URL its choices make (signed
+    with the page's own token when the project signs its URLs)."""
+    if not row.preview_url:
+        return None
+    form = PlaygroundForm(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        return {"form": form, "url": None}  # the errors instead of a URL the CDN would refuse
+    options = form.cleaned_data if form.is_bound else {}
+    return {
+        "form": form,
+        "url": transformation_url(base=row.cdn_url, options=options, query=urls.signed(str(file.uuid))),
+    }
 
 
 def _file(project: Project, file_id) -> File:
