@@ -7,21 +7,22 @@ from django.utils import timezone
 
 from accounts.models import User
 from projects.models import Invitation, Project, Role
-from projects.services import project_create
+from projects.services import project_create, project_create_with_secret
 
 DEFAULT_PROJECT_NAME = "Default project"
 
 
-def account_setup(*, user: User) -> Project | None:
+def account_setup(*, user: User) -> tuple[Project | None, str]:
     """Gives a new account its default project (with public and secret keys), once; none for a
-    person invited to a project, who arrives to work in that one."""
+    person invited to a project, who arrives to work in that one. Returns the project and, when
+    it was made now, its secret key's plain secret (else "")."""
     owned = Project.objects.for_user(user).filter(memberships__role=Role.OWNER).first()
     if owned is not None:
-        return owned
+        return owned, ""
     invited = Invitation.objects.pending().filter(email__iexact=user.email, project__deleted_at__isnull=True)
     if invited.exists():
-        return None
-    return project_create(owner=user, name=DEFAULT_PROJECT_NAME)
+        return None, ""
+    return project_create_with_secret(owner=user, name=DEFAULT_PROJECT_NAME)
 
 
 @transaction.atomic

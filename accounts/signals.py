@@ -6,11 +6,15 @@ from django.dispatch import receiver
 from accounts.audit import audit_record, login_device_check
 from accounts.models import AuditEvent
 from accounts.services import account_setup
+from projects.one_shot import FIRST_SECRET, secret_keep
 
 
 @receiver(user_signed_up)
 def give_new_account_a_project(sender, request, user, **kwargs):
-    account_setup(user=user)
+    project, secret = account_setup(user=user)
+    if secret and request is not None:
+        # The new owner sees the secret once, on the first page of the project they open.
+        secret_keep(request, FIRST_SECRET, owner_id=project.pk, secret=secret)
 
 
 @receiver(user_logged_in)

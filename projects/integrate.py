@@ -92,12 +92,18 @@ def uploader_snippet(options: dict, *, public_key: str, upload_base: str, cdn_or
 <uc-upload-ctx-provider ctx-name="my-uploader"></uc-upload-ctx-provider>"""
 
 
-def pyuploadcare_snippet(*, public_key: str, upload_base: str, api_base: str, cdn_base: str) -> str:
+def pyuploadcare_snippet(
+    *, public_key: str, upload_base: str, api_base: str, cdn_base: str, secret_key: str | None = None
+) -> str:
+    """`secret_key`: the plain secret when the page shows it (once), else a placeholder."""
+    secret = (
+        f"{json.dumps(secret_key)},  # keep it on your servers" if secret_key else '"YOUR_SECRET_KEY",  # API keys page'
+    )
     return f"""from pyuploadcare import Uploadcare
 
 uploadcare = Uploadcare(
     public_key={json.dumps(public_key)},
-    secret_key="YOUR_SECRET_KEY",  # API keys page
+    secret_key={secret}
     upload_base={json.dumps(upload_base)},
     api_base={json.dumps(api_base)},
     cdn_base={json.dumps(cdn_base)},

@@ -6,6 +6,10 @@ table never holds it in plain text, and the first view that shows it removes it.
 
 from core.fields import decrypt, encrypt
 
+# A new project's first secret key (at signup, or a project created in the dashboard): kept for
+# the project's id, shown by whichever of its overview and keys pages is opened first.
+FIRST_SECRET = "project_first_secret"
+
 
 def secret_keep(request, name: str, *, owner_id, secret: str) -> None:
     request.session[name] = {"id": str(owner_id), "secret": encrypt(secret)}

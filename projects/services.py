@@ -40,12 +40,18 @@ PURGE_TASK = "projects.tasks.purge_project"
 
 
 @transaction.atomic
-def project_create(*, owner, name: str) -> Project:
-    """Creates a project owned by `owner`, with its public key and one secret key."""
+def project_create_with_secret(*, owner, name: str) -> tuple[Project, str]:
+    """Creates a project owned by `owner`, with its public key and one secret key; returns the
+    project and that key's plain secret, for the dashboard to show once."""
     project = Project.objects.create(name=name.strip())
     Membership.objects.create(project=project, user=owner, role=Role.OWNER)
-    secret_key_create(project=project, label="Default key", created_by=owner)
-    return project
+    _key, plain = secret_key_create(project=project, label="Default key", created_by=owner)
+    return project, plain
+
+
+def project_create(*, owner, name: str) -> Project:
+    """Creates a project as project_create_with_secret does, for callers that show no secret."""
+    return project_create_with_secret(owner=owner, name=name)[0]
 
 
 def project_rename(*, project: Project, name: str) -> Project:

@@ -6,7 +6,7 @@ from projects import services
 from projects.access import project_view
 from projects.forms import SecretKeyForm
 from projects.models import Role
-from projects.one_shot import secret_keep, secret_pop
+from projects.one_shot import FIRST_SECRET, secret_keep, secret_pop
 
 NEW_SECRET_SESSION_KEY = "new_secret_key"
 
@@ -37,7 +37,7 @@ def key_revoke(request, project, key_id):
 
 
 def _render_keys(request, project):
-    new_secret = secret_pop(request, NEW_SECRET_SESSION_KEY)
+    new_secret = secret_pop(request, NEW_SECRET_SESSION_KEY) or secret_pop(request, FIRST_SECRET, owner_id=project.pk)
     context = {
         "project": project,
         "keys": project.secret_keys.select_related("created_by"),

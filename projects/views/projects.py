@@ -15,6 +15,7 @@ from projects.access import project_view
 from projects.forms import ProjectDeleteForm, ProjectNameForm, SafetySettingsForm, UploadSettingsForm
 from projects.integrate import pyuploadcare_snippet, upload_client_snippet
 from projects.models import Project, Role
+from projects.one_shot import FIRST_SECRET, secret_keep, secret_pop
 
 
 @login_required
@@ -41,7 +42,8 @@ def project_create(request):
     form = ProjectNameForm(request.POST)
     if not form.is_valid():
         return redirect_with_form(request, form, "projects:create")
-    project = services.project_create(owner=request.user, name=form.cleaned_data["name"])
+    project, secret = services.project_create_with_secret(owner=request.user, name=form.cleaned_data["name"])
+    secret_keep(request, FIRST_SECRET, owner_id=project.pk, secret=secret)  # shown once on the overview
     messages.success(request, f"Project “{project.name}” created with a secret key.")
     return redirect("projects:overview", project_id=project.pk)
 
@@ -49,19 +51,27 @@ def project_create(request):
 @project_view(role=Role.VIEWER, methods=("GET",))
 def overview(request, project):
     urls = bases.bases(request)
+    # The project's first secret, once, to its admins (the owner who just made it).
+    first_secret = secret_pop(request, FIRST_SECRET, owner_id=project.pk) if project.membership.is_admin else None
     context = {
         "project": project,
+        "new_secret": first_secret,
         "totals": project_file_totals(project=project),
         "cache": {"used": cache_used(project.pk), "budget": settings.FILEDOCK_CACHE_BUDGET},
         # The owner pays: only they see their account's usage alerts (billing is theirs alone).
         "usage_alerts": usage_alerts_current(request.user) if project.membership.role == Role.OWNER else [],
-        "pyuploadcare": pyuploadcare_snippet(public_key=project.public_key, **urls),
+        "pyuploadcare": pyuploadcare_snippet(
+            public_key=project.public_key, secret_key=first_secret and first_secret["secret"], **urls
+        ),
         "upload_client": upload_client_snippet(
             public_key=project.public_key, upload_base=urls["upload_base"], cdn_base=urls["cdn_base"]
         ),
         **urls,
     }
-    return render(request, "projects/overview.html", context)
+    response = render(request, "projects/overview.html", context)
+    if first_secret:
+        response["Cache-Control"] = "no-store"  # not from the back button or a cache: it was shown once
+    return response
 
 
 @project_view(role=Role.ADMIN, methods=("GET",))
