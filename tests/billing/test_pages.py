@@ -161,6 +161,9 @@ def test_the_plan_page_writes_down_the_proration_rule(login, owner):
     assert "Downgrades take effect when the next month starts" in html
     assert html.count('class="card plan-card') == 3  # the hidden plan is not offered
     assert "Upgrade to Pro" in html and "Upgrade to Business" in html
+    # The free plan's card names it once: its price reads "No charge", not "Free" again.
+    free = html.split('data-plan="free"')[1].split("</section>")[0]
+    assert free.count("Free") == 1 and '<p class="plan-price">No charge</p>' in free
     _assert_csp_clean(html)
 
 
