@@ -27,7 +27,7 @@ SHARP_MAX = 20
 
 
 class PlaygroundForm(forms.Form):
-    geometry = forms.ChoiceField(label="Size", choices=GEOMETRY, required=False)
+    geometry = forms.ChoiceField(label="Resize or crop", choices=GEOMETRY, required=False)
     width = forms.IntegerField(label="Width (px)", min_value=1, required=False)
     height = forms.IntegerField(label="Height (px)", min_value=1, required=False)
     align = forms.ChoiceField(label="Crop at", choices=ALIGNMENTS, required=False)
