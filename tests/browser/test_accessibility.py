@@ -115,3 +115,6 @@ def test_the_files_browser_and_menus_work_from_the_keyboard(page, busy):
     expect(page.locator(".account-menu")).to_have_attribute("open", "")
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="Email address")).to_be_focused()
+    page.keyboard.press("Escape")  # closes it and gives the focus back to its summary
+    expect(page.locator(".account-menu")).not_to_have_attribute("open", "")
+    expect(page.locator(".account-menu summary")).to_be_focused()
