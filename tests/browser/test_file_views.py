@@ -71,7 +71,8 @@ def test_grid_view_and_playground(page):
     expect(page).to_have_url(re.compile(r"geometry=resize&width=120"))
     copy = page.locator("#playground-result [data-copy]")
     expect(copy).to_have_attribute("data-copy", url.inner_text())
-    page.locator("#playground").screenshot(path=str(ARTIFACTS / "playground-1280.png"))
+    page.evaluate("window.scrollTo(0, 0)")  # the sticky top bar is drawn where the window was
+    page.screenshot(path=str(ARTIFACTS / "playground-1280.png"), full_page=True)
 
     page.fill("#pg-width", "")
     expect(page.locator("#playground-result .form-errors")).to_contain_text("Give a width, a height or both.")
@@ -81,4 +82,5 @@ def test_grid_view_and_playground(page):
     preview.scroll_into_view_if_needed()  # a lazy image loads once it is near the window
     page.wait_for_function("img => img.complete && img.naturalWidth === 200", arg=preview.element_handle())
     assert _overflow(page) == 0
-    page.locator("#playground").screenshot(path=str(ARTIFACTS / "playground-375.png"))
+    page.evaluate("window.scrollTo(0, 0)")  # the sticky top bar is drawn where the window was
+    page.screenshot(path=str(ARTIFACTS / "playground-375.png"), full_page=True)
