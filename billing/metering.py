@@ -4,20 +4,19 @@ Counters live in one `UsageDay` row per project and UTC day, so a busy project c
 `UPDATE ... SET n = n + 1` per operation, not a row per request.
 """
 
-import functools
 import logging
 import uuid
 from collections.abc import Iterable
 from datetime import date, timedelta
 
 import redis
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Sum
 from django.utils import timezone
 
 from billing.models import UsageDay, UsageFlush
 from billing.periods import today
+from core.redisconn import redis_client, redis_key
 from files.models import File
 from projects.models import Project
 
@@ -109,10 +108,10 @@ def traffic_add(*, project_id, sent: int) -> None:
     request; `usage_flush` writes them), else straight into today's row."""
     if not sent:
         return
-    client = _redis()
+    client = redis_client()
     if client is not None:
         try:
-            client.hincrby(_key(PENDING, today().isoformat()), str(project_id), sent)
+            client.hincrby(redis_key(PENDING, today().isoformat()), str(project_id), sent)
             return
         except redis.RedisError:
             log.warning("redis unavailable; traffic counted in the database")
@@ -121,15 +120,15 @@ def traffic_add(*, project_id, sent: int) -> None:
 
 def usage_flush() -> int:
     """Writes the traffic waiting in Redis into UsageDay rows; returns the batches applied."""
-    client = _redis()
+    client = redis_client()
     if client is None:
         return 0
     applied = 0
-    for key in client.scan_iter(match=_key(FLUSHING, "*"), count=1000):  # left by a crash
+    for key in client.scan_iter(match=redis_key(FLUSHING, "*"), count=1000):  # left by a crash
         applied += _apply(client, key.decode())
-    for key in client.scan_iter(match=_key(PENDING, "*"), count=1000):
+    for key in client.scan_iter(match=redis_key(PENDING, "*"), count=1000):
         day = key.decode().rsplit(":", 1)[1]
-        batch = _key(FLUSHING, f"{day}:{uuid.uuid4().hex}")
+        batch = redis_key(FLUSHING, f"{day}:{uuid.uuid4().hex}")
         try:
             client.rename(key, batch)
         except redis.ResponseError:  # flushed by another run meanwhile
@@ -150,20 +149,6 @@ def _apply(client, batch: str) -> int:
                 _add(uuid.UUID(project_id.decode()), day, 0, 0, 0, int(sent))  # traffic_bytes
     client.delete(batch)
     return int(new)
-
-
-def _key(kind: str, rest: str) -> str:
-    # Named after the database, so two installations (or test runs) sharing a Redis never mix.
-    return f"filedock:{connection.settings_dict['NAME']}:{kind}{rest}"
-
-
-@functools.cache
-def _redis_for(url: str) -> "redis.Redis":
-    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-
-
-def _redis() -> "redis.Redis | None":
-    return _redis_for(settings.REDIS_URL) if settings.REDIS_URL else None
 
 
 def usage_sample(*, project_ids: Iterable, day: date | None = None) -> int:

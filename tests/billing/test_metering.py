@@ -181,12 +181,12 @@ def test_traffic_is_counted_in_redis_and_written_by_the_flush(project):
 
 
 def test_a_batch_applied_before_a_crash_is_not_applied_again(project):
-    client = metering._redis()
+    client = metering.redis_client()
     metering.traffic_add(project_id=project.pk, sent=700)
     # A flush that committed its batch and died before deleting it from Redis: the batch is left
     # under its flushing name, and its UsageFlush row is in the database.
-    pending = metering._key(metering.PENDING, today().isoformat())
-    batch = metering._key(metering.FLUSHING, f"{today().isoformat()}:crashed")
+    pending = metering.redis_key(metering.PENDING, today().isoformat())
+    batch = metering.redis_key(metering.FLUSHING, f"{today().isoformat()}:crashed")
     client.rename(pending, batch)
     metering._apply(client, batch)
     client.hset(batch, str(project.pk), 700)  # as if the delete never happened
@@ -196,10 +196,10 @@ def test_a_batch_applied_before_a_crash_is_not_applied_again(project):
 
 
 def test_a_batch_renamed_before_a_crash_is_applied_by_the_next_flush(project):
-    client = metering._redis()
+    client = metering.redis_client()
     metering.traffic_add(project_id=project.pk, sent=300)
-    pending = metering._key(metering.PENDING, today().isoformat())
-    client.rename(pending, metering._key(metering.FLUSHING, f"{today().isoformat()}:renamed-then-died"))
+    pending = metering.redis_key(metering.PENDING, today().isoformat())
+    client.rename(pending, metering.redis_key(metering.FLUSHING, f"{today().isoformat()}:renamed-then-died"))
     metering.traffic_add(project_id=project.pk, sent=20)  # a send after the rename starts a new hash
     assert metering.usage_flush() == 2
     assert _traffic(project) == 320
