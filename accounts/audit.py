@@ -194,6 +194,19 @@ def audit_page(
 ) -> tuple[list[AuditEvent], str | None]:
     """One page, newest first, after the cursor `before` (an invalid one is ignored); returns the events and
     the next page's cursor."""
+    events = audit_filter(events, action=action, date_from=date_from, date_to=date_to)
+    try:
+        position = cursor_decode(before, parse_pk=int) if before else None
+    except InvalidCursor:
+        position = None  # an edited or outdated link shows the newest events
+    page = take(NEWEST_FIRST.seek(events.select_related("actor"), position), size)
+    return page.rows, cursor_encode(NEWEST_FIRST.position_of(page.rows[-1])) if page.more else None
+
+
+def audit_filter(
+    events: QuerySet[AuditEvent], *, action: str = "", date_from: date | None = None, date_to: date | None = None
+) -> QuerySet[AuditEvent]:
+    """The events of one action, from `date_from` to `date_to` (whole days), unordered."""
     if action:
         events = events.filter(action=action)
     zone = timezone.get_current_timezone()
@@ -201,9 +214,19 @@ def audit_page(
         events = events.filter(created_at__gte=datetime.combine(date_from, time.min, zone))
     if date_to and date_to < date.max:  # the last representable day has no "next day" to stop before
         events = events.filter(created_at__lt=datetime.combine(date_to + timedelta(days=1), time.min, zone))
-    try:
-        position = cursor_decode(before, parse_pk=int) if before else None
-    except InvalidCursor:
-        position = None  # an edited or outdated link shows the newest events
-    page = take(NEWEST_FIRST.seek(events.select_related("actor"), position), size)
-    return page.rows, cursor_encode(NEWEST_FIRST.position_of(page.rows[-1])) if page.more else None
+    return events
+
+
+AUDIT_EXPORT_FIELDS = ["created_at", "action", "actor_email", "ip", "user_agent", "details"]
+
+
+def audit_export_record(event: AuditEvent) -> dict:
+    """An event as an export's record (no secrets: the log never holds any)."""
+    return {
+        "created_at": event.created_at.isoformat(),
+        "action": event.action,
+        "actor_email": event.actor_email,
+        "ip": event.ip,
+        "user_agent": event.user_agent,
+        "details": event.details,
+    }

@@ -34,7 +34,7 @@ urlpatterns = [
     # here under /cdn/ is redirected there before it resolves (config.middleware).
     path(mount(settings.CDN_BASE) or LEGACY_CDN_PATH.lstrip("/"), include("files.cdn.urls")),
     path(mount(settings.PROXY_BASE), include("files.cdn.proxy_urls")),
-    path("", include(root_aliases)),
+    path("", include((root_aliases, "upload"), namespace="upload_root")),  # the Upload API's, for its logs
     path("billing/", include("billing.urls")),
     path("account/", include("accounts.urls")),
     path("", include("files.dashboard.urls")),

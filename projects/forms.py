@@ -5,7 +5,7 @@ from django import forms
 from django.conf import settings
 from django.utils import timezone
 
-from projects.models import INVITABLE_ROLES, Membership, Project, Role, Scope, WebhookEvent, all_scopes
+from projects.models import INVITABLE_ROLES, ApiLogLine, Membership, Project, Role, Scope, WebhookEvent, all_scopes
 
 MIME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/(\*|[a-z0-9][a-z0-9!#$&^_.+-]*)$")
 
@@ -162,3 +162,29 @@ class SafetySettingsForm(forms.ModelForm):
         if not 1 <= value <= 100:
             raise forms.ValidationError("A confidence between 1 and 100 %.")
         return value
+
+
+class ApiLogFilterForm(forms.Form):
+    """The API logs page's filters, read from the query string (the exports take the same ones)."""
+
+    METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+    api = forms.ChoiceField(label="API", choices=[("", "All APIs"), *ApiLogLine.Api.choices], required=False)
+    status = forms.ChoiceField(
+        choices=[("", "Any status"), ("2xx", "2xx"), ("3xx", "3xx"), ("4xx", "4xx"), ("5xx", "5xx")], required=False
+    )
+    method = forms.ChoiceField(choices=[("", "Any method"), *((m, m) for m in METHODS)], required=False)
+    since = forms.DateTimeField(
+        label="From", required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    until = forms.DateTimeField(
+        label="To", required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    before = forms.CharField(required=False, widget=forms.HiddenInput, max_length=100)
+
+    def filters(self) -> dict:
+        """The valid filters as keyword arguments for `projects.apilogs.api_log_lines`; bad values are ignored."""
+        self.is_valid()
+        return {name: self.cleaned_data.get(name) or None for name in ("since", "until")} | {
+            name: self.cleaned_data.get(name) or "" for name in ("api", "status", "method")
+        }

@@ -520,3 +520,41 @@ class OAuthApp(models.Model):
     @property
     def masked_secret(self) -> str:
         return "•" * 12 + self.secret_last4
+
+
+class ApiLogLine(models.Model):
+    """One Upload API, REST API or failed CDN request of a project, as `projects.apilogs` recorded it.
+
+    Written in batches by the drain task, never by the request itself; kept FILEDOCK_API_LOG_DAYS days.
+    The path has secrets masked (signature, expire, token values); no header is kept whole.
+    """
+
+    class Api(models.TextChoices):
+        UPLOAD = "upload", "Upload API"
+        REST = "rest", "REST API"
+        CDN = "cdn", "CDN"
+
+    # Made by the request when it is buffered, so a batch inserted twice (a crash) is one set of rows.
+    id = models.UUIDField(primary_key=True, editable=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(db_index=True)  # when the request came in; the purge's order
+    api = models.CharField(max_length=10, choices=Api.choices)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=1000)
+    status = models.PositiveSmallIntegerField()
+    duration_ms = models.PositiveIntegerField()
+    public_key = models.CharField(max_length=64, blank=True)
+    key_label = models.CharField(max_length=100, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=200, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["project", "-created_at", "-id"], name="apilog_project_created")]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} {self.status}"
+
+    @property
+    def status_class(self) -> str:
+        return f"{self.status // 100}xx"

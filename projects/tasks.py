@@ -1,5 +1,5 @@
 from core.jobs import job
-from projects import services
+from projects import apilogs, services
 from projects.models import Project
 
 
@@ -17,3 +17,12 @@ def purge_deleted_projects(limit: int = 20) -> int:
     for project_id in ids:
         services.project_purge(project_id=project_id)
     return len(ids)
+
+
+@job("projects.tasks.drain_api_logs")
+def drain_api_logs() -> int:
+    """Every few seconds: writes the API log lines waiting in Redis, then deletes a bounded number
+    of lines past their retention."""
+    written = apilogs.api_log_drain()
+    apilogs.api_log_purge()
+    return written

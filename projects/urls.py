@@ -1,6 +1,6 @@
 from django.urls import path
 
-from projects.views import audit, collaborators, delivery, integrate, invitations, keys, oauth_apps, projects
+from projects.views import apilogs, audit, collaborators, delivery, integrate, invitations, keys, oauth_apps, projects
 from projects.webhooks import views as webhooks
 
 app_name = "projects"
@@ -60,4 +60,10 @@ urlpatterns = [
     path(project + "sources/<slug:provider>/save/", oauth_apps.oauth_app_save, name="oauth_app_save"),
     path(project + "sources/<slug:provider>/remove/", oauth_apps.oauth_app_delete, name="oauth_app_delete"),
     path(project + "audit/", audit.audit_log, name="audit"),
+    path(project + "audit/export/csv/", audit.audit_export, {"fmt": "csv"}, name="audit_export_csv"),
+    path(project + "audit/export/jsonl/", audit.audit_export, {"fmt": "jsonl"}, name="audit_export_jsonl"),
+    path(project + "logs/", apilogs.api_logs, name="api_logs"),
+    path(project + "logs/export/csv/", apilogs.api_logs_export, {"fmt": "csv"}, name="api_logs_export_csv"),
+    path(project + "logs/export/jsonl/", apilogs.api_logs_export, {"fmt": "jsonl"}, name="api_logs_export_jsonl"),
+    path(project + "logs/<uuid:line_id>/", apilogs.api_log_detail, name="api_log_detail"),
 ]

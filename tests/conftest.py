@@ -73,10 +73,11 @@ def _no_traffic_waiting_in_redis():
 
     from billing import metering
 
-    client = metering._redis()
+    client = metering.redis_client()
     if client is not None:
-        for key in client.scan_iter(match=f"filedock:{connection.settings_dict['NAME']}:usage:*"):
-            client.delete(key)
+        for kind in ("usage", "apilog"):  # API log lines likewise
+            for key in client.scan_iter(match=f"filedock:{connection.settings_dict['NAME']}:{kind}:*"):
+                client.delete(key)
 
 
 @pytest.fixture

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.CdnOriginMiddleware",
+    "projects.apilogs.ApiLogMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -246,6 +247,7 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-conversions": {"task": "files.tasks.sweep_conversions", "schedule": 30.0},
     "sweep-media": {"task": "files.tasks.sweep_media", "schedule": 300.0},
     "billing-flush-usage": {"task": "billing.tasks.flush_usage", "schedule": 5.0},
+    "drain-api-logs": {"task": "projects.tasks.drain_api_logs", "schedule": 5.0},
     "billing-usage-alerts": {"task": "billing.tasks.send_usage_alerts", "schedule": 900.0},
     "sweep-orphan-blobs": {"task": "files.tasks.sweep_orphan_blobs", "schedule": 3600.0},
     "sweep-abandoned-uploads": {"task": "files.tasks.sweep_abandoned_uploads", "schedule": 3600.0},
@@ -292,6 +294,12 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# API logs (project → API logs): 0 records nothing. Lines wait in Redis (at most PENDING_MAX of them)
+# until the drain task writes them, and are kept DAYS days.
+FILEDOCK_API_LOG = env_bool("FILEDOCK_API_LOG", True)
+FILEDOCK_API_LOG_DAYS = env_int("FILEDOCK_API_LOG_DAYS", 7)
+FILEDOCK_API_LOG_PENDING_MAX = env_int("FILEDOCK_API_LOG_PENDING_MAX", 100_000)
 
 # Billing: 0 turns off plan quotas (a private server whose operator does not sell plans).
 FILEDOCK_QUOTAS_ENFORCED = env_bool("FILEDOCK_QUOTAS_ENFORCED", True)

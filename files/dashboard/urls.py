@@ -11,6 +11,7 @@ file = files + "<uuid:file_id>/"
 
 urlpatterns = [
     path(files, dashboard.file_list, name="list"),
+    path(files + "export/csv/", dashboard.file_list_export, name="export_csv"),
     path(files + "upload/", dashboard.file_upload, name="upload"),
     path(files + "tus/", tus.tus_collection, name="tus"),
     path(files + "tus/<uuid:upload_id>/", tus.tus_resource, name="tus_upload"),

@@ -9,7 +9,7 @@ from pathlib import PurePosixPath
 from django.conf import settings
 from django.contrib import messages
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -18,6 +18,7 @@ from django.utils.timesince import timeuntil
 
 from billing.quotas import QuotaExceeded
 from core import urltokens
+from core.exports import csv_response, keyset_walk
 from core.pagination import take
 from core.prg import form_restore, redirect_with_form
 from files import services
@@ -174,6 +175,36 @@ def _render_list(request: HttpRequest, project: Project) -> HttpResponse:
 @project_view(role=Role.VIEWER, methods=("GET",))
 def file_list(request: HttpRequest, project: Project) -> HttpResponse:
     return _render_list(request, project)
+
+
+FILE_EXPORT_HEADER = ["name", "uuid", "size", "type", "state", "cdn_url"]
+
+
+@project_view(role=Role.VIEWER, methods=("GET",))
+def file_list_export(request: HttpRequest, project: Project) -> StreamingHttpResponse:
+    """Every file the list's filters select (not only one page), newest first, as CSV."""
+    files = FileFilterForm(request.GET).filter(project.files.all())
+    cdn = FileUrls(project, request).cdn
+    rows = (
+        [
+            file.original_filename,
+            str(file.uuid),
+            file.size,
+            file.mime_type,
+            _state(file),
+            cdn.replace(FileUrls.MARKER, str(file.uuid)),
+        ]
+        for file in keyset_walk(files, NEWEST_FIRST)
+    )
+    return csv_response(f"files-{project.pk}.csv", FILE_EXPORT_HEADER, rows)
+
+
+def _state(file: File) -> str:
+    if file.is_removed:
+        return "removed"
+    if file.infected:
+        return "infected"
+    return "stored" if file.is_stored else "temporary"
 
 
 @project_view(role=Role.MEMBER, methods=("POST",))

@@ -13,6 +13,7 @@ from rest_framework.authentication import BaseAuthentication
 
 from accounts.audit import client_ip
 from core import ratelimit
+from projects.apilogs import api_log_note
 from projects.services import secret_key_authenticate, secret_key_match
 
 DATE_TOLERANCE = timedelta(minutes=15)
@@ -94,6 +95,7 @@ class UploadcareAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed("Incorrect authentication credentials.")
         project = key.project
         project.rest_key = key  # whose scopes the view checks (files.rest.base)
+        api_log_note(project=project, key_label=key.label)
         return AnonymousUser(), project
 
     def _signed(self, request, public_key: str, signature: str):

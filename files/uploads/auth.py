@@ -7,6 +7,7 @@ import time
 from core.numbers import bounded_int
 from files import errors
 from files.storage.backends import UPLOAD_TARGET_ID
+from projects.apilogs import api_log_note
 from projects.models import Project
 from projects.services import secret_key_match
 
@@ -26,6 +27,7 @@ def project_for(data, field: str) -> Project:
         raise errors.public_key_invalid(field)
     if project.deleted_at is not None:
         raise errors.UploadError("ProjectPublicKeyRemovedError", 403, f"Project {public_key} is marked as removed.")
+    api_log_note(project=project)
     return project
 
 

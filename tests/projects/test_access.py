@@ -1,5 +1,7 @@
 """Every project-scoped URL, walked with every persona: the roles are declared once, on the view."""
 
+import uuid
+
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
@@ -54,6 +56,7 @@ def _kwargs(pattern, team):
         "provider": lambda: _oauth_app(project).provider,
         "secret_id": lambda: _delivery_secret(project).pk,
         "upload_id": lambda: tus_create(project=project, length=10, metadata={"filename": "a.bin"}).pk,
+        "line_id": lambda: _api_log_line(project).pk,
     }
     kwargs = {}
     for name in pattern.pattern.converters:
@@ -75,6 +78,17 @@ def _delivery_secret(project):
     from projects.services import delivery_secret_create
 
     return project.delivery_secrets.first() or delivery_secret_create(project=project)[0]
+
+
+def _api_log_line(project):
+    from django.utils import timezone
+
+    from projects.models import ApiLogLine
+
+    return ApiLogLine.objects.create(
+        id=uuid.uuid4(), project=project, created_at=timezone.now(), api="rest", method="GET", path="/", status=200,
+        duration_ms=1,
+    )  # fmt: skip
 
 
 def _oauth_app(project):
