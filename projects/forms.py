@@ -164,6 +164,10 @@ class SafetySettingsForm(forms.ModelForm):
         return value
 
 
+LOCAL_ATTRS = {"type": "datetime-local"}
+LOCAL = "%Y-%m-%dT%H:%M"
+
+
 class ApiLogFilterForm(forms.Form):
     """The API logs page's filters, read from the query string (the exports take the same ones)."""
 

@@ -246,6 +246,7 @@ def test_filters_by_status_class_method_api_and_time(admin_client, team):
     assert len(shown(status="2xx")) == 2 and len(shown(status="5xx", api="cdn")) == 1
     since = (bad.created_at + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M")
     assert shown(since=since) == []
+    assert f'value="{since}"' in admin_client.get(url, {"since": since}).content.decode()  # as the input shows it
     assert len(shown(until=since)) == 4
     assert len(shown(status="bogus")) == 4  # a bad value is ignored
 
