@@ -15,3 +15,8 @@ if os.environ.get("DATABASE_URL"):
 
     DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60, conn_health_checks=True)}
 USE_TZ = True
+# config.wsgi paces request bodies (core.pacing) for every app it serves: the product's defaults.
+FILEDOCK_BODY_IDLE_SECONDS = 20
+FILEDOCK_BODY_GRACE_SECONDS = 10
+FILEDOCK_BODY_MIN_RATE = 4096
+FILEDOCK_BODIES_PER_CLIENT = 0

@@ -14,6 +14,9 @@ client alone costs, with a server that answers at once.
 
 Target (issue #7): pyuploadcare's walk <= 5x the bare SQL read.
 
+The plain client's walk runs twice more, on a server with FILEDOCK_API_LOG=0 and on one with it on
+(each REST request buffers a log line in Redis); then the lines are drained into the table, timed.
+
 On a busy machine the wall-clock figures stretch with every wait for a core (a page takes about ten
 round trips between processes); the CPU seconds of gunicorn's workers and of this process during
 the walks are printed too, and move far less.
@@ -144,6 +147,20 @@ def main() -> None:
             assert counts[None] == expected == plain_rows, (counts, expected, plain_rows)
             big = best_of(lambda: walk(1000), args.repeat)
             assert counts[1000] == expected, counts
+        logged = {}
+        for api_log in ("0", "1"):
+            with Server({**s.env, "FILEDOCK_API_LOG": api_log}) as server:
+                pids = server.pids()
+                warm = f"{server.base}/api/files/?limit=1&from=2999-01-01T00:00:00"  # one empty page
+                assert plain_walk(warm, s.keys["public_key"], s.keys["secret_key"]) == 0
+                started, server_cpu = time.perf_counter(), cpu_seconds(pids)
+                assert plain_walk(f"{server.base}/api/files/", s.keys["public_key"], s.keys["secret_key"]) == expected
+                logged[api_log] = (time.perf_counter() - started, cpu_seconds(pids) - server_cpu)
+        from projects.apilogs import api_log_drain  # Django is set up by site()
+
+        started = time.perf_counter()
+        drained = api_log_drain()
+        drain = time.perf_counter() - started
         with static_pages(pages) as nginx:
             static = Uploadcare(
                 public_key=s.keys["public_key"],
@@ -163,6 +180,11 @@ def main() -> None:
             row("floor: pyuploadcare over the same pages from nginx files", floor, "s", bare, "<= 5")
             row("  Filedock's walk over that floor", default / floor, "x")
             print(f"  {'files per second, pyuploadcare default':<52} {expected / default:12.0f}", flush=True)
+            row("plain client's walk, FILEDOCK_API_LOG=0", logged["0"][0], "s", bare)
+            row("plain client's walk, API log on", logged["1"][0], "s", bare)
+            row("CPU of gunicorn's workers, walk with API log off", logged["0"][1], "s")
+            row("CPU of gunicorn's workers, walk with API log on", logged["1"][1], "s", logged["0"][1])
+            row(f"drain of {drained:,} buffered log lines (every request of the run)", drain, "s")
             row("CPU of gunicorn's workers, plain client's walk", plain_server_cpu, "s")
             row("CPU of gunicorn's workers, pyuploadcare's walk", default_server_cpu, "s")
             row("CPU of pyuploadcare (this process), its walk", default_client_cpu, "s")

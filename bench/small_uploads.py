@@ -8,6 +8,9 @@ writes the same file to disk (bench/minimal_upload_app.py), served by the same g
 Two floors from the same module: that view plus one INSERT of a row for the file in a committed
 transaction on the same PostgreSQL, with synchronous_commit on (as production) and off: what
 recording a file durably before answering costs, whatever else the design does.
+
+Filedock is measured twice: with API logs on (the default: a line per request RPUSHed to Redis,
+no worker draining it during the run) and with FILEDOCK_API_LOG=0.
 """
 
 import argparse
@@ -82,10 +85,12 @@ def main() -> None:
             env = production_env(database_url, redis_url, work)
             keys = bootstrap(env)
             body = multipart_body(keys["public_key"], boundary, data)
-            with Server(env, workers=args.workers) as server:
-                filedock, filedock_cpu = measured(
-                    server.pids(), partial(wrk, f"{server.base}/upload/base/", work, body, boundary), args.seconds
-                )
+            runs = {}
+            for api_log in ("1", "0"):
+                with Server({**env, "FILEDOCK_API_LOG": api_log}, workers=args.workers) as server:
+                    post = partial(wrk, f"{server.base}/upload/base/", work, body, boundary)
+                    runs[api_log] = measured(server.pids(), post, args.seconds)
+            (filedock, filedock_cpu), (unlogged, unlogged_cpu) = runs["1"], runs["0"]
             stored = list((work / "media" / "files").glob("*/*"))
             assert stored and all(path.stat().st_size == FILE_SIZE for path in stored[:50]), "stored files differ"
 
@@ -111,12 +116,15 @@ def main() -> None:
         header("P4", f"10 KB uploads, {CONNECTIONS} connections (wrk), gunicorn {args.workers} sync workers")
         row("minimal Django view writing the file", minimal, "req/s")
         row("Filedock POST /upload/base/", filedock, "req/s", minimal, "≥ 0.7×")
+        row("Filedock POST /upload/base/, FILEDOCK_API_LOG=0", unlogged, "req/s", minimal)
         row("floor: minimal view + INSERT, synchronous_commit on", durable, "req/s", minimal)
         row("floor: minimal view + INSERT, synchronous_commit off", async_commit, "req/s", minimal)
         row("Filedock / floor with durable INSERT", filedock / durable, "×")
         # gunicorn's CPU per request: steadier than req/s when other work shares the 2 cores.
         row("server CPU per request, minimal view", minimal_cpu, "ms")
         row("server CPU per request, Filedock", filedock_cpu, "ms", minimal_cpu)
+        row("server CPU per request, Filedock, API log off", unlogged_cpu, "ms", minimal_cpu)
+        row("  API log's share of Filedock's CPU per request", filedock_cpu - unlogged_cpu, "ms")
         row("server CPU per request, minimal + durable INSERT", durable_cpu, "ms", minimal_cpu)
         row("server CPU per request, minimal + async-commit INSERT", async_cpu, "ms", minimal_cpu)
     finally:
