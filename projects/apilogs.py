@@ -7,9 +7,10 @@ lines and deletes it, as `billing.metering` does with traffic. A batch left by a
 on the next run: each line carries its row's UUID, so inserting it twice makes one row. Without Redis
 (the embedded run) the line is written at once, as metering does there.
 
-Which project a line belongs to is worked out by the drain, in one query per batch, from what the
-request knew: the project the view authenticated (`api_log_note`), else the public key it named, or
-the file or group of a CDN URL. A line that names no live project is dropped.
+Which project a line belongs to is worked out by the drain, a few queries per batch, from what the
+request knew: the project the view authenticated (`api_log_note`), else the public key it named, the
+upload a multipart part or tus URL names, or the file or group of a CDN URL. A line that names no
+live project is dropped.
 """
 
 import json
@@ -32,7 +33,7 @@ from django.utils import timezone
 from accounts.audit import client_ip
 from core.pagination import InvalidCursor, Keyset, cursor_decode, cursor_encode, take
 from core.redisconn import redis_client, redis_key
-from files.models import File, Group
+from files.models import File, Group, MultipartUpload
 from projects.models import ApiLogLine, Project
 
 log = logging.getLogger(__name__)
@@ -113,11 +114,15 @@ def _describe(request: HttpRequest, response: HttpResponseBase, api: str, at: fl
         # "Uploadcare.Simple public:secret" or "Uploadcare public:signature": only the public part is kept.
         credentials = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")[2]
         line["k"] = credentials.partition(":")[0].strip()[:64]
-    elif api == ApiLogLine.Api.UPLOAD:
-        line["k"] = request.GET.get("pub_key", "")[:64]
     elif request.resolver_match is not None:
         kwargs = request.resolver_match.kwargs
-        line["f"], line["g"] = kwargs.get("file_id", ""), kwargs.get("group_id", "")
+        if api == ApiLogLine.Api.UPLOAD:  # a multipart part or a tus upload is named by its upload's id
+            line["k"], line["mu"] = (
+                request.GET.get("pub_key", "")[:64],
+                str(kwargs.get("upload_uuid") or kwargs.get("upload_id") or ""),
+            )
+        else:
+            line["f"], line["g"] = kwargs.get("file_id", ""), kwargs.get("group_id", "")
     return line
 
 
@@ -209,6 +214,7 @@ def api_log_write(lines: list[dict]) -> int:
     for line in lines:
         project_id = projects.get(("p", line.get("p"))) or projects.get(("k", line.get("k")))
         project_id = project_id or projects.get(("f", line.get("f"))) or projects.get(("g", line.get("g")))
+        project_id = project_id or projects.get(("mu", line.get("mu")))
         if project_id is None:
             continue
         rows.append(
@@ -238,11 +244,13 @@ def api_log_write(lines: list[dict]) -> int:
 
 
 def _projects_of(lines: list[dict]) -> dict[tuple[str, str], uuid.UUID]:
-    """("p", project id) / ("k", public key) / ("f", file UUID) / ("g", group id) -> live project id."""
+    """("p", project id) / ("k", public key) / ("f", file UUID) / ("g", group id) / ("mu", multipart or
+    tus upload UUID) -> live project id."""
     ids = {line["p"] for line in lines if line.get("p")}
     keys = {line["k"] for line in lines if line.get("k") and not line.get("p")}
     files = {line["f"] for line in lines if line.get("f")}
     groups = {line["g"] for line in lines if line.get("g")}
+    uploads = {line["mu"] for line in lines if line.get("mu") and not line.get("p")}
     found: dict[tuple[str, str], uuid.UUID] = {}
     if ids or keys:
         live = Project.objects.live().filter(Q(pk__in=ids) | Q(public_key__in=keys)).order_by()
@@ -254,6 +262,9 @@ def _projects_of(lines: list[dict]) -> dict[tuple[str, str], uuid.UUID]:
     if groups:
         rows = Group.objects.filter(id__in=groups, project__deleted_at__isnull=True).order_by()
         found.update((("g", pk), project) for pk, project in rows.values_list("id", "project_id"))
+    if uploads:
+        rows = MultipartUpload.objects.filter(uuid__in=uploads, project__deleted_at__isnull=True).order_by()
+        found.update((("mu", str(pk)), project) for pk, project in rows.values_list("uuid", "project_id"))
     return found
 
 

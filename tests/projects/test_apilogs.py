@@ -94,6 +94,20 @@ def test_upload_api_error_is_logged_with_its_message(client, team):
     assert row.path.startswith("/upload/info/?pub_key=")
 
 
+def test_multipart_part_is_logged_under_its_uploads_project(client, team):
+    project = team.project
+    started = client.post(
+        "/upload/multipart/start/",
+        {"UPLOADCARE_PUB_KEY": project.public_key, "filename": "big.bin", "size": str(11 * 1024 * 1024)},
+    ).json()
+    part = f"/upload/multipart/part/{started['uuid']}/0/?token=forged"
+    assert client.generic("PUT", part, b"x", content_type="application/octet-stream").status_code == 403
+    apilogs.api_log_drain()
+    row = ApiLogLine.objects.get(method="PUT")
+    assert row.project == project and row.status == 403 and "bad or expired part URL" in row.error
+    assert row.path == f"/upload/multipart/part/{started['uuid']}/0/?token=***"
+
+
 def test_rest_request_keeps_the_key_label_never_the_secret(client, team):
     key = team.project.secret_keys.get()
     response = rest_get(client, team.project, "/api/files/?limit=5")
