@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
 from projects import services
-from projects.models import Invitation, Membership, OAuthApp, Project, SecretKey, Webhook, WebhookDelivery
+from projects.models import ApiLogLine, Invitation, Membership, OAuthApp, Project, SecretKey, Webhook, WebhookDelivery
 from projects.webhooks import services as webhook_services
 
 
@@ -167,6 +167,23 @@ class OAuthAppAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # set up from the dashboard, where the provider's fields are validated
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ApiLogLine)
+class ApiLogLineAdmin(admin.ModelAdmin):
+    """Read-only: lines are written by the drain task and deleted by its purge."""
+
+    list_display = ["created_at", "project", "api", "method", "path", "status", "duration_ms", "ip"]
+    list_filter = ["api", "method"]
+    search_fields = ["=id", "path", "=public_key", "project__name"]
+    list_select_related = ["project"]
+    show_full_result_count = False  # no COUNT over a week of requests
+
+    def has_add_permission(self, request):
+        return False
 
     def has_change_permission(self, request, obj=None):
         return False

@@ -550,6 +550,7 @@ class ApiLogLine(models.Model):
     error = models.CharField(max_length=500, blank=True)
 
     class Meta:
+        verbose_name = "API log line"
         indexes = [models.Index(fields=["project", "-created_at", "-id"], name="apilog_project_created")]
 
     def __str__(self) -> str:

@@ -16,7 +16,7 @@ def staff(db) -> Client:
 
 def test_sections_and_plurals_read_as_words(staff):
     index = staff.get("/admin/").content.decode()
-    assert "Webhook deliveries" in index and "OAuth apps" in index
+    assert "Webhook deliveries" in index and "OAuth apps" in index and "API log lines" in index
     assert "Webhook deliverys" not in index and "O auth apps" not in index
     assert index.count(">Accounts<") == 1 and "Users and audit log" in index
 
