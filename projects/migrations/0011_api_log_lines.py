@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("projects", "0009_key_scopes"),
+        ("projects", "0010_webhook_usage_alert"),
     ]
 
     operations = [
