@@ -91,9 +91,9 @@ def api_of(request: HttpRequest) -> str | None:
     match = request.resolver_match
     if match is not None:
         return next((APIS[name] for name in match.app_names if name in APIS), None)
-    if request.path.startswith(urlsplit(settings.API_BASE).path):
-        return ApiLogLine.Api.REST  # an unknown REST path: the REST API's own 404
-    return None
+    api_path = urlsplit(settings.API_BASE).path
+    # An unknown REST path (the REST API's own 404), when the API has a mount of its own on this host.
+    return ApiLogLine.Api.REST if api_path not in ("", "/") and request.path.startswith(api_path) else None
 
 
 def _describe(request: HttpRequest, response: HttpResponseBase, api: str, at: float, started: float) -> dict:

@@ -149,6 +149,13 @@ def test_cdn_token_is_masked(client, team):
     assert ApiLogLine.objects.get().path == f"/cdn/{text.uuid}/-/preview/?token=***"
 
 
+def test_unknown_rest_path_is_logged_as_the_rest_apis_404(client, team):
+    assert rest_get(client, team.project, "/api/nothing/here/").status_code == 404
+    apilogs.api_log_drain()
+    row = ApiLogLine.objects.get()
+    assert (row.api, row.status, row.path, row.project) == ("rest", 404, "/api/nothing/here/", team.project)
+
+
 def test_dashboard_requests_are_not_logged(client, team):
     client.force_login(team.owner)
     assert client.get(reverse("projects:overview", args=[team.project.pk])).status_code == 200
