@@ -123,6 +123,10 @@ def test_serve_runs_web_and_worker_without_redis_and_stops_on_ctrl_c(embedded_en
         cdn = f"http://127.0.0.1:{cdn_port}"
         assert _get(f"{cdn}/{file_id}/") == (200, b"embedded bytes")
         assert _get(f"http://localhost:{cdn_port}/{file_id}/") == (200, b"embedded bytes")  # any loopback name
+        # Without Redis an API request's log line is written at once (with Redis, by the drain task).
+        public_key = _manage(embedded_env, "shell", "-c", PUBLIC_KEY).strip().splitlines()[-1]
+        assert _get(f"http://127.0.0.1:{port}/upload/info/?pub_key={public_key}&file_id={file_id}")[0] == 200
+        assert _manage(embedded_env, "shell", "-c", COUNT_API_LOG).strip().splitlines()[-1] == "1"
         assert _head(f"http://127.0.0.1:{port}/cdn/{file_id}/-/preview/")[1]["Location"] == (
             f"{cdn}/{file_id}/-/preview/"
         )
@@ -152,6 +156,11 @@ UPLOAD = (
     "from projects.models import Project; "
     "print(file_upload(project=Project.objects.get(name='Default project'), store=True, filename='e.txt', "
     "content=ContentFile(b'embedded bytes', name='e.txt')).uuid)"
+)
+PUBLIC_KEY = "from projects.models import Project; print(Project.objects.get(name='Default project').public_key)"
+COUNT_API_LOG = (
+    "from projects.models import ApiLogLine; "
+    "print(ApiLogLine.objects.filter(api='upload', status=200, path__startswith='/upload/info/').count())"
 )
 DELETE_PROJECT = (
     "from projects.models import Project; from projects.services import project_delete; "
