@@ -111,9 +111,10 @@ def _describe(request: HttpRequest, response: HttpResponseBase, api: str, at: fl
     if error := error_text(response):
         line["e"] = error
     if api == ApiLogLine.Api.REST:
-        # "Uploadcare.Simple public:secret" or "Uploadcare public:signature": only the public part is kept.
-        credentials = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")[2]
-        line["k"] = credentials.partition(":")[0].strip()[:64]
+        # "Uploadcare.Simple public:secret" or "Uploadcare public:signature": only the public part is kept,
+        # and nothing from a header without the colon (that one word may be a secret sent alone).
+        public_key, colon, _ = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")[2].partition(":")
+        line["k"] = public_key.strip()[:64] if colon else ""
     elif request.resolver_match is not None:
         kwargs = request.resolver_match.kwargs
         if api == ApiLogLine.Api.UPLOAD:  # a multipart part or a tus upload is named by its upload's id

@@ -130,6 +130,13 @@ def test_failed_rest_authentication_is_logged_under_the_public_key(client, team)
     assert row.error == "Incorrect authentication credentials."
 
 
+def test_a_secret_sent_without_its_public_key_is_not_kept(client, team):
+    secret = team.project.secret_keys.get().secret
+    client.get("/api/project/", HTTP_AUTHORIZATION=f"Uploadcare.Simple {secret}", HTTP_ACCEPT=ACCEPT)
+    [line] = pending()
+    assert secret not in json.dumps(line)
+
+
 def test_cdn_errors_are_logged_and_successes_are_not(client, team):
     text = file_upload(project=team.project, content=ContentFile(b"hi", name="a.txt"), filename="a.txt", store=True)
     assert client.get(f"/cdn/{text.uuid}/").status_code == 200
