@@ -139,12 +139,15 @@ def masked_path(request: HttpRequest) -> str:
 def error_text(response: HttpResponseBase) -> str:
     """A failed answer's message: the REST API's `detail`, the Upload API's error (also its
     `jsonerrors=1` form, which answers 200), or a short text body."""
+    content_type = response.get("Content-Type", "")
+    if response.status_code < 400 and not content_type.startswith("application/json"):
+        return ""
     if response.streaming or len(response.content) > ERROR_BODY_MAX:
         return ""
     body = response.content
     if response.status_code < 400 and not body.startswith(b'{"error"'):
         return ""
-    if response.get("Content-Type", "").startswith(("application/json", "application/vnd.uploadcare")):
+    if content_type.startswith(("application/json", "application/vnd.uploadcare")):
         try:
             data = json.loads(body)
         except ValueError:
@@ -154,7 +157,7 @@ def error_text(response: HttpResponseBase) -> str:
             if isinstance(found, dict):
                 found = found.get("content")
             return str(found or data)[:ERROR_MAX]
-    if response.get("Content-Type", "").startswith("text/html"):
+    if content_type.startswith("text/html"):
         return ""  # an error page, not a message
     return body.decode("utf-8", "replace").strip()[:ERROR_MAX]
 

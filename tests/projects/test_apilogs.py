@@ -94,6 +94,14 @@ def test_upload_api_error_is_logged_with_its_message(client, team):
     assert row.path.startswith("/upload/info/?pub_key=")
 
 
+def test_upload_api_json_error_answered_200_keeps_its_message(client, team):
+    query = {"pub_key": team.project.public_key, "file_id": str(uuid.uuid4()), "jsonerrors": "1"}
+    response = client.get("/upload/info/", query)
+    assert response.status_code == 200
+    apilogs.api_log_drain()
+    assert ApiLogLine.objects.get().error == response.json()["error"]["content"] != ""
+
+
 def test_multipart_part_is_logged_under_its_uploads_project(client, team):
     project = team.project
     started = client.post(
