@@ -94,6 +94,13 @@ TEMPLATES = [
             ],
         },
     },
+    {
+        # Only for the files page's rows (files/dashboard/rows.py), the page's hot loop; its own
+        # folder, so the Django engine above never looks at a Jinja2 template or the reverse.
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "templates" / "jinja2"],
+        "APP_DIRS": False,
+    },
 ]
 
 DATABASES = {"default": env_database("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}

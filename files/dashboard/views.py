@@ -34,6 +34,7 @@ from files.dashboard.forms import (
     UploadForm,
 )
 from files.dashboard.playground import PlaygroundForm, transformation_url
+from files.dashboard.rows import render_rows
 from files.errors import UploadError
 from files.info import cdn_url, rest_file_info
 from files.initiators import api_initiator
@@ -129,6 +130,7 @@ class Page:
     rows: list[Row]
     previous: str | None
     next: str | None
+    rows_html: str = ""
 
 
 def _page(request: HttpRequest, project: Project, files: QuerySet, form: FileFilterForm) -> Page:
@@ -153,15 +155,22 @@ def _render_list(request: HttpRequest, project: Project) -> HttpResponse:
     form = FileFilterForm(request.GET)
     chosen = request.GET.get("view")
     view = chosen if chosen in VIEWS else request.COOKIES.get(VIEW_COOKIE)
+    view = view if view in VIEWS else VIEWS[0]
+    page = _page(request, project, form.filter(project.files.all()), form)
+    can_change = project.membership.has_role(Role.MEMBER)
+    if view == "table":
+        # Where each row's store/delete returns: this page, with its filters and cursor.
+        back_url = reverse("files:list", args=[project.pk]) + (f"?{request.GET.urlencode()}" if request.GET else "")
+        page.rows_html = render_rows(request, page.rows, can_change=can_change, back_url=back_url)
     context = {
-        "view": view if view in VIEWS else VIEWS[0],
+        "view": view,
         "project": project,
         "filter_form": form,
-        "page": _page(request, project, form.filter(project.files.all()), form),
+        "page": page,
         "upload_form": UploadForm(project=project),
         "upload_limit": services.upload_limit(project),
         "tus": {"threshold": tus.TUS_THRESHOLD, "chunk_size": tus.CHUNK_SIZE},
-        "can_change": project.membership.has_role(Role.MEMBER),
+        "can_change": can_change,
     }
     response = render(request, "files/list.html", context)
     if chosen in VIEWS and chosen != request.COOKIES.get(VIEW_COOKIE):

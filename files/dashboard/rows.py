@@ -1,0 +1,115 @@
+"""The files page's rows: display values worked out in one pass, rendered by Jinja2.
+
+The rows are the page's hot loop: 50 rows of some 40 values each. Through Django's template engine
+they took three quarters of the page's time (a variable lookup, a filter call and a node render per
+value, an include per row and per state cell, a CSRF token masked per form). Here each value is
+computed once in Python as an escaped string (the entities Django's `escape` writes, so the HTML
+is the same as the Django template made), and one compiled Jinja2 template writes them all. Autoescaping stays on, so
+a value added without escaping is still escaped.
+"""
+
+import html
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.template import engines
+from django.template.backends.utils import csrf_input
+from django.template.defaultfilters import filesizeformat
+from django.utils import dateformat, timezone
+from django.utils.safestring import SafeString, mark_safe
+
+ROWS_TEMPLATE = "files/rows.html"  # templates/jinja2/files/rows.html
+
+
+def e(value: str) -> SafeString:
+    """Django's `escape` (the same entities the Django template wrote), without its lazy wrapper."""
+    return SafeString(html.escape(value))
+
+
+class Dates:
+    """What Django's `date` filter shows for "c" and "M j, Y H:i", in the current time zone; the
+    time zone and the month names (translated) looked up once per page, not once per value."""
+
+    def __init__(self):
+        self.zone = timezone.get_current_timezone()
+        self.months = [""] + [dateformat.format(datetime(2000, month, 1), "M") for month in range(1, 13)]
+
+    def iso(self, value: datetime) -> str:
+        return value.astimezone(self.zone).isoformat()
+
+    def shown(self, value: datetime) -> SafeString:
+        local = value.astimezone(self.zone)
+        return e(f"{self.months[local.month]} {local.day}, {local.year:04d} {local.hour:02d}:{local.minute:02d}")
+
+
+def _infected_with(appdata) -> str:
+    """appdata.uc_clamav_virus_scan.data.infected_with, or "" where any step is missing."""
+    value = appdata
+    for key in ("uc_clamav_virus_scan", "data", "infected_with"):
+        value = value.get(key) if isinstance(value, dict) else None
+    return "" if value is None else str(value)
+
+
+@dataclass(slots=True)
+class ListRow:
+    """One row of the files page: every value it shows, as an escaped string or a flag."""
+
+    uuid: str
+    name: SafeString
+    removed: bool
+    stored: bool
+    infected: bool
+    infected_with: SafeString
+    thumbnail_url: SafeString
+    badge: SafeString
+    detail_url: SafeString
+    store_url: SafeString
+    delete_url: SafeString
+    cdn_url: SafeString
+    size: SafeString
+    mime_type: SafeString
+    uploaded_iso: str
+    uploaded: SafeString
+    expires: SafeString
+    expired: bool
+    time_left: SafeString
+
+    @classmethod
+    def of(cls, row, dates: Dates) -> "ListRow":
+        """From a views.Row (its file, URLs and expiry)."""
+        file = row.file
+        temporary = row.expires_at is not None
+        return cls(
+            uuid=str(file.uuid),
+            name=e(file.original_filename),
+            removed=file.is_removed,
+            stored=file.is_stored,
+            infected=bool(file.infected),
+            infected_with=e(_infected_with(file.appdata)) if file.infected else "",
+            thumbnail_url=e(row.thumbnail_url or ""),
+            badge=e(row.badge) if not row.thumbnail_url else "",
+            detail_url=e(row.urls["detail"]),
+            store_url=e(row.urls["store"]),
+            delete_url=e(row.urls["delete"]),
+            cdn_url=e(row.cdn_url),
+            size=e(filesizeformat(file.size)),
+            mime_type=e(file.mime_type),
+            uploaded_iso=dates.iso(file.datetime_uploaded),
+            uploaded=dates.shown(file.datetime_uploaded),
+            expires=dates.shown(row.expires_at) if temporary else "",
+            expired=row.expired,
+            time_left=e(row.time_left),
+        )
+
+
+def render_rows(request, rows: list, *, can_change: bool, back_url: str) -> SafeString:
+    """The <tr> elements of `rows` (views.Row), as the files page's table body shows them."""
+    template = engines["jinja2"].get_template(ROWS_TEMPLATE)
+    dates = Dates()
+    context = {
+        "rows": [ListRow.of(row, dates) for row in rows],
+        "can_change": can_change,
+        "back_url": e(back_url),
+        "csrf_input": csrf_input(request),  # one token for the page's forms, not one per form
+    }
+    return mark_safe(template.render(context))
