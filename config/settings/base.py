@@ -244,6 +244,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # sweeps among them send again whatever a lost message or a dead worker left behind.
 CELERY_BEAT_SCHEDULE = {
     "relay-outbox": {"task": "files.tasks.relay_outbox", "schedule": 5.0},
+    "prune-outbox": {"task": "files.tasks.prune_outbox", "schedule": 60.0},
     "dispatch-due-webhook-deliveries": {"task": "projects.tasks.dispatch_due_deliveries", "schedule": 5.0},
     "sweep-backups": {"task": "files.tasks.sweep_backups", "schedule": 10.0},
     "requeue-from-url": {"task": "files.tasks.requeue_from_url", "schedule": 30.0},
@@ -321,6 +322,8 @@ FILEDOCK_MULTIPART_LIFETIME = env_int("FILEDOCK_MULTIPART_LIFETIME", 24 * 3600)
 FILEDOCK_MULTIPART_OPEN_MAX = env_int("FILEDOCK_MULTIPART_OPEN_MAX", 50)
 FILEDOCK_TEMPORARY_FILE_LIFETIME = env_int("FILEDOCK_TEMPORARY_FILE_LIFETIME", 24 * 3600)
 FILEDOCK_EXPIRY_BATCH = env_int("FILEDOCK_EXPIRY_BATCH", 1000)
+# Days a relayed outbox event is kept (for the admin and debugging) before the prune deletes it.
+FILEDOCK_EVENT_RETENTION_DAYS = env_int("FILEDOCK_EVENT_RETENTION_DAYS", 7)
 FILEDOCK_FROM_URL_TIMEOUT = env_int("FILEDOCK_FROM_URL_TIMEOUT", 60)
 # Outbound requests (upload from URL, webhooks, proxy) refuse private and loopback addresses
 # unless listed here as networks, e.g. "127.0.0.0/8,::1/128".

@@ -9,6 +9,7 @@ broker was down is relayed once it is back; nothing depends on the wake-up arriv
 """
 
 import logging
+from datetime import timedelta
 from importlib import import_module
 
 from django.conf import settings
@@ -23,6 +24,11 @@ RELAY_TASK = "files.tasks.relay_outbox"
 # The key under which a file.info_updated event keeps, beside the file's info, the values the
 # change replaced (Uploadcare's `previous_values`); not part of the info itself.
 PREVIOUS_VALUES = "previous_values"
+PRUNE_TASK = "files.tasks.prune_outbox"
+# Events one prune transaction deletes, and batches per run (beat runs it every minute): up to
+# 50,000 a minute, far more than the relay writes, in transactions short enough not to hold anyone.
+PRUNE_BATCH = 1000
+PRUNE_BATCHES_PER_RUN = 50
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +95,27 @@ def event_previous_values(event: Event) -> dict | None:
     if event.type != Event.Type.FILE_INFO_UPDATED:
         return None
     return event.payload.get(PREVIOUS_VALUES) or {}
+
+
+def outbox_prune(*, limit: int = PRUNE_BATCH) -> int:
+    """Deletes up to `limit` relayed events older than FILEDOCK_EVENT_RETENTION_DAYS, oldest first;
+    returns how many. An unrelayed event is never deleted, however old: its work is still to make.
+
+    One transaction per batch. The rows are locked with SKIP LOCKED, so two prunes running at once
+    take different rows, and a relay's claim (which locks unrelayed rows only) never waits on it.
+    Deliveries keep their own payload; their link to a deleted event is emptied (SET_NULL).
+    """
+    cutoff = timezone.now() - timedelta(days=settings.FILEDOCK_EVENT_RETENTION_DAYS)
+    with transaction.atomic():
+        ids = list(
+            Event.objects.select_for_update(skip_locked=True)
+            .filter(relayed_at__isnull=False, created_at__lt=cutoff)
+            .order_by("id")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if ids:
+            Event.objects.filter(pk__in=ids).delete()
+    return len(ids)
 
 
 def wake_relay() -> None:
