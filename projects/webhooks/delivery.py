@@ -13,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import threading
 import time
 from collections import defaultdict
@@ -92,7 +93,7 @@ def webhook_deliveries_attempt(*, delivery_ids: list[int]) -> dict[int, str]:
     claimed = _claim(delivery_ids)
     if not claimed:
         return outcomes
-    deliveries = list(WebhookDelivery.objects.select_related("webhook__project").filter(pk__in=claimed).order_by("pk"))
+    deliveries = _with_webhooks(list(WebhookDelivery.objects.filter(pk__in=claimed).order_by("pk")))
     sendable, ended = [], []
     for delivery in deliveries:
         webhook = delivery.webhook
@@ -107,6 +108,15 @@ def webhook_deliveries_attempt(*, delivery_ids: list[int]) -> dict[int, str]:
         attempts = _send_all(sendable)
         outcomes.update(_record(sendable, attempts))
     return outcomes
+
+
+def _with_webhooks(deliveries: list[WebhookDelivery]) -> list[WebhookDelivery]:
+    """Attaches each delivery's endpoint (with its project), read once per endpoint: a batch is
+    mostly one endpoint's, and each endpoint read decrypts its secrets."""
+    webhooks = Webhook.objects.select_related("project").in_bulk({delivery.webhook_id for delivery in deliveries})
+    for delivery in deliveries:
+        delivery.webhook = webhooks[delivery.webhook_id]
+    return deliveries
 
 
 def _claim(delivery_ids: list[int]) -> list[int]:
@@ -131,9 +141,31 @@ def _send_all(deliveries: list[WebhookDelivery]) -> list[WebhookAttempt]:
         headers = signed_headers(webhook=delivery.webhook, delivery=delivery, body=body, timestamp=int(time.time()))
         jobs.append((_client_for(delivery.webhook.target_url), delivery, body, headers))
     # At most PARALLEL_SENDS at once, so a batch (webhooks.DISPATCH_BATCH) lasts two timeouts at worst.
-    with ThreadPoolExecutor(max_workers=min(len(jobs), PARALLEL_SENDS)) as pool:
-        return list(pool.map(lambda job: _send(*job, timeout=timeout), jobs))
+    return list(_sender_pool().map(lambda job: _send(*job, timeout=timeout), jobs))
 
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _sender_pool() -> ThreadPoolExecutor:
+    """This process's sending threads, kept from batch to batch: starting up to PARALLEL_SENDS
+    threads for every batch took longer than the batch's sends (the clients, and so the kept-alive
+    connections, belong to the task's thread, see _client_for; these threads only run the sends)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=PARALLEL_SENDS, thread_name_prefix="webhook-send")
+        return _pool
+
+
+def _forget_pool() -> None:
+    global _pool, _pool_lock
+    # A forked child has none of its parent's threads (nor a lock one of them held): it starts its own.
+    _pool, _pool_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pool)
 
 _local = threading.local()
 CLIENTS_MAX = 256

@@ -1,5 +1,8 @@
 """Webhook delivery in batches: one task delivers many deliveries, sent at once."""
 
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 import pytest
 from django.core.files.base import ContentFile
 
@@ -99,3 +102,46 @@ def test_the_task_takes_many_ids_and_is_harmless_to_repeat(team, receiver):
     assert set(deliver_webhook(*ids).values()) == {"succeeded"}
     assert set(deliver_webhook(*ids).values()) == {"not-due"}
     assert len(receiver.requests) == 3
+
+
+class KeepAliveReceiver(BaseHTTPRequestHandler):
+    """Answers 200 on an HTTP/1.1 connection it keeps open; counts the connections it accepted."""
+
+    protocol_version = "HTTP/1.1"
+    connections = 0
+
+    def setup(self):
+        type(self).connections += 1
+        super().setup()
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args):
+        pass
+
+
+def test_the_next_batch_to_an_endpoint_reuses_the_connections_of_the_last(team):
+    from projects.webhooks.delivery import webhook_deliveries_attempt
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), KeepAliveReceiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        webhook = subscribe(team.project, f"http://127.0.0.1:{server.server_port}/hook")
+        for i in range(6):
+            upload_and_relay(team.project, f"{i}.txt")
+        ids = sorted(WebhookDelivery.objects.filter(webhook=webhook).values_list("pk", flat=True))
+        assert webhook_deliveries_attempt(delivery_ids=ids[:3]) == dict.fromkeys(ids[:3], "succeeded")
+        first = KeepAliveReceiver.connections
+        assert 1 <= first <= 3
+        assert webhook_deliveries_attempt(delivery_ids=ids[3:]) == dict.fromkeys(ids[3:], "succeeded")
+        assert WebhookAttempt.objects.filter(status_code=200).count() == 6
+        # The second batch went over the connections the first one opened: none new.
+        assert KeepAliveReceiver.connections == first
+    finally:
+        server.shutdown()
+        server.server_close()
