@@ -131,6 +131,14 @@ def test_serve_runs_web_and_worker_without_redis_and_stops_on_ctrl_c(embedded_en
             f"{cdn}/{file_id}/-/preview/"
         )
         assert _head(f"http://127.0.0.1:{port}/{file_id}/")[0] == 404
+        # Errors as users of the product get them, not Django's debug pages listing the URLconf.
+        unknown = urllib.request.Request(f"http://127.0.0.1:{port}/api/nonexistent/", headers=REST_ACCEPT)
+        with pytest.raises(urllib.error.HTTPError) as answer:
+            urllib.request.urlopen(unknown, timeout=5)
+        assert answer.value.code == 404 and json.loads(answer.value.read()) == {"detail": "Not found."}
+        with pytest.raises(urllib.error.HTTPError) as answer:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/no-such-page/", timeout=5)
+        assert answer.value.code == 404 and b"URLconf" not in answer.value.read()
         assert _head(f"{cdn}/accounts/login/")[0] == 404
         login_page = _head(f"http://127.0.0.1:{port}/accounts/login/")[1]
         assert cdn in login_page["Content-Security-Policy"]  # the dashboard shows the CDN's thumbnails
@@ -151,6 +159,7 @@ def test_serve_runs_web_and_worker_without_redis_and_stops_on_ctrl_c(embedded_en
         _get(f"http://127.0.0.1:{port}/healthz")
 
 
+REST_ACCEPT = {"Accept": "application/vnd.uploadcare-v0.7+json"}
 UPLOAD = (
     "from django.core.files.base import ContentFile; from files.services import file_upload; "
     "from projects.models import Project; "

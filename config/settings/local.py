@@ -17,7 +17,8 @@ os.environ.setdefault("FILEDOCK_CDN_BASE", "http://127.0.0.1:8001/")
 from .base import *  # noqa: E402, F403
 from .base import CELERY_BROKER_URL, REDIS_URL, VAR_DIR  # noqa: E402
 
-DEBUG = env_bool("DJANGO_DEBUG", True)
+# Off as in production: error pages and the APIs' JSON 404s as users get them, no URLconf listing.
+DEBUG = env_bool("DJANGO_DEBUG", False)
 CDN_LOOPBACK_ALIASES = True  # localhost:8001 and [::1]:8001 reach the CDN as 127.0.0.1:8001 does
 ACCOUNT_EMAIL_VERIFICATION = env_str("ACCOUNT_EMAIL_VERIFICATION", "optional")
 # A developer points webhooks (and uploads from URL) at a receiver on this machine; production
