@@ -8,11 +8,16 @@ import html
 import re
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 import pyvips
+from django.core.files.base import ContentFile
+
+from files.services import file_upload
+from projects.services import delivery_secret_create, project_configure_delivery
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -73,3 +78,36 @@ def test_the_readmes_pyuploadcare_snippet_configures_a_client_that_uploads(live_
     printed = _run(snippet + use, tmp_path)
 
     assert urllib.request.urlopen(printed, timeout=10).read() == photo
+
+
+@pytest.mark.parametrize("which", ["signed-pyuploadcare", "signed-stdlib"])
+def test_the_delivery_pages_signing_snippets_print_a_url_that_answers(
+    which, client, live_server, live_project, tmp_path
+):
+    project, secret = live_project
+    _, delivery_secret = delivery_secret_create(project=project)
+    project_configure_delivery(
+        project=project, signed_delivery=True, auto_format=False, default_quality="", download_non_images=False
+    )
+    file = file_upload(
+        project=project, content=ContentFile(b"signed bytes", name="a.txt"), filename="a.txt", store=True
+    )
+    client.force_login(project.memberships.get().user)
+    page = client.get(f"/projects/{project.pk}/delivery/", HTTP_HOST=live_server.url.removeprefix("http://"))
+    found = re.search(rf'data-testid="snippet-{which}"><code>(.*?)</code>', page.content.decode(), re.S)
+    snippet = html.unescape(found.group(1))
+    if which == "signed-stdlib":  # a function: the reader calls it
+        snippet += f"\nprint(signed({str(file.uuid)!r}, {delivery_secret!r}))\n"
+    snippet = (
+        snippet.replace("YOUR_DELIVERY_SECRET", delivery_secret)
+        .replace("YOUR_SECRET_KEY", secret)
+        .replace("FILE_UUID", str(file.uuid))
+    )
+
+    printed = _run(snippet, tmp_path)
+
+    assert "token=" in printed
+    assert urllib.request.urlopen(printed, timeout=10).read() == b"signed bytes"
+    with pytest.raises(urllib.error.HTTPError) as unsigned:
+        urllib.request.urlopen(printed.split("?")[0], timeout=10)
+    assert unsigned.value.code == 403
