@@ -158,9 +158,8 @@ def _percents(text: str) -> list[int]:
     parts = [part.strip() for part in re.split(r"[,\s]+", text.strip()) if part.strip()]
     if len(parts) > MAX_ALERT_THRESHOLDS:
         raise forms.ValidationError(f"Enter at most {MAX_ALERT_THRESHOLDS} thresholds.")
-    values = []
-    for part in parts:
-        if not part.isdigit() or not 1 <= int(part) <= 100:
-            raise forms.ValidationError(f"“{part}” is not a whole percent from 1 to 100.")
-        values.append(int(part))
-    return sorted(set(values))
+    if bad := [part for part in parts if not part.isdigit() or not 1 <= int(part) <= 100]:
+        listed = ", ".join(f"“{part}”" for part in bad)
+        verb = "is not a whole percent" if len(bad) == 1 else "are not whole percents"
+        raise forms.ValidationError(f"{listed} {verb} from 1 to 100.")
+    return sorted({int(part) for part in parts})

@@ -67,6 +67,7 @@ def test_the_account_sets_its_thresholds_and_cap(client, account):
         ("uploads", "0, 80", "“0” is not a whole percent from 1 to 100."),
         ("api_calls", "101", "“101” is not a whole percent from 1 to 100."),
         ("traffic_bytes", "80, lots", "“lots” is not a whole percent from 1 to 100."),
+        ("stored_bytes", "abc, 150, -3", "“abc”, “150”, “-3” are not whole percents from 1 to 100."),
         ("file_count", "10 20 30 40 50 60", "Enter at most 5 thresholds."),
         ("upload_cap_percent", "0", "Ensure this value is greater than or equal to 1."),
         ("upload_cap_percent", "150", "Ensure this value is less than or equal to 100."),
