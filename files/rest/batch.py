@@ -48,7 +48,7 @@ BATCH_SCHEMA = {"request": {"application/json": BATCH_BODY}, "responses": {200: 
 class BatchStorage(ProjectAPIView):
     schema = DeleteWithBody()
 
-    @extend_schema(summary="Store up to 100 files", **BATCH_SCHEMA)
+    @extend_schema(operation_id="files_storage_batch_update", summary="Store up to 100 files", **BATCH_SCHEMA)
     def put(self, request):
         files, problems = batch_files(request, self.project)
         initiator = api_initiator("rest_api")
@@ -60,7 +60,7 @@ class BatchStorage(ProjectAPIView):
                 problems[raw] = REMOVED
         return batch_response(request, done, problems)
 
-    @extend_schema(summary="Delete up to 100 files", **BATCH_SCHEMA)
+    @extend_schema(operation_id="files_storage_batch_destroy", summary="Delete up to 100 files", **BATCH_SCHEMA)
     def delete(self, request):
         files, problems = batch_files(request, self.project)
         initiator = api_initiator("rest_api")

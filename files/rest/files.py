@@ -80,6 +80,7 @@ def filtered_total(totals: dict, *, stored: bool | None, removed: bool) -> int:
 
 class FileList(ProjectAPIView):
     @extend_schema(
+        operation_id="files_list",
         summary="A page of the project's files",
         parameters=[*page_parameters("datetime_uploaded"), *FILE_FILTERS],
         responses={200: FilePageSerializer, **errors(400)},

@@ -33,6 +33,7 @@ def group_infos(groups: list[Group], project, request) -> list[dict]:
 
 class GroupList(ProjectAPIView):
     @extend_schema(
+        operation_id="groups_list",
         summary="A page of the project's groups",
         parameters=page_parameters("datetime_created"),
         responses={200: GroupPageSerializer, **errors(400)},

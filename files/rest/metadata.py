@@ -20,7 +20,9 @@ def checked_key(key: str) -> str:
 
 
 class MetadataList(ProjectAPIView):
-    @extend_schema(summary="A file's metadata", responses={200: METADATA, **errors(404)})
+    @extend_schema(
+        operation_id="files_metadata_list", summary="A file's metadata", responses={200: METADATA, **errors(404)}
+    )
     def get(self, request, file_id):
         return Response(project_file(self.project, file_id).metadata)
 

@@ -8,6 +8,7 @@ import pytest
 import yaml
 from django.contrib.staticfiles import finders
 from django.urls import path
+from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.generators import SchemaGenerator
 from openapi_spec_validator import validate
 from rest_framework.response import Response
@@ -119,15 +120,16 @@ def test_dashboard_overview_links_to_the_api_docs(login, team):
     assert 'href="http://testserver/api/docs/"' in response.content.decode()
 
 
-def test_each_operation_is_described_once_without_collisions(schema, client, caplog):
+def test_each_operation_is_described_once_without_collisions(schema):
     assert schema["paths"] and all(path.startswith(("/api/", "/upload/")) for path in schema["paths"])
     operation_ids = [
         op["operationId"] for item in schema["paths"].values() for op in item.values() if "operationId" in op
     ]
     assert len(operation_ids) == len(set(operation_ids))
-    caplog.clear()
+    # drf-spectacular numbers colliding ids ("files_retrieve_2") and prints a warning once per process.
+    GENERATOR_STATS.reset()
     SchemaGenerator().get_schema(request=None, public=True)
-    assert "collision" not in caplog.text.lower()
+    assert [warning for warning in GENERATOR_STATS._warn_cache if "collision" in warning] == []
 
 
 def test_the_upload_api_is_described_beside_the_rest_api(schema):
