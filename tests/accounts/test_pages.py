@@ -210,7 +210,21 @@ def test_password_reset_flow_pages(client):
 def test_invalid_confirmation_link_page(client):
     response = client.get(reverse("account_confirm_email", args=["not-a-key"]))
     html = assert_entrance_page(response, "Confirm your email address")
-    assert "This email confirmation link expired or is invalid." in html
+    assert "This confirmation link has been used already, has expired or is not valid." in html
+    assert f'<a href="{reverse("account_login")}">sign in</a>' in html
+
+
+def test_a_used_confirmation_link_says_so_and_offers_sign_in(client):
+    client.post(
+        reverse("account_signup"),
+        {"email": "new@example.com", "password1": "a-Good-pw-8213", "password2": "a-Good-pw-8213"},
+    )
+    link = link_in_last_mail("/accounts/confirm-email/")
+    page = client.get(link).content.decode()
+    assert "Confirm that" in page and "new@example.com</a> is your email address." in page
+    client.post(link)
+    again = client.get(link).content.decode()
+    assert "has been used already" in again and "sign in</a>" in again
 
 
 # ---- Signed in -------------------------------------------------------------------------------
