@@ -14,6 +14,7 @@ from projects.models import Membership, Project, Role
 from projects.services import project_create
 from tests.clamd import Clamd
 from tests.factories import UserFactory
+from tests.helpers import wait_until  # noqa: F401  (until every module imports it from tests.helpers)
 
 
 @dataclass
@@ -134,17 +135,6 @@ def celery_worker(transactional_db):
         task_postrun.disconnect(close_connection)
 
 
-def wait_until(predicate, timeout: float = 15.0) -> bool:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 # Playwright drives Debian's Chromium; Playwright's own browser download does not work here.
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
@@ -199,14 +189,22 @@ def broker_queue():
 
 
 @pytest.fixture
-def broker_down(monkeypatch):
-    """Every send fails as it does with Redis away (the fault tests stop the real one)."""
+def broker_down(settings):
+    """The broker is away: CELERY_BROKER_URL points at a local port nothing listens on, so every
+    send fails with a refused connection, as with Redis stopped (the fault tests stop the real one)."""
     from config.celery import app
 
-    def refused(*args, **kwargs):
-        raise ConnectionError("the broker is away")
+    def use(url):
+        app.conf.broker_url = url
+        # The next send takes kombu's pool for `url` (kombu keeps one per URL; none is closed).
+        app._pool = app.amqp._producer_pool = None
 
-    monkeypatch.setattr(app, "send_task", refused)
+    working = app.conf.broker_url
+    closed = f"redis://127.0.0.1:{_free_port()}/0"
+    settings.CELERY_BROKER_URL = closed
+    use(closed)
+    yield closed
+    use(working)
 
 
 # S3: a real S3 API (moto_server) for the tests that need a bucket.

@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from accounts.audit import audit_page, audit_record
 from accounts.models import AuditEvent, KnownDevice
-from files.storage import buckets as storage_targets
 from projects import services
 from projects.models import Role, all_scopes
 from tests.factories import PASSWORD, UserFactory
@@ -177,16 +176,17 @@ def test_webhook_changes_are_recorded_without_the_signing_secret(as_user, team):
 
 
 @pytest.mark.parametrize("purpose", ["backup", "storage"])
-def test_bucket_connect_and_disconnect_are_recorded_without_credentials(as_user, team, monkeypatch, purpose):
-    monkeypatch.setattr(storage_targets, "bucket_test", lambda target: storage_targets.TestResult(True, "ok"))
+def test_bucket_connect_and_disconnect_are_recorded_without_credentials(
+    as_user, team, moto_endpoint, customer_bucket, purpose
+):
     client = as_user(team.admin)
     form = {
         "purpose": purpose,
         "provider": "custom",
-        "endpoint_url": "https://s3.example.com",
+        "endpoint_url": moto_endpoint,
         "region": "",
-        "bucket": "my-bucket",
-        "access_key": "AKIDEXAMPLEKEY",
+        "bucket": customer_bucket,
+        "access_key": "AKIDEXAMPLEKEY",  # moto_server takes any key; the audit must show neither
         "secret_key": "very-secret-value",
         "prefix": "fd/",
     }
@@ -197,8 +197,8 @@ def test_bucket_connect_and_disconnect_are_recorded_without_credentials(as_user,
     assert event.details == {
         "connection_id": str(target.pk),
         "provider": "custom",
-        "endpoint": "https://s3.example.com",
-        "bucket": "my-bucket",
+        "endpoint": moto_endpoint,
+        "bucket": customer_bucket,
         "prefix": "fd/",
     }
     url = reverse("files:storage:disconnect", args=[team.project.pk, target.pk])

@@ -1,7 +1,8 @@
+import threading
 from datetime import timedelta
 
 import pytest
-from django.db.models import QuerySet
+from django.db import connection, transaction
 
 from billing import metering, tasks
 from billing.models import UsageDay
@@ -9,6 +10,7 @@ from billing.periods import today
 from projects.services import project_create, project_delete
 from tests.billing.conftest import add_file
 from tests.factories import UserFactory
+from tests.helpers import blocked_on_a_lock, wait_until
 
 
 @pytest.fixture
@@ -46,22 +48,29 @@ def test_each_day_gets_its_own_row(project):
     assert dict(UsageDay.objects.values_list("day", "uploads")) == {yesterday: 1, today(): 5}
 
 
-def test_a_row_created_by_a_racing_request_is_added_to(project, monkeypatch):
-    UsageDay.objects.create(project=project, day=today(), uploads=7)
-    original = QuerySet.update
-    calls = []
+@pytest.mark.django_db(transaction=True)
+def test_a_row_created_by_a_racing_request_is_added_to(project):
+    """Staged: another request has inserted the day's row but not committed when this one's
+    UPDATE finds nothing; this one's INSERT waits on the unique index, fails once the other
+    commits, and adds to the row instead."""
+    inserted = threading.Event()
 
-    def first_update_misses(self, **kwargs):
-        calls.append(kwargs)
-        if len(calls) == 1:
-            return 0  # as if the row did not exist yet when this request looked
-        return original(self, **kwargs)
+    def other_request():
+        try:
+            with transaction.atomic():
+                UsageDay.objects.create(project=project, day=today(), uploads=7)
+                inserted.set()
+                assert wait_until(blocked_on_a_lock), "usage_add never waited on the unique index"
+        finally:
+            connection.close()
 
-    monkeypatch.setattr(QuerySet, "update", first_update_misses)
-    metering.usage_add(project_id=project.pk, uploads=2)
-
-    assert len(calls) == 2  # UPDATE (missed), INSERT (conflict), UPDATE again
-    assert UsageDay.objects.get(project=project).uploads == 9
+    racer = threading.Thread(target=other_request)
+    racer.start()
+    assert inserted.wait(10)
+    with transaction.atomic():  # usage_add inside a request's transaction: UPDATE, then INSERT
+        metering.usage_add(project_id=project.pk, uploads=2)
+    racer.join(10)
+    assert list(UsageDay.objects.filter(project=project).values_list("uploads", flat=True)) == [9]
 
 
 def test_sampling_records_present_bytes_and_files_and_is_idempotent(project):

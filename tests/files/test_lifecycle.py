@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.utils import timezone
 
 from files import services
@@ -144,24 +144,17 @@ def test_crash_between_bytes_and_row_leaves_an_orphan_the_sweep_removes(project)
     assert default_storage.exists(kept.storage_key)
 
 
-def test_row_failure_deletes_the_bytes(project, monkeypatch):
-    def broken_create(*args, **kwargs):
-        raise RuntimeError("database went away")
+def test_row_failure_deletes_the_bytes(project):
+    def blobs():
+        folder = f"files/{project.pk}"
+        return set(default_storage.listdir(folder)[1]) if default_storage.exists(folder) else set()
 
-    monkeypatch.setattr(File.objects, "create", broken_create)
-    before = (
-        set(default_storage.listdir(f"files/{project.pk}")[1])
-        if default_storage.exists(f"files/{project.pk}")
-        else set()
-    )
-    with pytest.raises(RuntimeError):
+    before = blobs()
+    with connection.cursor() as cursor:  # the database refuses every new row (undone with the test's transaction)
+        cursor.execute(f"ALTER TABLE {File._meta.db_table} ADD CONSTRAINT no_new_rows CHECK (false) NOT VALID")
+    with pytest.raises(IntegrityError, match="no_new_rows"):
         services.file_upload(project=project, content=ContentFile(b"x", name="x"), filename="x", store=True)
-    after = (
-        set(default_storage.listdir(f"files/{project.pk}")[1])
-        if default_storage.exists(f"files/{project.pk}")
-        else set()
-    )
-    assert after == before
+    assert blobs() == before
 
 
 def test_metadata_set_and_delete_emit_info_updated(project):
@@ -215,16 +208,20 @@ def test_project_purge_removes_proxy_copies_and_unfinished_parts(project):
     assert not any(default_storage.exists(key) for key in (proxy_copy, rendering, part, assembled))
 
 
-def test_a_fetch_that_crashes_is_reported_not_left_in_progress(project, monkeypatch):
+def test_a_fetch_that_crashes_is_reported_not_left_in_progress(project, httpserver, settings, tmp_path):
     from files.models import FromUrlTask
     from files.uploads import from_url
 
-    task = FromUrlTask.objects.create(project=project, source_url="http://127.0.0.1:9/x")
-    monkeypatch.setattr(from_url, "_download_and_store", lambda task: (_ for _ in ()).throw(OSError("disk gone")))
+    httpserver.expect_request("/x").respond_with_data(b"hello")
+    in_the_way = tmp_path / "media"
+    in_the_way.write_text("a file where the storage folder should be")
+    settings.MEDIA_ROOT = str(in_the_way)  # the disk is gone: every write fails
+    task = FromUrlTask.objects.create(project=project, source_url=httpserver.url_for("/x"))
     with pytest.raises(OSError):
         from_url.from_url_fetch(token=task.token)
     task.refresh_from_db()
     assert task.status == "error" and task.error_code == "DownloadFileTaskFailedError"
+    assert not project.files.exists()
 
 
 def test_lost_or_abandoned_fetches_are_queued_again(project, broker_queue):

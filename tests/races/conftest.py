@@ -1,13 +1,10 @@
-"""Helpers for the race tests: many files made fast, and threads that each use their own connection."""
+"""Helpers for the race tests: many files made fast (threads that each use their own connection: tests.helpers.Crew)."""
 
-import threading
-import traceback
 import uuid as uuid_lib
 from datetime import timedelta
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import connection
 from django.utils import timezone
 
 from files.models import File
@@ -46,34 +43,3 @@ def make_files(
             )
         )
     return File.objects.bulk_create(rows)
-
-
-class Crew:
-    """Threads started together at a barrier; each closes its own database connection, and any
-    exception (a deadlock, an IntegrityError) is kept for the test to fail on."""
-
-    def __init__(self):
-        self.jobs, self.errors = [], []
-
-    def add(self, target, count: int = 1) -> None:
-        self.jobs += [target] * count
-
-    def run(self, timeout: float = 50) -> None:
-        barrier = threading.Barrier(len(self.jobs))
-
-        def wrapped(target):
-            try:
-                barrier.wait()
-                target()
-            except BaseException:
-                self.errors.append(traceback.format_exc())
-            finally:
-                connection.close()
-
-        threads = [threading.Thread(target=wrapped, args=(job,), daemon=True) for job in self.jobs]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout)
-        assert not any(thread.is_alive() for thread in threads), "a thread is still running: a lock wait?"
-        assert not self.errors, "\n".join(self.errors)

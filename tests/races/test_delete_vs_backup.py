@@ -35,7 +35,8 @@ from files.storage import buckets as storage_targets
 from projects.services import project_create
 from tests.conftest import S3_KEY, S3_REGION, S3_SECRET
 from tests.factories import UserFactory
-from tests.races.conftest import Crew, body_of, make_files
+from tests.helpers import Crew
+from tests.races.conftest import body_of, make_files
 
 Status = FileBackup.Status
 FILES = 400

@@ -232,10 +232,10 @@ def test_sweep_resends_lost_and_abandoned_jobs(project, broker_queue):
     assert sorted(broker_queue.args(jobs.RUN_TASK)) == sorted([[str(lost.pk)], [str(abandoned.pk)]])
 
 
-def test_missing_tool_is_a_problem_naming_what_to_install(project, monkeypatch):
-    monkeypatch.setattr("shutil.which", lambda name: None)
+def test_missing_tool_is_a_problem_naming_what_to_install(project, monkeypatch, tmp_path):
     document = upload(project, "letter.odt", odt("hi"))
     clip = upload(project, "clip.mp4", mp4(seconds=1))
+    monkeypatch.setenv("PATH", str(tmp_path))  # a server without LibreOffice and ffmpeg
     created = jobs.conversions_create(project=project, kind="document", paths=[f"{document.uuid}/document/"])
     assert "apt-get install libreoffice-writer-nogui" in created.problems[f"{document.uuid}/document/"]
     created = jobs.conversions_create(project=project, kind="video", paths=[f"{clip.uuid}/video/"])

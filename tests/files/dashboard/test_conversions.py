@@ -57,8 +57,8 @@ def test_a_plain_image_offers_no_conversion(login, team):
     assert 'id="conversions"' not in login(team.member).get(detail(team, image)).content.decode()
 
 
-def test_without_libreoffice_the_page_says_what_to_install(login, team, document, monkeypatch):
-    monkeypatch.setattr("shutil.which", lambda name: None)
+def test_without_libreoffice_the_page_says_what_to_install(login, team, document, monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))  # a server without LibreOffice
     page = login(team.member).get(detail(team, document)).content.decode()
     assert "data-conversion-missing" in page and "apt-get install libreoffice-writer-nogui" in page
     assert "Convert…" not in page

@@ -12,6 +12,7 @@ from files import services
 from files.info import rest_file_info, upload_file_info
 from files.media import analysis
 from files.models import Event, File
+from files.services import MEDIA_ANALYSE_TASK
 from projects.services import project_create
 from tests.factories import UserFactory
 
@@ -66,14 +67,12 @@ def test_a_file_ffprobe_cannot_read_is_marked_analysed_without_info(project):
     assert not Event.objects.filter(file_uuid=file.uuid, type="file.info_updated").exists()
 
 
-def test_the_sweep_sends_media_files_never_analysed(project, mp4_bytes, monkeypatch):
-    sent = []
-    monkeypatch.setattr(analysis, "send_batches", lambda name, ids: sent.extend(ids) or ids)
+def test_the_sweep_sends_media_files_never_analysed(project, mp4_bytes, broker_queue):
     old, recent, done = upload(project, mp4_bytes), upload(project, mp4_bytes), upload(project, mp4_bytes)
     text = upload(project, b"plain words", name="notes.txt")
     removed = services.file_delete(file=upload(project, mp4_bytes))
     File.objects.exclude(pk=recent.pk).update(datetime_uploaded=timezone.now() - timedelta(hours=1))
     File.objects.filter(pk=done.pk).update(media_info={})
     assert analysis.media_sweep() == 1
-    assert sent == [str(old.uuid)]
+    assert broker_queue.args(MEDIA_ANALYSE_TASK) == [[str(old.uuid)]]
     assert text.uuid and removed.uuid  # neither a non-media file nor a removed one is sent

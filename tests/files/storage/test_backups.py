@@ -1,8 +1,6 @@
 """Backups to a project's bucket on a real S3 API (moto_server): jobs, backfill, retries, a real worker."""
 
 import os
-import threading
-import time
 import tracemalloc
 import uuid
 from datetime import timedelta
@@ -10,6 +8,7 @@ from datetime import timedelta
 import boto3
 import pytest
 from django.core.files.base import ContentFile
+from django.db import transaction
 from django.utils import timezone
 
 from files import services
@@ -18,7 +17,8 @@ from files.outbox import relay as outbox
 from files.storage import backups
 from files.storage import buckets as storage_targets
 from files.storage.backends import s3_client, storage_for_target
-from tests.conftest import S3_KEY, S3_REGION, S3_SECRET, wait_until
+from tests.conftest import S3_KEY, S3_REGION, S3_SECRET
+from tests.helpers import Crew, lock_waiters, wait_until
 
 Status = FileBackup.Status
 
@@ -301,35 +301,26 @@ def test_a_real_worker_backfills_and_copies_new_files(team, moto_endpoint, bucke
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_workers_never_copy_the_same_job_twice(team, moto_endpoint, bucket, only_backups, monkeypatch):
+def test_two_workers_never_copy_the_same_job_twice(team, moto_endpoint, bucket, only_backups):
+    """Staged: three workers claim the same job at once; the job's row is held locked until all
+    three claims wait on it, so their UPDATEs meet the row together and PostgreSQL re-checks the
+    claim's condition for the second and third."""
     target = connect(team.project, moto_endpoint, bucket)
     file = upload(team.project)
     backups.backfill_run(target_id=target.pk)
     job = FileBackup.objects.get(file=file)
-    copies = []
-    real_copy = backups._copy
-
-    def slow_copy(file, target):
-        copies.append(file.pk)
-        time.sleep(0.3)
-        real_copy(file, target)
-
-    monkeypatch.setattr(backups, "_copy", slow_copy)
     results = []
-
-    def run():
-        from django.db import connection
-
-        results.append(backups.backup_run(backup_id=job.pk))
-        connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert copies == [file.pk]
+    crew = Crew()
+    crew.add(lambda: results.append(backups.backup_run(backup_id=job.pk)), count=3)
+    with transaction.atomic():
+        FileBackup.objects.select_for_update().get(pk=job.pk)
+        crew.start()
+        assert wait_until(lambda: lock_waiters() == 3), "the workers never all waited on the job's row"
+    crew.join()
     assert sorted(results) == [Status.DONE, "not-due", "not-due"]
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == (Status.DONE, 1)
+    assert object_bytes(moto_endpoint, bucket, f"{file.uuid}/a.txt") == b"hello"
 
 
 def test_an_endpoint_that_turns_inward_after_its_test_gets_no_bytes(

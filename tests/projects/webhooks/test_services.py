@@ -1,12 +1,15 @@
 """Webhook subscriptions: validation, duplicates, unsubscribe, the secret at rest, the admin."""
 
+import threading
+
 import pytest
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import connection
+from django.db import connection, transaction
 
 from projects.models import Webhook
 from projects.webhooks import services as webhook_services
 from tests.factories import UserFactory
+from tests.helpers import blocked_on_a_lock, wait_until
 
 URL = "https://hooks.example.com/filedock"
 
@@ -91,13 +94,34 @@ def test_same_url_may_subscribe_to_other_events_and_in_other_projects(team):
     assert Webhook.objects.filter(target_url=URL).count() == 3
 
 
-def test_a_racing_duplicate_caught_by_the_database_is_a_validation_error(team, monkeypatch):
-    create(team.project)
-    monkeypatch.setattr(webhook_services, "_webhook_clean", lambda webhook: None)  # as if the check ran before the twin
-    with pytest.raises(ValidationError) as exc_info:
+@pytest.mark.django_db(transaction=True)
+def test_a_racing_duplicate_caught_by_the_database_is_a_validation_error(team):
+    """Staged: the first subscription is saved but not committed when the second checks for
+    twins (it sees none) and inserts; its insert waits on the unique index until the first
+    commits, then fails, and that failure is the same validation error as the check's."""
+    outcome = {}
+
+    def second():
+        try:
+            with transaction.atomic():
+                try:
+                    create(team.project)
+                except ValidationError as exc:
+                    outcome["errors"] = exc.message_dict
+                except BaseException as exc:
+                    outcome["other"] = repr(exc)
+                outcome["count"] = team.project.webhooks.count()  # the transaction is still usable
+        finally:
+            connection.close()
+
+    with transaction.atomic():
         create(team.project)
-    assert NON_FIELD_ERRORS in errors(exc_info)
-    assert team.project.webhooks.count() == 1  # and the transaction is still usable
+        racer = threading.Thread(target=second)
+        racer.start()
+        assert wait_until(blocked_on_a_lock), f"the second insert never waited on the unique index: {outcome}"
+    racer.join(10)
+    assert outcome == {"errors": {NON_FIELD_ERRORS: [webhook_services.WEBHOOK_DUPLICATE]}, "count": 1}
+    assert team.project.webhooks.count() == 1
 
 
 def test_update_changes_only_the_given_fields(team):
