@@ -71,8 +71,8 @@ def test_dashboard_pages_have_a_strict_csp_and_no_inline_code(login, team):
     problems = []
     for url in pages:
         response = client.get(url)
-        if response.status_code != 200 or "text/html" not in response["Content-Type"]:
-            continue
+        assert (url, response.status_code) == (url, 200)  # a page that stops being one fails, not skips
+        assert response["Content-Type"].startswith("text/html"), url
         csp = _csp(response)
         html = response.content.decode()
         for directive in ("script-src", "style-src"):
@@ -100,9 +100,12 @@ def test_signed_out_pages_have_a_strict_csp_and_no_inline_code(client, db):
         assert not INLINE_SCRIPT.search(html) and not INLINE_STYLE_ATTR.search(html), url
 
 
-@pytest.mark.parametrize("url", ["/accounts/login/", "/healthz", "/upload/info/", "/api/project/"])
-def test_security_headers(client, db, url):
+@pytest.mark.parametrize(
+    ("url", "status"), [("/accounts/login/", 200), ("/healthz", 200), ("/upload/info/", 403), ("/api/project/", 406)]
+)
+def test_security_headers(client, db, url, status):
     response = client.get(url)
+    assert response.status_code == status  # errors too carry the headers
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Referrer-Policy"] == "same-origin"
     assert response["X-Frame-Options"] == "DENY"
