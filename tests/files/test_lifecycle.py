@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, connection
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from files import services
@@ -19,6 +19,7 @@ from files.outbox.relay import event_file_infos
 from files.storage import expiry, sweeps
 from projects.services import project_create
 from tests.factories import UserFactory
+from tests.helpers import blocked_on_a_lock, wait_until
 
 # Uploadcare's initiator for what the platform does by itself.
 EXPIRED = {"type": "system", "detail": {"request_id": None, "addon_name": None, "reason": "expired"}}
@@ -106,7 +107,7 @@ def test_store_racing_expiry_never_loses_a_stored_file():
 
     def expirer():
         while expiry.file_expire_batch(limit=7):
-            time.sleep(0.001)
+            pass
         connection.close()
 
     threads = [threading.Thread(target=storer), threading.Thread(target=expirer)]
@@ -122,7 +123,45 @@ def test_store_racing_expiry_never_loses_a_stored_file():
         assert default_storage.exists(rows[pk].storage_key)
     for pk in refused:
         assert rows[pk].is_removed and not rows[pk].is_stored
-    assert stored_ok and refused, "the race should have gone both ways at least once"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_store_and_expiry_meeting_on_one_row_each_way():
+    """Staged both ways on one row, without counting on thread scheduling: a store that holds the
+    row keeps it (expiry skips it), and a store that waits for expiry's claim finds it removed."""
+    project = project_create(owner=UserFactory(), name="race")
+    kept, lost = (make_file(project, name=f"{i}.txt", age=timedelta(days=2)) for i in range(2))
+
+    with transaction.atomic():  # the store of `kept` has not committed when expiry runs
+        services.file_store(file=kept)
+        expiring = threading.Thread(target=lambda: (expiry.file_expire_batch(limit=10), connection.close()))
+        expiring.start()
+        expiring.join(10)
+    assert not expiring.is_alive(), "expiry waited for a row a store holds"
+    kept.refresh_from_db()
+    assert kept.is_stored and not kept.is_removed and default_storage.exists(kept.storage_key)
+    assert File.objects.get(pk=lost.pk).is_removed
+
+    fresh = make_file(project, name="fresh.txt", age=timedelta(days=2))
+    outcome = []
+
+    def store():
+        try:
+            services.file_store(file=File.objects.get(pk=fresh.pk))
+            outcome.append("stored")
+        except services.FileRemovedError:
+            outcome.append("refused")
+        finally:
+            connection.close()
+
+    with transaction.atomic():  # expiry has claimed `fresh` and not committed when the store comes
+        assert [str(uuid) for uuid, *_ in expiry.expire_rows(limit=10)] == [str(fresh.uuid)]
+        storing = threading.Thread(target=store)
+        storing.start()
+        assert wait_until(blocked_on_a_lock), "the store never waited for expiry's claim"
+    storing.join(10)
+    fresh.refresh_from_db()
+    assert outcome == ["refused"] and fresh.is_removed and fresh.datetime_stored is None
 
 
 def test_crash_between_bytes_and_row_leaves_an_orphan_the_sweep_removes(project):

@@ -1,7 +1,7 @@
 """The proxy endpoint and its services, with pytest-httpserver as the origin (tests allow loopback)."""
 
 import io
-import time
+import threading
 from datetime import timedelta
 
 import httpx
@@ -18,6 +18,7 @@ from billing.models import UsageDay
 from files.cdn import proxy
 from files.cdn.proxy_views import split_path
 from files.models import ProxiedFile
+from tests.helpers import wait_until
 
 DATA = b"0123456789abcdefghijklmnopqrstuvwxyz"
 
@@ -218,16 +219,17 @@ def test_file_over_the_size_limit_is_413(client, project, httpserver, settings):
 def test_slow_origin_hits_the_time_limit(client, project, httpserver, settings):
     settings.FILEDOCK_PROXY_TIMEOUT = 1
 
+    release = threading.Event()
+
     def slow(request):
-        time.sleep(1.5)
+        release.wait(10)  # answers only once the test has seen the time limit hit
         return Response(DATA)
 
     httpserver.expect_request("/slow").respond_with_handler(slow)
     response = client.get(endpoint(project, httpserver.url_for("/slow")))
     assert response.status_code == 502 and "within 1 s" in response.content.decode()
-    deadline = time.monotonic() + 5
-    while not httpserver.log and time.monotonic() < deadline:  # let the handler finish inside this test
-        time.sleep(0.05)
+    release.set()
+    assert wait_until(lambda: httpserver.log)  # the handler finishes inside this test
 
 
 def _expire(project):

@@ -2,7 +2,6 @@
 
 import json
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -282,11 +281,11 @@ def test_the_response_excerpt_is_capped_at_2_kb(team, httpserver):
 def test_a_slow_receiver_times_out_and_is_retried(team, httpserver, settings):
     settings.FILEDOCK_WEBHOOK_TIMEOUT = 1
 
-    done = threading.Event()
+    answered, release = threading.Event(), threading.Event()
 
     def slow(request):
-        time.sleep(1.5)
-        done.set()
+        release.wait(10)  # answers only once the test has seen the attempt time out
+        answered.set()
         return Response("late")
 
     httpserver.expect_request("/slow", method="POST").respond_with_handler(slow)
@@ -295,7 +294,8 @@ def test_a_slow_receiver_times_out_and_is_retried(team, httpserver, settings):
     assert webhook_delivery_attempt(delivery_id=only_delivery(webhook).pk) == "retry"
     attempt = WebhookAttempt.objects.get()
     assert attempt.status_code is None and attempt.error.startswith("Timed out")
-    done.wait(5)  # the shared test server answers one request at a time; let it finish this one
+    release.set()
+    assert answered.wait(5)  # the shared test server answers one request at a time; let it finish this one
 
 
 def test_connection_refused_is_a_failed_attempt(team):
