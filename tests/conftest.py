@@ -3,18 +3,16 @@ import subprocess
 import sys
 import time
 import urllib.request
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-import boto3
 import pytest
 
 from projects.models import Membership, Project, Role
 from projects.services import project_create
 from tests.clamd import Clamd
 from tests.factories import UserFactory
-from tests.helpers import wait_until  # noqa: F401  (until every module imports it from tests.helpers)
+from tests.helpers import S3_KEY, S3_REGION, S3_SECRET, new_bucket
 
 
 @dataclass
@@ -209,10 +207,6 @@ def broker_down(settings):
 
 # S3: a real S3 API (moto_server) for the tests that need a bucket.
 
-S3_REGION = "us-east-1"
-S3_KEY = "testing"
-S3_SECRET = "testing"
-
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -274,13 +268,3 @@ def s3_storage(moto_endpoint, settings):
 def customer_bucket(moto_endpoint) -> str:
     """A fresh bucket on moto_server, as a customer would connect for custom storage or backups."""
     return new_bucket(moto_endpoint, "customer")
-
-
-def new_bucket(endpoint: str, prefix: str) -> str:
-    """Creates a bucket with a fresh name on moto_server and returns the name."""
-    name = f"{prefix}-{uuid.uuid4().hex[:12]}"
-    client = boto3.client(
-        "s3", endpoint_url=endpoint, region_name=S3_REGION, aws_access_key_id=S3_KEY, aws_secret_access_key=S3_SECRET
-    )
-    client.create_bucket(Bucket=name)
-    return name

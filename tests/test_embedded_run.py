@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import ACCEPT
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -243,7 +245,7 @@ def test_rate_limits_count_across_the_embedded_runs_web_workers(embedded_env, tm
                 f"http://127.0.0.1:{port}/api/project/",
                 headers={
                     "Authorization": f"Uploadcare.Simple {keys['public_key']}:wrong",
-                    "Accept": "application/vnd.uploadcare-v0.7+json",
+                    "Accept": ACCEPT,
                     "Connection": "close",  # a new connection each time, so both workers take some
                 },
             )
@@ -300,7 +302,7 @@ def test_a_bulk_store_reaches_the_backup_bucket_within_seconds(embedded_env, tmp
             method="PUT",
             headers={
                 "Authorization": f"Uploadcare.Simple {keys['public_key']}:{keys['secret_key']}",
-                "Accept": "application/vnd.uploadcare-v0.7+json",
+                "Accept": ACCEPT,
                 "Content-Type": "application/json",
             },
         )

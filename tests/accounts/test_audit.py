@@ -374,8 +374,8 @@ def test_odd_filter_values_never_crash_the_page(client, team, query):
 
 
 def test_password_and_two_factor_changes_are_in_the_account_log(client, db, django_capture_on_commit_callbacks):
-    from tests.accounts.test_pages import activate_totp, log_in
     from tests.factories import PASSWORD, UserFactory
+    from tests.helpers import activate_totp, log_in
 
     user = UserFactory()
     log_in(client, user)
@@ -419,8 +419,8 @@ def test_upload_source_and_proxy_domain_changes_are_in_the_project_log(team):
 def test_a_sign_in_with_a_recovery_code_is_in_the_account_log(client, db, django_capture_on_commit_callbacks):
     from allauth.mfa.models import Authenticator
 
-    from tests.accounts.test_pages import activate_totp, log_in
     from tests.factories import PASSWORD, UserFactory
+    from tests.helpers import activate_totp, log_in
 
     user = UserFactory()
     log_in(client, user)
@@ -450,7 +450,7 @@ def test_audit_and_session_rows_name_the_browser_and_system_not_the_raw_agent(cl
 def test_signing_out_other_sessions_is_in_the_account_log(client, db):
     from django.test import Client
 
-    from tests.accounts.test_pages import log_in
+    from tests.helpers import log_in
 
     user = UserFactory()
     elsewhere = Client(REMOTE_ADDR="198.51.100.4", HTTP_USER_AGENT=CHROME_MAC)

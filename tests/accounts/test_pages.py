@@ -11,13 +11,13 @@ import pytest
 from allauth.account.models import EmailAddress
 from allauth.account.views import EmailView
 from allauth.mfa.models import Authenticator
-from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value, yield_hotp_counters_from_time
 from django.core import mail
 from django.urls import path, reverse
 
 from accounts.models import User
 from config.urls import urlpatterns as project_urlpatterns
 from tests.factories import PASSWORD, UserFactory
+from tests.helpers import activate_totp, log_in
 
 pytestmark = pytest.mark.django_db
 
@@ -77,29 +77,9 @@ def assert_manage_page(response, heading, current):
     return html
 
 
-def log_in(client, user):
-    """Log in through the real form, so allauth records how the user authenticated."""
-    response = client.post(reverse("account_login"), {"login": user.email, "password": PASSWORD})
-    assert response.status_code == 302, response.content.decode()
-    return response
-
-
 def reauthenticate(client):
     response = client.post(reverse("account_reauthenticate"), {"password": PASSWORD})
     assert response.status_code == 302, response.content.decode()
-
-
-def current_totp_code(secret):
-    return format_hotp_value(hotp_value(secret, next(yield_hotp_counters_from_time())))
-
-
-def activate_totp(client):
-    """Activate the authenticator app through the pages, as a person would; returns the activate page."""
-    page = client.get(reverse("mfa_activate_totp"))
-    secret = re.search(r'id="authenticator_secret"[^>]* value="([A-Z2-7]+)"', page.content.decode()).group(1)
-    response = client.post(reverse("mfa_activate_totp"), {"code": current_totp_code(secret)})
-    assert response.status_code == 302, response.content.decode()
-    return page
 
 
 def link_in_last_mail(path_prefix):

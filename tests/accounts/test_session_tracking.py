@@ -7,8 +7,8 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.accounts.test_pages import log_in
 from tests.factories import UserFactory
+from tests.helpers import log_in
 
 
 def _age_the_session(user) -> None:

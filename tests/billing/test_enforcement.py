@@ -12,8 +12,7 @@ from files.models import File
 from files.services import file_upload
 from files.uploads.from_url import from_url_fetch
 from tests.billing.conftest import add_file
-
-ACCEPT = "application/vnd.uploadcare-v0.7+json"
+from tests.helpers import ACCEPT
 
 
 def rest(client, project):

@@ -10,9 +10,8 @@ from playwright.sync_api import expect
 from files.models import FileBackup
 from projects.services import project_create
 from tests.browser.conftest import sign_in
-from tests.conftest import S3_KEY, S3_REGION
-from tests.factories import UserFactory
-from tests.files.storage.test_backups import s3, upload
+from tests.factories import UserFactory, make_file
+from tests.helpers import S3_KEY, S3_REGION, s3
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 
@@ -24,7 +23,7 @@ def test_connect_a_backup_bucket_and_watch_the_backfill(page, live_server, moto_
     s3(moto_endpoint).create_bucket(Bucket=bucket)
     user = UserFactory(email="backups@example.com")
     project = project_create(owner=user, name="Archive")
-    files = [upload(project, f"report-{i}.txt", f"report {i}\n".encode() * 100) for i in range(12)]
+    files = [make_file(project, f"report-{i}.txt", f"report {i}\n".encode() * 100) for i in range(12)]
 
     sign_in(page, user)
     expect(page).to_have_url(re.compile(rf"/projects/{project.pk}/$"))

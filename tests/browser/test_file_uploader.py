@@ -307,7 +307,7 @@ def test_file_uploader_cloud_image_editor_crop_and_rotate(page, live_server, cdn
 def test_the_integrate_pages_snippet_uploads_as_pasted(page, client, live_server, cdn_origin, page_server):
     """The Integrate page's snippet, as a person copies it, on a page of its own: only the package's
     address is pointed at the local copy of the npm package (nothing leaves this machine)."""
-    from tests.conftest import wait_until
+    from tests.helpers import wait_until
 
     owner = UserFactory(email="integrator@example.com")
     project = project_create(owner=owner, name="Integrate")

@@ -1,25 +1,18 @@
 """The files browser in Chromium: upload two files with progress bars, search, copy a URL, delete."""
 
-import io
 import re
 from pathlib import Path
 
 import pytest
-from PIL import Image
 from playwright.sync_api import expect
 
 from files.models import File
 from projects.services import project_create
 from tests.browser.conftest import sign_in
 from tests.factories import UserFactory
+from tests.helpers import png_bytes
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
-
-
-def _png() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (320, 200), (52, 81, 224)).save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 @pytest.mark.browser
@@ -41,7 +34,7 @@ def test_upload_search_copy_and_delete_files(page, live_server, context):
         "input[type=file]",
         [
             {"name": "alpha-report.txt", "mimeType": "text/plain", "buffer": b"alpha report\n" * 4000},
-            {"name": "beta-photo.png", "mimeType": "image/png", "buffer": _png()},
+            {"name": "beta-photo.png", "mimeType": "image/png", "buffer": png_bytes(320, 200)},
         ],
     )
     expect(page.locator("[data-upload-list] li progress")).to_have_count(2)

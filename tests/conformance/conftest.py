@@ -8,8 +8,8 @@ import pytest
 from pyuploadcare import Uploadcare
 from pyuploadcare.api.auth import UploadcareSimpleAuth
 
-from projects.services import project_create, secret_key_create
-from tests.factories import UserFactory
+from projects.services import project_create
+from tests.factories import UserFactory, make_key
 
 JS_DIR = Path(__file__).parent / "js"
 
@@ -40,7 +40,7 @@ def node():
 @pytest.fixture
 def live_project(transactional_db):
     project = project_create(owner=UserFactory(), name="conformance")
-    _, secret = secret_key_create(project=project, label="conformance")
+    _, secret = make_key(project, label="conformance")
     return project, secret
 
 

@@ -10,7 +10,7 @@ from pyuploadcare.exceptions import InvalidRequestError
 from files.addons.runs import CLAMAV
 from files.models import File
 from tests.clamd import EICAR
-from tests.conftest import wait_until
+from tests.helpers import wait_until
 from tests.projects.webhooks.receiver import subscribe
 
 

@@ -16,8 +16,8 @@ from pyuploadcare.transformations.document import DocumentFormat, DocumentTransf
 from pyuploadcare.transformations.video import Quality, ResizeMode, VideoFormat, VideoTransformation
 
 from files.models import Conversion, File
-from tests.conftest import wait_until
 from tests.files.conversions.samples import mp4, odt, pdf
+from tests.helpers import wait_until
 
 DONE = ("finished", "failed", "cancelled")
 

@@ -19,17 +19,10 @@ from files.models import File, Group, MultipartUpload
 from files.services import file_upload
 from files.uploads.groups import group_create
 from projects.models import Webhook
-from tests.files.uploads.test_views import png_bytes
+from tests.helpers import ok, png_bytes
 
 JS_DIR = Path(__file__).parent / "js"
 UPLOAD_CLIENT = "@uploadcare/upload-client"
-
-
-def ok(results: dict, call_id: str):
-    """The result of one call, which must have succeeded."""
-    outcome = results[call_id]
-    assert outcome["ok"], f"{call_id}: {outcome['error']}"
-    return outcome["result"]
 
 
 def cdn_bytes(url: str) -> bytes:
@@ -380,7 +373,7 @@ def test_rest_client_with_the_dashboard_api_base(live_server, live_project, node
 def test_rest_client_execute_addon_and_status(rest_client_js, conformance, live_project, clamd, celery_worker):
     from files.addons.runs import CLAMAV
     from tests.clamd import EICAR
-    from tests.conftest import wait_until
+    from tests.helpers import wait_until
 
     project, _ = live_project
     file = file_upload(project=project, content=ContentFile(EICAR, name="e.com"), filename="e.com", store=True)

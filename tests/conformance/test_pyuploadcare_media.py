@@ -5,7 +5,7 @@ import subprocess
 import pytest
 
 from files.models import Event, File
-from tests.conftest import wait_until
+from tests.helpers import wait_until
 
 
 def ffmpeg(path, *arguments: str) -> bytes:

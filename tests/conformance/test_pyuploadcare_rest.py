@@ -5,6 +5,7 @@ from pyuploadcare.exceptions import AuthenticationError, WebhookIsNotUnique
 
 from projects.models import SecretKey
 from projects.services import secret_key_revoke
+from tests.helpers import png_bytes
 
 
 @pytest.mark.conformance("project info")
@@ -63,26 +64,18 @@ def test_webhooks_create_list_update_delete(rest_client, live_project):
 # --- Files and groups (REST v0.7) ----------------------------------------------------------------
 # (Imports here rather than at the top: this section is appended next to other people's.)
 
-import io  # noqa: E402
 import urllib.request  # noqa: E402
 import uuid  # noqa: E402
 from datetime import UTC, datetime, timedelta  # noqa: E402
 
 from django.core.files.base import ContentFile  # noqa: E402
 from django.core.files.storage import default_storage  # noqa: E402
-from PIL import Image  # noqa: E402
 from pyuploadcare.exceptions import InvalidRequestError  # noqa: E402
 
 from files.models import File  # noqa: E402
 from files.services import file_upload  # noqa: E402
 from projects.services import project_create  # noqa: E402
 from tests.factories import UserFactory  # noqa: E402
-
-
-def _png(width: int, height: int) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (width, height), (200, 20, 20)).save(out, "PNG")
-    return out.getvalue()
 
 
 def _file(project, name="a.txt", body=b"hello", store=False, at=None):
@@ -208,7 +201,7 @@ def test_create_local_copy(rest_client, live_project):
     with default_storage.open(File.objects.get(uuid=stored_copy.uuid).storage_key) as fh:
         assert fh.read() == b"copy me"
     # The client's effects travel in `source`; the copy is the rendered image.
-    photo = rest_client.file(_file(project, "photo.png", body=_png(40, 20)))
+    photo = rest_client.file(_file(project, "photo.png", body=png_bytes(40, 20)))
     thumb = photo.create_local_copy(effects="resize/10x/-/format/jpeg/")
     thumb.update_info()
     assert (thumb.filename, thumb.info["mime_type"], thumb.info["content_info"]["image"]["width"]) == (

@@ -9,7 +9,7 @@ from pyuploadcare.exceptions import InvalidRequestError
 
 from files.models import File
 from projects.models import Project
-from tests.files.uploads.test_views import png_bytes
+from tests.helpers import png_bytes
 
 
 def cdn_bytes(file) -> bytes:

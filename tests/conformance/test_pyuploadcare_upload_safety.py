@@ -11,10 +11,8 @@ from pyuploadcare.exceptions import InvalidRequestError
 from files.info import rest_file_info
 from files.models import File
 from projects.models import Project
+from tests.helpers import SVG, UNSAFE_SVGS, exif_of, photo_with_gps
 
-SVG = (
-    '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="20" height="10">{}</svg>'
-)
 CLEAN_SVG = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
     '<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">\n'
@@ -24,20 +22,6 @@ CLEAN_SVG = (
         '<a href="#r"><text>hi</text></a>'
     )
 ).encode()
-UNSAFE_SVGS = {
-    "script": SVG.format("<script>alert(document.domain)</script>"),
-    "event handler": SVG.format('<rect width="5" height="5" onclick="alert(1)"/>'),
-    "javascript link": SVG.format('<a xlink:href=" JaVa&#x09;script:alert(1)"><text>x</text></a>'),
-    "external image": SVG.format('<image href="https://tracker.example.com/p.png" width="5" height="5"/>'),
-    "external use": SVG.format('<use href="https://evil.example.com/sprite.svg#icon"/>'),
-    "foreignObject": SVG.format('<foreignObject><div xmlns="http://www.w3.org/1999/xhtml">x</div></foreignObject>'),
-    "css url": SVG.format('<rect width="5" height="5" style="fill: url(//evil.example.com/x.svg#p)"/>'),
-    "style import": SVG.format('<style>@import "https://evil.example.com/a.css";</style>'),
-    "animated href": SVG.format('<a href="#ok"><set attributeName="href" to="javascript:alert(1)"/><text>x</text></a>'),
-    "entity": '<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY x "boom">]>' + SVG.format("<text>&x;</text>"),
-    "stylesheet instruction": '<?xml-stylesheet href="https://evil.example.com/a.css"?>' + SVG.format(""),
-    "not well-formed": SVG.format("<rect>"),
-}
 
 
 def upload(uploadcare, tmp_path, name: str, data: bytes, **options):
@@ -88,28 +72,11 @@ def test_without_svg_validation_an_svg_with_a_script_is_kept(live_project, uploa
 # --- EXIF ---------------------------------------------------------------------------------------
 
 TAKEN = datetime(2026, 8, 20, 8, 59, 50)
-GPS = {1: "N", 2: (55.0, 37.0, 12.25), 3: "W", 4: (37.0, 39.0, 46.5)}
-
-
-def photo_with_gps() -> bytes:
-    exif = Image.Exif()
-    exif[ExifTags.Base.Make] = "Filedock camera"
-    exif[ExifTags.Base.Orientation] = 6
-    exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = "2026:08:20 08:59:50"
-    exif.get_ifd(ExifTags.IFD.GPSInfo).update(GPS)
-    buffer = io.BytesIO()
-    Image.new("RGB", (64, 48), (10, 120, 200)).save(buffer, "JPEG", exif=exif, dpi=(300, 300))
-    return buffer.getvalue()
 
 
 def parse(text: str) -> datetime:
     assert text == "2026-08-20T08:59:50"  # Uploadcare's form: ISO 8601, no time zone
     return datetime.fromisoformat(text)
-
-
-def exif_of(data: bytes) -> Image.Exif:
-    with Image.open(io.BytesIO(data)) as image:
-        return image.getexif()
 
 
 @pytest.mark.parametrize("setting", ["off", "location", "all"])

@@ -15,9 +15,8 @@ from files.services import file_upload
 from files.tags import file_tags, file_tags_replace
 from projects.services import project_create
 from tests.conformance import test_js_clients
-from tests.conformance.test_js_clients import ok
-from tests.factories import UserFactory
-from tests.files.storage.test_backups import connect, s3
+from tests.factories import UserFactory, make_bucket
+from tests.helpers import ok, s3
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 rest_client_js = test_js_clients.rest_client_js  # the fixture: @uploadcare/rest-client, each auth scheme
@@ -127,7 +126,7 @@ def test_pyuploadcare_iterate_search_files(rest_client, library):
 @pytest.mark.conformance("create_remote_copy to a connected bucket (moto_server)")
 def test_pyuploadcare_create_remote_copy(rest_client, live_project, moto_endpoint, customer_bucket):
     project, _ = live_project
-    connect(project, moto_endpoint, customer_bucket, purpose="backup", prefix="uc/")
+    make_bucket(project, moto_endpoint, customer_bucket, purpose="backup", prefix="uc/")
     file = make(project, "report.txt", minutes=0, data=b"remote bytes")
     handle = rest_client.file(str(file.uuid))
     url = handle.create_remote_copy(target=customer_bucket, make_public=False, pattern="${uuid}${ext}")
@@ -225,7 +224,7 @@ def test_rest_client_copy_file_to_remote_storage(
     rest_client_js, conformance, live_project, moto_endpoint, customer_bucket
 ):
     project, _ = live_project
-    connect(project, moto_endpoint, customer_bucket, purpose="storage")
+    make_bucket(project, moto_endpoint, customer_bucket, purpose="storage")
     file = make(project, "pic.txt", minutes=0, data=b"to the bucket")
     results = rest_client_js(
         ("copy", "copyFileToRemoteStorage", {"source": str(file.uuid), "target": customer_bucket, "makePublic": True}),

@@ -11,7 +11,7 @@ from core.numbers import bounded_int
 from files.cdn import proxy
 from files.services import file_upload
 from tests.factories import UserFactory
-from tests.files.uploads.test_views import upload
+from tests.helpers import api_upload
 
 HUGE = "9" * 5000
 
@@ -54,7 +54,7 @@ def test_a_range_of_thousands_of_digits_is_answered_not_a_server_error(client, s
 def test_an_expire_of_thousands_of_digits_is_checked_like_any_other(client, team):
     team.project.require_signed_uploads = True
     team.project.save()
-    response = upload(client, team.project, {"f": SimpleUploadedFile("f.txt", b"x")}, expire=HUGE, signature="ab")
+    response = api_upload(client, team.project, {"f": SimpleUploadedFile("f.txt", b"x")}, expire=HUGE, signature="ab")
     assert response.status_code == 403 and b"signature" in response.content.lower()
 
 

@@ -28,9 +28,8 @@ from django.db import connection
 
 from files.models import FileBackup
 from projects.services import project_create
-from tests.conftest import S3_KEY, S3_REGION, S3_SECRET, wait_until
-from tests.factories import UserFactory
-from tests.files.storage.test_backups import connect, upload
+from tests.factories import UserFactory, make_bucket, make_file
+from tests.helpers import S3_KEY, S3_REGION, S3_SECRET, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 MOTO = str(Path(sys.executable).parent / "moto_server")
@@ -179,7 +178,7 @@ def project(moto_endpoint):
     project = project_create(owner=UserFactory(), name="backup faults")
     source = f"source-{uuid.uuid4().hex[:8]}"
     s3(moto_endpoint).create_bucket(Bucket=source)
-    connect(project, moto_endpoint, source, purpose="storage")
+    make_bucket(project, moto_endpoint, source, purpose="storage")
     return project
 
 
@@ -189,12 +188,12 @@ def jobs(**filters):
 
 @pytest.mark.django_db(transaction=True)
 def test_target_down_then_up_every_stored_file_is_backed_up(project, target_server, workers):
-    before = [upload(project, f"before-{i}.txt", f"before {i}".encode()) for i in range(3)]
+    before = [make_file(project, f"before-{i}.txt", f"before {i}".encode()) for i in range(3)]
     s3(target_server.endpoint).create_bucket(Bucket="backups")
-    connect(project, target_server.endpoint, "backups", prefix="fd/")
+    make_bucket(project, target_server.endpoint, "backups", prefix="fd/")
     target_server.stop()  # down before any worker ran
-    after = [upload(project, f"after-{i}.txt", f"after {i}".encode()) for i in range(3)]
-    upload(project, "temporary.txt", b"not stored", store=False)
+    after = [make_file(project, f"after-{i}.txt", f"after {i}".encode()) for i in range(3)]
+    make_file(project, "temporary.txt", b"not stored", store=False)
     workers()
 
     # Backfill and outbox both make jobs; every copy fails, is recorded and retried.
@@ -215,10 +214,10 @@ def test_target_down_then_up_every_stored_file_is_backed_up(project, target_serv
 @pytest.mark.django_db(transaction=True)
 def test_worker_killed_mid_copy_completes_after_restart(project, target_server, workers):
     data = os.urandom(40 * 1024 * 1024)
-    big = upload(project, "big.bin", data)
+    big = make_file(project, "big.bin", data)
     target = s3(target_server.endpoint)
     target.create_bucket(Bucket="backups")
-    connect(project, target_server.endpoint, "backups")
+    make_bucket(project, target_server.endpoint, "backups")
     # 4 MiB/s: the 40 MiB copy takes about ten seconds, long enough to kill it in the middle.
     first = workers(FILEDOCK_BACKUP_MAX_BANDWIDTH=str(4 * 1024 * 1024))
 
@@ -252,10 +251,10 @@ def test_target_stopped_mid_copy_every_stored_file_is_backed_up_once_it_is_back(
     recorded and retried, nothing half-copied shows, and once it is back every stored file (the
     large one and small ones uploaded while it was down) is backed up with all its bytes."""
     data = os.urandom(16 * MiB)
-    big = upload(project, "big.bin", data)
+    big = make_file(project, "big.bin", data)
     target = s3(target_server.endpoint)
     target.create_bucket(Bucket="backups")
-    connect(project, target_server.endpoint, "backups")
+    make_bucket(project, target_server.endpoint, "backups")
     # 4 MiB/s: the 16 MiB copy takes about four seconds; the target is stopped after its first part.
     workers(FILEDOCK_BACKUP_MAX_BANDWIDTH=str(4 * MiB))
 
@@ -267,7 +266,7 @@ def test_target_stopped_mid_copy_every_stored_file_is_backed_up_once_it_is_back(
 
     assert wait_until(mid_copy, 60), workers.logs()
     target_server.stop()
-    small = {upload(project, f"small-{i}.txt", f"small {i}".encode()): f"small {i}".encode() for i in range(3)}
+    small = {make_file(project, f"small-{i}.txt", f"small {i}".encode()): f"small {i}".encode() for i in range(3)}
     assert wait_until(
         lambda: jobs(file=big, status=Status.PENDING, attempts__gte=1).exclude(last_error="").exists(), 60
     ), workers.logs()

@@ -20,10 +20,10 @@ from files.conversions.jobs import RUN_TASK, conversions_create
 from files.models import Conversion, File, Group
 from files.services import file_upload
 from projects.services import project_create
-from tests.conftest import wait_until
 from tests.factories import UserFactory
 from tests.faults.processes import Workers, database_url, server_env
 from tests.files.conversions.samples import mp4
+from tests.helpers import wait_until
 
 Status = Conversion.Status
 

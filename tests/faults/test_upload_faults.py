@@ -19,9 +19,9 @@ from files.models import File
 from projects.models import WebhookDelivery
 from projects.services import project_create
 from projects.webhooks import services as webhook_services
-from tests.conftest import wait_until
 from tests.factories import UserFactory
 from tests.faults.processes import Burst, Gunicorn, Workers, database_url, server_env, stored_blobs
+from tests.helpers import wait_until
 from tests.projects.webhooks.receiver import SECRET
 
 Status = WebhookDelivery.Status

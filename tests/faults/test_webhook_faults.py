@@ -28,9 +28,9 @@ from files.services import file_upload
 from projects.models import WebhookAttempt, WebhookDelivery
 from projects.services import project_create
 from projects.webhooks import services as webhook_services
-from tests.conftest import wait_until
 from tests.factories import UserFactory
 from tests.faults.processes import Workers
+from tests.helpers import wait_until
 from tests.projects.webhooks.receiver import SECRET
 
 ROOT = Path(__file__).resolve().parent.parent.parent

@@ -12,10 +12,9 @@ from files.models import File
 from files.outbox import relay as outbox
 from files.uploads.from_url import from_url_fetch
 from projects.models import WebhookDelivery
-from tests.files.uploads.test_views import PART
+from tests.helpers import ACCEPT, PART
 from tests.projects.webhooks.receiver import subscribe
 
-ACCEPT = "application/vnd.uploadcare-v0.7+json"
 EVENTS = ("file.uploaded", "file.stored", "file.deleted", "file.info_updated")
 
 

@@ -207,7 +207,7 @@ def test_metadata_set_and_delete_emit_info_updated(project):
 
 
 def test_delete_also_removes_cached_previews(project, django_capture_on_commit_callbacks):
-    from tests.files.uploads.test_views import png_bytes
+    from tests.helpers import png_bytes
 
     file = make_file(project, name="p.png", body=png_bytes(), store=True)
     preview = images.rendering_get_or_create(source=file, plan=images.parse_preview("10x10"), accepts="")
@@ -313,7 +313,7 @@ def test_two_completions_of_one_multipart_upload_make_one_file():
 
 
 def test_batch_expiry_removes_only_expired_unstored_files_their_blobs_and_previews(project):
-    from tests.files.uploads.test_views import png_bytes
+    from tests.helpers import png_bytes
 
     expired = [make_file(project, name=f"{i}.txt", age=timedelta(days=2)) for i in range(4)]
     pictured = make_file(project, name="p.png", body=png_bytes(), age=timedelta(days=2))

@@ -14,8 +14,7 @@ from files import services
 from files.errors import UploadError
 from files.models import File
 from projects.models import Project
-from tests.conformance.test_pyuploadcare_upload_safety import UNSAFE_SVGS, exif_of, photo_with_gps
-from tests.files.uploads.test_views import blobs
+from tests.helpers import UNSAFE_SVGS, blobs, exif_of, photo_with_gps
 
 
 class OneWay(io.RawIOBase):

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from files.cdn.operations import FILTERS, PARSERS
 from files.services import file_upload
-from tests.files.uploads.test_views import png_bytes
+from tests.helpers import png_bytes
 
 EXAMPLES = 50
 FUZZ = settings(

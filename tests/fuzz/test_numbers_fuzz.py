@@ -10,11 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from files.services import file_upload
+from tests.helpers import ACCEPT
 
 FUZZ = settings(
     max_examples=40, derandomize=True, database=None, deadline=None, suppress_health_check=list(HealthCheck)
 )
-ACCEPT = "application/vnd.uploadcare-v0.7+json"
 NUMBER = st.one_of(
     st.integers(min_value=-(10**30), max_value=10**30).map(str),
     st.integers(min_value=4000, max_value=6000).map(lambda n: "9" * n),

@@ -22,9 +22,8 @@ from schemathesis.specs.openapi.checks import (
 from files.services import file_delete, file_upload
 from files.uploads.groups import group_create
 from projects.webhooks import services as webhook_services
-from tests.files.uploads.test_views import png_bytes
+from tests.helpers import ACCEPT, png_bytes
 
-ACCEPT = "application/vnd.uploadcare-v0.7+json"
 CHECKS = [
     not_a_server_error,
     status_code_conformance,

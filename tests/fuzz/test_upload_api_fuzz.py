@@ -17,7 +17,7 @@ from files.services import file_upload
 from files.uploads.groups import group_create
 from files.uploads.multipart import multipart_start
 from projects.services import project_configure_uploads, project_create
-from tests.files.uploads.test_views import png_bytes, sign
+from tests.helpers import png_bytes, sign
 
 EXAMPLES = 50
 FUZZ = settings(

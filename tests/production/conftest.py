@@ -21,7 +21,7 @@ import pytest
 import redis
 
 from bench.harness import ROOT, free_port, production_env, wait_for
-from tests.conftest import S3_KEY, S3_REGION, S3_SECRET, new_bucket
+from tests.helpers import S3_KEY, S3_REGION, S3_SECRET, new_bucket
 
 SERVER = "postgres://root@127.0.0.1:5432/"
 REDIS_URL = "redis://127.0.0.1:6379/9"  # a db number of its own: the rest of the suite uses 0

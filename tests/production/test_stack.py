@@ -16,8 +16,7 @@ from pytest_httpserver import HTTPServer
 from pyuploadcare import Uploadcare
 from pyuploadcare.secure_url import AkamaiSecureUrlBuilderWithAclToken
 
-from tests.conftest import S3_KEY, S3_REGION, S3_SECRET, wait_until
-from tests.files.uploads.test_views import png_bytes
+from tests.helpers import S3_KEY, S3_REGION, S3_SECRET, png_bytes, wait_until
 
 JS_DIR = Path(__file__).resolve().parent.parent / "conformance" / "js"
 MULTIPART_SIZE = 11 * 1024 * 1024  # pyuploadcare goes multipart from 10 MiB

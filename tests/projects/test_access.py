@@ -1,11 +1,10 @@
 """Every project-scoped URL, walked with every persona: the roles are declared once, on the view."""
 
-import uuid
-
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from projects.models import ROLE_RANK, Role
+from tests.helpers import project_url_kwargs
 
 PERSONAS = ["owner", "admin", "member", "viewer", "outsider", "anonymous"]
 
@@ -21,82 +20,6 @@ def _project_patterns(resolver=None, prefix=""):
 
 
 PROJECT_URLS = sorted(_project_patterns(), key=lambda item: item[0])
-
-
-def _kwargs(pattern, team):
-    from django.core.files.base import ContentFile
-
-    from files.services import file_upload
-    from files.uploads.tus import tus_create
-
-    project = team.project
-    values = {
-        "file_id": lambda: (
-            file_upload(project=project, content=ContentFile(b"hello", name="a.txt"), filename="a.txt", store=False).pk
-        ),
-        "project_id": project.pk,
-        "key_id": lambda: project.secret_keys.first().pk,
-        "membership_id": lambda: project.memberships.get(user=team.viewer).pk,
-        "invitation_id": lambda: project.invitations.create(email="new@example.com", role=Role.MEMBER).pk,
-        "webhook_id": lambda: _webhook(project).pk,
-        "delivery_id": lambda: (
-            _webhook(project).deliveries.create(event_type="file.uploaded", payload={}).delivery_uuid
-        ),
-        "proxy_domain_id": lambda: project.proxy_domains.get_or_create(pattern="images.example.com")[0].pk,
-        "connection_id": lambda: (
-            project.bucket_connections.create(
-                purpose="backup",
-                bucket="b",
-                access_key="k",
-                secret_key="s",
-                endpoint_url="http://127.0.0.1:9",
-                disconnected_at=project.created_at,
-            ).pk
-        ),
-        "provider": lambda: _oauth_app(project).provider,
-        "secret_id": lambda: _delivery_secret(project).pk,
-        "upload_id": lambda: tus_create(project=project, length=10, metadata={"filename": "a.bin"}).pk,
-        "line_id": lambda: _api_log_line(project).pk,
-    }
-    kwargs = {}
-    for name in pattern.pattern.converters:
-        assert name in values, f"the access test does not know how to fill <{name}>; add it to _kwargs"
-        value = values[name]
-        kwargs[name] = value() if callable(value) else value
-    return kwargs
-
-
-def _webhook(project):
-    from projects.webhooks.services import webhook_create
-
-    return project.webhooks.first() or webhook_create(
-        project=project, target_url="https://hooks.example.com/a", event="file.uploaded", signing_secret="s"
-    )
-
-
-def _delivery_secret(project):
-    from projects.services import delivery_secret_create
-
-    return project.delivery_secrets.first() or delivery_secret_create(project=project)[0]
-
-
-def _api_log_line(project):
-    from django.utils import timezone
-
-    from projects.models import ApiLogLine
-
-    return ApiLogLine.objects.create(
-        id=uuid.uuid4(), project=project, created_at=timezone.now(), api="rest", method="GET", path="/", status=200,
-        duration_ms=1,
-    )  # fmt: skip
-
-
-def _oauth_app(project):
-    from projects.services import oauth_app_save
-
-    return project.oauth_apps.first() or oauth_app_save(
-        project=project, provider="dropbox", client_id="abcdefgh1234567", client_secret="s3cret-value", enabled=True
-    )
 
 
 def test_every_project_url_declares_its_role():
@@ -212,7 +135,7 @@ def test_the_table_names_every_project_url():
 def test_project_url_access(client, team, name, pattern, persona):
     view = pattern.callback
     method = view.project_methods[0]
-    kwargs = _kwargs(pattern, team)
+    kwargs = project_url_kwargs(pattern, team)
     url = reverse(name, kwargs=kwargs)
     if persona != "anonymous":
         client.force_login(team.user(persona))

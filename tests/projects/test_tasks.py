@@ -7,8 +7,8 @@ from django.core.files.storage import default_storage
 from files.models import File
 from projects import services, tasks
 from projects.models import Project
-from tests.conftest import wait_until
 from tests.factories import UserFactory
+from tests.helpers import wait_until
 
 
 @pytest.mark.celery_worker

@@ -33,9 +33,8 @@ from files.models import File, FileBackup
 from files.storage import backups, tasks
 from files.storage import buckets as storage_targets
 from projects.services import project_create
-from tests.conftest import S3_KEY, S3_REGION, S3_SECRET
 from tests.factories import UserFactory
-from tests.helpers import Crew
+from tests.helpers import S3_KEY, S3_REGION, S3_SECRET, Crew
 from tests.races.conftest import body_of, make_files
 
 Status = FileBackup.Status

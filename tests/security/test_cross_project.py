@@ -5,7 +5,8 @@ import json
 
 from django.core.files.base import ContentFile
 
-ACCEPT = "application/vnd.uploadcare-v0.7+json"
+from tests.factories import make_key
+from tests.helpers import ACCEPT
 
 
 def _foreign(team):
@@ -31,10 +32,9 @@ def test_group_of_another_projects_files_is_refused(client, team):
 
 
 def test_rest_calls_with_another_projects_keys_cannot_touch_our_file(client, team):
-    from projects.services import secret_key_create
 
     file, other = _foreign(team)
-    _key, secret = secret_key_create(project=other, label="x")
+    _key, secret = make_key(other, label="x")
     auth = {"HTTP_AUTHORIZATION": f"Uploadcare.Simple {other.public_key}:{secret}", "HTTP_ACCEPT": ACCEPT}
     assert client.delete(f"/api/files/{file.uuid}/storage/", **auth).status_code == 404
     batch = client.generic(

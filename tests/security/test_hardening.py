@@ -17,11 +17,11 @@ from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.urls import reverse
 
-from tests.factories import UserFactory
+from tests.factories import UserFactory, make_key
+from tests.helpers import ACCEPT
 from tests.security.test_tenancy import URLCONF, _expected
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-ACCEPT = "application/vnd.uploadcare-v0.7+json"
 
 
 @pytest.fixture(autouse=True)
@@ -36,7 +36,7 @@ def fresh_cache():
 
 def _dashboard_pages(team) -> list[str]:
     """Every GET page of the dashboard the owner can open (project pages and account pages)."""
-    from tests.projects.test_access import _kwargs
+    from tests.helpers import project_url_kwargs
 
     pages = []
     for key, pattern in URLCONF.items():
@@ -50,7 +50,7 @@ def _dashboard_pages(team) -> list[str]:
         converters = set(pattern.pattern.converters) | set(pattern.pattern.regex.groupindex)
         if converters - {"project_id", "file_id", "webhook_id", "provider", "key_id", "membership_id"}:
             continue
-        pages.append(reverse(key, kwargs=_kwargs(pattern, team)))
+        pages.append(reverse(key, kwargs=project_url_kwargs(pattern, team)))
     return pages
 
 
@@ -232,10 +232,9 @@ def test_cors_preflight_is_not_counted(client, project, settings):
 
 
 def test_rest_api_throttle_answers_429_with_retry_after(client, team, settings):
-    from projects.services import secret_key_create
 
     settings.FILEDOCK_API_RATE = "2/min"
-    _key, secret = secret_key_create(project=team.project, label="t")
+    _key, secret = make_key(team.project, label="t")
     auth = {"HTTP_AUTHORIZATION": f"Uploadcare.Simple {team.project.public_key}:{secret}", "HTTP_ACCEPT": ACCEPT}
     statuses = [client.get("/api/project/", **auth) for _ in range(3)]
     assert [r.status_code for r in statuses] == [200, 200, 429]

@@ -13,9 +13,9 @@ from django.urls import reverse
 from files.models import BucketConnection
 from projects.models import OAuthApp, SecretKey, Webhook, all_scopes
 from tests.factories import UserFactory
+from tests.helpers import ACCEPT
 from tests.security.test_hardening import _dashboard_pages
 
-ACCEPT = "application/vnd.uploadcare-v0.7+json"
 WEBHOOK_SECRET = "whsec-signing-Secret-4f1a2b"
 BUCKET_SECRET = "bucket-Secret-Access-Key-9d8c7b6a"
 OAUTH_SECRET = "oauth-client-Secret-77e6d5c4"

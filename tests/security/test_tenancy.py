@@ -25,9 +25,9 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from files.models import Conversion
 from projects.models import ROLE_RANK, Role
-from tests.projects.test_access import _kwargs as project_kwargs
+from tests.factories import make_key
+from tests.helpers import ACCEPT, png_bytes, project_url_kwargs
 
-ACCEPT = "application/vnd.uploadcare-v0.7+json"
 USERS = ["owner", "admin", "member", "viewer", "outsider"]
 NOBODY = ["anonymous", "own_key", "other_key"]  # no session
 PERSONAS = USERS + NOBODY
@@ -36,17 +36,7 @@ MARKER_FILE = "tenantmarker-file.png"
 MARKER_HOOK = "https://tenantmarker.example.com/hook"
 
 
-def _png() -> bytes:
-    import io
-
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.new("RGB", (60, 40), "teal").save(buffer, "PNG")
-    return buffer.getvalue()
-
-
-PNG = _png()
+PNG = png_bytes(60, 40)
 LOGIN = "→login"  # 302 to the dashboard's sign-in page
 ADMIN_LOGIN = "→admin-login"  # 302 to the admin's sign-in page
 DONE = (200, 302, 400)  # allowed: a page, a redirect after the action, or a form error for the empty POST
@@ -360,9 +350,8 @@ class World:
         project = {"own_key": self.project, "other_key": self.other_project}.get(self.persona)
         if project is None:
             return None
-        from projects.services import secret_key_create
 
-        _key, secret = secret_key_create(project=project, label="tenancy")
+        _key, secret = make_key(project, label="tenancy")
         return project.public_key, secret
 
     def seed(self):
@@ -419,7 +408,7 @@ class World:
     def kwargs(self, pattern) -> dict:
         converters = pattern.pattern.converters or dict.fromkeys(pattern.pattern.regex.groupindex)
         if "project_id" in converters:
-            return project_kwargs(pattern, self.team)
+            return project_url_kwargs(pattern, self.team)
         s = self.seeds
         values = {
             "file_id": lambda: str(s["file"].uuid),

@@ -16,7 +16,10 @@ from files.models import EdgeEntry
 from files.services import file_delete
 from files.storage.edge import EDGE_KEYS_PER_FILE, edge_sweep
 from projects.services import delivery_secret_create, project_configure_delivery
-from tests.files.cdn.test_views import image_bytes, upload
+from tests.factories import make_file
+from tests.helpers import image_bytes
+
+DATA = b"0123456789abcdefghijklmnopqrstuvwxyz"
 
 PURGE = re.compile(r"^/purge/.*")
 
@@ -41,7 +44,7 @@ def edge(httpserver):
 
 
 def test_without_an_edge_nothing_is_recorded(client, team):
-    file = upload(team.project)
+    file = make_file(team.project, data=DATA)
     assert get(client, f"/cdn/{file.uuid}/")["Cache-Control"].startswith("public")
     assert not EdgeEntry.objects.exists()
 
@@ -49,7 +52,7 @@ def test_without_an_edge_nothing_is_recorded(client, team):
 def test_public_answers_are_recorded_and_purged_when_the_file_is_deleted(
     client, team, edge, django_capture_on_commit_callbacks
 ):
-    file = upload(team.project, image_bytes(20, 20), name="a.jpg")
+    file = make_file(team.project, data=image_bytes(20, 20), name="a.jpg")
     paths = [
         f"/cdn/{file.uuid}/",
         f"/cdn/{file.uuid}/a.jpg",
@@ -67,14 +70,14 @@ def test_public_answers_are_recorded_and_purged_when_the_file_is_deleted(
 
 
 def test_urls_nginx_keys_differently_are_never_left_at_the_edge(client, team, edge):
-    file = upload(team.project, image_bytes(20, 20), name="a.jpg")
+    file = make_file(team.project, data=image_bytes(20, 20), name="a.jpg")
     escaped = get(client, f"/cdn/{file.uuid}/a%2Ejpg")  # nginx keys it as a.jpg
     assert escaped.status_code == 200 and escaped["Cache-Control"].startswith("private")
     assert not EdgeEntry.objects.exists()
 
 
 def test_a_file_has_at_most_so_many_keys_at_the_edge(client, team, edge):
-    file = upload(team.project)
+    file = make_file(team.project, data=DATA)
     for index in range(EDGE_KEYS_PER_FILE):
         assert get(client, f"/cdn/{file.uuid}/name{index}.txt")["Cache-Control"].startswith("public")
     assert get(client, f"/cdn/{file.uuid}/one-more.txt")["Cache-Control"].startswith("private")
@@ -82,20 +85,20 @@ def test_a_file_has_at_most_so_many_keys_at_the_edge(client, team, edge):
 
 
 def test_a_server_that_does_not_give_the_raw_uri_keeps_nothing_at_the_edge(client, team, edge):
-    file = upload(team.project)
+    file = make_file(team.project, data=DATA)
     assert client.get(f"/cdn/{file.uuid}/")["Cache-Control"].startswith("private")
     assert not EdgeEntry.objects.exists()
 
 
 def test_renderings_that_vary_by_accept_stay_off_the_edge(client, team, edge):
-    file = upload(team.project, image_bytes(20, 20), name="a.jpg")
+    file = make_file(team.project, data=image_bytes(20, 20), name="a.jpg")
     response = get(client, f"/cdn/{file.uuid}/-/format/auto/", HTTP_ACCEPT="image/webp")
     assert response["Vary"] == "Accept" and response["Cache-Control"].startswith("private")
     assert not EdgeEntry.objects.exists()
 
 
 def test_a_failed_purge_is_kept_and_the_sweep_tries_again(client, team, httpserver, django_capture_on_commit_callbacks):
-    file = upload(team.project)
+    file = make_file(team.project, data=DATA)
     failing = httpserver.expect_request(PURGE)
     failing.respond_with_data("down", status=502)
     with override_settings(FILEDOCK_EDGE_PURGE_URL=httpserver.url_for("/purge")):
@@ -113,7 +116,7 @@ def test_a_failed_purge_is_kept_and_the_sweep_tries_again(client, team, httpserv
 def test_turning_signed_urls_on_purges_what_the_edge_holds_unsigned(
     client, team, edge, django_capture_on_commit_callbacks
 ):
-    file = upload(team.project)
+    file = make_file(team.project, data=DATA)
     get(client, f"/cdn/{file.uuid}/")
     delivery_secret_create(project=team.project)
     with django_capture_on_commit_callbacks(execute=True):

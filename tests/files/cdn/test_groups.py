@@ -15,7 +15,7 @@ from files.info import upload_group_info
 from files.services import file_delete, file_upload
 from files.uploads.groups import group_create
 from projects.services import project_delete
-from tests.files.cdn.test_views import body, image_bytes
+from tests.helpers import body, image_bytes
 
 
 def stored(project, data: bytes, name: str):

@@ -18,15 +18,9 @@ from billing.models import UsageDay
 from files.cdn import proxy
 from files.cdn.proxy_views import split_path
 from files.models import ProxiedFile
-from tests.helpers import wait_until
+from tests.helpers import png_bytes, wait_until
 
 DATA = b"0123456789abcdefghijklmnopqrstuvwxyz"
-
-
-def png(width: int = 400, height: int = 300) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (width, height), (10, 120, 200)).save(out, "PNG")
-    return out.getvalue()
 
 
 def body(response) -> bytes:
@@ -307,7 +301,7 @@ def test_traffic_is_counted_for_delivered_bytes_only(client, project, httpserver
 
 
 def test_preview_through_the_proxy(client, project, httpserver):
-    httpserver.expect_request("/photo.png").respond_with_data(png(400, 300), content_type="image/png")
+    httpserver.expect_request("/photo.png").respond_with_data(png_bytes(400, 300), content_type="image/png")
     url = endpoint(project, httpserver.url_for("/photo.png"), ops="-/preview/100x100/")
     response = client.get(url)
     assert response.status_code == 200 and response["Content-Type"] == "image/png"
@@ -321,7 +315,7 @@ def test_preview_through_the_proxy(client, project, httpserver):
 
 
 def test_image_operations_through_the_proxy(client, project, httpserver):
-    httpserver.expect_request("/photo.png").respond_with_data(png(400, 300), content_type="image/png")
+    httpserver.expect_request("/photo.png").respond_with_data(png_bytes(400, 300), content_type="image/png")
     response = client.get(endpoint(project, httpserver.url_for("/photo.png"), ops="-/resize/50x/-/format/webp/"))
     assert response.status_code == 200 and response["Content-Type"] == "image/webp"
     image = Image.open(io.BytesIO(body(response)))
@@ -331,12 +325,12 @@ def test_image_operations_through_the_proxy(client, project, httpserver):
 
 
 def test_a_replaced_image_is_never_served_with_the_old_rendering(client, project, httpserver):
-    httpserver.expect_request("/photo.png").respond_with_data(png(400, 300))
+    httpserver.expect_request("/photo.png").respond_with_data(png_bytes(400, 300))
     url = endpoint(project, httpserver.url_for("/photo.png"), ops="-/resize/40x/")
     assert Image.open(io.BytesIO(body(client.get(url)))).size == (40, 30)
     _expire(project)
     httpserver.clear_all_handlers()
-    httpserver.expect_request("/photo.png").respond_with_data(png(400, 400))
+    httpserver.expect_request("/photo.png").respond_with_data(png_bytes(400, 400))
     assert Image.open(io.BytesIO(body(client.get(url)))).size == (40, 40)
 
 

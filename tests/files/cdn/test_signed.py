@@ -20,7 +20,10 @@ from projects.services import (
     delivery_secret_delete,
     project_configure_delivery,
 )
-from tests.files.cdn.test_views import image_bytes, upload
+from tests.factories import make_file
+from tests.helpers import image_bytes
+
+DATA = b"0123456789abcdefghijklmnopqrstuvwxyz"
 
 # pyuploadcare's builders write https://{cdn}/…; the test client takes the absolute URL as it is.
 CDN = "testserver/cdn"
@@ -47,7 +50,7 @@ def signed(team):
 
 @pytest.fixture
 def photo(team) -> File:
-    return upload(team.project, image_bytes(40, 30), name="photo.jpg")
+    return make_file(team.project, data=image_bytes(40, 30), name="photo.jpg")
 
 
 def test_unsigned_project_serves_without_a_token(client, team, photo):
@@ -82,7 +85,7 @@ def test_pyuploadcare_wildcard_token_opens_every_operation(client, signed, photo
     for path in ("", "-/resize/10x/", "-/preview/20x20/", "-/format/png/x.png"):
         response = client.get(f"/cdn/{photo.uuid}/{path}", {"token": token})
         assert response.status_code == 200, path
-    other = upload(signed[0], image_bytes(10, 10), name="other.jpg")
+    other = make_file(signed[0], data=image_bytes(10, 10), name="other.jpg")
     assert client.get(f"/cdn/{other.uuid}/", {"token": token}).status_code == 403
 
 
@@ -254,7 +257,7 @@ def test_automatic_format_and_default_quality_apply_to_operation_urls(client, te
 
 
 def test_non_images_are_downloads_unless_the_project_shows_them_in_place(client, team):
-    text = upload(team.project, b"hello", name="notes.txt")
+    text = make_file(team.project, data=b"hello", name="notes.txt")
     assert client.get(f"/cdn/{text.uuid}/")["Content-Disposition"].startswith("attachment")
     configure(team.project, download_non_images=False)
     assert client.get(f"/cdn/{text.uuid}/")["Content-Disposition"].startswith("inline")

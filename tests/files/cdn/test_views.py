@@ -23,25 +23,11 @@ from files.info import cdn_url, rest_file_info
 from files.models import File
 from files.services import file_delete, file_upload
 from projects.services import project_delete
+from tests.factories import make_file
+from tests.helpers import body, image_bytes
 
 DATA = b"0123456789abcdefghijklmnopqrstuvwxyz"
 IMMUTABLE = "public, max-age=31536000, immutable"
-
-
-def upload(project, data: bytes = DATA, name: str = "a.txt", store: bool = True) -> File:
-    return file_upload(project=project, content=ContentFile(data, name=name), filename=name, store=store)
-
-
-def image_bytes(width: int, height: int, fmt: str = "JPEG", mode: str = "RGB", orientation: int | None = None) -> bytes:
-    out, exif = io.BytesIO(), Image.Exif()
-    if orientation:
-        exif[0x0112] = orientation
-    Image.new(mode, (width, height), (255, 0, 0, 128)[: len(mode)]).save(out, fmt, exif=exif.tobytes())
-    return out.getvalue()
-
-
-def body(response) -> bytes:
-    return b"".join(response.streaming_content) if response.streaming else response.content
 
 
 def url(file: File, suffix: str = "") -> str:
@@ -49,7 +35,7 @@ def url(file: File, suffix: str = "") -> str:
 
 
 def test_stored_file_is_served_with_its_headers(client, team):
-    file = upload(team.project)
+    file = make_file(team.project, data=DATA)
     expected = {
         "Content-Type": file.mime_type,
         "Content-Length": str(len(DATA)),
@@ -68,7 +54,7 @@ def test_stored_file_is_served_with_its_headers(client, team):
 
 def test_full_local_file_is_handed_over_as_a_real_file_for_sendfile(rf, team):
     # Called directly: the test client rewraps streaming content and hides file_to_stream.
-    file = upload(team.project)
+    file = make_file(team.project, data=DATA)
     response = cdn.file_view(rf.get(url(file)), file_id=str(file.uuid))
     assert response.file_to_stream.fileno() > 0  # what gunicorn's sendfile() needs
     assert body(response) == DATA
@@ -76,9 +62,11 @@ def test_full_local_file_is_handed_over_as_a_real_file_for_sendfile(rf, team):
 
 
 def test_url_filename_only_names_the_download_and_non_ascii_gets_rfc5987(client, team):
-    response = client.get(f"/cdn/{str(upload(team.project).uuid).upper()}/report%20final.txt")  # either case
+    response = client.get(
+        f"/cdn/{str(make_file(team.project, data=DATA).uuid).upper()}/report%20final.txt"
+    )  # either case
     assert (body(response), response["Content-Disposition"]) == (DATA, 'attachment; filename="report final.txt"')
-    file = upload(team.project, name="résumé café.txt")
+    file = make_file(team.project, name="résumé café.txt", data=DATA)
     assert client.get(url(file))["Content-Disposition"] == (
         "attachment; filename=\"r_sum_ caf_.txt\"; filename*=UTF-8''r%C3%A9sum%C3%A9%20caf%C3%A9.txt"
     )
@@ -87,7 +75,7 @@ def test_url_filename_only_names_the_download_and_non_ascii_gets_rfc5987(client,
 
 
 def test_cdn_urls_from_file_info_resolve_to_the_cdn(client, team):
-    file = upload(team.project, name="My photo.txt")
+    file = make_file(team.project, name="My photo.txt", data=DATA)
     assert resolve(urlparse(cdn_url(file)).path).func is cdn.file_view
     assert body(client.get(urlparse(rest_file_info(file)["original_file_url"]).path)) == DATA
     assert reverse("cdn:file", args=[file.uuid]) == url(file)
@@ -95,7 +83,7 @@ def test_cdn_urls_from_file_info_resolve_to_the_cdn(client, team):
 
 
 def test_cdn_needs_no_login_and_no_csrf(team):
-    file = upload(team.project)
+    file = make_file(team.project, data=DATA)
     strict = Client(enforce_csrf_checks=True)
     assert strict.get(url(file)).status_code == 200
     assert strict.post(url(file)).status_code == 405  # not a CSRF 403, not a login redirect
@@ -106,13 +94,13 @@ def test_cdn_needs_no_login_and_no_csrf(team):
 
 
 def test_html_upload_is_sandboxed(client, team):
-    response = client.get(url(upload(team.project, data=b"<html><script>alert(1)</script></html>", name="x.html")))
+    response = client.get(url(make_file(team.project, data=b"<html><script>alert(1)</script></html>", name="x.html")))
     assert response["Content-Type"] == "text/html"
     assert response["Content-Security-Policy"].startswith("sandbox;")
 
 
 def test_conditional_requests_give_304(client, team):
-    file = upload(team.project)
+    file = make_file(team.project, data=DATA)
     etag, uploaded = f'"{file.uuid.hex}"', file.datetime_uploaded.timestamp()
     response = client.get(url(file), headers={"If-None-Match": etag})
     assert (response.status_code, response.content) == (304, b"")
@@ -133,7 +121,7 @@ def test_conditional_requests_give_304(client, team):
     ],
 )
 def test_range_gives_206_with_the_slice(client, team, header, first, last):
-    file = upload(team.project)
+    file = make_file(team.project, data=DATA)
     response = client.get(url(file), headers={"Range": header})
     assert response.status_code == 206
     assert body(response) == DATA[first : last + 1]
@@ -144,7 +132,7 @@ def test_range_gives_206_with_the_slice(client, team, header, first, last):
 
 @pytest.mark.parametrize("header", [f"bytes={len(DATA)}-", "bytes=1000-2000", "bytes=-0"])
 def test_unsatisfiable_range_gives_416(client, team, header):
-    response = client.get(url(upload(team.project)), headers={"Range": header})
+    response = client.get(url(make_file(team.project, data=DATA)), headers={"Range": header})
     assert (response.status_code, response["Content-Range"]) == (416, f"bytes */{len(DATA)}")
 
 
@@ -159,7 +147,7 @@ def test_unsatisfiable_range_gives_416(client, team, header):
     ],
 )
 def test_several_malformed_or_stale_ranges_give_the_whole_file(client, team, headers):
-    file = upload(team.project)
+    file = make_file(team.project, data=DATA)
     response = client.get(url(file), headers=headers)
     assert (response.status_code, body(response)) == (200, DATA)
     fresh = client.get(url(file), headers={"Range": "bytes=0-3", "If-Range": f'"{file.uuid.hex}"'})
@@ -167,10 +155,10 @@ def test_several_malformed_or_stale_ranges_give_the_whole_file(client, team, hea
 
 
 def test_removed_file_is_404_and_temporary_file_is_served_briefly_until_it_expires(client, team, settings):
-    removed = file_delete(file=upload(team.project))
+    removed = file_delete(file=make_file(team.project, data=DATA))
     assert client.get(url(removed)).status_code == 404
     assert client.get(url(removed, "a.txt")).status_code == 404
-    expired = upload(team.project, store=False)
+    expired = make_file(team.project, store=False, data=DATA)
     response = client.get(url(expired))
     assert (body(response), response["Cache-Control"]) == (DATA, "public, max-age=300")
     File.objects.filter(pk=expired.pk).update(
@@ -196,7 +184,7 @@ def test_unknown_or_malformed_uuid_is_404(client, db, path):
 
 
 def test_traversal_looking_filename_is_only_a_name(client, team):
-    file = upload(team.project)
+    file = make_file(team.project, data=DATA)
     response = client.get(url(file, "..%5C..%5Cetc%5Cpasswd"))
     assert (body(response), response["Content-Disposition"]) == (DATA, 'attachment; filename="passwd"')
     response = client.get(url(file, ".."))
@@ -208,7 +196,7 @@ def test_traversal_looking_filename_is_only_a_name(client, team):
 
 @override_settings(FILEDOCK_CDN_X_ACCEL_PREFIX="/protected/")
 def test_x_accel_mode_hands_the_bytes_to_nginx(client, team):
-    file = upload(team.project)
+    file = make_file(team.project, data=DATA)
     response = client.get(url(file))
     assert (response.status_code, response.content) == (200, b"")
     assert response["X-Accel-Redirect"] == f"/protected/{file.storage_key}"
@@ -219,13 +207,13 @@ def test_x_accel_mode_hands_the_bytes_to_nginx(client, team):
 
 
 def test_x_accel_mode_is_off_by_default(client, team):
-    response = client.get(url(upload(team.project)))
+    response = client.get(url(make_file(team.project, data=DATA)))
     assert "X-Accel-Redirect" not in response and body(response) == DATA
 
 
 @override_settings(FILEDOCK_CDN_X_ACCEL_PREFIX="/protected/")
 def test_x_accel_mode_keeps_the_sandbox_and_counts_the_files_bytes(client, team):
-    file = upload(team.project, data=b"<html></html>", name="x.html")
+    file = make_file(team.project, data=b"<html></html>", name="x.html")
     response = client.get(url(file, "renamed.html"))
     assert response["X-Accel-Redirect"] == f"/protected/{file.storage_key}"
     assert response["Content-Security-Policy"].startswith("sandbox;")
@@ -249,7 +237,7 @@ def preview_image(response) -> Image.Image:
     ],
 )
 def test_preview_fits_the_box_keeps_the_aspect_and_stands_upright(client, team, source, orientation, op, size):
-    file = upload(team.project, data=image_bytes(*source, orientation=orientation), name="photo.jpg")
+    file = make_file(team.project, data=image_bytes(*source, orientation=orientation), name="photo.jpg")
     response = client.get(url(file, op))
     assert (response["Content-Type"], response["Cache-Control"]) == ("image/jpeg", IMMUTABLE)
     assert response["Content-Disposition"] == 'inline; filename="photo.jpg"'
@@ -258,7 +246,7 @@ def test_preview_fits_the_box_keeps_the_aspect_and_stands_upright(client, team, 
 
 
 def test_preview_keeps_transparency_as_png(client, team):
-    file = upload(team.project, data=image_bytes(64, 32, fmt="PNG", mode="RGBA"), name="logo.png")
+    file = make_file(team.project, data=image_bytes(64, 32, fmt="PNG", mode="RGBA"), name="logo.png")
     response = client.get(url(file, "-/preview/32x32/thumb.png"))
     assert (response["Content-Type"], response["Content-Disposition"]) == ("image/png", 'inline; filename="thumb.png"')
     image = preview_image(response)
@@ -266,7 +254,7 @@ def test_preview_keeps_transparency_as_png(client, team):
 
 
 def test_preview_is_cached_and_reused(client, team, monkeypatch):
-    file = upload(team.project, data=image_bytes(400, 200), name="photo.jpg")
+    file = make_file(team.project, data=image_bytes(400, 200), name="photo.jpg")
     first = body(client.get(url(file, "-/preview/100x100/")))
     with default_storage.open(f"previews/{file.uuid}/100x50.jpg") as cached:
         assert cached.read() == first
@@ -277,7 +265,7 @@ def test_preview_is_cached_and_reused(client, team, monkeypatch):
 
 
 def test_preview_has_its_own_etag_ranges_and_head(client, team):
-    file = upload(team.project, data=image_bytes(400, 200), name="photo.jpg")
+    file = make_file(team.project, data=image_bytes(400, 200), name="photo.jpg")
     response = client.get(url(file, "-/preview/100x100/"))
     full, etag = body(response), response["ETag"]
     assert etag != f'"{file.uuid.hex}"' and etag != client.get(url(file, "-/preview/50x50/"))["ETag"]
@@ -288,8 +276,8 @@ def test_preview_has_its_own_etag_ranges_and_head(client, team):
 
 
 def test_preview_of_a_non_image_or_a_removed_image_is_404_and_an_unknown_operation_400(client, team):
-    assert client.get(url(upload(team.project), "-/preview/")).status_code == 404
-    image = upload(team.project, data=image_bytes(40, 30), name="small.jpg")
+    assert client.get(url(make_file(team.project, data=DATA), "-/preview/")).status_code == 404
+    image = make_file(team.project, data=image_bytes(40, 30), name="small.jpg")
     assert client.get(url(image, "-/spin/90/")).status_code == 400
     file_delete(file=image)
     assert client.get(url(image, "-/preview/")).status_code == 404
@@ -297,7 +285,7 @@ def test_preview_of_a_non_image_or_a_removed_image_is_404_and_an_unknown_operati
 
 @pytest.mark.parametrize("size", ["abc", "0x0", "100x0", "x", "100x100x", "-5x5", "100*100", "999999x1"])
 def test_bad_preview_size_is_400_in_plain_text(client, team, size):
-    file = upload(team.project, data=image_bytes(40, 30), name="small.jpg")
+    file = make_file(team.project, data=image_bytes(40, 30), name="small.jpg")
     response = client.get(url(file, f"-/preview/{size}/"))
     assert response.status_code == 400
     assert response["Content-Type"].startswith("text/plain") and response.content.startswith(b"preview: ")
@@ -309,7 +297,7 @@ def test_bad_preview_size_is_400_in_plain_text(client, team, size):
 @pytest.mark.parametrize("store", [True, False])
 def test_s3_redirect_mode_sends_a_presigned_url(client, team, s3_storage, settings, store):
     settings.FILEDOCK_CDN_S3_REDIRECT = True
-    file = upload(team.project, name="notes.txt", store=store)
+    file = make_file(team.project, name="notes.txt", store=store, data=DATA)
     response = client.get(url(file))
     assert response.status_code == 302
     assert response["Location"].startswith(f"{s3_storage['endpoint']}/{s3_storage['bucket']}/{file.storage_key}?")
@@ -326,7 +314,7 @@ def test_s3_redirect_mode_sends_a_presigned_url(client, team, s3_storage, settin
 def test_s3_proxy_mode_streams_the_bytes(client, team, s3_storage, settings, monkeypatch):
     settings.FILEDOCK_CDN_S3_REDIRECT = False
     big = bytes(range(256)) * 1024  # several chunks
-    file = upload(team.project, data=big, name="blob.bin")
+    file = make_file(team.project, data=big, name="blob.bin")
 
     # S3File.file spools the entire object before the first read; the CDN must stream instead.
     monkeypatch.setattr(S3File, "file", property(lambda self: pytest.fail("S3File downloaded the whole object")))
@@ -339,7 +327,7 @@ def test_s3_proxy_mode_streams_the_bytes(client, team, s3_storage, settings, mon
 
 
 def test_s3_previews_are_rendered_and_stored_in_the_bucket(client, team, s3_storage):
-    file = upload(team.project, data=image_bytes(400, 200), name="photo.jpg")
+    file = make_file(team.project, data=image_bytes(400, 200), name="photo.jpg")
     assert preview_image(client.get(url(file, "-/preview/100x100/"))).size == (100, 50)
     assert default_storage.exists(f"previews/{file.uuid}/100x50.jpg")
 

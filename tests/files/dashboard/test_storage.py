@@ -10,8 +10,8 @@ from files.models import BucketConnection, FileBackup
 from files.outbox import relay as outbox
 from files.storage import backups
 from files.storage import buckets as storage_targets
-from tests.conftest import S3_KEY, S3_REGION, S3_SECRET
-from tests.files.storage.test_backups import connect, run_open_jobs, s3, upload
+from tests.factories import make_bucket, make_file
+from tests.helpers import S3_KEY, S3_REGION, S3_SECRET, run_open_jobs, s3
 
 
 @pytest.fixture
@@ -106,7 +106,7 @@ def test_connect_refuses_a_bucket_that_fails_the_test(login, team, moto_endpoint
 
 
 def test_one_bucket_per_purpose_at_a_time(login, team, moto_endpoint, bucket):
-    connect(team.project, moto_endpoint, bucket)
+    make_bucket(team.project, moto_endpoint, bucket)
     response = login(team.admin).post(url("connect", team.project), form(moto_endpoint, bucket), follow=True)
     assert response.redirect_chain == [(url("index", team.project), 302)]
     assert BucketConnection.objects.count() == 1
@@ -132,7 +132,7 @@ def test_presets_fill_in_endpoint_and_region():
 
 
 def test_disconnect_keeps_the_bucket_and_shows_it_in_history(login, team, moto_endpoint, bucket):
-    target = connect(team.project, moto_endpoint, bucket)
+    target = make_bucket(team.project, moto_endpoint, bucket)
     response = login(team.admin).post(url("disconnect", team.project, target.pk))
     assert response.status_code == 302
     target.refresh_from_db()
@@ -142,7 +142,7 @@ def test_disconnect_keeps_the_bucket_and_shows_it_in_history(login, team, moto_e
 
 
 def test_retest_records_the_result(login, team, moto_endpoint, bucket):
-    target = connect(team.project, moto_endpoint, bucket)
+    target = make_bucket(team.project, moto_endpoint, bucket)
     s3(moto_endpoint).delete_bucket(Bucket=bucket)
     login(team.admin).post(url("retest", team.project, target.pk))
     target.refresh_from_db()
@@ -151,7 +151,7 @@ def test_retest_records_the_result(login, team, moto_endpoint, bucket):
 
 def test_a_foreign_connection_id_is_not_found(login, team, moto_endpoint, bucket):
     own_project = team.outsider.memberships.get().project
-    foreign = connect(team.project, moto_endpoint, bucket)
+    foreign = make_bucket(team.project, moto_endpoint, bucket)
     response = login(team.outsider).post(url("disconnect", own_project, foreign.pk))
     assert response.status_code == 404
     foreign.refresh_from_db()
@@ -160,8 +160,8 @@ def test_a_foreign_connection_id_is_not_found(login, team, moto_endpoint, bucket
 
 def test_progress_lag_and_failures_on_the_page(login, team, moto_endpoint, bucket, settings):
     settings.FILEDOCK_OUTBOX_CONSUMERS = ["files.storage.backups.jobs_for_events"]
-    files = [upload(team.project, f"{i}.txt") for i in range(3)]
-    target = connect(team.project, moto_endpoint, bucket)
+    files = [make_file(team.project, f"{i}.txt") for i in range(3)]
+    target = make_bucket(team.project, moto_endpoint, bucket)
     backups.backfill_run(target_id=target.pk)
     backups.backup_run(backup_id=FileBackup.objects.get(file=files[0]).pk)
     FileBackup.objects.filter(file=files[1]).update(status="failed", attempts=30, last_error="503: SlowDown")
@@ -178,7 +178,7 @@ def test_progress_lag_and_failures_on_the_page(login, team, moto_endpoint, bucke
 
 def test_file_detail_shows_backup_state_error_and_where_bytes_live(login, team, moto_endpoint, bucket, settings):
     settings.FILEDOCK_OUTBOX_CONSUMERS = ["files.storage.backups.jobs_for_events"]
-    storage = connect(team.project, moto_endpoint, bucket, purpose="storage", prefix="own/")
+    storage = make_bucket(team.project, moto_endpoint, bucket, purpose="storage", prefix="own/")
     target = BucketConnection.objects.create(
         project=team.project,
         purpose="backup",
@@ -187,7 +187,7 @@ def test_file_detail_shows_backup_state_error_and_where_bytes_live(login, team, 
         access_key="k",
         secret_key="s",
     )
-    file = upload(team.project, "kept.txt")
+    file = make_file(team.project, "kept.txt")
     outbox.outbox_relay()
     backups.backup_run(backup_id=FileBackup.objects.get(file=file, target=target).pk)
     html = login(team.viewer).get(reverse("files:detail", args=[team.project.pk, file.uuid])).content.decode()

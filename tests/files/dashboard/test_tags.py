@@ -1,18 +1,13 @@
 """Tags in the files browser: set on the file detail page, shown there, and a filter on the list."""
 
 import pytest
-from django.core.files.base import ContentFile
 from django.urls import reverse
 
 from files.models import Event
-from files.services import file_upload
 from files.tags import file_tags, file_tags_replace
+from tests.factories import make_file
 
 pytestmark = pytest.mark.django_db
-
-
-def _upload(project, name: str):
-    return file_upload(project=project, content=ContentFile(b"x", name=name), filename=name, store=True)
 
 
 def _set(client, project, file, tags: str):
@@ -21,7 +16,7 @@ def _set(client, project, file, tags: str):
 
 def test_member_sets_tags_and_the_detail_page_shows_them(login, team):
     project = team.project
-    file = _upload(project, "a.txt")
+    file = make_file(project, "a.txt", data=b"x")
     client = login(team.member)
     response = _set(client, project, file, "Cat, animal  cute,cat")
     assert response.status_code == 302
@@ -34,7 +29,7 @@ def test_member_sets_tags_and_the_detail_page_shows_them(login, team):
 
 
 def test_bad_tags_are_an_error_and_change_nothing(login, team):
-    file = _upload(team.project, "a.txt")
+    file = make_file(team.project, "a.txt", data=b"x")
     file_tags_replace(file=file, tags=["kept"])
     client = login(team.member)
     response = _set(client, team.project, file, "ok, not/ok")
@@ -46,14 +41,14 @@ def test_bad_tags_are_an_error_and_change_nothing(login, team):
 
 @pytest.mark.parametrize(("persona", "status"), [("viewer", 403), ("outsider", 404)])
 def test_viewers_and_outsiders_cannot_set_tags(login, team, persona, status):
-    file = _upload(team.project, "a.txt")
+    file = make_file(team.project, "a.txt", data=b"x")
     assert _set(login(team.user(persona)), team.project, file, "x").status_code == status
     assert file_tags(file) == []
 
 
 def test_the_list_filters_by_tag(login, team):
     project = team.project
-    tagged, other = _upload(project, "tagged.txt"), _upload(project, "other.txt")
+    tagged, other = make_file(project, "tagged.txt", data=b"x"), make_file(project, "other.txt", data=b"x")
     file_tags_replace(file=tagged, tags=["invoice"])
     file_tags_replace(file=other, tags=["receipt"])
     client = login(team.viewer)

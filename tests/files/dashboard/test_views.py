@@ -1,37 +1,26 @@
 """The files browser: listing, search, filters, keyset pages, upload, store/delete, metadata."""
 
 import functools
-import io
 import json
 import operator
 import uuid
 from datetime import timedelta
 
 import pytest
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-from PIL import Image
 
 from files.models import File
-from files.services import file_delete, file_upload
+from files.services import file_delete
+from tests.factories import make_file
+from tests.helpers import png_bytes
 
 pytestmark = pytest.mark.django_db
 JSON = {"accept": "application/json"}
-
-
-def _png(width: int = 4, height: int = 3) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (width, height), "teal").save(buffer, "PNG")
-    return buffer.getvalue()
-
-
-def _upload(project, name: str = "notes.txt", content: bytes = b"hello", store: bool = True) -> File:
-    return file_upload(project=project, content=ContentFile(content, name=name), filename=name, store=store)
 
 
 def _rows(project, count: int, ties: int = 0) -> list[File]:
@@ -79,8 +68,8 @@ def _post_upload(client, project, *files: SimpleUploadedFile, **kwargs):
 
 
 def test_viewer_sees_files_newest_first_with_urls_and_state(login, team):
-    first = _upload(team.project, "first.txt")
-    second = _upload(team.project, "second.png", _png())
+    first = make_file(team.project, "first.txt")
+    second = make_file(team.project, "second.png", data=png_bytes(4, 3))
     client = login(team.viewer)
     response = _list(client, team.project)
     assert _names(response) == ["second.png", "first.txt"]
@@ -95,7 +84,7 @@ def test_viewer_sees_files_newest_first_with_urls_and_state(login, team):
 
 def test_temporary_file_shows_time_left(login, team, settings):
     settings.FILEDOCK_TEMPORARY_FILE_LIFETIME = 3 * 3600
-    file = _upload(team.project, store=False)
+    file = make_file(team.project, store=False, name="notes.txt")
     response = _list(login(team.member), team.project)
     assert response.context["page"].rows[0].expires_at == file.datetime_uploaded + timedelta(hours=3)
     assert "temporary" in response.content.decode() and "2\xa0hours left" in response.content.decode()
@@ -112,9 +101,9 @@ def test_temporary_file_shows_time_left(login, team, settings):
     ],
 )
 def test_state_filter_hides_removed_by_default(login, team, state, expected):
-    _upload(team.project, "kept")
-    _upload(team.project, "temp", store=False)
-    file_delete(file=_upload(team.project, "gone"))
+    make_file(team.project, "kept")
+    make_file(team.project, "temp", store=False)
+    file_delete(file=make_file(team.project, "gone"))
     assert set(_names(_list(login(team.viewer), team.project, state=state))) == expected
 
 
@@ -130,17 +119,17 @@ def test_state_filter_hides_removed_by_default(login, team, state, expected):
     ],
 )
 def test_type_filter(login, team, kind, expected):
-    _upload(team.project, "photo.png", _png())
-    _upload(team.project, "notes.txt")
-    _upload(team.project, "data.json", b'{"a": 1}')
+    make_file(team.project, "photo.png", data=png_bytes(4, 3))
+    make_file(team.project, "notes.txt")
+    make_file(team.project, "data.json", data=b'{"a": 1}')
     response = _list(login(team.viewer), team.project, type=kind)
     assert set(_names(response)) == expected
     assert bool(response.context["filter_form"].errors) == (kind == "<script>")
 
 
 def test_search_by_name_substring_and_by_exact_uuid(login, team):
-    beach = _upload(team.project, "Holiday-Beach.jpg", b"x")
-    _upload(team.project, "invoice.pdf", b"y")
+    beach = make_file(team.project, "Holiday-Beach.jpg", data=b"x")
+    make_file(team.project, "invoice.pdf", data=b"y")
     client = login(team.viewer)
     assert _names(_list(client, team.project, q="beach")) == ["Holiday-Beach.jpg"]
     assert _names(_list(client, team.project, q=str(beach.uuid))) == ["Holiday-Beach.jpg"]
@@ -149,7 +138,7 @@ def test_search_by_name_substring_and_by_exact_uuid(login, team):
 
 
 def test_search_never_shows_another_projects_file(login, team):
-    foreign = _upload(team.outsider.memberships.get().project, "secret.txt")
+    foreign = make_file(team.outsider.memberships.get().project, "secret.txt")
     client = login(team.owner)
     assert _names(_list(client, team.project, q=str(foreign.uuid))) == []
     assert _names(_list(client, team.project, q="secret")) == []
@@ -181,7 +170,7 @@ def test_pages_walk_forward_and_back_in_order(login, team):
 def test_pages_keep_search_and_filters(login, team):
     _rows(team.project, 60)
     for i in range(3):
-        _upload(team.project, f"other-{i}.txt")
+        make_file(team.project, f"other-{i}.txt")
     client = login(team.viewer)
     first = _list(client, team.project, q="bulk-", state="stored")
     assert len(_names(first)) == 50
@@ -203,7 +192,7 @@ def test_list_query_uses_no_offset_and_no_count(login, team):
 
 
 def test_bad_cursor_shows_the_first_page(login, team):
-    _upload(team.project, "a.txt")
+    make_file(team.project, "a.txt")
     response = _list(login(team.viewer), team.project, after="nonsense")
     assert response.status_code == 200 and _names(response) == ["a.txt"]
 
@@ -212,7 +201,7 @@ def test_bad_cursor_shows_the_first_page(login, team):
 
 
 def test_member_stores_a_file_and_returns_to_the_same_listing_only(login, team):
-    file = _upload(team.project, store=False)
+    file = make_file(team.project, store=False, name="notes.txt")
     back = reverse("files:list", args=[team.project.pk]) + "?state=temporary"
     client = login(team.member)
     assert client.post(_url("store", file), {"next": back})["Location"] == back
@@ -223,7 +212,7 @@ def test_member_stores_a_file_and_returns_to_the_same_listing_only(login, team):
 
 
 def test_member_deletes_a_file(login, team, django_capture_on_commit_callbacks):
-    file = _upload(team.project)
+    file = make_file(team.project, name="notes.txt")
     client = login(team.member)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(_url("delete", file), follow=True)
@@ -234,7 +223,7 @@ def test_member_deletes_a_file(login, team, django_capture_on_commit_callbacks):
 
 
 def test_storing_a_removed_file_says_so(login, team):
-    file = file_delete(file=_upload(team.project, store=False))
+    file = file_delete(file=make_file(team.project, store=False, name="notes.txt"))
     response = login(team.member).post(_url("store", file), follow=True)
     assert "was removed and cannot be stored" in response.content.decode()
     file.refresh_from_db()
@@ -242,8 +231,8 @@ def test_storing_a_removed_file_says_so(login, team):
 
 
 def test_bulk_store_and_delete_touch_only_this_projects_files(login, team):
-    files = [_upload(team.project, f"f{i}.txt", store=False) for i in range(3)]
-    foreign = _upload(team.outsider.memberships.get().project, store=False)
+    files = [make_file(team.project, f"f{i}.txt", store=False) for i in range(3)]
+    foreign = make_file(team.outsider.memberships.get().project, store=False, name="notes.txt")
     client = login(team.member)
     bulk = reverse("files:bulk", args=[team.project.pk])
 
@@ -266,7 +255,7 @@ def test_bulk_store_and_delete_touch_only_this_projects_files(login, team):
     ],
 )
 def test_bulk_with_bad_input_changes_nothing(login, team, data):
-    file = _upload(team.project)
+    file = make_file(team.project, name="notes.txt")
     response = login(team.member).post(reverse("files:bulk", args=[team.project.pk]), data, follow=True)
     assert "message error" in response.content.decode()
     file.refresh_from_db()
@@ -275,7 +264,7 @@ def test_bulk_with_bad_input_changes_nothing(login, team, data):
 
 @pytest.mark.parametrize("name", ["store", "delete", "metadata_set", "metadata_delete", "bulk", "upload"])
 def test_viewer_cannot_change_files(login, team, name):
-    file = _upload(team.project, store=False)
+    file = make_file(team.project, store=False, name="notes.txt")
     file.metadata = {"k": "v"}
     file.save()
     url = reverse(f"files:{name}", args=[team.project.pk]) if name in ("bulk", "upload") else _url(name, file)
@@ -287,7 +276,7 @@ def test_viewer_cannot_change_files(login, team, name):
 
 
 def test_outsider_cannot_reach_a_foreign_file_through_own_project(login, team):
-    file = _upload(team.project)
+    file = make_file(team.project, name="notes.txt")
     own = team.outsider.memberships.get().project
     client = login(team.outsider)
     assert client.get(reverse("files:detail", args=[own.pk, file.uuid])).status_code == 404
@@ -301,7 +290,7 @@ def test_outsider_cannot_reach_a_foreign_file_through_own_project(login, team):
 
 
 def test_detail_shows_rest_info_preview_and_copyable_urls(login, team):
-    file = _upload(team.project, "photo.png", _png(8, 6))
+    file = make_file(team.project, "photo.png", data=png_bytes(8, 6))
     response = login(team.viewer).get(_url("detail", file))
     body = response.content.decode()
     assert response.context["info"]["uuid"] == str(file.uuid)
@@ -314,7 +303,7 @@ def test_detail_shows_rest_info_preview_and_copyable_urls(login, team):
 
 
 def test_member_adds_updates_and_deletes_metadata(login, team):
-    file = _upload(team.project)
+    file = make_file(team.project, name="notes.txt")
     client = login(team.member)
     assert client.post(_url("metadata_set", file), {"key": "owner:id", "value": "42"}).status_code == 302
     client.post(_url("metadata_set", file), {"key": "owner:id", "value": "43"})
@@ -342,7 +331,7 @@ def test_member_adds_updates_and_deletes_metadata(login, team):
     ],
 )
 def test_bad_metadata_is_a_form_error_and_changes_nothing(login, team, key, value):
-    file = _upload(team.project)
+    file = make_file(team.project, name="notes.txt")
     response = login(team.member).post(_url("metadata_set", file), {"key": key, "value": value}, follow=True)
     assert response.redirect_chain == [(_url("detail", file), 302)]  # a reload does not post again
     assert response.context["metadata_form"].errors
@@ -351,7 +340,7 @@ def test_bad_metadata_is_a_form_error_and_changes_nothing(login, team, key, valu
 
 
 def test_metadata_key_limit_is_shown_as_a_form_error(login, team):
-    file = _upload(team.project)
+    file = make_file(team.project, name="notes.txt")
     file.metadata = {f"k{i}": "v" for i in range(50)}
     file.save()
     response = login(team.member).post(_url("metadata_set", file), {"key": "one-more", "value": "v"}, follow=True)
@@ -365,7 +354,7 @@ def test_metadata_key_limit_is_shown_as_a_form_error(login, team):
 
 def test_dashboard_upload_stores_every_file(login, team):
     client = login(team.member)
-    files = [SimpleUploadedFile("a.txt", b"alpha"), SimpleUploadedFile("b.png", _png())]
+    files = [SimpleUploadedFile("a.txt", b"alpha"), SimpleUploadedFile("b.png", png_bytes(4, 3))]
     assert "Uploaded 2 files." in _post_upload(client, team.project, *files, follow=True).content.decode()
     uploaded = {f.original_filename: f for f in File.objects.filter(project=team.project)}
     assert set(uploaded) == {"a.txt", "b.png"} and len(_blobs(team.project)) == 2
@@ -409,7 +398,7 @@ def test_dashboard_upload_refuses_a_forbidden_type_and_stores_nothing_of_the_bat
     team.project.allowed_mime_types = "image/*"
     team.project.save()
     client = login(team.member)
-    batch = [SimpleUploadedFile("ok.png", _png()), SimpleUploadedFile("no.txt", b"t")]
+    batch = [SimpleUploadedFile("ok.png", png_bytes(4, 3)), SimpleUploadedFile("no.txt", b"t")]
     response = _post_upload(client, team.project, *batch, follow=True)
     assert response.redirect_chain == [(reverse("files:list", args=[team.project.pk]), 302)]
     body = response.content.decode()
@@ -426,7 +415,7 @@ def test_dashboard_upload_refuses_a_forbidden_type_and_stores_nothing_of_the_bat
 
 def test_search_finds_substrings_in_any_case_and_takes_wildcards_literally(login, team):
     for name in ("Quarterly-REPORT-2024.pdf", "report_final.txt", "100%_done.txt", "1000-done.txt", "photo.jpg"):
-        _upload(team.project, name)
+        make_file(team.project, name)
     client = login(team.viewer)
     assert sorted(_names(_list(client, team.project, q="rEpOrT"))) == ["Quarterly-REPORT-2024.pdf", "report_final.txt"]
     assert _names(_list(client, team.project, q="t_f")) == ["report_final.txt"]

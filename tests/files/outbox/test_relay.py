@@ -11,8 +11,8 @@ from files import services
 from files.models import Event
 from files.outbox import relay as outbox
 from projects.services import project_create
-from tests.conftest import wait_until
 from tests.factories import UserFactory
+from tests.helpers import wait_until
 
 SEEN: list[int] = []
 

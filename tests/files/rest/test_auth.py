@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core.cache import cache
 
-ACCEPT = "application/vnd.uploadcare-v0.7+json"
+from tests.helpers import ACCEPT
 
 
 @pytest.fixture

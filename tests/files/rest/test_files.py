@@ -2,25 +2,21 @@
 local copies, groups, other projects' ids, and 400s (never 500s) for malformed input."""
 
 import functools
-import io
 import json
 import operator
 import re
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import Image
 
 from files.models import Event, File
-from files.services import file_delete, file_store, file_upload
-
-ACCEPT = "application/vnd.uploadcare-v0.7+json"
-ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
-T0 = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
+from files.services import file_delete, file_store
+from tests.factories import make_file
+from tests.helpers import ACCEPT, ISO, T0, png_bytes, walk
 
 
 @pytest.fixture
@@ -44,35 +40,12 @@ def elsewhere(team):
     return team.outsider.memberships.get().project
 
 
-def make_file(project, name="a.txt", body=b"hello", store=False, at=None, metadata=None) -> File:
-    file = file_upload(
-        project=project, content=ContentFile(body, name=name), filename=name, store=store, metadata=metadata
-    )
-    if at is not None:
-        File.objects.filter(pk=file.pk).update(datetime_uploaded=at)
-        file.refresh_from_db()
-    return file
-
-
-def walk(api, first: str, direction: str = "next") -> tuple[list[list[str]], str]:
-    """Follow `next` (or `previous`) links: the uuids (or group ids) of every page, and the last URL."""
-    pages, url = [], first
-    while url:
-        response = api("get", url)
-        assert response.status_code == 200, response.content
-        body = response.json()
-        pages.append([item.get("uuid", item.get("id")) for item in body["results"]])
-        last, url = url, body[direction]
-        assert len(pages) < 50
-    return pages, last
-
-
 @pytest.fixture
 def tied_files(team):
     """Seven files, five of them uploaded in the same microsecond, plus one of another project."""
     times = [T0, T0 + timedelta(seconds=1)] + [T0 + timedelta(seconds=2)] * 5
-    files = [make_file(team.project, f"f{i}.txt", at=at) for i, at in enumerate(times)]
-    make_file(team.outsider.memberships.get().project, "theirs.txt", at=T0 + timedelta(seconds=2))
+    files = [make_file(team.project, f"f{i}.txt", uploaded_at=at, store=False) for i, at in enumerate(times)]
+    make_file(team.outsider.memberships.get().project, "theirs.txt", uploaded_at=T0 + timedelta(seconds=2), store=False)
     return sorted(files, key=lambda f: (f.datetime_uploaded, f.uuid))
 
 
@@ -80,7 +53,7 @@ def tied_files(team):
 
 
 def test_file_info_shape(api, team):
-    file = make_file(team.project, "report.txt", metadata={"k": "v"})
+    file = make_file(team.project, "report.txt", metadata={"k": "v"}, store=False)
     response = api("get", f"files/{file.uuid}/")
     assert response.status_code == 200 and response["Content-Type"] == ACCEPT
     info = response.json()
@@ -94,7 +67,7 @@ def test_file_info_shape(api, team):
 
 
 def test_file_info_of_a_removed_file_has_datetime_removed(api, team):
-    file = file_delete(file=make_file(team.project))
+    file = file_delete(file=make_file(team.project, store=False))
     info = api("get", f"files/{file.uuid}/").json()
     assert ISO.match(info["datetime_removed"]) and info["original_file_url"] is None
 
@@ -125,7 +98,7 @@ def test_unknown_or_malformed_uuid_is_404(api, file_id):
 
 
 def test_other_projects_file_is_404_and_untouched(api, elsewhere):
-    theirs = make_file(elsewhere, metadata={"k": "v"})
+    theirs = make_file(elsewhere, metadata={"k": "v"}, store=False)
     for method, path, body in [
         ("get", "", None),
         ("put", "storage/", None),
@@ -144,7 +117,7 @@ def test_other_projects_file_is_404_and_untouched(api, elsewhere):
 
 
 def test_uppercase_uuid_finds_the_file(api, team):
-    file = make_file(team.project)
+    file = make_file(team.project, store=False)
     assert api("get", f"files/{str(file.uuid).upper()}/").json()["uuid"] == str(file.uuid)
 
 
@@ -156,7 +129,7 @@ def test_requires_credentials(client):
 
 
 def test_store_returns_info_and_emits_once(api, team):
-    file = make_file(team.project)
+    file = make_file(team.project, store=False)
     first = api("put", f"files/{file.uuid}/storage/")
     assert first.status_code == 200 and ISO.match(first.json()["datetime_stored"])
     assert api("put", f"files/{file.uuid}/storage/").json()["datetime_stored"] == first.json()["datetime_stored"]
@@ -164,7 +137,7 @@ def test_store_returns_info_and_emits_once(api, team):
 
 
 def test_store_a_removed_file_is_404(api, team):
-    file = file_delete(file=make_file(team.project))
+    file = file_delete(file=make_file(team.project, store=False))
     response = api("put", f"files/{file.uuid}/storage/")
     assert response.status_code == 404 and response.json() == {"detail": "File is removed."}
 
@@ -185,10 +158,10 @@ def test_delete_returns_full_info_and_emits_once(api, team, django_capture_on_co
 
 
 def test_list_shape_totals_and_default_oldest_first(api, team, elsewhere):
-    old = make_file(team.project, "old.txt", store=True, at=T0)
-    new = make_file(team.project, "new.txt", at=T0 + timedelta(hours=1))
-    file_delete(file=make_file(team.project, "gone.txt"))
-    make_file(elsewhere)
+    old = make_file(team.project, "old.txt", store=True, uploaded_at=T0)
+    new = make_file(team.project, "new.txt", uploaded_at=T0 + timedelta(hours=1), store=False)
+    file_delete(file=make_file(team.project, "gone.txt", store=False))
+    make_file(elsewhere, store=False)
     response = api("get", "files/")
     assert response.status_code == 200
     body = response.json()
@@ -223,7 +196,10 @@ def test_links_are_absolute_on_the_requests_origin(api, tied_files, settings):
 def test_a_client_that_keeps_only_from_still_sees_every_row(api, team):
     """@uploadcare/rest-client rebuilds the next request from `from`, `limit`, ... and drops `from_id`."""
     times = [T0, T0 + timedelta(seconds=1), T0 + timedelta(seconds=1), T0 + timedelta(seconds=2)]
-    files = sorted((make_file(team.project, at=at) for at in times), key=lambda f: (f.datetime_uploaded, f.uuid))
+    files = sorted(
+        (make_file(team.project, uploaded_at=at, store=False) for at in times),
+        key=lambda f: (f.datetime_uploaded, f.uuid),
+    )
     seen, url = [], "files/?limit=2"
     while url:
         body = api("get", url).json()
@@ -274,7 +250,7 @@ def test_offset_links_of_the_original_api(api, tied_files):
 
 def test_stored_and_removed_filters(api, team):
     stored = make_file(team.project, store=True)
-    temporary = make_file(team.project)
+    temporary = make_file(team.project, store=False)
     removed = file_delete(file=make_file(team.project, store=True))
 
     def listed(query):
@@ -334,14 +310,14 @@ def test_bad_list_parameters_are_400(api, query, field):
 
 
 def test_unknown_parameters_are_ignored(api, team):
-    make_file(team.project)
+    make_file(team.project, store=False)
     # What pyuploadcare's count() sends.
     response = api("get", "files/?query_parameters=%7B%27limit%27%3A+None%2C+%27stored%27%3A+%27true%27%7D")
     assert response.status_code == 200 and response.json()["total"] == 1
 
 
 def test_limit_1000_is_allowed(api, team):
-    make_file(team.project)
+    make_file(team.project, store=False)
     assert api("get", "files/?limit=1000").json()["per_page"] == 1000
 
 
@@ -367,7 +343,7 @@ def test_later_pages_of_a_walk_count_nothing_and_repeat_the_first_pages_totals(a
 
 def test_list_results_match_the_single_file_info(api, team):
     make_file(team.project, "a b.txt", store=True)
-    file_delete(file=make_file(team.project, "gone.txt"))
+    file_delete(file=make_file(team.project, "gone.txt", store=False))
     listed = api("get", "files/?removed=true").json()["results"] + api("get", "files/").json()["results"]
     assert len(listed) == 2
     for info in listed:
@@ -378,9 +354,9 @@ def test_list_results_match_the_single_file_info(api, team):
 
 
 def test_batch_store_reports_problems(api, team, elsewhere):
-    mine, again = make_file(team.project), make_file(team.project)
-    removed = file_delete(file=make_file(team.project))
-    theirs, unknown = make_file(elsewhere), str(uuid.uuid4())
+    mine, again = make_file(team.project, store=False), make_file(team.project, store=False)
+    removed = file_delete(file=make_file(team.project, store=False))
+    theirs, unknown = make_file(elsewhere, store=False), str(uuid.uuid4())
     ids = [
         str(mine.uuid),
         str(again.uuid).upper(),
@@ -407,7 +383,7 @@ def test_batch_store_reports_problems(api, team, elsewhere):
 
 
 def test_batch_delete_reports_problems(api, team, elsewhere):
-    mine, theirs = make_file(team.project), make_file(elsewhere)
+    mine, theirs = make_file(team.project, store=False), make_file(elsewhere, store=False)
     response = api("delete", "files/storage/", [str(mine.uuid), str(theirs.uuid), ""])
     body = response.json()
     assert response.status_code == 200 and [f["uuid"] for f in body["result"]] == [str(mine.uuid)]
@@ -440,7 +416,7 @@ def test_bad_batch_bodies_are_400(api, method, body, content_type):
 
 
 def test_batch_of_100_is_fine(api, team):
-    file = make_file(team.project)
+    file = make_file(team.project, store=False)
     response = api("put", "files/storage/", [str(file.uuid)] + [str(uuid.uuid4()) for _ in range(99)])
     assert response.status_code == 200 and len(response.json()["problems"]) == 99
 
@@ -449,7 +425,7 @@ def test_batch_of_100_is_fine(api, team):
 
 
 def test_metadata_set_get_list_delete(api, team):
-    file = make_file(team.project)
+    file = make_file(team.project, store=False)
     response = api("put", f"files/{file.uuid}/metadata/-:45az_/", "blue")
     assert response.status_code == 200 and response.json() == "blue"
     assert api("get", f"files/{file.uuid}/metadata/-:45az_/").json() == "blue"
@@ -462,13 +438,13 @@ def test_metadata_set_get_list_delete(api, team):
 
 
 def test_a_metadata_value_with_nul_is_a_bad_request(api, team):
-    file = make_file(team.project)
+    file = make_file(team.project, store=False)
     response = api("put", f"files/{file.uuid}/metadata/k/", "a\u0000")
     assert response.status_code == 400 and response.json() == {"detail": "metadata[k] is invalid."}
 
 
 def test_missing_metadata_key_is_404(api, team):
-    file = make_file(team.project)
+    file = make_file(team.project, store=False)
     assert api("get", f"files/{file.uuid}/metadata/nokey/").status_code == 404
     assert api("delete", f"files/{file.uuid}/metadata/nokey/").status_code == 404
 
@@ -492,7 +468,7 @@ def test_missing_metadata_key_is_404(api, team):
     ],
 )
 def test_bad_metadata_is_400(api, team, key, body, content_type):
-    file = make_file(team.project)
+    file = make_file(team.project, store=False)
     response = api("put", f"files/{file.uuid}/metadata/{key}/", body, content_type=content_type)
     assert response.status_code == 400, response.content
     assert "detail" in response.json()
@@ -501,18 +477,18 @@ def test_bad_metadata_is_400(api, team, key, body, content_type):
 
 
 def test_metadata_value_of_512_and_key_of_64_are_fine(api, team):
-    file = make_file(team.project)
+    file = make_file(team.project, store=False)
     assert api("put", f"files/{file.uuid}/metadata/{'k' * 64}/", "v" * 512).status_code == 200
 
 
 def test_too_many_metadata_keys_is_400(api, team):
-    file = make_file(team.project, metadata={f"k{i}": "v" for i in range(50)})
+    file = make_file(team.project, metadata={f"k{i}": "v" for i in range(50)}, store=False)
     response = api("put", f"files/{file.uuid}/metadata/one-more/", "v")
     assert response.status_code == 400 and "50" in response.json()["detail"]
 
 
 def test_metadata_of_a_removed_file_cannot_change(api, team):
-    file = file_delete(file=make_file(team.project, metadata={"k": "v"}))
+    file = file_delete(file=make_file(team.project, metadata={"k": "v"}, store=False))
     assert api("put", f"files/{file.uuid}/metadata/k/", "w").status_code == 404
     assert api("delete", f"files/{file.uuid}/metadata/k/").status_code == 404
     assert api("get", f"files/{file.uuid}/metadata/k/").json() == "v"
@@ -523,7 +499,7 @@ def test_metadata_of_a_removed_file_cannot_change(api, team):
 
 @pytest.mark.parametrize("store", [True, False])
 def test_local_copy(api, team, store):
-    file = make_file(team.project, "photo.txt", body=b"original bytes", metadata={"k": "v"})
+    file = make_file(team.project, "photo.txt", data=b"original bytes", metadata={"k": "v"}, store=False)
     response = api("post", "files/local_copy/", {"source": f"{file.uuid}/", "store": store})
     assert response.status_code == 201, response.content
     body = response.json()
@@ -539,14 +515,8 @@ def test_local_copy(api, team, store):
     assert events == ({"file.uploaded", "file.stored"} if store else {"file.uploaded"})
 
 
-def png(width: int, height: int) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (width, height), (10, 200, 30)).save(out, "PNG")
-    return out.getvalue()
-
-
 def test_local_copy_applies_the_image_operations_in_its_source(api, team):
-    file = make_file(team.project, "photo.png", body=png(400, 200))
+    file = make_file(team.project, "photo.png", data=png_bytes(400, 200), store=False)
     source = f"https://cdn.example.com/{file.uuid}/-/resize/100x/-/format/jpeg/"
     body = api("post", "files/local_copy/", {"source": source}).json()
     copy = File.objects.get(uuid=body["result"]["uuid"])
@@ -557,7 +527,7 @@ def test_local_copy_applies_the_image_operations_in_its_source(api, team):
 
 
 def test_local_copy_sets_the_given_metadata_over_the_originals(api, team):
-    file = make_file(team.project, metadata={"keep": "1", "change": "old"})
+    file = make_file(team.project, metadata={"keep": "1", "change": "old"}, store=False)
     body = api(
         "post", "files/local_copy/", {"source": str(file.uuid), "metadata": {"change": "new", "add": "x"}}
     ).json()
@@ -573,14 +543,17 @@ def test_local_copy_sets_the_given_metadata_over_the_originals(api, team):
     ],
 )
 def test_local_copy_refuses_operations_it_cannot_apply(api, team, source, message):
-    txt, image = make_file(team.project), make_file(team.project, "p.png", body=png(20, 20))
+    txt, image = (
+        make_file(team.project, store=False),
+        make_file(team.project, "p.png", data=png_bytes(20, 20), store=False),
+    )
     response = api("post", "files/local_copy/", {"source": source.format(txt=txt.uuid, png=image.uuid)})
     assert response.status_code == 400 and message in response.content.decode()
     assert File.objects.filter(project=team.project).count() == 2
 
 
 def test_local_copy_refuses_bad_metadata(api, team):
-    file = make_file(team.project)
+    file = make_file(team.project, store=False)
     for metadata in ({"bad key!": "v"}, {"k": ""}, ["k"]):
         response = api("post", "files/local_copy/", {"source": str(file.uuid), "metadata": metadata})
         assert response.status_code == 400, metadata
@@ -588,7 +561,7 @@ def test_local_copy_refuses_bad_metadata(api, team):
 
 
 def test_local_copy_takes_a_bare_uuid_and_defaults_to_temporary(api, team):
-    file = make_file(team.project)
+    file = make_file(team.project, store=False)
     body = api("post", "files/local_copy/", {"source": str(file.uuid)}).json()
     assert body["result"]["datetime_stored"] is None
 
@@ -607,7 +580,7 @@ def test_local_copy_takes_a_bare_uuid_and_defaults_to_temporary(api, team):
     ],
 )
 def test_bad_local_copy_is_400(api, team, body):
-    file = make_file(team.project)
+    file = make_file(team.project, store=False)
     if isinstance(body, dict) and body.get("source") == "FILE":
         body = {**body, "source": str(file.uuid)}
     assert api("post", "files/local_copy/", body).status_code == 400
@@ -615,7 +588,7 @@ def test_bad_local_copy_is_400(api, team, body):
 
 
 def test_local_copy_of_removed_or_unknown_is_404(api, team):
-    removed = file_delete(file=make_file(team.project))
+    removed = file_delete(file=make_file(team.project, store=False))
     assert api("post", "files/local_copy/", {"source": str(removed.uuid)}).status_code == 404
     assert api("post", "files/local_copy/", {"source": str(uuid.uuid4())}).status_code == 404
     assert File.objects.filter(project=team.project).count() == 1
@@ -626,5 +599,5 @@ def test_local_copy_malformed_json_is_400(api):
 
 
 def test_store_service_and_rest_agree(api, team):
-    file = file_store(file=make_file(team.project))
+    file = file_store(file=make_file(team.project, store=False))
     assert api("get", f"files/{file.uuid}/").json()["datetime_stored"] is not None

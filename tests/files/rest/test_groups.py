@@ -7,8 +7,9 @@ import pytest
 
 from files.models import File, Group
 from files.uploads.groups import group_create
+from tests.factories import make_file
 from tests.files.rest import test_files as test_rest_files
-from tests.files.rest.test_files import ISO, T0, make_file, walk
+from tests.helpers import ISO, T0, walk
 
 # The files tests' fixtures, bound here so pytest finds them for this module too.
 api, elsewhere = test_rest_files.api, test_rest_files.elsewhere
@@ -16,13 +17,13 @@ api, elsewhere = test_rest_files.api, test_rest_files.elsewhere
 
 @pytest.fixture
 def groups(team, elsewhere):
-    a, b = make_file(team.project), make_file(team.project, store=True)
+    a, b = make_file(team.project, store=False), make_file(team.project, store=True)
     made = []
     for i, at in enumerate([T0, T0 + timedelta(seconds=1), T0 + timedelta(seconds=1), T0 + timedelta(seconds=1)]):
         group = group_create(project=team.project, refs=[str(a.uuid), f"{b.uuid}/-/resize/{i + 1}x/"])
         Group.objects.filter(pk=group.pk).update(datetime_created=at)
         made.append(Group.objects.get(pk=group.pk))
-    theirs = make_file(elsewhere)
+    theirs = make_file(elsewhere, store=False)
     group_create(project=elsewhere, refs=[str(theirs.uuid)])
     return sorted(made, key=lambda g: (g.datetime_created, g.id))
 

@@ -11,8 +11,8 @@ from rest_framework.renderers import JSONRenderer
 from files.info import rest_file_infos, rest_info_rows, rest_infos_of_rows
 from files.models import File
 from files.services import file_delete, file_upload
+from tests.helpers import ACCEPT
 
-ACCEPT = "application/vnd.uploadcare-v0.7+json"
 IMAGE_INFO = {"format": "JPEG", "width": 640, "height": 480, "dpi": [72.0, 72.0], "sequence": False}
 
 

@@ -5,12 +5,13 @@ import json
 
 import pytest
 
-REST = "application/vnd.uploadcare-v0.7+json"
+from tests.factories import make_key
+from tests.helpers import ACCEPT
 
 
 @pytest.mark.parametrize(
     ("path", "accept"),
-    [("/api/no/such/thing/", ""), ("/convert/unknown/", REST), ("/addons/uc_clamav_virus_scan/nope/", REST)],
+    [("/api/no/such/thing/", ""), ("/convert/unknown/", ACCEPT), ("/addons/uc_clamav_virus_scan/nope/", ACCEPT)],
 )
 def test_unknown_rest_paths_answer_json(client, db, path, accept):
     response = client.get(path, HTTP_ACCEPT=accept)
@@ -20,14 +21,13 @@ def test_unknown_rest_paths_answer_json(client, db, path, accept):
 
 
 def test_an_unknown_add_on_is_a_json_404(client, team):
-    from projects.services import secret_key_create
 
-    _, secret = secret_key_create(project=team.project, label="t")
+    _, secret = make_key(team.project, label="t")
     response = client.post(
         "/api/addons/no_such_addon/execute/",
         {"target": "x"},
         content_type="application/json",
-        HTTP_ACCEPT=REST,
+        HTTP_ACCEPT=ACCEPT,
         HTTP_AUTHORIZATION=f"Uploadcare.Simple {team.project.public_key}:{secret}",
     )
     assert response.status_code == 404 and "no_such_addon" in response.json()["detail"]

@@ -11,10 +11,9 @@ from files import remote_copy
 from files.models import File
 from files.services import file_delete, file_upload
 from projects.models import Project
-from tests.files.storage.test_backups import connect, s3
-from tests.files.uploads.test_views import png_bytes
+from tests.factories import make_bucket
+from tests.helpers import ACCEPT, png_bytes, s3
 
-ACCEPT = "application/vnd.uploadcare-v0.7+json"
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
 
 
@@ -45,7 +44,7 @@ def public(endpoint: str, bucket: str, key: str) -> bool:
 
 
 def test_the_bucket_receives_the_copy_under_the_default_pattern(api, team, moto_endpoint, customer_bucket):
-    connect(team.project, moto_endpoint, customer_bucket, purpose="backup", prefix="fd/")
+    make_bucket(team.project, moto_endpoint, customer_bucket, purpose="backup", prefix="fd/")
     file = upload(team.project)
     response = api({"source": str(file.uuid), "target": customer_bucket})
     assert response.status_code == 200
@@ -57,7 +56,7 @@ def test_the_bucket_receives_the_copy_under_the_default_pattern(api, team, moto_
 
 
 def test_a_pattern_and_make_public_false(api, team, moto_endpoint, customer_bucket):
-    connect(team.project, moto_endpoint, customer_bucket, purpose="storage")
+    make_bucket(team.project, moto_endpoint, customer_bucket, purpose="storage")
     file = upload(team.project)
     body = {"source": f"https://cdn.example/{file.uuid}/", "target": customer_bucket, "make_public": False}
     response = api({**body, "pattern": "copies/${filename}-${uuid}${ext}"})
@@ -69,7 +68,7 @@ def test_a_pattern_and_make_public_false(api, team, moto_endpoint, customer_buck
 
 
 def test_operations_copy_the_rendered_image(api, team, moto_endpoint, customer_bucket):
-    connect(team.project, moto_endpoint, customer_bucket, purpose="backup")
+    make_bucket(team.project, moto_endpoint, customer_bucket, purpose="backup")
     file = upload(team.project, "pic.png", png_bytes())
     response = api({"source": f"{file.uuid}/-/format/jpeg/", "target": customer_bucket})
     assert response.status_code == 200, response.json()
@@ -88,7 +87,7 @@ def test_operations_copy_the_rendered_image(api, team, moto_endpoint, customer_b
     ],
 )
 def test_refusals_name_their_field(api, team, moto_endpoint, customer_bucket, body, field):
-    connect(team.project, moto_endpoint, customer_bucket, purpose="backup")
+    make_bucket(team.project, moto_endpoint, customer_bucket, purpose="backup")
     file = upload(team.project)
     body = {k: v.replace("{bucket}", customer_bucket) if isinstance(v, str) else v for k, v in body.items()}
     response = api({"source": str(file.uuid), **body})
@@ -99,14 +98,14 @@ def test_refusals_name_their_field(api, team, moto_endpoint, customer_bucket, bo
 
 def test_another_projects_bucket_and_file_are_not_reachable(api, team, moto_endpoint, customer_bucket):
     other = Project.objects.exclude(pk=team.project.pk).get()
-    connect(other, moto_endpoint, customer_bucket, purpose="backup")
+    make_bucket(other, moto_endpoint, customer_bucket, purpose="backup")
     assert api({"source": str(upload(team.project).uuid), "target": customer_bucket}).status_code == 400
-    connect(team.project, moto_endpoint, customer_bucket, purpose="storage")
+    make_bucket(team.project, moto_endpoint, customer_bucket, purpose="storage")
     assert api({"source": str(upload(other).uuid), "target": customer_bucket}).status_code == 404
 
 
 def test_removed_and_too_large_files_are_refused(api, team, moto_endpoint, customer_bucket, monkeypatch):
-    connect(team.project, moto_endpoint, customer_bucket, purpose="backup")
+    make_bucket(team.project, moto_endpoint, customer_bucket, purpose="backup")
     gone = upload(team.project)
     file_delete(file=gone)
     assert api({"source": str(gone.uuid), "target": customer_bucket}).status_code == 404
@@ -116,6 +115,6 @@ def test_removed_and_too_large_files_are_refused(api, team, moto_endpoint, custo
 
 
 def test_the_storage_page_names_each_bucket_as_a_remote_copy_target(login, team, moto_endpoint, customer_bucket):
-    connect(team.project, moto_endpoint, customer_bucket, purpose="backup", prefix="fd/")
+    make_bucket(team.project, moto_endpoint, customer_bucket, purpose="backup", prefix="fd/")
     page = login(team.owner).get(reverse("files:storage:index", args=[team.project.pk])).content.decode()
     assert f"<dt>Remote copy target</dt><dd><code>{customer_bucket}</code>" in page

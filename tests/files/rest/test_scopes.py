@@ -11,9 +11,9 @@ from django.utils import timezone
 from files.services import file_upload
 from files.uploads.groups import group_create
 from projects.models import Scope, all_scopes
-from projects.services import secret_key_create
+from tests.factories import make_key
+from tests.helpers import ACCEPT
 
-REST = "application/vnd.uploadcare-v0.7+json"
 METHODS = ("get", "post", "put", "patch", "delete")
 
 
@@ -53,7 +53,7 @@ def _kwargs(pattern, project, file, group):
 def keyed(team):
     file = file_upload(project=team.project, content=ContentFile(b"x", name="a.txt"), filename="a.txt", store=False)
     group = group_create(project=team.project, refs=[str(file.uuid)])
-    keys = {scope: secret_key_create(project=team.project, label=scope, scopes=[scope])[1] for scope in all_scopes()}
+    keys = {scope: make_key(team.project, label=scope, scopes=[scope])[1] for scope in all_scopes()}
     return team.project, file, group, keys
 
 
@@ -78,7 +78,7 @@ def test_each_scope_opens_only_its_operations(client, keyed, pattern, method, vi
             path,
             data="{}",
             content_type="application/json",
-            HTTP_ACCEPT=REST,
+            HTTP_ACCEPT=ACCEPT,
             HTTP_AUTHORIZATION=f"Uploadcare.Simple {project.public_key}:{secret}",
         )
         refused = response.status_code == 403 and "scope" in response.json().get("detail", "")
@@ -96,8 +96,8 @@ def test_keys_made_before_scopes_may_do_everything(team):
 
 
 def test_an_expired_key_is_refused_and_shown_as_expired(client, login, team):
-    key, secret = secret_key_create(project=team.project, label="old", expires_at=timezone.now() + timedelta(days=1))
-    headers = {"HTTP_ACCEPT": REST, "HTTP_AUTHORIZATION": f"Uploadcare.Simple {team.project.public_key}:{secret}"}
+    key, secret = make_key(team.project, label="old", expires_at=timezone.now() + timedelta(days=1))
+    headers = {"HTTP_ACCEPT": ACCEPT, "HTTP_AUTHORIZATION": f"Uploadcare.Simple {team.project.public_key}:{secret}"}
     assert client.get("/api/files/", **headers).status_code == 200
     type(key).objects.filter(pk=key.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     refused = client.get("/api/files/", **headers)

@@ -13,9 +13,9 @@ from files.rest import search as search_view
 from files.services import file_delete, file_upload
 from files.tags import file_tags_replace
 from projects.models import Project, Scope
-from projects.services import secret_key_create
+from tests.factories import make_key
+from tests.helpers import ACCEPT
 
-ACCEPT = "application/vnd.uploadcare-v0.7+json"
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 
 
@@ -336,7 +336,7 @@ def test_tags_given_at_upload_are_kept_and_bad_ones_refuse_the_upload(client, te
 def test_a_read_only_key_searches_and_reads_tags_but_does_not_change_them(client, team):
     project = team.project
     file = make(project, "a.txt")
-    _, secret = secret_key_create(project=project, label="reader", scopes=[Scope.FILES_READ])
+    _, secret = make_key(project, label="reader", scopes=[Scope.FILES_READ])
     headers = {"HTTP_AUTHORIZATION": f"Uploadcare.Simple {project.public_key}:{secret}", "HTTP_ACCEPT": ACCEPT}
 
     def call(method, path, body):

@@ -5,9 +5,7 @@ import tracemalloc
 import uuid
 from datetime import timedelta
 
-import boto3
 import pytest
-from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
@@ -17,16 +15,10 @@ from files.outbox import relay as outbox
 from files.storage import backups
 from files.storage import buckets as storage_targets
 from files.storage.backends import s3_client, storage_for_target
-from tests.conftest import S3_KEY, S3_REGION, S3_SECRET
-from tests.helpers import Crew, lock_waiters, wait_until
+from tests.factories import make_bucket, make_file
+from tests.helpers import S3_KEY, S3_REGION, Crew, lock_waiters, run_open_jobs, s3, wait_until
 
 Status = FileBackup.Status
-
-
-def s3(endpoint: str):
-    return boto3.client(
-        "s3", endpoint_url=endpoint, region_name=S3_REGION, aws_access_key_id=S3_KEY, aws_secret_access_key=S3_SECRET
-    )
 
 
 @pytest.fixture
@@ -43,30 +35,6 @@ def only_backups(settings):
     settings.FILEDOCK_OUTBOX_CONSUMERS = ["files.storage.backups.jobs_for_events"]
 
 
-def connect(project, endpoint: str, bucket: str, purpose: str = "backup", prefix: str = "") -> BucketConnection:
-    return storage_targets.bucket_connect(
-        project=project,
-        purpose=purpose,
-        provider="custom",
-        endpoint_url=endpoint,
-        region=S3_REGION,
-        bucket=bucket,
-        access_key=S3_KEY,
-        secret_key=S3_SECRET,
-        prefix=prefix,
-    )
-
-
-def upload(project, name: str = "a.txt", data: bytes = b"hello", store: bool = True):
-    return services.file_upload(project=project, content=ContentFile(data, name=name), filename=name, store=store)
-
-
-def run_open_jobs(target) -> None:
-    """What the workers would do: run every open job once."""
-    for backup_id in FileBackup.objects.filter(target=target, status__in=backups.OPEN).values_list("pk", flat=True):
-        backups.backup_run(backup_id=backup_id)
-
-
 def object_bytes(endpoint: str, bucket: str, key: str) -> bytes:
     return s3(endpoint).get_object(Bucket=bucket, Key=key)["Body"].read()
 
@@ -76,8 +44,8 @@ def test_the_backup_consumer_is_configured(settings):
 
 
 def test_stored_file_is_copied_to_prefix_uuid_filename(team, moto_endpoint, bucket, only_backups):
-    target = connect(team.project, moto_endpoint, bucket, prefix="filedock/")
-    file = upload(team.project, "report final.txt", b"quarterly numbers\n")
+    target = make_bucket(team.project, moto_endpoint, bucket, prefix="filedock/")
+    file = make_file(team.project, "report final.txt", b"quarterly numbers\n")
     outbox.outbox_relay()
     job = FileBackup.objects.get(file=file, target=target)
     assert job.status == Status.PENDING
@@ -92,8 +60,8 @@ def test_stored_file_is_copied_to_prefix_uuid_filename(team, moto_endpoint, buck
 
 
 def test_a_temporary_file_is_backed_up_once_stored(team, moto_endpoint, bucket, only_backups):
-    target = connect(team.project, moto_endpoint, bucket)
-    file = upload(team.project, store=False)
+    target = make_bucket(team.project, moto_endpoint, bucket)
+    file = make_file(team.project, store=False)
     outbox.outbox_relay()
     assert not FileBackup.objects.exists()
     services.file_store(file=file)
@@ -102,7 +70,7 @@ def test_a_temporary_file_is_backed_up_once_stored(team, moto_endpoint, bucket, 
 
 
 def test_no_jobs_without_a_backup_bucket(team, only_backups):
-    upload(team.project)
+    make_file(team.project)
     outbox.outbox_relay()
     assert not FileBackup.objects.exists()
 
@@ -115,11 +83,11 @@ def test_a_relay_batch_makes_jobs_for_stored_files_of_projects_with_a_bucket_onl
 
     from projects.services import project_create
 
-    target = connect(team.project, moto_endpoint, bucket)
+    target = make_bucket(team.project, moto_endpoint, bucket)
     other = project_create(owner=team.owner, name="no bucket")
-    kept = [upload(team.project, name=f"{i}.txt") for i in range(3)]
-    upload(team.project, name="t.txt", store=False)
-    elsewhere = [upload(other, name=f"{i}.txt") for i in range(5)]
+    kept = [make_file(team.project, name=f"{i}.txt") for i in range(3)]
+    make_file(team.project, name="t.txt", store=False)
+    elsewhere = [make_file(other, name=f"{i}.txt") for i in range(5)]
     with CaptureQueriesContext(connection) as relay:
         # A file stored at upload has two events: file.uploaded, then file.stored.
         assert outbox.outbox_relay() == 2 * len(kept) + 1 + 2 * len(elsewhere)
@@ -134,11 +102,11 @@ def test_a_relay_batch_makes_jobs_for_stored_files_of_projects_with_a_bucket_onl
 
 
 def test_backfill_copies_existing_stored_files_in_batches_with_progress(team, moto_endpoint, bucket, only_backups):
-    stored = [upload(team.project, f"{i}.txt", f"file {i}".encode()) for i in range(5)]
-    upload(team.project, "temporary.txt", store=False)
-    services.file_delete(file=upload(team.project, "removed.txt"))
+    stored = [make_file(team.project, f"{i}.txt", f"file {i}".encode()) for i in range(5)]
+    make_file(team.project, "temporary.txt", store=False)
+    services.file_delete(file=make_file(team.project, "removed.txt"))
     outbox.outbox_relay()  # events from before the connection: no jobs
-    target = connect(team.project, moto_endpoint, bucket, prefix="b/")
+    target = make_bucket(team.project, moto_endpoint, bucket, prefix="b/")
     assert backups.backup_progress(target=target)["backfilling"]
 
     looked_at = []
@@ -161,17 +129,17 @@ def test_backfill_copies_existing_stored_files_in_batches_with_progress(team, mo
 
 
 def test_backfill_and_events_never_make_two_jobs_for_a_file(team, moto_endpoint, bucket, only_backups):
-    upload(team.project)
-    target = connect(team.project, moto_endpoint, bucket)
+    make_file(team.project)
+    target = make_bucket(team.project, moto_endpoint, bucket)
     backups.backfill_run(target_id=target.pk)
     outbox.outbox_relay()  # the file.uploaded event arrives after the backfill made the job
     assert FileBackup.objects.filter(target=target).count() == 1
 
 
 def test_a_file_deleted_before_its_backup_ran_is_skipped(team, moto_endpoint, bucket, only_backups):
-    target = connect(team.project, moto_endpoint, bucket)
+    target = make_bucket(team.project, moto_endpoint, bucket)
     backups.backfill_run(target_id=target.pk)
-    file = upload(team.project)
+    file = make_file(team.project)
     outbox.outbox_relay()
     services.file_delete(file=file)
     job = FileBackup.objects.get(file=file)
@@ -182,8 +150,8 @@ def test_a_file_deleted_before_its_backup_ran_is_skipped(team, moto_endpoint, bu
 
 
 def test_disconnect_cancels_waiting_copies_and_deletes_nothing(team, moto_endpoint, bucket, only_backups):
-    target = connect(team.project, moto_endpoint, bucket)
-    first, second = upload(team.project, "1.txt"), upload(team.project, "2.txt")
+    target = make_bucket(team.project, moto_endpoint, bucket)
+    first, second = make_file(team.project, "1.txt"), make_file(team.project, "2.txt")
     outbox.outbox_relay()
     backups.backup_run(backup_id=FileBackup.objects.get(file=first).pk)
     storage_targets.bucket_disconnect(target=target)
@@ -191,7 +159,7 @@ def test_disconnect_cancels_waiting_copies_and_deletes_nothing(team, moto_endpoi
     assert waiting.status == Status.CANCELLED
     assert backups.backup_run(backup_id=waiting.pk) == "not-due"
     assert object_bytes(moto_endpoint, bucket, f"{first.uuid}/1.txt") == b"hello"  # still there
-    upload(team.project, "3.txt")
+    make_file(team.project, "3.txt")
     outbox.outbox_relay()
     assert FileBackup.objects.count() == 2  # no new jobs once disconnected
 
@@ -210,7 +178,7 @@ def test_a_target_that_is_down_is_retried_with_growing_delays(team, settings, on
         secret_key="very-secret-value",
         backfill_done_at=timezone.now(),
     )
-    file = upload(team.project)
+    file = make_file(team.project)
     outbox.outbox_relay()
     job = FileBackup.objects.get(file=file, target=target)
     delays = []
@@ -237,9 +205,9 @@ def test_a_target_that_is_down_is_retried_with_growing_delays(team, settings, on
 
 
 def test_sweep_resends_lost_messages_and_jobs_of_dead_workers(team, moto_endpoint, bucket, only_backups, broker_queue):
-    target = connect(team.project, moto_endpoint, bucket)
+    target = make_bucket(team.project, moto_endpoint, bucket)
     backups.backfill_run(target_id=target.pk)
-    _fresh, lost, dead, leased = (upload(team.project, f"{n}.txt") for n in ("fresh", "lost", "dead", "leased"))
+    _fresh, lost, dead, leased = (make_file(team.project, f"{n}.txt") for n in ("fresh", "lost", "dead", "leased"))
     outbox.outbox_relay()
     now = timezone.now()
     FileBackup.objects.filter(file=lost).update(next_attempt_at=now - timedelta(minutes=5))
@@ -258,11 +226,11 @@ def test_a_large_file_is_copied_in_parts_with_flat_memory(team, moto_endpoint, b
     through boto3's managed transfer: a multipart upload that never holds more than a few parts."""
     source = f"source-{uuid.uuid4().hex[:8]}"
     s3(moto_endpoint).create_bucket(Bucket=source)
-    connect(team.project, moto_endpoint, source, purpose="storage")
+    make_bucket(team.project, moto_endpoint, source, purpose="storage")
     data = os.urandom(40 * 1024 * 1024)
-    file = upload(team.project, "big.bin", data)
+    file = make_file(team.project, "big.bin", data)
     assert file.storage_target is not None
-    target = connect(team.project, moto_endpoint, bucket)
+    target = make_bucket(team.project, moto_endpoint, bucket)
     backups.backfill_run(target_id=target.pk)
     job = FileBackup.objects.get(file=file)
     config = backups.transfer_config(file.size)
@@ -289,10 +257,10 @@ def test_parts_grow_only_for_files_beyond_the_part_limit():
 
 @pytest.mark.celery_worker
 def test_a_real_worker_backfills_and_copies_new_files(team, moto_endpoint, bucket, only_backups, celery_worker):
-    before = [upload(team.project, f"old-{i}.txt", f"old {i}".encode()) for i in range(3)]
-    target = connect(team.project, moto_endpoint, bucket, prefix="live/")
+    before = [make_file(team.project, f"old-{i}.txt", f"old {i}".encode()) for i in range(3)]
+    target = make_bucket(team.project, moto_endpoint, bucket, prefix="live/")
     assert wait_until(lambda: backups.backup_progress(target=target)["done"] == 3, timeout=30)
-    new = upload(team.project, "new.txt", b"new")
+    new = make_file(team.project, "new.txt", b"new")
     assert wait_until(lambda: FileBackup.objects.filter(file=new, status=Status.DONE).exists(), timeout=30)
     for file in [*before, new]:
         assert object_bytes(moto_endpoint, bucket, f"live/{file.uuid}/{file.original_filename}")
@@ -305,8 +273,8 @@ def test_two_workers_never_copy_the_same_job_twice(team, moto_endpoint, bucket, 
     """Staged: three workers claim the same job at once; the job's row is held locked until all
     three claims wait on it, so their UPDATEs meet the row together and PostgreSQL re-checks the
     claim's condition for the second and third."""
-    target = connect(team.project, moto_endpoint, bucket)
-    file = upload(team.project)
+    target = make_bucket(team.project, moto_endpoint, bucket)
+    file = make_file(team.project)
     backups.backfill_run(target_id=target.pk)
     job = FileBackup.objects.get(file=file)
     results = []
@@ -330,8 +298,8 @@ def test_an_endpoint_that_turns_inward_after_its_test_gets_no_bytes(
     would be); then its name resolves somewhere the guard refuses. Each request is checked when it
     is sent, so the copy is refused, not sent, and the job says why."""
     by_name = moto_endpoint.replace("127.0.0.1", "localhost")  # a host name, resolved when connecting
-    target = connect(team.project, by_name, bucket)
-    file = upload(team.project, "secret.txt", b"payroll")
+    target = make_bucket(team.project, by_name, bucket)
+    file = make_file(team.project, "secret.txt", b"payroll")
     outbox.outbox_relay()
     settings.FILEDOCK_OUTBOUND_ALLOWED_NETWORKS = []  # where the name resolves is now refused
     run_open_jobs(target)

@@ -12,9 +12,8 @@ from files import services
 from files.models import File
 from files.storage import buckets as storage_targets
 from files.storage.backends import storage_for
-from tests.files.storage.test_backups import connect, s3, upload
-from tests.files.uploads.test_views import PART, png_bytes
-from tests.files.uploads.test_views import upload as api_upload
+from tests.factories import make_bucket, make_file, make_key
+from tests.helpers import PART, api_upload, png_bytes, s3
 
 
 def cdn(client, file) -> bytes:
@@ -24,8 +23,8 @@ def cdn(client, file) -> bytes:
 
 
 def test_new_uploads_land_in_the_customers_bucket_and_old_files_stay(client, team, moto_endpoint, customer_bucket):
-    old = upload(team.project, "old.txt", b"before")
-    target = connect(team.project, moto_endpoint, customer_bucket, purpose="storage", prefix="filedock/")
+    old = make_file(team.project, "old.txt", b"before")
+    target = make_bucket(team.project, moto_endpoint, customer_bucket, purpose="storage", prefix="filedock/")
     body = api_upload(client, team.project, {"f": SimpleUploadedFile("new.png", png_bytes())}).json()
     new = File.objects.get(uuid=body["f"])
 
@@ -41,10 +40,10 @@ def test_new_uploads_land_in_the_customers_bucket_and_old_files_stay(client, tea
 
 
 def test_after_disconnecting_files_in_the_bucket_keep_working(client, team, moto_endpoint, customer_bucket):
-    target = connect(team.project, moto_endpoint, customer_bucket, purpose="storage")
-    inside = upload(team.project, "inside.txt", b"in the customer's bucket")
+    target = make_bucket(team.project, moto_endpoint, customer_bucket, purpose="storage")
+    inside = make_file(team.project, "inside.txt", b"in the customer's bucket")
     storage_targets.bucket_disconnect(target=target)
-    after = upload(team.project, "after.txt", b"back on the server")
+    after = make_file(team.project, "after.txt", b"back on the server")
     assert after.storage_target is None and default_storage.exists(after.storage_key)
     inside.refresh_from_db()
     assert inside.storage_target == target
@@ -59,8 +58,8 @@ def test_cdn_redirects_to_the_customers_bucket_when_redirects_are_on(
     client, team, moto_endpoint, customer_bucket, settings
 ):
     settings.FILEDOCK_CDN_S3_REDIRECT = True
-    connect(team.project, moto_endpoint, customer_bucket, purpose="storage")
-    file = upload(team.project, "r.txt", b"redirected")
+    make_bucket(team.project, moto_endpoint, customer_bucket, purpose="storage")
+    file = make_file(team.project, "r.txt", b"redirected")
     response = client.get(f"/cdn/{file.uuid}/")
     assert response.status_code == 302 and response["Location"].startswith(f"{moto_endpoint}/{customer_bucket}/")
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -70,7 +69,7 @@ def test_cdn_redirects_to_the_customers_bucket_when_redirects_are_on(
 def test_multipart_parts_stay_on_the_server_and_the_file_goes_to_the_bucket(
     client, team, moto_endpoint, customer_bucket
 ):
-    target = connect(team.project, moto_endpoint, customer_bucket, purpose="storage")
+    target = make_bucket(team.project, moto_endpoint, customer_bucket, purpose="storage")
     data = os.urandom(PART + 1000)
     started = client.post(
         "/upload/multipart/start/",
@@ -98,8 +97,8 @@ def test_multipart_parts_stay_on_the_server_and_the_file_goes_to_the_bucket(
 def test_delete_and_copy_work_where_the_bytes_live(
     team, moto_endpoint, customer_bucket, django_capture_on_commit_callbacks
 ):
-    connect(team.project, moto_endpoint, customer_bucket, purpose="storage")
-    file = upload(team.project, "c.txt", b"copy me")
+    make_bucket(team.project, moto_endpoint, customer_bucket, purpose="storage")
+    file = make_file(team.project, "c.txt", b"copy me")
     copy = services.file_copy(file=file, store=True)
     with storage_for(copy).open(copy.storage_key) as stored:
         assert stored.read() == b"copy me"
@@ -111,12 +110,12 @@ def test_delete_and_copy_work_where_the_bytes_live(
 
 @pytest.mark.django_db(transaction=True)
 def test_pyuploadcare_uploads_into_the_customers_bucket(live_server, moto_endpoint, customer_bucket, tmp_path):
-    from projects.services import project_create, secret_key_create
+    from projects.services import project_create
     from tests.factories import UserFactory
 
     project = project_create(owner=UserFactory(), name="custom")
-    _, secret = secret_key_create(project=project, label="sdk")
-    target = connect(project, moto_endpoint, customer_bucket, purpose="storage")
+    _, secret = make_key(project, label="sdk")
+    target = make_bucket(project, moto_endpoint, customer_bucket, purpose="storage")
     uploadcare = Uploadcare(
         public_key=project.public_key,
         secret_key=secret,
@@ -138,8 +137,8 @@ def test_pyuploadcare_uploads_into_the_customers_bucket(live_server, moto_endpoi
 def test_purging_a_project_removes_its_files_from_its_bucket_and_the_connection(team, moto_endpoint, customer_bucket):
     from projects.services import project_delete, project_purge
 
-    connect(team.project, moto_endpoint, customer_bucket, purpose="storage")
-    upload(team.project, "gone.txt")
+    make_bucket(team.project, moto_endpoint, customer_bucket, purpose="storage")
+    make_file(team.project, "gone.txt")
     project_delete(project=team.project)
     assert project_purge(project_id=team.project.pk)
     assert "Contents" not in s3(moto_endpoint).list_objects_v2(Bucket=customer_bucket)

@@ -47,7 +47,7 @@ def expired_file(project, name="a.txt", body=b"hello", **fields) -> File:
 
 
 def test_a_webhook_receives_the_removed_files_info_read_at_relay_time(project, settings):
-    from tests.files.uploads.test_views import png_bytes
+    from tests.helpers import png_bytes
 
     settings.FILEDOCK_OUTBOX_CONSUMERS = ["projects.webhooks.outbox.deliveries_for_events"]
     webhook = subscribe(project, "https://hooks.example.com/deleted", event="file.deleted")
@@ -118,7 +118,7 @@ def test_expire_rows_leaves_the_bytes_for_after_commit(project):
 
 def test_a_run_has_deleted_every_batchs_bytes_when_it_returns(project, settings):
     from files.storage.tasks import expire_temporary_files
-    from tests.files.uploads.test_views import png_bytes
+    from tests.helpers import png_bytes
 
     settings.FILEDOCK_EXPIRY_BATCH = 3
     files = [expired_file(project, name=f"{i}.txt") for i in range(10)]

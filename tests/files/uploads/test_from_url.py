@@ -5,8 +5,7 @@ from pytest_httpserver import HTTPServer
 
 from files.models import File, FromUrlTask
 from files.uploads.from_url import from_url_fetch
-from tests.conftest import wait_until
-from tests.files.uploads.test_views import png_bytes
+from tests.helpers import png_bytes, wait_until
 
 
 def post(client, project, url, **fields):

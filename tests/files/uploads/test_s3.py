@@ -10,11 +10,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from files import services
 from files.models import File
 from files.storage import sweeps
-from tests.files.uploads.test_views import PART, png_bytes, upload
+from tests.helpers import PART, api_upload, png_bytes
 
 
 def test_direct_upload_into_s3(client, team, s3_storage):
-    body = upload(client, team.project, {"f": SimpleUploadedFile("a.png", png_bytes())}).json()
+    body = api_upload(client, team.project, {"f": SimpleUploadedFile("a.png", png_bytes())}).json()
     file = File.objects.get(uuid=body["f"])
     assert file.is_image and file.image_info["width"] == 40
     with default_storage.open(file.storage_key) as stored:

@@ -3,8 +3,8 @@
 import pytest
 
 from projects.services import oauth_app_save
+from tests.helpers import ACCEPT
 
-ACCEPT = "application/vnd.uploadcare-v0.7+json"
 SECRET = "dbx-secret-0123456789WXYZ"
 
 

@@ -1,37 +1,15 @@
 """The Upload API through HTTP: shapes, limits, signatures and errors. Nothing half-written."""
 
-import hashlib
-import hmac
-import io
 import os
 import time
 
 import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
-from PIL import Image
 
 from files.models import Event, File, Group, MultipartUpload
-
-PART = 5 * 1024 * 1024
-
-
-def png_bytes(width=40, height=30) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (width, height), (200, 20, 20)).save(buffer, "PNG")
-    return buffer.getvalue()
-
-
-def sign(secret: str, expire: int) -> str:
-    return hmac.new(secret.encode(), str(expire).encode(), hashlib.sha256).hexdigest()
-
-
-def blobs() -> set[str]:
-    try:
-        dirs, _ = default_storage.listdir("files")
-    except FileNotFoundError:
-        return set()
-    return {f"{d}/{n}" for d in dirs for n in default_storage.listdir(f"files/{d}")[1]}
+from tests.factories import make_key
+from tests.helpers import PART, api_upload, blobs, png_bytes, sign
 
 
 @pytest.fixture
@@ -39,13 +17,8 @@ def project(team):
     return team.project
 
 
-def upload(client, project, files, **fields):
-    data = {"UPLOADCARE_PUB_KEY": project.public_key, **fields, **files}
-    return client.post("/upload/base/", data)
-
-
 def test_direct_upload_returns_uuid_per_field_and_stores_bytes(client, project):
-    response = upload(
+    response = api_upload(
         client,
         project,
         {"photo.png": SimpleUploadedFile("photo.png", png_bytes()), "notes": SimpleUploadedFile("notes.txt", b"hello")},
@@ -83,25 +56,27 @@ def test_store_flag_against_project_setting(client, project, store, autostore, s
     project.autostore_enabled = autostore
     project.save()
     fields = {"UPLOADCARE_STORE": store} if store is not None else {}
-    body = upload(client, project, {"f": SimpleUploadedFile("f.txt", b"x")}, **fields).json()
+    body = api_upload(client, project, {"f": SimpleUploadedFile("f.txt", b"x")}, **fields).json()
     assert File.objects.get(uuid=body["f"]).is_stored is stored
 
 
 def test_content_type_is_sniffed_not_trusted(client, project):
-    body = upload(client, project, {"f": SimpleUploadedFile("fake.png", b"plain text, not a png", "image/png")}).json()
+    body = api_upload(
+        client, project, {"f": SimpleUploadedFile("fake.png", b"plain text, not a png", "image/png")}
+    ).json()
     file = File.objects.get(uuid=body["f"])
     assert file.mime_type == "text/plain" and not file.is_image
 
 
 def test_path_traversal_names_are_only_names(client, project):
-    body = upload(client, project, {"f": SimpleUploadedFile("../../etc/passwd", b"x")}).json()
+    body = api_upload(client, project, {"f": SimpleUploadedFile("../../etc/passwd", b"x")}).json()
     file = File.objects.get(uuid=body["f"])
     assert file.original_filename == "passwd"
     assert file.storage_key == f"files/{project.pk}/{file.uuid}"
 
 
 def test_metadata_fields(client, project):
-    body = upload(client, project, {"f": SimpleUploadedFile("f.txt", b"x")}, **{"metadata[kind]": "avatar"}).json()
+    body = api_upload(client, project, {"f": SimpleUploadedFile("f.txt", b"x")}, **{"metadata[kind]": "avatar"}).json()
     assert File.objects.get(uuid=body["f"]).metadata == {"kind": "avatar"}
 
 
@@ -116,7 +91,7 @@ def test_metadata_fields(client, project):
 )
 def test_bad_fields_are_refused_and_leave_nothing(client, project, fields, status, message):
     before = blobs()
-    response = upload(client, project, {"f": SimpleUploadedFile("f.txt", b"x")}, **fields)
+    response = api_upload(client, project, {"f": SimpleUploadedFile("f.txt", b"x")}, **fields)
     assert response.status_code == status
     assert message in response.content.decode()
     assert response["Content-Type"].startswith("text/plain")
@@ -144,7 +119,7 @@ def test_too_large_file_is_refused_and_leaves_nothing(client, project):
     project.max_file_size = 10
     project.save()
     before = blobs()
-    response = upload(client, project, {"f": SimpleUploadedFile("f.txt", b"x" * 11)})
+    response = api_upload(client, project, {"f": SimpleUploadedFile("f.txt", b"x" * 11)})
     assert response.status_code == 400 and response.content == b"File is too large."
     assert not File.objects.exists() and blobs() == before
 
@@ -153,14 +128,14 @@ def test_disallowed_type_is_refused_and_leaves_nothing(client, project):
     project.allowed_mime_types = "image/*, application/pdf"
     project.save()
     before = blobs()
-    refused = upload(client, project, {"f": SimpleUploadedFile("f.txt", b"text")})
+    refused = api_upload(client, project, {"f": SimpleUploadedFile("f.txt", b"text")})
     assert refused.status_code == 400 and refused.content == b"Uploading of these file types is not allowed."
     assert not File.objects.exists() and blobs() == before
-    assert upload(client, project, {"f": SimpleUploadedFile("a.png", png_bytes())}).status_code == 200
+    assert api_upload(client, project, {"f": SimpleUploadedFile("a.png", png_bytes())}).status_code == 200
 
 
 def test_empty_file_is_accepted_as_zero_bytes(client, project):
-    body = upload(client, project, {"f": SimpleUploadedFile("empty.txt", b"")}).json()
+    body = api_upload(client, project, {"f": SimpleUploadedFile("empty.txt", b"")}).json()
     assert File.objects.get(uuid=body["f"]).size == 0
 
 
@@ -168,7 +143,7 @@ def test_deleted_project_key_is_refused(client, project):
     from projects.services import project_delete
 
     project_delete(project=project)
-    response = upload(client, project, {"f": SimpleUploadedFile("f.txt", b"x")})
+    response = api_upload(client, project, {"f": SimpleUploadedFile("f.txt", b"x")})
     assert response.status_code == 403 and b"marked as removed" in response.content
 
 
@@ -181,11 +156,10 @@ class TestSignedUploads:
 
     def test_valid_signature_from_any_active_key(self, client, signed):
         project, _ = signed
-        from projects.services import secret_key_create
 
-        _, second = secret_key_create(project=project, label="second")
+        _, second = make_key(project, label="second")
         expire = int(time.time()) + 60
-        response = upload(
+        response = api_upload(
             client,
             project,
             {"f": SimpleUploadedFile("f.txt", b"x")},
@@ -218,14 +192,14 @@ class TestSignedUploads:
         }[case]
         if case == "revoked":
             project.secret_keys.update(revoked_at=project.created_at)
-        response = upload(client, project, {"f": SimpleUploadedFile("f.txt", b"x")}, **fields)
+        response = api_upload(client, project, {"f": SimpleUploadedFile("f.txt", b"x")}, **fields)
         assert (response.status_code, response.content.decode()) == (status, message)
         assert not File.objects.exists()
 
     def test_a_non_ascii_signature_is_invalid_not_a_server_error(self, client, signed):
         project, _ = signed
         expire = int(time.time()) + 60
-        response = upload(
+        response = api_upload(
             client, project, {"f": SimpleUploadedFile("f.txt", b"x")}, expire=str(expire), signature="é" * 64
         )
         assert (response.status_code, response.content.decode()) == (403, "Invalid signature.")
@@ -325,7 +299,7 @@ class TestMultipart:
 
 
 def test_info(client, project, team):
-    body = upload(client, project, {"f": SimpleUploadedFile("a.png", png_bytes())}).json()
+    body = api_upload(client, project, {"f": SimpleUploadedFile("a.png", png_bytes())}).json()
     info = client.get("/upload/info/", {"pub_key": project.public_key, "file_id": body["f"]}).json()
     assert info["uuid"] == body["f"] and info["is_image"] and info["image_info"]["format"] == "PNG"
     outsider_key = team.outsider.memberships.get().project.public_key
@@ -335,7 +309,7 @@ def test_info(client, project, team):
 
 
 def test_group_create_and_info(client, project, team):
-    uuids = [upload(client, project, {"f": SimpleUploadedFile(f"{i}.txt", b"x")}).json()["f"] for i in range(2)]
+    uuids = [api_upload(client, project, {"f": SimpleUploadedFile(f"{i}.txt", b"x")}).json()["f"] for i in range(2)]
     response = client.post(
         "/group//",
         {
@@ -362,7 +336,7 @@ def test_a_refused_file_leaves_none_of_the_request_behind(client, project):
     project.allowed_mime_types = "image/*"
     project.save()
     before = blobs()
-    response = upload(
+    response = api_upload(
         client, project, {"a": SimpleUploadedFile("a.png", png_bytes()), "b": SimpleUploadedFile("b.txt", b"text")}
     )
     assert response.status_code == 400
@@ -373,7 +347,7 @@ def test_a_refused_file_leaves_none_of_the_request_behind(client, project):
 def test_non_ascii_digits_in_expire_are_a_clear_error(client, project, expire):
     project.require_signed_uploads = True
     project.save()
-    response = upload(client, project, {"f": SimpleUploadedFile("f.txt", b"x")}, expire=expire, signature="ab")
+    response = api_upload(client, project, {"f": SimpleUploadedFile("f.txt", b"x")}, expire=expire, signature="ab")
     assert response.status_code == 400 and b"UNIX timestamp" in response.content
 
 
@@ -381,18 +355,18 @@ def test_non_ascii_digits_in_expire_are_a_clear_error(client, project, expire):
 
 
 def test_a_public_key_with_nul_is_invalid(client, project):
-    response = upload(client, project, {"f": SimpleUploadedFile("f.txt", b"x")}, UPLOADCARE_PUB_KEY="a\x00b")
+    response = api_upload(client, project, {"f": SimpleUploadedFile("f.txt", b"x")}, UPLOADCARE_PUB_KEY="a\x00b")
     assert (response.status_code, response.content.decode()) == (403, "UPLOADCARE_PUB_KEY is invalid.")
 
 
 def test_a_metadata_value_with_nul_is_invalid(client, project):
-    response = upload(client, project, {"f": SimpleUploadedFile("f.txt", b"x")}, **{"metadata[k]": "a\x00"})
+    response = api_upload(client, project, {"f": SimpleUploadedFile("f.txt", b"x")}, **{"metadata[k]": "a\x00"})
     assert (response.status_code, response.content.decode()) == (400, "metadata[k] is invalid.")
     assert not File.objects.exists()
 
 
 def test_a_group_file_ref_with_nul_is_invalid(client, project):
-    file = File.objects.get(uuid=upload(client, project, {"f": SimpleUploadedFile("f.txt", b"x")}).json()["f"])
+    file = File.objects.get(uuid=api_upload(client, project, {"f": SimpleUploadedFile("f.txt", b"x")}).json()["f"])
     response = client.post("/upload/group/", {"pub_key": project.public_key, "files[0]": f"{file.uuid}/-/resize/\x00/"})
     assert response.status_code == 400 and response.content.startswith(b"This is not valid file url")
     assert not Group.objects.exists()

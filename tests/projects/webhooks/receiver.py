@@ -7,15 +7,13 @@ import hmac
 import threading
 import time
 
-from django.core.files.base import ContentFile
 from django.utils import timezone
 from werkzeug import Response
 from werkzeug.datastructures import Headers
 
 from files.outbox import relay as outbox
-from files.services import file_upload
 from projects.models import Webhook, WebhookDelivery
-from projects.webhooks import services as webhook_services
+from tests.factories import make_file, make_webhook
 
 SECRET = "s3cret-signing-key"
 
@@ -75,13 +73,11 @@ class Receiver:
 
 
 def subscribe(project, url, *, event="file.uploaded", secret=SECRET, **kwargs) -> Webhook:
-    return webhook_services.webhook_create(
-        project=project, target_url=url, event=event, signing_secret=secret, **kwargs
-    )
+    return make_webhook(project, url, event, signing_secret=secret, **kwargs)
 
 
 def upload_and_relay(project, name="photo.txt"):
-    file = file_upload(project=project, content=ContentFile(b"hello", name=name), filename=name, store=True)
+    file = make_file(project, name)
     outbox.outbox_relay()
     return file
 

@@ -17,7 +17,7 @@ from projects.webhooks import delivery as delivery_module
 from projects.webhooks import services as webhook_services
 from projects.webhooks.delivery import webhook_delivery_attempt, webhook_retry_delay
 from projects.webhooks.outbox import deliveries_for_events, webhook_dispatch_due
-from tests.conftest import wait_until
+from tests.helpers import wait_until
 from tests.projects.webhooks.receiver import (
     SECRET,
     Receiver,

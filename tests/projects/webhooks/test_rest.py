@@ -7,8 +7,8 @@ import pytest
 
 from projects.models import Webhook
 from projects.webhooks import services as webhook_services
+from tests.helpers import ACCEPT
 
-ACCEPT = "application/vnd.uploadcare-v0.7+json"
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 URL = "https://hooks.example.com/filedock"
 
