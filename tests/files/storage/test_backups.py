@@ -39,10 +39,6 @@ def object_bytes(endpoint: str, bucket: str, key: str) -> bytes:
     return s3(endpoint).get_object(Bucket=bucket, Key=key)["Body"].read()
 
 
-def test_the_backup_consumer_is_configured(settings):
-    assert "files.storage.backups.jobs_for_events" in settings.FILEDOCK_OUTBOX_CONSUMERS
-
-
 def test_stored_file_is_copied_to_prefix_uuid_filename(team, moto_endpoint, bucket, only_backups):
     target = make_bucket(team.project, moto_endpoint, bucket, prefix="filedock/")
     file = make_file(team.project, "report final.txt", b"quarterly numbers\n")
