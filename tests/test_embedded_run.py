@@ -161,7 +161,7 @@ def test_serve_runs_web_and_worker_without_redis_and_stops_on_ctrl_c(embedded_en
         _get(f"http://127.0.0.1:{port}/healthz")
 
 
-REST_ACCEPT = {"Accept": "application/vnd.uploadcare-v0.7+json"}
+REST_ACCEPT = {"Accept": ACCEPT}
 UPLOAD = (
     "from django.core.files.base import ContentFile; from files.services import file_upload; "
     "from projects.models import Project; "

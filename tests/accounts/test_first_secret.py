@@ -7,10 +7,10 @@ import pytest
 from django.urls import reverse
 
 from projects.models import Project
+from tests.helpers import ACCEPT
 
 PASSWORD = "s3cure-passw0rd!"
 SECRET = re.compile(r'id="new-secret-value">([0-9a-f]{40})</code>')
-ACCEPT = "application/vnd.uploadcare-v0.7+json"
 
 
 def _sign_up_and_confirm(client, mailoutbox, email: str) -> Project:

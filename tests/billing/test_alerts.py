@@ -23,8 +23,8 @@ from projects.models import WebhookDelivery
 from projects.services import project_create
 from projects.webhooks.delivery import webhook_delivery_attempt
 from tests.factories import UserFactory
+from tests.helpers import Crew
 from tests.projects.webhooks.receiver import subscribe
-from tests.races.conftest import Crew
 
 ALERTS = reverse("billing:alerts_save")
 NOV_16 = date(2026, 11, 16)

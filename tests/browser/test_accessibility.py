@@ -1,13 +1,11 @@
 """axe-core (from the npm registry, tests/conformance/js) finds no serious or critical accessibility
 violation on the dashboard's main pages; the files browser and menus work from the keyboard."""
 
-import io
 import re
 from pathlib import Path
 
 import pytest
 from django.core.files.base import ContentFile
-from PIL import Image
 from playwright.sync_api import expect
 
 from files.services import file_upload
@@ -15,15 +13,10 @@ from projects.services import project_create
 from projects.webhooks.services import webhook_create, webhook_secret_generate
 from tests.browser.conftest import sign_in
 from tests.factories import UserFactory
+from tests.helpers import png_bytes
 
 AXE = Path(__file__).resolve().parents[1] / "conformance" / "js" / "node_modules" / "axe-core" / "axe.min.js"
 SEVERE = ("serious", "critical")
-
-
-def _png() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (640, 400), (52, 81, 224)).save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 def _violations(page) -> list[str]:
@@ -48,7 +41,7 @@ def busy(db):
     owner = UserFactory(email="a11y@example.com")
     project = project_create(owner=owner, name="Accessible")
     photo = file_upload(
-        project=project, content=ContentFile(_png(), name="photo.png"), filename="photo.png", store=True
+        project=project, content=ContentFile(png_bytes(640, 400), name="photo.png"), filename="photo.png", store=True
     )
     file_upload(project=project, content=ContentFile(b"a,b\n", name="orders.csv"), filename="orders.csv", store=False)
     webhook_create(

@@ -12,9 +12,9 @@ from projects.apilogs import api_log_drain
 from projects.services import project_create
 from tests.browser.conftest import sign_in
 from tests.factories import UserFactory
+from tests.helpers import ACCEPT
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
-ACCEPT = "application/vnd.uploadcare-v0.7+json"
 
 
 def rest_call(base: str, public_key: str, secret: str) -> int:

@@ -1,27 +1,20 @@
 """The files browser's grid view and the transformation playground in Chromium, at laptop and phone
 widths: the grid is remembered, the playground's URL and preview follow the options without a reload."""
 
-import io
 import re
 from pathlib import Path
 
 import pytest
 from django.core.files.base import ContentFile
-from PIL import Image
 from playwright.sync_api import expect
 
 from files.services import file_upload
 from projects.services import project_create
 from tests.browser.conftest import sign_in
 from tests.factories import UserFactory
+from tests.helpers import png_bytes
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
-
-
-def _png(width=640, height=400) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (width, height), (52, 81, 224)).save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 def _overflow(page) -> int:
@@ -33,7 +26,7 @@ def test_grid_view_and_playground(page):
     owner = UserFactory(email="grid@example.com")
     project = project_create(owner=owner, name="Photos")
     for name in ("sunset-over-the-harbour-wide.png", "portrait.png"):
-        file_upload(project=project, content=ContentFile(_png(), name=name), filename=name, store=True)
+        file_upload(project=project, content=ContentFile(png_bytes(640, 400), name=name), filename=name, store=True)
     file_upload(project=project, content=ContentFile(b"a,b\n", name="orders.csv"), filename="orders.csv", store=True)
     photo = project.files.get(original_filename="portrait.png")
     ARTIFACTS.mkdir(exist_ok=True)

@@ -37,6 +37,7 @@ from projects.webhooks.delivery import webhook_deliveries_attempt
 from projects.webhooks.services import webhook_create, webhook_secret_generate
 from tests.browser.conftest import sign_in
 from tests.factories import UserFactory
+from tests.helpers import ACCEPT
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts" / "responsive"
 WIDTHS = (1280, 375)  # the walk runs at the first width; the second revisits what it found
@@ -69,7 +70,7 @@ def _owner_with_a_busy_project(receiver_url: str):
     _, secret = secret_key_create(project=project, label="Production backend (eu-central-1)", created_by=owner)
     Client().get(  # a REST call, so the API logs have a line to open
         "/api/files/",
-        HTTP_ACCEPT="application/vnd.uploadcare-v0.7+json",
+        HTTP_ACCEPT=ACCEPT,
         HTTP_AUTHORIZATION=f"Uploadcare.Simple {project.public_key}:{secret}",
     )
     api_log_drain()

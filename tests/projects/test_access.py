@@ -28,13 +28,14 @@ def test_every_project_url_declares_its_role():
         assert hasattr(pattern.callback, "project_role"), f"{name} is not wrapped in projects.access.project_view"
 
 
-# What each view answers an allowed role's plain GET, or POST with no data: 200, or the name of
-# the project page it redirects to (with the same ids).
+# What each view answers an allowed role's plain GET (HEAD), or POST with no data: a status, or the
+# name of the project page it redirects to (with the same ids).
 EXPECTED = {
     "files:bulk": "files:list",
     "files:convert": "files:detail",
     "files:delete": "files:list",
     "files:detail": 200,
+    "files:export_csv": 200,
     "files:list": 200,
     "files:metadata_delete": "files:detail",
     "files:metadata_set": "files:detail",
@@ -49,8 +50,16 @@ EXPECTED = {
     "files:storage:test": "files:storage:index",
     "files:store": "files:list",
     "files:tags_set": "files:detail",
+    "files:tus": 400,  # no Upload-Length: the tus creation is refused
+    "files:tus_upload": 200,
     "files:upload": "files:list",
+    "projects:api_log_detail": 200,
+    "projects:api_logs": 200,
+    "projects:api_logs_export_csv": 200,
+    "projects:api_logs_export_jsonl": 200,
     "projects:audit": 200,
+    "projects:audit_export_csv": 200,
+    "projects:audit_export_jsonl": 200,
     "projects:change_role": "projects:collaborators",
     "projects:collaborators": 200,
     "projects:delete": "projects:settings",
@@ -159,8 +168,8 @@ def test_project_url_access(client, team, name, pattern, persona):
         assert response.status_code == 403
     elif name == "projects:leave" and persona != "owner":
         assert (response.status_code, response["Location"]) == (302, "/")
-    elif EXPECTED[name] == 200:
-        assert response.status_code == 200
+    elif isinstance(EXPECTED[name], int):
+        assert response.status_code == EXPECTED[name]
     else:
         target = dict(PROJECT_URLS)[EXPECTED[name]]
         ids = {key: value for key, value in kwargs.items() if key in target.pattern.converters}

@@ -21,9 +21,8 @@ from core.redisconn import redis_client, redis_key
 from files.services import file_upload
 from projects import apilogs
 from projects.models import ApiLogLine
-from tests.conftest import wait_until
+from tests.helpers import ACCEPT, wait_until
 
-ACCEPT = "application/vnd.uploadcare-v0.7+json"
 TABLE = ApiLogLine._meta.db_table
 
 
