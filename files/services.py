@@ -20,10 +20,10 @@ from files import errors
 from files.cdn import images
 from files.content import SNIFF_BYTES, clean_filename, image_info, sniff_mime
 from files.exif import STRIPPABLE, strip_metadata
-from files.info import rest_file_info
+from files.info import REST_INFO_COLUMNS, rest_file_info, rest_infos_of_rows
 from files.initiators import UNKNOWN, derived, system_initiator
 from files.models import Event, File, FileTag
-from files.outbox.relay import PREVIOUS_VALUES, wake_relay
+from files.outbox.relay import PREVIOUS_VALUES, wake_relay_on_commit
 from files.storage.backends import delete_bytes, storage_for, upload_storage
 from files.svg import SVG_VALIDATE_MAX_BYTES, UnsafeSvg, check_svg, is_svg_candidate
 
@@ -151,6 +151,7 @@ def file_upload(
     described: tuple[str, dict | None] | None = None,
     initiator: dict | None = None,
     tags: list[str] | None = None,
+    size_checked: bool = False,
 ) -> File:
     """Writes the bytes, then the File row, its `tags` (normalised already: files.tags) and its
     events in one transaction: file.uploaded, then file.stored when `store`.
@@ -161,8 +162,11 @@ def file_upload(
     `described`: `content`'s MIME type and image facts when the caller has read and checked them
     already (`_vet`, as file_upload_batch does). If the row cannot be written the bytes are
     deleted; a crash in between leaves an orphan blob that `storage_sweep_orphans` removes.
+    `size_checked`: the caller ran check_size on `content` just before (file_upload_batch does,
+    for every file before writing any): the plan's quotas are read once per file, not twice.
     """
-    check_size(project, content.size, reservation=file_uuid)
+    if not size_checked:
+        check_size(project, content.size, reservation=file_uuid)
     file_uuid = file_uuid or uuid_lib.uuid4()
     name = clean_filename(filename)
     with _readable(project, content) as content:
@@ -208,10 +212,9 @@ def _write(*, project, content, name, file_uuid, early, store, metadata, source,
             )
             if tags:  # before the events, which carry them
                 FileTag.objects.bulk_create([FileTag(file=file, project=project, tag=tag) for tag in tags])
-            emit(file, Event.Type.FILE_UPLOADED, initiator)
-            if store:
-                # Stored at upload: receivers hear of the file first, then of its storing.
-                emit(file, Event.Type.FILE_STORED, initiator)
+            # Stored at upload: receivers hear of the file first, then of its storing.
+            stored = [Event.Type.FILE_STORED] if store else []
+            _emit_new_file(file, [Event.Type.FILE_UPLOADED, *stored], initiator, tags or [])
             if is_media(mime_type):
                 send_on_commit(MEDIA_ANALYSE_TASK, str(file.uuid))
             # After commit, so a long batch transaction never holds the day's usage row locked.
@@ -305,8 +308,11 @@ def file_upload_batch(
             described=facts,
             initiator=initiator,
             tags=tags,
+            # The first file's check is the one just made; each later one is checked again with
+            # the files before it written (and counted), as before this batch's own writes.
+            size_checked=index == 0,
         )
-        for upload, facts in zip(uploads, described, strict=True)
+        for index, (upload, facts) in enumerate(zip(uploads, described, strict=True))
     ]
 
 
@@ -336,7 +342,7 @@ def emit(file: File, event_type: str, initiator: dict | None = None, previous_va
     """Writes an event to the outbox; call inside the transaction that made the change.
     `previous_values`: for file.info_updated, the metadata or appdata the change replaced, as
     Uploadcare's payload carries them (kept with the info: files.outbox.relay.PREVIOUS_VALUES)."""
-    transaction.on_commit(wake_relay)
+    wake_relay_on_commit()
     payload = rest_file_info(file, include_appdata=True)  # webhooks carry appdata, as Uploadcare's do
     if previous_values is not None:
         payload[PREVIOUS_VALUES] = previous_values
@@ -346,6 +352,26 @@ def emit(file: File, event_type: str, initiator: dict | None = None, previous_va
         file_uuid=file.uuid,
         payload=payload,
         initiator=initiator or UNKNOWN,
+    )
+
+
+def _emit_new_file(file: File, event_types: list[str], initiator: dict | None, tags: list[str]) -> None:
+    """emit() for the events of a file just written, `tags` its tags as just written: its info
+    built once from the row in hand (not read back), the events in one INSERT, in order."""
+    wake_relay_on_commit()
+    row = (*(getattr(file, name) for name in REST_INFO_COLUMNS), list(tags))
+    payload = rest_infos_of_rows([row], include_appdata=True)[0]  # webhooks carry appdata
+    Event.objects.bulk_create(
+        [
+            Event(
+                project_id=file.project_id,
+                type=event_type,
+                file_uuid=file.uuid,
+                payload=payload,
+                initiator=initiator or UNKNOWN,
+            )
+            for event_type in event_types
+        ]
     )
 
 

@@ -121,3 +121,13 @@ def outbox_prune(*, limit: int = PRUNE_BATCH) -> int:
 def wake_relay() -> None:
     """Asks a worker to relay now; call after commit. A missing broker only delays the work."""
     send(RELAY_TASK)
+
+
+def wake_relay_on_commit() -> None:
+    """wake_relay once the current transaction commits, asked for once per transaction however
+    many events it writes: one relay run takes them all (an upload stored at once writes two).
+    A hook registered in a savepoint that rolls back is dropped with it, and the next event
+    registers its own; outside a transaction it wakes the relay at once, as on_commit does."""
+    if connection.in_atomic_block and any(hook is wake_relay for _, hook, _ in connection.run_on_commit):
+        return
+    transaction.on_commit(wake_relay)

@@ -150,3 +150,31 @@ def test_dashboard_changes_are_initiated_by_the_dashboard(login, team, project):
     ]
     for body in bodies:
         assert_api_initiator(body, "dashboard")
+
+
+def test_an_upload_with_tags_writes_both_events_with_its_info_and_wakes_the_relay_once(
+    client, project, broker_queue, django_capture_on_commit_callbacks
+):
+    from files.info import rest_file_info
+    from files.models import Event
+    from files.outbox.relay import RELAY_TASK
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/upload/base/",
+            {
+                "UPLOADCARE_PUB_KEY": project.public_key,
+                "UPLOADCARE_STORE": "1",
+                "tags": "Red,blue",
+                "f": SimpleUploadedFile("a.txt", b"hi"),
+            },
+        )
+    file = File.objects.get(uuid=response.json()["f"])
+    events = list(Event.objects.filter(file_uuid=file.uuid).order_by("id"))
+    assert [event.type for event in events] == ["file.uploaded", "file.stored"]
+    for event in events:
+        # The file's info as read back from its row, its tags included.
+        assert event.payload == rest_file_info(file, include_appdata=True)
+        assert event.payload["tags"] == ["red", "blue"] and event.payload["datetime_stored"]
+    assert broker_queue.args(RELAY_TASK) == [[]]  # one wake-up for the two events
+    assert kinds(deliveries(file.uuid)) == [("file.uploaded", "upload_api"), ("file.stored", "upload_api")]
