@@ -114,3 +114,56 @@ def test_failed_authentication_is_throttled_per_address(client, keys, settings):
     assert client.get("/api/project/", REMOTE_ADDR="203.0.113.8", **right).status_code == 200
     # Successes are not counted.
     assert all(client.get("/api/project/", REMOTE_ADDR="203.0.113.9", **right).status_code == 200 for _ in range(5))
+
+
+# A key that stops working stops at once, even in a process that has just authenticated with it
+# many times (whatever it remembers of keys between requests).
+
+
+def _both_schemes(keys, uri="/api/files/"):
+    simple = {"HTTP_AUTHORIZATION": f"Uploadcare.Simple {keys[0]}:{keys[1]}", "HTTP_ACCEPT": ACCEPT}
+    return simple, signed_headers(*keys, "GET", uri)
+
+
+def _warm(client, keys, uri="/api/files/"):
+    for _ in range(3):
+        for headers in _both_schemes(keys, uri):
+            assert client.get(uri, CONTENT_TYPE="application/json", **headers).status_code == 200
+
+
+def test_a_revoked_key_fails_on_the_very_next_request(client, team, keys):
+    from projects.services import secret_key_revoke
+
+    _warm(client, keys)
+    secret_key_revoke(key=team.project.secret_keys.get())
+    for headers in _both_schemes(keys):
+        response = client.get("/api/files/", CONTENT_TYPE="application/json", **headers)
+        assert response.status_code == 401
+        assert response.json() == {"detail": "Incorrect authentication credentials."}
+
+
+def test_a_key_past_its_expiry_or_of_a_deleted_project_fails_at_once(client, team, keys):
+    from django.utils import timezone
+
+    from projects.services import project_delete
+
+    _warm(client, keys)
+    team.project.secret_keys.update(expires_at=timezone.now() - timedelta(seconds=1))
+    for headers in _both_schemes(keys):
+        assert client.get("/api/files/", CONTENT_TYPE="application/json", **headers).status_code == 401
+    team.project.secret_keys.update(expires_at=None)
+    _warm(client, keys)
+    project_delete(project=team.project)
+    for headers in _both_schemes(keys):
+        assert client.get("/api/files/", CONTENT_TYPE="application/json", **headers).status_code == 401
+
+
+def test_changed_scopes_apply_to_the_very_next_request(client, team, keys):
+    _warm(client, keys)
+    team.project.secret_keys.update(scopes=["webhooks"])
+    for headers in _both_schemes(keys):
+        response = client.get("/api/files/", CONTENT_TYPE="application/json", **headers)
+        assert response.status_code == 403 and "files:read" in response.json()["detail"]
+    team.project.secret_keys.update(scopes=["files:read"])
+    for headers in _both_schemes(keys):
+        assert client.get("/api/files/", CONTENT_TYPE="application/json", **headers).status_code == 200
