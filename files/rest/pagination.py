@@ -174,9 +174,11 @@ def keyset_page(request: Request, rows: QuerySet, cursor: Cursor, values: Callab
     previous_url = None
     if start:
         earlier = keyset.reversed.seek(rows, position, inclusive=not inclusive).values_list(cursor.key, "pk")
-        before = take(earlier, cursor.limit)
-        if before.more:
-            previous_url = start_link(request, *before.rows[-1])
-        elif before.rows:
+        # The previous page starts `limit` rows back: that row and whether any is past it are
+        # all the link needs, two rows read instead of the page before.
+        edge = list(earlier[cursor.limit - 1 : cursor.limit + 1])
+        if len(edge) == 2:
+            previous_url = start_link(request, *edge[0])
+        elif edge or earlier.exists():
             previous_url = link(request)  # the previous page is the first one
     return Page(page.rows, next_url, previous_url)

@@ -7,7 +7,7 @@ import operator
 import re
 import uuid
 from datetime import timedelta
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from django.core.files.storage import default_storage
@@ -181,6 +181,21 @@ def test_pages_with_ties_are_complete_in_both_orderings(api, tied_files, orderin
     assert walk(api, last, "previous")[0] == pages[::-1]
 
 
+@pytest.mark.parametrize(("start", "previous"), [(0, None), (1, "first"), (2, "first"), (3, 1), (6, 4)])
+def test_previous_starts_a_page_back_or_is_the_first_page(api, tied_files, start, previous):
+    """`previous` of a page of 2 starting at the n-th file: none before the first file, the first
+    page while fewer than a page of files (or exactly one) come before, else the file 2 back."""
+    file = tied_files[start]
+    query = urlencode({"limit": 2, "from": file.datetime_uploaded.isoformat(), "from_id": str(file.uuid)})
+    link = api("get", f"files/?{query}").json()["previous"]
+    if previous is None:
+        assert link is None
+    elif previous == "first":
+        assert link == "http://testserver/api/files/?limit=2"
+    else:
+        assert parse_qs(urlsplit(link).query)["from_id"] == [str(tied_files[previous].uuid)]
+
+
 def test_links_are_absolute_on_the_requests_origin(api, tied_files, settings):
     settings.ALLOWED_HOSTS = ["files.example.com"]
     response = api("get", "files/?limit=2&stored=false&junk=1", secure=True, HTTP_HOST="files.example.com:8443")
@@ -331,7 +346,8 @@ def test_later_pages_of_a_walk_count_nothing_and_repeat_the_first_pages_totals(a
     with CaptureQueriesContext(connection) as queries:
         second = api("get", first["next"]).json()
     sql = " ".join(q["sql"].upper() for q in queries)
-    assert "COUNT(" not in sql and "OFFSET" not in sql
+    # No count, and no OFFSET that grows with the depth: only the `previous` link's, a page back.
+    assert "COUNT(" not in sql and re.findall(r"OFFSET (\d+)", sql) == ["1"]
     assert (
         (second["total"], second["totals"])
         == (first["total"], first["totals"])
