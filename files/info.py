@@ -2,6 +2,7 @@
 
 from datetime import UTC
 
+import orjson
 from django.conf import settings
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connections
@@ -80,7 +81,7 @@ class UTCText(Func):
 def rest_info_rows(files: QuerySet) -> QuerySet:
     """`files` as rows for rest_infos_of_rows: only the columns an info shows, and on PostgreSQL
     the uuid and the datetimes already as text, so Python does not parse timestamps only to
-    format them again."""
+    format them again, and the JSON columns as text for orjson to parse."""
     if connections[files.db].vendor != "postgresql":
         return files.values_list(*REST_INFO_COLUMNS)
     return files.annotate(
@@ -88,10 +89,28 @@ def rest_info_rows(files: QuerySet) -> QuerySet:
         uploaded_text=UTCText("datetime_uploaded"),
         stored_text=UTCText("datetime_stored"),
         removed_text=UTCText("datetime_removed"),
+        **{f"{name}_text": Cast(name, TextField()) for name in JSON_INFO_COLUMNS},
         # Each row's tags as an array, in the same query: a second query for a page's tags cost
         # about as much as building the page's infos.
         tag_list=ArraySubquery(FileTag.objects.filter(file_id=OuterRef("pk")).order_by("pk").values("tag")),
-    ).values_list("uuid_text", "uploaded_text", "stored_text", "removed_text", *REST_INFO_COLUMNS[4:], "tag_list")
+    ).values_list(
+        "uuid_text",
+        "uploaded_text",
+        "stored_text",
+        "removed_text",
+        *(f"{name}_text" if name in JSON_INFO_COLUMNS else name for name in REST_INFO_COLUMNS[4:]),
+        "tag_list",
+    )
+
+
+# The jsonb columns of an info: rest_info_rows reads them as JSON text.
+JSON_INFO_COLUMNS = ("image_info", "metadata", "appdata", "media_info")
+
+
+def _json_text(value):
+    """A JSON column as rest_info_rows reads it on PostgreSQL (text), parsed by orjson (Django's
+    JSONField parses with json.loads: a page's 300 values took a fifth of its CPU)."""
+    return None if value is None else orjson.loads(value)
 
 
 def rest_infos_of_rows(rows, request=None, include_appdata: bool = False) -> list[dict]:
@@ -137,6 +156,9 @@ def _rest_info(row: tuple, cdn_base: str, api_base: str, include_appdata: bool, 
         appdata,
         media,
     ) = row
+    if type(metadata) is str:  # rest_info_rows on PostgreSQL: the JSON columns as their text
+        image_info, metadata, appdata = _json_text(image_info), _json_text(metadata), _json_text(appdata)
+        media = _json_text(media)
     pk, removed = str(file_id), _text(removed)
     info = {
         "uuid": pk,

@@ -1,6 +1,8 @@
 """What every REST API view shares: the v0.7 media type, project authentication, throttling."""
 
+import orjson
 from django.conf import settings
+from django.http import HttpResponse
 from rest_framework import exceptions, permissions
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import FormParser, JSONParser
@@ -19,6 +21,18 @@ MEDIA_TYPE = "application/vnd.uploadcare-v0.7+json"
 
 class UploadcareRenderer(JSONRenderer):
     media_type = MEDIA_TYPE
+
+
+def fast_json_response(data: dict) -> HttpResponse:
+    """A 200 of `data` (plain dicts, lists, strings, numbers) encoded by orjson, the same bytes as
+    the renderer above writes (compact, UTF-8, U+2028 and U+2029 escaped as DRF escapes them for
+    JavaScript), in a fraction of its time: for the large answers, a page of file infos. DRF's
+    content negotiation has run by then (a wrong Accept is still a 406); errors still go through
+    the renderer."""
+    body = orjson.dumps(data)
+    if b"\xe2\x80\xa8" in body or b"\xe2\x80\xa9" in body:
+        body = body.replace("\u2028".encode(), b"\\u2028").replace("\u2029".encode(), b"\\u2029")
+    return HttpResponse(body, content_type=MEDIA_TYPE)
 
 
 class SafeJSONParser(JSONParser):

@@ -13,7 +13,7 @@ from files.errors import UploadError
 from files.info import rest_file_info, rest_info_rows, rest_infos_of_rows
 from files.initiators import api_initiator
 from files.models import File
-from files.rest.base import ProjectAPIView
+from files.rest.base import ProjectAPIView, fast_json_response
 from files.rest.common import (
     BadRequest,
     FileRemoved,
@@ -93,7 +93,7 @@ class FileList(ProjectAPIView):
         page = keyset_page(request, files, cursor, values=rest_info_rows)
         totals = walk_totals(self.project, first_page=cursor.start is None)
         appdata = wants_appdata(request)
-        return Response(
+        return fast_json_response(
             {
                 "next": page.next,
                 "previous": page.previous,
