@@ -214,7 +214,7 @@ CACHES = {
     "default": (
         # Short socket timeouts: a hung Redis must not hang requests (rate limits fail open).
         {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "core.cache.RedisCache",  # Django's, its redis client built once
             "LOCATION": REDIS_URL,
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
