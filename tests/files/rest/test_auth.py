@@ -167,3 +167,20 @@ def test_changed_scopes_apply_to_the_very_next_request(client, team, keys):
     team.project.secret_keys.update(scopes=["files:read"])
     for headers in _both_schemes(keys):
         assert client.get("/api/files/", CONTENT_TYPE="application/json", **headers).status_code == 200
+
+
+def test_the_rate_is_per_project(client, team, keys, settings):
+    from projects.services import secret_key_create
+
+    settings.FILEDOCK_API_RATE = "2/min"
+    cache.clear()
+    mine = {"HTTP_AUTHORIZATION": f"Uploadcare.Simple {keys[0]}:{keys[1]}", "HTTP_ACCEPT": ACCEPT}
+    assert [client.get("/api/files/", **mine).status_code for _ in range(2)] == [200, 200]
+    refused = client.get("/api/files/", **mine)
+    assert refused.status_code == 429 and 0 < int(refused["Retry-After"]) <= 60
+    assert refused.json()["detail"].startswith("Request was throttled.")
+    other = team.outsider.memberships.get().project
+    _, secret = secret_key_create(project=other, label="x")
+    theirs = {"HTTP_AUTHORIZATION": f"Uploadcare.Simple {other.public_key}:{secret}", "HTTP_ACCEPT": ACCEPT}
+    assert client.get("/api/files/", **theirs).status_code == 200
+    cache.clear()
