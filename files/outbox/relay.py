@@ -13,6 +13,7 @@ from datetime import timedelta
 from importlib import import_module
 
 from django.conf import settings
+from django.core.cache import caches
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -118,9 +119,35 @@ def outbox_prune(*, limit: int = PRUNE_BATCH) -> int:
     return len(ids)
 
 
+# While a wake-up is queued and its run has not started, commits send no other: that run clears
+# the mark before it claims, so it takes every event committed before the mark was seen. A lost
+# message holds the others back until the mark expires (the beat sweep relays meanwhile).
+WAKE_PENDING_SECONDS = 5
+
+
+def wake_mark() -> str:
+    # Named after the database, so two installations (or test runs) sharing a Redis never mix.
+    return f"outbox:wake-pending:{connection.settings_dict['NAME']}"
+
+
 def wake_relay() -> None:
-    """Asks a worker to relay now; call after commit. A missing broker only delays the work."""
-    send(RELAY_TASK)
+    """Asks a worker to relay now, unless a wake-up is already waiting for its run; call after
+    commit. A missing broker (or cache) only delays the work."""
+    try:
+        first = caches["default"].add(wake_mark(), 1, timeout=WAKE_PENDING_SECONDS)
+    except Exception as error:  # the cache backend's own connection errors: wake, as before
+        log.warning("cache unavailable, relay woken without coalescing: %s", error)
+        first = True
+    if first:
+        send(RELAY_TASK)
+
+
+def wake_taken() -> None:
+    """Called by a relay run before it claims: a commit from now on wakes the relay again."""
+    try:
+        caches["default"].delete(wake_mark())
+    except Exception as error:
+        log.warning("cache unavailable, relay wake mark left to expire: %s", error)
 
 
 def wake_relay_on_commit() -> None:

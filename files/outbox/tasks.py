@@ -2,11 +2,20 @@
 prune of relayed events past their retention."""
 
 from core.jobs import job
-from files.outbox.relay import PRUNE_BATCH, PRUNE_BATCHES_PER_RUN, PRUNE_TASK, RELAY_TASK, outbox_prune, outbox_relay
+from files.outbox.relay import (
+    PRUNE_BATCH,
+    PRUNE_BATCHES_PER_RUN,
+    PRUNE_TASK,
+    RELAY_TASK,
+    outbox_prune,
+    outbox_relay,
+    wake_taken,
+)
 
 
 @job(RELAY_TASK)
 def relay_outbox() -> int:
+    wake_taken()  # before the claim: what commits after this wakes another run
     relayed = total = outbox_relay()
     while relayed:
         relayed = outbox_relay()

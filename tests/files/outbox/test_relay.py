@@ -149,3 +149,37 @@ def test_the_claim_walks_the_index_in_order_even_with_stale_statistics(db, setti
     [plan] = plans
     assert "Index Scan using event_unrelayed" in plan and "Sort" not in plan, plan
     assert SORTING == ["on"]  # one call with the whole batch
+
+
+def test_while_a_wake_up_waits_for_its_run_commits_send_no_other_and_its_run_takes_them(
+    recorded, broker_queue, transactional_db
+):
+    """Wake-ups coalesce across requests: a run queued and not started yet relays what commits
+    before it starts (it clears the mark before it claims), so no further message is sent; once it
+    started, the next commit sends one again."""
+    from files.outbox.tasks import relay_outbox
+
+    project = project_create(owner=UserFactory(), name="p")
+    first, second = upload(project, "a.txt"), upload(project, "b.txt")
+    assert broker_queue.args(outbox.RELAY_TASK) == [[]]  # the second upload found a run queued
+    relay_outbox()  # the queued run
+    assert recorded == list(Event.objects.order_by("id").values_list("pk", flat=True)) and len(recorded) == 2
+    assert {first.uuid, second.uuid} == set(Event.objects.values_list("file_uuid", flat=True))
+    upload(project, "c.txt")
+    assert broker_queue.args(outbox.RELAY_TASK) == [[], []]
+    relay_outbox()
+    assert len(recorded) == 3 and not Event.objects.filter(relayed_at__isnull=True).exists()
+
+
+def test_a_lost_wake_up_holds_back_others_only_for_a_moment(recorded, broker_queue, transactional_db, settings):
+    from django.core.cache import cache
+
+    project = project_create(owner=UserFactory(), name="p")
+    upload(project, "a.txt")
+    broker_queue.redis.delete(broker_queue.name)  # the message is lost; its mark stays
+    upload(project, "b.txt")
+    assert broker_queue.args(outbox.RELAY_TASK) == []
+    cache.delete(outbox.wake_mark())  # as its expiry, WAKE_PENDING_SECONDS later, does
+    upload(project, "c.txt")
+    assert broker_queue.args(outbox.RELAY_TASK) == [[]]
+    assert outbox.WAKE_PENDING_SECONDS <= 10
