@@ -24,6 +24,7 @@ TASK_NAMES = {
     "files.tasks.backup_file",
     "files.tasks.expire_temporary_files",
     "files.tasks.fetch_from_url",
+    "files.tasks.prune_outbox",
     "files.tasks.relay_outbox",
     "files.tasks.requeue_from_url",
     "files.tasks.run_addon",
@@ -37,6 +38,7 @@ TASK_NAMES = {
     "files.tasks.sweep_orphan_blobs",
     "projects.tasks.deliver_webhook",
     "projects.tasks.dispatch_due_deliveries",
+    "projects.tasks.drain_api_logs",
     "projects.tasks.purge_deleted_projects",
     "projects.tasks.purge_project",
 }

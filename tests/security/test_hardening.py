@@ -34,13 +34,26 @@ def fresh_cache():
 # Pages: strict CSP, no inline scripts or styles, security headers.
 
 
-def _dashboard_pages(team) -> list[str]:
-    """Every GET page of the dashboard the owner can open (project pages and account pages)."""
+# Downloads (CSV, JSON Lines): no HTML, so no page policy to check; test_secrets reads them too.
+DOWNLOADS = {
+    "files:export_csv",
+    "projects:audit_export_csv",
+    "projects:audit_export_jsonl",
+    "projects:api_logs_export_csv",
+    "projects:api_logs_export_jsonl",
+}
+
+
+def _dashboard_pages(team, *, downloads: bool = False) -> list[str]:
+    """Every GET page of the dashboard the owner can open (project pages and account pages), and
+    with `downloads` the files it offers as well."""
     from tests.helpers import project_url_kwargs
 
     pages = []
     for key, pattern in URLCONF.items():
         if key.startswith(("api", "upload", "cdn", "proxy", "/", "admin:", "healthz")):
+            continue
+        if key in DOWNLOADS and not downloads:
             continue
         if "GET" not in _expected(key, pattern) or _expected(key, pattern)["GET"]["owner"] not in (
             200,

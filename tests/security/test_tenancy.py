@@ -168,6 +168,7 @@ DECLARED: dict[str, object] = {
     "billing:plan": signed_in(200),
     "billing:plan_confirm": signed_in(200),  # Pro, an upgrade from the free plan each persona is on
     "billing:details": signed_in(200),
+    "billing:alerts_save": signed_in(302, method="POST"),  # the signed-in account's own thresholds
     # The owner's invoice: only its account sees it.
     "billing:invoice": signed_in(404, owner=200),
     "billing:invoice_pdf": signed_in(404, owner=200),
@@ -234,6 +235,7 @@ def _project_pages():
     """Project pages: the role is declared on the view; listed here by name so a new one is noticed."""
     return [
         "files:list",
+        "files:export_csv",
         "files:upload",
         "files:bulk",
         "files:detail",
@@ -290,6 +292,12 @@ def _project_pages():
         "projects:oauth_app_save",
         "projects:oauth_app_delete",
         "projects:audit",
+        "projects:audit_export_csv",
+        "projects:audit_export_jsonl",
+        "projects:api_logs",
+        "projects:api_log_detail",
+        "projects:api_logs_export_csv",
+        "projects:api_logs_export_jsonl",
     ]
 
 
