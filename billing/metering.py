@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from billing.models import UsageDay, UsageFlush
 from billing.periods import today
-from core.redisconn import redis_client, redis_key
+from core.redisconn import batches_to_apply, redis_client, redis_key
 from files.models import File
 from projects.models import Project
 
@@ -124,15 +124,7 @@ def usage_flush() -> int:
     if client is None:
         return 0
     applied = 0
-    for key in client.scan_iter(match=redis_key(FLUSHING, "*"), count=1000):  # left by a crash
-        applied += _apply(client, key.decode())
-    for key in client.scan_iter(match=redis_key(PENDING, "*"), count=1000):
-        day = key.decode().rsplit(":", 1)[1]
-        batch = redis_key(FLUSHING, f"{day}:{uuid.uuid4().hex}")
-        try:
-            client.rename(key, batch)
-        except redis.ResponseError:  # flushed by another run meanwhile
-            continue
+    for batch in batches_to_apply(client, pending=PENDING, taken=FLUSHING):  # usage:flushing:<day>:<id>
         applied += _apply(client, batch)
     UsageFlush.objects.filter(applied_at__lt=timezone.now() - FLUSH_ROWS_KEPT).delete()
     return applied

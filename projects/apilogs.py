@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from accounts.audit import client_ip
 from core.pagination import InvalidCursor, Keyset, cursor_decode, cursor_encode, take
-from core.redisconn import redis_client, redis_key
+from core.redisconn import batches_to_apply, redis_client, redis_key
 from files.models import File, Group, MultipartUpload
 from projects.models import ApiLogLine, Project
 
@@ -183,15 +183,7 @@ def api_log_drain() -> int:
     client = redis_client()
     if client is None:
         return 0
-    read = 0
-    for key in client.scan_iter(match=redis_key(DRAINING, "*"), count=100):  # left by a crash
-        read += _drain(client, key)
-    batch = redis_key(DRAINING, uuid.uuid4().hex)
-    try:
-        client.rename(redis_key(PENDING, ""), batch)
-    except redis.ResponseError:  # nothing waiting
-        return read
-    return read + _drain(client, batch)
+    return sum(_drain(client, batch) for batch in batches_to_apply(client, pending=PENDING, taken=DRAINING))
 
 
 def _drain(client: redis.Redis, key) -> int:
