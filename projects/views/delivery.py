@@ -40,7 +40,7 @@ def secret_create(request, project):
     except services.DeliveryError as exc:
         messages.error(request, str(exc))
     else:
-        secret_keep(request, NEW_SECRET_SESSION_KEY, owner_id=row.pk, secret=value)  # shown once
+        secret_keep(request, f"{NEW_SECRET_SESSION_KEY}:{project.pk}", owner_id=row.pk, secret=value)  # shown once
     return redirect("projects:delivery", project_id=project.pk)
 
 
@@ -64,7 +64,7 @@ def _render(request, project):
         "form": kept or DeliverySettingsForm(instance=project),
         "secrets": project.delivery_secrets.select_related("created_by"),
         "secrets_max": DELIVERY_SECRETS_MAX,
-        "new_secret": secret_pop(request, NEW_SECRET_SESSION_KEY),
+        "new_secret": secret_pop(request, f"{NEW_SECRET_SESSION_KEY}:{project.pk}"),
         **bases.bases(request),
     }
     response = render(request, "projects/delivery.html", context)

@@ -24,7 +24,8 @@ def key_create(request, project):
     key, plain = services.secret_key_create(
         project=project, label=form.cleaned_data["label"], created_by=request.user, **form.key_settings()
     )
-    secret_keep(request, NEW_SECRET_SESSION_KEY, owner_id=key.pk, secret=plain)  # shown once, then only masked
+    # Shown once, then only masked; on this project's keys page, not on the next project's opened.
+    secret_keep(request, f"{NEW_SECRET_SESSION_KEY}:{project.pk}", owner_id=key.pk, secret=plain)
     return redirect("projects:keys", project_id=project.pk)
 
 
@@ -37,7 +38,9 @@ def key_revoke(request, project, key_id):
 
 
 def _render_keys(request, project):
-    new_secret = secret_pop(request, NEW_SECRET_SESSION_KEY) or secret_pop(request, FIRST_SECRET, owner_id=project.pk)
+    new_secret = secret_pop(request, f"{NEW_SECRET_SESSION_KEY}:{project.pk}") or secret_pop(
+        request, FIRST_SECRET, owner_id=project.pk
+    )
     context = {
         "project": project,
         "keys": project.secret_keys.select_related("created_by"),

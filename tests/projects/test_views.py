@@ -4,6 +4,7 @@ from django.urls import reverse
 
 from files.services import file_delete, file_upload
 from projects.models import Invitation, Membership, Project, Role, all_scopes
+from projects.services import project_create
 
 
 def test_overview_shows_public_key_bases_and_zero_counts(login, team):
@@ -122,6 +123,15 @@ def test_new_secret_is_shown_once_then_masked(login, team):
     words = " ".join(again.split())
     assert "shown in full only once" in words and "create a new key below" in words  # how to get one back
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_a_new_secret_waits_for_its_own_projects_keys_page(login, team):
+    other = project_create(owner=team.admin, name="Other")
+    client = login(team.admin)
+    client.post(reverse("projects:key_create", args=[team.project.pk]), {"label": "CI", "scopes": all_scopes()})
+    key = team.project.secret_keys.get(label="CI")
+    assert key.secret not in client.get(reverse("projects:keys", args=[other.pk])).content.decode()
+    assert key.secret in client.get(reverse("projects:keys", args=[team.project.pk])).content.decode()
 
 
 def test_key_create_rejects_empty_label(login, team):
