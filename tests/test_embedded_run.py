@@ -48,10 +48,22 @@ def _manage(env, *args) -> str:
 def _serve(env: dict, log_path: Path, *args: str) -> tuple[subprocess.Popen, int, object]:
     """`manage.py serve` on a free port, in a session of its own, once /healthz answers:
     (the process, its port, its log file)."""
-    port = _free_port()
+    # The CDN's port is chosen too: serve's default, the port after the dashboard's, may be taken.
+    port, cdn_port = _free_port(), _free_port()
     log = open(log_path, "w+")  # noqa: SIM115 (the process writes to it after this returns)
     process = subprocess.Popen(
-        [sys.executable, "manage.py", "serve", "--bind", f"127.0.0.1:{port}", "--web-workers", "1", *args],
+        [
+            sys.executable,
+            "manage.py",
+            "serve",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--cdn-bind",
+            f"127.0.0.1:{cdn_port}",
+            "--web-workers",
+            "1",
+            *args,
+        ],
         cwd=ROOT,
         env=env,
         stdout=log,
