@@ -45,9 +45,9 @@ def _manage(env, *args) -> str:
     ).stdout
 
 
-def _serve(env: dict, log_path: Path, *args: str) -> tuple[subprocess.Popen, int, object]:
+def _serve(env: dict, log_path: Path, *args: str) -> tuple[subprocess.Popen, int, int, object]:
     """`manage.py serve` on a free port, in a session of its own, once /healthz answers:
-    (the process, its port, its log file)."""
+    (the process, its port, its CDN's port, its log file)."""
     # The CDN's port is chosen too: serve's default, the port after the dashboard's, may be taken.
     port, cdn_port = _free_port(), _free_port()
     log = open(log_path, "w+")  # noqa: SIM115 (the process writes to it after this returns)
@@ -76,7 +76,7 @@ def _serve(env: dict, log_path: Path, *args: str) -> tuple[subprocess.Popen, int
     while True:
         try:
             _get(f"http://127.0.0.1:{port}/healthz")
-            return process, port, log
+            return process, port, cdn_port, log
         except OSError:
             assert time.monotonic() < deadline, "the embedded server did not come up"
             time.sleep(0.5)
@@ -98,34 +98,9 @@ def _head(url: str) -> tuple[int, dict]:
 
 
 def test_serve_runs_web_and_worker_without_redis_and_stops_on_ctrl_c(embedded_env, tmp_path):
-    port, cdn_port = _free_port(), _free_port()
-    log = open(tmp_path / "serve.log", "w+")  # noqa: SIM115 (the process writes to it after this returns)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "manage.py",
-            "serve",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--cdn-bind",
-            f"127.0.0.1:{cdn_port}",
-            "--web-workers",
-            "1",
-        ],
-        cwd=ROOT,
-        env=embedded_env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    process, port, cdn_port, log = _serve(embedded_env, tmp_path / "serve.log")
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                status, body = _get(f"http://127.0.0.1:{port}/healthz")
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "the embedded server did not come up"
-                time.sleep(0.5)
+        status, body = _get(f"http://127.0.0.1:{port}/healthz")
         assert status == 200 and b'"database": "ok"' in body
         assert _get(f"http://127.0.0.1:{port}/accounts/signup/")[0] == 200
         assert _get(f"http://127.0.0.1:{port}/static/css/app.css")[0] == 200
@@ -200,7 +175,7 @@ def test_slow_request_bodies_cannot_stall_the_embedded_server(embedded_env, tmp_
     12 bodies in a process (the rest are a 429 at once), and those are cut off with a 400 once
     their body stops arriving."""
     env = {**embedded_env, "FILEDOCK_BODY_IDLE_SECONDS": "3", "FILEDOCK_BODY_GRACE_SECONDS": "1"}
-    process, port, _ = _serve(env, tmp_path / "serve.log")
+    process, port, _, _ = _serve(env, tmp_path / "serve.log")
     slow = []
     try:
         for _ in range(40):
@@ -228,7 +203,7 @@ def test_sigterm_to_the_whole_group_stops_everything_quickly_and_quietly(embedde
     """What a process manager or `kill -TERM -<pgid>` does: every process is gone within seconds,
     without ERROR lines from Celery's pool, and no gunicorn control socket is left anywhere."""
     # HOME is where gunicorn would put its control socket.
-    process, port, log = _serve({**embedded_env, "HOME": str(tmp_path)}, tmp_path / "serve.log")
+    process, port, _, log = _serve({**embedded_env, "HOME": str(tmp_path)}, tmp_path / "serve.log")
     time.sleep(2)  # the Celery worker's pool is up
     assert not (tmp_path / ".gunicorn").exists()  # no control socket: two instances never share one
     started = time.monotonic()
@@ -249,7 +224,7 @@ def test_rate_limits_count_across_the_embedded_runs_web_workers(embedded_env, tm
     keys = json.loads(_manage(embedded_env, "bootstrap", "--email", "r@example.com", "--password", "pw-12345678"))
     # A day's window: a minute's could roll over between the requests and start counting again.
     env = {**embedded_env, "FILEDOCK_RATE_AUTH_FAILED": "20/d"}
-    process, port, _ = _serve(env, tmp_path / "serve.log", "--web-workers", "2")
+    process, port, _, _ = _serve(env, tmp_path / "serve.log", "--web-workers", "2")
     try:
         statuses = []
         for _ in range(25):
@@ -301,7 +276,7 @@ def test_a_bulk_store_reaches_the_backup_bucket_within_seconds(embedded_env, tmp
     uuids = _manage(embedded_env, "shell", "-c", UPLOAD_UNSTORED).strip().splitlines()[-1].split()
     _manage(embedded_env, "shell", "-c", CONNECT_BACKUPS.format(endpoint=moto_endpoint, bucket=customer_bucket))
     database = tmp_path / "db.sqlite3"
-    process, port, _ = _serve(embedded_env, tmp_path / "serve.log")
+    process, port, _, _ = _serve(embedded_env, tmp_path / "serve.log")
     try:
         # The worker is up once it has run the (empty) backfill the connection queued.
         deadline = time.monotonic() + 60
