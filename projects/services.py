@@ -1,5 +1,6 @@
 """Every change to projects, memberships, invitations and keys goes through these functions."""
 
+import functools
 import hmac
 import re
 import secrets
@@ -9,12 +10,13 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.audit import audit_record
+from core import rawsql
 from core.jobs import send_on_commit
 from files.services import file_purge_batch
 from files.storage.edge import edge_purge_project
@@ -229,18 +231,35 @@ def secret_key_revoke(*, key: SecretKey) -> SecretKey:
 def secret_key_match(*, public_key: str, check: Callable[[str], bool]) -> SecretKey | None:
     """Finds the active secret key of the project with `public_key` whose secret passes `check`.
 
-    Both the plain-secret scheme and HMAC signatures (REST API, signed uploads) go through here.
+    Both the plain-secret scheme and HMAC signatures (REST API, signed uploads) go through here, so
+    every REST call and signed upload makes this lookup: one hand-written SELECT (core.rawsql) of
+    the project and its active keys, newest first. Nothing is cached, so a revoked key, an expired
+    one or a removed project fails on the very next request.
     """
-    keys = (
-        SecretKey.objects.active()
-        .select_related("project")
-        .filter(project__public_key=public_key, project__deleted_at__isnull=True)
-    )
-    for key in keys:
+    projects, keys = rawsql.columns(Project, "p"), rawsql.columns(SecretKey, "k")
+    with connection.cursor() as cursor:
+        cursor.execute(_active_keys_query(), [public_key, timezone.now()])
+        rows = cursor.fetchall()
+    project = projects.load(rows[0][: len(projects)]) if rows else None
+    for row in rows:
+        key = keys.load(row[len(projects) :])
         if check(key.secret):
+            key.project = project
             _touch_last_used(key)
             return key
     return None
+
+
+@functools.cache
+def _active_keys_query() -> str:
+    """What SecretKey.objects.active() of a live project by public key selects, with the project."""
+    return (
+        f"SELECT {rawsql.columns(Project, 'p').sql}, {rawsql.columns(SecretKey, 'k').sql} "
+        f"FROM {rawsql.table(SecretKey)} k JOIN {rawsql.table(Project)} p ON p.id = k.project_id "
+        "WHERE p.public_key = %s AND p.deleted_at IS NULL "
+        "AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > %s) "
+        "ORDER BY k.created_at DESC"
+    )
 
 
 def secret_key_authenticate(*, public_key: str, secret: str) -> SecretKey | None:

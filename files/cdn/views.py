@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from accounts.audit import client_ip
 from billing.metering import traffic_add
-from core import delivery, ratelimit, urltokens
+from core import delivery, ratelimit, rawsql, urltokens
 from files.cdn import images, video
 from files.content import clean_filename
 from files.models import File
@@ -223,19 +223,14 @@ def live_file(file_id: str) -> File | None:
         file_uuid = uuid_lib.UUID(file_id)
     except ValueError:
         return None
-    sql, converters = _live_file_query()
+    files = rawsql.columns(File, "f")
     with connection.cursor() as cursor:
-        cursor.execute(sql, [File._meta.pk.get_db_prep_value(file_uuid, connection)])  # SQLite: hex text
+        cursor.execute(_live_file_query(), [File._meta.pk.get_db_prep_value(file_uuid, connection)])  # SQLite: hex
         row = cursor.fetchone()
     if row is None:
         return None
-    values = list(row)
-    for index, convert in converters:
-        for converter in convert:
-            values[index] = converter(values[index], None, connection)
-    fields = len(FILE_ATTNAMES)
-    file = File.from_db(connection.alias, FILE_ATTNAMES, values[:fields])
-    signed, auto_format, quality, downloads, secrets = values[fields:]
+    file = files.load(row[: len(files)])
+    signed, auto_format, quality, downloads, secrets = row[len(files) :]
     if isinstance(secrets, str):  # SQLite answers a JSON array
         secrets = json.loads(secrets)
     file.project = Project.from_db(
@@ -254,35 +249,22 @@ def live_file(file_id: str) -> File | None:
 DELIVERY_FIELDS = ("signed_delivery", "auto_format", "default_quality", "download_non_images")
 
 
-FILE_ATTNAMES = [field.attname for field in File._meta.concrete_fields]
-
-
 @functools.cache
-def _live_file_query() -> tuple[str, list]:
-    """The lookup's SQL and, per File column, the converters Django applies to what the database
-    answers (JSON text, SQLite's dates and UUIDs), worked out once per process."""
+def _live_file_query() -> str:
+    """The lookup's SQL, written once per process."""
     quote = connection.ops.quote_name
-    fields = File._meta.concrete_fields
-    columns = ", ".join(f"f.{quote(field.column)}" for field in fields)
     settings_ = ", ".join(f"p.{quote(name)}" for name in DELIVERY_FIELDS)
-    table = quote(DeliverySecret._meta.db_table)
-    ordered = f"SELECT s.secret FROM {table} s WHERE s.project_id = p.id ORDER BY s.created_at DESC"
+    secrets_table = rawsql.table(DeliverySecret)
+    ordered = f"SELECT s.secret FROM {secrets_table} s WHERE s.project_id = p.id ORDER BY s.created_at DESC"
     if connection.vendor == "postgresql":
         secrets = f"ARRAY({ordered})"
     else:
         secrets = f"(SELECT json_group_array(secret) FROM ({ordered}))"
-    sql = (
-        f"SELECT {columns}, {settings_}, {secrets} "
-        f"FROM {quote(File._meta.db_table)} f JOIN {quote(Project._meta.db_table)} p ON p.id = f.project_id "
+    return (
+        f"SELECT {rawsql.columns(File, 'f').sql}, {settings_}, {secrets} "
+        f"FROM {rawsql.table(File)} f JOIN {rawsql.table(Project)} p ON p.id = f.project_id "
         "WHERE f.uuid = %s AND f.datetime_removed IS NULL AND p.deleted_at IS NULL"
     )
-    converters = []
-    for index, field in enumerate(fields):
-        column = field.get_col("f")
-        found = column.get_db_converters(connection) + connection.ops.get_db_converters(column)
-        if found:
-            converters.append((index, found))
-    return sql, converters
 
 
 def _seconds_left(file: File) -> int:

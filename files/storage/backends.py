@@ -14,9 +14,9 @@ from botocore.awsrequest import AWSHTTPConnection, AWSHTTPConnectionPool, AWSHTT
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from django.core.files.storage import FileSystemStorage, Storage, default_storage
-from django.db.models import OuterRef, Subquery
 from storages.backends.s3 import S3Storage
 
+from core import rawsql
 from core.fetch import FetchRefused, check_url
 from files.models import BucketConnection, File, MultipartUpload, Rendering
 from files.storage.edge import edge_purge_files
@@ -136,10 +136,14 @@ def _connected_storage_ids(project):
     ).values_list("pk", flat=True)
 
 
-# Annotates a Project query with `upload_target_id`, its connected custom storage or None, so that
-# a project loaded with it (the Upload API's `project_for`) costs `upload_storage` no query. Built
-# once: Django copies an expression when a query uses it, which is cheaper than building it anew.
-UPLOAD_TARGET_ID = Subquery(_connected_storage_ids(OuterRef("pk"))[:1])
+def upload_target_sql(project: str) -> str:
+    """`_connected_storage_ids` as a SQL expression on the Project row aliased `project`, for the
+    Upload API's hand-written project lookup (files.uploads.auth): selected as `upload_target_id`,
+    it spares `upload_storage` a query. One parameter: BucketConnection.Purpose.STORAGE."""
+    return (
+        f"(SELECT b.id FROM {rawsql.table(BucketConnection)} b WHERE b.project_id = {project}.id"
+        " AND b.purpose = %s AND b.disconnected_at IS NULL LIMIT 1)"
+    )
 
 
 def upload_storage(project) -> tuple[Storage, object | None]:

@@ -1,12 +1,17 @@
 """Who is uploading: the project named by the public key, and signed-upload checks."""
 
+import functools
 import hashlib
 import hmac
 import time
 
+from django.db import connection
+
+from core import rawsql
 from core.numbers import bounded_int
 from files import errors
-from files.storage.backends import UPLOAD_TARGET_ID
+from files.models import BucketConnection
+from files.storage.backends import upload_target_sql
 from projects.apilogs import api_log_note
 from projects.models import Project
 from projects.services import secret_key_match
@@ -18,17 +23,29 @@ def project_for(data, field: str) -> Project:
         raise errors.public_key_required(field)
     if "\x00" in public_key:  # PostgreSQL refuses NUL in a query parameter
         raise errors.public_key_invalid(field)
-    # One row by a unique key, without the model's ORDER BY, and with the project's upload
-    # storage in the same query (files.storage.backends.upload_storage). Never cached: a removed project
-    # stops working at once.
-    rows = Project.objects.filter(public_key=public_key).annotate(upload_target_id=UPLOAD_TARGET_ID).order_by()
-    project = next(iter(rows[:1]), None)
-    if project is None:
+    # One row by a unique key, with the project's upload storage in the same query
+    # (files.storage.backends.upload_storage), as text written once (core.rawsql: every upload
+    # makes this lookup). Never cached: a removed project stops working at once.
+    projects = rawsql.columns(Project, "p")
+    with connection.cursor() as cursor:
+        cursor.execute(_project_query(), [BucketConnection.Purpose.STORAGE.value, public_key])
+        row = cursor.fetchone()
+    if row is None:
         raise errors.public_key_invalid(field)
+    project = projects.load(row[: len(projects)])
+    project.upload_target_id = BucketConnection._meta.pk.to_python(row[len(projects)])  # SQLite: hex text
     if project.deleted_at is not None:
         raise errors.UploadError("ProjectPublicKeyRemovedError", 403, f"Project {public_key} is marked as removed.")
     api_log_note(project=project)
     return project
+
+
+@functools.cache
+def _project_query() -> str:
+    return (
+        f"SELECT {rawsql.columns(Project, 'p').sql}, {upload_target_sql('p')} "
+        f"FROM {rawsql.table(Project)} p WHERE p.public_key = %s"
+    )
 
 
 def check_signature(project: Project, data) -> None:
