@@ -9,10 +9,12 @@ requests, 100 files a page as it asks by default) to the last file, the same wal
 `request_limit=1000`, and a plain client following `next` with http.client and json.loads (the
 server's share without the client's models). The baseline is bare SQL over psycopg from this
 process reading the same rows (every column, oldest first) in one query, and in keyset pages of 100.
-The floor is pyuploadcare walking the very same pages saved as files and served by nginx: what the
-client alone costs, with a server that answers at once.
+The floors are pyuploadcare walking the very same pages saved as files: served by nginx (what the
+client alone costs, with a server that answers at once), and answered by a bare Django view on
+the same gunicorn command (bench/minimal_rest_app.py: what an HTTP request through Django costs
+before any work of Filedock's).
 
-Target (issue #7): pyuploadcare's walk <= 5x the bare SQL read.
+Targets: pyuploadcare's walk <= 5x the bare SQL read (issue #7), <= 2x the nginx floor (issue #22).
 
 The plain client's walk runs twice more, on a server with FILEDOCK_API_LOG=0 and on one with it on
 (each REST request buffers a log line in Redis); then the lines are drained into the table, timed.
@@ -30,6 +32,7 @@ import shutil
 import time
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from file_rows import site
@@ -88,19 +91,52 @@ STATIC_PAGES = """
 """
 
 
+def write_pages(directory: Path, pages: list[dict], base: str) -> None:
+    """`pages` as p.json, p1.json, ..., each `next` pointing at the following one under `base`."""
+    for number, page in enumerate(pages):
+        following = f"{base}/api/files/?page={number + 1}" if page["next"] else None
+        (directory / f"p{number or ''}.json").write_text(json.dumps({**page, "next": following, "previous": None}))
+
+
 @contextlib.contextmanager
 def static_pages(pages: list[dict]):
     """nginx serving `pages` in order at /api/files/?page=N, each `next` pointing at the following one."""
     work = workdir("p8-pages")
     try:
         nginx = Nginx(work / "nginx", STATIC_PAGES, pages=work)
-        for number, page in enumerate(pages):
-            following = f"{nginx.base}/api/files/?page={number + 1}" if page["next"] else None
-            (work / f"p{number or ''}.json").write_text(json.dumps({**page, "next": following, "previous": None}))
+        write_pages(work, pages, nginx.base)
         with nginx:
             yield nginx
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def django_pages(env: dict, pages: list[dict]):
+    """The same pages answered by bench/minimal_rest_app.py on the gunicorn command Filedock runs on."""
+    work = workdir("p8-django-pages")
+    try:
+        server = Server({**env, "DJANGO_SETTINGS_MODULE": "bench.minimal_rest_app", "BENCH_PAGES_DIR": str(work)})
+        write_pages(work, pages, server.base)
+        with server:
+            yield server
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def timed_walk(base: str, keys: dict) -> tuple[float, float, int]:
+    """pyuploadcare's list_files() against `base`: wall seconds, this process's CPU seconds, files."""
+    from pyuploadcare import Uploadcare
+
+    client = Uploadcare(
+        public_key=keys["public_key"],
+        secret_key=keys["secret_key"],
+        api_base=f"{base}/api/",
+        upload_base=f"{base}/upload/",
+    )
+    started, cpu = time.perf_counter(), time.process_time()
+    files = sum(1 for _ in client.list_files())
+    return time.perf_counter() - started, time.process_time() - cpu, files
 
 
 def main() -> None:
@@ -162,33 +198,32 @@ def main() -> None:
         drained = api_log_drain()
         drain = time.perf_counter() - started
         with static_pages(pages) as nginx:
-            static = Uploadcare(
-                public_key=s.keys["public_key"],
-                secret_key=s.keys["secret_key"],
-                api_base=f"{nginx.base}/api/",
-                upload_base=f"{nginx.base}/upload/",
-            )
-            started, client_cpu = time.perf_counter(), time.process_time()
-            assert sum(1 for _ in static.list_files()) == expected
-            floor, floor_cpu = time.perf_counter() - started, time.process_time() - client_cpu
-
-            row(f"bare SQL, {expected:,} rows in one query", bare, "s")
-            row("bare SQL, keyset pages of 100", paged, "s", bare)
-            row("plain HTTP client following next (100 a page)", plain, "s", bare)
-            row("pyuploadcare list_files() (100 a page)", default, "s", bare, "<= 5")
-            row("pyuploadcare list_files(request_limit=1000)", big, "s", bare)
-            row("floor: pyuploadcare over the same pages from nginx files", floor, "s", bare, "<= 5")
-            row("  Filedock's walk over that floor", default / floor, "x")
-            print(f"  {'files per second, pyuploadcare default':<52} {expected / default:12.0f}", flush=True)
-            row("plain client's walk, FILEDOCK_API_LOG=0", logged["0"][0], "s", bare)
-            row("plain client's walk, API log on", logged["1"][0], "s", bare)
-            row("CPU of gunicorn's workers, walk with API log off", logged["0"][1], "s")
-            row("CPU of gunicorn's workers, walk with API log on", logged["1"][1], "s", logged["0"][1])
-            row(f"drain of {drained:,} buffered log lines (every request of the run)", drain, "s")
-            row("CPU of gunicorn's workers, plain client's walk", plain_server_cpu, "s")
-            row("CPU of gunicorn's workers, pyuploadcare's walk", default_server_cpu, "s")
-            row("CPU of pyuploadcare (this process), its walk", default_client_cpu, "s")
-            row("CPU of pyuploadcare (this process), the floor's walk", floor_cpu, "s")
+            floor, floor_cpu, files = timed_walk(nginx.base, s.keys)
+            assert files == expected
+        with django_pages(s.env, pages) as bare_django:
+            django_floor, _, files = timed_walk(bare_django.base, s.keys)
+            assert files == expected
+        row(f"bare SQL, {expected:,} rows in one query", bare, "s")
+        row("bare SQL, keyset pages of 100", paged, "s", bare)
+        row("plain HTTP client following next (100 a page)", plain, "s", bare)
+        row("pyuploadcare list_files() (100 a page)", default, "s", bare, "<= 5")
+        row("pyuploadcare list_files(request_limit=1000)", big, "s", bare)
+        row("floor: pyuploadcare over the same pages from nginx files", floor, "s", bare, "<= 5")
+        row("  Filedock's walk over that floor", default / floor, "x", None, "<= 2")
+        row("floor: the same pages from a bare Django view on gunicorn", django_floor, "s", bare)
+        row("  Filedock's walk over that floor", default / django_floor, "x")
+        per_page = (default - django_floor) * 1000 / len(pages)
+        row("Filedock's own time per page of 100, over that floor", per_page, "ms")
+        print(f"  {'files per second, pyuploadcare default':<52} {expected / default:12.0f}", flush=True)
+        row("plain client's walk, FILEDOCK_API_LOG=0", logged["0"][0], "s", bare)
+        row("plain client's walk, API log on", logged["1"][0], "s", bare)
+        row("CPU of gunicorn's workers, walk with API log off", logged["0"][1], "s")
+        row("CPU of gunicorn's workers, walk with API log on", logged["1"][1], "s", logged["0"][1])
+        row(f"drain of {drained:,} buffered log lines (every request of the run)", drain, "s")
+        row("CPU of gunicorn's workers, plain client's walk", plain_server_cpu, "s")
+        row("CPU of gunicorn's workers, pyuploadcare's walk", default_server_cpu, "s")
+        row("CPU of pyuploadcare (this process), its walk", default_client_cpu, "s")
+        row("CPU of pyuploadcare (this process), the floor's walk", floor_cpu, "s")
 
 
 if __name__ == "__main__":
