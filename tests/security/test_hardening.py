@@ -19,7 +19,7 @@ from django.urls import reverse
 
 from tests.factories import UserFactory, make_key
 from tests.helpers import ACCEPT
-from tests.security.test_tenancy import URLCONF, _expected
+from tests.security.urlmap import dashboard_pages
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -34,39 +34,6 @@ def fresh_cache():
 # Pages: strict CSP, no inline scripts or styles, security headers.
 
 
-# Downloads (CSV, JSON Lines): no HTML, so no page policy to check; test_secrets reads them too.
-DOWNLOADS = {
-    "files:export_csv",
-    "projects:audit_export_csv",
-    "projects:audit_export_jsonl",
-    "projects:api_logs_export_csv",
-    "projects:api_logs_export_jsonl",
-}
-
-
-def _dashboard_pages(team, *, downloads: bool = False) -> list[str]:
-    """Every GET page of the dashboard the owner can open (project pages and account pages), and
-    with `downloads` the files it offers as well."""
-    from tests.helpers import project_url_kwargs
-
-    pages = []
-    for key, pattern in URLCONF.items():
-        if key.startswith(("api", "upload", "cdn", "proxy", "/", "admin:", "healthz")):
-            continue
-        if key in DOWNLOADS and not downloads:
-            continue
-        if "GET" not in _expected(key, pattern) or _expected(key, pattern)["GET"]["owner"] not in (
-            200,
-            (200, 302, 400),
-        ):
-            continue
-        converters = set(pattern.pattern.converters) | set(pattern.pattern.regex.groupindex)
-        if converters - {"project_id", "file_id", "webhook_id", "provider", "key_id", "membership_id"}:
-            continue
-        pages.append(reverse(key, kwargs=project_url_kwargs(pattern, team)))
-    return pages
-
-
 def _csp(response) -> dict[str, list[str]]:
     policy = response["Content-Security-Policy"]
     return {part.split()[0]: part.split()[1:] for part in policy.split(";") if part.strip()}
@@ -79,7 +46,7 @@ INLINE_HANDLER = re.compile(r"\son[a-z]+\s*=\s*[\"']", re.IGNORECASE)
 
 def test_dashboard_pages_have_a_strict_csp_and_no_inline_code(login, team):
     client = login(team.owner)
-    pages = [*_dashboard_pages(team), "/accounts/email/", "/accounts/password/change/", "/accounts/2fa/"]
+    pages = [*dashboard_pages(team), "/accounts/email/", "/accounts/password/change/", "/accounts/2fa/"]
     assert len(pages) > 20
     problems = []
     for url in pages:

@@ -14,7 +14,7 @@ from files.models import BucketConnection
 from projects.models import OAuthApp, SecretKey, Webhook, all_scopes
 from tests.factories import UserFactory
 from tests.helpers import ACCEPT
-from tests.security.test_hardening import _dashboard_pages
+from tests.security.urlmap import dashboard_pages
 
 WEBHOOK_SECRET = "whsec-signing-Secret-4f1a2b"
 BUCKET_SECRET = "bucket-Secret-Access-Key-9d8c7b6a"
@@ -64,7 +64,7 @@ def _leaks(text: str, secrets) -> list[str]:
 
 def test_dashboard_pages_never_show_a_secret_again(client, team, world, caplog):
     _project, secrets = world
-    pages = _dashboard_pages(team, downloads=True)
+    pages = dashboard_pages(team, downloads=True)
     assert len(pages) > 20
     leaks = {}
     for url in pages:

@@ -8,11 +8,9 @@ import pytest
 from files.models import File, Group
 from files.uploads.groups import group_create
 from tests.factories import make_file
-from tests.files.rest import test_files as test_rest_files
 from tests.helpers import ISO, T0, walk
 
 # The files tests' fixtures, bound here so pytest finds them for this module too.
-api, elsewhere = test_rest_files.api, test_rest_files.elsewhere
 
 
 @pytest.fixture

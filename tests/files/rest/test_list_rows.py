@@ -16,15 +16,6 @@ from tests.helpers import ACCEPT
 IMAGE_INFO = {"format": "JPEG", "width": 640, "height": 480, "dpi": [72.0, 72.0], "sequence": False}
 
 
-@pytest.fixture
-def api(client, team):
-    project = team.project
-    auth = f"Uploadcare.Simple {project.public_key}:{project.secret_keys.get().secret}"
-    return lambda url: client.get(
-        url if url.startswith("http") else f"/api/{url}", HTTP_AUTHORIZATION=auth, HTTP_ACCEPT=ACCEPT
-    )
-
-
 def make_file(project, name: str, at: datetime, store: bool = False, **columns) -> File:
     file = file_upload(project=project, content=ContentFile(b"hello", name=name), filename=name, store=store)
     File.objects.filter(pk=file.pk).update(datetime_uploaded=at, **columns)
@@ -66,26 +57,27 @@ def test_rows_read_in_sql_give_the_model_paths_infos(team, odd_files, rf):
 
 
 def test_listed_infos_equal_each_files_own_info(api, odd_files):
-    listed = api("files/?include=appdata").json()["results"] + api("files/?removed=true").json()["results"]
+    present = api("get", "files/?include=appdata").json()["results"]
+    listed = present + api("get", "files/?removed=true").json()["results"]
     assert len(listed) == 5
     for info in listed:
-        own = api(f"files/{info['uuid']}/?include=appdata").json()
+        own = api("get", f"files/{info['uuid']}/?include=appdata").json()
         assert info == (own if "appdata" in info else {k: v for k, v in own.items() if k != "appdata"})
 
 
 def test_a_next_link_at_a_whole_second_is_written_as_before(api, odd_files):
     """The link's `from` is the datetime's isoformat(), which drops zero microseconds."""
-    body = api("files/?limit=1").json()
+    body = api("get", "files/?limit=1").json()
     assert body["results"][0]["uuid"] == str(odd_files[1].uuid)
     query = parse_qs(urlsplit(body["next"]).query)
     assert query["from"] == ["2026-03-01T12:00:00+00:00"] and query["from_id"] == [str(odd_files[0].uuid)]
-    second = api(body["next"]).json()
+    second = api("get", body["next"]).json()
     assert [f["uuid"] for f in second["results"]] == [str(odd_files[0].uuid)]
     assert parse_qs(urlsplit(second["next"]).query)["from"] == ["2026-03-01T12:00:01.000500+00:00"]
 
 
 def test_the_list_body_is_what_drfs_renderer_writes(api, odd_files):
-    response = api("files/")
+    response = api("get", "files/")
     assert response["Content-Type"] == ACCEPT
     body = response.json()
     assert response.content == JSONRenderer().render(body)

@@ -1,8 +1,6 @@
 """REST v0.7 `files/remote_copy/` against a real S3 API (moto_server): the bucket receives the bytes
 under the pattern's key, public or not, and every refusal is a 400 naming its field."""
 
-import json
-
 import pytest
 from django.core.files.base import ContentFile
 from django.urls import reverse
@@ -12,26 +10,9 @@ from files.models import File
 from files.services import file_delete, file_upload
 from projects.models import Project
 from tests.factories import make_bucket
-from tests.helpers import ACCEPT, png_bytes, s3
+from tests.helpers import png_bytes, s3
 
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
-
-
-@pytest.fixture
-def api(client, team):
-    project = team.project
-    auth = f"Uploadcare.Simple {project.public_key}:{project.secret_keys.get().secret}"
-
-    def post(data):
-        return client.post(
-            "/api/files/remote_copy/",
-            data=json.dumps(data),
-            content_type="application/json",
-            HTTP_AUTHORIZATION=auth,
-            HTTP_ACCEPT=ACCEPT,
-        )
-
-    return post
 
 
 def upload(project, name="report.final.txt", data=b"hello bucket") -> File:
@@ -46,7 +27,7 @@ def public(endpoint: str, bucket: str, key: str) -> bool:
 def test_the_bucket_receives_the_copy_under_the_default_pattern(api, team, moto_endpoint, customer_bucket):
     make_bucket(team.project, moto_endpoint, customer_bucket, purpose="backup", prefix="fd/")
     file = upload(team.project)
-    response = api({"source": str(file.uuid), "target": customer_bucket})
+    response = api("post", "files/remote_copy/", {"source": str(file.uuid), "target": customer_bucket})
     assert response.status_code == 200
     key = f"fd/{file.uuid}/report.final.txt"
     assert response.json() == {"type": "url", "result": f"s3://{customer_bucket}/{key}"}
@@ -59,18 +40,18 @@ def test_a_pattern_and_make_public_false(api, team, moto_endpoint, customer_buck
     make_bucket(team.project, moto_endpoint, customer_bucket, purpose="storage")
     file = upload(team.project)
     body = {"source": f"https://cdn.example/{file.uuid}/", "target": customer_bucket, "make_public": False}
-    response = api({**body, "pattern": "copies/${filename}-${uuid}${ext}"})
+    response = api("post", "files/remote_copy/", {**body, "pattern": "copies/${filename}-${uuid}${ext}"})
     key = f"copies/report.final-{file.uuid}.txt"
     assert response.json()["result"] == f"s3://{customer_bucket}/{key}"
     assert not public(moto_endpoint, customer_bucket, key)
-    again = api({**body, "pattern": "copies/${filename}-${uuid}${ext}"})
+    again = api("post", "files/remote_copy/", {**body, "pattern": "copies/${filename}-${uuid}${ext}"})
     assert again.status_code == 400 and "already exists" in again.json()["pattern"][0]
 
 
 def test_operations_copy_the_rendered_image(api, team, moto_endpoint, customer_bucket):
     make_bucket(team.project, moto_endpoint, customer_bucket, purpose="backup")
     file = upload(team.project, "pic.png", png_bytes())
-    response = api({"source": f"{file.uuid}/-/format/jpeg/", "target": customer_bucket})
+    response = api("post", "files/remote_copy/", {"source": f"{file.uuid}/-/format/jpeg/", "target": customer_bucket})
     assert response.status_code == 200, response.json()
     key = response.json()["result"].removeprefix(f"s3://{customer_bucket}/")
     assert key == f"{file.uuid}/pic-/format/jpeg/.jpg"
@@ -90,7 +71,7 @@ def test_refusals_name_their_field(api, team, moto_endpoint, customer_bucket, bo
     make_bucket(team.project, moto_endpoint, customer_bucket, purpose="backup")
     file = upload(team.project)
     body = {k: v.replace("{bucket}", customer_bucket) if isinstance(v, str) else v for k, v in body.items()}
-    response = api({"source": str(file.uuid), **body})
+    response = api("post", "files/remote_copy/", {"source": str(file.uuid), **body})
     assert response.status_code == 400
     assert field in response.json()
     assert "Contents" not in s3(moto_endpoint).list_objects_v2(Bucket=customer_bucket)
@@ -99,18 +80,20 @@ def test_refusals_name_their_field(api, team, moto_endpoint, customer_bucket, bo
 def test_another_projects_bucket_and_file_are_not_reachable(api, team, moto_endpoint, customer_bucket):
     other = Project.objects.exclude(pk=team.project.pk).get()
     make_bucket(other, moto_endpoint, customer_bucket, purpose="backup")
-    assert api({"source": str(upload(team.project).uuid), "target": customer_bucket}).status_code == 400
+    copy = {"source": str(upload(team.project).uuid), "target": customer_bucket}
+    assert api("post", "files/remote_copy/", copy).status_code == 400
     make_bucket(team.project, moto_endpoint, customer_bucket, purpose="storage")
-    assert api({"source": str(upload(other).uuid), "target": customer_bucket}).status_code == 404
+    theirs = {"source": str(upload(other).uuid), "target": customer_bucket}
+    assert api("post", "files/remote_copy/", theirs).status_code == 404
 
 
 def test_removed_and_too_large_files_are_refused(api, team, moto_endpoint, customer_bucket, monkeypatch):
     make_bucket(team.project, moto_endpoint, customer_bucket, purpose="backup")
     gone = upload(team.project)
     file_delete(file=gone)
-    assert api({"source": str(gone.uuid), "target": customer_bucket}).status_code == 404
+    assert api("post", "files/remote_copy/", {"source": str(gone.uuid), "target": customer_bucket}).status_code == 404
     monkeypatch.setattr(remote_copy, "MAX_SIZE", 5)
-    response = api({"source": str(upload(team.project).uuid), "target": customer_bucket})
+    response = api("post", "files/remote_copy/", {"source": str(upload(team.project).uuid), "target": customer_bucket})
     assert response.status_code == 400 and "source" in response.json()
 
 

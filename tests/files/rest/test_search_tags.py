@@ -19,19 +19,6 @@ from tests.helpers import ACCEPT
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def api(client, team):
-    project = team.project
-    auth = f"Uploadcare.Simple {project.public_key}:{project.secret_keys.get().secret}"
-
-    def call(method, path, data=None, **extra):
-        kwargs = {"data": json.dumps(data), "content_type": "application/json"} if data is not None else {}
-        url = path if path.startswith("http") else f"/api/{path}"
-        return getattr(client, method)(url, HTTP_AUTHORIZATION=auth, HTTP_ACCEPT=ACCEPT, **kwargs, **extra)
-
-    return call
-
-
 def make(project, name: str, *, minutes: int = 0, size: int = 5, mime: str = "text/plain", **columns) -> File:
     file = file_upload(project=project, content=ContentFile(b"x" * size, name=name), filename=name, store=True)
     File.objects.filter(pk=file.pk).update(datetime_uploaded=T0 + timedelta(minutes=minutes), mime_type=mime, **columns)
