@@ -1,10 +1,6 @@
-import re
-import urllib.parse
-
 import pytest
-from playwright.sync_api import expect
 
-from tests.factories import PASSWORD
+from tests.browser.pages import live_port
 
 
 @pytest.fixture
@@ -17,15 +13,6 @@ def browser_context_args(browser_context_args, live_server):
     }
 
 
-def sign_in(page, user) -> None:
-    """Logs in through the login page, as a person would, and waits for the dashboard."""
-    page.goto("/accounts/login/")
-    page.fill("input[name=login]", user.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("form button[type=submit]").last.click()
-    expect(page).to_have_url(re.compile(r"/projects/"))
-
-
 @pytest.fixture
 def cdn_origin(live_server, settings) -> str:
     """The CDN on an origin of its own for this test: the live server's host, localhost (the
@@ -36,7 +23,3 @@ def cdn_origin(live_server, settings) -> str:
     if "localhost" not in settings.ALLOWED_HOSTS and "*" not in settings.ALLOWED_HOSTS:
         settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "localhost"]
     return origin
-
-
-def live_port(live_server) -> int:
-    return urllib.parse.urlsplit(live_server.url).port

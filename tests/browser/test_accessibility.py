@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from files.services import file_upload
 from projects.services import project_create
 from projects.webhooks.services import webhook_create, webhook_secret_generate
-from tests.browser.conftest import sign_in
+from tests.browser.pages import sign_in
 from tests.factories import UserFactory
 from tests.helpers import png_bytes
 

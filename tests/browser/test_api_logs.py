@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from projects.apilogs import api_log_drain
 from projects.services import project_create
-from tests.browser.conftest import sign_in
+from tests.browser.pages import sign_in
 from tests.factories import UserFactory
 from tests.helpers import ACCEPT
 

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from files.models import FileBackup
 from projects.services import project_create
-from tests.browser.conftest import sign_in
+from tests.browser.pages import sign_in
 from tests.factories import UserFactory, make_file
 from tests.helpers import S3_KEY, S3_REGION, s3
 

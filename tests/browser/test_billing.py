@@ -14,7 +14,7 @@ from billing import services
 from billing.models import Plan, Subscription, UsageDay
 from billing.periods import month_bounds, today
 from projects.services import project_create
-from tests.browser.conftest import sign_in
+from tests.browser.pages import sign_in
 from tests.factories import UserFactory
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"

@@ -10,7 +10,7 @@ from django.core.files.base import ContentFile
 from playwright.sync_api import expect
 
 from files.services import file_upload
-from tests.browser.conftest import live_port
+from tests.browser.pages import live_port
 from tests.factories import PASSWORD
 
 SCRIPT = b"window.pwned = (window.pwned || 0) + 1;"

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import sign_in
+from tests.browser.pages import sign_in
 
 
 def test_every_code_block_has_a_copy_button_that_copies_it(page, team, context):

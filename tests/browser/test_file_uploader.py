@@ -44,7 +44,7 @@ from playwright.sync_api import expect
 
 from files.models import File
 from projects.services import project_create
-from tests.browser.conftest import live_port as _port
+from tests.browser.pages import live_port as _port
 from tests.factories import UserFactory
 
 JS_DIR = Path(__file__).resolve().parent.parent / "conformance" / "js"

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from files.models import File
 from projects.services import project_create
-from tests.browser.conftest import sign_in
+from tests.browser.pages import sign_in
 from tests.factories import UserFactory
 from tests.helpers import png_bytes
 

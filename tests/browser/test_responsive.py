@@ -35,7 +35,7 @@ from projects.services import (
 )
 from projects.webhooks.delivery import webhook_deliveries_attempt
 from projects.webhooks.services import webhook_create, webhook_secret_generate
-from tests.browser.conftest import sign_in
+from tests.browser.pages import sign_in
 from tests.factories import UserFactory
 from tests.helpers import ACCEPT
 

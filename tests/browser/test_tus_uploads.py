@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from files.dashboard.tus import CHUNK_SIZE, TUS_THRESHOLD
 from files.models import File, MultipartUpload
 from projects.services import project_create
-from tests.browser.conftest import sign_in
+from tests.browser.pages import sign_in
 from tests.factories import UserFactory
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from projects.services import project_create
-from tests.browser.conftest import sign_in
+from tests.browser.pages import sign_in
 from tests.factories import UserFactory
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"

@@ -35,7 +35,7 @@ from files.storage import buckets as storage_targets
 from projects.services import project_create
 from tests.factories import UserFactory
 from tests.helpers import S3_KEY, S3_REGION, S3_SECRET, Crew
-from tests.races.conftest import body_of, make_files
+from tests.races.bulk import body_of, make_files
 
 Status = FileBackup.Status
 FILES = 400

@@ -22,7 +22,7 @@ from files.storage import expiry, tasks
 from projects.services import project_create
 from tests.factories import UserFactory
 from tests.helpers import Crew
-from tests.races.conftest import body_of, make_files
+from tests.races.bulk import body_of, make_files
 
 EXPIRED = 2000
 STORERS = 6  # each asks for every third file: every file is asked for twice, 4,000 calls

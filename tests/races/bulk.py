@@ -1,4 +1,4 @@
-"""Helpers for the race tests: many files made fast (threads that each use their own connection: tests.helpers.Crew)."""
+"""Many files made fast for the race tests (threads that each use their own connection: tests.helpers.Crew)."""
 
 import uuid as uuid_lib
 from datetime import timedelta
