@@ -224,6 +224,7 @@ def main() -> None:
             row("ceiling: Python raw socket, recv_into 8 KiB, pwrite", mib / raw_8k, "MiB/s", cp_rate)
             row("ceiling: gunicorn sync worker, bare WSGI app, pwrite", mib / bare_wsgi, "MiB/s", cp_rate)
             row("ceiling: granian (Rust reads the socket), bare WSGI app", mib / bare_granian, "MiB/s", cp_rate)
+            row("  plain HTTP upload vs the gunicorn ceiling", mib / raw_seconds, "MiB/s", mib / bare_wsgi)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
