@@ -1,10 +1,22 @@
 """The outbound guard on webhook deliveries: private targets refused, the checked address connected."""
 
-import pytest
+import datetime
+import socket
+import ssl
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import certifi
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from core import fetch
 from core.fetch import address_allowed
-from projects.models import WebhookAttempt
-from projects.webhooks.delivery import webhook_delivery_attempt
+from projects.models import WebhookAttempt, WebhookDelivery
+from projects.webhooks.delivery import webhook_deliveries_attempt, webhook_delivery_attempt
 from tests.projects.webhooks.receiver import only_delivery, subscribe, upload_and_relay
 
 pytestmark = pytest.mark.usefixtures("webhooks_only")
@@ -58,6 +70,108 @@ def test_the_connection_goes_to_the_checked_address_with_the_original_host(team,
     assert seen.count("hooks.customer.test") == 1  # resolved once, by the guard; never again by the client
     request, _ = httpserver.log[0]
     assert request.headers["Host"] == f"hooks.customer.test:{httpserver.port}"
+
+
+def test_every_send_of_a_batch_is_resolved_and_checked_even_over_a_kept_connection(team, httpserver, monkeypatch):
+    real = socket.getaddrinfo
+    answers = {"hooks.customer.test": "127.0.0.1"}
+    seen = []
+
+    def resolve(host, *args, **kwargs):
+        seen.append(host)
+        return real(answers.get(host, host), *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    webhook = subscribe(team.project, f"http://hooks.customer.test:{httpserver.port}/hook")
+    for i in range(6):
+        upload_and_relay(team.project, f"{i}.txt")
+    ids = sorted(WebhookDelivery.objects.filter(webhook=webhook).values_list("pk", flat=True))
+    assert webhook_deliveries_attempt(delivery_ids=ids[:3]) == dict.fromkeys(ids[:3], "succeeded")
+    assert seen.count("hooks.customer.test") == 3  # once per send, not once per batch or connection
+
+    # The name now points inside the network: the next batch, on the same kept client, is refused.
+    answers["hooks.customer.test"] = "10.1.2.3"
+    assert webhook_deliveries_attempt(delivery_ids=ids[3:]) == dict.fromkeys(ids[3:], "retry")
+    assert seen.count("hooks.customer.test") == 6
+    assert len(httpserver.log) == 3
+    refused = WebhookAttempt.objects.filter(delivery_id__in=ids[3:])
+    assert [a.error for a in refused] == ["Refused: Only public IPs are allowed."] * 3
+
+
+def _certificate(name: str, issuer_key=None, issuer_name=None):
+    """A key and an EC certificate for `name`, self-signed unless an issuer is given."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer_name or subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+    )
+    if issuer_key is None:
+        builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+    else:
+        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+    return key, builder.sign(issuer_key or key, hashes.SHA256())
+
+
+@pytest.fixture
+def tls_receiver(tmp_path, monkeypatch):
+    """An HTTPS receiver on 127.0.0.1 with a certificate for hooks.customer.test from a test CA the
+    guard's TLS context trusts; records the server name each connection asked for."""
+    ca_key, ca = _certificate("Filedock test CA")
+    key, cert = _certificate("hooks.customer.test", ca_key, ca.subject)
+    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    client_context = ssl.create_default_context(cafile=certifi.where())
+    client_context.load_verify_locations(cadata=ca.public_bytes(serialization.Encoding.PEM).decode())
+    monkeypatch.setattr(fetch, "tls_context", lambda: client_context)
+
+    names = []
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    server_context.sni_callback = lambda sock, name, context: names.append(name)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.socket = server_context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    real = socket.getaddrinfo
+    aliases = {"hooks.customer.test": "127.0.0.1", "other.customer.test": "127.0.0.1"}
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, *a, **k: real(aliases.get(host, host), *a, **k))
+    server.names = names
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_tls_endpoint_is_verified_for_its_own_name_at_the_checked_address(team, tls_receiver):
+    port = tls_receiver.server_port
+    good = subscribe(team.project, f"https://hooks.customer.test:{port}/hook")
+    wrong = subscribe(team.project, f"https://other.customer.test:{port}/hook")  # the certificate is not its
+    upload_and_relay(team.project)
+    assert webhook_delivery_attempt(delivery_id=only_delivery(good).pk) == "succeeded"
+    assert webhook_delivery_attempt(delivery_id=only_delivery(wrong).pk) == "retry"
+    assert only_delivery(wrong).attempt_log.get().error.startswith("Connection error")
+    # The connection went to 127.0.0.1 and still asked for, and verified, each endpoint's own name.
+    assert tls_receiver.names == ["hooks.customer.test", "other.customer.test"]
 
 
 @pytest.mark.parametrize(
