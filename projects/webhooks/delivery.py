@@ -171,7 +171,7 @@ _local = threading.local()
 CLIENTS_MAX = 256
 
 
-def _client_for(url: str) -> httpx.Client:
+def _client_for(url: str) -> httpx.HTTPTransport:
     """This task thread's client for the URL's scheme, host and port, whose kept-alive connections
     the next batches reuse (one per thread: tasks of a thread-pool worker never share a pool).
     A client never serves two hosts: a TLS connection is only good for the name it verified. Every
@@ -191,7 +191,7 @@ def _client_for(url: str) -> httpx.Client:
 
 
 def _send(
-    client: httpx.Client, delivery: WebhookDelivery, body: bytes, headers: dict[str, str], *, timeout: float
+    client: httpx.HTTPTransport, delivery: WebhookDelivery, body: bytes, headers: dict[str, str], *, timeout: float
 ) -> WebhookAttempt:
     started_at, started = timezone.now(), time.monotonic()
     status_code, excerpt, error = None, b"", ""
