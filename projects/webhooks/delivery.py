@@ -16,7 +16,7 @@ import json
 import os
 import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -141,7 +141,24 @@ def _send_all(deliveries: list[WebhookDelivery]) -> list[WebhookAttempt]:
         headers = signed_headers(webhook=delivery.webhook, delivery=delivery, body=body, timestamp=int(time.time()))
         jobs.append((_client_for(delivery.webhook.target_url), delivery, body, headers))
     # At most PARALLEL_SENDS at once, so a batch (webhooks.DISPATCH_BATCH) lasts two timeouts at worst.
-    return list(_sender_pool().map(lambda job: _send(*job, timeout=timeout), jobs))
+    # Each sender takes the next job until none is left (popleft is atomic: each job is sent once),
+    # rather than one future per job: against a fast receiver a few senders send most of a batch,
+    # and the rest find it empty, instead of every job waking a thread of its own.
+    queue, attempts = deque(enumerate(jobs)), [None] * len(jobs)
+
+    def sender() -> None:
+        while queue:
+            try:
+                index, job = queue.popleft()
+            except IndexError:
+                return
+            attempts[index] = _send(*job, timeout=timeout)
+
+    helpers = [_sender_pool().submit(sender) for _ in range(min(PARALLEL_SENDS, len(jobs)) - 1)]
+    sender()  # this thread sends too
+    for helper in helpers:
+        helper.result()
+    return attempts
 
 
 _pool: ThreadPoolExecutor | None = None
