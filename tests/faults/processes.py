@@ -8,6 +8,7 @@ the database a test names.
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import psycopg
 
 from bench.harness import ROOT, free_port, production_env, wait_for
 
@@ -116,6 +118,9 @@ class Gunicorn:
     def log(self) -> str:
         return self.log_path.read_text()[-4000:]
 
+    def logged(self, text: str) -> bool:
+        return text in self.log_path.read_text()
+
 
 class PostgresCluster:
     """A PostgreSQL cluster of the test's own (initdb in a temporary directory, a free port), so
@@ -188,9 +193,15 @@ class PostgresCluster:
         path = self.dir / "log"
         return path.read_text()[-3000:] if path.exists() else ""
 
+    def connections(self, database: str) -> int:
+        """Client sessions on `database` now (gunicorn's workers each keep one across requests)."""
+        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+            return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s", [database]).fetchone()[0]
+
 
 @dataclass
 class Answer:
+    sent: float  # seconds since the burst started, when the request was sent
     at: float  # seconds since the burst started, when the answer came
     content: bytes
     status: int | None = None  # None: no HTTP answer at all (connection reset, timeout)
@@ -234,6 +245,12 @@ class Burst:
     def now(self) -> float:
         return time.monotonic() - self.started
 
+    def answered_since(self, mark: float) -> int:
+        """How many requests sent at or after `mark` (a `now()`) have their answer: a phase of a
+        fault test lasts until enough requests met the state it set up, not a number of seconds."""
+        with self._lock:
+            return sum(answer.sent >= mark for answer in self.answers)
+
     def _run(self) -> None:
         with httpx.Client(base_url=self.base, timeout=30, trust_env=False) as client:
             while not self._stop.is_set():
@@ -246,11 +263,12 @@ class Burst:
         data = {"UPLOADCARE_PUB_KEY": self.public_key, "UPLOADCARE_STORE": "1"}
         if self.json_errors:
             data["jsonerrors"] = "1"
+        sent = self.now()
         try:
             response = client.post("/upload/base/", data=data, files={"file": ("f.txt", content, "text/plain")})
         except httpx.HTTPError as exc:
-            return Answer(at=self.now(), content=content, error=repr(exc))
-        return Answer(at=self.now(), content=content, status=response.status_code, body=response.text)
+            return Answer(sent=sent, at=self.now(), content=content, error=repr(exc))
+        return Answer(sent=sent, at=self.now(), content=content, status=response.status_code, body=response.text)
 
 
 def stored_blobs(media: Path) -> dict[str, bytes]:
@@ -335,6 +353,13 @@ class Workers:
 
     def logs(self) -> str:
         return "\n".join((self.tmp_path / f"worker-{n}.log").read_text()[-3000:] for n in range(len(self.processes)))
+
+    def lines(self, pattern: str) -> list[str]:
+        """Every line of the workers' logs matching the regular expression `pattern`, in order per worker."""
+        found = []
+        for n in range(len(self.processes)):
+            found += re.findall(f"^.*{pattern}.*$", (self.tmp_path / f"worker-{n}.log").read_text(), re.MULTILINE)
+        return found
 
     def close(self) -> None:
         for process in self.processes:
