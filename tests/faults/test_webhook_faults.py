@@ -11,14 +11,16 @@ Guarantees checked:
 """
 
 import os
+import re
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
+import redis
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import connection
 from werkzeug import Response
@@ -28,6 +30,7 @@ from files.services import file_upload
 from projects.models import WebhookAttempt, WebhookDelivery
 from projects.services import project_create
 from projects.webhooks import services as webhook_services
+from projects.webhooks.outbox import DELIVER_TASK
 from tests.factories import UserFactory
 from tests.faults.processes import Workers
 from tests.helpers import wait_until
@@ -35,6 +38,10 @@ from tests.projects.webhooks.receiver import SECRET
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 Status = WebhookDelivery.Status
+WAKE_FAILED = "broker unavailable; a periodic sweep will run files.tasks.relay_outbox"
+# The periodic tasks that would queue a delivery again: a new delivery for an event relayed twice,
+# or another message for a delivery already made.
+SWEEPS = ("files.tasks.relay_outbox", "projects.tasks.dispatch_due_deliveries")
 
 
 @pytest.fixture
@@ -63,6 +70,13 @@ def workers(process_env, tmp_path):
 
 def succeeded(webhook) -> int:
     return WebhookDelivery.objects.filter(webhook=webhook, status=Status.SUCCEEDED).count()
+
+
+def tried_after(workers: Workers, first: str, then: str) -> bool:
+    """Whether a worker's log has a line with `then` after one with `first`."""
+    lines = workers.lines(f"{re.escape(first)}|{re.escape(then)}")
+    after = next((n for n, line in enumerate(lines) if first in line), len(lines))
+    return any(then in line for line in lines[after:])
 
 
 UPLOADS = """
@@ -99,12 +113,30 @@ def test_redis_stopped_during_200_uploads_loses_and_doubles_nothing(redis_server
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert File.objects.filter(project=project).count() == 201  # every upload committed with Redis down
-    time.sleep(2)
+    # The relay had its chances while the broker was away: the uploads' wake-ups failed, and beat
+    # tried to send its periodic relay after the worker had lost the broker.
+    assert WAKE_FAILED in result.stderr, result.stderr[-3000:]
+    assert wait_until(lambda: tried_after(workers, "Connection to broker lost", "Sending due task relay-outbox"), 30), (
+        workers.logs()
+    )
     assert succeeded(webhook) == 1  # nothing could be relayed while the broker was away
     redis_server.start()
 
     assert wait_until(lambda: succeeded(webhook) == 201, 120), (succeeded(webhook), workers.logs())
-    time.sleep(8)  # more sweeps: a duplicate would show up now
+    # More sweeps: a duplicate would show up once a relay and a dispatch sweep that started after
+    # every delivery succeeded have run, and every message queued by then has been handled.
+    sweeps = {task: len(workers.lines(rf"Task {task}\[.*\] received")) for task in SWEEPS}
+    queue = redis.Redis.from_url(redis_server.url)
+
+    def swept() -> bool:
+        return (
+            all(len(workers.lines(rf"Task {task}\[.*\] succeeded")) > before for task, before in sweeps.items())
+            and not any(queue.llen(key) for key in queue.keys(f"{settings.CELERY_TASK_DEFAULT_QUEUE}*"))
+            and len(workers.lines(rf"Task {DELIVER_TASK}\[.*\] received"))
+            == len(workers.lines(rf"Task {DELIVER_TASK}\[.*\] succeeded"))
+        )
+
+    assert wait_until(swept, 30), workers.logs()
     expected = {str(u) for u in WebhookDelivery.objects.filter(webhook=webhook).values_list("delivery_uuid", flat=True)}
     counts = Counter(receiver.ids)
     assert set(counts) == expected and len(expected) == 201
