@@ -2,6 +2,7 @@
 
 import json
 import os
+import select
 import signal
 import socket
 import sqlite3
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ACCEPT
+from tests.helpers import ACCEPT, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -82,6 +83,30 @@ def _serve(env: dict, log_path: Path, *args: str) -> tuple[subprocess.Popen, int
             time.sleep(0.5)
 
 
+def _descendants(pid: int) -> list[int]:
+    """Every process below `pid` (a child forked by any of its threads is listed under that thread)."""
+    children = []
+    for listing in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            children += [int(child) for child in listing.read_text().split()]
+        except OSError:  # the thread or the process has just ended
+            pass
+    return [d for child in children for d in (child, *_descendants(child))]
+
+
+def _pool_processes(pid: int) -> int:
+    """How many of the embedded Celery worker's pool processes under `pid` have been set up: each
+    takes its name, ForkPoolWorker-<n>, as Celery initialises it. (serve's worker logs at WARNING,
+    so its "ready" line is never written.)"""
+    names = []
+    for descendant in _descendants(pid):
+        try:
+            names.append(Path(f"/proc/{descendant}/cmdline").read_bytes())
+        except OSError:
+            pass
+    return sum(b"ForkPoolWorker-" in name for name in names)
+
+
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None
@@ -135,10 +160,7 @@ def test_serve_runs_web_and_worker_without_redis_and_stops_on_ctrl_c(embedded_en
         # Background work without Redis: deleting a project is finished by the worker.
         _manage(embedded_env, "bootstrap", "--email", "e@example.com", "--password", "pw-12345678", "--project", "Gone")
         _manage(embedded_env, "shell", "-c", DELETE_PROJECT)
-        deadline = time.monotonic() + 30
-        while _manage(embedded_env, "shell", "-c", COUNT_PROJECTS).strip().splitlines()[-1] != "0":
-            assert time.monotonic() < deadline, "the worker did not purge the deleted project"
-            time.sleep(1)
+        assert wait_until(lambda: _count(tmp_path / "db.sqlite3", UNPURGED) == 0, 30), "the worker did not purge it"
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=40)
@@ -164,9 +186,12 @@ DELETE_PROJECT = (
     "from projects.models import Project; from projects.services import project_delete; "
     "project_delete(project=Project.objects.get(name='Gone'))"
 )
-COUNT_PROJECTS = (
-    "from projects.models import Project; print(Project.objects.filter(name='Gone', purged_at=None).count())"
-)
+UNPURGED = "SELECT count(*) FROM projects_project WHERE name = 'Gone' AND purged_at IS NULL"
+
+
+def _refused(sock: socket.socket) -> bool:
+    """Whether a 429 waits to be read on `sock` (left there for the test's own reads)."""
+    return sock.recv(12, socket.MSG_PEEK) == b"HTTP/1.1 429"
 
 
 def test_slow_request_bodies_cannot_stall_the_embedded_server(embedded_env, tmp_path):
@@ -185,7 +210,8 @@ def test_slow_request_bodies_cannot_stall_the_embedded_server(embedded_env, tmp_
                 b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000000\r\n\r\nabc"
             )
             slow.append(sock)
-        time.sleep(1)
+        # The server has read every request's head: those over the address's share are refused at once.
+        assert wait_until(lambda: sum(_refused(sock) for sock in select.select(slow, [], [], 0)[0]) == 28, 10)
         started = time.monotonic()
         status, _ = _get(f"http://127.0.0.1:{port}/healthz")
         assert status == 200 and time.monotonic() - started < 2
@@ -204,7 +230,7 @@ def test_sigterm_to_the_whole_group_stops_everything_quickly_and_quietly(embedde
     without ERROR lines from Celery's pool, and no gunicorn control socket is left anywhere."""
     # HOME is where gunicorn would put its control socket.
     process, port, _, log = _serve({**embedded_env, "HOME": str(tmp_path)}, tmp_path / "serve.log")
-    time.sleep(2)  # the Celery worker's pool is up
+    assert wait_until(lambda: _pool_processes(process.pid) >= 2, 60)  # what the signal must stop quietly
     assert not (tmp_path / ".gunicorn").exists()  # no control socket: two instances never share one
     started = time.monotonic()
     os.killpg(process.pid, signal.SIGTERM)
