@@ -1,3 +1,4 @@
+import json
 import os
 import re
 import subprocess
@@ -60,3 +61,79 @@ def test_production_refuses_to_start_without_encryption_keys():
     )
     assert result.returncode != 0
     assert "FILEDOCK_FIELD_ENCRYPTION_KEYS" in result.stderr
+
+
+# Every module of the product, imported by a process that starts as `make run` does: the
+# distributions it loads must all come with [project.dependencies] (a fresh `make run` installs
+# only those; the test extras once brought Jinja2 in through Flask and hid that it was missing).
+IMPORT_EVERYTHING = """
+import importlib, json, pkgutil, sys
+import django
+django.setup()
+from django.template import engines
+engines.all()
+for package in ("accounts", "billing", "config", "core", "files", "projects"):
+    module = importlib.import_module(package)
+    for info in pkgutil.walk_packages(module.__path__, package + "."):
+        if ".migrations" not in info.name and not info.name.startswith("config.settings"):
+            importlib.import_module(info.name)
+print(json.dumps(sorted({name.partition(".")[0] for name in sys.modules})))
+"""
+
+
+# Imported only when installed (try/except ImportError), never needed: who tries each.
+OPTIONAL = {
+    "greenlet": "celery.utils.threads",
+    "pygments": "httpx's command line, imported with httpx",
+    "rich": "httpx's command line, imported with httpx",
+    "setproctitle": "gunicorn and Celery name their processes with it",
+    "setuptools": "its .pth hook (_distutils_hack), loaded by the interpreter",
+}
+
+
+def _runtime_closure() -> set[str]:
+    """The distributions [project.dependencies] of pyproject.toml installs, and what those require
+    in turn (with the extras asked for), as normalised names."""
+    import tomllib
+    from importlib.metadata import PackageNotFoundError, requires
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    wanted, seen = [], set()
+    for line in declared:
+        requirement = Requirement(line)
+        wanted.append((canonicalize_name(requirement.name), tuple(sorted(requirement.extras))))
+    while wanted:
+        name, extras = wanted.pop()
+        if (name, extras) in seen:
+            continue
+        seen.add((name, extras))
+        try:
+            lines = requires(name) or []
+        except PackageNotFoundError:
+            continue
+        for line in lines:
+            requirement = Requirement(line)
+            if requirement.marker and not any(requirement.marker.evaluate({"extra": extra}) for extra in (*extras, "")):
+                continue
+            wanted.append((canonicalize_name(requirement.name), tuple(sorted(requirement.extras))))
+    return {name for name, _ in seen}
+
+
+def test_the_product_imports_nothing_its_own_dependencies_do_not_install(tmp_path):
+    from importlib.metadata import packages_distributions
+
+    from packaging.utils import canonicalize_name
+
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.local", "FILEDOCK_VAR_DIR": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-c", IMPORT_EVERYTHING], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    top_levels = json.loads(result.stdout.strip().splitlines()[-1])
+    owners = packages_distributions()
+    loaded = {canonicalize_name(dist) for name in top_levels for dist in owners.get(name, [])}
+    assert "django" in loaded and "jinja2" in loaded  # the walk did load the product
+    assert sorted(loaded - _runtime_closure() - set(OPTIONAL) - {"filedock"}) == []
