@@ -132,13 +132,7 @@ class WebhookForm(forms.Form):
         assume_scheme="https",
         help_text="An http or https URL that accepts POST requests with a JSON body.",
     )
-    event = forms.ChoiceField(
-        choices=[
-            (value, f"{value} — {label}")
-            for value, label in WebhookEvent.choices
-            if value != WebhookEvent.FILE_INFECTED
-        ]
-    )
+    event = forms.ChoiceField(choices=[(value, f"{value} — {label}") for value, label in WebhookEvent.choices])
     is_active = forms.BooleanField(label="Active", required=False, initial=True)
 
 

@@ -47,6 +47,18 @@ def test_create_generates_a_secret_shown_once(team, login):
     assert webhook.signing_secret not in client.get(url("webhooks", team)).content.decode()
 
 
+def test_the_dashboard_subscribes_to_every_event_uploadcare_sends(team, login):
+    # Uploadcare's webhook events (its docs' list), file.infected included: the malware scan sends it.
+    events = ["file.uploaded", "file.stored", "file.deleted", "file.info_updated", "file.infected"]
+    client = login(team.admin)
+    page = client.get(url("webhooks", team)).content.decode()
+    for event in events:
+        assert f'<option value="{event}"' in page
+        target = f"https://{event.replace('.', '-').replace('_', '-')}.example.com/hook"
+        assert client.post(url("webhook_create", team), {"target_url": target, "event": event}).status_code == 302
+    assert sorted(Webhook.objects.values_list("event", flat=True)) == sorted(events)
+
+
 def test_create_refuses_a_duplicate_and_a_bad_url(team, login):
     hook(team)
     client = login(team.owner)
