@@ -7,6 +7,7 @@ left alone), with a test database of its own. Prints the mutation score per modu
 
     python tests/mutate.py core/urltokens.py projects/access.py
     python tests/mutate.py core/fields.py=tests/core/test_fields.py   # tests given by hand
+    MUTATE_DATABASE_PREFIX=mutate_h_ python tests/mutate.py core/fields.py   # databases mutate_h_<module>
 """
 
 import os
@@ -32,6 +33,24 @@ TESTS = {
         "tests/accounts/test_account_flows.py",
         "tests/accounts/test_audit.py",
     ],
+    "accounts/services.py": [
+        "tests/accounts/test_signup.py",
+        "tests/accounts/test_account_flows.py",
+        "tests/accounts/test_first_secret.py",
+        "tests/accounts/test_bootstrap.py",
+        "tests/accounts/test_admin.py",
+        "tests/test_admin_actions.py",
+    ],
+    "projects/services.py": [
+        "tests/projects/test_services.py",
+        "tests/projects/test_oauth_apps.py",
+        "tests/projects/test_views.py",
+        "tests/projects/test_tasks.py",
+        "tests/projects/test_access.py",
+        "tests/security/test_secrets.py",
+        "tests/files/cdn/test_signed.py",
+        "tests/accounts/test_audit.py",
+    ],
 }
 
 
@@ -54,9 +73,11 @@ def run(module: str, tests: list[str]) -> tuple[int, int, list[str]]:
         + "pytest_add_cli_args_test_selection=\n"
         + "".join(f"    {path}\n" for path in tests)
     )
+    # MUTATE_DATABASE_PREFIX keeps two people's runs of the same module off each other's database.
+    dbname = os.environ.get("MUTATE_DATABASE_PREFIX", "mutate_") + slug
     environment = {
         **os.environ,
-        "DATABASE_URL": os.environ.get("MUTATE_DATABASE_URL", "postgres://root@127.0.0.1:5432/") + f"mutate_{slug}",
+        "DATABASE_URL": os.environ.get("MUTATE_DATABASE_URL", "postgres://root@127.0.0.1:5432/") + dbname,
     }
     # --reuse-db lets every mutant's run share one test database; drop last time's, whose schema may be old.
     database = environment["DATABASE_URL"].rpartition("/")[0] + "/postgres"
@@ -65,7 +86,7 @@ def run(module: str, tests: list[str]) -> tuple[int, int, list[str]]:
             sys.executable,
             "-c",
             f"import psycopg; psycopg.connect({database!r}, autocommit=True).execute("
-            f"'DROP DATABASE IF EXISTS test_mutate_{slug}')",
+            f"'DROP DATABASE IF EXISTS test_{dbname}')",
         ],
         check=True,
     )
