@@ -54,6 +54,18 @@ def test_unsuspend_lets_the_person_sign_in_again(staff, team):
     assert fresh.session["_auth_user_id"] == str(member.pk)
 
 
+def test_unsuspending_does_not_bring_back_the_sessions_the_suspension_ended(staff, team):
+    browser = Client()
+    browser.post("/accounts/login/", {"login": team.member.email, "password": PASSWORD})
+    overview = f"/projects/{team.project.pk}/"
+    assert browser.get(overview).status_code == 200
+
+    act(staff, "/admin/accounts/user/", "suspend", [team.member])
+    act(staff, "/admin/accounts/user/", "unsuspend", [team.member])
+
+    assert browser.get(overview).status_code == 302 and "_auth_user_id" not in browser.session
+
+
 def test_store_action_stores_the_selected_files_only(staff, team, django_capture_on_commit_callbacks):
     chosen, other = upload(team.project, "a.txt"), upload(team.project, "b.txt")
 

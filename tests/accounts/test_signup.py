@@ -4,7 +4,10 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import User
-from projects.models import Invitation, Role
+from accounts.services import DEFAULT_PROJECT_NAME, account_setup
+from projects.models import Invitation, Project, Role
+from projects.services import project_delete
+from tests.factories import UserFactory
 
 PASSWORD = "s3cure-passw0rd!"
 
@@ -118,3 +121,47 @@ def test_an_sso_sign_in_is_in_the_account_log(rf, team, existing):
     event = AuditEvent.objects.get(action="sso.login")
     assert event.actor == (team.member if existing else None)
     assert event.details == {"provider": "openid_connect", "email": user.email}
+
+
+# What a new account starts with (accounts.services.account_setup): its own default project, unless
+# an invitation brought the person, who then works in the inviting project only.
+
+
+def _owned(email):
+    return list(Project.objects.filter(memberships__user__email=email, memberships__role=Role.OWNER))
+
+
+def test_a_new_account_gets_one_default_project_even_when_others_are_invited(client, team, settings):
+    settings.SIGNUP_OPEN = True
+    Invitation.objects.create(project=team.project, email="asked@example.com", role=Role.MEMBER)
+
+    _sign_up(client, "anyone@example.com")
+
+    assert [project.name for project in _owned("anyone@example.com")] == [DEFAULT_PROJECT_NAME]
+
+
+def test_an_invited_person_signs_up_without_a_project_of_their_own(client, team, closed):
+    invitation = Invitation.objects.create(project=team.project, email="Asked@Example.com", role=Role.MEMBER)
+    client.get(reverse("projects:invitation", args=[invitation.token]))
+
+    _sign_up(client, "asked@example.com")
+
+    assert User.objects.filter(email="asked@example.com").exists() and _owned("asked@example.com") == []
+
+
+def test_an_invitation_to_a_deleted_project_still_gives_a_default_project(client, team, settings):
+    settings.SIGNUP_OPEN = True
+    Invitation.objects.create(project=team.project, email="gone@example.com", role=Role.MEMBER)
+    project_delete(project=team.project)
+
+    _sign_up(client, "gone@example.com")
+
+    assert [project.name for project in _owned("gone@example.com")] == [DEFAULT_PROJECT_NAME]
+
+
+def test_setting_an_account_up_twice_keeps_its_one_project_and_shows_no_secret_again(db):
+    user = UserFactory()
+    project, secret = account_setup(user=user)
+
+    assert account_setup(user=user) == (project, "")
+    assert len(secret) == 40 and _owned(user.email) == [project]
