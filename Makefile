@@ -43,7 +43,8 @@ soak: $(VENV)/.installed-test ## Ten minutes of mixed traffic against gunicorn a
 
 # Mutation testing: mutmut over MODULES, each against the tests that exercise it (tests/mutate.py
 # names them; `module=tests/a.py,tests/b.py` gives them by hand). Prints the score per module.
-MODULES ?= core/urltokens.py projects/access.py core/fields.py accounts/adapter.py
+MODULES ?= core/urltokens.py projects/access.py core/fields.py accounts/adapter.py accounts/services.py \
+	projects/services.py projects/webhooks/services.py billing/services.py files/services.py
 
 .PHONY: mutate
 mutate: $(VENV)/.installed-test ## Mutation score per module (MODULES=...), survivors listed for `mutmut show`

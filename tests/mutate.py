@@ -51,6 +51,30 @@ TESTS = {
         "tests/files/cdn/test_signed.py",
         "tests/accounts/test_audit.py",
     ],
+    "projects/webhooks/services.py": [
+        "tests/projects/webhooks/test_services.py",
+        "tests/projects/webhooks/test_views.py",
+        "tests/projects/webhooks/test_rest.py",
+        "tests/projects/webhooks/test_delivery.py",
+        "tests/test_admin_actions.py",
+    ],
+    "billing/services.py": [
+        "tests/billing/test_services.py",
+        "tests/billing/test_alerts.py",
+        "tests/billing/test_pages.py",
+        "tests/billing/test_admin.py",
+    ],
+    # file_upload runs under nearly every test (the factories call it); these are the ones about files' own rules.
+    "files/services.py": [
+        "tests/files/test_lifecycle.py",
+        "tests/files/test_upload_safety.py",
+        "tests/files/test_events.py",
+        "tests/files/uploads/test_views.py",
+        "tests/files/rest/test_files.py",
+        "tests/files/rest/test_remote_copy.py",
+        "tests/files/storage/test_custom_storage.py",
+        "tests/billing/test_enforcement.py",
+    ],
 }
 
 
