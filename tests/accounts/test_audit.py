@@ -101,8 +101,23 @@ def test_settings_change_records_the_changed_field_names(as_user, team):
 
 def test_rename_records_old_and_new_name(as_user, team):
     as_user(team.admin).post(p("rename", team.project), {"name": "Acme 2"})
-    event = AuditEvent.objects.get(action="project.renamed")
-    assert event.details == {"old": "Acme", "new": "Acme 2"} and event.actor == team.admin and event.ip == IP
+    team.project.refresh_from_db()
+    event = only("project.renamed", team.project, team.admin)
+    assert event.details == {"old": "Acme", "new": "Acme 2"}
+
+
+def test_safety_settings_and_delivery_secrets_are_recorded_in_the_projects_log(as_user, team):
+    client = as_user(team.admin)
+    data = {"malware_protection": "remove", "moderation": "off", "moderation_threshold": "80"}
+    client.post(p("safety", team.project), data)
+    assert only("project.settings_changed", team.project, team.admin).details == {"fields": ["malware_protection"]}
+
+    client.post(p("delivery_secret_create", team.project))
+    secret = team.project.delivery_secrets.get()
+    assert secret.last4 == secret.secret[-4:] and secret.created_by == team.admin  # the page shows both
+    assert only("delivery_secret.created", team.project, team.admin).details == {"last4": secret.last4}
+    client.post(p("delivery_secret_remove", team.project, secret.pk))
+    assert only("delivery_secret.removed", team.project, team.admin).details == {"last4": secret.last4}
 
 
 def test_project_deletion_is_recorded_and_outlives_the_purge(as_user, team):

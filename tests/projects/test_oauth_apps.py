@@ -7,7 +7,7 @@ from django.db import connection
 from django.urls import reverse
 
 from projects.models import OAUTH_PROVIDER_SPECS, OAuthApp, OAuthProvider
-from projects.services import oauth_app_delete, oauth_app_save
+from projects.services import OAUTH_SECRET_MAX_LENGTH, oauth_app_delete, oauth_app_save
 
 SECRET = "dbx-secret-0123456789WXYZ"
 
@@ -84,6 +84,19 @@ def test_client_id_and_secret_are_required_on_first_save(team):
     with pytest.raises(ValidationError) as exc:
         oauth_app_save(project=team.project, provider="box", client_id=" ", client_secret="", enabled=True)
     assert set(exc.value.message_dict) == {"client_id", "client_secret"}
+
+
+def test_the_longest_client_id_and_secret_are_accepted_and_a_nul_in_the_secret_is_not(team):
+    longest = {"client_id": "k" * 255, "client_secret": "s" * OAUTH_SECRET_MAX_LENGTH}
+    app = oauth_app_save(project=team.project, provider="huddle", enabled=True, **longest)
+    assert (len(app.client_id), len(app.client_secret)) == (255, OAUTH_SECRET_MAX_LENGTH)
+
+    with pytest.raises(ValidationError) as exc:
+        oauth_app_save(
+            project=team.project, provider="box", client_id=GOOD_IDS["box"], client_secret="a\x00b", enabled=True
+        )
+    assert list(exc.value.message_dict) == ["client_secret"]
+    assert not OAuthApp.objects.filter(provider="box").exists()
 
 
 def test_unknown_provider_is_refused(team):

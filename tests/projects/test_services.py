@@ -87,6 +87,8 @@ def test_invitation_accept_adds_member_with_invited_role(team, mailoutbox, djang
         )
     assert invitation.email == "new@example.com"
     assert len(mailoutbox) == 1 and invitation.token in mailoutbox[0].body
+    assert mailoutbox[0].subject.endswith("You are invited to Acme") and mailoutbox[0].to == ["new@example.com"]
+    assert 'owner@example.com invited you to collaborate on the Filedock project "Acme" as viewer' in mailoutbox[0].body
     newcomer = UserFactory(email="new@example.com")
     membership = services.invitation_accept(invitation=invitation, user=newcomer)
     assert membership.role == Role.VIEWER
@@ -152,3 +154,26 @@ def test_project_delete_hides_then_purge_removes(team, django_capture_on_commit_
 def test_purge_refuses_a_live_project(team):
     assert services.project_purge(project_id=team.project.pk) is False
     assert Project.objects.filter(pk=team.project.pk).exists()
+
+
+def test_upload_settings_clear_the_size_limit_and_leave_unnamed_options_as_they_are(team):
+    services.project_configure_uploads(
+        project=team.project,
+        autostore_enabled=True,
+        require_signed_uploads=False,
+        max_file_size=5_000_000,
+        allowed_mime_types="",
+        svg_validation=True,
+        strip_exif="all",
+    )
+    services.project_configure_uploads(
+        project=team.project,
+        autostore_enabled=False,
+        require_signed_uploads=True,
+        max_file_size=None,
+        allowed_mime_types="image/*",
+    )
+
+    project = Project.objects.get(pk=team.project.pk)
+    assert project.max_file_size is None and not project.autostore_enabled and project.require_signed_uploads
+    assert project.allowed_mime_types == "image/*" and project.svg_validation and project.strip_exif == "all"

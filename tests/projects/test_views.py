@@ -293,6 +293,18 @@ def test_upload_safety_settings_are_shown_and_saved(login, team):
     assert not team.project.svg_validation and team.project.strip_exif == "all"
 
 
+def test_malware_and_moderation_settings_are_saved(login, team):
+    client = login(team.admin)
+    data = {"malware_protection": "remove", "moderation": "flag", "moderation_threshold": "70"}
+    assert client.post(reverse("projects:safety", args=[team.project.pk]), data).status_code == 302
+    team.project.refresh_from_db()
+    assert (team.project.malware_protection, team.project.moderation, team.project.moderation_threshold) == (
+        "remove",
+        "flag",
+        70,
+    )
+
+
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [

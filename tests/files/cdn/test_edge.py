@@ -129,3 +129,17 @@ def test_turning_signed_urls_on_purges_what_the_edge_holds_unsigned(
         )
     assert edge == [f"/cdn/{file.uuid}/"]
     assert not EdgeEntry.objects.exists()
+
+
+def test_other_delivery_changes_leave_what_the_edge_holds(client, team, edge, django_capture_on_commit_callbacks):
+    file = make_file(team.project, data=DATA)
+    get(client, f"/cdn/{file.uuid}/")
+    with django_capture_on_commit_callbacks(execute=True):
+        project_configure_delivery(
+            project=team.project,
+            signed_delivery=False,
+            auto_format=True,
+            default_quality="better",
+            download_non_images=True,
+        )
+    assert edge == [] and EdgeEntry.objects.count() == 1
