@@ -49,6 +49,7 @@ TESTS = {
         "tests/projects/test_access.py",
         "tests/security/test_secrets.py",
         "tests/files/cdn/test_signed.py",
+        "tests/files/cdn/test_edge.py",
         "tests/accounts/test_audit.py",
     ],
     "projects/webhooks/services.py": [
