@@ -182,11 +182,15 @@ def test_webhook_changes_are_recorded_without_the_signing_secret(as_user, team):
 
     client.post(p("webhook_rotate_secret", team.project, webhook.pk))
     webhook.refresh_from_db()
-    rotated = [e for e in events("webhook.updated") if e.details.get("secret_rotated")]
-    assert len(rotated) == 1 and rotated[0].details["fields"] == ["signing_secret"]
+    rotated = [e for e in events("webhook.updated", team.project) if e.details.get("secret_rotated")]
+    assert len(rotated) == 1 and rotated[0].details == {
+        **created.details,
+        "fields": ["signing_secret"],
+        "secret_rotated": True,
+    }
 
     client.post(p("webhook_delete", team.project, webhook.pk))
-    assert only("webhook.deleted", team.project, team.admin).details["webhook_id"] == webhook.pk
+    assert only("webhook.deleted", team.project, team.admin).details == created.details
     assert_no_secret(first_secret, webhook.signing_secret, "pw", "token=abc")
 
 

@@ -352,7 +352,8 @@ def test_a_test_event_carries_a_sample_file_and_is_sent_even_when_disabled(team,
     delivery = webhook_services.webhook_send_test(webhook=webhook)
     assert webhook_delivery_attempt(delivery_id=delivery.pk) == "succeeded"
     body = json.loads(receiver.requests[0]["body"])
-    assert body["hook"]["event"] == "file.stored" and body["initiator"]["type"] == "test"
+    assert body["hook"]["event"] == "file.stored"
+    assert body["initiator"] == {"type": "test", "detail": {"note": "Test event sent from the Filedock dashboard."}}
     assert body["data"]["mime_type"] == "image/jpeg" and body["data"]["content_info"]["image"]["width"] == 1200
     assert body["file"] == body["data"]["original_file_url"]
     assert receiver.requests[0]["uc_valid"] and receiver.requests[0]["standard_valid"]

@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import connection, transaction
 
+from accounts.models import AuditEvent
 from projects.models import Webhook
 from projects.webhooks import services as webhook_services
 from tests.factories import UserFactory
@@ -181,6 +182,9 @@ def test_unsubscribe_removes_the_url_from_every_event_of_this_project_only(team)
     assert webhook_services.webhook_unsubscribe(project=team.project, target_url=URL) == 2
     assert set(Webhook.objects.values_list("pk", flat=True)) == {other.pk, foreign.pk}
     assert webhook_services.webhook_unsubscribe(project=team.project, target_url=URL) == 0
+    # One entry in the project's log for the call that removed something, none for the one that did not.
+    logged = AuditEvent.objects.filter(action="webhook.deleted")
+    assert [(event.project, event.details) for event in logged] == [(team.project, {"target_url": URL, "count": 2})]
 
 
 def test_signing_secret_is_encrypted_at_rest(team):
