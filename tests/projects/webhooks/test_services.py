@@ -216,3 +216,22 @@ def test_admin_deactivate_action_goes_through_the_service(staff_client, team):
     staff_client.post("/admin/projects/webhook/", {"action": "deactivate", "_selected_action": [webhook.pk]})
     webhook.refresh_from_db()
     assert not webhook.is_active
+
+
+def test_editing_an_endpoint_keeps_its_failure_record_until_it_is_turned_back_on(team):
+    webhook = create(team.project)
+    Webhook.objects.filter(pk=webhook.pk).update(consecutive_failures=3)
+    webhook.refresh_from_db()
+    webhook_services.webhook_update(webhook=webhook, is_active=True, target_url=URL + "/v2")  # on, stays on
+    assert Webhook.objects.get(pk=webhook.pk).consecutive_failures == 3
+
+    reason = "Turned off: the receiver answered 410 Gone."
+    Webhook.objects.filter(pk=webhook.pk).update(is_active=False, disabled_reason=reason)
+    webhook.refresh_from_db()
+    webhook_services.webhook_update(webhook=webhook, is_active=False, target_url=URL + "/v3")  # off, stays off
+    stored = Webhook.objects.get(pk=webhook.pk)
+    assert (stored.consecutive_failures, stored.disabled_reason, stored.target_url) == (3, reason, URL + "/v3")
+
+    webhook_services.webhook_update(webhook=webhook, is_active=True)
+    stored = Webhook.objects.get(pk=webhook.pk)
+    assert (stored.is_active, stored.consecutive_failures, stored.disabled_reason) == (True, 0, "")
