@@ -20,7 +20,7 @@ from billing.quotas import check_upload
 from files.models import Event, File
 from files.outbox.relay import outbox_relay
 from projects.models import WebhookDelivery
-from projects.services import project_create
+from projects.services import project_create, project_delete
 from projects.webhooks.delivery import webhook_delivery_attempt
 from tests.factories import UserFactory
 from tests.helpers import Crew
@@ -128,6 +128,23 @@ def test_a_new_period_alerts_again_at_each_threshold(account, django_capture_on_
     assert len(mail.outbox) == 2
     periods = UsageAlert.objects.order_by("period_start").values_list("period_start", "quota", "threshold")
     assert list(periods) == [(date(2026, 11, 1), "uploads", 80), (date(2026, 12, 1), "uploads", 80)]
+
+
+def test_the_periodic_check_emails_every_owner_with_usage_in_the_month_it_checks(
+    plans, django_capture_on_commit_callbacks
+):
+    busy = [UserFactory(email=f"busy{n}@example.com") for n in range(3)]
+    for owner in busy:
+        metering.usage_add(project_id=project_create(owner=owner, name="Busy").pk, uploads=9, day=NOV_16)
+    gone = UserFactory(email="gone@example.com")
+    deleted = project_create(owner=gone, name="Gone")
+    metering.usage_add(project_id=deleted.pk, uploads=9, day=NOV_16)
+    project_delete(project=deleted)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.usage_alerts_send_all(day=NOV_16, batch=2) == 3
+        assert services.usage_alerts_send_all(day=NOV_16, batch=2) == 0
+    assert sorted(message.to[0] for message in mail.outbox) == [owner.email for owner in busy]
 
 
 @pytest.mark.django_db(transaction=True)

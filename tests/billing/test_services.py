@@ -272,3 +272,45 @@ def test_the_email_comes_again_next_period(account, plans, django_capture_on_com
         services.usage_alerts_send(account=account, day=date(2026, 11, 20))
         services.usage_alerts_send(account=account, day=date(2026, 12, 5))
     assert len(mail.outbox) == 2
+
+
+# The preview on the confirmation page says what the change will do
+
+
+@pytest.mark.parametrize(
+    ("pending", "chosen", "day"),
+    [
+        (None, "pro", NOV_16),  # the current plan: unchanged
+        ("free", "pro", NOV_16),  # the current plan again: the pending downgrade is cancelled
+        ("free", "business", NOV_16),  # an upgrade, charged for the rest of November
+        ("free", "pro", DEC_1),  # the period ended today: the downgrade took effect, so this is an upgrade
+        ("free", "pro", date(2026, 12, 20)),  # and some days later
+        (None, "free", DEC_1),  # a downgrade, from the next period on
+    ],
+)
+def test_the_preview_matches_the_change_made(account, plans, pending, chosen, day):
+    _subscribe(account, plans.pro)
+    if pending:
+        subscription_change_plan(account=account, plan=getattr(plans, pending), day=NOV_16)
+    plan = getattr(plans, chosen)
+
+    preview = services.plan_change_preview(account=account, plan=plan, day=day)
+    change = subscription_change_plan(account=account, plan=plan, day=day)
+
+    assert (preview.kind, preview.charge_cents, preview.effective) == (
+        change.kind,
+        change.charge_cents,
+        change.effective,
+    )
+    assert preview.current == (plans.free if pending and day >= DEC_1 else plans.pro)
+
+
+def test_the_invoice_job_renews_the_longest_due_first_into_the_month_it_is_run_for(account, plans):
+    later = _subscribe(UserFactory(email="later@example.com"), plans.pro, start=date(2026, 10, 1), end=NOV_1)
+    earlier = _subscribe(account, plans.pro, start=date(2026, 9, 1), end=date(2026, 10, 1))
+
+    assert services.subscriptions_renew_due(day=date(2027, 3, 2), limit=1) == 1
+
+    earlier.refresh_from_db()
+    later.refresh_from_db()
+    assert (earlier.current_period_start, later.current_period_start) == (date(2027, 3, 1), date(2026, 10, 1))
