@@ -1,9 +1,11 @@
 from datetime import date
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.test import override_settings
+from django.urls import reverse
 
 from billing import metering, services, tasks
 from billing.models import Invoice, InvoiceLine, Subscription, UsageAlert
@@ -253,7 +255,9 @@ def test_the_email_at_each_threshold_goes_out_once_per_quota_and_period(
     )
     assert "- Uploads: 80 % reached, 8 of 10 this month\n" in message.body  # no consequence before 100 %
     assert "API calls: 80 %" not in message.body  # the highest threshold of a quota only
-    assert "/billing/" in message.body
+    assert "Your Filedock account payer@example.com has reached the limits of its Free plan" in message.body
+    assert f"See your usage: {settings.SITE_URL}{reverse('billing:overview')}\n" in message.body
+    assert f"Change your plan: {settings.SITE_URL}{reverse('billing:plan')}\n" in message.body
 
     metering.usage_add(project_id=project.pk, uploads=2)
     with django_capture_on_commit_callbacks(execute=True):
@@ -261,6 +265,15 @@ def test_the_email_at_each_threshold_goes_out_once_per_quota_and_period(
     assert len(mail.outbox) == 2 and "Uploads: 100 % reached, 10 of 10 this month" in mail.outbox[1].body
     assert "API calls" not in mail.outbox[1].body
     assert UsageAlert.objects.filter(account=account).count() == 4
+
+
+def test_a_paid_account_is_alerted_against_its_own_plans_quotas(account, plans):
+    _subscribe(account, plans.pro, start=today().replace(day=1), end=date(2099, 1, 1))
+    project = project_create(owner=account, name="Busy")
+    metering.usage_add(project_id=project.pk, uploads=9)  # 90 % of the free plan's 10, 0.9 % of pro's 1000
+    assert services.usage_alerts_send(account=account) == []
+    metering.usage_add(project_id=project.pk, uploads=800)
+    assert services.usage_alerts_send(account=account) == [("uploads", 80)]
 
 
 def test_the_email_comes_again_next_period(account, plans, django_capture_on_commit_callbacks):
