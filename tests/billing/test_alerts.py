@@ -294,6 +294,8 @@ def test_the_alert_is_delivered_to_subscribed_endpoints_signed(
         outbox_relay()
     deliveries = WebhookDelivery.objects.order_by("pk")
     assert [(d.webhook_id, d.event_type) for d in deliveries] == [(webhook.pk, "project.usage_alert")] * 2
+    alerted = Event.objects.filter(type="project.usage_alert").values_list("project_id", flat=True)
+    assert set(alerted) == {team.project.pk}  # the outsider's own project hears nothing of this account
     for delivery in deliveries:
         assert webhook_delivery_attempt(delivery_id=delivery.pk) == "succeeded"
 

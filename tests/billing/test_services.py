@@ -7,8 +7,10 @@ from django.core.exceptions import ValidationError
 from django.test import override_settings
 from django.urls import reverse
 
+from accounts.models import AuditEvent
 from billing import metering, services, tasks
 from billing.models import Invoice, InvoiceLine, Subscription, UsageAlert
+from billing.money import format_money
 from billing.periods import today
 from billing.services import proration_cents, subscription_change_plan, subscription_renew
 from projects.services import project_create
@@ -327,3 +329,24 @@ def test_the_invoice_job_renews_the_longest_due_first_into_the_month_it_is_run_f
     earlier.refresh_from_db()
     later.refresh_from_db()
     assert (earlier.current_period_start, later.current_period_start) == (date(2027, 3, 1), date(2026, 10, 1))
+
+
+def test_each_plan_change_is_in_the_account_log_with_what_it_charges_and_when_it_starts(account, plans):
+    upgrade = subscription_change_plan(account=account, plan=plans.pro, day=NOV_16)  # no subscription yet
+    subscription_change_plan(account=account, plan=plans.free, day=NOV_16)
+    subscription_change_plan(account=account, plan=plans.pro, day=NOV_16)
+
+    assert Subscription.objects.get(account=account).current_period_start == NOV_1  # the month of the change
+    recorded = AuditEvent.objects.filter(action="plan.changed", actor=account).order_by("pk")
+    assert [event.details for event in recorded] == [
+        {
+            "from": "Free",
+            "to": "Pro",
+            "change": "upgrade",
+            "charge": format_money(upgrade.charge_cents, plans.pro.currency),
+            "starts": NOV_16.isoformat(),
+        },
+        {"from": "Pro", "to": "Free", "change": "downgrade", "starts": DEC_1.isoformat()},
+        {"from": "Pro", "to": "Pro", "change": "downgrade_cancelled", "cancelled": "Free"},
+    ]
+    assert upgrade.charge_cents == 1450
