@@ -65,6 +65,7 @@ TESTS = {
         "tests/billing/test_alerts.py",
         "tests/billing/test_pages.py",
         "tests/billing/test_admin.py",
+        "tests/accounts/test_audit.py",
     ],
     # file_upload runs under nearly every test (the factories call it); these are the ones about files' own
     # rules (the REST API's tests/files/rest/test_files.py too would double the run for few more kills).
