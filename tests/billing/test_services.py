@@ -50,6 +50,11 @@ def test_proration_is_the_price_difference_for_the_remaining_days(old, new, day,
     assert proration_cents(old_price=old, new_price=new, period_start=start, period_end=end, day=day) == expected
 
 
+def test_nothing_is_left_to_charge_on_or_after_the_periods_end():
+    for day in (DEC_1, JAN_1):
+        assert proration_cents(old_price=2900, new_price=9900, period_start=NOV_1, period_end=DEC_1, day=day) == 0
+
+
 def test_half_a_cent_rounds_up():
     # 1 cent difference over 2 of 4 days = 0.5 → 1 (a made-up 4-day period isolates the rounding).
     assert (
@@ -190,6 +195,22 @@ def test_the_billing_details_are_copied_onto_the_invoice(account, plans):
 
     bill_to = Invoice.objects.get(account=account).bill_to
     assert "Acme GmbH" in bill_to and "10115 Berlin" in bill_to and "VAT ID DE123456789" in bill_to
+    assert bill_to.endswith("\npayer@example.com")  # no billing email: the account's
+
+    services.billing_details_save(account=account, name="Acme GmbH", country="DE", email="invoices@acme.example")
+    services.invoice_issue(account=account, period_start=JAN_1, period_end=date(2027, 2, 1), plan=plans.pro)
+    assert Invoice.objects.get(account=account, period_start=JAN_1).bill_to.endswith("\ninvoices@acme.example")
+
+
+def test_each_account_is_invoiced_on_its_own_invoice(account, plans):
+    other = UserFactory(email="other@example.com")
+    subscription_change_plan(account=other, plan=plans.pro, day=NOV_16)  # a draft for December, with a charge
+    services.invoice_issue(account=account, period_start=DEC_1, period_end=JAN_1, plan=plans.business)
+
+    mine, theirs = Invoice.objects.get(account=account), Invoice.objects.get(account=other)
+    assert [(line.quantity, line.unit_price_cents, line.amount_cents) for line in mine.lines.all()] == [(1, 9900, 9900)]
+    assert (mine.status, mine.total_cents) == ("open", 9900)
+    assert (theirs.status, theirs.lines.count()) == ("draft", 1)
 
 
 class RecordingProvider:
