@@ -204,12 +204,14 @@ def test_the_billing_details_are_copied_onto_the_invoice(account, plans):
 
 def test_each_account_is_invoiced_on_its_own_invoice(account, plans):
     other = UserFactory(email="other@example.com")
-    subscription_change_plan(account=other, plan=plans.pro, day=NOV_16)  # a draft for December, with a charge
-    services.invoice_issue(account=account, period_start=DEC_1, period_end=JAN_1, plan=plans.business)
+    for payer in (account, other):  # each gets a draft for December with the upgrade's charge, the other's newer
+        subscription_change_plan(account=payer, plan=plans.pro, day=NOV_16)
+    services.invoice_issue(account=account, period_start=DEC_1, period_end=JAN_1, plan=plans.pro)
 
     mine, theirs = Invoice.objects.get(account=account), Invoice.objects.get(account=other)
-    assert [(line.quantity, line.unit_price_cents, line.amount_cents) for line in mine.lines.all()] == [(1, 9900, 9900)]
-    assert (mine.status, mine.total_cents) == ("open", 9900)
+    lines = [(line.quantity, line.unit_price_cents, line.amount_cents) for line in mine.lines.order_by("pk")]
+    assert lines == [(1, 1450, 1450), (1, 2900, 2900)]
+    assert (mine.status, mine.total_cents) == ("open", 4350)
     assert (theirs.status, theirs.lines.count()) == ("draft", 1)
 
 
