@@ -211,6 +211,10 @@ def test_each_account_is_invoiced_on_its_own_invoice(account, plans):
     mine, theirs = Invoice.objects.get(account=account), Invoice.objects.get(account=other)
     lines = [(line.quantity, line.unit_price_cents, line.amount_cents) for line in mine.lines.order_by("pk")]
     assert lines == [(1, 1450, 1450), (1, 2900, 2900)]
+    assert [line.description for line in mine.lines.order_by("pk")] == [
+        "Upgrade from Free to Pro, 15 of 30 days (Nov 16 – Nov 30, 2026)",
+        "Pro plan, Dec 1 – Dec 31, 2026",
+    ]
     assert (mine.status, mine.total_cents) == ("open", 4350)
     assert (theirs.status, theirs.lines.count()) == ("draft", 1)
 
