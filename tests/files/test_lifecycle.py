@@ -201,12 +201,18 @@ def test_row_failure_deletes_the_bytes(project):
 
 def test_metadata_set_and_delete_emit_info_updated(project):
     file = make_file(project)
-    services.file_metadata_set(file=file, key="kind", value="avatar")
+    initiator = {"type": "api", "detail": {"request_id": "r1"}}
+    services.file_metadata_set(file=file, key="kind", value="avatar", initiator=initiator)
     services.file_metadata_set(file=file, key="kind", value="avatar")  # unchanged: no event
-    services.file_metadata_delete(file=file, key="kind")
+    services.file_metadata_delete(file=file, key="kind", initiator=initiator)
     file.refresh_from_db()
     assert file.metadata == {}
-    assert Event.objects.filter(file_uuid=file.uuid, type="file.info_updated").count() == 2
+    events = Event.objects.filter(file_uuid=file.uuid, type="file.info_updated").order_by("pk")
+    # Each carries who made the change and the metadata it replaced, as the webhook will.
+    assert [(event.initiator, event.payload["previous_values"]) for event in events] == [
+        (initiator, {"metadata": {}}),
+        (initiator, {"metadata": {"kind": "avatar"}}),
+    ]
 
 
 def test_delete_also_removes_cached_previews(project, django_capture_on_commit_callbacks):
