@@ -76,6 +76,8 @@ TESTS = {
         "tests/files/uploads/test_views.py",
         "tests/files/rest/test_remote_copy.py",
         "tests/files/storage/test_custom_storage.py",
+        "tests/files/media/test_analysis.py",
+        "tests/projects/test_views.py",
         "tests/billing/test_enforcement.py",
     ],
 }
