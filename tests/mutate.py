@@ -68,12 +68,13 @@ TESTS = {
         "tests/accounts/test_audit.py",
     ],
     # file_upload runs under nearly every test (the factories call it); these are the ones about files' own
-    # rules (the REST API's tests/files/rest/test_files.py too would double the run for few more kills).
+    # rules and the API errors of copies (816 mutants: about an hour).
     "files/services.py": [
         "tests/files/test_lifecycle.py",
         "tests/files/test_upload_safety.py",
         "tests/files/test_events.py",
         "tests/files/uploads/test_views.py",
+        "tests/files/rest/test_files.py",
         "tests/files/rest/test_remote_copy.py",
         "tests/files/storage/test_custom_storage.py",
         "tests/files/media/test_analysis.py",
