@@ -1,3 +1,5 @@
+import uuid as uuid_lib
+
 import factory
 from allauth.account.models import EmailAddress
 from factory.django import DjangoModelFactory
@@ -71,4 +73,35 @@ def make_bucket(project, endpoint: str, bucket: str, purpose: str = "backup", pr
         access_key=S3_KEY,
         secret_key=S3_SECRET,
         prefix=prefix,
+    )
+
+
+# Billing: plans with the quotas a test names, and bare file rows for usage arithmetic.
+
+
+def make_plan(slug: str, price_cents: int = 0, **quotas):
+    from billing.models import Plan
+
+    fields = dict.fromkeys(
+        ("stored_bytes", "file_count", "max_file_size", "uploads", "api_calls", "webhook_deliveries", "traffic_bytes")
+    )
+    fields.update(quotas)
+    return Plan.objects.create(name=slug.title(), slug=slug, price_cents=price_cents, **fields)
+
+
+def add_file(project, size: int, removed: bool = False, uploaded=None):
+    """A File row of `size` bytes with no bytes behind it: usage and quota arithmetic only."""
+    from django.utils import timezone
+
+    from files.models import File
+
+    now = timezone.now()
+    return File.objects.create(
+        project=project,
+        original_filename="f.bin",
+        size=size,
+        storage_key=f"test/{uuid_lib.uuid4()}",
+        datetime_uploaded=uploaded or now,
+        datetime_stored=now,
+        datetime_removed=now if removed else None,
     )

@@ -4,14 +4,7 @@ from types import SimpleNamespace
 import pytest
 
 from billing.models import Plan
-
-
-def make_plan(slug: str, price_cents: int = 0, **quotas) -> Plan:
-    fields = dict.fromkeys(
-        ("stored_bytes", "file_count", "max_file_size", "uploads", "api_calls", "webhook_deliveries", "traffic_bytes")
-    )
-    fields.update(quotas)
-    return Plan.objects.create(name=slug.title(), slug=slug, price_cents=price_cents, **fields)
+from tests.factories import make_plan
 
 
 @pytest.fixture
@@ -44,25 +37,6 @@ def plans(db):
         ),
         business=make_plan("business", 9900),
         hidden=make_plan("hidden", 4900, is_public=False),
-    )
-
-
-def add_file(project, size: int, removed: bool = False, uploaded=None):
-    import uuid
-
-    from django.utils import timezone
-
-    from files.models import File
-
-    now = timezone.now()
-    return File.objects.create(
-        project=project,
-        original_filename="f.bin",
-        size=size,
-        storage_key=f"test/{uuid.uuid4()}",
-        datetime_uploaded=uploaded or now,
-        datetime_stored=now,
-        datetime_removed=now if removed else None,
     )
 
 

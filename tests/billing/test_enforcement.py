@@ -11,7 +11,7 @@ from files.dashboard.forms import UploadForm
 from files.models import File
 from files.services import file_upload
 from files.uploads.from_url import from_url_fetch
-from tests.billing.conftest import add_file
+from tests.factories import add_file
 from tests.helpers import ACCEPT
 
 

@@ -8,8 +8,7 @@ from billing import metering, tasks
 from billing.models import UsageDay
 from billing.periods import today
 from projects.services import project_create, project_delete
-from tests.billing.conftest import add_file
-from tests.factories import UserFactory
+from tests.factories import UserFactory, add_file
 from tests.helpers import blocked_on_a_lock, wait_until
 
 

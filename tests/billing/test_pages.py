@@ -8,8 +8,7 @@ from billing import metering, services
 from billing.models import BillingDetails, Invoice, Subscription
 from billing.periods import month_bounds, today
 from projects.services import project_create
-from tests.billing.conftest import add_file
-from tests.factories import UserFactory
+from tests.factories import UserFactory, add_file
 
 OVERVIEW = "/billing/"
 

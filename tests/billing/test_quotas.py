@@ -10,8 +10,7 @@ from billing.quotas import QuotaExceeded, check_api_call, check_upload
 from files.models import File
 from projects.models import Membership, Role
 from projects.services import project_create
-from tests.billing.conftest import add_file
-from tests.factories import UserFactory
+from tests.factories import UserFactory, add_file
 
 
 @pytest.fixture

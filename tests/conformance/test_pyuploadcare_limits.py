@@ -4,7 +4,7 @@ import pytest
 from pyuploadcare.exceptions import AuthenticationError
 
 from billing.models import Plan
-from tests.billing.conftest import make_plan
+from tests.factories import make_plan
 
 
 @pytest.mark.conformance("upload over the plan's limits")
