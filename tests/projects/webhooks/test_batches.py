@@ -1,7 +1,7 @@
 """Webhook delivery in batches: one task delivers many deliveries, sent at once."""
 
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import pytest
 from django.core.files.base import ContentFile
@@ -10,7 +10,7 @@ from billing.models import UsageDay
 from files.outbox import relay as outbox
 from files.services import file_upload
 from projects.models import WebhookAttempt, WebhookDelivery
-from tests.projects.webhooks.receiver import subscribe, upload_and_relay
+from tests.projects.webhooks.receiver import OkHandler, subscribe, upload_and_relay
 
 Status = WebhookDelivery.Status
 pytestmark = pytest.mark.usefixtures("webhooks_only")
@@ -104,25 +104,14 @@ def test_the_task_takes_many_ids_and_is_harmless_to_repeat(team, receiver):
     assert len(receiver.requests) == 3
 
 
-class KeepAliveReceiver(BaseHTTPRequestHandler):
+class KeepAliveReceiver(OkHandler):
     """Answers 200 on an HTTP/1.1 connection it keeps open; counts the connections it accepted."""
 
-    protocol_version = "HTTP/1.1"
     connections = 0
 
     def setup(self):
         type(self).connections += 1
         super().setup()
-
-    def do_POST(self):
-        self.rfile.read(int(self.headers["Content-Length"]))
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, *args):
-        pass
 
 
 def test_the_next_batch_to_an_endpoint_reuses_the_connections_of_the_last(team):

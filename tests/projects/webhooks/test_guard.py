@@ -4,7 +4,7 @@ import datetime
 import socket
 import ssl
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import certifi
 import pytest
@@ -17,7 +17,7 @@ from core import fetch
 from core.fetch import address_allowed
 from projects.models import WebhookAttempt, WebhookDelivery
 from projects.webhooks.delivery import webhook_deliveries_attempt, webhook_delivery_attempt
-from tests.projects.webhooks.receiver import only_delivery, subscribe, upload_and_relay
+from tests.projects.webhooks.receiver import OkHandler, only_delivery, subscribe, upload_and_relay
 
 pytestmark = pytest.mark.usefixtures("webhooks_only")
 
@@ -139,18 +139,7 @@ def tls_receiver(tmp_path, monkeypatch):
     server_context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
     server_context.sni_callback = lambda sock, name, context: names.append(name)
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            self.rfile.read(int(self.headers["Content-Length"]))
-            self.send_response(200)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), OkHandler)
     server.socket = server_context.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     real = socket.getaddrinfo
