@@ -124,13 +124,12 @@ def test_the_next_batch_to_an_endpoint_reuses_the_connections_of_the_last(team):
         for i in range(6):
             upload_and_relay(team.project, f"{i}.txt")
         ids = sorted(WebhookDelivery.objects.filter(webhook=webhook).values_list("pk", flat=True))
-        assert webhook_deliveries_attempt(delivery_ids=ids[:3]) == dict.fromkeys(ids[:3], "succeeded")
-        first = KeepAliveReceiver.connections
-        assert 1 <= first <= 3
-        assert webhook_deliveries_attempt(delivery_ids=ids[3:]) == dict.fromkeys(ids[3:], "succeeded")
+        # Batches of one: the task's own thread sends each (no helper threads, so no scheduling
+        # decides how many connections open). Reused across batches, one connection serves all six.
+        for pk in ids:
+            assert webhook_deliveries_attempt(delivery_ids=[pk]) == {pk: "succeeded"}
         assert WebhookAttempt.objects.filter(status_code=200).count() == 6
-        # The second batch went over the connections the first one opened: none new.
-        assert KeepAliveReceiver.connections == first
+        assert KeepAliveReceiver.connections == 1
     finally:
         server.shutdown()
         server.server_close()
