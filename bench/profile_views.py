@@ -1,6 +1,6 @@
-"""P4/P5 in process: where Filedock's upload view and CDN view spend a request, in ms per request.
+"""P1/P4/P5/P8 in process: where Filedock's views spend a request, in ms per request.
 
-    .venv/bin/python bench/profile_views.py [--requests 2000]
+    .venv/bin/python bench/profile_views.py [--requests 2000] [--views upload,cdn,part,rest,files]
 
 Production settings (PostgreSQL, Redis, local disk, FILEDOCK_CDN_X_ACCEL_PREFIX set) on a scratch
 database; each request is one call of config.wsgi's application with a WSGI environ, no server, no
@@ -22,9 +22,10 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import ROOT, bootstrap, header, production_env, redis_server, row, scratch_database, workdir
+from harness import ROOT, bootstrap, header, manage, production_env, redis_server, row, scratch_database, workdir
 from small_uploads import multipart_body
 
+VIEWS = ("upload", "cdn", "part", "rest", "files")
 OWN = ("/files/", "/billing/", "/projects/", "/accounts/", "/config/")
 
 
@@ -142,6 +143,10 @@ def print_costs(stats: pstats.Stats, requests: int, top: int = 40) -> None:
             or "/http/multipartparser" in where
             or ("kombu" in where and "publish" in where)
             or "/core/files/storage" in where
+            or "django/template/lo" in where
+            or "templatetags" in where
+            or "/forms/" in where
+            or "shortcuts" in where
         ):
             print(f"    {cumulative * 1000 / requests:8.3f} ms  {calls / requests:6.1f}×  {where}")
             shown += 1
@@ -205,6 +210,37 @@ def profile_part_put(application, keys: dict, parts: int, counter: Counter, conn
     profile("Filedock PUT of a 5 MiB multipart part, body from memory", put, parts, counter, connection, warm=10)
 
 
+def profile_files_page(application, middle, requests: int, counter: Counter, connection) -> None:
+    """P1's page: the owner's files page, 50 rows after a row from the middle (as "Next" reaches it)."""
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from accounts.models import User
+    from files.dashboard.forms import CursorField
+    from projects.models import Project
+
+    owner = User.objects.get(email="bench@example.com")
+    session = SessionStore()
+    session.update(
+        {
+            SESSION_KEY: str(owner.pk),
+            BACKEND_SESSION_KEY: settings.AUTHENTICATION_BACKENDS[0],
+            HASH_SESSION_KEY: owner.get_session_auth_hash(),
+        }
+    )
+    session.create()
+    project = Project.objects.get(pk=middle.project_id)
+    path = f"/projects/{project.pk}/files/?after={CursorField.encode(middle)}"
+    headers = {"HTTP_COOKIE": f"{settings.SESSION_COOKIE_NAME}={session.session_key}"}
+
+    def page() -> None:
+        status, _ = call(application, "GET", path, headers=headers)
+        assert status == 200, status
+
+    profile("Filedock GET /projects/<id>/files/ (50 rows after the middle)", page, requests, counter, connection)
+
+
 def commit_cost(connection, repeat: int = 300) -> dict:
     """ms per committed single-row INSERT, synchronous_commit on and off."""
     from django.db import transaction
@@ -225,6 +261,7 @@ def commit_cost(connection, repeat: int = 300) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--views", default=",".join(VIEWS), help=f"which to profile, of {','.join(VIEWS)}")
     args = parser.parse_args()
     work = workdir("profile")
     try:
@@ -237,6 +274,7 @@ def run(args, work: Path) -> None:
     with scratch_database("profile") as database_url, redis_server() as redis_url:
         env = production_env(database_url, redis_url, work, FILEDOCK_CDN_X_ACCEL_PREFIX="/_protected/")
         keys = bootstrap(env)
+        manage(env, "collectstatic", "--noinput", "-v", "0")  # the files page's manifest static files
         os.environ.update(env)
         sys.path.insert(0, str(ROOT))
         os.chdir(ROOT)
@@ -254,17 +292,23 @@ def run(args, work: Path) -> None:
             status, _ = call(application, "POST", "/upload/base/", body, content_type)
             assert status == 200, status
 
+        views = args.views.split(",")
         upload()
         file_id = next((work / "media" / "files").glob("*/*")).name
-        profile("Filedock POST /upload/base/ (10 KB)", upload, args.requests, counter, connection)
+        if "upload" in views:
+            profile("Filedock POST /upload/base/ (10 KB)", upload, args.requests, counter, connection)
+        else:  # the other views read the files these uploads make
+            for _ in range(args.requests):
+                upload()
 
         def cdn() -> None:
             status, headers = call(application, "GET", f"/cdn/{file_id}/")
             assert status == 200 and "X-Accel-Redirect" in headers, (status, headers)
 
-        profile("Filedock GET /cdn/<uuid>/ (X-Accel-Redirect)", cdn, args.requests * 2, counter, connection)
-
-        profile_part_put(application, keys, args.requests // 20, counter, connection)
+        if "cdn" in views:
+            profile("Filedock GET /cdn/<uuid>/ (X-Accel-Redirect)", cdn, args.requests * 2, counter, connection)
+        if "part" in views:
+            profile_part_put(application, keys, args.requests // 20, counter, connection)
 
         # P8's page: 100 files from the middle of the project, as pyuploadcare's walk asks for them
         # (plain-secret auth here; the signed scheme costs one HMAC more).
@@ -281,9 +325,11 @@ def run(args, work: Path) -> None:
             status, _ = call(application, "GET", f"/api/files/?{query}", headers=rest_headers)
             assert status == 200, status
 
-        profile(
-            "Filedock GET /api/files/ (a page of 100 from the middle)", rest_page, args.requests, counter, connection
-        )
+        if "rest" in views:
+            label = "Filedock GET /api/files/ (a page of 100 from the middle)"
+            profile(label, rest_page, args.requests, counter, connection)
+        if "files" in views:
+            profile_files_page(application, middle, args.requests, counter, connection)
 
         costs = commit_cost(connection)
         header("profile", "one committed single-row INSERT on the same PostgreSQL, in process")
