@@ -10,6 +10,7 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.forms.renderers import DjangoTemplates
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -177,6 +178,21 @@ def test_pages_keep_search_and_filters(login, team):
     second = _list(client, team.project, q="bulk-", state="stored", after=first.context["page"].next)
     assert _names(second) == [f"bulk-{i:03d}.bin" for i in range(50, 60)]
     assert second.context["page"].next is None
+
+
+def test_filter_and_upload_widgets_match_djangos_own_widget_templates(login, team):
+    """The page renders its forms through Django's Jinja2 widget templates (files/dashboard/forms.py):
+    the same elements, choices and chosen values as the Django template renderer would write."""
+    client = login(team.member)
+    response = _list(client, team.project, q="cat <b>", state="removed", type="images", tag="red")
+    html = " ".join(response.content.decode().split())
+    context = response.context
+    for form, names in ((context["filter_form"], ("q", "state", "type", "tag")), (context["upload_form"], ("files",))):
+        form.renderer = DjangoTemplates()
+        for name in names:
+            assert " ".join(str(form[name]).split()) in html
+    assert 'value="cat &lt;b&gt;"' in html
+    assert '<option value="removed" selected>' in html and '<option value="images" selected>' in html
 
 
 def test_list_query_uses_no_offset_and_no_count(login, team):
