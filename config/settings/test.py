@@ -9,6 +9,9 @@ from .base import *  # noqa: F403
 from .base import CELERY_BROKER_TRANSPORT_OPTIONS, CONTENT_SECURITY_POLICY  # noqa: F401
 
 DATABASES = {"default": env_database("DATABASE_URL", "postgres://root@127.0.0.1:5432/filedock")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's PostgreSQL backend with a flush by DELETE between transactional tests (tests/database).
+    DATABASES["default"]["ENGINE"] = "tests.database"
 # Live-server request threads must not keep connections open past their request.
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/15")
