@@ -12,12 +12,17 @@ starts (servers, workers) run on Django's own.
 
 from django.db.backends.postgresql import base, operations
 
+# Rows Django's post_migrate signal makes after every flush, the same each time: kept, they cost
+# it a few SELECTs instead of ~240 INSERTs (~100 ms against ~300 ms a test on a busy machine here).
+KEPT = {"django_content_type", "auth_permission"}
+
 
 class DatabaseOperations(operations.DatabaseOperations):
     def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
         if not tables or reset_sequences or allow_cascade:
             return super().sql_flush(style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade)
-        return [f"{style.SQL_KEYWORD('DELETE FROM')} {style.SQL_FIELD(self.quote_name(table))};" for table in tables]
+        emptied = [table for table in tables if table not in KEPT]
+        return [f"{style.SQL_KEYWORD('DELETE FROM')} {style.SQL_FIELD(self.quote_name(table))};" for table in emptied]
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
