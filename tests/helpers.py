@@ -1,5 +1,6 @@
 """Helpers shared by test modules (fixtures live in tests/conftest.py)."""
 
+import contextlib
 import hashlib
 import hmac
 import io
@@ -323,3 +324,19 @@ def photo_with_gps() -> bytes:
 def exif_of(data: bytes) -> Image.Exif:
     with Image.open(io.BytesIO(data)) as image:
         return image.getexif()
+
+
+@contextlib.contextmanager
+def renderers_busy():
+    """Every image render slot of this process taken for the block: a render waits
+    FILEDOCK_CDN_RENDER_WAIT seconds for one, then gives up with images.Busy."""
+    from files.cdn import images
+
+    held = 0
+    while images._turns.acquire(blocking=False):
+        held += 1
+    try:
+        yield
+    finally:
+        for _ in range(held):
+            images._turns.release()

@@ -2,6 +2,7 @@
 
 from rest_framework.exceptions import APIException, NotFound, UnsupportedMediaType
 
+from files.errors import UploadError
 from files.models import File
 from files.services import file_lookup
 
@@ -12,6 +13,20 @@ class BadRequest(APIException):
     status_code = 400
     default_detail = "Bad request."
     default_code = "bad_request"
+
+
+class Unavailable(APIException):
+    """503: the server cannot do it now (every image renderer busy); the client may try again."""
+
+    status_code = 503
+    default_detail = "Busy; try again in a moment."
+    default_code = "service_unavailable"
+
+
+def operation_refused(exc: UploadError) -> APIException:
+    """An image operation's UploadError as the REST API answers it: 503 when the renderers are busy,
+    so a client retries, else a 400 carrying its message."""
+    return Unavailable(exc.message) if exc.status == 503 else BadRequest(exc.message)
 
 
 class FileRemoved(NotFound):

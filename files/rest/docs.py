@@ -27,6 +27,7 @@ _ERRORS = {
     404: OpenApiResponse(DETAIL, description='Not in this project: `{"detail": "Not found."}`.'),
     406: OpenApiResponse(DETAIL, description="The Accept header does not ask for v0.7."),
     429: OpenApiResponse(DETAIL, description="Too many requests; retry after `Retry-After` seconds."),
+    503: OpenApiResponse(DETAIL, description="Every image renderer is busy; try again in a moment."),
 }
 
 

@@ -15,10 +15,10 @@ from files.initiators import api_initiator
 from files.models import File
 from files.rest.base import ProjectAPIView, fast_json_response
 from files.rest.common import (
-    BadRequest,
     FileRemoved,
     json_body,
     live_file,
+    operation_refused,
     project_file,
     wants_appdata,
 )
@@ -154,7 +154,7 @@ class LocalCopy(ProjectAPIView):
     @extend_schema(
         summary="Copy a file within the project",
         request=LocalCopyInputSerializer,
-        responses={201: LocalCopySerializer, **errors(400, 404)},
+        responses={201: LocalCopySerializer, **errors(400, 404, 503)},
     )
     def post(self, request):
         data = json_body(request)
@@ -180,6 +180,6 @@ class LocalCopy(ProjectAPIView):
         except FileRemovedError:
             raise FileRemoved() from None
         except UploadError as exc:
-            raise BadRequest(exc.message) from None
+            raise operation_refused(exc) from None
         info = rest_file_info(copy, request)
         return Response({"type": "file", "result": info}, status=201, headers={"Location": info["url"]})

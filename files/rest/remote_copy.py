@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from files.errors import UploadError
 from files.remote_copy import RemoteCopyError, file_remote_copy, remote_copy_target
 from files.rest.base import ProjectAPIView
-from files.rest.common import BadRequest, FileRemoved, json_body, live_file
+from files.rest.common import FileRemoved, json_body, live_file, operation_refused
 from files.rest.docs import errors
 from files.rest.shapes import REMOTE_COPY_BODY, REMOTE_COPY_RESULT
 from files.services import FileRemovedError
@@ -42,7 +42,7 @@ class RemoteCopy(ProjectAPIView):
     @extend_schema(
         summary="Copy a file to a connected bucket",
         request={"application/json": REMOTE_COPY_BODY},
-        responses={200: REMOTE_COPY_RESULT, **errors(400, 404)},
+        responses={200: REMOTE_COPY_RESULT, **errors(400, 404, 503)},
     )
     def post(self, request):
         data = json_body(request)
@@ -71,6 +71,6 @@ class RemoteCopy(ProjectAPIView):
             raise FileRemoved() from None
         except RemoteCopyError as exc:
             raise ValidationError({exc.field: [exc.message]}) from None
-        except UploadError as exc:  # operations that do not apply to the file
-            raise BadRequest(exc.message) from None
+        except UploadError as exc:  # operations that do not apply to the file, or renderers busy
+            raise operation_refused(exc) from None
         return Response({"type": "url", "result": url})

@@ -17,6 +17,7 @@ from PIL import Image
 from files.cdn import images, operations
 from files.cdn.images import parse, render
 from files.services import file_upload
+from tests.helpers import renderers_busy
 
 RED, GREEN, BLUE, WHITE = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)
 
@@ -332,15 +333,8 @@ def test_an_image_above_the_pixel_limit_is_refused_before_decoding(settings):
 
 def test_a_render_waits_for_a_turn_then_gives_up(settings):
     settings.FILEDOCK_CDN_RENDER_WAIT = 0
-    held = []
-    while images._turns.acquire(blocking=False):
-        held.append(1)
-    try:
-        with pytest.raises(images.Busy):
-            run("-/resize/10x/")
-    finally:
-        for _ in held:
-            images._turns.release()
+    with renderers_busy(), pytest.raises(images.Busy):
+        run("-/resize/10x/")
     assert run("-/resize/10x/")[0].size == (10, 8)
 
 

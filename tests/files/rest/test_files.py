@@ -10,13 +10,14 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import Image
 
 from files.models import Event, File
 from files.services import file_delete, file_store
 from tests.factories import make_file
-from tests.helpers import ACCEPT, ISO, T0, png_bytes, walk
+from tests.helpers import ACCEPT, ISO, T0, png_bytes, renderers_busy, walk
 
 
 @pytest.fixture
@@ -545,6 +546,36 @@ def test_local_copy_refuses_operations_it_cannot_apply(api, team, source, messag
     response = api("post", "files/local_copy/", {"source": source.format(txt=txt.uuid, png=image.uuid)})
     assert response.status_code == 400 and message in response.content.decode()
     assert File.objects.filter(project=team.project).count() == 2
+
+
+def test_local_copy_of_an_image_whose_bytes_do_not_decode_is_400(api, team):
+    """An image at upload whose stored bytes no longer decode (damaged where they are kept)."""
+    broken = make_file(team.project, "p.png", data=png_bytes(40, 40), store=False)
+    default_storage.delete(broken.storage_key)
+    default_storage.save(broken.storage_key, ContentFile(b"\x89PNG\r\n\x1a\n but not one"))
+    response = api("post", "files/local_copy/", {"source": f"{broken.uuid}/-/resize/10x10/"})
+    assert response.status_code == 400
+    assert response.json() == {"detail": "The file could not be decoded as an image."}
+    assert File.objects.filter(project=team.project).count() == 1
+
+
+def test_local_copy_over_the_pixel_limit_is_400_with_the_limit(api, team, settings):
+    image = make_file(team.project, "big.png", data=png_bytes(200, 200), store=False)
+    settings.FILEDOCK_CDN_MAX_PIXELS = 10_000  # lowered after the upload, which would refuse it
+    response = api("post", "files/local_copy/", {"source": f"{image.uuid}/-/resize/10x10/"})
+    assert response.status_code == 400 and "megapixels" in response.json()["detail"]
+    assert File.objects.filter(project=team.project).count() == 1
+
+
+def test_local_copy_while_every_renderer_is_busy_is_503_and_works_once_one_frees(api, team, settings):
+    """A client retries a 503, not a 400: the copy was refused for now, not for its input."""
+    settings.FILEDOCK_CDN_RENDER_WAIT = 0
+    image = make_file(team.project, "p.png", data=png_bytes(40, 40), store=False)
+    with renderers_busy():
+        response = api("post", "files/local_copy/", {"source": f"{image.uuid}/-/resize/10x10/"})
+    assert response.status_code == 503 and "busy" in response.json()["detail"]
+    assert File.objects.filter(project=team.project).count() == 1
+    assert api("post", "files/local_copy/", {"source": f"{image.uuid}/-/resize/10x10/"}).status_code == 201
 
 
 def test_local_copy_refuses_bad_metadata(api, team):

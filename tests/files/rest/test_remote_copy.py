@@ -10,7 +10,7 @@ from files.models import File
 from files.services import file_delete, file_upload
 from projects.models import Project
 from tests.factories import make_bucket
-from tests.helpers import png_bytes, s3
+from tests.helpers import png_bytes, renderers_busy, s3
 
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
 
@@ -56,6 +56,18 @@ def test_operations_copy_the_rendered_image(api, team, moto_endpoint, customer_b
     key = response.json()["result"].removeprefix(f"s3://{customer_bucket}/")
     assert key == f"{file.uuid}/pic-/format/jpeg/.jpg"
     assert s3(moto_endpoint).get_object(Bucket=customer_bucket, Key=key)["Body"].read()[:3] == b"\xff\xd8\xff"
+
+
+def test_operations_on_a_non_image_are_400_and_busy_renderers_503(api, team, moto_endpoint, customer_bucket, settings):
+    make_bucket(team.project, moto_endpoint, customer_bucket, purpose="backup")
+    text, image = upload(team.project), upload(team.project, "pic.png", png_bytes())
+    response = api("post", "files/remote_copy/", {"source": f"{text.uuid}/-/format/jpeg/", "target": customer_bucket})
+    assert response.status_code == 400 and response.json() == {"detail": "Image operations apply to images only."}
+    settings.FILEDOCK_CDN_RENDER_WAIT = 0
+    with renderers_busy():
+        busy = api("post", "files/remote_copy/", {"source": f"{image.uuid}/-/format/jpeg/", "target": customer_bucket})
+    assert busy.status_code == 503 and "busy" in busy.json()["detail"]
+    assert "Contents" not in s3(moto_endpoint).list_objects_v2(Bucket=customer_bucket)
 
 
 @pytest.mark.parametrize(
