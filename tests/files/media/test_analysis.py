@@ -46,6 +46,18 @@ def test_analysing_twice_writes_and_announces_once(project, mp4_bytes):
     assert upload_file_info(file)["content_info"] == rest_file_info(file)["content_info"]
 
 
+def test_an_analysis_finishing_after_another_writes_nothing(project, mp4_bytes):
+    """Two analyses of one file that both started before either wrote: the second finds it done."""
+    file = upload(project, mp4_bytes)
+    late = File.objects.get(pk=file.pk)
+    first, second = {"video": {"duration": 1}}, {"video": {"duration": 2}}
+    assert services.file_media_info_set(file=file, media_info=first) is True
+    assert services.file_media_info_set(file=late, media_info=second) is False
+    assert File.objects.get(pk=file.pk).media_info == first
+    [event] = Event.objects.filter(file_uuid=file.uuid, type="file.info_updated")
+    assert event.initiator["type"] == "system" and event.initiator["detail"]["reason"] == "media_analysis"
+
+
 def test_without_ffprobe_uploads_work_and_the_info_stays_null(project, mp4_bytes, monkeypatch, caplog):
     monkeypatch.setenv("PATH", "/nonexistent")  # `make run` on a machine without Debian's ffmpeg
     file = upload(project, mp4_bytes)
