@@ -548,6 +548,25 @@ def test_local_copy_refuses_operations_it_cannot_apply(api, team, source, messag
     assert File.objects.filter(project=team.project).count() == 2
 
 
+def test_local_copy_with_operations_takes_a_source_of_up_to_100_mb(api, team):
+    image = make_file(team.project, "p.png", data=png_bytes(40, 40), store=False)
+    source = {"source": f"{image.uuid}/-/resize/10x10/"}
+    File.objects.filter(pk=image.pk).update(size=100 * 1024 * 1024)  # the row's size is what is checked
+    assert api("post", "files/local_copy/", source).status_code == 201
+    File.objects.filter(pk=image.pk).update(size=100 * 1024 * 1024 + 1)
+    response = api("post", "files/local_copy/", source)
+    assert response.status_code == 400
+    assert response.json() == {"detail": "A copy with image operations needs a source of at most 100 MB."}
+
+
+def test_local_copy_refuses_an_operation_that_answers_with_json(api, team):
+    image = make_file(team.project, "p.png", data=png_bytes(40, 40), store=False)
+    response = api("post", "files/local_copy/", {"source": f"{image.uuid}/-/resize/10x10/-/json/"})
+    assert response.status_code == 400
+    assert response.json() == {"detail": "-/json/ answers with JSON; a copy is made of an image."}
+    assert File.objects.filter(project=team.project).count() == 1
+
+
 def test_local_copy_of_an_image_whose_bytes_do_not_decode_is_400(api, team):
     """An image at upload whose stored bytes no longer decode (damaged where they are kept)."""
     broken = make_file(team.project, "p.png", data=png_bytes(40, 40), store=False)
