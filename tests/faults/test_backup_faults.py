@@ -34,6 +34,7 @@ from tests.helpers import S3_KEY, S3_REGION, S3_SECRET, wait_until
 ROOT = Path(__file__).resolve().parent.parent.parent
 MOTO = str(Path(sys.executable).parent / "moto_server")
 Status = FileBackup.Status
+MiB = 1024 * 1024
 
 
 def free_port() -> int:
@@ -121,6 +122,9 @@ def workers(redis_url, tmp_path):
         "FILEDOCK_BACKUP_RETRY_MAX": "3",
         "FILEDOCK_BACKUP_LEASE": "5",
         "FILEDOCK_BACKUP_SWEEP_GRACE": "0",
+        # The backfill, the outbox relay and a dead worker's copy wait for these sweeps: every second,
+        # not every 10 and 5 s.
+        "FILEDOCK_BEAT_INTERVALS": "sweep-backups=1,relay-outbox=1",
         "FILEDOCK_VAR_DIR": str(tmp_path),
     }
     processes = []
@@ -213,13 +217,14 @@ def test_target_down_then_up_every_stored_file_is_backed_up(project, target_serv
 
 @pytest.mark.django_db(transaction=True)
 def test_worker_killed_mid_copy_completes_after_restart(project, target_server, workers):
-    data = os.urandom(40 * 1024 * 1024)
+    # 8 MiB/s: the 24 MiB copy takes three seconds; it is killed once its first part arrived (two
+    # 5 MiB parts go at a time), some 14 MiB before its end. The worker boots while the file is made.
+    first = workers(FILEDOCK_BACKUP_MAX_BANDWIDTH=str(8 * MiB))
+    data = os.urandom(24 * MiB)
     big = make_file(project, "big.bin", data)
     target = s3(target_server.endpoint)
     target.create_bucket(Bucket="backups")
     make_bucket(project, target_server.endpoint, "backups")
-    # 4 MiB/s: the 40 MiB copy takes about ten seconds, long enough to kill it in the middle.
-    first = workers(FILEDOCK_BACKUP_MAX_BANDWIDTH=str(4 * 1024 * 1024))
 
     def mid_copy() -> bool:
         uploads = target.list_multipart_uploads(Bucket="backups").get("Uploads", [])
@@ -242,21 +247,19 @@ def test_worker_killed_mid_copy_completes_after_restart(project, target_server, 
     assert copied["ContentLength"] == len(data) and copied["Body"].read() == data
 
 
-MiB = 1024 * 1024
-
-
 @pytest.mark.django_db(transaction=True)
 def test_target_stopped_mid_copy_every_stored_file_is_backed_up_once_it_is_back(project, target_server, workers):
     """The target goes down after the first part of a large copy has arrived: the broken copy is
     recorded and retried, nothing half-copied shows, and once it is back every stored file (the
     large one and small ones uploaded while it was down) is backed up with all its bytes."""
-    data = os.urandom(16 * MiB)
+    # 8 MiB/s: the 24 MiB copy takes three seconds; the target is stopped after its first part. The
+    # worker boots while the file is made.
+    workers(FILEDOCK_BACKUP_MAX_BANDWIDTH=str(8 * MiB))
+    data = os.urandom(24 * MiB)
     big = make_file(project, "big.bin", data)
     target = s3(target_server.endpoint)
     target.create_bucket(Bucket="backups")
     make_bucket(project, target_server.endpoint, "backups")
-    # 4 MiB/s: the 16 MiB copy takes about four seconds; the target is stopped after its first part.
-    workers(FILEDOCK_BACKUP_MAX_BANDWIDTH=str(4 * MiB))
 
     def mid_copy() -> bool:
         uploads = target.list_multipart_uploads(Bucket="backups").get("Uploads", [])

@@ -41,8 +41,9 @@ def workers(media, redis_server):
         redis_server.url,
         media,
         FILEDOCK_CONVERSION_TIME_LIMIT="60",
-        FILEDOCK_CONVERSION_LEASE="8",  # short for the test: a dead worker's job is due again soon
+        FILEDOCK_CONVERSION_LEASE="6",  # short for the test (a retry takes ~1 s): a dead worker's job is due soon
         FILEDOCK_CELERY_VISIBILITY_TIMEOUT="3600",  # recovery must come from the lease
+        FILEDOCK_BEAT_INTERVALS="sweep-conversions=1",  # ... and the sweep: at once, not up to 30 s later
     )
     started = Workers(env, media)
     yield started
@@ -55,18 +56,20 @@ def ffmpeg_running() -> bool:
 
 @pytest.mark.django_db(transaction=True)
 def test_worker_killed_mid_conversion_completes_on_retry(media, workers, redis_server):
+    first = workers.start()  # it boots while the job is made
     project = project_create(owner=UserFactory(), name="conversion faults")
-    data = mp4(seconds=20, size="1280x720")
+    # Long enough to encode (a second or more on a loaded machine) that the kill lands mid-encode.
+    data = mp4(seconds=10, size="640x360")
     source = file_upload(project=project, content=ContentFile(data, name="long.mp4"), filename="long.mp4", store=True)
     [conversion] = conversions_create(
         project=project, kind="video", paths=[f"{source.uuid}/video/-/format/webm/-/thumbs~3/"]
     ).conversions
     Celery(broker=redis_server.url).send_task(RUN_TASK, args=[str(conversion.pk)])  # the workers' broker
 
-    first = workers.start()
     assert wait_until(ffmpeg_running, 60), workers.logs()
     workers.kill(first)
-    assert wait_until(lambda: not ffmpeg_running(), 10)  # it died with its worker
+    # It died with its worker: gone at once, long before the encode it was in the middle of could end.
+    assert wait_until(lambda: not ffmpeg_running(), 0.5)
     conversion.refresh_from_db()
     assert conversion.status == Status.PROCESSING and conversion.attempts == 1
     assert not File.objects.filter(pk=conversion.result_uuid).exists()

@@ -57,6 +57,8 @@ def process_env(redis_server, tmp_path):
         "FILEDOCK_CELERY_VISIBILITY_TIMEOUT": "3",
         "FILEDOCK_WEBHOOK_TIMEOUT": "4",
         "FILEDOCK_WEBHOOK_CLAIM_SECONDS": "6",
+        # The relay and dispatch sweeps the tests wait for run every second, not every 5 s.
+        "FILEDOCK_BEAT_INTERVALS": "relay-outbox=1,dispatch-due-webhook-deliveries=1",
         "FILEDOCK_VAR_DIR": str(tmp_path),
     }
 
@@ -80,11 +82,14 @@ def tried_after(workers: Workers, first: str, then: str) -> bool:
 
 
 UPLOADS = """
+import sys
 import time
 from django.core.files.base import ContentFile
 from files.services import file_upload
 from projects.models import Project
 project = Project.objects.get(pk="{project_id}")
+print("ready", flush=True)
+sys.stdin.readline()  # the test stops Redis, then says go
 started = time.monotonic()
 for i in range({count}):
     file_upload(project=project, content=ContentFile(b"x%d" % i, name="%d.txt" % i), filename="%d.txt" % i, store=True)
@@ -98,24 +103,34 @@ def test_redis_stopped_during_200_uploads_loses_and_doubles_nothing(redis_server
     webhook = webhook_services.webhook_create(
         project=project, target_url=receiver.url, event="file.uploaded", signing_secret=SECRET
     )
-    workers.start()
-    file_upload(project=project, content=ContentFile(b"warm", name="w.txt"), filename="w.txt", store=True)
-    assert wait_until(lambda: succeeded(webhook) == 1, 30), workers.logs()
-
-    redis_server.shutdown()
-    result = subprocess.run(
+    # The uploading process starts Django while the worker does; it uploads once Redis is down.
+    uploader = subprocess.Popen(
         [sys.executable, "manage.py", "shell", "-c", UPLOADS.format(project_id=project.pk, count=200)],
         cwd=ROOT,
         env=process_env,
-        capture_output=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=300,
     )
-    assert result.returncode == 0, result.stderr[-3000:]
+    try:
+        workers.start()
+        file_upload(project=project, content=ContentFile(b"warm", name="w.txt"), filename="w.txt", store=True)
+        assert wait_until(lambda: succeeded(webhook) == 1, 30), workers.logs()
+        # "ready" comes after the shell's own banner line.
+        assert "ready\n" in iter(uploader.stdout.readline, ""), uploader.communicate(timeout=60)
+
+        redis_server.shutdown()
+        _, stderr = uploader.communicate("go\n", timeout=300)
+    finally:
+        if uploader.poll() is None:
+            uploader.kill()
+            uploader.wait(10)
+    assert uploader.returncode == 0, stderr[-3000:]
     assert File.objects.filter(project=project).count() == 201  # every upload committed with Redis down
     # The relay had its chance while the broker was away: the uploads' wake-ups failed, and the
     # worker, which lost the broker, failed to reach it again.
-    assert WAKE_FAILED in result.stderr, result.stderr[-3000:]
+    assert WAKE_FAILED in stderr, stderr[-3000:]
     assert wait_until(lambda: tried_after(workers, "Connection to broker lost", "consumer: Cannot connect to"), 30), (
         workers.logs()
     )
