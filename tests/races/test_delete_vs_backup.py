@@ -38,7 +38,7 @@ from tests.helpers import S3_KEY, S3_REGION, S3_SECRET, Crew
 from tests.races.bulk import body_of, make_files
 
 Status = FileBackup.Status
-FILES = 400
+FILES = 150
 LARGE = 3  # above the 5 MiB part size: copied as multipart uploads
 DELETERS = 3
 BACKUPERS = 4  # every job is run by two of them

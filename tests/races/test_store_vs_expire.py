@@ -24,8 +24,8 @@ from tests.factories import UserFactory
 from tests.helpers import Crew
 from tests.races.bulk import body_of, make_files
 
-EXPIRED = 2000
-STORERS = 6  # each asks for every third file: every file is asked for twice, 4,000 calls
+EXPIRED = 600
+STORERS = 6  # each asks for every third file: every file is asked for twice, 1,200 calls
 EXPIRERS = 3
 BATCH = 15  # many short claims interleaved with the stores
 
