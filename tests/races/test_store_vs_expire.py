@@ -1,4 +1,4 @@
-"""Store calls racing the expiry job on thousands of expired temporary files, in real concurrency.
+"""Store calls racing the expiry job on hundreds of expired temporary files, in real concurrency.
 
 Storer threads call `file_store` (what the REST API, the dashboard and the admin call) on random
 expired files while expiry threads run the periodic task in small batches, each thread with its
