@@ -63,6 +63,33 @@ def test_production_refuses_to_start_without_encryption_keys():
     assert "FILEDOCK_FIELD_ENCRYPTION_KEYS" in result.stderr
 
 
+def _beat_schedule(intervals: str) -> subprocess.CompletedProcess:
+    """The periodic jobs' seconds as the local settings make them with FILEDOCK_BEAT_INTERVALS set."""
+    program = (
+        "import json, django; django.setup(); from django.conf import settings; "
+        "print(json.dumps({n: e['schedule'] for n, e in settings.CELERY_BEAT_SCHEDULE.items()}))"
+    )
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.local",
+        "FILEDOCK_BEAT_INTERVALS": intervals,
+    }
+    return subprocess.run([sys.executable, "-c", program], cwd=ROOT, env=environment, capture_output=True, text=True)
+
+
+def test_beat_intervals_change_only_the_jobs_they_name():
+    default = json.loads(_beat_schedule("").stdout)
+    changed = json.loads(_beat_schedule("sweep-backups=1, relay-outbox=0.5").stdout)
+    assert changed == {**default, "sweep-backups": 1.0, "relay-outbox": 0.5}
+    assert default["sweep-backups"] != 1.0
+
+
+@pytest.mark.parametrize("intervals", ["no-such-job=1", "sweep-backups=soon", "sweep-backups=0", "sweep-backups"])
+def test_a_bad_beat_interval_stops_start_up(intervals):
+    result = _beat_schedule(intervals)
+    assert result.returncode != 0 and "FILEDOCK_BEAT_INTERVALS" in result.stderr
+
+
 # Every module of the product, imported by a process that starts as `make run` does: the
 # distributions it loads must all come with [project.dependencies] (a fresh `make run` installs
 # only those; the test extras once brought Jinja2 in through Flask and hid that it was missing).
