@@ -7,9 +7,10 @@ from django.urls import reverse
 from werkzeug import Response
 
 from billing.models import UsageDay
+from billing.quotas import QuotaExceeded
 from files.dashboard.forms import UploadForm
 from files.models import File
-from files.services import file_upload
+from files.services import file_upload, file_upload_batch
 from files.uploads.from_url import from_url_fetch
 from tests.factories import add_file
 from tests.helpers import ACCEPT
@@ -139,6 +140,17 @@ def test_a_rest_copy_over_the_plans_storage_is_a_bad_request(client, team, plans
     )
     assert (response.status_code, response.json()) == (400, {"detail": "Account has reached its limits."})
     assert File.objects.count() == 2
+
+
+def test_a_batch_whose_files_fit_the_storage_alone_but_not_together_never_goes_past_it(team, plans):
+    """The Free plan here stores 1,000 bytes: with 500 used, each 300-byte file fits on its own,
+    and the second is refused once the first is written."""
+    add_file(team.project, 500)
+    uploads = [ContentFile(b"x" * 300, name="a.bin"), ContentFile(b"y" * 300, name="b.bin")]
+    with pytest.raises(QuotaExceeded):
+        file_upload_batch(project=team.project, uploads=uploads, store=True)
+    assert sum(File.objects.filter(project=team.project).values_list("size", flat=True)) <= 1000
+    assert not File.objects.filter(original_filename="b.bin").exists()
 
 
 @pytest.mark.parametrize("accept", ["text/html", "application/json"])

@@ -375,6 +375,7 @@ def test_dashboard_upload_stores_every_file(login, team):
     uploaded = {f.original_filename: f for f in File.objects.filter(project=team.project)}
     assert set(uploaded) == {"a.txt", "b.png"} and len(_blobs(team.project)) == 2
     assert uploaded["b.png"].is_image and all(f.is_stored for f in uploaded.values())
+    assert {f.source for f in uploaded.values()} == {"dashboard"}  # what the REST file info's `source` says
 
     response = _post_upload(client, team.project, SimpleUploadedFile("c.txt", b"c"), headers=JSON)
     file = File.objects.get(project=team.project, original_filename="c.txt")
