@@ -78,6 +78,7 @@ TESTS = {
         "tests/files/rest/test_remote_copy.py",
         "tests/files/storage/test_custom_storage.py",
         "tests/files/media/test_analysis.py",
+        "tests/files/dashboard/test_views.py",
         "tests/projects/test_views.py",
         "tests/billing/test_enforcement.py",
     ],
