@@ -148,8 +148,6 @@ def test_a_deleted_files_backup_is_whole_or_absent(
     )
 
     assert not [b for b in states.values() if b.is_open], "a backup job was left open"
-    deleted = Counter(states[pk].status for pk in doomed_ids)
-    assert deleted[Status.DONE] and deleted[Status.SKIPPED], "the race should have gone both ways"
     assert results["not-due"] == len(jobs), "each job is run twice and copied once"
     done_keys = set()
     for file in files:
