@@ -108,7 +108,8 @@ def test_no_file_a_store_call_kept_is_ever_removed_by_expiry():
         assert len(seen) == 1, f"{pk}: a store call succeeded and another found it removed"
     kept = {pk for pk, seen in outcomes.items() if seen == {"stored"}}
     refused = {pk for pk, seen in outcomes.items() if seen == {"removed"}}
-    assert kept and refused, "the race should have gone both ways"
+    # Which side wins each file is up to scheduling, so the race is not required to go both ways here;
+    # tests/files/test_lifecycle.py stages each way on one row.
     print(
         f"\n{len(calls)} store calls over {len(outcomes)} files in {elapsed:.1f} s: "
         f"{len(kept)} kept, {len(refused)} found expired"
