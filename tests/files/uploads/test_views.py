@@ -98,6 +98,29 @@ def test_bad_fields_are_refused_and_leave_nothing(client, project, fields, statu
     assert not File.objects.exists() and blobs() == before
 
 
+# Codes and statuses from Uploadcare's Upload API error table; 50 keys and 512 characters from its metadata docs.
+@pytest.mark.parametrize(
+    ("metadata", "code"),
+    [
+        ({"k": ""}, "FileMetadataValueEmptyError"),
+        ({"k": "v" * 513}, "FileMetadataValueLengthTooBigError"),
+        ({f"k{i}": "v" for i in range(51)}, "FileMetadataKeysNumberTooBigError"),
+    ],
+)
+def test_metadata_refusals_carry_their_error_codes(client, project, metadata, code):
+    fields = {f"metadata[{key}]": value for key, value in metadata.items()}
+    response = api_upload(client, project, {"f": SimpleUploadedFile("f.txt", b"x")}, jsonerrors="1", **fields)
+    error = response.json()["error"]
+    assert (error["status_code"], error["error_code"]) == (400, code)
+    assert not File.objects.exists()
+
+
+def test_fifty_metadata_keys_of_512_characters_are_taken(client, project):
+    fields = {f"metadata[k{i}]": "v" * 512 for i in range(50)}
+    body = api_upload(client, project, {"f": SimpleUploadedFile("f.txt", b"x")}, **fields).json()
+    assert len(File.objects.get(uuid=body["f"]).metadata) == 50
+
+
 def test_no_file_is_an_error(client, project):
     response = client.post("/upload/base/", {"UPLOADCARE_PUB_KEY": project.public_key})
     assert response.status_code == 400 and response.content == b"Request does not contain files."
