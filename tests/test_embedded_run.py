@@ -180,9 +180,6 @@ def _head(url: str) -> tuple[int, dict]:
 
 def test_serve_runs_web_and_worker_without_redis_and_stops_on_ctrl_c(embedded_env, tmp_path):
     database = tmp_path / "db.sqlite3"
-    # While the server comes up, one command makes an account with a stored file, and a project
-    # that is deleted at once for the worker to purge.
-    seeding = _manage_start(embedded_env, "shell", "-c", SEED)
     process, port, cdn_port, log = _serve(embedded_env, tmp_path / "serve.log")
     try:
         status, body = _get(f"http://127.0.0.1:{port}/healthz")
@@ -191,8 +188,11 @@ def test_serve_runs_web_and_worker_without_redis_and_stops_on_ctrl_c(embedded_en
         assert _get(f"http://127.0.0.1:{port}/static/css/app.css")[0] == 200
         assert database.exists()
 
+        # One command makes an account with a stored file, and a project that is deleted at once for
+        # the worker to purge. (Not before serve is up: a purge sent before serve has made the broker's
+        # folder is left to the sweep a minute later.)
+        seeded = json.loads(_manage(embedded_env, "shell", "-c", SEED).strip().splitlines()[-1])
         # The CDN answers on its own origin, at the root; the dashboard's origin serves no file.
-        seeded = json.loads(_finished(seeding).strip().splitlines()[-1])
         file_id, public_key = seeded["file_id"], seeded["public_key"]
         cdn = f"http://127.0.0.1:{cdn_port}"
         assert _get(f"{cdn}/{file_id}/") == (200, b"embedded bytes")
