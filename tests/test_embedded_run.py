@@ -3,6 +3,7 @@
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import sqlite3
@@ -31,19 +32,80 @@ def _get(url: str) -> tuple[int, bytes]:
         return response.status, response.read()
 
 
-@pytest.fixture
-def embedded_env(tmp_path):
+def _environment(var_dir: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL", "CELERY_", "DJANGO_"))}
-    env.update(DJANGO_SETTINGS_MODULE="config.settings.local", FILEDOCK_VAR_DIR=str(tmp_path))
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
-    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    env.update(DJANGO_SETTINGS_MODULE="config.settings.local", FILEDOCK_VAR_DIR=str(var_dir))
     return env
 
 
+@pytest.fixture(scope="module")
+def embedded_template(tmp_path_factory) -> Path:
+    """What `make run` prepares before serving, done once: a migrated SQLite database and the
+    collected static files. Migrating and collecting touch different files, so they run at once."""
+    template = tmp_path_factory.mktemp("embedded-template")
+    steps = [
+        subprocess.Popen(
+            [sys.executable, "manage.py", command, "--noinput", "-v0"], cwd=ROOT, env=_environment(template)
+        )
+        for command in ("migrate", "collectstatic")
+    ]
+    assert [step.wait() for step in steps] == [0, 0]
+    return template
+
+
+@pytest.fixture
+def embedded_env(tmp_path, embedded_template):
+    """A var folder of the test's own, as `make run` leaves it before `serve`: a copy of the template's
+    database (so no test sees another's rows) and its static files (hard links: nothing writes them)."""
+    for database in embedded_template.glob("db.sqlite3*"):  # with its write-ahead log, if one was left
+        shutil.copyfile(database, tmp_path / database.name)
+    shutil.copytree(embedded_template / "staticfiles", tmp_path / "staticfiles", copy_function=os.link)
+    return _environment(tmp_path)
+
+
 def _manage(env, *args) -> str:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
-    ).stdout
+    return _finished(_manage_start(env, *args))
+
+
+def _manage_start(env, *args) -> subprocess.Popen:
+    """A management command started in the background (while the server comes up); `_finished` gives its output."""
+    return subprocess.Popen(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _finished(command: subprocess.Popen) -> str:
+    stdout, stderr = command.communicate(timeout=180)
+    assert command.returncode == 0, stderr[-3000:]
+    return stdout
+
+
+def _kill(process: subprocess.Popen) -> None:
+    """Ends a server whose way of stopping the test does not check (the Ctrl-C and SIGTERM tests do):
+    SIGKILL to each of its children's process groups (gunicorn with its workers, Celery with its pool
+    and beat; each in a session of its own), then to serve itself."""
+    for child in _children(process.pid):
+        try:
+            os.killpg(child, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    process.kill()
+    process.wait(timeout=30)
+
+
+def _children(pid: int) -> list[int]:
+    children = []
+    for listing in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            children += [int(child) for child in listing.read_text().split()]
+        except OSError:  # the thread or the process has just ended
+            pass
+    return children
 
 
 def _serve(env: dict, log_path: Path, *args: str) -> tuple[subprocess.Popen, int, int, object]:
@@ -80,18 +142,12 @@ def _serve(env: dict, log_path: Path, *args: str) -> tuple[subprocess.Popen, int
             return process, port, cdn_port, log
         except OSError:
             assert time.monotonic() < deadline, "the embedded server did not come up"
-            time.sleep(0.5)
+            time.sleep(0.1)
 
 
 def _descendants(pid: int) -> list[int]:
     """Every process below `pid` (a child forked by any of its threads is listed under that thread)."""
-    children = []
-    for listing in Path(f"/proc/{pid}/task").glob("*/children"):
-        try:
-            children += [int(child) for child in listing.read_text().split()]
-        except OSError:  # the thread or the process has just ended
-            pass
-    return [d for child in children for d in (child, *_descendants(child))]
+    return [d for child in _children(pid) for d in (child, *_descendants(child))]
 
 
 def _pool_processes(pid: int) -> int:
@@ -123,24 +179,28 @@ def _head(url: str) -> tuple[int, dict]:
 
 
 def test_serve_runs_web_and_worker_without_redis_and_stops_on_ctrl_c(embedded_env, tmp_path):
+    database = tmp_path / "db.sqlite3"
     process, port, cdn_port, log = _serve(embedded_env, tmp_path / "serve.log")
     try:
         status, body = _get(f"http://127.0.0.1:{port}/healthz")
         assert status == 200 and b'"database": "ok"' in body
         assert _get(f"http://127.0.0.1:{port}/accounts/signup/")[0] == 200
         assert _get(f"http://127.0.0.1:{port}/static/css/app.css")[0] == 200
-        assert (tmp_path / "db.sqlite3").exists()
+        assert database.exists()
 
+        # One command makes an account with a stored file, and a project that is deleted at once for
+        # the worker to purge. (Not before serve is up: a purge sent before serve has made the broker's
+        # folder is left to the sweep a minute later.)
+        seeded = json.loads(_manage(embedded_env, "shell", "-c", SEED).strip().splitlines()[-1])
         # The CDN answers on its own origin, at the root; the dashboard's origin serves no file.
-        _manage(embedded_env, "bootstrap", "--email", "cdn@example.com", "--password", "pw-12345678")
-        file_id = _manage(embedded_env, "shell", "-c", UPLOAD).strip().splitlines()[-1]
+        file_id, public_key = seeded["file_id"], seeded["public_key"]
         cdn = f"http://127.0.0.1:{cdn_port}"
         assert _get(f"{cdn}/{file_id}/") == (200, b"embedded bytes")
         assert _get(f"http://localhost:{cdn_port}/{file_id}/") == (200, b"embedded bytes")  # any loopback name
-        # Without Redis an API request's log line is written at once (with Redis, by the drain task).
-        public_key = _manage(embedded_env, "shell", "-c", PUBLIC_KEY).strip().splitlines()[-1]
+        # Without Redis an API request's log line is written at once (with Redis, by the drain task):
+        # it is in the database when the response arrives.
         assert _get(f"http://127.0.0.1:{port}/upload/info/?pub_key={public_key}&file_id={file_id}")[0] == 200
-        assert _manage(embedded_env, "shell", "-c", COUNT_API_LOG).strip().splitlines()[-1] == "1"
+        assert _count(database, API_LOG_LINES) == 1
         assert _head(f"http://127.0.0.1:{port}/cdn/{file_id}/-/preview/")[1]["Location"] == (
             f"{cdn}/{file_id}/-/preview/"
         )
@@ -158,9 +218,8 @@ def test_serve_runs_web_and_worker_without_redis_and_stops_on_ctrl_c(embedded_en
         assert cdn in login_page["Content-Security-Policy"]  # the dashboard shows the CDN's thumbnails
 
         # Background work without Redis: deleting a project is finished by the worker.
-        _manage(embedded_env, "bootstrap", "--email", "e@example.com", "--password", "pw-12345678", "--project", "Gone")
-        _manage(embedded_env, "shell", "-c", DELETE_PROJECT)
-        assert wait_until(lambda: _count(tmp_path / "db.sqlite3", UNPURGED) == 0, 30), "the worker did not purge it"
+        assert _count(database, "SELECT count(*) FROM projects_project WHERE name = 'Gone'") == 1
+        assert wait_until(lambda: _count(database, UNPURGED) == 0, 30), "the worker did not purge it"
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=40)
@@ -171,20 +230,29 @@ def test_serve_runs_web_and_worker_without_redis_and_stops_on_ctrl_c(embedded_en
 
 
 REST_ACCEPT = {"Accept": ACCEPT}
-UPLOAD = (
-    "from django.core.files.base import ContentFile; from files.services import file_upload; "
-    "from projects.models import Project; "
-    "print(file_upload(project=Project.objects.get(name='Default project'), store=True, filename='e.txt', "
-    "content=ContentFile(b'embedded bytes', name='e.txt')).uuid)"
+SEED = """
+import io, json
+from django.core.files.base import ContentFile
+from django.core.management import call_command
+from files.services import file_upload
+from projects.models import Project
+from projects.services import project_delete
+
+def bootstrap(email, *project):
+    out = io.StringIO()
+    call_command("bootstrap", "--email", email, "--password", "pw-12345678", *project, stdout=out, stderr=io.StringIO())
+    return json.loads(out.getvalue())
+
+keys = bootstrap("cdn@example.com")
+upload = file_upload(
+    project=Project.objects.get(pk=keys["project_id"]), store=True, filename="e.txt",
+    content=ContentFile(b"embedded bytes", name="e.txt"),
 )
-PUBLIC_KEY = "from projects.models import Project; print(Project.objects.get(name='Default project').public_key)"
-COUNT_API_LOG = (
-    "from projects.models import ApiLogLine; "
-    "print(ApiLogLine.objects.filter(api='upload', status=200, path__startswith='/upload/info/').count())"
-)
-DELETE_PROJECT = (
-    "from projects.models import Project; from projects.services import project_delete; "
-    "project_delete(project=Project.objects.get(name='Gone'))"
+project_delete(project=Project.objects.get(pk=bootstrap("e@example.com", "--project", "Gone")["project_id"]))
+print(json.dumps({"file_id": str(upload.uuid), "public_key": keys["public_key"]}))
+"""
+API_LOG_LINES = (
+    "SELECT count(*) FROM projects_apilogline WHERE api = 'upload' AND status = 200 AND path LIKE '/upload/info/%'"
 )
 UNPURGED = "SELECT count(*) FROM projects_project WHERE name = 'Gone' AND purged_at IS NULL"
 
@@ -221,8 +289,7 @@ def test_slow_request_bodies_cannot_stall_the_embedded_server(embedded_env, tmp_
     finally:
         for sock in slow:
             sock.close()
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=40)
+        _kill(process)
 
 
 def test_sigterm_to_the_whole_group_stops_everything_quickly_and_quietly(embedded_env, tmp_path):
@@ -247,11 +314,12 @@ def test_sigterm_to_the_whole_group_stops_everything_quickly_and_quietly(embedde
 def test_rate_limits_count_across_the_embedded_runs_web_workers(embedded_env, tmp_path):
     """No Redis in make run: the limits' counts live in one cache every process shares, so wrong
     REST keys from one address are refused from the 21st on, whichever of two workers takes each."""
-    keys = json.loads(_manage(embedded_env, "bootstrap", "--email", "r@example.com", "--password", "pw-12345678"))
+    bootstrap = _manage_start(embedded_env, "bootstrap", "--email", "r@example.com", "--password", "pw-12345678")
     # A day's window: a minute's could roll over between the requests and start counting again.
     env = {**embedded_env, "FILEDOCK_RATE_AUTH_FAILED": "20/d"}
     process, port, _, _ = _serve(env, tmp_path / "serve.log", "--web-workers", "2")
     try:
+        keys = json.loads(_finished(bootstrap))
         statuses = []
         for _ in range(25):
             request = urllib.request.Request(
@@ -268,22 +336,31 @@ def test_rate_limits_count_across_the_embedded_runs_web_workers(embedded_env, tm
                 statuses.append(error.code)
         assert statuses == [401] * 20 + [429] * 5
     finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=40)
+        _kill(process)
 
 
-UPLOAD_UNSTORED = (
-    "from django.core.files.base import ContentFile; from files.services import file_upload; "
-    "from projects.models import Project; project = Project.objects.get(name='Default project'); "
-    "print(' '.join(str(file_upload(project=project, store=False, filename=f'{i}.txt', "
-    "content=ContentFile(b'tiny', name=f'{i}.txt')).uuid) for i in range(30)))"
+BULK_SEED = """
+import io, json
+from django.core.files.base import ContentFile
+from django.core.management import call_command
+from files.services import file_upload
+from files.storage.buckets import bucket_connect
+from projects.models import Project
+
+out = io.StringIO()
+call_command("bootstrap", "--email", "b@example.com", "--password", "pw-12345678", stdout=out, stderr=io.StringIO())
+keys = json.loads(out.getvalue())
+project = Project.objects.get(pk=keys["project_id"])
+files = [
+    file_upload(project=project, store=False, filename=f"{i}.txt", content=ContentFile(b"tiny", name=f"{i}.txt"))
+    for i in range(30)
+]
+bucket_connect(
+    project=project, purpose="backup", provider="custom", endpoint_url=ENDPOINT, region="us-east-1", bucket=BUCKET,
+    access_key="testing", secret_key="testing", prefix="",
 )
-CONNECT_BACKUPS = (
-    "from projects.models import Project; from files.storage.buckets import bucket_connect; "
-    "bucket_connect(project=Project.objects.get(name='Default project'), purpose='backup', provider='custom', "
-    "endpoint_url='{endpoint}', region='us-east-1', bucket='{bucket}', access_key='testing', "
-    "secret_key='testing', prefix='')"
-)
+print(json.dumps({**keys, "uuids": [str(file.uuid) for file in files]}))
+"""
 
 
 def _count(database: Path, sql: str) -> int:
@@ -298,12 +375,14 @@ def test_a_bulk_store_reaches_the_backup_bucket_within_seconds(embedded_env, tmp
     are full (kombu's default: 1 s); at two tasks a second, the batch's thirty relay wake-ups and
     thirty copies took half a minute.
     """
-    keys = json.loads(_manage(embedded_env, "bootstrap", "--email", "b@example.com", "--password", "pw-12345678"))
-    uuids = _manage(embedded_env, "shell", "-c", UPLOAD_UNSTORED).strip().splitlines()[-1].split()
-    _manage(embedded_env, "shell", "-c", CONNECT_BACKUPS.format(endpoint=moto_endpoint, bucket=customer_bucket))
+    # An account with thirty unstored files and a backup bucket, made while the server comes up.
+    seed = BULK_SEED.replace("ENDPOINT", repr(moto_endpoint)).replace("BUCKET", repr(customer_bucket))
+    seeding = _manage_start(embedded_env, "shell", "-c", seed)
     database = tmp_path / "db.sqlite3"
     process, port, _, _ = _serve(embedded_env, tmp_path / "serve.log")
     try:
+        seeded = json.loads(_finished(seeding).strip().splitlines()[-1])
+        keys, uuids = seeded, seeded["uuids"]
         # The worker is up once it has run the (empty) backfill the connection queued.
         deadline = time.monotonic() + 60
         while not _count(database, "SELECT count(*) FROM files_bucketconnection WHERE backfill_done_at IS NOT NULL"):
@@ -329,5 +408,4 @@ def test_a_bulk_store_reaches_the_backup_bucket_within_seconds(embedded_env, tmp
             time.sleep(0.2)
         assert done == 30, f"{done} of 30 backed up {time.monotonic() - stored:.0f} s after the store"
     finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=40)
+        _kill(process)

@@ -40,7 +40,8 @@ from tests.factories import UserFactory
 from tests.helpers import ACCEPT
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts" / "responsive"
-WIDTHS = (1280, 375)  # the walk runs at the first width; the second revisits what it found
+WIDTHS = (1280, 375)  # each page is loaded once and laid out at both, the window resized in between
+HEIGHT = 900
 DASHBOARD = ("/projects/", "/billing/", "/account/", "/accounts/")
 NOT_PAGES = ("/accounts/logout/", "/accounts/login/", "/accounts/signup/")
 PER_VIEW = 2  # eleven upload sources share one edit page: two of each kind are enough
@@ -137,14 +138,20 @@ def _links(page, origin: str) -> list[str]:
     ]
 
 
-def _measure(page, path: str, width: int, name: str) -> int:
-    """Opens the page with its folded parts (a delivery's attempts) unfolded, saves a screenshot, and
-    returns how far the page is wider than the window (0 if it fits)."""
+def _measure(page, path: str, name: str) -> list[str]:
+    """Opens the page with its folded parts (a delivery's attempts) unfolded and, at each width (the
+    window's current one first), saves a screenshot and notes how far the page is wider than the window."""
     response = page.goto(path)
     assert response.status == 200, f"{path} answered {response.status}"
     page.eval_on_selector_all("main details", "folds => folds.forEach(fold => { fold.open = true; })")
-    page.screenshot(path=str(ARTIFACTS / str(width) / f"{name}.png"), full_page=True)
-    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    too_wide = []
+    for width in sorted(WIDTHS, key=lambda width: width != page.viewport_size["width"]):
+        page.set_viewport_size({"width": width, "height": HEIGHT})
+        # JPEG: a full-page PNG of every page at both widths took half the test's time to encode.
+        page.screenshot(path=str(ARTIFACTS / str(width) / f"{name}.jpg"), full_page=True, type="jpeg", quality=80)
+        if overflow := page.evaluate("document.documentElement.scrollWidth - window.innerWidth"):
+            too_wide.append(f"{path} at {width} px: {overflow} px too wide")
+    return too_wide
 
 
 @pytest.mark.browser
@@ -155,56 +162,47 @@ def test_every_signed_in_page_fits_a_phone_and_a_laptop(browser, browser_context
     for width in WIDTHS:
         (ARTIFACTS / str(width)).mkdir(parents=True)
 
-    too_wide, pages, downloads, state = [], {}, set(), None  # pages: path -> screenshot name
+    context = browser.new_context(**{**browser_context_args, "viewport": {"width": WIDTHS[0], "height": HEIGHT}})
+    page = context.new_page()
+    sign_in(page, owner)
+    too_wide, pages, downloads = [], {}, set()  # pages: path -> screenshot name
+    # The walk: breadth first from the overview, over the top bar's menus, the sidebars and the lists.
+    queue, seen, per_view = [f"/projects/{project.pk}/"], set(), Counter()
+    while queue:
+        path = queue.pop(0)
+        if path in seen:
+            continue
+        seen.add(path)
+        view = resolve(path).view_name
+        response = context.request.get(path)
+        assert response.status == 200, f"{path} answered {response.status}"
+        if not response.headers.get("content-type", "").startswith("text/html"):
+            downloads.add(view)  # an invoice PDF, an export: linked and answering, nothing to lay out
+            continue
+        if per_view[view] >= PER_VIEW:
+            continue  # one more page of a kind already seen
+        per_view[view] += 1
+        pages[path] = view.replace(":", "-") + (f"-{per_view[view]}" if per_view[view] > 1 else "")
+        too_wide += _measure(page, path, pages[path])
+        queue.extend(_links(page, live_server.url))
+    # Views reached through a query string, which the walk leaves out: the grid and the playground.
+    photo = project.files.get(original_filename__startswith="summer-campaign")
+    for path, name in (
+        (f"/projects/{project.pk}/files/?view=grid", "files-grid"),
+        (f"/projects/{project.pk}/files/{photo.uuid}/?geometry=scale_crop&width=1200&height=600", "playground"),
+    ):
+        pages[path] = name
+        too_wide += _measure(page, path, name)
+    page.goto(f"/projects/{project.pk}/")
     for width in WIDTHS:
-        context = browser.new_context(
-            **{**browser_context_args, "viewport": {"width": width, "height": 900}}, storage_state=state
-        )
-        page = context.new_page()
-        if state is None:
-            sign_in(page, owner)
-            state = context.storage_state()
-            # The walk: breadth first from the overview, over the top bar's menus, the sidebars and the lists.
-            queue, seen, per_view = [f"/projects/{project.pk}/"], set(), Counter()
-            while queue:
-                path = queue.pop(0)
-                if path in seen:
-                    continue
-                seen.add(path)
-                view = resolve(path).view_name
-                response = context.request.get(path)
-                assert response.status == 200, f"{path} answered {response.status}"
-                if not response.headers.get("content-type", "").startswith("text/html"):
-                    downloads.add(view)  # an invoice PDF, an export: linked and answering, nothing to lay out
-                    continue
-                if per_view[view] >= PER_VIEW:
-                    continue  # one more page of a kind already seen
-                per_view[view] += 1
-                pages[path] = view.replace(":", "-") + (f"-{per_view[view]}" if per_view[view] > 1 else "")
-                if overflow := _measure(page, path, width, pages[path]):
-                    too_wide.append(f"{path} at {width} px: {overflow} px too wide")
-                queue.extend(_links(page, live_server.url))
-            # Views reached through a query string, which the walk leaves out: the grid and the playground.
-            photo = project.files.get(original_filename__startswith="summer-campaign")
-            for path, name in (
-                (f"/projects/{project.pk}/files/?view=grid", "files-grid"),
-                (f"/projects/{project.pk}/files/{photo.uuid}/?geometry=scale_crop&width=1200&height=600", "playground"),
-            ):
-                pages[path] = name
-                if overflow := _measure(page, path, width, name):
-                    too_wide.append(f"{path} at {width} px: {overflow} px too wide")
-        else:
-            for path, name in pages.items():
-                if overflow := _measure(page, path, width, name):
-                    too_wide.append(f"{path} at {width} px: {overflow} px too wide")
-        page.goto(f"/projects/{project.pk}/")
+        page.set_viewport_size({"width": width, "height": HEIGHT})
         for menu in ("[data-testid=project-switcher]", ".account-menu"):
             page.locator(f"{menu} summary").click()
             if overflow := page.evaluate("document.documentElement.scrollWidth - window.innerWidth"):
                 too_wide.append(f"{menu} open at {width} px: {overflow} px too wide")
-            page.screenshot(path=str(ARTIFACTS / str(width) / f"menu-{menu.strip('.[]').split('=')[-1]}.png"))
+            page.screenshot(path=str(ARTIFACTS / str(width) / f"menu-{menu.strip('.[]').split('=')[-1]}.jpg"))
             page.locator(menu).evaluate("menu => menu.removeAttribute('open')")
-        context.close()
+    context.close()
 
     reached = {resolve(urlsplit(path).path).view_name for path in pages} | downloads
     assert set(_project_pages()) <= reached, f"the walk missed {sorted(set(_project_pages()) - reached)}"
