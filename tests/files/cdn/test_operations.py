@@ -3,10 +3,15 @@ quadrants have known colours, and what the CDN answers for the operations that a
 
 import io
 import json
+import os
 import re
+import resource
 import struct
+import subprocess
+import sys
 import threading
 import zlib
+from pathlib import Path
 
 import pytest
 import pyvips
@@ -20,6 +25,7 @@ from files.services import file_upload
 from tests.helpers import renderers_busy
 
 RED, GREEN, BLUE, WHITE = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def quadrants(width=400, height=300, fmt="PNG", alpha=False, exif=None) -> bytes:
@@ -243,6 +249,36 @@ def test_blur_softens_and_sharp_hardens_and_blur_region_stays_in_its_box():
     regional, _ = run("-/blur_region/100x100/150,100/200/")
     assert at(regional, 5, 5) == at(original, 5, 5) and at(regional, 395, 295) == at(original, 395, 295)
     assert at(regional, 200, 150) != at(original, 200, 150)  # the quadrants' meeting point is blurred
+
+
+# A blur of strength 5000 (sigma 500) on a 46x4999 image, in a child process allowed 5 s of CPU:
+# the full-size blur a thin image once fell back to took 19 s.
+THIN_BLUR = """
+import django, json, pyvips
+django.setup()
+from files.cdn.pixels import blurred
+red = (pyvips.Image.black(46, 4999, bands=3) + [200, 20, 20]).cast("uchar")
+out = blurred(red.insert((pyvips.Image.black(46, 2500, bands=3) + [20, 20, 200]).cast("uchar"), 0, 2499), 500)
+# every pixel made, as an encode makes them (vips computes only what is read)
+out = pyvips.Image.new_from_memory(out.write_to_memory(), out.width, out.height, out.bands, out.format)
+print(json.dumps({"size": [out.width, out.height], "left": out.getpoint(0, 2499), "right": out.getpoint(45, 2499)}))
+"""
+
+
+def test_a_strong_blur_of_a_thin_image_stays_within_a_cpu_budget():
+    def five_cpu_seconds():
+        resource.setrlimit(resource.RLIMIT_CPU, (5, 5))
+
+    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(
+        [sys.executable, "-c", THIN_BLUR], env=environment, capture_output=True, text=True, preexec_fn=five_cpu_seconds
+    )
+    assert result.returncode == 0, (result.returncode, result.stderr[-500:])
+    out = json.loads(result.stdout)
+    assert out["size"] == [46, 4999]
+    assert out["left"] == out["right"]  # one colour across the thin side
+    red, _, blue = out["left"]
+    assert 60 < red < 160 and 60 < blue < 160  # red and blue mixed where they meet
 
 
 # Overlays
