@@ -7,7 +7,7 @@ from django.db import connection
 
 from projects import services
 from projects.models import Membership, Project, Role, SecretKey
-from tests.factories import UserFactory
+from tests.factories import UserFactory, make_file
 
 
 def test_project_create_makes_owner_public_key_and_one_secret(db):
@@ -154,6 +154,16 @@ def test_project_delete_hides_then_purge_removes(team, django_capture_on_commit_
 def test_purge_refuses_a_live_project(team):
     assert services.project_purge(project_id=team.project.pk) is False
     assert Project.objects.filter(pk=team.project.pk).exists()
+
+
+def test_purge_refuses_a_live_project_while_another_waits_for_its_purge(team):
+    from files.models import File
+
+    deleted = services.project_create(owner=team.owner, name="deleted")
+    services.project_delete(project=deleted)
+    kept = make_file(team.project, "kept.txt")
+    assert services.project_purge(project_id=team.project.pk) is False
+    assert File.objects.filter(pk=kept.pk).exists() and Project.objects.get(pk=team.project.pk).purged_at is None
 
 
 def test_upload_settings_clear_the_size_limit_and_leave_unnamed_options_as_they_are(team):
