@@ -120,9 +120,19 @@ def test_owner_cannot_be_removed_or_demoted(team):
     owner_membership = team.project.memberships.get(user=team.owner)
     with pytest.raises(ValidationError):
         services.membership_remove(membership=owner_membership)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as refused:
         services.membership_change_role(membership=owner_membership, role=Role.VIEWER)
+    assert refused.value.messages == ["The owner's role changes only by transferring ownership."]
     assert Membership.objects.get(pk=owner_membership.pk).role == Role.OWNER
+
+
+@pytest.mark.parametrize("role", [Role.OWNER, "superuser"])
+def test_a_collaborator_cannot_be_made_owner_or_an_unknown_role(team, role):
+    member = team.project.memberships.get(user=team.member)
+    with pytest.raises(ValidationError) as refused:
+        services.membership_change_role(membership=member, role=role)
+    assert refused.value.messages == ["Choose admin, member or viewer."]
+    assert Membership.objects.get(pk=member.pk).role == Role.MEMBER
 
 
 def test_ownership_transfer_keeps_exactly_one_owner(team):
