@@ -106,8 +106,29 @@ def test_invitation_for_another_address_is_refused(team):
 
 
 def test_inviting_an_existing_collaborator_is_refused(team):
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as refused:
         services.invitation_create(project=team.project, email=team.member.email, role="viewer", invited_by=team.owner)
+    assert refused.value.message_dict == {"email": ["This person is already a collaborator on the project."]}
+
+
+@pytest.mark.parametrize("role", [Role.OWNER, "superuser"])
+def test_an_invitation_is_for_admin_member_or_viewer_only(team, role):
+    with pytest.raises(ValidationError) as refused:
+        services.invitation_create(project=team.project, email="new@example.com", role=role, invited_by=team.owner)
+    assert refused.value.message_dict == {"role": ["Choose admin, member or viewer."]}
+    assert not team.project.invitations.exists()
+
+
+def test_an_invitation_is_audited_with_who_sent_it_outside_a_request(team):
+    from accounts.models import AuditEvent
+
+    services.invitation_create(project=team.project, email="new@example.com", role="member", invited_by=team.owner)
+    event = AuditEvent.objects.get(action="collaborator.invited")
+    assert (event.actor, event.actor_email, event.details) == (
+        team.owner,
+        team.owner.email,
+        {"email": "new@example.com", "role": "member"},
+    )
 
 
 def test_reinviting_replaces_the_pending_invitation(team):
