@@ -138,13 +138,24 @@ def _links(page, origin: str) -> list[str]:
     ]
 
 
+# The text fields a person types into, as the browser would draw them without the dashboard's style.
+FIELDS = (
+    "main input:not([type=checkbox], [type=radio], [type=hidden], [type=file], [type=submit], [type=button],"
+    " [type=range], [type=color]), main select, main textarea"
+)
+UNSTYLED = """fields => fields
+    .filter(field => field.offsetParent !== null && getComputedStyle(field).borderRadius === "0px")
+    .map(field => field.name || field.id || field.outerHTML.slice(0, 80))"""
+
+
 def _measure(page, path: str, name: str) -> list[str]:
     """Opens the page with its folded parts (a delivery's attempts) unfolded and, at each width (the
-    window's current one first), saves a screenshot and notes how far the page is wider than the window."""
+    window's current one first), saves a screenshot and notes how far the page is wider than the window;
+    notes too any text field left as the browser draws it (the dashboard's fields have round corners)."""
     response = page.goto(path)
     assert response.status == 200, f"{path} answered {response.status}"
     page.eval_on_selector_all("main details", "folds => folds.forEach(fold => { fold.open = true; })")
-    too_wide = []
+    too_wide = [f"{path}: field {field} has no style" for field in page.eval_on_selector_all(FIELDS, UNSTYLED)]
     for width in sorted(WIDTHS, key=lambda width: width != page.viewport_size["width"]):
         page.set_viewport_size({"width": width, "height": HEIGHT})
         # JPEG: a full-page PNG of every page at both widths took half the test's time to encode.
