@@ -83,7 +83,20 @@ def test_google_error_names_the_expected_suffix(team):
 def test_client_id_and_secret_are_required_on_first_save(team):
     with pytest.raises(ValidationError) as exc:
         oauth_app_save(project=team.project, provider="box", client_id=" ", client_secret="", enabled=True)
-    assert set(exc.value.message_dict) == {"client_id", "client_secret"}
+    assert exc.value.message_dict == {
+        "client_id": ["Enter the client id."],
+        "client_secret": ["Enter the client secret."],
+    }
+
+
+def test_a_client_id_with_a_space_or_over_255_characters_is_a_paste_slip(team):
+    for client_id in ("Cloud Hack", "k" * 256):
+        with pytest.raises(ValidationError) as exc:
+            oauth_app_save(
+                project=team.project, provider="huddle", client_id=client_id, client_secret=SECRET, enabled=True
+            )
+        assert exc.value.message_dict == {"client_id": ["Remove the spaces or stray characters from the client id."]}
+    assert not OAuthApp.objects.exists()
 
 
 def test_the_longest_client_id_and_secret_are_accepted_and_a_nul_in_the_secret_is_not(team):
@@ -95,14 +108,14 @@ def test_the_longest_client_id_and_secret_are_accepted_and_a_nul_in_the_secret_i
         oauth_app_save(
             project=team.project, provider="box", client_id=GOOD_IDS["box"], client_secret="a\x00b", enabled=True
         )
-    assert list(exc.value.message_dict) == ["client_secret"]
+    assert exc.value.message_dict == {"client_secret": ["This is not a client secret."]}
     assert not OAuthApp.objects.filter(provider="box").exists()
 
 
 def test_unknown_provider_is_refused(team):
     with pytest.raises(ValidationError) as exc:
         oauth_app_save(project=team.project, provider="myspace", client_id="x", client_secret="y", enabled=True)
-    assert "provider" in exc.value.message_dict
+    assert exc.value.message_dict == {"provider": ["Choose one of the supported upload sources."]}
 
 
 def test_secret_is_encrypted_at_rest_and_masked(team):

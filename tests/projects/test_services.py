@@ -139,8 +139,9 @@ def test_reinviting_replaces_the_pending_invitation(team):
 
 def test_owner_cannot_be_removed_or_demoted(team):
     owner_membership = team.project.memberships.get(user=team.owner)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as refused:
         services.membership_remove(membership=owner_membership)
+    assert refused.value.messages == ["The owner cannot leave or be removed; transfer ownership first."]
     with pytest.raises(ValidationError) as refused:
         services.membership_change_role(membership=owner_membership, role=Role.VIEWER)
     assert refused.value.messages == ["The owner's role changes only by transferring ownership."]
