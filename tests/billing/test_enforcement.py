@@ -228,12 +228,18 @@ def test_a_project_has_a_cap_on_open_multipart_uploads(client, team, settings):
 
 
 @pytest.mark.parametrize(
-    ("project_limit", "shown", "whose"),
-    [(None, "500\xa0bytes", "your plan"), (300, "300\xa0bytes", "this project")],
+    ("server_limit", "project_limit", "shown", "whose"),
+    [
+        (None, None, "500\xa0bytes", "your plan"),
+        (None, 300, "300\xa0bytes", "this project"),
+        (200, 300, "200\xa0bytes", "the server"),
+    ],
 )
 def test_the_files_page_shows_the_limit_that_applies_and_names_whose_it_is(
-    login, team, plans, project_limit, shown, whose
+    login, team, plans, settings, server_limit, project_limit, shown, whose
 ):
+    if server_limit:
+        settings.FILEDOCK_MAX_FILE_SIZE = server_limit
     team.project.max_file_size = project_limit
     team.project.save()
     client = login(team.member)
