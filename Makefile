@@ -15,9 +15,12 @@ run: $(VENV)/.installed-run ## Serve the whole product on http://127.0.0.1:8000 
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py serve
 
+# The suite runs in one process per core (pytest-xdist): each has its own test database and Celery queue.
+PYTEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
+
 test: lint $(JS)/node_modules/.installed ## Lint, then run the whole suite against PostgreSQL, Redis and Chromium
 	bash tests/services.sh
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test ## ruff (lint and format check) and the import contracts in pyproject.toml
 	$(BIN)/ruff check .

@@ -47,6 +47,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 # One queue per test run (inherited by worker subprocesses through the environment), so suites
 # running side by side on one Redis never take each other's tasks.
+# Under pytest-xdist each worker process has a queue of its own (its name carries the worker's id).
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _WORKER and not os.environ.get("FILEDOCK_TEST_QUEUE", "").endswith(f"-{_WORKER}"):
+    os.environ["FILEDOCK_TEST_QUEUE"] = f"filedock-test-{os.getpid()}-{_WORKER}"
 CELERY_TASK_DEFAULT_QUEUE = os.environ.setdefault("FILEDOCK_TEST_QUEUE", f"filedock-test-{os.getpid()}")
 # No clamd unless a test starts one (tests/clamd.py, the `clamd` fixture): a folder that no
 # package made, so the add-ons API says what to install, the same on every machine.

@@ -57,7 +57,7 @@ def test_file_info_of_a_removed_file_has_datetime_removed(api, team):
     [
         "not-a-uuid",
         "12345678-1234-1234-1234-12345678901Z",
-        str(uuid.uuid4()),
+        "6c1f2b9e-0d4a-4c7e-9a51-3f0e8d2b7c44",  # well formed, nobody's
         "%00",
         "0" * 300,
     ],
