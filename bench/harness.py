@@ -157,23 +157,34 @@ def redis_server():
         proc.wait(10)
 
 
+class PostHandler(BaseHTTPRequestHandler):
+    """Answers every POST with 200 "ok" on a kept-alive HTTP/1.1 connection and hands its body to
+    `on_body`; subclass it to count or record more (the webhook tests do)."""
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes; no 40 ms delayed-ACK stall
+
+    def on_body(self, body: bytes) -> None:
+        pass
+
+    def do_POST(self):
+        self.on_body(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args):
+        pass
+
+
 def post_receiver(on_body, port: int = 0) -> ThreadingHTTPServer:
     """A webhook receiver: answers every POST with 200 "ok" and hands its body to `on_body`.
     The caller runs `serve_forever()` in a thread or process; `server_address[1]` is its port."""
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True  # headers and body go out in two writes; no 40 ms delayed-ACK stall
-
-        def do_POST(self):
-            on_body(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-            self.send_response(200)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *args):
-            pass
+    class Handler(PostHandler):
+        def on_body(self, body: bytes) -> None:
+            on_body(body)
 
     class Server(ThreadingHTTPServer):
         daemon_threads = True

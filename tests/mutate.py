@@ -75,6 +75,7 @@ TESTS = {
         "tests/files/test_events.py",
         "tests/files/uploads/test_views.py",
         "tests/files/rest/test_files.py",
+        "tests/files/rest/test_local_copy.py",
         "tests/files/rest/test_remote_copy.py",
         "tests/files/storage/test_custom_storage.py",
         "tests/files/media/test_analysis.py",

@@ -47,7 +47,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 # One queue per test run (inherited by worker subprocesses through the environment), so suites
 # running side by side on one Redis never take each other's tasks.
-# Under pytest-xdist each worker process has a queue of its own (its name carries the worker's id).
+# Under pytest-xdist each worker process has a queue of its own (its name carries the worker's id);
+# the processes a worker starts inherit that name, already ending in the id, and keep it.
 _WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 if _WORKER and not os.environ.get("FILEDOCK_TEST_QUEUE", "").endswith(f"-{_WORKER}"):
     os.environ["FILEDOCK_TEST_QUEUE"] = f"filedock-test-{os.getpid()}-{_WORKER}"

@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import threading
 import time
-from http.server import BaseHTTPRequestHandler
 
 from django.utils import timezone
 from werkzeug import Response
@@ -39,23 +38,6 @@ def standard_signature_valid(headers, body: bytes, secret: str, tolerance: int =
         if version == "v1" and hmac.compare_digest(value, expected):
             return True
     return False
-
-
-class OkHandler(BaseHTTPRequestHandler):
-    """A bare receiver for http.server: reads each POST's body and answers 200 "ok", keeping an
-    HTTP/1.1 connection open; subclass it to count or record more."""
-
-    protocol_version = "HTTP/1.1"
-
-    def do_POST(self):
-        self.rfile.read(int(self.headers["Content-Length"]))
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, *args):
-        pass
 
 
 class Receiver:

@@ -6,11 +6,12 @@ from http.server import ThreadingHTTPServer
 import pytest
 from django.core.files.base import ContentFile
 
+from bench.harness import PostHandler
 from billing.models import UsageDay
 from files.outbox import relay as outbox
 from files.services import file_upload
 from projects.models import WebhookAttempt, WebhookDelivery
-from tests.projects.webhooks.receiver import OkHandler, subscribe, upload_and_relay
+from tests.projects.webhooks.receiver import subscribe, upload_and_relay
 
 Status = WebhookDelivery.Status
 pytestmark = pytest.mark.usefixtures("webhooks_only")
@@ -104,7 +105,7 @@ def test_the_task_takes_many_ids_and_is_harmless_to_repeat(team, receiver):
     assert len(receiver.requests) == 3
 
 
-class KeepAliveReceiver(OkHandler):
+class KeepAliveReceiver(PostHandler):
     """Answers 200 on an HTTP/1.1 connection it keeps open; counts the connections it accepted."""
 
     connections = 0

@@ -13,11 +13,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from bench.harness import PostHandler
 from core import fetch
 from core.fetch import address_allowed
 from projects.models import WebhookAttempt, WebhookDelivery
 from projects.webhooks.delivery import webhook_deliveries_attempt, webhook_delivery_attempt
-from tests.projects.webhooks.receiver import OkHandler, only_delivery, subscribe, upload_and_relay
+from tests.projects.webhooks.receiver import only_delivery, subscribe, upload_and_relay
 
 pytestmark = pytest.mark.usefixtures("webhooks_only")
 
@@ -139,7 +140,7 @@ def tls_receiver(tmp_path, monkeypatch):
     server_context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
     server_context.sni_callback = lambda sock, name, context: names.append(name)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), OkHandler)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), PostHandler)
     server.socket = server_context.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     real = socket.getaddrinfo
