@@ -5,6 +5,7 @@ Nothing here asserts a figure: machines are noisy, so the figures are read, not 
 """
 
 import contextlib
+import itertools
 import json
 import os
 import socket
@@ -24,10 +25,29 @@ FERNET_KEY = "dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktdGVzdC0="
 UNTHROTTLED = "1000000000/s"
 
 
+# Ports for the servers the tests and benches start, handed out below Linux's ephemeral range
+# (32768 and up), where a bind to port 0 or an outgoing connection never lands, and in a block of
+# each test process's own: a port picked here stays free until its server binds it, even while
+# the other test process starts servers of its own. Each process starts at its own offset in the
+# block, so that a script a test starts (which inherits the block) picks other ports than its test.
+PORT_BLOCKS = range(20000, 32000, 1000)
+_next_port = itertools.count(os.getpid() % PORT_BLOCKS.step)
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A local port nothing listens on, never the same twice in a row in one process."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # gw0, gw1, ... under pytest -n
+    block = PORT_BLOCKS[int(worker[2:]) if worker[2:].isdigit() else len(PORT_BLOCKS) - 1]
+    for _ in range(PORT_BLOCKS.step):
+        port = block + next(_next_port) % PORT_BLOCKS.step
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {block}-{block + PORT_BLOCKS.step - 1}")
 
 
 def wait_for(check, timeout: float = 30, what: str = "service") -> None:

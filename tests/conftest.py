@@ -1,4 +1,3 @@
-import socket
 import subprocess
 import sys
 import time
@@ -8,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.harness import free_port
 from projects.models import Membership, Project, Role
 from projects.services import project_create
 from tests.clamd import Clamd
@@ -198,7 +198,7 @@ def broker_down(settings):
         app._pool = app.amqp._producer_pool = None
 
     working = app.conf.broker_url
-    closed = f"redis://127.0.0.1:{_free_port()}/0"
+    closed = f"redis://127.0.0.1:{free_port()}/0"
     settings.CELERY_BROKER_URL = closed
     use(closed)
     yield closed
@@ -208,16 +208,10 @@ def broker_down(settings):
 # S3: a real S3 API (moto_server) for the tests that need a bucket.
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def moto_endpoint():
     """A real S3 API (moto_server) on a free local port, for the whole session."""
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,

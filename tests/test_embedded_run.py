@@ -16,15 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from bench.harness import free_port
 from tests.helpers import ACCEPT, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _get(url: str) -> tuple[int, bytes]:
@@ -112,7 +107,7 @@ def _serve(env: dict, log_path: Path, *args: str) -> tuple[subprocess.Popen, int
     """`manage.py serve` on a free port, in a session of its own, once /healthz answers:
     (the process, its port, its CDN's port, its log file)."""
     # The CDN's port is chosen too: serve's default, the port after the dashboard's, may be taken.
-    port, cdn_port = _free_port(), _free_port()
+    port, cdn_port = free_port(), free_port()
     log = open(log_path, "w+")  # noqa: SIM115 (the process writes to it after this returns)
     process = subprocess.Popen(
         [
