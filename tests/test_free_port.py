@@ -4,6 +4,7 @@ nothing else takes one between its pick and its server's bind."""
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 from bench.harness import ROOT
 
@@ -18,7 +19,7 @@ def picks(worker: str) -> list[int]:
 
 def test_two_test_processes_pick_from_blocks_of_their_own_below_the_ephemeral_range():
     first, second = picks("gw0"), picks("gw1")
-    low, _high = map(int, open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
+    low, _high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
 
     assert len(set(first)) == len(first) == 200  # never the same port twice in one process
     assert not set(first) & set(second)
