@@ -1,6 +1,10 @@
-"""The embedded run's disk broker: a worker polling the folder never reads a message half-written."""
+"""The embedded run's disk broker: a worker polling the folder never reads a message half-written,
+and connections binding a queue at the same time, in threads or in processes, lose no message."""
 
+import multiprocessing
 import threading
+import uuid
+from queue import SimpleQueue
 
 from kombu import Connection
 
@@ -45,3 +49,75 @@ def test_a_polling_worker_never_takes_a_message_being_written(tmp_path):
     worker.join(120)
     assert not errors, errors[0]
     assert received == [200_000] * sent
+
+
+BINDERS, MESSAGES = 3, 5
+
+
+def folders(tmp_path) -> dict:
+    return {"data_folder_in": str(tmp_path), "data_folder_out": str(tmp_path), "control_folder": str(tmp_path)}
+
+
+def bind_and_publish(options: dict, names: list[str], barrier, errors) -> None:
+    """Each round, with the other binders: declares a queue never seen before, publishes to it."""
+    with Connection(transport=Transport, transport_options=options) as conn:
+        for name in names:
+            barrier.wait()
+            try:
+                queue = conn.SimpleQueue(name)
+                for _ in range(MESSAGES):
+                    queue.put({"round": name})
+            except Exception as exc:  # kombu's own transport: JSONDecodeError on the empty table
+                errors.put(repr(exc))
+
+
+def drained(options: dict, name: str) -> int:
+    count = 0
+    with Connection(transport=Transport, transport_options=options) as conn:
+        queue = conn.SimpleQueue(name)
+        while True:
+            try:
+                queue.get(timeout=0.02).ack()
+            except queue.Empty:
+                return count
+            count += 1
+
+
+def short_rounds(options: dict, names: list[str]) -> list[str]:
+    return [f"{name}: {count}" for name in names if (count := drained(options, name)) != BINDERS * MESSAGES]
+
+
+def test_threads_binding_a_new_queue_at_once_lose_no_message(tmp_path):
+    # kombu's transport failed 50 of 200 such rounds (a publisher read the exchange's table while
+    # it was still empty); without the per-process bind lock, 74 of 100 rounds lost messages (a
+    # thread skipped its bind on kombu's shared record and published against no table).
+    options, names = folders(tmp_path), [uuid.uuid4().hex for _ in range(40)]
+    barrier, errors = threading.Barrier(BINDERS), SimpleQueue()
+    binders = [
+        threading.Thread(target=bind_and_publish, args=(options, names, barrier, errors)) for _ in range(BINDERS)
+    ]
+    for binder in binders:
+        binder.start()
+    for binder in binders:
+        binder.join(60)
+
+    assert errors.empty(), errors.get()
+    assert short_rounds(options, names) == []
+
+
+def test_processes_binding_a_new_queue_at_once_lose_no_message(tmp_path):
+    # Between processes only the table's creation races: without writing it whole and linking it
+    # into place, 5 of 100 rounds raised JSONDecodeError and 2 lost messages.
+    context = multiprocessing.get_context("fork")
+    options, names = folders(tmp_path), [uuid.uuid4().hex for _ in range(100)]
+    barrier, errors = context.Barrier(BINDERS), context.Queue()
+    arguments = (options, names, barrier, errors)
+    binders = [context.Process(target=bind_and_publish, args=arguments) for _ in range(BINDERS)]
+    for binder in binders:
+        binder.start()
+    for binder in binders:
+        binder.join(120)
+
+    assert [binder.exitcode for binder in binders] == [0] * BINDERS
+    assert errors.empty(), errors.get()
+    assert short_rounds(options, names) == []
