@@ -15,10 +15,10 @@ run: $(VENV)/.installed-run ## Serve the whole product on http://127.0.0.1:8000 
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py serve
 
-# PYTEST_WORKERS=2 runs the suite in two processes (pytest-xdist), each with its own test database
-# and Celery queue: 6.6 instead of 11 minutes here, but the nginx stack test failed in two such runs
-# of five (a CSRF 403 / an HTML answer to pyuploadcare), so one process stays the default until it is understood.
-PYTEST_WORKERS ?= 1
+# The suite runs in two processes (pytest-xdist), each with its own test database, Celery queue and
+# block of ports (bench.harness.free_port): 6.6 instead of 11 minutes here. PYTEST_WORKERS=1 runs
+# plain pytest in one process.
+PYTEST_WORKERS ?= 2
 
 test: lint $(JS)/node_modules/.installed ## Lint, then run the whole suite against PostgreSQL, Redis and Chromium
 	bash tests/services.sh
