@@ -19,6 +19,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+# Scripts import this file as `harness` (bench/ on sys.path), tests and some scripts' modules as
+# `bench.harness`: one module under both names, so what it keeps (the port counter) exists once.
+sys.modules.setdefault("harness", sys.modules[__name__])
+sys.modules.setdefault("bench.harness", sys.modules[__name__])
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 FERNET_KEY = "dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktdGVzdC0="

@@ -40,3 +40,17 @@ def test_a_port_something_listens_on_is_skipped():
     handed = [int(port) for port in done.stdout.split()]
     assert taken not in handed
     assert len(handed) == 1000  # the block wraps round to the free ports
+
+
+def test_a_script_importing_the_harness_under_both_names_gets_distinct_ports():
+    # bench scripts import `harness` from bench/ and modules they use import `bench.harness`: two
+    # copies would each count from the same start and hand a port out twice.
+    code = (
+        "import sys; sys.path.insert(0, 'bench'); import harness, bench.harness as other;"
+        "print(*(module.free_port() for _ in range(50) for module in (harness, other)))"
+    )
+    env = {"PATH": "/usr/bin:/bin", "PYTEST_XDIST_WORKER": "gw0"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    ports = done.stdout.split()
+
+    assert len(ports) == len(set(ports)) == 100
