@@ -1,8 +1,10 @@
 """The production stack, started as the README tells operators to: gunicorn, a Celery worker and
-beat on `config.settings.production`, PostgreSQL (a database of its own, migrated), Redis (a db
-number of its own, flushed), files in S3 (moto_server) and nginx from deploy/ in front.
+beat on `config.settings.production`, PostgreSQL (a database of its own, migrated), Redis (a
+redis-server of its own), files in S3 (moto_server) and nginx from deploy/ in front.
 
-Once per session; every process is stopped and the database dropped at the end.
+Once per test process (each pytest-xdist worker that runs a stack test starts its own stack); every
+process is stopped and the database dropped at the end. The Redis is a server of the stack's own,
+not a db number on the shared one: two stacks flushing one db lost each other's queued tasks.
 """
 
 import json
@@ -18,13 +20,11 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
-import redis
 
-from bench.harness import ROOT, free_port, production_env, wait_for
+from bench.harness import ROOT, free_port, production_env, redis_server, wait_for
 from tests.helpers import S3_KEY, S3_REGION, S3_SECRET, new_bucket
 
 SERVER = "postgres://root@127.0.0.1:5432/"
-REDIS_URL = "redis://127.0.0.1:6379/9"  # a db number of its own: the rest of the suite uses 0
 PURGE_MODULE = "/usr/lib/nginx/modules/ngx_http_cache_purge_module.so"
 # What Debian's /etc/nginx/nginx.conf gives the rendered deploy/ file, with every path in `tmp`.
 NGINX_MAIN = """
@@ -143,18 +143,22 @@ def render_nginx(tmp: Path, values: dict) -> Path:
 
 @pytest.fixture(scope="session")
 def stack(moto_endpoint):
+    with redis_server() as redis_url:
+        yield from _started(moto_endpoint, redis_url)
+
+
+def _started(moto_endpoint: str, redis_url: str):
     tmp = Path(tempfile.mkdtemp(prefix="filedock-production-"))
     database = f"filedock_production_{os.getpid()}"
     with psycopg.connect(SERVER + "postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{database}"')
-    redis.Redis.from_url(REDIS_URL).flushdb()
     ports = {name: free_port() for name in ("app", "dashboard", "cdn", "origin", "purge")}
     dashboard, cdn = f"http://127.0.0.1:{ports['dashboard']}", f"http://127.0.0.1:{ports['cdn']}/"
     purge = f"http://127.0.0.1:{ports['purge']}/purge"
     env = production_env(
         SERVER + database,
-        REDIS_URL,
+        redis_url,
         tmp,
         FILEDOCK_SITE_URL=dashboard,
         FILEDOCK_CDN_BASE=cdn,
@@ -225,5 +229,4 @@ def stack(moto_endpoint):
         processes.stop()
         with psycopg.connect(SERVER + "postgres", autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        redis.Redis.from_url(REDIS_URL).flushdb()
         shutil.rmtree(tmp, ignore_errors=True)
