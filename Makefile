@@ -22,7 +22,7 @@ PYTEST_WORKERS ?= 2
 
 test: lint $(JS)/node_modules/.installed ## Lint, then run the whole suite against PostgreSQL, Redis and Chromium
 	bash tests/services.sh
-	$(BIN)/python -m pytest $(if $(filter-out 1,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadgroup) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(if $(filter-out 1,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS)) $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test ## ruff (lint and format check) and the import contracts in pyproject.toml
 	$(BIN)/ruff check .

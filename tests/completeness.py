@@ -22,7 +22,8 @@ class Completeness:
         self.expected.update(item.nodeid for item in session.items)  # none on the xdist controller
 
     def pytest_runtest_logreport(self, report):
-        self.reported.add(report.nodeid)
+        if report.when == "teardown":  # a test's last report, whatever its setup and call did
+            self.reported.add(report.nodeid)
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session, exitstatus):

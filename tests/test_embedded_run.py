@@ -19,9 +19,6 @@ import pytest
 from bench.harness import free_port
 from tests.helpers import ACCEPT, wait_until
 
-# One test process runs all of this file under `make test`'s two (--dist loadgroup), so the
-# migrated database and collected static files (embedded_template) are prepared once.
-pytestmark = pytest.mark.xdist_group("embedded-run")
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -18,9 +18,6 @@ from pyuploadcare.secure_url import AkamaiSecureUrlBuilderWithAclToken
 
 from tests.helpers import S3_KEY, S3_REGION, S3_SECRET, png_bytes, wait_until
 
-# One test process runs all of this file under `make test`'s two (--dist loadgroup): each process
-# that ran one of its tests would start a stack of its own, some 30 s of both cores.
-pytestmark = pytest.mark.xdist_group("production-stack")
 JS_DIR = Path(__file__).resolve().parent.parent / "conformance" / "js"
 MULTIPART_SIZE = 11 * 1024 * 1024  # pyuploadcare goes multipart from 10 MiB
 
