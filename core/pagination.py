@@ -67,6 +67,20 @@ class Keyset:
         # its start and filters its way to the position instead of starting the scan there.
         return (Q(**{past: at}) | Q(**{self.key: at, pk_past: position.pk})) & Q(**{f"{past}e": at})
 
+    def after_sql(self, key: str, pk: str, *, has_pk: bool, inclusive: bool = False) -> str:
+        """`after` as SQL text over the columns `key` and `pk`, for statements written once per
+        process (core.rawsql): the position's value is the parameter %(at)s, its pk %(pk)s."""
+        past = "<" if self.descending else ">"
+        if not has_pk:
+            return f"{key} {past}{'=' if inclusive else ''} %(at)s"
+        pk_past = f"{past}{'=' if inclusive else ''}"
+        # The redundant bound on the key alone starts the index scan at the position, as in `after`.
+        return f"({key} {past} %(at)s OR ({key} = %(at)s AND {pk} {pk_past} %(pk)s)) AND {key} {past}= %(at)s"
+
+    def order_by_sql(self, key: str, pk: str) -> str:
+        direction = "DESC" if self.descending else "ASC"
+        return f"{key} {direction}, {pk} {direction}"
+
     def seek(self, rows: QuerySet, position: Position | None = None, *, inclusive: bool = False) -> QuerySet:
         """`rows` in this order, starting after `position` (at it, with `inclusive`); all of them without one."""
         if position is not None:

@@ -1,11 +1,12 @@
 """File and group info in the shapes the official clients parse (REST v0.7 and Upload API)."""
 
+import functools
 from datetime import UTC
 
 import orjson
 from django.conf import settings
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db import connections
+from django.db import connection, connections
 from django.db.models import Func, OuterRef, QuerySet, TextField
 from django.db.models.functions import Cast
 
@@ -105,6 +106,28 @@ def rest_info_rows(files: QuerySet) -> QuerySet:
 
 # The jsonb columns of an info: rest_info_rows reads them as JSON text.
 JSON_INFO_COLUMNS = ("image_info", "metadata", "appdata", "media_info")
+UTC_TEXT = """to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+
+
+@functools.cache
+def rest_info_select(alias: str) -> str:
+    """What rest_info_rows selects on PostgreSQL, as SQL text over files_file under `alias`, for
+    statements written once per process (core.rawsql): the REST list's page (files.rest.files).
+    tests/files/rest/test_list_rows.py checks that both read the same rows."""
+    quote = connection.ops.quote_name
+
+    def column(name: str) -> str:
+        return f"{alias}.{quote(File._meta.get_field(name).column)}"
+
+    texts = {"uuid": f"({column('uuid')})::text"}
+    texts |= {name: UTC_TEXT.format(column(name)) for name in REST_INFO_COLUMNS[1:4]}
+    texts |= {name: f"({column(name)})::text" for name in JSON_INFO_COLUMNS}
+    tag, tag_file = (FileTag._meta.get_field(name).column for name in ("tag", "file"))
+    tags = (
+        f"ARRAY(SELECT t.{quote(tag)} FROM {quote(FileTag._meta.db_table)} t "
+        f"WHERE t.{quote(tag_file)} = {column('uuid')} ORDER BY t.{quote(FileTag._meta.pk.column)})"
+    )
+    return ", ".join([*(texts.get(name) or column(name) for name in REST_INFO_COLUMNS), tags])
 
 
 def _json_text(value):

@@ -1,16 +1,19 @@
 """REST v0.7 files: the list, one file's info, store and delete, and local copies."""
 
+import functools
 import uuid
 
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import Count, Q
 from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
+from core import rawsql
 from files.conversions.jobs import pending_result_info
 from files.errors import UploadError
-from files.info import rest_file_info, rest_info_rows, rest_infos_of_rows
+from files.info import UTC_TEXT, rest_file_info, rest_info_rows, rest_info_select, rest_infos_of_rows
 from files.initiators import api_initiator
 from files.models import File
 from files.rest.base import ProjectAPIView, fast_json_response
@@ -23,7 +26,7 @@ from files.rest.common import (
     wants_appdata,
 )
 from files.rest.docs import errors
-from files.rest.pagination import Cursor, bool_param, keyset_page
+from files.rest.pagination import Cursor, KeysetSQL, bool_param, keyset_page, keyset_page_sql
 from files.rest.shapes import (
     FILE_FILTERS,
     INCLUDE,
@@ -69,6 +72,31 @@ def filtered(project, *, stored: bool | None, removed: bool):
     return files if stored is None else files.filter(datetime_stored__isnull=not stored)
 
 
+@functools.cache
+def filtered_sql(*, stored: bool | None, removed: bool) -> KeysetSQL | None:
+    """`filtered`'s rows as rest_info_rows reads them, in SQL written once per process; None for the
+    filter that holds no file (`filtered` answers it without a query)."""
+    if removed and stored:
+        return None
+    quote = connection.ops.quote_name
+
+    def column(name: str) -> str:
+        return f"f.{quote(File._meta.get_field(name).column)}"
+
+    where = [f"{column('project')} = %(project)s", f"{column('datetime_removed')} IS {'NOT ' if removed else ''}NULL"]
+    if stored is not None and not removed:
+        where.append(f"{column('datetime_stored')} IS {'NOT ' if stored else ''}NULL")
+    return KeysetSQL(
+        select=rest_info_select("f"),
+        source=f"{rawsql.table(File)} f",
+        where=" AND ".join(where),
+        key=column("datetime_uploaded"),
+        pk=column("uuid"),
+        key_text=UTC_TEXT.format(column("datetime_uploaded")),
+        pk_text=f"({column('uuid')})::text",
+    )
+
+
 def filtered_total(totals: dict, *, stored: bool | None, removed: bool) -> int:
     """How many files `filtered` holds, read off the project's totals instead of another count."""
     if removed:
@@ -89,8 +117,14 @@ class FileList(ProjectAPIView):
         params = request.query_params
         stored, removed = bool_param(params, "stored", None), bool_param(params, "removed", False)
         cursor = Cursor.from_request(request, key="datetime_uploaded", parse_pk=uuid.UUID)
-        files = filtered(self.project, stored=stored, removed=removed)
-        page = keyset_page(request, files, cursor, values=rest_info_rows)
+        sql = filtered_sql(stored=stored, removed=removed) if connection.vendor == "postgresql" else None
+        if sql is None:
+            files = filtered(self.project, stored=stored, removed=removed)
+            page = keyset_page(request, files, cursor, values=rest_info_rows)
+        else:
+            # Built through the ORM, the page's two queries cost more CPU than the rest of the request.
+            files = functools.partial(filtered, self.project, stored=stored, removed=removed)
+            page = keyset_page_sql(request, sql, {"project": self.project.pk}, cursor, files)
         totals = walk_totals(self.project, first_page=cursor.start is None)
         appdata = wants_appdata(request)
         return fast_json_response(

@@ -10,11 +10,13 @@ The original API's own links carry `offset` (rows at exactly `from` already seen
 accepted too, resolved to a pk among those ties.
 """
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from urllib.parse import urlencode
 
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -124,12 +126,14 @@ class Cursor:
     def keyset(self) -> Keyset:
         return Keyset(self.key, self.descending)
 
-    def start_at(self, rows: QuerySet) -> tuple[Position, bool] | None:
-        """The position the page starts from and whether the page includes it; None for the first page."""
+    def start_at(self, rows: QuerySet | Callable[[], QuerySet]) -> tuple[Position, bool] | None:
+        """The position the page starts from and whether the page includes it; None for the first page.
+        `rows` (or a function making them, called only if needed) resolves an `offset` among ties."""
         if self.start is None:
             return None
         first = self.start_id
         if first is None and self.offset:
+            rows = rows if isinstance(rows, QuerySet) else rows()
             ties = rows.filter(**{self.key: self.start}).order_by(*self.keyset.order_by())
             first = next(iter(ties.values_list("pk", flat=True)[self.offset : self.offset + 1]), None)
             if first is None:  # the client has seen every row at `from` already
@@ -182,3 +186,74 @@ def keyset_page(request: Request, rows: QuerySet, cursor: Cursor, values: Callab
         elif edge or earlier.exists():
             previous_url = link(request)  # the previous page is the first one
     return Page(page.rows, next_url, previous_url)
+
+
+@dataclass(frozen=True)
+class KeysetSQL:
+    """keyset_page's queries as SQL text written once per process (core.rawsql), for a list whose
+    page the ORM took longer to build than PostgreSQL to answer: `select` over `source` where
+    `where` holds, in the order of the columns `key` then `pk`; `key_text` and `pk_text` are the
+    link's text of them. `select` starts with the pk and the key, as keyset_page's `values` does.
+    The statements take %(at)s and %(pk)s (the position), %(take)s and %(back)s, and the
+    parameters `where` names."""
+
+    select: str
+    source: str
+    where: str
+    key: str
+    pk: str
+    key_text: str
+    pk_text: str
+
+    @functools.cache  # noqa: B019 (a handful of module-level instances, each kept for the process's life)
+    def statements(self, keyset: Keyset, *, has_pk: bool, inclusive: bool, started: bool) -> tuple[str, str]:
+        """The page's statement followed by the previous link's (sent together, one round trip),
+        and the statement that tells whether any row comes before the page at all."""
+        page_where = self.where
+        if started:
+            page_where += f" AND {keyset.after_sql(self.key, self.pk, has_pk=has_pk, inclusive=inclusive)}"
+        page = (
+            f"SELECT {self.select} FROM {self.source} WHERE {page_where} "
+            f"ORDER BY {keyset.order_by_sql(self.key, self.pk)} LIMIT %(take)s"
+        )
+        if not started:
+            return page, ""
+        back = keyset.reversed
+        earlier = f"{self.where} AND {back.after_sql(self.key, self.pk, has_pk=has_pk, inclusive=not inclusive)}"
+        edge = (
+            f"SELECT {self.key_text}, {self.pk_text} FROM {self.source} WHERE {earlier} "
+            f"ORDER BY {back.order_by_sql(self.key, self.pk)} LIMIT 2 OFFSET %(back)s"
+        )
+        return f"{page}; {edge}", f"SELECT EXISTS (SELECT 1 FROM {self.source} WHERE {earlier})"
+
+
+def keyset_page_sql(
+    request: Request, sql: KeysetSQL, params: dict, cursor: Cursor, rows: Callable[[], QuerySet]
+) -> Page:
+    """keyset_page over `sql` with the parameters of its `where`: the same rows and links, with
+    the page and its previous link read in one round trip. `rows` makes the same rows as a
+    queryset, for the rare `offset` among ties (the original API's links)."""
+    start = cursor.start_at(rows)
+    position, inclusive = start or (None, False)
+    page, earlier = sql.statements(
+        cursor.keyset, has_pk=position is not None and position.pk is not None, inclusive=inclusive, started=bool(start)
+    )
+    values = {**params, "take": cursor.limit + 1, "back": cursor.limit - 1}
+    if position is not None:
+        values |= {"at": position.value, "pk": position.pk}
+    with connection.cursor() as db:
+        db.execute(page, values)
+        found = db.fetchall()
+        edge = db.fetchall() if db.nextset() else []
+        if start and not edge:
+            db.execute(earlier, values)
+            edge = [None] if db.fetchone()[0] else []
+    next_url = None
+    if len(found) > cursor.limit:  # the next page starts at the row read past this one
+        next_url = start_link(request, found[cursor.limit][1], found[cursor.limit][0])
+    previous_url = None
+    if len(edge) == 2:  # the previous page starts `limit` rows back, and a row is past that one
+        previous_url = start_link(request, *edge[0])
+    elif edge:
+        previous_url = link(request)  # the previous page is the first one
+    return Page(found[: cursor.limit], next_url, previous_url)
