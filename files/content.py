@@ -28,9 +28,12 @@ def clean_filename(name: str) -> str:
     return name[:255]
 
 
+URL_UNSAFE = re.compile(r"[^\w.\-]+", flags=re.ASCII)
+
+
 def url_filename(name: str) -> str:
     """A name safe in a URL path segment, as the CDN URL shows it."""
-    return re.sub(r"[^\w.\-]+", "", name.replace(" ", "_"), flags=re.ASCII) or "file"
+    return URL_UNSAFE.sub("", name.replace(" ", "_")) or "file"
 
 
 def sniff_mime(head: bytes, filename: str, declared: str | None) -> str:

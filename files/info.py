@@ -180,8 +180,8 @@ def _rest_info(row: tuple, cdn_base: str, api_base: str, include_appdata: bool, 
         media,
     ) = row
     if type(metadata) is str:  # rest_info_rows on PostgreSQL: the JSON columns as their text
-        image_info, metadata, appdata = _json_text(image_info), _json_text(metadata), _json_text(appdata)
-        media = _json_text(media)
+        image_info, metadata, media = _json_text(image_info), _json_text(metadata), _json_text(media)
+        appdata = _json_text(appdata) if include_appdata else None
     pk, removed = str(file_id), _text(removed)
     info = {
         "uuid": pk,
