@@ -123,9 +123,12 @@ def rest_info_select(alias: str) -> str:
     texts |= {name: UTC_TEXT.format(column(name)) for name in REST_INFO_COLUMNS[1:4]}
     texts |= {name: f"({column(name)})::text" for name in JSON_INFO_COLUMNS}
     tag, tag_file = (FileTag._meta.get_field(name).column for name in ("tag", "file"))
+    tags_of_row = f"FROM {quote(FileTag._meta.db_table)} t WHERE t.{quote(tag_file)} = {column('uuid')}"
+    # Most files have no tags: one probe of the (file, tag) index answers those, where ARRAY(...)
+    # ran an empty sort for each (0.1 ms of a 100-row page's 0.34 in PostgreSQL when none has tags).
     tags = (
-        f"ARRAY(SELECT t.{quote(tag)} FROM {quote(FileTag._meta.db_table)} t "
-        f"WHERE t.{quote(tag_file)} = {column('uuid')} ORDER BY t.{quote(FileTag._meta.pk.column)})"
+        f"CASE WHEN EXISTS (SELECT 1 {tags_of_row}) "
+        f"THEN ARRAY(SELECT t.{quote(tag)} {tags_of_row} ORDER BY t.{quote(FileTag._meta.pk.column)}) ELSE '{{}}' END"
     )
     return ", ".join([*(texts.get(name) or column(name) for name in REST_INFO_COLUMNS), tags])
 
