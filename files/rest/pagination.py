@@ -232,7 +232,10 @@ def keyset_page_sql(
 ) -> Page:
     """keyset_page over `sql` with the parameters of its `where`: the same rows and links, with
     the page and its previous link read in one round trip. `rows` makes the same rows as a
-    queryset, for the rare `offset` among ties (the original API's links)."""
+    queryset, for the rare `offset` among ties (the original API's links).
+
+    Two statements in one execute need psycopg's client-side binding, Django's default cursor
+    (with server_side_binding on, PostgreSQL refuses them)."""
     start = cursor.start_at(rows)
     position, inclusive = start or (None, False)
     page, earlier = sql.statements(
