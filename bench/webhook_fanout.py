@@ -24,11 +24,11 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(1, str(Path(__file__).resolve().parent))  # nginx_server finds harness there
+# The same `harness` module as nginx_server's: as `bench.harness` it would be a second copy with
+# its own port counter, and the receiver and redis-server would pick the same port.
+sys.path.insert(1, str(Path(__file__).resolve().parent))
 
-from nginx_server import Nginx
-
-from bench.harness import (
+from harness import (
     PYTHON,
     ROOT,
     bootstrap,
@@ -40,6 +40,7 @@ from bench.harness import (
     wait_for,
     workdir,
 )
+from nginx_server import Nginx
 
 # One line per request received: its webhook-id (the same on every attempt of a delivery).
 RECEIVER = """
