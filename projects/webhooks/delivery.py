@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 from django.conf import settings
 from django.core.mail import send_mail
@@ -188,7 +189,7 @@ _local = threading.local()
 CLIENTS_MAX = 256
 
 
-def _client_for(url: str) -> httpx.HTTPTransport:
+def _client_for(url: str) -> httpcore.ConnectionPool:
     """This task thread's client for the URL's scheme, host and port, whose kept-alive connections
     the next batches reuse (one per thread: tasks of a thread-pool worker never share a pool).
     A client never serves two hosts: a TLS connection is only good for the name it verified. Every
@@ -203,12 +204,12 @@ def _client_for(url: str) -> httpx.HTTPTransport:
     parts = urlsplit(url)
     key = (parts.scheme, parts.hostname, parts.port)
     if key not in clients:
-        clients[key] = guarded_client(limits=httpx.Limits(max_keepalive_connections=PARALLEL_SENDS))
+        clients[key] = guarded_client(max_keepalive_connections=PARALLEL_SENDS)
     return clients[key]
 
 
 def _send(
-    client: httpx.HTTPTransport, delivery: WebhookDelivery, body: bytes, headers: dict[str, str], *, timeout: float
+    client: httpcore.ConnectionPool, delivery: WebhookDelivery, body: bytes, headers: dict[str, str], *, timeout: float
 ) -> WebhookAttempt:
     started_at, started = timezone.now(), time.monotonic()
     status_code, excerpt, error = None, b"", ""
