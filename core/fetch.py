@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit
 
 import certifi
 import httpcore
@@ -139,14 +139,37 @@ def tls_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=certifi.where())
 
 
-def _pinned(url: str, headers: dict[str, str]) -> tuple[str, dict[str, str], dict]:
-    """Resolves and checks `url`: the URL of its checked address, the headers with the original
-    Host, and the extensions that keep the original TLS server name."""
+@dataclass(frozen=True)
+class Pin:
+    """A checked URL's request target: the address it resolved to, and what keeps the original
+    host for the server (the Host header) and for TLS (the server name)."""
+
+    scheme: str
+    address: str
+    port: int
+    target: str  # path and query
+    host_header: str
+    server_name: str
+
+    @property
+    def url(self) -> str:
+        literal = f"[{self.address}]" if ":" in self.address else self.address
+        return f"{self.scheme}://{literal}:{self.port}{self.target}"
+
+
+def _pin(url: str) -> Pin:
+    """Resolves and checks `url` (check_url): where its request goes, and under which names."""
     host, address, port = check_url(url)
     parts = urlsplit(url)
-    literal = f"[{address}]" if ":" in address else address
-    pinned = urlunsplit((parts.scheme, f"{literal}:{port}", parts.path or "/", parts.query, ""))
-    return pinned, {**headers, "Host": parts.netloc.rsplit("@", 1)[-1]}, {"sni_hostname": host}
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return Pin(parts.scheme, address, port, target, parts.netloc.rsplit("@", 1)[-1], host)
+
+
+def _pinned(url: str, headers: dict[str, str]) -> tuple[str, dict[str, str], dict]:
+    """`url` pinned for httpx: the URL of its checked address, the headers with the original
+    Host, and the extensions that keep the original TLS server name."""
+    pin = _pin(url)
+    return pin.url, {**headers, "Host": pin.host_header}, {"sni_hostname": pin.server_name}
 
 
 def _pinned_request(client: httpx.Client, method: str, url: str, **kwargs) -> httpx.Request:
@@ -182,6 +205,14 @@ def guarded_stream(
     raise FetchRefused("URLRedirectsLimitExceededError", "Too many redirects.")
 
 
+HTTPCORE_ERRORS = (
+    httpcore.TimeoutException,
+    httpcore.NetworkError,
+    httpcore.ProtocolError,
+    httpcore.UnsupportedProtocol,
+)
+
+
 @dataclass
 class PostResult:
     status_code: int
@@ -215,10 +246,8 @@ def guarded_post(
     its connections; each request is still resolved, checked and pinned.
     """
     deadline = time.monotonic() + timeout
-    host, address, port = check_url(url)
-    parts = urlsplit(url)
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    headers = {**headers, "Host": parts.netloc.rsplit("@", 1)[-1], "Content-Length": str(len(content))}
+    pin = _pin(url)
+    headers = {**headers, "Host": pin.host_header, "Content-Length": str(len(content))}
     # Straight to httpcore's pool, which httpx's transport wraps: an httpx.Client would add what a
     # webhook must not have (a cookie jar carried from answer to request, redirects, default
     # headers), and httpx's request and URL objects, rebuilt into httpcore's, cost a tenth of a
@@ -226,10 +255,13 @@ def guarded_post(
     # name keep the original host.
     request = httpcore.Request(
         b"POST",
-        httpcore.URL(scheme=parts.scheme, host=address, port=port, target=target),
+        httpcore.URL(scheme=pin.scheme, host=pin.address, port=pin.port, target=pin.target),
         headers=list(headers.items()),
         content=content,
-        extensions={"timeout": dict.fromkeys(("connect", "read", "write", "pool"), timeout), "sni_hostname": host},
+        extensions={
+            "timeout": dict.fromkeys(("connect", "read", "write", "pool"), timeout),
+            "sni_hostname": pin.server_name,
+        },
     )
     try:
         response = client.handle_request(request)
@@ -244,9 +276,11 @@ def guarded_post(
             return PostResult(response.status, excerpt[:excerpt_bytes])
         finally:
             response.close()
-    except httpcore.TimeoutException as exc:
-        raise getattr(httpx, type(exc).__name__, httpx.TimeoutException)(str(exc)) from exc
-    except httpcore.NetworkError as exc:  # ConnectError, ReadError, WriteError: httpx's of the same name
-        raise getattr(httpx, type(exc).__name__, httpx.NetworkError)(str(exc)) from exc
-    except (httpcore.ProtocolError, httpcore.UnsupportedProtocol) as exc:
-        raise getattr(httpx, type(exc).__name__, httpx.ProtocolError)(str(exc)) from exc
+    except (
+        httpcore.TimeoutException,
+        httpcore.NetworkError,
+        httpcore.ProtocolError,
+        httpcore.UnsupportedProtocol,
+    ) as exc:
+        # httpx has a class of the same name for each (ConnectTimeout, ReadError, ...).
+        raise getattr(httpx, type(exc).__name__, httpx.TransportError)(str(exc)) from exc
