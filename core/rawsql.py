@@ -47,5 +47,10 @@ def columns(model: type[models.Model], alias: str) -> Columns:
     return Columns(model, alias)
 
 
+def column(model: type[models.Model], name: str, alias: str) -> str:
+    """The column of `model`'s field `name` under the table alias `alias`, quoted."""
+    return f"{alias}.{connection.ops.quote_name(model._meta.get_field(name).column)}"
+
+
 def table(model: type[models.Model]) -> str:
     return connection.ops.quote_name(model._meta.db_table)

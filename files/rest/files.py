@@ -78,11 +78,7 @@ def filtered_sql(*, stored: bool | None, removed: bool) -> KeysetSQL | None:
     filter that holds no file (`filtered` answers it without a query)."""
     if removed and stored:
         return None
-    quote = connection.ops.quote_name
-
-    def column(name: str) -> str:
-        return f"f.{quote(File._meta.get_field(name).column)}"
-
+    column = functools.partial(rawsql.column, File, alias="f")
     where = [f"{column('project')} = %(project)s", f"{column('datetime_removed')} IS {'NOT ' if removed else ''}NULL"]
     if stored is not None and not removed:
         where.append(f"{column('datetime_stored')} IS {'NOT ' if stored else ''}NULL")
