@@ -24,9 +24,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-# The same `harness` module as nginx_server's: as `bench.harness` it would be a second copy with
-# its own port counter, and the receiver and redis-server would pick the same port.
-sys.path.insert(1, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent))  # nginx_server imports `harness` from there
 
 from harness import (
     PYTHON,
