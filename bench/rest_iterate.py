@@ -12,7 +12,9 @@ process reading the same rows (every column, oldest first) in one query, and in 
 The floors are pyuploadcare walking the very same pages saved as files: served by nginx (what the
 client alone costs, with a server that answers at once), and answered by a bare Django view on
 the same gunicorn command (bench/minimal_rest_app.py: what an HTTP request through Django costs
-before any work of Filedock's).
+before any work of Filedock's). The ceiling is that view doing, before it answers, the round trips
+the REST API's guarantees need (the signed key checked in the database, the page's rows read, the
+rate window and the call count in Redis): no Django server keeping them can walk faster.
 
 Targets: pyuploadcare's walk <= 5x the bare SQL read (issue #7), <= 2x the nginx floor (issue #22).
 
@@ -112,11 +114,14 @@ def static_pages(pages: list[dict]):
 
 
 @contextlib.contextmanager
-def django_pages(env: dict, pages: list[dict]):
-    """The same pages answered by bench/minimal_rest_app.py on the gunicorn command Filedock runs on."""
+def django_pages(env: dict, pages: list[dict], **extra: str):
+    """The same pages answered by bench/minimal_rest_app.py on the gunicorn command Filedock runs on
+    (with `extra` in its environment: BENCH_REST_GUARDED and the project it needs)."""
     work = workdir("p8-django-pages")
     try:
-        server = Server({**env, "DJANGO_SETTINGS_MODULE": "bench.minimal_rest_app", "BENCH_PAGES_DIR": str(work)})
+        server = Server(
+            {**env, "DJANGO_SETTINGS_MODULE": "bench.minimal_rest_app", "BENCH_PAGES_DIR": str(work), **extra}
+        )
         write_pages(work, pages, server.base)
         with server:
             yield server
@@ -203,6 +208,15 @@ def main() -> None:
         with django_pages(s.env, pages) as bare_django:
             django_floor, _, files = timed_walk(bare_django.base, s.keys)
             assert files == expected
+        guarded_env = {
+            "BENCH_REST_GUARDED": "1",
+            "BENCH_PROJECT_ID": str(s.project_id),
+            "BENCH_PUBLIC_KEY": s.keys["public_key"],
+            "BENCH_SECRET_KEY": s.keys["secret_key"],
+        }
+        with django_pages(s.env, pages, **guarded_env) as guarded:
+            guarded_floor, _, files = timed_walk(guarded.base, s.keys)
+            assert files == expected
         row(f"bare SQL, {expected:,} rows in one query", bare, "s")
         row("bare SQL, keyset pages of 100", paged, "s", bare)
         row("plain HTTP client following next (100 a page)", plain, "s", bare)
@@ -214,6 +228,9 @@ def main() -> None:
         row("  Filedock's walk over that floor", default / django_floor, "x")
         per_page = (default - django_floor) * 1000 / len(pages)
         row("Filedock's own time per page of 100, over that floor", per_page, "ms")
+        row("ceiling: that view + key check, rows, rate, count", guarded_floor, "s", bare)
+        row("  that ceiling over the nginx floor", guarded_floor / floor, "x", None, "<= 2")
+        row("  Filedock's walk over that ceiling", default / guarded_floor, "x")
         print(f"  {'files per second, pyuploadcare default':<52} {expected / default:12.0f}", flush=True)
         row("plain client's walk, FILEDOCK_API_LOG=0", logged["0"][0], "s", bare)
         row("plain client's walk, API log on", logged["1"][0], "s", bare)
