@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.core.files.base import ContentFile
 from django.urls import reverse
@@ -17,6 +19,12 @@ def test_overview_shows_public_key_bases_and_zero_counts(login, team):
     assert "pyuploadcare" in body and "@uploadcare/upload-client" in body
 
 
+def _stats(page) -> tuple[str, str]:
+    """The overview's file count and bytes as the page shows them."""
+    html = page.content.decode()
+    return tuple(re.search(rf'data-testid="{name}">([^<]*)<', html).group(1) for name in ("file-count", "byte-count"))
+
+
 def test_overview_counts_the_projects_present_files_and_their_bytes(login, team):
     """Only this project's files that are not removed count; one file reads "1 file"."""
     elsewhere = team.outsider.memberships.get().project
@@ -28,14 +36,16 @@ def test_overview_counts_the_projects_present_files_and_their_bytes(login, team)
     page = client.get(reverse("projects:overview", args=[team.project.pk]))
     assert page.context["totals"] == {"count": 1, "size": 1500}
     assert '<span class="stat-label">file</span>' in page.content.decode()
+    assert _stats(page) == ("1", "1.5\xa0KB")
     gone = file_upload(
         project=team.project, content=ContentFile(b"y" * 10, name="b.txt"), filename="b.txt", store=False
     )
-    file_upload(project=team.project, content=ContentFile(b"z" * 20, name="c.txt"), filename="c.txt", store=False)
+    file_upload(project=team.project, content=ContentFile(b"z" * 2010, name="c.txt"), filename="c.txt", store=False)
     file_delete(file=gone)
     page = client.get(reverse("projects:overview", args=[team.project.pk]))
-    assert page.context["totals"] == {"count": 2, "size": 1520}
+    assert page.context["totals"] == {"count": 2, "size": 3510}
     assert '<span class="stat-label">files</span>' in page.content.decode() and kept.is_stored
+    assert _stats(page) == ("2", "3.4\xa0KB")  # what the page shows, not only what the view handed it
 
 
 def test_overview_shows_the_cache_its_renderings_take_against_the_budget(login, team, settings):
