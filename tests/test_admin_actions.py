@@ -5,19 +5,18 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.messages import get_messages
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.test import Client
 from django.utils import timezone
 
 from accounts import services as account_services
 from accounts.models import User
-from files import services as file_services
 from files.models import File
+from files.outbox import relay as outbox
 from projects.models import Webhook, WebhookDelivery
 from projects.webhooks import services as webhook_services
 from projects.webhooks.outbox import DELIVER_TASK
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import PASSWORD, UserFactory, make_file, make_webhook
 
 
 @pytest.fixture
@@ -33,10 +32,17 @@ def act(client, changelist, action, rows):
     return [str(message) for message in get_messages(response.wsgi_request)]
 
 
-def upload(project, name, store=False):
-    return file_services.file_upload(
-        project=project, content=ContentFile(b"hello", name=name), filename=name, store=store
-    )
+def announced(project, event: str) -> list[tuple[str, dict]]:
+    """(file UUID, initiator) of each `event` webhook made for the project once the outbox is relayed."""
+    outbox.outbox_relay()
+    deliveries = WebhookDelivery.objects.filter(webhook__project=project, event_type=event).order_by("pk")
+    return [(d.payload["data"]["uuid"], d.payload["initiator"]) for d in deliveries]
+
+
+def by_admin(initiator: dict) -> bool:
+    """Uploadcare's api initiator, with the admin as the door the change came in by."""
+    detail = initiator["detail"]
+    return initiator["type"] == "api" and detail["source"] == "admin" and detail["addon_name"] is None
 
 
 def test_unsuspend_lets_the_person_sign_in_again(staff, team):
@@ -67,7 +73,8 @@ def test_unsuspending_does_not_bring_back_the_sessions_the_suspension_ended(staf
 
 
 def test_store_action_stores_the_selected_files_only(staff, team, django_capture_on_commit_callbacks):
-    chosen, other = upload(team.project, "a.txt"), upload(team.project, "b.txt")
+    make_webhook(team.project, event="file.stored")
+    chosen, other = make_file(team.project, "a.txt", store=False), make_file(team.project, "b.txt", store=False)
 
     with django_capture_on_commit_callbacks(execute=True):
         notes = act(staff, "/admin/files/file/", "store", [chosen])
@@ -75,10 +82,14 @@ def test_store_action_stores_the_selected_files_only(staff, team, django_capture
     assert notes == ["Files stored."]
     chosen.refresh_from_db(), other.refresh_from_db()
     assert chosen.datetime_stored is not None and other.datetime_stored is None
+    # Stored as any other door stores: the file.stored webhook goes out, saying the admin did it.
+    [(uuid, initiator)] = announced(team.project, "file.stored")
+    assert uuid == str(chosen.uuid) and by_admin(initiator)
 
 
 def test_delete_action_removes_rows_and_bytes(staff, team, django_capture_on_commit_callbacks):
-    chosen, other = upload(team.project, "a.txt", store=True), upload(team.project, "b.txt", store=True)
+    make_webhook(team.project, event="file.deleted")
+    chosen, other = make_file(team.project, "a.txt"), make_file(team.project, "b.txt")
     assert default_storage.exists(chosen.storage_key)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -88,6 +99,8 @@ def test_delete_action_removes_rows_and_bytes(staff, team, django_capture_on_com
     chosen, other = File.objects.get(pk=chosen.pk), File.objects.get(pk=other.pk)
     assert chosen.datetime_removed is not None and not default_storage.exists(chosen.storage_key)
     assert other.datetime_removed is None and default_storage.exists(other.storage_key)
+    [(uuid, initiator)] = announced(team.project, "file.deleted")
+    assert uuid == str(chosen.uuid) and by_admin(initiator)
 
 
 def test_activate_action_turns_a_webhook_back_on(staff, team):
