@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRATCH = ROOT / "var" / "mutate"
 APPS = ["accounts", "billing", "config", "core", "files", "projects"]
 SKIP = [".git", ".venv", "var", "build", "node_modules", "__pycache__", "artifacts", "*.egg-info", ".venv-*"]
-ALSO_COPY = ["templates", "static", "manage.py", ".env.example"]
+# bench/: tests/conftest.py and several tests import bench.harness (ports, servers).
+ALSO_COPY = ["templates", "static", "manage.py", ".env.example", "bench"]
 
 # The tests that exercise each module; a module not named here needs `module=test paths`.
 TESTS = {
@@ -86,7 +87,8 @@ TESTS = {
 }
 
 
-def run(module: str, tests: list[str]) -> tuple[int, int, list[str]]:
+def run(module: str, tests: list[str]) -> tuple[int, int, list[str]] | None:
+    """(killed, mutants, survivors), or None when mutmut itself failed (its error is above)."""
     slug = re.sub(r"\W+", "_", module.removesuffix(".py"))
     work = SCRATCH / slug
     shutil.rmtree(work, ignore_errors=True)
@@ -123,7 +125,8 @@ def run(module: str, tests: list[str]) -> tuple[int, int, list[str]]:
         check=True,
     )
     mutmut = str(Path(sys.executable).with_name("mutmut"))
-    subprocess.run([mutmut, "run"], cwd=work, env=environment, check=False)
+    if subprocess.run([mutmut, "run"], cwd=work, env=environment, check=False).returncode:
+        return None
     listing = subprocess.run(
         [mutmut, "results", "--all", "true"], cwd=work, env=environment, capture_output=True, text=True
     ).stdout
@@ -142,15 +145,19 @@ def main(arguments: list[str]) -> int:
         if not tests:
             print(f"{module}: no tests known; give them as {module}=tests/a.py,tests/b.py", file=sys.stderr)
             return 2
-        killed, total, survivors = run(module, tests)
-        scores.append((module, killed, total, survivors))
+        scores.append((module, run(module, tests)))
     print("\nMutation score per module (killed / mutants):")
-    for module, killed, total, survivors in scores:
+    for module, result in scores:
+        if result is None:
+            print(f"  {module}: mutmut failed, no score")
+            continue
+        killed, total, survivors = result
         share = f"{100 * killed / total:.0f} %" if total else "n/a"
         print(f"  {module}: {killed}/{total} = {share}")
         for name in survivors:
             print(f"      survived: {name}")
-    return 0
+    # A run that scored nothing is a broken run, not a perfect one: make mutate fails.
+    return 1 if any(result is None or not result[1] for _, result in scores) else 0
 
 
 if __name__ == "__main__":
