@@ -10,19 +10,15 @@ from PIL import Image
 
 from files.addons import moderation
 from files.addons.runs import MODERATION, AddonError, addon_execute, addon_run
-from files.models import AddonRun, File
+from files.models import AddonRun
 from files.outbox.relay import outbox_relay
-from files.services import file_upload
+from tests.factories import make_file
 
 
 def jpeg(width: int = 900, height: int = 600) -> bytes:
     out = io.BytesIO()
     Image.radial_gradient("L").resize((width, height)).convert("RGB").save(out, "JPEG")
     return out.getvalue()
-
-
-def upload(project, data: bytes, name: str) -> File:
-    return file_upload(project=project, content=ContentFile(data, name=name), filename=name, store=True)
 
 
 def test_findings_become_rekognition_labels_with_their_categories():
@@ -44,8 +40,8 @@ def test_findings_become_rekognition_labels_with_their_categories():
 def test_an_innocent_image_is_checked_and_kept(team):
     team.project.moderation = "remove"
     team.project.save(update_fields=["moderation"])
-    photo = upload(team.project, jpeg(), "landscape.jpg")
-    upload(team.project, b"not an image", "notes.txt")  # moderation looks at images only
+    photo = make_file(team.project, name="landscape.jpg", data=jpeg())
+    make_file(team.project, name="notes.txt", data=b"not an image")  # moderation looks at images only
     outbox_relay()
     [run] = AddonRun.objects.all()
     assert (run.addon, run.params) == (MODERATION, {"action": "remove"})
@@ -57,10 +53,10 @@ def test_an_innocent_image_is_checked_and_kept(team):
 
 
 def test_moderation_over_rest_takes_images_and_no_params(team):
-    text = upload(team.project, b"words", "a.txt")
+    text = make_file(team.project, data=b"words")
     with pytest.raises(AddonError, match="looks at images"):
         addon_execute(project=team.project, file=text, addon=MODERATION, params={})
-    photo = upload(team.project, jpeg(64, 64), "p.jpg")
+    photo = make_file(team.project, name="p.jpg", data=jpeg(64, 64))
     with pytest.raises(AddonError, match="takes no params"):
         addon_execute(project=team.project, file=photo, addon=MODERATION, params={"x": 1})
     run = addon_execute(project=team.project, file=photo, addon=MODERATION, params={})
@@ -68,7 +64,7 @@ def test_moderation_over_rest_takes_images_and_no_params(team):
 
 
 def test_an_undecodable_image_is_an_error_not_a_retry(team):
-    photo = upload(team.project, jpeg(64, 64), "p.jpg")
+    photo = make_file(team.project, name="p.jpg", data=jpeg(64, 64))
     run = addon_execute(project=team.project, file=photo, addon=MODERATION, params={})
     from files.storage.backends import storage_for
 

@@ -5,19 +5,18 @@ import io
 from datetime import timedelta
 
 import pytest
-from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from files.addons import clamav
 from files.addons.runs import CLAMAV, AddonError, addon_execute, addon_run, addon_status, addon_sweep
 from files.models import AddonRun, Event, File
 from files.outbox.relay import outbox_relay
-from files.services import file_upload
 from tests.clamd import EICAR
+from tests.factories import make_file
 
 
 def upload(project, data: bytes = EICAR, name: str = "eicar.com") -> File:
-    return file_upload(project=project, content=ContentFile(data, name=name), filename=name, store=True)
+    return make_file(project, name=name, data=data)
 
 
 def protect(project, mode: str) -> None:

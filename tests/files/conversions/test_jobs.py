@@ -17,7 +17,7 @@ from files.conversions import jobs
 from files.conversions.paths import PathProblem, parse
 from files.models import Conversion, Event, File, Group
 from projects.services import project_create
-from tests.factories import UserFactory
+from tests.factories import UserFactory, make_file
 from tests.files.conversions.samples import mp4, odt, pdf
 
 Status = Conversion.Status
@@ -26,10 +26,6 @@ Status = Conversion.Status
 @pytest.fixture
 def project(db):
     return project_create(owner=UserFactory(), name="conversions")
-
-
-def upload(project, name: str, data: bytes) -> File:
-    return services.file_upload(project=project, content=ContentFile(data, name=name), filename=name, store=True)
 
 
 def run(conversion: Conversion) -> Conversion:
@@ -53,7 +49,7 @@ def probe(data: bytes, entries: str) -> str:
 
 
 def test_odt_becomes_a_pdf_file_of_the_project_with_its_upload_event(project, django_capture_on_commit_callbacks):
-    source = upload(project, "letter.odt", odt("Dear Filedock,", "convert me."))
+    source = make_file(project, name="letter.odt", data=odt("Dear Filedock,", "convert me."))
     with django_capture_on_commit_callbacks(execute=True):
         created = jobs.conversions_create(
             project=project, kind="document", paths=[f"{source.uuid}/document/-/format/pdf/"]
@@ -70,7 +66,7 @@ def test_odt_becomes_a_pdf_file_of_the_project_with_its_upload_event(project, dj
 
 
 def test_pdf_page_becomes_a_png_of_that_page(project):
-    source = upload(project, "three.pdf", pdf(3))
+    source = make_file(project, name="three.pdf", data=pdf(3))
     created = jobs.conversions_create(
         project=project, kind="document", paths=[f"{source.uuid}/document/-/format/png/-/page/2/"]
     )
@@ -81,7 +77,7 @@ def test_pdf_page_becomes_a_png_of_that_page(project):
 
 
 def test_multipage_pdf_to_jpg_is_a_zip_of_pages_and_with_save_in_group_a_group_too(project):
-    source = upload(project, "three.pdf", pdf(3))
+    source = make_file(project, name="three.pdf", data=pdf(3))
     created = jobs.conversions_create(
         project=project, kind="document", paths=[f"{source.uuid}/document/-/format/jpg/"], save_in_group="1"
     )
@@ -97,7 +93,7 @@ def test_multipage_pdf_to_jpg_is_a_zip_of_pages_and_with_save_in_group_a_group_t
 
 
 def test_page_past_the_end_fails_with_a_clear_error(project):
-    source = upload(project, "two.pdf", pdf(2))
+    source = make_file(project, name="two.pdf", data=pdf(2))
     created = jobs.conversions_create(
         project=project, kind="document", paths=[f"{source.uuid}/document/-/format/png/-/page/5/"]
     )
@@ -107,7 +103,7 @@ def test_page_past_the_end_fails_with_a_clear_error(project):
 
 
 def test_broken_document_fails_with_a_clear_error(project):
-    source = upload(project, "broken.docx", b"PK\x03\x04 this is not really a docx" * 20)
+    source = make_file(project, name="broken.docx", data=b"PK\x03\x04 this is not really a docx" * 20)
     created = jobs.conversions_create(project=project, kind="document", paths=[f"{source.uuid}/document/-/format/pdf/"])
     conversion = run(created.conversions[0])
     assert conversion.status == Status.FAILED
@@ -117,7 +113,7 @@ def test_broken_document_fails_with_a_clear_error(project):
 
 def test_time_limit_kills_the_tool_and_fails_the_job(project, settings):
     settings.FILEDOCK_CONVERSION_TIME_LIMIT = 0.5
-    source = upload(project, "long.mp4", mp4(seconds=30, size="640x480"))
+    source = make_file(project, name="long.mp4", data=mp4(seconds=30, size="640x480"))
     created = jobs.conversions_create(project=project, kind="video", paths=[f"{source.uuid}/video/-/format/webm/"])
     conversion = run(created.conversions[0])
     assert conversion.status == Status.FAILED
@@ -125,7 +121,7 @@ def test_time_limit_kills_the_tool_and_fails_the_job(project, settings):
 
 
 def test_mp4_becomes_a_sized_webm_with_thumbnails_in_the_group_given_out(project):
-    source = upload(project, "clip.mp4", mp4(seconds=2))
+    source = make_file(project, name="clip.mp4", data=mp4(seconds=2))
     path = f"{source.uuid}/video/-/format/webm/-/size/160x160/add_padding/-/quality/lighter/-/thumbs~3/"
     created = jobs.conversions_create(project=project, kind="video", paths=[path])
     given = created.conversions[0].thumbnails_group_id
@@ -142,7 +138,7 @@ def test_mp4_becomes_a_sized_webm_with_thumbnails_in_the_group_given_out(project
 
 
 def test_cut_takes_the_part_asked_for(project):
-    source = upload(project, "clip.mp4", mp4(seconds=4))
+    source = make_file(project, name="clip.mp4", data=mp4(seconds=4))
     created = jobs.conversions_create(project=project, kind="video", paths=[f"{source.uuid}/video/-/cut/0:01/1.5/"])
     conversion = run(created.conversions[0])
     assert conversion.status == Status.FINISHED, conversion.error
@@ -151,9 +147,9 @@ def test_cut_takes_the_part_asked_for(project):
 
 
 def test_bad_paths_are_problems_and_good_ones_jobs(project):
-    document = upload(project, "letter.odt", odt("hi"))
-    image = upload(project, "a.txt", b"plain text is a document")
-    other = upload(project_create(owner=UserFactory(), name="other"), "x.odt", odt("x"))
+    document = make_file(project, name="letter.odt", data=odt("hi"))
+    image = make_file(project, data=b"plain text is a document")
+    other = make_file(project_create(owner=UserFactory(), name="other"), name="x.odt", data=odt("x"))
     paths = [
         f"{document.uuid}/document/-/format/pdf/",
         f"{document.uuid}/document/-/format/mp3/",
@@ -191,7 +187,7 @@ def test_video_paths_parse_as_pyuploadcare_writes_them():
 
 
 def test_a_second_message_for_a_running_or_finished_job_does_nothing(project):
-    source = upload(project, "letter.odt", odt("once"))
+    source = make_file(project, name="letter.odt", data=odt("once"))
     conversion = jobs.conversions_create(
         project=project, kind="document", paths=[f"{source.uuid}/document/"]
     ).conversions[0]
@@ -204,7 +200,7 @@ def test_a_second_message_for_a_running_or_finished_job_does_nothing(project):
 
 
 def test_a_job_whose_result_was_written_by_a_dead_attempt_finishes_without_converting_again(project):
-    source = upload(project, "letter.odt", odt("once"))
+    source = make_file(project, name="letter.odt", data=odt("once"))
     conversion = jobs.conversions_create(
         project=project, kind="document", paths=[f"{source.uuid}/document/"]
     ).conversions[0]
@@ -218,7 +214,7 @@ def test_a_job_whose_result_was_written_by_a_dead_attempt_finishes_without_conve
 
 
 def test_sweep_resends_lost_and_abandoned_jobs(project, broker_queue):
-    source = upload(project, "letter.odt", odt("lost"))
+    source = make_file(project, name="letter.odt", data=odt("lost"))
     old = timezone.now() - timedelta(minutes=5)
     lost = jobs.conversions_create(project=project, kind="document", paths=[f"{source.uuid}/document/"]).conversions[0]
     Conversion.objects.filter(pk=lost.pk).update(next_attempt_at=old, created_at=old)
@@ -233,8 +229,8 @@ def test_sweep_resends_lost_and_abandoned_jobs(project, broker_queue):
 
 
 def test_missing_tool_is_a_problem_naming_what_to_install(project, monkeypatch, tmp_path):
-    document = upload(project, "letter.odt", odt("hi"))
-    clip = upload(project, "clip.mp4", mp4(seconds=1))
+    document = make_file(project, name="letter.odt", data=odt("hi"))
+    clip = make_file(project, name="clip.mp4", data=mp4(seconds=1))
     monkeypatch.setenv("PATH", str(tmp_path))  # a server without LibreOffice and ffmpeg
     created = jobs.conversions_create(project=project, kind="document", paths=[f"{document.uuid}/document/"])
     assert "apt-get install libreoffice-writer-nogui" in created.problems[f"{document.uuid}/document/"]
@@ -248,7 +244,7 @@ def test_missing_tool_is_a_problem_naming_what_to_install(project, monkeypatch, 
 def test_linked_images_in_a_document_are_not_fetched_by_libreoffice(project, httpserver):
     httpserver.expect_request("/x.png").respond_with_data(b"", status=404)
     page = f'<html><body><p>hello</p><img src="{httpserver.url_for("/x.png")}"></body></html>'
-    source = upload(project, "page.html", page.encode())
+    source = make_file(project, name="page.html", data=page.encode())
     conversion = run(
         jobs.conversions_create(project=project, kind="document", paths=[f"{source.uuid}/document/"]).conversions[0]
     )
@@ -257,6 +253,6 @@ def test_linked_images_in_a_document_are_not_fetched_by_libreoffice(project, htt
 
 
 def test_a_bad_store_value_is_refused(project):
-    source = upload(project, "letter.odt", odt("hi"))
+    source = make_file(project, name="letter.odt", data=odt("hi"))
     with pytest.raises(PathProblem, match="store is"):
         jobs.conversions_create(project=project, kind="document", paths=[f"{source.uuid}/document/"], store="maybe")

@@ -5,7 +5,6 @@ import subprocess
 from datetime import timedelta
 
 import pytest
-from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from files import services
@@ -14,7 +13,7 @@ from files.media import analysis
 from files.models import Event, File
 from files.services import MEDIA_ANALYSE_TASK
 from projects.services import project_create
-from tests.factories import UserFactory
+from tests.factories import UserFactory, make_file
 
 
 @pytest.fixture
@@ -31,7 +30,7 @@ def mp4_bytes(tmp_path_factory) -> bytes:
 
 
 def upload(project, data: bytes, name: str = "clip.mp4") -> File:
-    return services.file_upload(project=project, content=ContentFile(data, name=name), filename=name, store=False)
+    return make_file(project, name=name, data=data, store=False)
 
 
 def test_analysing_twice_writes_and_announces_once(project, mp4_bytes):

@@ -2,21 +2,20 @@
 under the pattern's key, public or not, and every refusal is a 400 naming its field."""
 
 import pytest
-from django.core.files.base import ContentFile
 from django.urls import reverse
 
 from files import remote_copy
 from files.models import File
-from files.services import file_delete, file_upload
+from files.services import file_delete
 from projects.models import Project
-from tests.factories import make_bucket
+from tests.factories import make_bucket, make_file
 from tests.helpers import png_bytes, renderers_busy, s3
 
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
 
 
 def upload(project, name="report.final.txt", data=b"hello bucket") -> File:
-    return file_upload(project=project, content=ContentFile(data, name=name), filename=name, store=True)
+    return make_file(project, name=name, data=data)
 
 
 def public(endpoint: str, bucket: str, key: str) -> bool:
