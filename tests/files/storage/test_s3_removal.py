@@ -5,13 +5,12 @@ from datetime import timedelta
 
 import boto3
 import pytest
-from django.core.files.base import ContentFile
 from django.utils import timezone
 
-from files import services
 from files.models import File
 from files.storage import expiry
 from projects.services import project_delete, project_purge
+from tests.factories import make_file
 
 
 def keys_in(s3_storage) -> set[str]:
@@ -27,13 +26,9 @@ def keys_in(s3_storage) -> set[str]:
 
 
 def upload(project, name, *, store=False, age=timedelta(0)) -> File:
-    file = services.file_upload(
-        project=project, content=ContentFile(b"bytes of " + name.encode(), name=name), filename=name, store=store
+    return make_file(
+        project, name=name, data=b"bytes of " + name.encode(), store=store, uploaded_at=timezone.now() - age
     )
-    if age:
-        File.objects.filter(pk=file.pk).update(datetime_uploaded=timezone.now() - age)
-        file.refresh_from_db()
-    return file
 
 
 @pytest.mark.parametrize("run", ["batch", "run"])
