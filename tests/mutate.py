@@ -103,7 +103,9 @@ def run(module: str, tests: list[str]) -> tuple[int, int, list[str]] | None:
         + f"only_mutate={module}\n"
         + "also_copy=\n"
         + "".join(f"    {path}\n" for path in ALSO_COPY)
-        + "pytest_add_cli_args=-p no:randomly -q --reuse-db\n"
+        # One argument a line: mutmut reads a one-line value as a single argument, and pytest took
+        # "-p no:randomly -q --reuse-db" as one plugin name, so --reuse-db never reached pytest-django.
+        + "pytest_add_cli_args=\n    --reuse-db\n"
         + "pytest_add_cli_args_test_selection=\n"
         + "".join(f"    {path}\n" for path in tests)
     )
@@ -114,18 +116,22 @@ def run(module: str, tests: list[str]) -> tuple[int, int, list[str]] | None:
         "DATABASE_URL": os.environ.get("MUTATE_DATABASE_URL", "postgres://root@127.0.0.1:5432/") + dbname,
     }
     # --reuse-db lets every mutant's run share one test database; drop last time's, whose schema may be old.
+    # A kept database leaves pytest-django's renamed settings in place, so each later session in mutmut's
+    # process keeps one more, test_test_<name> and so on (the mutants' runs share the last): drop them all.
     database = environment["DATABASE_URL"].rpartition("/")[0] + "/postgres"
-    subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            f"import psycopg; psycopg.connect({database!r}, autocommit=True).execute("
-            f"'DROP DATABASE IF EXISTS test_{dbname}')",
-        ],
-        check=True,
+    drop = (
+        "import psycopg\n"
+        f"server = psycopg.connect({database!r}, autocommit=True)\n"
+        f"query = 'SELECT datname FROM pg_database WHERE datname ~ %s', [{f'^(test_)+{dbname}$'!r}]\n"
+        "for (name,) in server.execute(*query).fetchall():\n"
+        "    server.execute(f'DROP DATABASE \"{name}\"')\n"
     )
+    subprocess.run([sys.executable, "-c", drop], check=True)
     mutmut = str(Path(sys.executable).with_name("mutmut"))
-    if subprocess.run([mutmut, "run"], cwd=work, env=environment, check=False).returncode:
+    # One mutant at a time: the mutants' runs share that one test database. Two at once (mutmut's
+    # default, a child per core) without --reuse-db created and dropped it under each other, and a
+    # run that lost it failed before any test ran, counted as a kill whatever the mutant was.
+    if subprocess.run([mutmut, "run", "--max-children", "1"], cwd=work, env=environment, check=False).returncode:
         return None
     listing = subprocess.run(
         [mutmut, "results", "--all", "true"], cwd=work, env=environment, capture_output=True, text=True
