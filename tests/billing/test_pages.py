@@ -225,6 +225,16 @@ def test_downgrading_from_the_page_is_scheduled(login, owner, plans):
     assert "Keep Pro" in login(owner).get(reverse("billing:plan")).content.decode()
 
 
+def test_a_plan_in_another_currency_is_refused_with_the_reason_on_the_page(login, owner, plans):
+    services.subscription_assign(subscription=services.subscription_ensure(account=owner), plan=plans.pro)
+    plans.business.currency = "EUR"
+    plans.business.save()
+    response = login(owner).post(reverse("billing:plan"), _confirmed(owner, "business"), follow=True)
+    assert response.redirect_chain[-1][0] == reverse("billing:plan")
+    assert "Plans are billed in USD; this one is in EUR." in response.content.decode()
+    assert Subscription.objects.get(account=owner).plan == plans.pro
+
+
 @pytest.mark.parametrize("slug", ["hidden", "nope", ""])
 def test_a_plan_that_is_not_offered_changes_nothing(login, owner, plans, slug):
     response = login(owner).post(reverse("billing:plan"), {"plan": slug}, follow=True)

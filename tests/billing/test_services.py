@@ -3,18 +3,18 @@ from datetime import date
 import pytest
 from django.conf import settings
 from django.core import mail
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.test import override_settings
 from django.urls import reverse
 
 from accounts.models import AuditEvent
 from billing import metering, services, tasks
-from billing.models import Invoice, InvoiceLine, Subscription, UsageAlert
+from billing.models import Invoice, InvoiceLine, Plan, Subscription, UsageAlert
 from billing.money import format_money
 from billing.periods import today
 from billing.services import proration_cents, subscription_change_plan, subscription_renew
 from projects.services import project_create
-from tests.factories import UserFactory
+from tests.factories import UserFactory, make_plan
 
 NOV_1, NOV_16, DEC_1, JAN_1 = date(2026, 11, 1), date(2026, 11, 16), date(2026, 12, 1), date(2027, 1, 1)
 
@@ -133,6 +133,45 @@ def test_a_plan_in_another_currency_cannot_replace_a_paid_plan(account, plans):
     plans.business.save()
     with pytest.raises(ValidationError):
         subscription_change_plan(account=account, plan=plans.business, day=NOV_16)
+
+
+def test_a_plan_at_the_same_price_takes_effect_at_once_without_a_charge(account, plans):
+    team = make_plan("team", plans.pro.price_cents)
+    _subscribe(account, plans.pro)
+
+    preview = services.plan_change_preview(account=account, plan=team, day=NOV_16)
+    change = subscription_change_plan(account=account, plan=team, day=NOV_16)
+
+    assert (preview.kind, preview.charge_cents, preview.effective) == ("switch", 0, NOV_16)
+    assert (change.kind, change.charge_cents, change.effective) == ("switch", 0, NOV_16)
+    subscription = Subscription.objects.get(account=account)
+    assert (subscription.plan, subscription.pending_plan) == (team, None)
+    assert not Invoice.objects.exists()
+    logged = AuditEvent.objects.get(action="plan.changed", actor=account).details
+    assert logged == {"from": "Pro", "to": "Team", "change": "switch", "starts": "2026-11-16"}
+
+
+def test_an_upgrade_worth_less_than_half_a_cent_is_an_upgrade_that_charges_nothing(account, plans):
+    # One cent a month more, on the last of 30 days: 1 × 1 / 30 = 0.03 cents, which rounds to 0.
+    plus = make_plan("plus", plans.pro.price_cents + 1)
+    _subscribe(account, plans.pro)
+    last_day = date(2026, 11, 30)
+
+    preview = services.plan_change_preview(account=account, plan=plus, day=last_day)
+    change = subscription_change_plan(account=account, plan=plus, day=last_day)
+
+    assert (preview.kind, preview.charge_cents) == ("upgrade", 0)
+    assert (change.kind, change.charge_cents, change.effective) == ("upgrade", 0, last_day)
+    assert Subscription.objects.get(account=account).plan == plus
+    assert not Invoice.objects.exists()  # no draft for a line of nothing
+    logged = AuditEvent.objects.get(action="plan.changed", actor=account).details
+    assert logged == {"from": "Pro", "to": "Plus", "change": "upgrade", "charge": "$0.00", "starts": "2026-11-30"}
+
+
+def test_with_no_plans_at_all_a_plan_change_tells_the_operator_to_create_one(account, plans):
+    Plan.objects.all().delete()
+    with pytest.raises(ImproperlyConfigured, match=r"^No billing plans exist; create one in admin\.$"):
+        services.subscription_ensure(account=account)
 
 
 # Invoices
@@ -345,6 +384,15 @@ def test_the_preview_matches_the_change_made(account, plans, pending, chosen, da
         change.effective,
     )
     assert preview.current == (plans.free if pending and day >= DEC_1 else plans.pro)
+    assert preview.plan == change.plan == plan  # what the confirmation and the page's message name
+
+
+def test_the_preview_of_an_upgrade_states_the_days_charged_and_the_day_the_next_invoice_is_issued(account, plans):
+    _subscribe(account, plans.pro)
+    preview = services.plan_change_preview(account=account, plan=plans.business, day=NOV_16)
+    assert (preview.kind, preview.plan, preview.current) == ("upgrade", plans.business, plans.pro)
+    assert (preview.charge_cents, preview.days, preview.period_days) == (3500, 15, 30)  # 7000 × 15 / 30
+    assert (preview.effective, preview.period_end) == (NOV_16, DEC_1)
 
 
 def test_the_invoice_job_renews_the_longest_due_first_into_the_month_it_is_run_for(account, plans):
