@@ -213,6 +213,18 @@ def test_a_free_account_gets_no_invoice(account, plans):
     assert not Invoice.objects.exists()
 
 
+def test_a_month_on_the_free_plan_after_paid_months_issues_no_invoice(account, plans):
+    """The renewal's count of invoices issued (the admin's "Renew" action reports it) leaves out
+    the invoices of earlier months."""
+    subscription = _subscribe(account, plans.pro, start=date(2026, 10, 1), end=NOV_1)
+    november = subscription_renew(subscription=subscription, day=NOV_16)
+    subscription_change_plan(account=account, plan=plans.free, day=NOV_16)
+
+    assert subscription_renew(subscription=subscription, day=DEC_1) == []
+    assert list(Invoice.objects.all()) == november
+    assert (november[0].period_start, november[0].total_cents) == (NOV_1, 2900)
+
+
 def test_months_missed_by_the_job_are_each_invoiced(account, plans):
     subscription = _subscribe(account, plans.pro)
     subscription_renew(subscription=subscription, day=date(2027, 1, 10))
@@ -239,6 +251,12 @@ def test_the_billing_details_are_copied_onto_the_invoice(account, plans):
     services.billing_details_save(account=account, name="Acme GmbH", country="DE", email="invoices@acme.example")
     services.invoice_issue(account=account, period_start=JAN_1, period_end=date(2027, 2, 1), plan=plans.pro)
     assert Invoice.objects.get(account=account, period_start=JAN_1).bill_to.endswith("\ninvoices@acme.example")
+
+
+def test_billing_details_of_a_name_and_a_country_alone_address_the_invoice_with_nothing_more(account, plans):
+    services.billing_details_save(account=account, name=" Acme GmbH ", country="de")
+    invoice = subscription_renew(subscription=_subscribe(account, plans.pro), day=DEC_1)[0]
+    assert invoice.bill_to == "Acme GmbH\nDE\npayer@example.com"
 
 
 def test_each_account_is_invoiced_on_its_own_invoice(account, plans):
@@ -289,6 +307,29 @@ def test_a_void_invoice_cannot_be_marked_paid(account, plans):
     services.invoice_void(invoice=invoice)
     services.invoice_mark_paid(invoice=invoice)
     assert (invoice.status, invoice.paid_at) == ("void", None)
+
+
+def test_a_paid_invoice_cannot_be_voided(account, plans):
+    invoice = subscription_renew(subscription=_subscribe(account, plans.pro), day=DEC_1)[0]
+    services.invoice_mark_paid(invoice=invoice)
+    services.invoice_void(invoice=invoice)
+    assert invoice.status == "paid" and invoice.paid_at is not None
+
+
+def test_marking_one_invoice_paid_or_void_leaves_the_other_accounts_invoices_open(account, plans):
+    others = [
+        subscription_renew(subscription=_subscribe(UserFactory(email=f"other{n}@example.com"), plans.pro), day=DEC_1)[0]
+        for n in range(2)
+    ]
+    mine = subscription_renew(subscription=_subscribe(account, plans.pro), day=DEC_1)[0]
+
+    services.invoice_mark_paid(invoice=mine)
+    services.invoice_void(invoice=others[0])
+
+    statuses = dict(Invoice.objects.values_list("account__email", "status"))
+    assert statuses == {"payer@example.com": "paid", "other0@example.com": "void", "other1@example.com": "open"}
+    others[1].refresh_from_db()
+    assert others[1].paid_at is None
 
 
 def test_the_invoice_task_renews_due_subscriptions(account, plans):
