@@ -19,7 +19,7 @@ from billing.periods import month_bounds, today
 from billing.quotas import check_upload
 from files.models import Event, File
 from files.outbox.relay import outbox_relay
-from projects.models import WebhookDelivery
+from projects.models import Membership, Project, Role, WebhookDelivery
 from projects.services import project_create, project_delete
 from projects.webhooks.delivery import webhook_delivery_attempt
 from tests.factories import UserFactory
@@ -160,6 +160,16 @@ def test_two_workers_checking_at_once_send_one_email(plans):
     assert len(mail.outbox) == 1
     assert UsageAlert.objects.count() == 2
     assert Event.objects.filter(type="project.usage_alert").count() == 2
+
+
+def test_only_the_projects_the_account_owns_hear_of_its_alerts(team, plans):
+    """Quotas are the owner's: a project the owner only helps on (as an admin) is another account's."""
+    elsewhere = Project.objects.get(memberships__user=team.outsider)
+    Membership.objects.create(project=elsewhere, user=team.owner, role=Role.ADMIN)
+    metering.usage_add(project_id=team.project.pk, api_calls=10)
+    services.usage_alerts_send(account=team.owner)
+    alerted = Event.objects.filter(type="project.usage_alert").values_list("project_id", flat=True)
+    assert sorted(alerted) == [team.project.pk, team.project.pk]  # at 80 and at 100 %
 
 
 # On the pages
