@@ -352,6 +352,11 @@ FILEDOCK_CLAMD_ADDRESS = env_str("FILEDOCK_CLAMD_ADDRESS", "/var/run/clamav/clam
 # The edge cache's purge endpoint (deploy/nginx.conf), e.g. http://127.0.0.1:8089/purge: with it,
 # the CDN records what the edge may keep and purges it when a file goes. Empty: no edge.
 FILEDOCK_EDGE_PURGE_URL = env_str("FILEDOCK_EDGE_PURGE_URL", "").rstrip("/")
+# The edge writes each multipart part's body to a file in FILEDOCK_EDGE_BODY_DIR and passes its path
+# with this secret (deploy/nginx.conf.template, rendered with the same two values). Empty: no edge,
+# every part body is read from the request. The folder must be on the storage root's filesystem.
+FILEDOCK_EDGE_SECRET = env_str("FILEDOCK_EDGE_SECRET", "")
+FILEDOCK_EDGE_BODY_DIR = Path(env_str("FILEDOCK_EDGE_BODY_DIR", "") or VAR_DIR / "edge-bodies")
 # Proxies in front that append the client's address to X-Forwarded-For (deploy/'s nginx: 1). The
 # per-address limits (logins, uploads, cache misses) and the audit log read the address from it.
 ALLAUTH_TRUSTED_PROXY_COUNT = env_int("FILEDOCK_TRUSTED_PROXY_COUNT", 0)

@@ -18,6 +18,7 @@ from files.models import File, FromUrlTask, MultipartUpload
 from files.services import file_lookup, file_upload_batch, resolve_store, validate_metadata
 from files.tags import TagError, tags_normalize
 from files.uploads.auth import check_signature, metadata_from, project_for
+from files.uploads.edge import edge_body, edge_body_removed
 from files.uploads.from_url import from_url_create
 from files.uploads.groups import group_create, group_lookup
 from files.uploads.multipart import (
@@ -79,7 +80,11 @@ def upload_endpoint(*methods: str):
 
 
 def _content_length(request) -> int:
-    value = request.META.get("CONTENT_LENGTH") or "0"
+    return _length(request.META.get("CONTENT_LENGTH"))
+
+
+def _length(value: str | None) -> int:
+    value = value or "0"
     if not (value.isascii() and value.isdigit()):
         raise errors.UploadError("PostRequestParserFailedError", 400, "HTTP POST request parsing failed.")
     return int(value)
@@ -144,16 +149,22 @@ def multipart_start_view(request):
     return JsonResponse({"uuid": str(upload.uuid), "parts": parts})
 
 
+@edge_body_removed
 @upload_rate_limit  # per client address: a part URL carries no public key
 @upload_endpoint("PUT", "POST")
 def multipart_part(request, upload_uuid, index):
+    edge = edge_body(request)  # behind deploy/'s nginx the body is a file it wrote
     if not part_check_token(upload_uuid, index, request.GET.get("token", "")):
         raise errors.UploadError("AccessTokenInvalidError", 403, "Invalid token. Reason: bad or expired part URL.")
     upload = MultipartUpload.objects.select_related("project").filter(uuid=upload_uuid).first()
     if upload is None:
         raise errors.UploadError("MultipartFileNotFoundError", 404, "File is not found.")
-    length = _content_length(request)
-    multipart_part_write(upload=upload, index=index, stream=request, length=length)
+    if edge is None:
+        multipart_part_write(upload=upload, index=index, stream=request, length=_content_length(request))
+    else:
+        length = _length(edge.declared_length)
+        with edge.open() as body:
+            multipart_part_write(upload=upload, index=index, stream=body, length=length)
     return HttpResponse(status=200)
 
 
