@@ -132,10 +132,11 @@ print(json.dumps({"public_key": project.public_key, "delivery_secret": secret}))
 
 
 class Edge:
-    """nginx running deploy/'s configuration in front of gunicorn on `app_port`, on free ports."""
+    """nginx running deploy/'s configuration in front of gunicorn on `app_port`, on free ports.
+    `edge_secret`: FILEDOCK_EDGE_SECRET, as gunicorn's environment has it (for part PUTs)."""
 
-    def __init__(self, tmp: Path, media: Path):
-        self.tmp, self.media = tmp, media
+    def __init__(self, tmp: Path, media: Path, edge_secret: str = "bench-" + "e" * 32):
+        self.tmp, self.media, self.edge_secret = tmp, media, edge_secret
         self.ports = {name: free_port() for name in ("dashboard", "cdn", "origin", "purge")}
         self.proc = None
 
@@ -157,6 +158,8 @@ class Edge:
             "NGINX_CACHE_KEYS_ZONE": "1m",
             "NGINX_CACHE_SIZE": "1g",
             "FILEDOCK_MEDIA_ROOT": str(self.media),
+            "FILEDOCK_EDGE_SECRET": self.edge_secret,
+            "FILEDOCK_EDGE_BODY_DIR": str(self.media.parent / "edge-bodies"),  # the storage's filesystem
             **{f"NGINX_{name.upper()}_LISTEN": f"127.0.0.1:{port}" for name, port in self.ports.items()},
         }
         rendered = subprocess.run(

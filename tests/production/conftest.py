@@ -1,6 +1,8 @@
 """The production stack, started as the README tells operators to: gunicorn, a Celery worker and
 beat on `config.settings.production`, PostgreSQL (a database of its own, migrated), Redis (a
-redis-server of its own), files in S3 (moto_server) and nginx from deploy/ in front.
+redis-server of its own), files in S3 (moto_server) and nginx from deploy/ in front. `local_stack`
+is the same with files on local disk (sent by nginx with X-Accel-Redirect), started only for the
+tests that ask for it.
 
 Once per test process (each pytest-xdist worker that runs a stack test starts its own stack); every
 process is stopped and the database dropped at the end. The Redis is a server of the stack's own,
@@ -9,6 +11,7 @@ not a db number on the shared one: two stacks flushing one db lost each other's 
 
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -55,14 +58,23 @@ call_command("bootstrap", email="operator@example.com", password="operator-pass-
 """
 
 
+EDGE_SECRET = secrets.token_urlsafe(32)
+
+
 @dataclass
 class Stack:
     dashboard: str  # http://127.0.0.1:port, the dashboard and both APIs through nginx
     cdn: str  # http://127.0.0.1:port/, the CDN's own origin through the edge cache
     purge: str  # the purge endpoint Django calls (FILEDOCK_EDGE_PURGE_URL)
+    app: str  # gunicorn itself, which only nginx should reach
     env: dict
     keys: dict  # the bootstrap command's output: public_key, secret_key, ...
     tmp: Path
+
+    @property
+    def edge_bodies(self) -> Path:
+        """Where nginx writes multipart part bodies (FILEDOCK_EDGE_BODY_DIR)."""
+        return Path(self.env["FILEDOCK_EDGE_BODY_DIR"])
 
     def shell(self, code: str) -> str:
         """Runs `manage.py shell -c code` on the production settings; returns what it printed."""
@@ -144,12 +156,29 @@ def render_nginx(tmp: Path, values: dict) -> Path:
 @pytest.fixture(scope="session")
 def stack(moto_endpoint):
     with redis_server() as redis_url:
-        yield from _started(moto_endpoint, redis_url)
+        yield from _started(redis_url, _s3_storage(moto_endpoint))
 
 
-def _started(moto_endpoint: str, redis_url: str):
-    tmp = Path(tempfile.mkdtemp(prefix="filedock-production-"))
-    database = f"filedock_production_{os.getpid()}"
+@pytest.fixture(scope="session")
+def local_stack():
+    with redis_server() as redis_url:
+        yield from _started(redis_url, {"FILEDOCK_CDN_X_ACCEL_PREFIX": "/_protected/"}, label="local")
+
+
+def _s3_storage(moto_endpoint: str) -> dict:
+    return {
+        "FILEDOCK_S3_BUCKET": new_bucket(moto_endpoint, "production"),
+        "FILEDOCK_S3_ENDPOINT_URL": moto_endpoint,
+        "FILEDOCK_S3_REGION": S3_REGION,
+        "FILEDOCK_S3_ACCESS_KEY": S3_KEY,
+        "FILEDOCK_S3_SECRET_KEY": S3_SECRET,
+    }
+
+
+def _started(redis_url: str, storage: dict, label: str = "s3"):
+    """`storage`: the settings that choose where files go."""
+    tmp = Path(tempfile.mkdtemp(prefix=f"filedock-production-{label}-"))
+    database = f"filedock_production_{label}_{os.getpid()}"
     with psycopg.connect(SERVER + "postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{database}"')
@@ -164,13 +193,11 @@ def _started(moto_endpoint: str, redis_url: str):
         FILEDOCK_CDN_BASE=cdn,
         FILEDOCK_EDGE_PURGE_URL=purge,
         FILEDOCK_TRUSTED_PROXY_COUNT="1",  # the README's production line: nginx in front
-        FILEDOCK_S3_BUCKET=new_bucket(moto_endpoint, "production"),
-        FILEDOCK_S3_ENDPOINT_URL=moto_endpoint,
-        FILEDOCK_S3_REGION=S3_REGION,
-        FILEDOCK_S3_ACCESS_KEY=S3_KEY,
-        FILEDOCK_S3_SECRET_KEY=S3_SECRET,
+        FILEDOCK_EDGE_SECRET=EDGE_SECRET,
+        FILEDOCK_EDGE_BODY_DIR=str(tmp / "edge-bodies"),  # beside media/: one filesystem
         DJANGO_LOG_LEVEL="INFO",
         FILEDOCK_WEBHOOK_TIMEOUT="4",
+        **storage,
     )
     processes = Processes(tmp)
     try:
@@ -217,6 +244,8 @@ def _started(moto_endpoint: str, redis_url: str):
                 "NGINX_CACHE_KEYS_ZONE": "1m",
                 "NGINX_CACHE_SIZE": "256m",
                 "FILEDOCK_MEDIA_ROOT": str(tmp / "media"),
+                "FILEDOCK_EDGE_SECRET": EDGE_SECRET,
+                "FILEDOCK_EDGE_BODY_DIR": env["FILEDOCK_EDGE_BODY_DIR"],
             },
         )
         nginx = processes.start(
@@ -224,7 +253,8 @@ def _started(moto_endpoint: str, redis_url: str):
         )
         wait_for(lambda: answers(f"{dashboard}/healthz", nginx, "nginx"), timeout=60, what="nginx")
         wait_for(lambda: answers(f"{dashboard}/healthz", gunicorn, "gunicorn"), timeout=60, what="gunicorn")
-        yield Stack(dashboard=dashboard, cdn=cdn, purge=purge, env=env, keys=keys, tmp=tmp)
+        app = f"http://127.0.0.1:{ports['app']}"
+        yield Stack(dashboard=dashboard, cdn=cdn, purge=purge, app=app, env=env, keys=keys, tmp=tmp)
     finally:
         processes.stop()
         with psycopg.connect(SERVER + "postgres", autocommit=True) as conn:
