@@ -6,6 +6,9 @@
   buffers, the latter being what gunicorn's sync worker uses) and pwrite()-ing it at the part's offset;
 - the same as a bare WSGI app on gunicorn (one sync worker): gunicorn's body reading, no Django;
 - the same app on granian (one worker), which reads the socket in Rust: would another server lift it?
+- nginx writing each body to a file in front of gunicorn running `edge_application`, a bare WSGI
+  app that copies the file into place with copy_file_range and removes it: the ceiling of
+  deploy/'s part location (files/uploads/edge.py does that work plus Filedock's checks).
 """
 
 import os
@@ -60,6 +63,71 @@ def nginx_sink(work: Path, source: Path, put_parts, part: int, buffer: str = "1m
         whole = best_of(curl, 2)
     assert not any(body_dir.iterdir()), "nginx left body files behind"
     return parts, whole
+
+
+EDGE_SINK = """
+    server {{
+        listen 127.0.0.1:{port};
+        client_max_body_size 0;
+        location / {{
+            client_body_in_file_only clean;
+            client_body_buffer_size 256k;  # as deploy/ sets it
+            client_body_temp_path {body_dir};
+            proxy_pass http://127.0.0.1:{app};
+            proxy_http_version 1.1;
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
+            proxy_set_header X-Body-File $request_body_file;
+        }}
+    }}
+"""
+
+
+def edge_application(environ, start_response):
+    """The bare app behind EDGE_SINK: the body file nginx wrote, copied into BENCH_SINK_FILE at the
+    part's offset in the kernel (copy_file_range, as files/uploads/multipart.py does) and removed."""
+    if environ["REQUEST_METHOD"] == "PUT":
+        index = int(environ["PATH_INFO"].strip("/").rsplit("/", 1)[-1])
+        offset = index * int(os.environ["BENCH_PART"])
+        source = os.open(environ["HTTP_X_BODY_FILE"], os.O_RDONLY)
+        target = os.open(os.environ["BENCH_SINK_FILE"], os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            length, done = os.fstat(source).st_size, 0
+            while done < length:
+                done += os.copy_file_range(source, target, length - done, None, offset + done)
+        finally:
+            os.close(source)
+            os.close(target)
+        os.unlink(environ["HTTP_X_BODY_FILE"])
+    start_response("200 OK", [("Content-Length", "0")])
+    return [b""]
+
+
+def nginx_app_sink(work: Path, source: Path, put_parts, part: int) -> float:
+    """Seconds for nginx writing the body in front of gunicorn (one sync worker) running
+    edge_application to take every part with the bench's client."""
+    port, data, body_dir = free_port(), work / "edge-sink.bin", work / "edge_sink_body"
+    body_dir.mkdir(exist_ok=True)
+    env = {**os.environ, "BENCH_SINK_FILE": str(data), "BENCH_PART": str(part)}
+    argv = ["-m", "gunicorn", "--chdir", str(ROOT / "bench"), "upload_ceilings:edge_application"]
+    proc = subprocess.Popen(
+        [PYTHON, *argv, "-b", f"127.0.0.1:{port}", "-w", "1", "--log-level", "warning"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        wait_for(lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close() is None, what="edge app")
+        with Nginx(work / "nginx-edge-sink", EDGE_SINK, app=port, body_dir=body_dir) as nginx:
+            seconds = best_of(lambda: fresh_parts(put_parts, nginx.port, source, part, data), 2)
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(30)
+    assert data.stat().st_size == source.stat().st_size
+    assert not any(body_dir.iterdir()), "body files left behind"
+    data.unlink()
+    return seconds
 
 
 def raw_sink(work: Path, source: Path, put_parts, part: int, recv_size: int) -> float:

@@ -9,6 +9,11 @@ sendfile() (what the server sustains, the client costing next to nothing), then 
 for each and for `cp` of the same file on the same disk, and the largest RSS growth of any server
 process during the uploads.
 
+Then the same uploads behind the edge of deploy/ (its template rendered by deploy/render.py, as
+bench/cdn_serve.py runs it), on a second gunicorn of the same settings plus FILEDOCK_EDGE_SECRET:
+nginx reads each part's body into a file and Django copies it into place (files/uploads/edge.py).
+Its RSS growth is measured on its own gunicorn's workers, and nginx's beside it.
+
 `cp` reads and writes the page cache, so it measures memory bandwidth, not the disk: a ratio
 against it is a hard bar for anything that crosses a socket.
 
@@ -21,6 +26,7 @@ memory the guest has touched. Its speed is printed: it is what the first run wou
 """
 
 import argparse
+import filecmp
 import http.client
 import json
 import os
@@ -33,11 +39,24 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import PeakSampler, Server, bootstrap, header, production_env, redis_server, row, scratch_database, workdir
-from upload_ceilings import nginx_sink, raw_sink, wsgi_sink
+from cdn_serve import Edge
+from harness import (
+    PeakSampler,
+    Server,
+    bootstrap,
+    header,
+    production_env,
+    redis_server,
+    row,
+    scratch_database,
+    tree_pids,
+    workdir,
+)
+from upload_ceilings import nginx_app_sink, nginx_sink, raw_sink, wsgi_sink
 
 # One client address sends every request: the Upload API's rate limits would measure themselves.
 PART = 5 * 1024 * 1024
+EDGE_SECRET = "bench-" + "e" * 32
 
 
 BALLAST = 6  # uploads' worth of memory touched before timing: the kept uploads and what the ceilings write
@@ -134,6 +153,53 @@ def tuspy_upload(server: Server, keys: dict, source: Path, chunk_size: int = PAR
     return uploader.url.rstrip("/").rsplit("/", 1)[-1]
 
 
+class EdgeFront:
+    """The dashboard server of the edge, as raw_upload and pyuploadcare_upload address a server."""
+
+    def __init__(self, edge: Edge):
+        self.port = edge.ports["dashboard"]
+        self.base = f"http://127.0.0.1:{self.port}"
+
+
+def behind_edge(env: dict, work: Path, keys: dict, source: Path) -> dict:
+    """The plain client's upload (best of two, with its split) and pyuploadcare's through deploy/'s
+    nginx in front of a gunicorn of its own; the RSS growth of its processes and of nginx's."""
+    edge = Edge(work / "edge", work / "media", edge_secret=EDGE_SECRET)
+    edge_env = {**env, "FILEDOCK_EDGE_SECRET": EDGE_SECRET, "FILEDOCK_EDGE_BODY_DIR": str(work / "edge-bodies")}
+    with Server(edge_env, workers=2, threads=1) as server:
+        edge.start(server.port)
+        try:
+            front = EdgeFront(edge)
+            warm = work / "warm.bin"
+            raw_upload(front, keys["public_key"], warm)  # warm-up: imports, connections
+            sampler, nginx_sampler = PeakSampler(server.pids()), PeakSampler(tree_pids(edge.proc.pid))
+            sampler.start()
+            nginx_sampler.start()
+            splits = [{}, {}]
+            raw = [
+                (*timed(lambda: raw_upload(front, keys["public_key"], source, split)), i)
+                for i, split in enumerate(splits)
+            ]
+            client_seconds, client_uuid = timed(lambda: pyuploadcare_upload(front, keys, source))
+            growth_kib, nginx_kib = sampler.stop(), nginx_sampler.stop()
+            leftovers = list((work / "edge-bodies").iterdir())
+        finally:
+            edge.stop()
+    seconds, uuid, best = min(raw)
+    for kept in (uuid, client_uuid):
+        stored = next((work / "media" / "files").glob(f"*/{kept}"))
+        assert filecmp.cmp(stored, source, shallow=False), kept
+        stored.unlink()
+    assert not leftovers, f"body files left behind: {leftovers}"
+    return {
+        "seconds": seconds,
+        "split": splits[best],
+        "client_seconds": client_seconds,
+        "growth_kib": growth_kib,
+        "nginx_kib": nginx_kib,
+    }
+
+
 def timed(fn) -> tuple[float, str]:
     started = time.perf_counter()
     result = fn()
@@ -188,9 +254,13 @@ def main() -> None:
             for uuid in (raw_uuid, client_uuid, tus_uuid):
                 stored = next((work / "media" / "files").glob(f"*/{uuid}"))
                 assert stored.stat().st_size == size, f"{uuid}: stored size differs"
+                stored.unlink()  # its pages freed for the next uploads, as the ballast's were (pretouch)
+
+            edge = behind_edge(env, work, keys, source)
 
             # Ceilings and the nginx-writes-the-body prototype (bench/upload_ceilings.py), same run.
             sink_parts, sink_curl = nginx_sink(work, source, put_parts, PART)
+            sink_app = nginx_app_sink(work, source, put_parts, PART)
             raw_1m = raw_sink(work, source, put_parts, PART, 1024 * 1024)
             raw_8k = raw_sink(work, source, put_parts, PART, 8 * 1024)
             bare_wsgi = wsgi_sink(work, source, put_parts, PART, "gunicorn")
@@ -218,8 +288,24 @@ def main() -> None:
             row("  plain HTTP upload vs cp + sync", mib / raw_seconds, "MiB/s", mib / cp_sync_seconds)
             row("server RSS growth, largest process", growth_kib / 1024, "MiB", target="< 64 MiB")
             cp_rate = mib / cp_seconds
+            row(
+                "behind the edge (deploy/: nginx writes the body), plain",
+                mib / edge["seconds"],
+                "MiB/s",
+                cp_rate,
+                "≥ 0.5× cp",
+            )
+            row("  of which parts PUT", edge["split"]["parts"], "s")
+            row("  of which complete", edge["split"]["complete"], "s")
+            row("  vs the same client straight to gunicorn", mib / edge["seconds"], "MiB/s", mib / raw_seconds)
+            row("  vs the nginx ceiling below (parts only)", mib / edge["split"]["parts"], "MiB/s", mib / sink_parts)
+            row("behind the edge, pyuploadcare", mib / edge["client_seconds"], "MiB/s", cp_rate)
+            row("  gunicorn RSS growth, largest process", edge["growth_kib"] / 1024, "MiB", target="< 64 MiB")
+            row("  nginx RSS growth, largest process", edge["nginx_kib"] / 1024, "MiB")
             row("ceiling: nginx body to file, same client (5 MiB PUTs)", mib / sink_parts, "MiB/s", cp_rate)
             row("ceiling: nginx body to file, curl -T whole file", mib / sink_curl, "MiB/s", cp_rate)
+            row("ceiling: nginx body to file, bare app copies it in place", mib / sink_app, "MiB/s", cp_rate)
+            row("  behind the edge (parts only) vs this ceiling", mib / edge["split"]["parts"], "MiB/s", mib / sink_app)
             row("ceiling: Python raw socket, recv_into 1 MiB, pwrite", mib / raw_1m, "MiB/s", cp_rate)
             row("ceiling: Python raw socket, recv_into 8 KiB, pwrite", mib / raw_8k, "MiB/s", cp_rate)
             row("ceiling: gunicorn sync worker, bare WSGI app, pwrite", mib / bare_wsgi, "MiB/s", cp_rate)
