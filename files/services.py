@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from billing.metering import usage_add
 from billing.quotas import check_upload, plan_max_file_size
+from core import rawsql
 from core.jobs import send_on_commit
 from files import errors
 from files.cdn import images
@@ -194,27 +195,28 @@ def _write(*, project, content, name, file_uuid, early, store, metadata, source,
     try:
         mime_type, image = early or _describe_stored(storage, key, name)
         check_type(project, mime_type)
+        now = timezone.now()
+        file = File(
+            uuid=file_uuid,
+            project=project,
+            original_filename=name,
+            size=content.size,
+            mime_type=mime_type,
+            image_info=image,
+            metadata=metadata or {},
+            source=source,
+            storage_key=key,
+            storage_target_id=target_id,
+            datetime_uploaded=now,
+            datetime_stored=now if store else None,
+        )
+        # Stored at upload: receivers hear of the file first, then of its storing.
+        stored = [Event.Type.FILE_STORED] if store else []
+        events = _new_file_events(file, [Event.Type.FILE_UPLOADED, *stored], initiator, tags or [])
         with transaction.atomic():
-            now = timezone.now()
-            file = File.objects.create(
-                uuid=file_uuid,
-                project=project,
-                original_filename=name,
-                size=content.size,
-                mime_type=mime_type,
-                image_info=image,
-                metadata=metadata or {},
-                source=source,
-                storage_key=key,
-                storage_target_id=target_id,
-                datetime_uploaded=now,
-                datetime_stored=now if store else None,
-            )
-            if tags:  # before the events, which carry them
-                FileTag.objects.bulk_create([FileTag(file=file, project=project, tag=tag) for tag in tags])
-            # Stored at upload: receivers hear of the file first, then of its storing.
-            stored = [Event.Type.FILE_STORED] if store else []
-            _emit_new_file(file, [Event.Type.FILE_UPLOADED, *stored], initiator, tags or [])
+            # SQL written once per process (core.rawsql): the file, its tags, its events, in order.
+            rawsql.insert_rows([file], [FileTag(file=file, project=project, tag=tag) for tag in tags or []], events)
+            wake_relay_on_commit()
             if is_media(mime_type):
                 send_on_commit(MEDIA_ANALYSE_TASK, str(file.uuid))
             # After commit, so a long batch transaction never holds the day's usage row locked.
@@ -355,24 +357,21 @@ def emit(file: File, event_type: str, initiator: dict | None = None, previous_va
     )
 
 
-def _emit_new_file(file: File, event_types: list[str], initiator: dict | None, tags: list[str]) -> None:
-    """emit() for the events of a file just written, `tags` its tags as just written: its info
-    built once from the row in hand (not read back), the events in one INSERT, in order."""
-    wake_relay_on_commit()
+def _new_file_events(file: File, event_types: list[str], initiator: dict | None, tags: list[str]) -> list[Event]:
+    """The events of a file about to be written, `tags` its tags: its info built once from the row
+    in hand (not read back). Written in the file's transaction, with the relay woken after it."""
     row = (*(getattr(file, name) for name in REST_INFO_COLUMNS), list(tags))
     payload = rest_infos_of_rows([row], include_appdata=True)[0]  # webhooks carry appdata
-    Event.objects.bulk_create(
-        [
-            Event(
-                project_id=file.project_id,
-                type=event_type,
-                file_uuid=file.uuid,
-                payload=payload,
-                initiator=initiator or UNKNOWN,
-            )
-            for event_type in event_types
-        ]
-    )
+    return [
+        Event(
+            project_id=file.project_id,
+            type=event_type,
+            file_uuid=file.uuid,
+            payload=payload,
+            initiator=initiator or UNKNOWN,
+        )
+        for event_type in event_types
+    ]
 
 
 class FileRemovedError(Exception):
