@@ -169,10 +169,10 @@ def _buffer(line: dict) -> None:
         return
     key = redis_key(PENDING, "")
     try:
-        pipe = client.pipeline(transaction=False)
-        pipe.rpush(key, json.dumps(line, separators=(",", ":")))
-        pipe.ltrim(key, -settings.FILEDOCK_API_LOG_PENDING_MAX, -1)
-        pipe.execute()
+        # RPUSH answers the list's length: it is trimmed back only when a flood took it past
+        # the limit, so a request makes one command, not a pipeline of two.
+        if client.rpush(key, json.dumps(line, separators=(",", ":"))) > settings.FILEDOCK_API_LOG_PENDING_MAX:
+            client.ltrim(key, -settings.FILEDOCK_API_LOG_PENDING_MAX, -1)
     except redis.RedisError:
         # Unlike a traffic count, a log line is not worth a database write per request while Redis is away.
         log.warning("redis unavailable; API log line dropped")

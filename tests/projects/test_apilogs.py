@@ -176,11 +176,12 @@ def test_dashboard_requests_are_not_logged(client, team):
     assert pending() == []
 
 
-def test_pending_lines_are_bounded(client, team, settings):
+def test_pending_lines_are_bounded_to_the_newest(client, team, settings):
     settings.FILEDOCK_API_LOG_PENDING_MAX = 3
-    for _ in range(5):
-        client.get("/upload/info/", {"pub_key": "nobody"})
-    assert len(pending()) == 3
+    for index in range(5):
+        client.get("/upload/info/", {"pub_key": f"nobody{index}"})
+        assert len(pending()) == min(index + 1, 3)
+    assert [line["u"] for line in pending()] == [f"/upload/info/?pub_key=nobody{index}" for index in (2, 3, 4)]
 
 
 def test_logging_can_be_turned_off(team, settings):
