@@ -12,7 +12,7 @@ An upload's rows (its file, tags and events) are written the same way (`insert_r
 
 import functools
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 
 
 class Columns:
@@ -80,7 +80,10 @@ class Insert:
         return self.head + ", ".join([self.row] * rows)
 
     def params(self, objs: list[models.Model]) -> list:
-        return [field.get_db_prep_save(field.pre_save(obj, True), connection) for obj in objs for field in self.fields]
+        # The connection itself, not django.db.connection: each of the proxy's attribute reads
+        # (the fields' preparation makes a dozen) looks the connection up again.
+        db = connections[DEFAULT_DB_ALIAS]
+        return [field.get_db_prep_save(field.pre_save(obj, True), db) for obj in objs for field in self.fields]
 
 
 @functools.cache
