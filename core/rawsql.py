@@ -85,6 +85,34 @@ class Insert:
         db = connections[DEFAULT_DB_ALIAS]
         return [field.get_db_prep_save(field.pre_save(obj, True), db) for obj in objs for field in self.fields]
 
+    def statement(self, objs: list[models.Model]) -> tuple[str, list]:
+        return self.sql(len(objs)), self.params(objs)
+
+
+class Alike:
+    """Rows of one model alike but for one field: `template`'s values, `field` taking each of
+    `values` in turn, in that order (an upload's events: one file, its info and initiator, a type
+    each). Each shared value is prepared and sent once, not once a row."""
+
+    def __init__(self, template: models.Model, field: str, values: list):
+        self.template, self.field, self.values = template, template._meta.get_field(field), values
+
+    def __bool__(self) -> bool:
+        return bool(self.values)
+
+    def statement(self) -> tuple[str, list]:
+        statement, db = insert(type(self.template)), connections[DEFAULT_DB_ALIAS]
+        # A VALUES list yields its rows in order (as a multi-row INSERT's does), its one column
+        # named column1 on PostgreSQL and SQLite alike.
+        columns = ", ".join("v.column1" if field is self.field else "%s" for field in statement.fields)
+        shared = [field for field in statement.fields if field is not self.field]
+        sql = (
+            f"{statement.head.removesuffix('VALUES ')}SELECT {columns} "
+            f"FROM (VALUES {', '.join(['(%s)'] * len(self.values))}) AS v"
+        )
+        params = [field.get_db_prep_save(field.pre_save(self.template, True), db) for field in shared]
+        return sql, params + [self.field.get_db_prep_save(value, db) for value in self.values]
+
 
 @functools.cache
 def insert(model: type[models.Model]) -> Insert:
@@ -97,19 +125,23 @@ def insert(model: type[models.Model]) -> Insert:
 ONE_STATEMENT = connection.vendor == "postgresql"
 
 
-def insert_rows(*batches: list[models.Model]) -> None:
-    """Inserts each list of instances (of one model each; empty lists are skipped) in order, and
-    marks them saved as `Model.save` does. With ONE_STATEMENT, as one statement."""
-    statements = [(insert(type(objs[0])), objs) for objs in batches if objs]
+def insert_rows(*batches: list[models.Model] | Alike) -> None:
+    """Inserts each batch, a list of instances (of one model; marked saved as `Model.save` marks
+    them) or `Alike` rows, in order; empty ones are skipped. With ONE_STATEMENT, as one statement."""
+    statements = [
+        batch.statement() if isinstance(batch, Alike) else insert(type(batch[0])).statement(batch)
+        for batch in batches
+        if batch
+    ]
     with connection.cursor() as cursor:
         if ONE_STATEMENT and len(statements) > 1:
-            *first, (last, objs) = statements
-            ctes = ", ".join(f"w{index} AS ({sql.sql(len(rows))})" for index, (sql, rows) in enumerate(first))
-            params = [param for sql, rows in statements for param in sql.params(rows)]
-            cursor.execute(f"WITH {ctes} {last.sql(len(objs))}", params)
+            *first, (last, params) = statements
+            ctes = ", ".join(f"w{index} AS ({sql})" for index, (sql, _) in enumerate(first))
+            cursor.execute(f"WITH {ctes} {last}", [param for _, values in statements for param in values])
         else:
-            for statement, objs in statements:
-                cursor.execute(statement.sql(len(objs)), statement.params(objs))
-    for objs in batches:
-        for obj in objs:
-            obj._state.adding, obj._state.db = False, connection.alias
+            for sql, params in statements:
+                cursor.execute(sql, params)
+    for batch in batches:
+        if not isinstance(batch, Alike):
+            for obj in batch:
+                obj._state.adding, obj._state.db = False, connection.alias

@@ -361,21 +361,13 @@ def emit(file: File, event_type: str, initiator: dict | None = None, previous_va
     )
 
 
-def _new_file_events(file: File, event_types: list[str], initiator: dict | None, tags: list[str]) -> list[Event]:
-    """The events of a file about to be written, `tags` its tags: its info built once from the row
-    in hand (not read back). Written in the file's transaction, with the relay woken after it."""
+def _new_file_events(file: File, event_types: list[str], initiator: dict | None, tags: list[str]) -> rawsql.Alike:
+    """The events of a file about to be written, `tags` its tags, in order: its info built once
+    from the row in hand (not read back). Written in the file's transaction, the relay woken after."""
     row = (*(getattr(file, name) for name in REST_INFO_COLUMNS), list(tags))
     payload = rest_infos_of_rows([row], include_appdata=True)[0]  # webhooks carry appdata
-    return [
-        Event(
-            project_id=file.project_id,
-            type=event_type,
-            file_uuid=file.uuid,
-            payload=payload,
-            initiator=initiator or UNKNOWN,
-        )
-        for event_type in event_types
-    ]
+    event = Event(project_id=file.project_id, file_uuid=file.uuid, payload=payload, initiator=initiator or UNKNOWN)
+    return rawsql.Alike(event, "type", event_types)
 
 
 class FileRemovedError(Exception):
