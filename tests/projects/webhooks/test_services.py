@@ -235,3 +235,50 @@ def test_editing_an_endpoint_keeps_its_failure_record_until_it_is_turned_back_on
     webhook_services.webhook_update(webhook=webhook, is_active=True)
     stored = Webhook.objects.get(pk=webhook.pk)
     assert (stored.is_active, stored.consecutive_failures, stored.disabled_reason) == (True, 0, "")
+
+
+# Each refusal names its field with the message the REST API answers (the clients show it as is).
+# Uploadcare's webhook events (docs: "Webhooks"), and Filedock's own usage alert.
+EVENTS = ["file.uploaded", "file.stored", "file.deleted", "file.info_updated", "file.infected", "project.usage_alert"]
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("target_url", "https://example.com/" + "a" * 1981, "Ensure this URL has at most 2000 characters."),
+        ("event", "file.nope", "Choose one of: " + ", ".join(EVENTS) + "."),
+        ("is_active", "yes", "Must be true or false."),
+        ("signing_secret", "s" * 33, "Use at most 32 characters."),
+    ],
+)
+def test_each_refusal_names_its_field_and_says_why(team, field, value, message):
+    with pytest.raises(ValidationError) as exc_info:
+        create(team.project, **{field: value})
+    assert errors(exc_info) == {field: [message]}
+    assert not Webhook.objects.exists()
+
+
+def test_a_url_of_exactly_2000_characters_and_a_secret_of_32_are_accepted(team):
+    url = "https://example.com/" + "a" * 1980
+    webhook = create(team.project, target_url=url, signing_secret="s" * 32)
+    webhook.refresh_from_db()
+    assert (len(webhook.target_url), webhook.signing_secret) == (2000, "s" * 32)
+
+
+def test_disabling_keeps_the_reason_the_dashboard_shows(team):
+    webhook = create(team.project)
+    webhook_services.webhook_disable(webhook=webhook)
+    webhook.refresh_from_db()
+    assert (webhook.is_active, webhook.disabled_reason) == (False, "Turned off from the dashboard.")
+    other = create(team.project, event="file.stored")
+    webhook_services.webhook_disable(webhook=other, reason="Failed 20 times in a row.")
+    other.refresh_from_db()
+    assert other.disabled_reason == "Failed 20 times in a row."
+
+
+def test_rotating_a_secret_where_there_was_none_leaves_no_old_one_signing(team):
+    webhook = create(team.project)
+    webhook, plain = webhook_services.webhook_rotate_secret(webhook=webhook)
+    webhook.refresh_from_db()
+    assert webhook.signing_secret == plain and plain
+    assert (webhook.previous_signing_secret, webhook.previous_secret_expires_at) == ("", None)
