@@ -8,7 +8,7 @@ from django.http import Http404, HttpResponse
 from django.test import RequestFactory
 
 from projects.access import get_project, project_view
-from projects.models import Role
+from projects.models import Membership, Project, Role
 
 
 def _view(request, project, extra=None):
@@ -71,3 +71,32 @@ def test_a_role_too_low_is_a_403_naming_the_role_needed(team, persona, role):
 def test_each_role_reaches_what_its_rank_allows(team, persona):
     project = get_project(_request("GET", team.user(persona)), team.project.pk, persona)
     assert project.pk == team.project.pk and project.membership.user_id == team.user(persona).pk
+
+
+def test_the_project_and_membership_are_loaded_as_the_orm_loads_them(team):
+    """get_project's hand-written SELECT gives what Membership.objects.select_related("project") did."""
+    team.project.max_file_size, team.project.allowed_mime_types = 12345, "image/*"
+    team.project.save()
+    project = get_project(_request("GET", team.member), team.project.pk)
+    expected = Project.objects.get(pk=team.project.pk)
+    membership = Membership.objects.get(project=team.project, user=team.member)
+    for field in Project._meta.concrete_fields:
+        assert getattr(project, field.attname) == getattr(expected, field.attname), field.name
+    for field in Membership._meta.concrete_fields:
+        assert getattr(project.membership, field.attname) == getattr(membership, field.attname), field.name
+    assert project.membership.project is project and project.membership.is_admin is False
+
+
+def test_a_removed_member_is_refused_on_the_next_request(team):
+    assert get_project(_request("GET", team.member), team.project.pk).membership.role == Role.MEMBER
+    Membership.objects.filter(project=team.project, user=team.member).delete()
+    with pytest.raises(Http404):
+        get_project(_request("GET", team.member), team.project.pk)
+
+
+def test_membership_of_another_project_does_not_open_this_one(team):
+    with pytest.raises(Http404):
+        get_project(_request("GET", team.outsider), team.project.pk)
+    elsewhere = team.outsider.memberships.get().project
+    with pytest.raises(Http404):
+        get_project(_request("GET", team.owner), elsewhere.pk)
