@@ -94,6 +94,8 @@ TEMPLATES = [
                 "csp.context_processors.nonce",
                 "projects.context_processors.project_switcher",
             ],
+            # {% link %}: {% url %} reversed once per process, for the layout's links.
+            "libraries": {"links": "core.links"},
         },
     },
     {
