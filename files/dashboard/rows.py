@@ -14,9 +14,10 @@ from datetime import datetime
 
 from django.template import engines
 from django.template.backends.utils import csrf_input
-from django.template.defaultfilters import filesizeformat
-from django.utils import dateformat, timezone
+from django.utils import dateformat, formats, numberformat, timezone
+from django.utils.html import avoid_wrapping
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext, ngettext
 
 ROWS_TEMPLATE = "files/rows.html"  # templates/jinja2/files/rows.html
 
@@ -40,6 +41,32 @@ class Dates:
     def shown(self, value: datetime) -> SafeString:
         local = value.astimezone(self.zone)
         return e(f"{self.months[local.month]} {local.day}, {local.year:04d} {local.hour:02d}:{local.minute:02d}")
+
+
+class Sizes:
+    """What Django's `filesizeformat` shows, its units (translated) and number format looked up
+    once per page, not once per value: the lookups took half of the filter's time."""
+
+    UNITS = [(1 << 50, "%s PB"), (1 << 40, "%s TB"), (1 << 30, "%s GB"), (1 << 20, "%s MB"), (1 << 10, "%s KB")]
+
+    def __init__(self):
+        self.units = [(size, gettext(unit)) for size, unit in self.UNITS]
+        self.decimal_separator = formats.get_format("DECIMAL_SEPARATOR")
+        self.grouping = formats.get_format("NUMBER_GROUPING")
+        self.thousand_separator = formats.get_format("THOUSAND_SEPARATOR")
+
+    def shown(self, size: int) -> str:
+        negative, size = size < 0, abs(size)
+        for unit, text in self.units:
+            if size >= unit:
+                number = numberformat.format(
+                    round(size / unit, 1), self.decimal_separator, 1, self.grouping, self.thousand_separator
+                )
+                value = text % number
+                break
+        else:
+            value = ngettext("%(size)d byte", "%(size)d bytes", size) % {"size": size}
+        return avoid_wrapping(f"-{value}" if negative else value)
 
 
 def _infected_with(appdata) -> str:
@@ -75,7 +102,7 @@ class ListRow:
     time_left: SafeString
 
     @classmethod
-    def of(cls, row, dates: Dates) -> "ListRow":
+    def of(cls, row, dates: Dates, sizes: Sizes) -> "ListRow":
         """From a views.Row (its file, URLs and expiry)."""
         file = row.file
         temporary = row.expires_at is not None
@@ -92,7 +119,7 @@ class ListRow:
             store_url=e(row.urls["store"]),
             delete_url=e(row.urls["delete"]),
             cdn_url=e(row.cdn_url),
-            size=e(filesizeformat(file.size)),
+            size=e(sizes.shown(file.size)),
             mime_type=e(file.mime_type),
             uploaded_iso=dates.iso(file.datetime_uploaded),
             uploaded=dates.shown(file.datetime_uploaded),
@@ -105,9 +132,9 @@ class ListRow:
 def render_rows(request, rows: list, *, can_change: bool, back_url: str) -> SafeString:
     """The <tr> elements of `rows` (views.Row), as the files page's table body shows them."""
     template = engines["jinja2"].get_template(ROWS_TEMPLATE)
-    dates = Dates()
+    dates, sizes = Dates(), Sizes()
     context = {
-        "rows": [ListRow.of(row, dates) for row in rows],
+        "rows": [ListRow.of(row, dates, sizes) for row in rows],
         "can_change": can_change,
         "back_url": e(back_url),
         "csrf_input": csrf_input(request),  # one token for the page's forms, not one per form
