@@ -104,6 +104,7 @@ TEMPLATES = [
         "BACKEND": "django.template.backends.jinja2.Jinja2",
         "DIRS": [BASE_DIR / "templates" / "jinja2"],
         "APP_DIRS": False,
+        "OPTIONS": {"environment": "files.dashboard.rows.environment"},  # escapes what is not safe
     },
 ]
 

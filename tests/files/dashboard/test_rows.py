@@ -1,10 +1,19 @@
 """files/dashboard/rows.py: the table's values are those Django's template filters wrote."""
 
-import pytest
-from django.template.defaultfilters import filesizeformat
-from django.utils import translation
+import dataclasses
 
-from files.dashboard.rows import Sizes
+import pytest
+from django.template import engines
+from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
+from django.utils import translation
+from django.utils.html import escape
+from django.utils.safestring import SafeString
+from markupsafe import Markup
+
+from files.dashboard.rows import ROWS_TEMPLATE, ListRow, Sizes
+from files.models import File
+from tests.factories import make_file
 
 SIZES = [0, 1, 2, 999, 1023, 1024, 1025, 1535, 1536, 10_000, 102_349, 1_048_524, 1_048_575, 1_048_576]
 SIZES += [1_073_741_823, 1_073_741_824, 5 * 1024**3 + 7, 1024**4 - 1, 1024**4, 3 * 1024**5, 2000 * 1024**5]
@@ -20,3 +29,36 @@ def test_sizes_read_as_filesizeformat_writes_them(settings, language, grouping):
         assert [sizes.shown(size) for size in SIZES] == [filesizeformat(size) for size in SIZES]
     with translation.override("de"):
         assert Sizes().shown(1536) == "1,5\xa0KB"  # the language is followed, not only compared
+
+
+def _row(**values) -> ListRow:
+    """A ListRow with harmless values, `values` in place of some."""
+    fields = {field.name: SafeString("x") for field in dataclasses.fields(ListRow)}
+    fields.update(removed=False, stored=True, infected=False, expired=False)
+    return ListRow(**(fields | values))
+
+
+def _render(*rows: ListRow, back_url="/back/") -> str:
+    template = engines["jinja2"].get_template(ROWS_TEMPLATE)
+    return template.render({"rows": rows, "can_change": True, "back_url": back_url, "csrf_input": SafeString("")})
+
+
+def test_a_value_not_marked_safe_is_escaped_as_django_escapes_it():
+    hostile = """<img src=x onerror="alert('x')">&"""
+    html = _render(_row(name=hostile, mime_type=hostile, stored=False), back_url=hostile)
+    assert hostile not in html and 'onerror="' not in html
+    assert html.count(escape(hostile)) == 10  # the name 7 times, the type, the return URL twice
+    assert "&#x27;" in escape(hostile) and "&quot;" in escape(hostile)  # Django's entities, not markupsafe's
+
+
+def test_values_marked_safe_are_written_as_they_are():
+    html = _render(_row(name=SafeString("<b>a</b>"), mime_type=Markup("<i>b</i>")))
+    assert '<a href="x"><b>a</b></a>' in html and '<td class="mime"><i>b</i></td>' in html
+
+
+def test_a_files_name_is_escaped_on_the_page(login, team):
+    file = make_file(team.project, "a.txt")
+    File.objects.filter(pk=file.pk).update(original_filename="""<b>"it's" & co<b>.txt""")
+    html = login(team.viewer).get(reverse("files:list", args=[team.project.pk])).content.decode()
+    assert "<b>" not in html
+    assert "&lt;b&gt;&quot;it&#x27;s&quot; &amp; co&lt;b&gt;.txt</a>" in html
