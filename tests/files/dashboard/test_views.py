@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from files.dashboard.forms import FileFilterForm, UploadForm
 from files.models import File
 from files.services import file_delete
 from tests.factories import make_file
@@ -193,6 +194,24 @@ def test_filter_and_upload_widgets_match_djangos_own_widget_templates(login, tea
             assert " ".join(str(form[name]).split()) in html
     assert 'value="cat &lt;b&gt;"' in html
     assert '<option value="removed" selected>' in html and '<option value="images" selected>' in html
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"q": """cat <b>"it's" & co""", "state": "removed", "type": "images", "tag": "red"},
+        {"type": "application/x-<odd>", "state": "nonsense"},  # a MIME prefix from the URL joins the choices
+    ],
+)
+def test_the_pages_widgets_are_written_as_djangos_widget_templates_write_them(team, data):
+    """files.dashboard.forms.PageWidgets writes text inputs and selects in Python: byte for byte
+    what Django's template renderer writes, attributes, entities and whitespace included."""
+    python, templates = FileFilterForm(data), FileFilterForm(data, renderer=DjangoTemplates())
+    for name in ("q", "state", "type", "tag"):
+        assert str(python[name]) == str(templates[name])
+    upload = UploadForm(project=team.project)
+    assert str(upload["files"]) == str(UploadForm(project=team.project, renderer=DjangoTemplates())["files"])
 
 
 def test_list_query_uses_no_offset_and_no_count(login, team):
