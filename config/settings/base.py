@@ -227,6 +227,9 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+# Sessions read from Redis and kept in the database (core.sessions), where one Redis serves every
+# process; a cache of each process's own would keep a session another process ended.
+SESSION_ENGINE = "core.sessions" if REDIS_URL else "django.contrib.sessions.backends.db"
 
 # Celery: Redis in production; the embedded run uses a broker on local disk (see local.py).
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
