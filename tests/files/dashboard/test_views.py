@@ -226,6 +226,23 @@ def test_list_query_uses_no_offset_and_no_count(login, team):
         assert any('FROM "FILES_FILE"' in s and "LIMIT 51" in s for s in sql)
 
 
+@pytest.mark.parametrize("params", [{}, {"view": "grid"}, {"q": "bulk", "state": "all", "type": "other"}])
+@pytest.mark.parametrize(("quotas", "queries"), [(False, 4), (True, 6)])
+def test_a_page_of_files_takes_the_same_few_queries_however_many_rows(
+    login, team, settings, params, quotas, queries, django_assert_max_num_queries
+):
+    """The user, the project with the membership, one page of rows, the switcher's projects (the
+    session comes from the cache), and with quotas on the owner's plan for the upload limit (the
+    owner, the plan): nothing per row."""
+    settings.FILEDOCK_QUOTAS_ENFORCED = quotas
+    _rows(team.project, 120)
+    client = login(team.member)
+    _list(client, team.project)  # the first view of a minute also records the session's activity
+    with django_assert_max_num_queries(queries):
+        response = _list(client, team.project, **params)
+    assert response.status_code == 200 and len(response.context["page"].rows) == 50
+
+
 def test_bad_cursor_shows_the_first_page(login, team):
     make_file(team.project, "a.txt")
     response = _list(login(team.viewer), team.project, after="nonsense")
