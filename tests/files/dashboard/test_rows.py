@@ -1,17 +1,18 @@
 """files/dashboard/rows.py: the table's values are those Django's template filters wrote."""
 
 import dataclasses
+from datetime import UTC, datetime
 
 import pytest
 from django.template import engines
-from django.template.defaultfilters import filesizeformat
+from django.template.defaultfilters import date, filesizeformat
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.html import escape
 from django.utils.safestring import SafeString
 from markupsafe import Markup
 
-from files.dashboard.rows import ROWS_TEMPLATE, ListRow, Sizes
+from files.dashboard.rows import ROWS_TEMPLATE, Dates, ListRow, Sizes
 from files.models import File
 from tests.factories import make_file
 
@@ -29,6 +30,19 @@ def test_sizes_read_as_filesizeformat_writes_them(settings, language, grouping):
         assert [sizes.shown(size) for size in SIZES] == [filesizeformat(size) for size in SIZES]
     with translation.override("de"):
         assert Sizes().shown(1536) == "1,5\xa0KB"  # the language is followed, not only compared
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin", "America/Los_Angeles"])
+def test_dates_read_as_the_date_filter_writes_them_in_each_language(zone):
+    moments = [datetime(2026, month, 5, 23, 7, tzinfo=UTC) for month in (1, 3, 5, 12)]
+    with timezone.override(zone):
+        for language in ("en-us", "de", "fr", "en-us"):  # the month names are kept per language
+            with translation.override(language):
+                dates = Dates()
+                for moment in moments:
+                    local = timezone.localtime(moment)
+                    assert dates.shown(moment) == date(local, "M j, Y H:i")
+                    assert dates.iso(moment) == date(local, "c")
 
 
 def _row(**values) -> ListRow:
