@@ -211,7 +211,7 @@ MEDIA_ROOT = Path(env_str("FILEDOCK_MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "core.static.ManifestStaticStorage"},  # WhiteNoise's, URLs kept
 }
 
 REDIS_URL = env_str("REDIS_URL", "")

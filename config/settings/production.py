@@ -34,7 +34,7 @@ if env_str("FILEDOCK_S3_BUCKET", ""):
                 "file_overwrite": False,
             },
         },
-        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+        "staticfiles": {"BACKEND": "core.static.ManifestStaticStorage"},  # WhiteNoise's, URLs kept
     }
 
 FIELD_ENCRYPTION_KEYS = env_list("FILEDOCK_FIELD_ENCRYPTION_KEYS", [])
