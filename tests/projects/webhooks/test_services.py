@@ -243,7 +243,7 @@ EVENTS = ["file.uploaded", "file.stored", "file.deleted", "file.info_updated", "
 
 
 @pytest.mark.parametrize(
-    "field, value, message",
+    ("field", "value", "message"),
     [
         ("target_url", "https://example.com/" + "a" * 1981, "Ensure this URL has at most 2000 characters."),
         ("event", "file.nope", "Choose one of: " + ", ".join(EVENTS) + "."),
