@@ -280,7 +280,11 @@ def _save(storage, key: str, content) -> str:
     try:
         return storage.save(key, content)
     except OSError as exc:
-        storage.delete(key)  # the key holds a new file's UUID: nothing else can be stored under it
+        # The key holds the new file's UUID. A multipart upload's file takes the upload's UUID, so
+        # two completions racing write under the same key: the loser's read fails once the winner
+        # has removed the parts, and the key then names the winner's committed bytes, not a partial.
+        if not File.objects.filter(storage_key=key).exists():
+            storage.delete(key)
         if errors.is_disk_full(exc):
             raise errors.storage_full() from exc
         raise

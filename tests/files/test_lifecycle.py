@@ -287,6 +287,28 @@ def test_lost_or_abandoned_fetches_are_queued_again(project, broker_queue):
     assert sorted(queued) == sorted([str(lost.token), str(dead.token)])
 
 
+class _PartRemovedMidRead(ContentFile):
+    """A joined multipart body whose next part the racing completion removed while this one read."""
+
+    def chunks(self, chunk_size=None):
+        yield b"the first part"
+        raise FileNotFoundError("parts/…/1 was removed by the completion that won")
+
+
+@pytest.mark.django_db
+def test_a_losing_completions_failed_write_leaves_the_winners_bytes():
+    """A multipart upload's file takes the upload's UUID, so a losing completion writes under the
+    winner's key: its failure must not delete what the winner's committed row points at."""
+    project = project_create(owner=UserFactory(), name="race")
+    winner = services.file_upload(
+        project=project, content=ContentFile(b"the whole file", name="big.bin"), filename="big.bin", store=True
+    )
+    with pytest.raises(FileNotFoundError):
+        services._save(default_storage, winner.storage_key, _PartRemovedMidRead(b"", name="big.bin"))
+    with default_storage.open(winner.storage_key) as stored:
+        assert stored.read() == b"the whole file"
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_completions_of_one_multipart_upload_make_one_file():
     from files import errors
