@@ -24,7 +24,7 @@ from django.urls import reverse
 
 from files.models import Conversion
 from projects.models import Role
-from tests.factories import make_key
+from tests.factories import make_key, make_plan
 from tests.helpers import ACCEPT, project_url_kwargs
 from tests.security.urlmap import (
     ADMIN_LOGIN,
@@ -127,7 +127,8 @@ class World:
                 account=self.team.owner,
                 period_start=start,
                 period_end=end,
-                plan=Plan.objects.filter(price_cents__gt=0).first() or Plan.objects.first(),
+                # A paid plan of its own where a transactional test before it emptied the table.
+                plan=Plan.objects.filter(price_cents__gt=0).first() or make_plan("tenancy", 2900),
             ),
         }
         if self.httpserver is not None:
