@@ -15,6 +15,7 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
+from accounts.models import AuditEvent
 from tests.factories import PASSWORD, UserFactory
 
 NEW_PASSWORD = "a-brand-new-battery-42"
@@ -109,3 +110,6 @@ def test_signing_out_other_sessions_ends_them_and_keeps_this_one(client, db):
         response = other.get(home)
         assert response.status_code == 302 and response["Location"].startswith(reverse("account_login"))
     assert client.get(home).status_code == 200 and signed_in(client, user)
+    # The account's log says who ended them and how many (allauth sends no signal of its own).
+    [ended] = AuditEvent.objects.filter(action=AuditEvent.Action.SESSIONS_ENDED)
+    assert (ended.actor, ended.details) == (user, {"sessions": 2})
