@@ -8,13 +8,14 @@ and an empty `parts/{uuid}/{n}` marks part n as whole: completing moves that fil
 import errno
 import io
 import os
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
 from django.core.files import File as DjangoFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from files import errors
@@ -114,11 +115,31 @@ def multipart_complete(*, upload: MultipartUpload, initiator: dict | None = None
     """Makes the file from the parts (on local disk a rename, on S3 a streamed join) and removes the parts.
     `source`: the door the upload came in by, kept on the file (the dashboard's own tus uploads).
 
-    The move or copy runs outside any transaction (on SQLite a transaction holds the database's
-    write lock). Two completions racing: on local disk the loser finds the file already moved; on
-    S3 both copy, the file's UUID is the upload's, so the second row insert fails and that copy's
-    bytes are deleted. Either way one file, and the loser hears "already uploaded".
+    Two completions racing make one file, and the loser hears "already uploaded": on PostgreSQL
+    the second waits for the first (`_one_completion_at_a_time`); on SQLite, where the copy runs
+    outside any transaction (one holds the database's write lock), the loser finds the parts
+    gone or its row refused.
     """
+    with _one_completion_at_a_time(upload):
+        return _complete(upload, initiator, source)
+
+
+@contextmanager
+def _one_completion_at_a_time(upload: MultipartUpload):
+    """On PostgreSQL a completion holds the upload's row locked until it commits, so a second one
+    waits, then finds the upload completed and copies nothing: both would write under the
+    upload's UUID, and the loser's failed copy would be left beside the winner's file. On SQLite
+    a transaction would hold the whole database's write lock through the copy, so there two
+    racing completions may both copy and the loser's row is refused."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic():
+        MultipartUpload.objects.select_for_update().filter(pk=upload.pk).first()
+        yield
+
+
+def _complete(upload: MultipartUpload, initiator: dict | None, source: str) -> File:
     upload = MultipartUpload.objects.select_related("project").get(pk=upload.pk)
     if upload.completed_at is not None:
         raise _already_uploaded()

@@ -287,6 +287,39 @@ def test_lost_or_abandoned_fetches_are_queued_again(project, broker_queue):
     assert sorted(queued) == sorted([str(lost.token), str(dead.token)])
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_completion_waits_for_one_in_progress_and_then_copies_nothing():
+    """The second of two completions waits on the upload's row; once the first has made the file,
+    it answers "already uploaded" and writes no bytes of its own."""
+    from files import errors
+    from files.models import MultipartUpload
+    from files.uploads.multipart import multipart_complete
+
+    project = project_create(owner=UserFactory(), name="race")
+    upload = MultipartUpload.objects.create(project=project, filename="big.bin", size=10, part_size=5)
+    for index in range(2):
+        default_storage.save(upload.part_key(index), ContentFile(b"12345"))
+    outcome = []
+
+    def second():
+        try:
+            multipart_complete(upload=upload)
+        except errors.UploadError as exc:
+            outcome.append(exc.code)
+        finally:
+            connection.close()
+
+    with transaction.atomic():  # the first completion, holding the row as it does
+        MultipartUpload.objects.select_for_update().get(pk=upload.pk)
+        thread = threading.Thread(target=second)
+        thread.start()
+        wait_until(blocked_on_a_lock)
+        file = multipart_complete(upload=upload)
+    thread.join()
+    assert outcome == ["MultipartFileAlreadyUploadedError"]
+    assert set(default_storage.listdir(f"files/{project.pk}")[1]) == {file.storage_key.rsplit("/", 1)[1]}
+
+
 class _PartRemovedMidRead(ContentFile):
     """A joined multipart body whose next part the racing completion removed while this one read."""
 
