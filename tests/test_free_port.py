@@ -27,11 +27,13 @@ def test_two_test_processes_pick_from_blocks_of_their_own_below_the_ephemeral_ra
 
 
 def test_a_port_something_listens_on_is_skipped():
-    taken = picks("gw0")[0]
+    # gw9's block: no test process of a two-process run uses it, so none of their servers holds
+    # the port this test takes (with gw0's, the other process's servers sometimes did).
+    taken = picks("gw9")[0]
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", taken))
         listener.listen()
-        env = {"PATH": "/usr/bin:/bin", "PYTEST_XDIST_WORKER": "gw0"}
+        env = {"PATH": "/usr/bin:/bin", "PYTEST_XDIST_WORKER": "gw9"}
         # The same block, every port of it asked for once: the taken one is never handed out.
         code = "from bench.harness import free_port; print(*(free_port() for _ in range(1000)))"
         done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
