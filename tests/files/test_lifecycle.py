@@ -287,6 +287,17 @@ def test_lost_or_abandoned_fetches_are_queued_again(project, broker_queue):
     assert sorted(queued) == sorted([str(lost.token), str(dead.token)])
 
 
+def _upload_of_two_parts():
+    """A project and a multipart upload of 10 bytes whose two parts are both there, to complete."""
+    from files.models import MultipartUpload
+
+    project = project_create(owner=UserFactory(), name="race")
+    upload = MultipartUpload.objects.create(project=project, filename="big.bin", size=10, part_size=5)
+    for index in range(2):
+        default_storage.save(upload.part_key(index), ContentFile(b"12345"))
+    return project, upload
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_completion_waits_for_one_in_progress_and_then_copies_nothing():
     """The second of two completions waits on the upload's row; once the first has made the file,
@@ -295,10 +306,7 @@ def test_a_completion_waits_for_one_in_progress_and_then_copies_nothing():
     from files.models import MultipartUpload
     from files.uploads.multipart import multipart_complete
 
-    project = project_create(owner=UserFactory(), name="race")
-    upload = MultipartUpload.objects.create(project=project, filename="big.bin", size=10, part_size=5)
-    for index in range(2):
-        default_storage.save(upload.part_key(index), ContentFile(b"12345"))
+    project, upload = _upload_of_two_parts()
     outcome = []
 
     def second():
@@ -345,13 +353,9 @@ def test_a_losing_completions_failed_write_leaves_the_winners_bytes():
 @pytest.mark.django_db(transaction=True)
 def test_two_completions_of_one_multipart_upload_make_one_file():
     from files import errors
-    from files.models import MultipartUpload
     from files.uploads.multipart import multipart_complete
 
-    project = project_create(owner=UserFactory(), name="race")
-    upload = MultipartUpload.objects.create(project=project, filename="big.bin", size=10, part_size=5)
-    for index in range(2):
-        default_storage.save(upload.part_key(index), ContentFile(b"12345"))
+    project, upload = _upload_of_two_parts()
     outcomes = []
 
     def complete():
