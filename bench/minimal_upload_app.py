@@ -10,10 +10,22 @@ them): /upload/durable/ also INSERTs one row for the file in its own committed t
 (synchronous_commit as the server has it: on, as production) before answering, and
 /upload/async-commit/ does the same with `SET LOCAL synchronous_commit TO OFF`. The bench creates
 the table with TABLE_SQL.
+
+/upload/guarded/ is P4's ceiling: the round trips Filedock's upload makes for its guarantees, each
+done as plainly as it can be, in the same order (bench/profile_views.py prints Filedock's):
+the rate limit counted in Redis (one script call), the project read by its public key (one
+SELECT), the bytes written, the file's row and its two events in one durable INSERT statement,
+the relay's wake-up mark (SET NX), the upload counted into the day's usage row (one upsert,
+synchronous_commit off), and the request's log line pushed to Redis. What Filedock spends beyond
+it is its own code; what it spends up to it, any design keeping those guarantees pays.
+Needs REDIS_URL and the tables of GUARDED_SQL (the bench creates them).
 """
 
+import json
 import os
+import time
 import uuid
+from datetime import UTC, datetime
 
 from django.db import connection, transaction
 from django.http import HttpResponse, JsonResponse
@@ -26,6 +38,11 @@ ROOT_URLCONF = __name__
 TABLE_SQL = """CREATE TABLE IF NOT EXISTS bench_minimal_upload (
     id bigserial PRIMARY KEY, uuid uuid NOT NULL UNIQUE, name text NOT NULL, size bigint NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now())"""
+GUARDED_SQL = """CREATE TABLE IF NOT EXISTS bench_minimal_event (
+    id bigserial PRIMARY KEY, file_uuid uuid NOT NULL, type text NOT NULL, payload jsonb NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now());
+CREATE TABLE IF NOT EXISTS bench_minimal_usage (
+    project_id uuid NOT NULL, day date NOT NULL, uploads bigint NOT NULL, PRIMARY KEY (project_id, day))"""
 UPLOAD_DIR = os.environ.get("BENCH_UPLOAD_DIR", "/tmp/filedock-bench-minimal")
 
 
@@ -68,6 +85,58 @@ def upload_async_commit(request):
     return _recorded(request, synchronous=False)
 
 
+# As core.ratelimit counts a request against its limits: INCR, EXPIRE on the first, compare.
+RATE_SCRIPT = """
+for i, key in ipairs(KEYS) do
+  local count = redis.call('INCR', key)
+  if count == 1 then redis.call('EXPIRE', key, ARGV[2 * i]) end
+  if count > tonumber(ARGV[2 * i - 1]) then return i end
+end
+return 0
+"""
+INSERT_SQL = """WITH f AS (INSERT INTO bench_minimal_upload (uuid, name, size) VALUES (%(uuid)s, %(name)s, %(size)s))
+INSERT INTO bench_minimal_event (file_uuid, type, payload)
+SELECT %(uuid)s, v.column1, %(payload)s FROM (VALUES ('file.uploaded'), ('file.stored')) AS v"""
+USAGE_SQL = """INSERT INTO bench_minimal_usage (project_id, day, uploads)
+SELECT %s, %s, 1 FROM (SELECT set_config('synchronous_commit', 'off', true)) AS no_wait
+ON CONFLICT (project_id, day) DO UPDATE SET uploads = bench_minimal_usage.uploads + 1"""
+_redis = None
+
+
+def _redis_client():
+    global _redis
+    if _redis is None:
+        import redis
+
+        _redis = redis.Redis.from_url(os.environ["REDIS_URL"])
+        _redis.rate = _redis.register_script(RATE_SCRIPT)
+    return _redis
+
+
+@csrf_exempt
+def upload_guarded(request):
+    client, now = _redis_client(), time.time()
+    public_key = request.POST["UPLOADCARE_PUB_KEY"]
+    minute = int(now // 60)
+    keys = [f"bench-rate:ip:{request.META['REMOTE_ADDR']}:{minute}", f"bench-rate:key:{public_key}:{minute}"]
+    if client.rate(keys=keys, args=[10**9, 60, 10**9, 60]):
+        return HttpResponse(status=429)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM projects_project WHERE public_key = %s", [public_key])
+        project = cursor.fetchone()
+        if project is None:
+            return HttpResponse(status=403)
+        written = _write(request)
+        for name, size in written.values():
+            payload = json.dumps({"uuid": name, "size": size})
+            cursor.execute(INSERT_SQL, {"uuid": name, "name": name, "size": size, "payload": payload})
+        client.set(f"bench-wake:{connection.settings_dict['NAME']}", 1, nx=True, ex=5)
+        cursor.execute(USAGE_SQL, [project[0], datetime.now(UTC).date()])
+    line = {"t": now, "a": "upload", "m": "POST", "u": request.path, "s": 200, "k": public_key}
+    client.rpush("bench-apilog", json.dumps(line, separators=(",", ":")))
+    return JsonResponse({field: name for field, (name, _) in written.items()})
+
+
 def healthz(request):
     return HttpResponse("ok")
 
@@ -76,5 +145,6 @@ urlpatterns = [
     path("upload/base/", upload),
     path("upload/durable/", upload_durable),
     path("upload/async-commit/", upload_async_commit),
+    path("upload/guarded/", upload_guarded),
     path("healthz", healthz),
 ]

@@ -7,7 +7,10 @@ same multipart/form-data body over 8 connections. The baseline is a minimal Djan
 writes the same file to disk (bench/minimal_upload_app.py), served by the same gunicorn command.
 Two floors from the same module: that view plus one INSERT of a row for the file in a committed
 transaction on the same PostgreSQL, with synchronous_commit on (as production) and off: what
-recording a file durably before answering costs, whatever else the design does.
+recording a file durably before answering costs, whatever else the design does. And a ceiling:
+the same module's guarded view, making the round trips Filedock's upload makes for its guarantees
+(rate limit, project lookup, durable file and events, relay wake-up, metering, API log line) with
+nothing else around them: Filedock's share of it is what its own code costs.
 
 Filedock is measured twice: with API logs on (the default: a line per request RPUSHed to Redis,
 no worker draining it during the run) and with FILEDOCK_API_LOG=0.
@@ -105,15 +108,21 @@ def main() -> None:
             }
             with psycopg.connect(database_url, autocommit=True) as conn:
                 conn.execute(minimal_upload_app.TABLE_SQL)
+                conn.execute(minimal_upload_app.GUARDED_SQL)
             floors = {}
             with Server(minimal_env, workers=args.workers) as server:
-                for name in ("base", "durable", "async-commit"):
+                for name in ("base", "durable", "async-commit", "guarded"):
                     post = partial(wrk, f"{server.base}/upload/{name}/", work, body, boundary)
                     floors[name] = measured(server.pids(), post, args.seconds)
             assert next(minimal_dir.iterdir()).stat().st_size == FILE_SIZE
             with psycopg.connect(database_url) as conn:
                 assert conn.execute("SELECT count(*) FROM bench_minimal_upload").fetchone()[0] > 0
-            (minimal, minimal_cpu), (durable, durable_cpu), (async_commit, async_cpu) = floors.values()
+                events = conn.execute("SELECT count(*) FROM bench_minimal_event").fetchone()[0]
+                usage = conn.execute("SELECT sum(uploads) FROM bench_minimal_usage").fetchone()[0]
+                assert events > 0 and events == 2 * usage, (events, usage)  # two events and one count per file
+            (minimal, minimal_cpu), (durable, durable_cpu), (async_commit, async_cpu), (guarded, guarded_cpu) = (
+                floors.values()
+            )
 
         header("P4", f"10 KB uploads, {CONNECTIONS} connections (wrk), gunicorn {args.workers} sync workers")
         row("minimal Django view writing the file", minimal, "req/s")
@@ -122,6 +131,9 @@ def main() -> None:
         row("floor: minimal view + INSERT, synchronous_commit on", durable, "req/s", minimal)
         row("floor: minimal view + INSERT, synchronous_commit off", async_commit, "req/s", minimal)
         row("Filedock / floor with durable INSERT", filedock / durable, "×", None, "≥ 0.6×")
+        row("ceiling: the guarantees' round trips alone (guarded view)", guarded, "req/s", minimal)
+        row("  ceiling / floor with durable INSERT", guarded / durable, "×")
+        row("Filedock / ceiling", filedock / guarded, "×")
         # gunicorn's CPU per request: steadier than req/s when other work shares the 2 cores.
         row("server CPU per request, minimal view", minimal_cpu, "ms")
         row("server CPU per request, Filedock", filedock_cpu, "ms", minimal_cpu)
@@ -129,6 +141,7 @@ def main() -> None:
         row("  API log's share of Filedock's CPU per request", filedock_cpu - unlogged_cpu, "ms")
         row("server CPU per request, minimal + durable INSERT", durable_cpu, "ms", minimal_cpu)
         row("server CPU per request, minimal + async-commit INSERT", async_cpu, "ms", minimal_cpu)
+        row("server CPU per request, ceiling (guarded view)", guarded_cpu, "ms", minimal_cpu)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
