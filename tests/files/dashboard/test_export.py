@@ -3,14 +3,10 @@
 import csv
 import io
 
-from django.core.files.base import ContentFile
 from django.urls import reverse
 
-from files.services import file_delete, file_upload
-
-
-def upload(project, name, store=True, data=b"hello"):
-    return file_upload(project=project, content=ContentFile(data, name=name), filename=name, store=store)
+from files.services import file_delete
+from tests.factories import make_file
 
 
 def exported(client, project, **query) -> list[dict]:
@@ -21,10 +17,10 @@ def exported(client, project, **query) -> list[dict]:
 
 
 def test_viewer_exports_the_filtered_files(client, team):
-    stored = upload(team.project, "=cmd.txt")
-    temporary = upload(team.project, "b.txt", store=False, data=b"hi")
-    file_delete(file=upload(team.project, "gone.txt"))
-    upload(team.outsider.memberships.get().project, "theirs.txt")
+    stored = make_file(team.project, "=cmd.txt")
+    temporary = make_file(team.project, "b.txt", store=False, data=b"hi")
+    file_delete(file=make_file(team.project, "gone.txt"))
+    make_file(team.outsider.memberships.get().project, "theirs.txt")
     client.force_login(team.viewer)
 
     rows = exported(client, team.project)

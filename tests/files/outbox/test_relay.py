@@ -4,14 +4,13 @@ import threading
 import uuid
 
 import pytest
-from django.core.files.base import ContentFile
 from django.db import connection
 
 from files import services
 from files.models import Event
 from files.outbox import relay as outbox
 from projects.services import project_create
-from tests.factories import UserFactory
+from tests.factories import UserFactory, make_file
 from tests.helpers import wait_until
 
 SEEN: list[int] = []
@@ -29,13 +28,9 @@ def recorded(settings):
     SEEN.clear()
 
 
-def upload(project, name="a.txt"):
-    return services.file_upload(project=project, content=ContentFile(b"x", name=name), filename=name, store=False)
-
-
 def test_relay_hands_each_event_once_in_order(db, recorded):
     project = project_create(owner=UserFactory(), name="p")
-    file = upload(project)
+    file = make_file(project, store=False)
     services.file_delete(file=file)
     assert outbox.outbox_relay() == 2
     assert outbox.outbox_relay() == 0
@@ -45,7 +40,7 @@ def test_relay_hands_each_event_once_in_order(db, recorded):
 
 def test_a_failing_consumer_leaves_the_events_for_the_next_run(db, settings):
     settings.FILEDOCK_OUTBOX_CONSUMERS = ["tests.files.outbox.test_relay.explode"]
-    upload(project_create(owner=UserFactory(), name="p"))
+    make_file(project_create(owner=UserFactory(), name="p"), store=False)
     with pytest.raises(RuntimeError):
         outbox.outbox_relay()
     assert Event.objects.filter(relayed_at__isnull=True).count() == 1
@@ -59,7 +54,7 @@ def explode(events):
 def test_two_relays_at_once_never_hand_an_event_twice(recorded):
     project = project_create(owner=UserFactory(), name="p")
     for i in range(60):
-        upload(project, f"{i}.txt")
+        make_file(project, f"{i}.txt", store=False)
 
     def relay():
         while outbox.outbox_relay(limit=5):
@@ -78,7 +73,7 @@ def test_two_relays_at_once_never_hand_an_event_twice(recorded):
 @pytest.mark.celery_worker
 def test_commit_wakes_the_worker_which_relays(recorded, celery_worker):
     project = project_create(owner=UserFactory(), name="p")
-    upload(project)
+    make_file(project, store=False)
     assert wait_until(lambda: not Event.objects.filter(relayed_at__isnull=True).exists())
     assert len(recorded) == 1
 
@@ -108,9 +103,9 @@ def test_events_of_a_project_deleted_meanwhile_are_relayed_to_nobody(db, setting
 def test_deleting_a_project_row_still_deletes_its_events(db):
     """No database constraint, but Django's CASCADE: the admin deleting a project takes its events."""
     project = project_create(owner=UserFactory(), name="p")
-    upload(project)
+    make_file(project, store=False)
     other = project_create(owner=UserFactory(), name="q")
-    upload(other)
+    make_file(other, store=False)
     project.delete()
     assert list(Event.objects.values_list("project_id", flat=True)) == [other.pk]
 
@@ -160,12 +155,12 @@ def test_while_a_wake_up_waits_for_its_run_commits_send_no_other_and_its_run_tak
     from files.outbox.tasks import relay_outbox
 
     project = project_create(owner=UserFactory(), name="p")
-    first, second = upload(project, "a.txt"), upload(project, "b.txt")
+    first, second = make_file(project, "a.txt", store=False), make_file(project, "b.txt", store=False)
     assert broker_queue.args(outbox.RELAY_TASK) == [[]]  # the second upload found a run queued
     relay_outbox()  # the queued run
     assert recorded == list(Event.objects.order_by("id").values_list("pk", flat=True)) and len(recorded) == 2
     assert {first.uuid, second.uuid} == set(Event.objects.values_list("file_uuid", flat=True))
-    upload(project, "c.txt")
+    make_file(project, "c.txt", store=False)
     assert broker_queue.args(outbox.RELAY_TASK) == [[], []]
     relay_outbox()
     assert len(recorded) == 3 and not Event.objects.filter(relayed_at__isnull=True).exists()
@@ -175,11 +170,11 @@ def test_a_lost_wake_up_holds_back_others_only_for_a_moment(recorded, broker_que
     from django.core.cache import cache
 
     project = project_create(owner=UserFactory(), name="p")
-    upload(project, "a.txt")
+    make_file(project, "a.txt", store=False)
     broker_queue.redis.delete(broker_queue.name)  # the message is lost; its mark stays
-    upload(project, "b.txt")
+    make_file(project, "b.txt", store=False)
     assert broker_queue.args(outbox.RELAY_TASK) == []
     cache.delete(outbox.wake_mark())  # as its expiry, WAKE_PENDING_SECONDS later, does
-    upload(project, "c.txt")
+    make_file(project, "c.txt", store=False)
     assert broker_queue.args(outbox.RELAY_TASK) == [[]]
     assert outbox.WAKE_PENDING_SECONDS <= 10

@@ -12,12 +12,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection
 from django.utils import timezone
 
-from files import services
 from files.cdn import images
 from files.info import rest_file_info
 from files.models import Event, File
@@ -25,7 +23,7 @@ from files.outbox import relay as outbox
 from files.storage import expiry
 from projects.models import WebhookDelivery
 from projects.services import project_create
-from tests.factories import UserFactory
+from tests.factories import UserFactory, make_file
 from tests.projects.webhooks.receiver import subscribe
 
 # Uploadcare's initiator for what the platform does by itself.
@@ -41,8 +39,9 @@ def project(db):
 
 
 def expired_file(project, name="a.txt", body=b"hello", **fields) -> File:
-    file = services.file_upload(project=project, content=ContentFile(body, name=name), filename=name, store=False)
-    File.objects.filter(pk=file.pk).update(datetime_uploaded=timezone.now() - TWO_DAYS, **fields)
+    file = make_file(project, name, body, store=False, uploaded_at=timezone.now() - TWO_DAYS)
+    if fields:
+        File.objects.filter(pk=file.pk).update(**fields)
     return file
 
 
@@ -124,8 +123,7 @@ def test_a_run_has_deleted_every_batchs_bytes_when_it_returns(project, settings)
     files = [expired_file(project, name=f"{i}.txt") for i in range(10)]
     pictured = expired_file(project, name="p.png", body=png_bytes())
     preview = images.rendering_get_or_create(source=pictured, plan=images.parse_preview("10x10"), accepts="")
-    kept = services.file_upload(project=project, content=ContentFile(b"k", name="k.txt"), filename="k.txt", store=True)
-    File.objects.filter(pk=kept.pk).update(datetime_uploaded=timezone.now() - TWO_DAYS)
+    kept = make_file(project, "k.txt", b"k", store=True, uploaded_at=timezone.now() - TWO_DAYS)
 
     assert expire_temporary_files() == 11
     assert expire_temporary_files() == 0
