@@ -72,7 +72,10 @@ def test_a_temporary_upload_fires_only_uploaded_and_storing_it_later_fires_store
     file_uuid = response.json()["f"]
     assert kinds(deliveries(file_uuid)) == [("file.uploaded", "upload_api")]
     assert rest(client, project, "put", f"files/{file_uuid}/storage/").status_code == 200
-    assert kinds(deliveries(file_uuid)) == [("file.uploaded", "upload_api"), ("file.stored", "rest_api")]
+    bodies = deliveries(file_uuid)
+    assert kinds(bodies) == [("file.uploaded", "upload_api"), ("file.stored", "rest_api")]
+    # Uploadcare's webhooks carry the file's appdata (its add-ons' results), whatever the event.
+    assert all(body["data"]["appdata"] == {} for body in bodies)
 
 
 def test_a_multipart_upload_is_initiated_by_the_upload_api(client, project):

@@ -256,3 +256,13 @@ def test_a_bad_store_value_is_refused(project):
     source = make_file(project, name="letter.odt", data=odt("hi"))
     with pytest.raises(PathProblem, match="store is"):
         jobs.conversions_create(project=project, kind="document", paths=[f"{source.uuid}/document/"], store="maybe")
+
+
+# pyuploadcare's convert() sends `str(store).lower()` for a bool: "true" or "false"; 1/0 as the
+# Upload API writes them; nothing (None) leaves it to the project's autostore at the end.
+@pytest.mark.parametrize(("store", "kept"), [("true", True), ("false", False), ("1", True), ("0", False), (None, None)])
+def test_the_store_values_clients_send_are_recorded_on_the_job(project, store, kept):
+    source = make_file(project, name="letter.odt", data=odt("hi"))
+    path = f"{source.uuid}/document/-/format/pdf/"
+    created = jobs.conversions_create(project=project, kind="document", paths=[path], store=store)
+    assert created.conversions[0].store is kept

@@ -87,3 +87,28 @@ def test_the_sweep_sends_media_files_never_analysed(project, mp4_bytes, broker_q
     assert analysis.media_sweep() == 1
     assert broker_queue.args(MEDIA_ANALYSE_TASK) == [[str(old.uuid)]]
     assert text.uuid and removed.uuid  # neither a non-media file nor a removed one is sent
+
+
+def test_an_audio_upload_is_sent_for_analysis_and_gets_its_audio_info(
+    project, tmp_path, broker_queue, django_capture_on_commit_callbacks
+):
+    path = tmp_path / "tone.wav"
+    arguments = ["-f", "lavfi", "-i", "sine=frequency=440:duration=1"]
+    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", *arguments, "-y", str(path)], check=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        file = upload(project, path.read_bytes(), name="tone.wav")
+    assert file.mime_type.startswith("audio/")
+    assert broker_queue.args(MEDIA_ANALYSE_TASK) == [[str(file.uuid)]]
+    assert analysis.media_analyse(file_uuid=file.uuid) is True
+    file.refresh_from_db()
+    assert file.media_info["video"]["audio"][0]["sample_rate"] == 44100  # content_info.video, as for a video
+
+
+def test_recording_an_analysis_writes_only_its_own_live_file(project, mp4_bytes):
+    file, other, removed = upload(project, mp4_bytes), upload(project, mp4_bytes), upload(project, mp4_bytes)
+    services.file_delete(file=removed)
+    assert services.file_media_info_set(file=file, media_info={"video": {"duration": 1}}) is True
+    assert services.file_media_info_set(file=removed, media_info={"video": {"duration": 1}}) is False
+    assert File.objects.get(pk=other.pk).media_info is None
+    assert File.objects.get(pk=removed.pk).media_info is None
+    assert not Event.objects.filter(file_uuid=removed.uuid, type="file.info_updated").exists()

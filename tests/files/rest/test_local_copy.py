@@ -14,10 +14,12 @@ from tests.factories import make_file
 from tests.helpers import png_bytes, renderers_busy
 
 
-@pytest.mark.parametrize("store", [True, False])
-def test_local_copy(api, team, store):
+# Uploadcare's docs: `store` "MUST be either true or false"; pyuploadcare and the JS rest-client
+# send a JSON boolean, and the strings are taken too.
+@pytest.mark.parametrize(("sent", "store"), [(True, True), (False, False), ("true", True), ("false", False)])
+def test_local_copy(api, team, sent, store):
     file = make_file(team.project, "photo.txt", data=b"original bytes", metadata={"k": "v"}, store=False)
-    response = api("post", "files/local_copy/", {"source": f"{file.uuid}/", "store": store})
+    response = api("post", "files/local_copy/", {"source": f"{file.uuid}/", "store": sent})
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["type"] == "file"

@@ -33,6 +33,7 @@ def test_direct_upload_returns_uuid_per_field_and_stores_bytes(client, project):
         assert stored.read() == png_bytes()
     notes = File.objects.get(uuid=body["notes"])
     assert notes.mime_type == "text/plain" and notes.original_filename == "notes.txt"
+    assert photo.source == notes.source == "upload"  # the detail page's and the REST info's "source"
     assert Event.objects.filter(type="file.uploaded").count() == 2
 
 
@@ -50,6 +51,8 @@ def test_cors_headers_for_browser_clients(client, project):
         ("auto", True, True),
         ("auto", False, False),
         (None, False, False),
+        ("", True, True),  # an empty field is one not given: the project decides
+        ("", False, False),
     ],
 )
 def test_store_flag_against_project_setting(client, project, store, autostore, stored):
@@ -100,18 +103,19 @@ def test_bad_fields_are_refused_and_leave_nothing(client, project, fields, statu
 
 # Codes and statuses from Uploadcare's Upload API error table; 50 keys and 512 characters from its metadata docs.
 @pytest.mark.parametrize(
-    ("metadata", "code"),
+    ("metadata", "code", "named"),
     [
-        ({"k": ""}, "FileMetadataValueEmptyError"),
-        ({"k": "v" * 513}, "FileMetadataValueLengthTooBigError"),
-        ({f"k{i}": "v" for i in range(51)}, "FileMetadataKeysNumberTooBigError"),
+        ({"k": ""}, "FileMetadataValueEmptyError", "`k`"),
+        ({"k": "v" * 513}, "FileMetadataValueLengthTooBigError", "`k`"),
+        ({f"k{i}": "v" for i in range(51)}, "FileMetadataKeysNumberTooBigError", "50"),
     ],
 )
-def test_metadata_refusals_carry_their_error_codes(client, project, metadata, code):
+def test_metadata_refusals_carry_their_error_codes(client, project, metadata, code, named):
     fields = {f"metadata[{key}]": value for key, value in metadata.items()}
     response = api_upload(client, project, {"f": SimpleUploadedFile("f.txt", b"x")}, jsonerrors="1", **fields)
     error = response.json()["error"]
     assert (error["status_code"], error["error_code"]) == (400, code)
+    assert named in error["content"]  # the message names the key, or the limit on keys
     assert not File.objects.exists()
 
 
