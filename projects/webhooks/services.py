@@ -5,11 +5,12 @@ from datetime import timedelta
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import ProhibitNullCharactersValidator, URLValidator
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.audit import audit_record, audit_url
-from projects.models import Project, Webhook, WebhookDelivery, WebhookEvent
+from core import rawsql
+from projects.models import Project, Webhook, WebhookAttempt, WebhookDelivery, WebhookEvent
 from projects.webhooks.outbox import PROJECT_EVENTS, dispatch, sample_file_info, sample_usage_alert, webhook_payload
 
 WEBHOOK_DUPLICATE = "This project is already subscribed on this event"  # the clients match this text
@@ -99,20 +100,36 @@ def webhook_update(*, webhook: Webhook, **changes) -> Webhook:
 
 def webhook_delete(*, webhook: Webhook) -> None:
     """Removes the subscription."""
-    audit_record(action="webhook.deleted", project=webhook.project, details=_webhook_audit(webhook))
-    webhook.delete()
+    with transaction.atomic():
+        audit_record(action="webhook.deleted", project=webhook.project, details=_webhook_audit(webhook))
+        _webhooks_deleted(Webhook.objects.filter(pk=webhook.pk))
 
 
 def webhook_unsubscribe(*, project: Project, target_url: str) -> int:
     """Removes every subscription of `target_url` in the project, whatever the event; returns how many."""
-    _, deleted = Webhook.objects.filter(project=project, target_url=target_url).delete()
-    if deleted.get(Webhook._meta.label):
-        audit_record(
-            action="webhook.deleted",
-            project=project,
-            details={"target_url": audit_url(target_url), "count": deleted[Webhook._meta.label]},
-        )
-    return deleted.get(Webhook._meta.label, 0)  # not the total: rows deleted in cascade don't count
+    with transaction.atomic():
+        deleted = _webhooks_deleted(Webhook.objects.filter(project=project, target_url=target_url))
+        if deleted:
+            audit_record(
+                action="webhook.deleted",
+                project=project,
+                details={"target_url": audit_url(target_url), "count": deleted},
+            )
+    return deleted
+
+
+def _webhooks_deleted(webhooks) -> int:
+    """Deletes `webhooks` with their deliveries and the deliveries' attempts; returns how many
+    webhooks. Deliveries go before their attempts, unlike Django's cascade: deleting a delivery
+    waits for a worker still recording an attempt of it, so the attempts deleted next include
+    that worker's (the foreign keys are checked at commit). Call inside a transaction."""
+    selected, params = WebhookDelivery.objects.filter(webhook__in=webhooks).values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {rawsql.table(WebhookDelivery)} WHERE id IN ({selected}) RETURNING id", params)
+        ids = [pk for (pk,) in cursor.fetchall()]
+    WebhookAttempt.objects.filter(delivery_id__in=ids).delete()
+    _, deleted = webhooks.delete()
+    return deleted.get(Webhook._meta.label, 0)
 
 
 WEBHOOK_SECRET_GRACE = timedelta(hours=24)

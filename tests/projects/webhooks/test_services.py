@@ -5,9 +5,10 @@ import threading
 import pytest
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import connection, transaction
+from django.db.models import F
 
 from accounts.models import AuditEvent
-from projects.models import Webhook
+from projects.models import Webhook, WebhookAttempt, WebhookDelivery
 from projects.webhooks import services as webhook_services
 from tests.factories import UserFactory
 from tests.helpers import blocked_on_a_lock, wait_until
@@ -282,3 +283,35 @@ def test_rotating_a_secret_where_there_was_none_leaves_no_old_one_signing(team):
     webhook.refresh_from_db()
     assert webhook.signing_secret == plain and plain
     assert (webhook.previous_signing_secret, webhook.previous_secret_expires_at) == ("", None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleting_a_webhook_while_a_worker_saves_an_attempt_removes_both(team):
+    """Staged: a worker has sent a delivery and recorded it (its attempt saved, the delivery marked
+    succeeded), not yet committed, when the owner deletes the subscription. The delete waits for
+    the worker, then removes the delivery with every attempt. (It used to remove the attempts it
+    could see, wait on the delivery's row, and fail at commit on the worker's attempt: a 500 for
+    the owner, found by the production stack test.)"""
+    webhook = create(team.project)
+    delivery = WebhookDelivery.objects.create(webhook=webhook, event_type="file.uploaded", payload={"a": 1})
+    outcome = {}
+
+    def delete():
+        try:
+            webhook_services.webhook_delete(webhook=Webhook.objects.get(pk=webhook.pk))
+        except BaseException as exc:
+            outcome["error"] = repr(exc)
+        finally:
+            connection.close()
+
+    with transaction.atomic():
+        # The worker's record of the attempt (projects.webhooks.delivery._record), in its transaction.
+        WebhookAttempt.objects.create(delivery=delivery, status_code=200)
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(attempts=F("attempts") + 1, status="succeeded")
+        deleter = threading.Thread(target=delete)
+        deleter.start()
+        assert wait_until(blocked_on_a_lock), "the delete never waited for the worker"
+    deleter.join(30)
+    assert outcome == {}
+    assert not Webhook.objects.filter(pk=webhook.pk).exists()
+    assert not WebhookDelivery.objects.exists() and not WebhookAttempt.objects.exists()
