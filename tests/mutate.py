@@ -73,7 +73,7 @@ TESTS = {
         "tests/accounts/test_audit.py",
     ],
     # file_upload runs under nearly every test (the factories call it); these are the ones about files' own
-    # rules and the API errors of copies (816 mutants: about an hour).
+    # rules and the API errors of copies (835 mutants: over an hour).
     "files/services.py": [
         "tests/files/test_lifecycle.py",
         "tests/files/test_upload_safety.py",
