@@ -149,6 +149,9 @@ def test_too_large_file_is_refused_and_leaves_nothing(client, project):
     response = api_upload(client, project, {"f": SimpleUploadedFile("f.txt", b"x" * 11)})
     assert response.status_code == 400 and response.content == b"File is too large."
     assert not File.objects.exists() and blobs() == before
+    # The limit itself is allowed: a file of exactly the project's maximum size is taken.
+    body = api_upload(client, project, {"f": SimpleUploadedFile("f.txt", b"x" * 10)}).json()
+    assert File.objects.get(uuid=body["f"]).size == 10
 
 
 def test_disallowed_type_is_refused_and_leaves_nothing(client, project):
