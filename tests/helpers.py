@@ -25,6 +25,13 @@ def wait_until(predicate, timeout: float = 15.0, interval: float = 0.02) -> bool
         time.sleep(interval)
 
 
+def one_window(period: int = 60, margin: float = 5.0) -> None:
+    """Waits until the current rate-limit window (core.ratelimit: fixed, aligned to `period`
+    seconds) has `margin` seconds left, so that the requests a test counts all fall in one window:
+    one that rolled over mid-test would start the count again."""
+    assert wait_until(lambda: period - time.time() % period > margin, timeout=margin + 1)
+
+
 def lock_waiters() -> int:
     """How many other sessions of this test database wait for a row or index lock: how a staged
     race knows its other parties have reached the point it holds them at."""

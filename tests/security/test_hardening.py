@@ -18,7 +18,7 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 
 from tests.factories import UserFactory, make_key
-from tests.helpers import ACCEPT
+from tests.helpers import ACCEPT, one_window
 from tests.security.urlmap import dashboard_pages
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -159,6 +159,8 @@ def test_upload_api_is_limited_per_public_key_with_retry_after(client, project, 
     from files.services import file_upload
 
     settings.FILEDOCK_RATE_UPLOAD = "3/min"
+
+    one_window()
     file = file_upload(project=project, content=ContentFile(b"x", name="a.txt"), filename="a.txt", store=True)
     assert [_info(client, project, str(file.uuid)).status_code for _ in range(3)] == [200, 200, 200]
     response = _info(client, project, str(file.uuid))
@@ -177,6 +179,7 @@ def test_upload_api_is_limited_per_public_key_with_retry_after(client, project, 
 
 def test_upload_api_limit_with_jsonerrors_keeps_the_error_shape(client, project, settings):
     settings.FILEDOCK_RATE_UPLOAD = "1/min"
+    one_window()
     _info(client, project, "nope")
     response = _info(client, project, "nope", jsonerrors="1")
     assert response.status_code == 200 and int(response["Retry-After"]) >= 1
@@ -186,6 +189,7 @@ def test_upload_api_limit_with_jsonerrors_keeps_the_error_shape(client, project,
 
 def test_upload_api_is_limited_per_address(client, project, settings):
     settings.FILEDOCK_RATE_UPLOAD_IP = "2/min"
+    one_window()
     statuses = [
         client.post("/upload/group/", {"pub_key": project.public_key, "files[0]": "x"}).status_code for _ in range(3)
     ]
@@ -201,6 +205,7 @@ def test_upload_api_is_limited_per_address(client, project, settings):
 
 def test_upload_sources_are_limited_like_the_rest_of_the_upload_api(client, project, settings):
     settings.FILEDOCK_RATE_UPLOAD = "1/min"
+    one_window()
     assert client.get("/upload/sources/", {"pub_key": project.public_key}).status_code == 200
     response = client.get("/upload/sources/", {"pub_key": project.public_key})
     assert response.status_code == 429 and int(response["Retry-After"]) >= 1
@@ -214,6 +219,8 @@ def test_cors_preflight_is_not_counted(client, project, settings):
 def test_rest_api_throttle_answers_429_with_retry_after(client, team, settings):
 
     settings.FILEDOCK_API_RATE = "2/min"
+
+    one_window()
     _key, secret = make_key(team.project, label="t")
     auth = {"HTTP_AUTHORIZATION": f"Uploadcare.Simple {team.project.public_key}:{secret}", "HTTP_ACCEPT": ACCEPT}
     statuses = [client.get("/api/project/", **auth) for _ in range(3)]

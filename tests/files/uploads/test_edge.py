@@ -8,7 +8,7 @@ import pytest
 from django.core.files.storage import default_storage
 
 from files.models import File
-from tests.helpers import PART
+from tests.helpers import PART, one_window
 
 SECRET = "edge-secret-" + "x" * 32
 
@@ -151,6 +151,8 @@ def test_refused_parts_leave_no_body_file(client, project, body_dir, settings):
     assert not short.exists()
 
     settings.FILEDOCK_RATE_UPLOAD_IP = "1/min"
+
+    one_window()
     edge_put(client, started["parts"][1], body_file(body_dir, b"e" * 10, name="0000000011"), 10)
     throttled = body_file(body_dir, b"p" * PART, name="0000000012")
     assert edge_put(client, part, throttled, PART).status_code == 429
