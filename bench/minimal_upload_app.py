@@ -33,6 +33,7 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
 from bench.minimal_settings import *  # noqa: F403
+from core.ratelimit import COUNT_SCRIPT
 
 ROOT_URLCONF = __name__
 TABLE_SQL = """CREATE TABLE IF NOT EXISTS bench_minimal_upload (
@@ -85,15 +86,6 @@ def upload_async_commit(request):
     return _recorded(request, synchronous=False)
 
 
-# As core.ratelimit counts a request against its limits: INCR, EXPIRE on the first, compare.
-RATE_SCRIPT = """
-for i, key in ipairs(KEYS) do
-  local count = redis.call('INCR', key)
-  if count == 1 then redis.call('EXPIRE', key, ARGV[2 * i]) end
-  if count > tonumber(ARGV[2 * i - 1]) then return i end
-end
-return 0
-"""
 INSERT_SQL = """WITH f AS (INSERT INTO bench_minimal_upload (uuid, name, size) VALUES (%(uuid)s, %(name)s, %(size)s))
 INSERT INTO bench_minimal_event (file_uuid, type, payload)
 SELECT %(uuid)s, v.column1, %(payload)s FROM (VALUES ('file.uploaded'), ('file.stored')) AS v"""
@@ -109,7 +101,7 @@ def _redis_client():
         import redis
 
         _redis = redis.Redis.from_url(os.environ["REDIS_URL"])
-        _redis.rate = _redis.register_script(RATE_SCRIPT)
+        _redis.rate = _redis.register_script(COUNT_SCRIPT)  # the product's own rate-limit script
     return _redis
 
 
