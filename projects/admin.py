@@ -106,6 +106,15 @@ class WebhookAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    # Deleting goes through the service: it is audited, and a delivery a worker is recording
+    # meanwhile goes with its attempts (webhook_services._webhooks_deleted).
+    def delete_model(self, request, obj):
+        webhook_services.webhook_delete(webhook=obj)
+
+    def delete_queryset(self, request, queryset):
+        for webhook in queryset:
+            webhook_services.webhook_delete(webhook=webhook)
+
     @admin.action(description="Activate selected webhooks")
     def activate(self, request, queryset):
         for webhook in queryset.filter(is_active=False):

@@ -10,10 +10,10 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts import services as account_services
-from accounts.models import User
+from accounts.models import AuditEvent, User
 from files.models import File
 from files.outbox import relay as outbox
-from projects.models import Webhook, WebhookDelivery
+from projects.models import Webhook, WebhookAttempt, WebhookDelivery
 from projects.webhooks import services as webhook_services
 from projects.webhooks.outbox import DELIVER_TASK
 from tests.factories import PASSWORD, UserFactory, make_file, make_webhook
@@ -115,6 +115,22 @@ def test_activate_action_turns_a_webhook_back_on(staff, team):
 
     assert notes == ["Webhooks activated."]
     assert Webhook.objects.get(pk=off.pk).is_active and not Webhook.objects.get(pk=also_off.pk).is_active
+
+
+def test_deleting_webhooks_in_the_admin_removes_their_deliveries_and_is_audited(staff, team):
+    webhook = make_webhook(team.project)
+    kept = make_webhook(team.project, target_url="https://hooks.example.com/kept")
+    delivery = WebhookDelivery.objects.create(webhook=webhook, event_type="file.uploaded", payload={"a": 1})
+    WebhookAttempt.objects.create(delivery=delivery, status_code=200)
+    changelist = "/admin/projects/webhook/"
+    response = staff.post(
+        changelist, {"action": "delete_selected", "_selected_action": [str(webhook.pk)], "post": "yes"}
+    )
+    assert response.status_code == 302 and response["Location"] == changelist
+    assert list(Webhook.objects.all()) == [kept]
+    assert not WebhookDelivery.objects.exists() and not WebhookAttempt.objects.exists()
+    [event] = AuditEvent.objects.filter(action="webhook.deleted")
+    assert event.project_id == team.project.pk and event.actor.is_superuser
 
 
 def test_redeliver_action_queues_a_finished_delivery_again(
