@@ -94,32 +94,48 @@ def _add(project_id, day, *counts: int) -> None:
         rows.update(**increments)
 
 
-# Traffic, counted per CDN send, waits in Redis and is written in batches: one hash per day of
-# "{project_id}" -> bytes. `usage_flush` renames the day's hash to a batch (new counts start a new
-# hash), adds the batch to the UsageDay rows in one transaction with a UsageFlush row naming it,
-# then deletes it; a batch left by a crash is applied on the next run unless its row says it was.
+# Counts that need not be exact the moment they happen (traffic, per CDN send; API calls and
+# uploads a plan does not limit) wait in Redis and are written in batches: one hash per day of
+# "{project_id}:{counter}" -> amount ("{project_id}" alone, from before, is traffic). `usage_flush`
+# renames the day's hash to a batch (new counts start a new hash), adds the batch to the UsageDay
+# rows in one transaction with a UsageFlush row naming it, then deletes it; a batch left by a
+# crash is applied on the next run unless its row says it was.
 PENDING = "usage:pending:"
 FLUSHING = "usage:flushing:"
 FLUSH_ROWS_KEPT = timedelta(days=2)
 
 
-def traffic_add(*, project_id, sent: int) -> None:
-    """Counts `sent` bytes of CDN traffic: into Redis when there is one (no database write per
-    request; `usage_flush` writes them), else straight into today's row."""
-    if not sent:
+def pending_slot(*, project_id, counter: str) -> tuple[str, str]:
+    """The Redis hash and field today's pending `counter` of the project is added to, for a caller
+    that adds it in a round trip of its own (files.rest.base, with the rate limit)."""
+    if counter not in COUNTERS:
+        raise ValueError(f"no usage counter {counter!r}")
+    return redis_key(PENDING, today().isoformat()), f"{project_id}:{counter}"
+
+
+def usage_add_later(*, project_id, counter: str, amount: int) -> None:
+    """Adds `amount` to the project's `counter` for today: into Redis when there is one (no
+    database write per request; `usage_flush` writes them within a minute), else straight into
+    today's row. Not for a counter the owner's plan limits: the quota reads the rows."""
+    if not amount:
         return
     client = redis_client()
     if client is not None:
         try:
-            client.hincrby(redis_key(PENDING, today().isoformat()), str(project_id), sent)
+            client.hincrby(*pending_slot(project_id=project_id, counter=counter), amount)
             return
         except redis.RedisError:
-            log.warning("redis unavailable; traffic counted in the database")
-    usage_add(project_id=project_id, traffic_bytes=sent)
+            log.warning("redis unavailable; %s counted in the database", counter)
+    usage_add(project_id=project_id, **{counter: amount})
+
+
+def traffic_add(*, project_id, sent: int) -> None:
+    """Counts `sent` bytes of CDN traffic (usage_add_later)."""
+    usage_add_later(project_id=project_id, counter="traffic_bytes", amount=sent)
 
 
 def usage_flush() -> int:
-    """Writes the traffic waiting in Redis into UsageDay rows; returns the batches applied."""
+    """Writes the counts waiting in Redis into UsageDay rows; returns the batches applied."""
     client = redis_client()
     if client is None:
         return 0
@@ -132,13 +148,17 @@ def usage_flush() -> int:
 
 def _apply(client, batch: str) -> int:
     day_text, batch_id = batch.rsplit(":", 2)[-2:]
-    counts = client.hgetall(batch)
+    per_project: dict[uuid.UUID, dict[str, int]] = {}
+    for field, amount in client.hgetall(batch).items():
+        project_id, _, counter = field.decode().partition(":")
+        counts = per_project.setdefault(uuid.UUID(project_id), dict.fromkeys(COUNTERS, 0))
+        counts[counter or "traffic_bytes"] += int(amount)
     with transaction.atomic():
         _, new = UsageFlush.objects.get_or_create(id=batch_id)
         if new:
             day = date.fromisoformat(day_text)
-            for project_id, sent in counts.items():
-                _add(uuid.UUID(project_id.decode()), day, 0, 0, 0, int(sent))  # traffic_bytes
+            for project_id, counts in per_project.items():
+                _add(project_id, day, *(counts[name] for name in COUNTERS))
     client.delete(batch)
     return int(new)
 

@@ -379,16 +379,18 @@ def _would_exceed(stored_limit: int | None, count_limit: int | None, stored: int
     )
 
 
-def check_api_call(*, project) -> None:
+def check_api_call(*, project) -> bool:
     """Refuses a REST API call once the owner's plan's monthly API calls are used up.
 
-    Raises QuotaExceeded. Reads only; count the call with `usage_add(api_calls=1)`.
+    Raises QuotaExceeded. Reads only; returns whether the plan limits API calls: if it does, count
+    the call with `usage_add(api_calls=1)`, which the next check reads; if not, the count may wait
+    (billing.metering's pending counts).
     """
     account, plan = _enforced(project)
     if plan is None:
-        return
+        return False
     if plan.api_calls is None:
-        return
+        return False
     start, end = month_bounds(today())
     # One aggregate over the owner's live projects' rows of this month (a join, no id list).
     used = (
@@ -406,3 +408,4 @@ def check_api_call(*, project) -> None:
             plan.api_calls,
             f"The {plan} plan's {intcomma(plan.api_calls)} API calls this month are used up.",
         )
+    return True

@@ -2,9 +2,10 @@
 through Redis in production.
 
 `seconds_to_wait` counts a request against several limits at once (with Redis in one round trip,
-one Lua script); `admit` raises Throttled instead; `waiting` only looks, counting nothing (for
-limits on failures, which count only once a failure has happened). All of them fail open: with
-the cache away, requests go on uncounted rather than failing.
+one Lua script; `seconds_to_wait_adding` adds a count to a hash in it too); `admit` raises
+Throttled instead; `waiting` only looks, counting nothing (for limits on failures, which count
+only once a failure has happened). All of them fail open: with the cache away, requests go on
+uncounted rather than failing.
 """
 
 import logging
@@ -29,6 +30,19 @@ for i, key in ipairs(KEYS) do
   if count == 1 then redis.call('EXPIRE', key, ARGV[2 * i]) end
   if count > tonumber(ARGV[2 * i - 1]) then return i end
 end
+return 0
+"""
+# The same, then, once the request is under every limit, HINCRBY of the last key (a hash): ARGV's
+# last pair is its field and amount. For a count that goes with each request let through
+# (billing.metering's pending usage), in the rate limit's round trip.
+COUNT_THEN_ADD_SCRIPT = """
+local last = #KEYS
+for i = 1, last - 1 do
+  local count = redis.call('INCR', KEYS[i])
+  if count == 1 then redis.call('EXPIRE', KEYS[i], ARGV[2 * i]) end
+  if count > tonumber(ARGV[2 * i - 1]) then return i end
+end
+redis.call('HINCRBY', KEYS[last], ARGV[2 * last - 1], ARGV[2 * last])
 return 0
 """
 # One registered script per cache object (Django makes one per thread): building a redis client
@@ -79,14 +93,64 @@ def seconds_to_wait(*limits: tuple[str, str]) -> int:
     return 0 if over is None else max(1, int(over.ends - now + 0.999))
 
 
-def _count_in_redis(cache: RedisCache, windows: list[Window]) -> Window | None:
-    """One round trip (EVALSHA) for every limit; keys as Django's cache names them."""
-    script = _scripts.get(cache)
+def seconds_to_wait_adding(*limits: tuple[str, str], add: tuple[str, str, int]) -> tuple[int, bool]:
+    """`seconds_to_wait`, and when the request is under every limit, `add` = (hash, field,
+    amount) added to that Redis hash (a key as named, not the cache's) in the same round trip:
+    (seconds, whether it was added). Without Redis, or with it away, nothing is added: the
+    caller counts the other way."""
+    cache = caches["default"]
+    if not isinstance(cache, RedisCache):
+        return seconds_to_wait(*limits), False
+    now = time.time()
+    windows = [window(scope, rate, now) for scope, rate in limits]
+    try:
+        over = _count_in_redis(cache, windows, add)
+    except Exception as error:  # the cache backend's own connection errors
+        scopes = ", ".join(scope.partition(":")[0] for scope, _ in limits)
+        log.warning("rate limit cache unavailable, %s not counted: %s", scopes, error)
+        return 0, False
+    return (0, True) if over is None else (max(1, int(over.ends - now + 0.999)), False)
+
+
+def seconds_to_wait_reading(*limits: tuple[str, str], read: str) -> tuple[int, int | None]:
+    """`seconds_to_wait`, and the integer the cache holds under `read` (a core.kept token) in the
+    same round trip: (seconds, the integer or None). Without Redis, or with it away: None."""
+    cache = caches["default"]
+    if not isinstance(cache, RedisCache):
+        return seconds_to_wait(*limits), None
+    now = time.time()
+    windows = [window(scope, rate, now) for scope, rate in limits]
+    try:
+        with cache._cache.get_client(write=True).pipeline(transaction=False) as pipe:
+            _count_in_redis(cache, windows, client=pipe)
+            pipe.get(cache.make_key(read))
+            over, value = pipe.execute()
+    except Exception as error:  # the cache backend's own connection errors
+        scopes = ", ".join(scope.partition(":")[0] for scope, _ in limits)
+        log.warning("rate limit cache unavailable, %s not counted: %s", scopes, error)
+        return 0, None
+    over = windows[over - 1] if over else None
+    return (0 if over is None else max(1, int(over.ends - now + 0.999))), (int(value) if value is not None else None)
+
+
+def _count_in_redis(
+    cache: RedisCache, windows: list[Window], add: tuple[str, str, int] | None = None, client=None
+) -> Window | None:
+    """One round trip (EVALSHA) for every limit, and `add`; keys as Django's cache names them.
+    With `client`, a pipeline: the script is queued and its answer is the pipeline's."""
+    source = COUNT_SCRIPT if add is None else COUNT_THEN_ADD_SCRIPT
+    script = _scripts.setdefault(cache, {}).get(source)
     if script is None:
         # Django's RedisCache has no public way to the client: `_cache` is its RedisCacheClient.
-        script = _scripts[cache] = cache._cache.get_client(write=True).register_script(COUNT_SCRIPT)
+        script = _scripts[cache][source] = cache._cache.get_client(write=True).register_script(source)
+    keys = [cache.make_key(w.key) for w in windows]
     args = [value for w in windows for value in (w.limit, w.period + 1)]
-    over = script(keys=[cache.make_key(w.key) for w in windows], args=args)
+    if add is not None:
+        keys.append(add[0])
+        args += [add[1], add[2]]
+    over = script(keys=keys, args=args, client=client)
+    if client is not None:
+        return None
     return windows[over - 1] if over else None
 
 
@@ -119,11 +183,18 @@ def admit(*limits: tuple[str, str]) -> None:
 
 def waiting(scope: str, rate: str) -> int:
     """The seconds left while `scope` is over `rate` in the current window, without counting."""
+    return waiting_reading(scope, rate, ())[0]
+
+
+def waiting_reading(scope: str, rate: str, keys: tuple[str, ...]) -> tuple[int, dict]:
+    """`waiting`, with the cache's values of `keys` read in the same round trip: (seconds, the
+    values found by key). With the cache away: (0, {})."""
     now = time.time()
     current = window(scope, rate, now)
     try:
-        count = caches["default"].get(current.key, 0)
+        found = caches["default"].get_many([current.key, *keys])
     except Exception as error:  # the cache backend's own connection errors
         log.warning("rate limit cache unavailable, %s not checked: %s", scope.partition(":")[0], error)
-        return 0
-    return max(1, int(current.ends - now + 0.999)) if count >= current.limit else 0
+        return 0, {}
+    count = found.pop(current.key, 0)
+    return (max(1, int(current.ends - now + 0.999)) if count >= current.limit else 0), found

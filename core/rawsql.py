@@ -36,11 +36,20 @@ class Columns:
 
     def load(self, values) -> models.Model:
         """An instance from this model's slice of a row, in the order of `sql`."""
+        return self.instance(self.convert(values))
+
+    def convert(self, values) -> list:
+        """The slice's values as the model's fields hold them (decrypted, parsed): what `instance`
+        takes, so values kept between requests are converted once."""
         values = list(values)
         for index, converters in self.converters:
             for convert in converters:
                 values[index] = convert(values[index], None, connection)
-        return self.model.from_db(connection.alias, self.attnames, values)
+        return values
+
+    def instance(self, values: list) -> models.Model:
+        """A new instance of converted `values` (each call its own, sharing only the values)."""
+        return self.model.from_db(connection.alias, self.attnames, list(values))
 
 
 @functools.cache

@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
+from core import kept
 from projects import services
 from projects.models import ApiLogLine, Invitation, Membership, OAuthApp, Project, SecretKey, Webhook, WebhookDelivery
 from projects.webhooks import services as webhook_services
@@ -25,6 +26,11 @@ class ProjectAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("memberships__user")
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change:  # requests read the project again (core.kept)
+            kept.changed(obj.public_key)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # Deleting the row alone would leave its files' bytes behind: projects are deleted by the

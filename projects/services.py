@@ -4,6 +4,7 @@ import functools
 import hmac
 import re
 import secrets
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -16,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.audit import audit_record
-from core import rawsql
+from core import kept, rawsql
 from core.jobs import send_on_commit
 from files.services import file_purge_batch
 from files.storage.edge import edge_purge_project
@@ -35,6 +36,7 @@ from projects.models import (
 )
 
 LAST_USED_PRECISION = timedelta(minutes=1)
+_keys_kept = kept.Kept()  # public key -> the project's values and its active keys'
 PURGE_TASK = "projects.tasks.purge_project"
 
 
@@ -61,6 +63,7 @@ def project_rename(*, project: Project, name: str) -> Project:
     project.name = name.strip()
     project.save(update_fields=["name"])
     audit_record(action="project.renamed", project=project, details={"old": old_name, "new": project.name})
+    kept.changed(project.public_key)
     return project
 
 
@@ -138,6 +141,7 @@ def _settings_save(project: Project, values: dict, action: str = "project.settin
         for name, value in values.items():
             setattr(project, name, value)
         project.save(update_fields=list(values))
+        kept.changed(project.public_key)
         if changed := [name for name in values if before[name] != values[name]]:
             audit_record(action=action, project=project, details={"fields": changed})
     return before
@@ -175,6 +179,7 @@ def project_delete(*, project: Project) -> None:
     """Hides the project at once; its files and rows are removed by `project_purge` in the background."""
     if Project.objects.filter(pk=project.pk, deleted_at__isnull=True).update(deleted_at=timezone.now()):
         audit_record(action="project.deleted", project=project)
+        kept.changed(project.public_key)
     project_id = str(project.pk)
     # If the broker is away the periodic sweep (purge_deleted_projects) still finds the project.
     send_on_commit(PURGE_TASK, project_id)
@@ -216,6 +221,7 @@ def secret_key_create(
     if expires_at:
         details["expires_at"] = expires_at.isoformat()
     audit_record(action="key.created", actor=created_by, project=project, details=details)
+    kept.changed(project.public_key)
     return key, plain
 
 
@@ -225,29 +231,56 @@ def secret_key_revoke(*, key: SecretKey) -> SecretKey:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
         audit_record(action="key.revoked", project=key.project, details={"label": key.label, "last4": key.last4})
+        kept.changed(key.project.public_key)
     return key
 
 
-def secret_key_match(*, public_key: str, check: Callable[[str], bool]) -> SecretKey | None:
+def secret_key_match(
+    *, public_key: str, check: Callable[[str], bool], token: int | object | None = kept.NOT_READ
+) -> SecretKey | None:
     """Finds the active secret key of the project with `public_key` whose secret passes `check`.
 
-    Both the plain-secret scheme and HMAC signatures (REST API, signed uploads) go through here, so
-    every REST call and signed upload makes this lookup: one hand-written SELECT (core.rawsql) of
-    the project and its active keys, newest first. Nothing is cached, so a revoked key, an expired
-    one or a removed project fails on the very next request.
+    Both the plain-secret scheme and HMAC signatures (REST API, signed uploads) go through here:
+    one hand-written SELECT (core.rawsql) of the project and its active keys, newest first.
+    `token`: what the shared cache held under core.kept.token_key(public_key), read by the caller
+    in a round trip it makes anyway (files.rest.auth). With it, the rows this process read under
+    the same token are used again instead of that SELECT (core.kept): every change to the project
+    or its keys replaces the token, so a revoked key, an expired one or a removed project still
+    fails on the very next request, in every process.
     """
+    found = _active_key_values(public_key, token)
+    if found is None:
+        return None
+    project_values, key_rows = found
+    projects, keys = rawsql.columns(Project, "p"), rawsql.columns(SecretKey, "k")
+    project, now = projects.instance(project_values), timezone.now()
+    for values in key_rows:
+        key = keys.instance(values)
+        if key.expires_at is not None and key.expires_at <= now:  # kept rows: expired since read
+            continue
+        if check(key.secret):
+            key.project = project
+            if _touch_last_used(key):
+                values[keys.attnames.index("last_used_at")] = key.last_used_at
+            return key
+    return None
+
+
+def _active_key_values(public_key: str, token) -> tuple[list, list[list]] | None:
+    """The project's values and each active key's (converted: secrets decrypted), or None."""
+    if token is not kept.NOT_READ and (found := _keys_kept.get(public_key, token)) is not None:
+        return found
+    read_at = time.monotonic()
     projects, keys = rawsql.columns(Project, "p"), rawsql.columns(SecretKey, "k")
     with connection.cursor() as cursor:
         cursor.execute(_active_keys_query(), [public_key, timezone.now()])
         rows = cursor.fetchall()
-    project = projects.load(rows[0][: len(projects)]) if rows else None
-    for row in rows:
-        key = keys.load(row[len(projects) :])
-        if check(key.secret):
-            key.project = project
-            _touch_last_used(key)
-            return key
-    return None
+    if not rows:
+        return None
+    found = (projects.convert(rows[0][: len(projects)]), [keys.convert(row[len(projects) :]) for row in rows])
+    if token is not kept.NOT_READ:
+        _keys_kept.put(public_key, token, found, read_at)
+    return found
 
 
 @functools.cache
@@ -262,17 +295,22 @@ def _active_keys_query() -> str:
     )
 
 
-def secret_key_authenticate(*, public_key: str, secret: str) -> SecretKey | None:
+def secret_key_authenticate(
+    *, public_key: str, secret: str, token: int | object | None = kept.NOT_READ
+) -> SecretKey | None:
     """The active secret key `secret` of the project whose public key is `public_key` (its
-    project loaded with it)."""
-    return secret_key_match(public_key=public_key, check=lambda s: hmac.compare_digest(s, secret))
+    project loaded with it); `token` as secret_key_match takes it."""
+    return secret_key_match(public_key=public_key, check=lambda s: hmac.compare_digest(s, secret), token=token)
 
 
-def _touch_last_used(key: SecretKey) -> None:
+def _touch_last_used(key: SecretKey) -> bool:
+    """Records when the key was last used, to LAST_USED_PRECISION; True when it wrote."""
     now = timezone.now()
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_PRECISION:
         SecretKey.objects.filter(pk=key.pk).update(last_used_at=now)
         key.last_used_at = now
+        return True
+    return False
 
 
 # Collaborators

@@ -262,3 +262,24 @@ def s3_storage(moto_endpoint, settings):
 def customer_bucket(moto_endpoint) -> str:
     """A fresh bucket on moto_server, as a customer would connect for custom storage or backups."""
     return new_bucket(moto_endpoint, "customer")
+
+
+@pytest.fixture
+def production_cache(settings):
+    """Production's cache: Django's over the Redis of REDIS_URL (the one billing.metering's
+    pending counts are in), under a prefix of this test's own, emptied after."""
+    import uuid
+
+    from django.core.cache import caches
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "core.cache.RedisCache",
+            "LOCATION": settings.REDIS_URL,
+            "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+        }
+    }
+    yield caches["default"]
+    client = caches["default"]._cache.get_client(write=True)
+    for key in client.scan_iter(match=f"{settings.CACHES['default']['KEY_PREFIX']}:*"):
+        client.delete(key)

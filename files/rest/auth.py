@@ -12,7 +12,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 
 from accounts.audit import client_ip
-from core import ratelimit
+from core import kept, ratelimit
 from projects.apilogs import api_log_note
 from projects.services import secret_key_authenticate, secret_key_match
 
@@ -68,27 +68,31 @@ class UploadcareAuthentication(BaseAuthentication):
         header = request.META.get("HTTP_AUTHORIZATION", "")
         if not header:
             return None
+        scheme, _, credentials = header.partition(" ")
+        public_key = credentials.strip().partition(":")[0]
         scope = f"rest-auth-failed:{client_ip(request)}"
-        if wait := ratelimit.waiting(scope, settings.FILEDOCK_RATE_AUTH_FAILED):
+        # The same round trip reads the token the project's keys are kept under (secret_key_match).
+        token_key = kept.token_key(public_key)
+        wait, found = ratelimit.waiting_reading(scope, settings.FILEDOCK_RATE_AUTH_FAILED, (token_key,))
+        if wait:
             # Too many wrong keys from this address: no answer says whether the next one is right.
             raise exceptions.Throttled(wait)
         try:
-            return self._authenticate(request, header)
+            return self._authenticate(request, scheme, credentials, found.get(token_key))
         except exceptions.AuthenticationFailed:
             ratelimit.seconds_to_wait((scope, settings.FILEDOCK_RATE_AUTH_FAILED))  # counts the failure
             raise
 
-    def _authenticate(self, request, header: str):
-        scheme, _, credentials = header.partition(" ")
+    def _authenticate(self, request, scheme: str, credentials: str, token: int | None):
         public_key, _, secret_or_signature = credentials.strip().partition(":")
         # Keys and signatures are printable ASCII: anything else (a NUL PostgreSQL refuses, non-ASCII that
         # compare_digest refuses) is simply wrong.
         if not public_key or not secret_or_signature or not (credentials.isascii() and credentials.isprintable()):
             raise exceptions.AuthenticationFailed("Incorrect authentication credentials.")
         if scheme == "Uploadcare.Simple":
-            key = secret_key_authenticate(public_key=public_key, secret=secret_or_signature)
+            key = secret_key_authenticate(public_key=public_key, secret=secret_or_signature, token=token)
         elif scheme == "Uploadcare":
-            key = self._signed(request, public_key, secret_or_signature.lower())
+            key = self._signed(request, public_key, secret_or_signature.lower(), token)
         else:
             raise exceptions.AuthenticationFailed("Unknown authorization scheme.")
         if key is None:
@@ -98,7 +102,7 @@ class UploadcareAuthentication(BaseAuthentication):
         api_log_note(project=project, key_label=key.label)
         return AnonymousUser(), project
 
-    def _signed(self, request, public_key: str, signature: str):
+    def _signed(self, request, public_key: str, signature: str, token: int | None):
         date = parse_date(date_header(request))
         if date is None:
             raise exceptions.AuthenticationFailed("Date header is missing or malformed.")
@@ -110,7 +114,7 @@ class UploadcareAuthentication(BaseAuthentication):
             expected = hmac.new(secret.encode(), message, hashlib.sha1).hexdigest()
             return hmac.compare_digest(expected, signature)
 
-        return secret_key_match(public_key=public_key, check=check)
+        return secret_key_match(public_key=public_key, check=check, token=token)
 
     def authenticate_header(self, request) -> str:
         return 'Uploadcare realm="api"'

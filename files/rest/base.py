@@ -7,10 +7,9 @@ from rest_framework import exceptions, permissions
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.renderers import JSONRenderer
-from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from billing.metering import usage_add
+from billing.metering import pending_slot, usage_add
 from billing.quotas import QuotaExceeded, check_api_call
 from core import ratelimit
 from files.rest.auth import UploadcareAuthentication
@@ -64,21 +63,6 @@ class HasProject(permissions.BasePermission):
         return True
 
 
-class ProjectThrottle(BaseThrottle):
-    """Requests per project, 429 with Retry-After past FILEDOCK_API_RATE. Counted by core.ratelimit
-    (a fixed window, one Redis round trip) rather than DRF's history of timestamps, which read and
-    wrote a list of up to a window's worth of them, two round trips, on every request."""
-
-    def allow_request(self, request, view) -> bool:
-        if request.auth is None:
-            return True
-        self.seconds = ratelimit.seconds_to_wait((f"api-project:{request.auth.pk}", settings.FILEDOCK_API_RATE))
-        return not self.seconds
-
-    def wait(self) -> int:
-        return self.seconds
-
-
 class ProjectAPIView(APIView):
     """A REST view of one project. `area` says which of a secret key's scopes it needs: files
     (files:read for `read_methods`, files:write for the rest), webhooks, project or processing."""
@@ -87,7 +71,6 @@ class ProjectAPIView(APIView):
     read_methods = frozenset({"GET", "HEAD", "OPTIONS"})
     authentication_classes = [UploadcareAuthentication]
     permission_classes = [HasProject]
-    throttle_classes = [ProjectThrottle]
     renderer_classes = [UploadcareRenderer]
     parser_classes = [SafeJSONParser, FormParser]
     content_negotiation_class = RequireVersionHeader
@@ -97,7 +80,8 @@ class ProjectAPIView(APIView):
         return self.request.auth
 
     def initial(self, request, *args, **kwargs):
-        """After authentication and throttling: the plan's monthly API calls, then count this one."""
+        """After authentication: the key's scope, the plan's monthly API calls, then the project's
+        rate (FILEDOCK_API_RATE, 429 with Retry-After past it) and the call counted."""
         super().initial(request, *args, **kwargs)
         scope = self.required_scope(request.method)
         key = getattr(request.auth, "rest_key", None)
@@ -106,10 +90,28 @@ class ProjectAPIView(APIView):
                 f"This secret key may not do that: it needs the “{scope}” scope ({Scope(scope).label})."
             )
         try:
-            check_api_call(project=request.auth)
+            limited = check_api_call(project=request.auth)
         except QuotaExceeded as exc:
             raise exceptions.PermissionDenied(exc.message) from None
-        usage_add(project_id=request.auth.pk, api_calls=1)
+        self._admit_and_count(request.auth.pk, exact=limited)
+
+    def check_throttles(self, request):
+        """Throttling waits for `initial`, which counts the call in the same Redis round trip."""
+
+    def _admit_and_count(self, project_id, *, exact: bool) -> None:
+        """The project's requests are counted in core.ratelimit (a fixed window, one Redis round
+        trip). A call the owner's plan limits is counted into its usage row at once, as the quota
+        reads it; any other waits in Redis with the rate limit's count, in its round trip."""
+        rate = (f"api-project:{project_id}", settings.FILEDOCK_API_RATE)
+        if exact:
+            wait, counted = ratelimit.seconds_to_wait(rate), False
+        else:
+            add = (*pending_slot(project_id=project_id, counter="api_calls"), 1)
+            wait, counted = ratelimit.seconds_to_wait_adding(rate, add=add)
+        if wait:
+            self.throttled(self.request, wait)
+        if not counted:
+            usage_add(project_id=project_id, api_calls=1)
 
     def required_scope(self, method: str) -> str:
         if self.area == "files":

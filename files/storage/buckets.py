@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.audit import audit_record, audit_url
+from core import kept
 from core.fetch import check_url
 from files.models import BucketConnection, FileBackup
 from files.storage.backends import describe_error, s3_client
@@ -141,6 +142,7 @@ def bucket_connect(
         raise BucketError("This project already has a connected bucket for that; disconnect it first.") from None
     log.info("bucket connected: project=%s purpose=%s bucket=%s", project.pk, purpose, bucket)
     audit_record(action=f"{purpose}.connected", project=project, details=_bucket_audit(target))
+    kept.changed(project.public_key)  # uploads read the project's storage again
     return target
 
 
@@ -163,6 +165,7 @@ def bucket_disconnect(*, target: BucketConnection) -> BucketConnection:
             disconnected_at=timezone.now()
         ):  # 0 rows: already disconnected, nothing new to record
             audit_record(action=f"{target.purpose}.disconnected", project=target.project, details=_bucket_audit(target))
+            kept.changed(target.project.public_key)  # uploads read the project's storage again
         # A copy already running finishes; everything still waiting is called off.
         FileBackup.objects.filter(
             target=target, status__in=[FileBackup.Status.PENDING, FileBackup.Status.FAILED]

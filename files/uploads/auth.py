@@ -7,37 +7,59 @@ import time
 
 from django.db import connection
 
-from core import rawsql
+from core import kept, rawsql
 from core.numbers import bounded_int
 from files import errors
 from files.models import BucketConnection
 from files.storage.backends import upload_target_sql
+from files.uploads.ratelimit import kept_tokens
 from projects.apilogs import api_log_note
 from projects.models import Project
 from projects.services import secret_key_match
 
+_projects_kept = kept.Kept()  # public key -> the project's values and its upload storage's id
 
-def project_for(data, field: str) -> Project:
+
+def project_for(data, field: str, request=None) -> Project:
+    """The project whose public key is `data[field]`, with its upload storage's id. `request`: the
+    Upload API request whose rate limit read the token the project may be kept under (core.kept)."""
     public_key = (data.get(field) or "").strip()
     if not public_key:
         raise errors.public_key_required(field)
     if "\x00" in public_key:  # PostgreSQL refuses NUL in a query parameter
         raise errors.public_key_invalid(field)
-    # One row by a unique key, with the project's upload storage in the same query
-    # (files.storage.backends.upload_storage), as text written once (core.rawsql: every upload
-    # makes this lookup). Never cached: a removed project stops working at once.
+    read, token = kept_tokens.get(request, (None, None)) if request is not None else (None, None)
+    values = _project_values(public_key, token if read == public_key else kept.NOT_READ)
+    if values is None:
+        raise errors.public_key_invalid(field)
+    project_values, target_id = values
+    project = rawsql.columns(Project, "p").instance(project_values)
+    project.upload_target_id = target_id
+    if project.deleted_at is not None:
+        raise errors.UploadError("ProjectPublicKeyRemovedError", 403, f"Project {public_key} is marked as removed.")
+    api_log_note(project=project)
+    return project
+
+
+def _project_values(public_key: str, token) -> tuple[list, object] | None:
+    """One row by a unique key, with the project's upload storage in the same query
+    (files.storage.backends.upload_storage), as text written once (core.rawsql: every upload makes
+    this lookup), or what this process kept of it under `token` (core.kept: replaced whenever
+    the project or its storage changes, so a removed project stops working at once)."""
+    if token is not kept.NOT_READ and (found := _projects_kept.get(public_key, token)) is not None:
+        return found
+    read_at = time.monotonic()
     projects = rawsql.columns(Project, "p")
     with connection.cursor() as cursor:
         cursor.execute(_project_query(), [BucketConnection.Purpose.STORAGE.value, public_key])
         row = cursor.fetchone()
     if row is None:
-        raise errors.public_key_invalid(field)
-    project = projects.load(row[: len(projects)])
-    project.upload_target_id = BucketConnection._meta.pk.to_python(row[len(projects)])  # SQLite: hex text
-    if project.deleted_at is not None:
-        raise errors.UploadError("ProjectPublicKeyRemovedError", 403, f"Project {public_key} is marked as removed.")
-    api_log_note(project=project)
-    return project
+        return None
+    target_id = BucketConnection._meta.pk.to_python(row[len(projects)])  # SQLite: hex text
+    found = (projects.convert(row[: len(projects)]), target_id)
+    if token is not kept.NOT_READ:
+        _projects_kept.put(public_key, token, found, read_at)
+    return found
 
 
 @functools.cache

@@ -6,13 +6,18 @@ API's usual error body: plain text, or `{"error": {...}}` with status 200 when t
 """
 
 from functools import wraps
+from weakref import WeakKeyDictionary
 
 from django.conf import settings
 from django.http import HttpResponse
 
 from accounts.audit import client_ip
-from core.ratelimit import seconds_to_wait
+from core import kept
+from core.ratelimit import seconds_to_wait, seconds_to_wait_reading
 from files import errors
+
+# Each request's public key and the core.kept token read with its rate limit, for project_for.
+kept_tokens: WeakKeyDictionary = WeakKeyDictionary()
 
 
 def _form(request) -> dict:
@@ -49,7 +54,11 @@ def upload_rate_limit(view):
             public_key = _public_key(request)
             if public_key:
                 limits.append((f"upload-key:{public_key}", settings.FILEDOCK_RATE_UPLOAD))
-            wait = seconds_to_wait(*limits)
+                # The same round trip reads the token the project is kept under (files.uploads.auth).
+                wait, token = seconds_to_wait_reading(*limits, read=kept.token_key(public_key))
+                kept_tokens[request] = (public_key, token)
+            else:
+                wait = seconds_to_wait(*limits)
             if wait:
                 return _throttled(request, wait)
         return view(request, *args, **kwargs)

@@ -13,7 +13,7 @@ from files.uploads.views import upload_endpoint
 @upload_rate_limit
 @upload_endpoint("GET")
 def sources(request):
-    project = project_for(request.GET, "pub_key")
+    project = project_for(request.GET, "pub_key", request)
     response = JsonResponse({"sources": project.oauth_apps.upload_sources()})
     # Uploaders on many pages fetch this; a short cache keeps them fresh after an edit in the dashboard.
     response["Cache-Control"] = "public, max-age=60"

@@ -96,7 +96,7 @@ def base(request):
     length = _content_length(request)
     if length > settings.FILEDOCK_DIRECT_UPLOAD_MAX_SIZE + 64 * 1024:
         raise errors.UploadError("RequestSizeLimitExceededError", 413, "The size of the request is too large.")
-    project = project_for(request.POST, "UPLOADCARE_PUB_KEY")
+    project = project_for(request.POST, "UPLOADCARE_PUB_KEY", request)
     check_signature(project, request.POST)
     store = resolve_store(project, request.POST.get("UPLOADCARE_STORE"))
     metadata = validate_metadata(metadata_from(request.POST))
@@ -131,7 +131,7 @@ def tags_from(data) -> list[str]:
 @upload_rate_limit
 @upload_endpoint("POST")
 def multipart_start_view(request):
-    project = project_for(request.POST, "UPLOADCARE_PUB_KEY")
+    project = project_for(request.POST, "UPLOADCARE_PUB_KEY", request)
     check_signature(project, request.POST)
     upload = multipart_start(
         project=project,
@@ -171,7 +171,7 @@ def multipart_part(request, upload_uuid, index):
 @upload_rate_limit
 @upload_endpoint("POST")
 def multipart_complete_view(request):
-    project = project_for(request.POST, "UPLOADCARE_PUB_KEY")
+    project = project_for(request.POST, "UPLOADCARE_PUB_KEY", request)
     upload_id = request.POST.get("uuid", "")
     if not upload_id:
         raise errors.UploadError("MultipartFileIdRequiredError", 400, "uuid is required.")
@@ -194,7 +194,7 @@ def _multipart_lookup(project, upload_id: str) -> MultipartUpload:
 @upload_endpoint("POST")
 def from_url(request):
     data = request.POST or request.GET  # @uploadcare/upload-client sends these fields in the query string
-    project = project_for(data, "pub_key")
+    project = project_for(data, "pub_key", request)
     check_signature(project, data)
     result = from_url_create(
         project=project,
@@ -235,7 +235,7 @@ def _from_url_task(token: str) -> FromUrlTask | None:
 @upload_rate_limit
 @upload_endpoint("GET")
 def info(request):
-    project = project_for(request.GET, "pub_key")
+    project = project_for(request.GET, "pub_key", request)
     file_id = request.GET.get("file_id", "")
     if not file_id:
         raise errors.UploadError("FileIdRequiredError", 400, "file_id is required.")
@@ -249,7 +249,7 @@ def info(request):
 @upload_endpoint("POST")
 def group(request):
     data = request.POST or request.GET
-    project = project_for(data, "pub_key")
+    project = project_for(data, "pub_key", request)
     check_signature(project, data)
     refs = _indexed(data, "files")
     return JsonResponse(upload_group_info(group_create(project=project, refs=refs), request))
@@ -269,7 +269,7 @@ def _indexed(data, name: str) -> list[str]:
 @upload_rate_limit
 @upload_endpoint("GET")
 def group_info(request):
-    project = project_for(request.GET, "pub_key")
+    project = project_for(request.GET, "pub_key", request)
     group_id = request.GET.get("group_id", "")
     if not group_id:
         raise errors.UploadError("GroupIdRequiredError", 400, "group_id is required.")
