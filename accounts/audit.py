@@ -42,6 +42,7 @@ _client_ips: WeakKeyDictionary[HttpRequest, str | None] = WeakKeyDictionary()
 
 def client_ip(request: HttpRequest) -> str | None:
     """The client's IP as allauth sees it (honours ALLAUTH_TRUSTED_PROXY_COUNT / _CLIENT_IP_HEADER)."""
+    request = getattr(request, "_request", request)  # a REST view's DRF Request: the one HttpRequest
     ip = _client_ips.get(request, "")
     if ip != "":
         return ip
