@@ -12,13 +12,13 @@ them): /upload/durable/ also INSERTs one row for the file in its own committed t
 the table with TABLE_SQL.
 
 /upload/guarded/ is P4's ceiling: the round trips Filedock's upload makes for its guarantees, each
-done as plainly as it can be, in the same order (bench/profile_views.py prints Filedock's):
-the rate limit counted in Redis (one script call), the project read by its public key (one
-SELECT), the bytes written, the file's row and its two events in one durable INSERT statement,
-the relay's wake-up mark (SET NX), the upload counted into the day's usage row (one upsert,
-synchronous_commit off), and the request's log line pushed to Redis. What Filedock spends beyond
-it is its own code; what it spends up to it, any design keeping those guarantees pays.
-Needs REDIS_URL and the tables of GUARDED_SQL (the bench creates them).
+done as plainly as it can be, in the same order (bench/profile_views.py prints Filedock's): the rate
+limit counted in Redis with the project's token read in the same round trip (the project's row read
+once and kept while the token stays, as core.kept does), the bytes written, the file's row and its
+two events in one durable INSERT statement, the relay's wake-up mark (SET NX), the upload counted
+into the day's usage row (one upsert, synchronous_commit off), and the request's log line pushed to
+Redis. What Filedock spends beyond it is its own code; what it spends up to it, any design keeping
+those guarantees pays. Needs REDIS_URL and the tables of GUARDED_SQL (the bench creates them).
 """
 
 import json
@@ -33,7 +33,7 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
 from bench.minimal_settings import *  # noqa: F403
-from core.ratelimit import COUNT_SCRIPT
+from core.ratelimit import COUNT_THEN_READ_SCRIPT
 
 ROOT_URLCONF = __name__
 TABLE_SQL = """CREATE TABLE IF NOT EXISTS bench_minimal_upload (
@@ -101,8 +101,23 @@ def _redis_client():
         import redis
 
         _redis = redis.Redis.from_url(os.environ["REDIS_URL"])
-        _redis.rate = _redis.register_script(COUNT_SCRIPT)  # the product's own rate-limit script
+        _redis.rate = _redis.register_script(COUNT_THEN_READ_SCRIPT)  # the product's own, reading the token
     return _redis
+
+
+_projects: dict[str, tuple] = {}  # public key -> (token, the project's row): core.kept's idea, bare
+
+
+def _project(public_key: str, token) -> tuple | None:
+    kept = _projects.get(public_key)
+    if kept is not None and token is not None and kept[0] == token:
+        return kept[1]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM projects_project WHERE public_key = %s", [public_key])
+        project = cursor.fetchone()
+    if project is not None and token is not None:
+        _projects[public_key] = (token, project)
+    return project
 
 
 @csrf_exempt
@@ -111,13 +126,15 @@ def upload_guarded(request):
     public_key = request.POST["UPLOADCARE_PUB_KEY"]
     minute = int(now // 60)
     keys = [f"bench-rate:ip:{request.META['REMOTE_ADDR']}:{minute}", f"bench-rate:key:{public_key}:{minute}"]
-    if client.rate(keys=keys, args=[10**9, 60, 10**9, 60]):
+    over, token = client.rate(keys=[*keys, f"bench-token:{public_key}"], args=[10**9, 60, 10**9, 60])
+    if over:
         return HttpResponse(status=429)
+    if token is None:
+        client.set(f"bench-token:{public_key}", 1, nx=True)  # once: later requests keep the row
+    project = _project(public_key, token)
+    if project is None:
+        return HttpResponse(status=403)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT * FROM projects_project WHERE public_key = %s", [public_key])
-        project = cursor.fetchone()
-        if project is None:
-            return HttpResponse(status=403)
         written = _write(request)
         for name, size in written.values():
             payload = json.dumps({"uuid": name, "size": size})

@@ -13,7 +13,7 @@ The floors are pyuploadcare walking the very same pages saved as files: served b
 client alone costs, with a server that answers at once), and answered by a bare Django view on
 the same gunicorn command (bench/minimal_rest_app.py: what an HTTP request through Django costs
 before any work of Filedock's). The ceiling is that view doing, before it answers, the round trips
-the REST API's guarantees need (the signed key checked in the database, the page's rows read, the
+the REST API's guarantees need (the signed key checked (its row kept under a Redis token), the page's rows read, the
 rate window and the call count in Redis): no Django server keeping them can walk faster.
 
 Targets: pyuploadcare's walk <= 5x the bare SQL read (issue #7), <= 2x the nginx floor (issue #22).

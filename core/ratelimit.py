@@ -23,28 +23,27 @@ PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # KEYS: one counter per limit, in order; ARGV: each one's limit and seconds to keep, in pairs.
 # Counts the request against each limit in turn and stops at the first one it is over (returning
 # its position, from 1), so a request refused by one limit is not counted against the next.
-# Returns 0 when the request is under every limit.
-COUNT_SCRIPT = """
-for i, key in ipairs(KEYS) do
-  local count = redis.call('INCR', key)
-  if count == 1 then redis.call('EXPIRE', key, ARGV[2 * i]) end
-  if count > tonumber(ARGV[2 * i - 1]) then return i end
-end
-return 0
-"""
-# The same, then, once the request is under every limit, HINCRBY of the last key (a hash): ARGV's
-# last pair is its field and amount. For a count that goes with each request let through
-# (billing.metering's pending usage), in the rate limit's round trip.
-COUNT_THEN_ADD_SCRIPT = """
-local last = #KEYS
-for i = 1, last - 1 do
+# Returns 0 when the request is under every limit. The two variants below take one more key, last.
+_COUNT = """
+for i = 1, #KEYS - EXTRA do
   local count = redis.call('INCR', KEYS[i])
   if count == 1 then redis.call('EXPIRE', KEYS[i], ARGV[2 * i]) end
-  if count > tonumber(ARGV[2 * i - 1]) then return i end
+  if count > tonumber(ARGV[2 * i - 1]) then return OVER end
 end
-redis.call('HINCRBY', KEYS[last], ARGV[2 * last - 1], ARGV[2 * last])
-return 0
 """
+COUNT_SCRIPT = _COUNT.replace("EXTRA", "0").replace("OVER", "i") + "return 0\n"
+# Once the request is under every limit, HINCRBY of the last key (a hash), ARGV's last pair its
+# field and amount: a count that goes with each request let through (billing.metering's pending
+# usage), in the rate limit's round trip.
+COUNT_THEN_ADD_SCRIPT = (
+    _COUNT.replace("EXTRA", "1").replace("OVER", "i")
+    + "redis.call('HINCRBY', KEYS[#KEYS], ARGV[#ARGV - 1], ARGV[#ARGV])\nreturn 0\n"
+)
+# Answers {position or 0, the last key's value}: a value read with the count (a core.kept token).
+COUNT_THEN_READ_SCRIPT = (
+    _COUNT.replace("EXTRA", "1").replace("OVER", "{i, redis.call('GET', KEYS[#KEYS])}")
+    + "return {0, redis.call('GET', KEYS[#KEYS])}\n"
+)
 # One registered script per cache object (Django makes one per thread): building a redis client
 # is dearer than the round trip, and Django's RedisCache builds one for every command.
 _scripts: WeakKeyDictionary = WeakKeyDictionary()
@@ -98,59 +97,52 @@ def seconds_to_wait_adding(*limits: tuple[str, str], add: tuple[str, str, int]) 
     amount) added to that Redis hash (a key as named, not the cache's) in the same round trip:
     (seconds, whether it was added). Without Redis, or with it away, nothing is added: the
     caller counts the other way."""
-    cache = caches["default"]
-    if not isinstance(cache, RedisCache):
-        return seconds_to_wait(*limits), False
-    now = time.time()
-    windows = [window(scope, rate, now) for scope, rate in limits]
-    try:
-        over = _count_in_redis(cache, windows, add)
-    except Exception as error:  # the cache backend's own connection errors
-        scopes = ", ".join(scope.partition(":")[0] for scope, _ in limits)
-        log.warning("rate limit cache unavailable, %s not counted: %s", scopes, error)
-        return 0, False
-    return (0, True) if over is None else (max(1, int(over.ends - now + 0.999)), False)
+    wait, answer = _counted_in_redis(limits, COUNT_THEN_ADD_SCRIPT, add[0], [add[1], add[2]])
+    return wait, answer is not None and not wait
 
 
 def seconds_to_wait_reading(*limits: tuple[str, str], read: str) -> tuple[int, int | None]:
     """`seconds_to_wait`, and the integer the cache holds under `read` (a core.kept token) in the
     same round trip: (seconds, the integer or None). Without Redis, or with it away: None."""
     cache = caches["default"]
+    key = cache.make_key(read) if isinstance(cache, RedisCache) else ""
+    wait, answer = _counted_in_redis(limits, COUNT_THEN_READ_SCRIPT, key, [])
+    return wait, (int(answer[1]) if answer is not None and answer[1] is not None else None)
+
+
+def _counted_in_redis(limits, source: str, key: str, args: list) -> tuple[int, object | None]:
+    """seconds_to_wait with the script `source`, `key` and `args` after the limits' own: (seconds,
+    the script's answer). Without Redis: seconds_to_wait's count and None; with it away: (0, None)."""
+    cache = caches["default"]
     if not isinstance(cache, RedisCache):
         return seconds_to_wait(*limits), None
     now = time.time()
     windows = [window(scope, rate, now) for scope, rate in limits]
     try:
-        with cache._cache.get_client(write=True).pipeline(transaction=False) as pipe:
-            _count_in_redis(cache, windows, client=pipe)
-            pipe.get(cache.make_key(read))
-            over, value = pipe.execute()
+        answer = _script(cache, source)(
+            keys=[*(cache.make_key(w.key) for w in windows), key],
+            args=[*(value for w in windows for value in (w.limit, w.period + 1)), *args],
+        )
     except Exception as error:  # the cache backend's own connection errors
         scopes = ", ".join(scope.partition(":")[0] for scope, _ in limits)
         log.warning("rate limit cache unavailable, %s not counted: %s", scopes, error)
         return 0, None
-    over = windows[over - 1] if over else None
-    return (0 if over is None else max(1, int(over.ends - now + 0.999))), (int(value) if value is not None else None)
+    over = answer[0] if isinstance(answer, list) else answer
+    return (max(1, int(windows[over - 1].ends - now + 0.999)) if over else 0), answer
 
 
-def _count_in_redis(
-    cache: RedisCache, windows: list[Window], add: tuple[str, str, int] | None = None, client=None
-) -> Window | None:
-    """One round trip (EVALSHA) for every limit, and `add`; keys as Django's cache names them.
-    With `client`, a pipeline: the script is queued and its answer is the pipeline's."""
-    source = COUNT_SCRIPT if add is None else COUNT_THEN_ADD_SCRIPT
-    script = _scripts.setdefault(cache, {}).get(source)
-    if script is None:
+def _script(cache: RedisCache, source: str):
+    scripts = _scripts.setdefault(cache, {})
+    if (script := scripts.get(source)) is None:
         # Django's RedisCache has no public way to the client: `_cache` is its RedisCacheClient.
-        script = _scripts[cache][source] = cache._cache.get_client(write=True).register_script(source)
-    keys = [cache.make_key(w.key) for w in windows]
+        script = scripts[source] = cache._cache.get_client(write=True).register_script(source)
+    return script
+
+
+def _count_in_redis(cache: RedisCache, windows: list[Window]) -> Window | None:
+    """One round trip (EVALSHA) for every limit; keys as Django's cache names them."""
     args = [value for w in windows for value in (w.limit, w.period + 1)]
-    if add is not None:
-        keys.append(add[0])
-        args += [add[1], add[2]]
-    over = script(keys=keys, args=args, client=client)
-    if client is not None:
-        return None
+    over = _script(cache, COUNT_SCRIPT)(keys=[cache.make_key(w.key) for w in windows], args=args)
     return windows[over - 1] if over else None
 
 
