@@ -280,3 +280,44 @@ def test_worker_delivers_the_webhook_to_a_local_receiver(stack):
     finally:
         receiver.clear()
         receiver.stop()
+
+
+NEW_PROJECT = """
+import json
+from accounts.models import User
+from projects.services import project_create_with_secret
+project, secret = project_create_with_secret(owner=User.objects.get(email="operator@example.com"), name="Kept")
+print(json.dumps({"public_key": project.public_key, "secret_key": secret}))
+"""
+
+
+def test_a_key_revoked_and_a_project_deleted_in_another_process_fail_at_once_in_every_worker(stack):
+    """Both gunicorn workers keep the project's rows (core.kept) after a few calls; a revoke and a
+    deletion made by another process (the shell) reach them through Redis before the next call."""
+    from pyuploadcare.exceptions import AuthenticationError
+
+    keys = json.loads(stack.shell(NEW_PROJECT).strip().splitlines()[-1])
+    uploadcare = client(stack, keys["public_key"], keys["secret_key"])
+    for _ in range(12):  # spread over both workers and their threads, twice over: rows kept
+        assert upload(uploadcare, b"kept\n", "kept.txt").uuid
+        assert uploadcare.list_files().count() >= 1
+    stack.shell(
+        "from projects.models import SecretKey; from projects.services import secret_key_revoke; "
+        f"[secret_key_revoke(key=key) for key in SecretKey.objects.filter(project__public_key='{keys['public_key']}')]"
+    )
+    for _ in range(6):
+        with pytest.raises(AuthenticationError):
+            uploadcare.list_files().count()
+    stack.shell(
+        "from projects.models import Project; from projects.services import project_delete; "
+        f"project_delete(project=Project.objects.get(public_key='{keys['public_key']}'))"
+    )
+    for _ in range(6):
+        refused = httpx.post(
+            f"{stack.dashboard}/upload/base/",
+            data={"UPLOADCARE_PUB_KEY": keys["public_key"]},
+            files={"file": ("late.txt", b"late\n")},
+            timeout=30,
+            trust_env=False,
+        )
+        assert refused.status_code == 403 and "marked as removed" in refused.text
