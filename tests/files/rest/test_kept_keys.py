@@ -139,3 +139,12 @@ def test_a_change_replaces_the_token_again_once_it_commits(team, django_capture_
         services.secret_key_revoke(key=team.project.secret_keys.get())
         during = caches["default"].get(token_key)
     assert callbacks and during is not None and caches["default"].get(token_key) not in (None, during)
+
+
+@pytest.mark.parametrize("public", ["x" * 300, "spaced key", "ключ"])
+def test_a_public_key_that_cannot_be_one_reads_no_token(client, db, public, recwarn):
+    """A long or odd public key is refused as ever, without becoming a cache key (Django warns of
+    keys over 250 characters or with spaces and control characters)."""
+    headers = {"HTTP_AUTHORIZATION": f"Uploadcare.Simple {public}:secret", "HTTP_ACCEPT": ACCEPT}
+    assert client.get("/api/project/", **headers).status_code == 401
+    assert not [w for w in recwarn if "CacheKeyWarning" in type(w.message).__name__]
