@@ -88,6 +88,16 @@ class SecretKeyAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        kept.changed(obj.project.public_key)  # a deleted key fails at once where its rows were kept
+
+    def delete_queryset(self, request, queryset):
+        public_keys = set(queryset.values_list("project__public_key", flat=True))
+        super().delete_queryset(request, queryset)
+        for public_key in public_keys:
+            kept.changed(public_key)
+
     @admin.action(description="Revoke selected keys")
     def revoke(self, request, queryset):
         for key in queryset.filter(revoked_at__isnull=True):

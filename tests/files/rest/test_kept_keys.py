@@ -105,6 +105,32 @@ def test_a_project_changed_in_the_admin_shows_at_once(call, team):
     assert call().json()["name"] == "Edited by staff"
 
 
+def _staff() -> Client:
+    staff = Client()
+    staff.force_login(UserFactory(email="keys-root@example.com", is_staff=True, is_superuser=True))
+    return staff
+
+
+def test_a_key_deleted_in_the_admin_fails_at_once(call, team):
+    _, secret = services.secret_key_create(project=team.project, label="Doomed")
+    _warm(call, secret=secret)
+    doomed = team.project.secret_keys.get(label="Doomed")
+    url = reverse("admin:projects_secretkey_delete", args=[doomed.pk])
+    assert _staff().post(url, {"post": "yes"}).status_code == 302
+    assert call(secret).status_code == 401
+    assert call().status_code == 200
+
+
+def test_keys_deleted_by_the_admin_action_fail_at_once(call, team):
+    _, secret = services.secret_key_create(project=team.project, label="Doomed")
+    _warm(call, secret=secret)
+    doomed = team.project.secret_keys.get(label="Doomed")
+    changelist = reverse("admin:projects_secretkey_changelist")
+    response = _staff().post(changelist, {"action": "delete_selected", "_selected_action": [doomed.pk], "post": "yes"})
+    assert response.status_code == 302 and not team.project.secret_keys.filter(label="Doomed").exists()
+    assert call(secret).status_code == 401
+
+
 def test_a_key_that_expires_while_its_rows_are_kept_fails(call, team):
     _, secret = services.secret_key_create(
         project=team.project, label="Brief", expires_at=datetime.now(UTC) + timedelta(seconds=1.5)
