@@ -94,8 +94,8 @@ def _add(project_id, day, *counts: int) -> None:
         rows.update(**increments)
 
 
-# Counts that need not be exact the moment they happen (traffic, per CDN send; API calls and
-# uploads a plan does not limit) wait in Redis and are written in batches: one hash per day of
+# Counts that need not be exact the moment they happen (traffic, per CDN send; API calls a plan
+# does not limit, per REST call) wait in Redis and are written in batches: one hash per day of
 # "{project_id}:{counter}" -> amount ("{project_id}" alone, from before, is traffic). `usage_flush`
 # renames the day's hash to a batch (new counts start a new hash), adds the batch to the UsageDay
 # rows in one transaction with a UsageFlush row naming it, then deletes it; a batch left by a
@@ -106,32 +106,26 @@ FLUSH_ROWS_KEPT = timedelta(days=2)
 
 
 def pending_slot(*, project_id, counter: str) -> tuple[str, str]:
-    """The Redis hash and field today's pending `counter` of the project is added to, for a caller
-    that adds it in a round trip of its own (files.rest.base, with the rate limit)."""
+    """The Redis hash and field today's pending `counter` of the project is added to (by
+    traffic_add, or by files.rest.base in the rate limit's round trip)."""
     if counter not in COUNTERS:
         raise ValueError(f"no usage counter {counter!r}")
     return redis_key(PENDING, today().isoformat()), f"{project_id}:{counter}"
 
 
-def usage_add_later(*, project_id, counter: str, amount: int) -> None:
-    """Adds `amount` to the project's `counter` for today: into Redis when there is one (no
-    database write per request; `usage_flush` writes them within a minute), else straight into
-    today's row. Not for a counter the owner's plan limits: the quota reads the rows."""
-    if not amount:
+def traffic_add(*, project_id, sent: int) -> None:
+    """Counts `sent` bytes of CDN traffic: into Redis when there is one (no database write per
+    request; `usage_flush` writes them), else straight into today's row."""
+    if not sent:
         return
     client = redis_client()
     if client is not None:
         try:
-            client.hincrby(*pending_slot(project_id=project_id, counter=counter), amount)
+            client.hincrby(*pending_slot(project_id=project_id, counter="traffic_bytes"), sent)
             return
         except redis.RedisError:
-            log.warning("redis unavailable; %s counted in the database", counter)
-    usage_add(project_id=project_id, **{counter: amount})
-
-
-def traffic_add(*, project_id, sent: int) -> None:
-    """Counts `sent` bytes of CDN traffic (usage_add_later)."""
-    usage_add_later(project_id=project_id, counter="traffic_bytes", amount=sent)
+            log.warning("redis unavailable; traffic counted in the database")
+    usage_add(project_id=project_id, traffic_bytes=sent)
 
 
 def usage_flush() -> int:

@@ -15,6 +15,7 @@ on the same Redis can read them too (core.ratelimit).
 import logging
 import secrets
 import time
+from collections.abc import Callable
 
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
@@ -24,11 +25,15 @@ log = logging.getLogger(__name__)
 SECONDS = 60
 NOT_READ = object()  # a caller that read no token: nothing kept is used, nothing is kept
 MOST = 10_000  # public keys kept per process and kind; past it, all are dropped
+PUBLIC_KEY_MAX = 64
 
 
-def token_key(public_key: str) -> str:
-    """The shared cache's key of the token rows kept for `public_key` were read under."""
-    return f"kept-token:{public_key}"
+def token_key(public_key: str) -> str | None:
+    """The shared cache's key of the token rows kept for `public_key` were read under; None for a
+    string that cannot be a public key (ASCII letters and digits, at most PUBLIC_KEY_MAX), which
+    would only make a cache key of its own (Django warns of long keys and of spaces in them)."""
+    plausible = public_key.isascii() and public_key.isalnum() and len(public_key) <= PUBLIC_KEY_MAX
+    return f"kept-token:{public_key}" if plausible else None
 
 
 def shared() -> RedisCache | None:
@@ -42,22 +47,26 @@ class Kept:
     def __init__(self):
         self._rows: dict[str, tuple[int, float, object]] = {}
 
-    def get(self, public_key: str, token) -> object | None:
-        """What was kept for `public_key` under `token`, if it still is current."""
-        if token is None or (kept := self._rows.get(public_key)) is None:
-            return None
-        kept_token, read_at, value = kept
-        return value if kept_token == token and time.monotonic() - read_at < SECONDS else None
-
-    def put(self, public_key: str, token, value: object, read_at: float) -> None:
-        """Keeps `value`, read from the database at `read_at` (time.monotonic(), taken before the
-        read) after the cache gave `token`. No token yet: one is started, and the next read keeps."""
+    def read(self, public_key: str, token, load: Callable[[], object | None]) -> object | None:
+        """What `load` reads from the database for `public_key` (None: nothing, and nothing kept),
+        or what this process kept of it under `token`, the one the cache holds now. NOT_READ:
+        the caller read no token, so `load` runs and nothing is kept. None: the cache holds no
+        token yet; one is started, and the next read keeps."""
+        if token is not NOT_READ and token is not None and (kept := self._rows.get(public_key)) is not None:
+            kept_token, read_at, value = kept
+            if kept_token == token and time.monotonic() - read_at < SECONDS:
+                return value
+        read_at = time.monotonic()  # before the read: a change committed during it ages it out
+        value = load()
+        if value is None or token is NOT_READ:
+            return value
         if token is None:
             _start(public_key)
-            return
-        if len(self._rows) >= MOST:
-            self._rows.clear()
-        self._rows[public_key] = (token, read_at, value)
+        else:
+            if len(self._rows) >= MOST:
+                self._rows.clear()
+            self._rows[public_key] = (token, read_at, value)
+        return value
 
 
 def changed(public_key: str) -> None:

@@ -80,16 +80,7 @@ def seconds_to_wait(*limits: tuple[str, str]) -> int:
 
     Fails open: with the cache (Redis) away, requests go on uncounted rather than failing.
     """
-    now = time.time()
-    windows = [window(scope, rate, now) for scope, rate in limits]
-    cache = caches["default"]
-    try:
-        over = _count_in_redis(cache, windows) if isinstance(cache, RedisCache) else _count_in_cache(cache, windows)
-    except Exception as error:  # the cache backend's own connection errors
-        scopes = ", ".join(scope.partition(":")[0] for scope, _ in limits)
-        log.warning("rate limit cache unavailable, %s not counted: %s", scopes, error)
-        return 0
-    return 0 if over is None else max(1, int(over.ends - now + 0.999))
+    return _counted(limits, COUNT_SCRIPT)[0]
 
 
 def seconds_to_wait_adding(*limits: tuple[str, str], add: tuple[str, str, int]) -> tuple[int, bool]:
@@ -97,53 +88,48 @@ def seconds_to_wait_adding(*limits: tuple[str, str], add: tuple[str, str, int]) 
     amount) added to that Redis hash (a key as named, not the cache's) in the same round trip:
     (seconds, whether it was added). Without Redis, or with it away, nothing is added: the
     caller counts the other way."""
-    wait, answer = _counted_in_redis(limits, COUNT_THEN_ADD_SCRIPT, add[0], [add[1], add[2]])
+    wait, answer = _counted(limits, COUNT_THEN_ADD_SCRIPT, add[0], [add[1], add[2]])
     return wait, answer is not None and not wait
 
 
 def seconds_to_wait_reading(*limits: tuple[str, str], read: str) -> tuple[int, int | None]:
     """`seconds_to_wait`, and the integer the cache holds under `read` (a core.kept token) in the
     same round trip: (seconds, the integer or None). Without Redis, or with it away: None."""
-    cache = caches["default"]
-    key = cache.make_key(read) if isinstance(cache, RedisCache) else ""
-    wait, answer = _counted_in_redis(limits, COUNT_THEN_READ_SCRIPT, key, [])
+    wait, answer = _counted(limits, COUNT_THEN_READ_SCRIPT, caches["default"].make_key(read))
     return wait, (int(answer[1]) if answer is not None and answer[1] is not None else None)
 
 
-def _counted_in_redis(limits, source: str, key: str, args: list) -> tuple[int, object | None]:
-    """seconds_to_wait with the script `source`, `key` and `args` after the limits' own: (seconds,
-    the script's answer). Without Redis: seconds_to_wait's count and None; with it away: (0, None)."""
-    cache = caches["default"]
-    if not isinstance(cache, RedisCache):
-        return seconds_to_wait(*limits), None
+def _counted(limits, source: str, key: str | None = None, args: tuple | list = ()) -> tuple[int, object | None]:
+    """The limits counted: with Redis by the script `source` in one round trip (EVALSHA; keys as
+    Django's cache names them, then `key` and `args` when given), else in the cache one by one.
+    Returns (seconds to wait, the script's answer: None without Redis or with it away)."""
     now = time.time()
     windows = [window(scope, rate, now) for scope, rate in limits]
+    cache = caches["default"]
     try:
-        answer = _script(cache, source)(
-            keys=[*(cache.make_key(w.key) for w in windows), key],
-            args=[*(value for w in windows for value in (w.limit, w.period + 1)), *args],
-        )
+        if isinstance(cache, RedisCache):
+            # Django's RedisCache has no public way to the client: `_cache` is its RedisCacheClient.
+            answer = _script(cache, source)(
+                keys=[*(cache.make_key(w.key) for w in windows), *([key] if key is not None else [])],
+                args=[*(value for w in windows for value in (w.limit, w.period + 1)), *args],
+            )
+            position = answer[0] if isinstance(answer, list) else answer
+            over = windows[position - 1] if position else None
+        else:
+            answer, over = None, _count_in_cache(cache, windows)
     except Exception as error:  # the cache backend's own connection errors
         scopes = ", ".join(scope.partition(":")[0] for scope, _ in limits)
         log.warning("rate limit cache unavailable, %s not counted: %s", scopes, error)
         return 0, None
-    over = answer[0] if isinstance(answer, list) else answer
-    return (max(1, int(windows[over - 1].ends - now + 0.999)) if over else 0), answer
+    return (0 if over is None else max(1, int(over.ends - now + 0.999))), answer
 
 
 def _script(cache: RedisCache, source: str):
+    """One registered script per cache object and source (see _scripts)."""
     scripts = _scripts.setdefault(cache, {})
     if (script := scripts.get(source)) is None:
-        # Django's RedisCache has no public way to the client: `_cache` is its RedisCacheClient.
         script = scripts[source] = cache._cache.get_client(write=True).register_script(source)
     return script
-
-
-def _count_in_redis(cache: RedisCache, windows: list[Window]) -> Window | None:
-    """One round trip (EVALSHA) for every limit; keys as Django's cache names them."""
-    args = [value for w in windows for value in (w.limit, w.period + 1)]
-    over = _script(cache, COUNT_SCRIPT)(keys=[cache.make_key(w.key) for w in windows], args=args)
-    return windows[over - 1] if over else None
 
 
 def _count_in_cache(cache, windows: list[Window]) -> Window | None:

@@ -4,7 +4,6 @@ import functools
 import hmac
 import re
 import secrets
-import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -268,19 +267,17 @@ def secret_key_match(
 
 def _active_key_values(public_key: str, token) -> tuple[list, list[list]] | None:
     """The project's values and each active key's (converted: secrets decrypted), or None."""
-    if token is not kept.NOT_READ and (found := _keys_kept.get(public_key, token)) is not None:
-        return found
-    read_at = time.monotonic()
-    projects, keys = rawsql.columns(Project, "p"), rawsql.columns(SecretKey, "k")
-    with connection.cursor() as cursor:
-        cursor.execute(_active_keys_query(), [public_key, timezone.now()])
-        rows = cursor.fetchall()
-    if not rows:
-        return None
-    found = (projects.convert(rows[0][: len(projects)]), [keys.convert(row[len(projects) :]) for row in rows])
-    if token is not kept.NOT_READ:
-        _keys_kept.put(public_key, token, found, read_at)
-    return found
+
+    def load():
+        projects, keys = rawsql.columns(Project, "p"), rawsql.columns(SecretKey, "k")
+        with connection.cursor() as cursor:
+            cursor.execute(_active_keys_query(), [public_key, timezone.now()])
+            rows = cursor.fetchall()
+        if not rows:
+            return None
+        return projects.convert(rows[0][: len(projects)]), [keys.convert(row[len(projects) :]) for row in rows]
+
+    return _keys_kept.read(public_key, token, load)
 
 
 @functools.cache

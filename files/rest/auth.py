@@ -17,7 +17,6 @@ from projects.apilogs import api_log_note
 from projects.services import secret_key_authenticate, secret_key_match
 
 DATE_TOLERANCE = timedelta(minutes=15)
-PUBLIC_KEY_MAX = 64
 PYUPLOADCARE_DATE = "%a, %d %b %Y, %H:%M:%S GMT"  # a comma after the year, as pyuploadcare sends it
 
 
@@ -72,11 +71,9 @@ class UploadcareAuthentication(BaseAuthentication):
         scheme, _, credentials = header.partition(" ")
         public_key = credentials.strip().partition(":")[0]
         scope = f"rest-auth-failed:{client_ip(request)}"
-        # The same round trip reads the token the project's keys are kept under (secret_key_match),
-        # for a key that can be one (hex): anything else would only make a cache key of its own.
+        # The same round trip reads the token the project's keys are kept under (secret_key_match).
         token_key = kept.token_key(public_key)
-        plausible = public_key.isascii() and public_key.isalnum() and len(public_key) <= PUBLIC_KEY_MAX
-        reads = (token_key,) if plausible else ()
+        reads = (token_key,) if token_key else ()
         wait, found = ratelimit.waiting_reading(scope, settings.FILEDOCK_RATE_AUTH_FAILED, reads)
         if wait:
             # Too many wrong keys from this address: no answer says whether the next one is right.

@@ -46,20 +46,18 @@ def _project_values(public_key: str, token) -> tuple[list, object] | None:
     (files.storage.backends.upload_storage), as text written once (core.rawsql: every upload makes
     this lookup), or what this process kept of it under `token` (core.kept: replaced whenever
     the project or its storage changes, so a removed project stops working at once)."""
-    if token is not kept.NOT_READ and (found := _projects_kept.get(public_key, token)) is not None:
-        return found
-    read_at = time.monotonic()
-    projects = rawsql.columns(Project, "p")
-    with connection.cursor() as cursor:
-        cursor.execute(_project_query(), [BucketConnection.Purpose.STORAGE.value, public_key])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    target_id = BucketConnection._meta.pk.to_python(row[len(projects)])  # SQLite: hex text
-    found = (projects.convert(row[: len(projects)]), target_id)
-    if token is not kept.NOT_READ:
-        _projects_kept.put(public_key, token, found, read_at)
-    return found
+
+    def load():
+        projects = rawsql.columns(Project, "p")
+        with connection.cursor() as cursor:
+            cursor.execute(_project_query(), [BucketConnection.Purpose.STORAGE.value, public_key])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        target_id = BucketConnection._meta.pk.to_python(row[len(projects)])  # SQLite: hex text
+        return projects.convert(row[: len(projects)]), target_id
+
+    return _projects_kept.read(public_key, token, load)
 
 
 @functools.cache
