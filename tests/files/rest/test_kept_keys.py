@@ -167,10 +167,19 @@ def test_a_change_replaces_the_token_again_once_it_commits(team, django_capture_
     assert callbacks and during is not None and caches["default"].get(token_key) not in (None, during)
 
 
-@pytest.mark.parametrize("public", ["x" * 300, "spaced key", "ключ"])
+@pytest.mark.parametrize("public", ["x" * 300, "spaced key", "tab\tkey"])
 def test_a_public_key_that_cannot_be_one_reads_no_token(client, db, public, recwarn):
     """A long or odd public key is refused as ever, without becoming a cache key (Django warns of
     keys over 250 characters or with spaces and control characters)."""
     headers = {"HTTP_AUTHORIZATION": f"Uploadcare.Simple {public}:secret", "HTTP_ACCEPT": ACCEPT}
     assert client.get("/api/project/", **headers).status_code == 401
     assert not [w for w in recwarn if "CacheKeyWarning" in type(w.message).__name__]
+
+
+def test_a_token_lost_with_redis_is_started_again_and_rows_are_kept_again(call, team):
+    caches["default"].delete(kept.token_key(team.project.public_key))  # as after Redis restarted empty
+    _warm(call)  # the first call starts a token, the second keeps the rows under it
+    assert caches["default"].get(kept.token_key(team.project.public_key)) is not None
+    with CaptureQueriesContext(connection) as queries:
+        assert call().status_code == 200
+    assert _key_reads(queries.captured_queries) == 0

@@ -29,6 +29,17 @@ def _project_reads(queries) -> int:
     return sum('FROM "projects_project" p WHERE p.public_key' in query["sql"] for query in queries)
 
 
+def _limit_size(project, max_file_size: int) -> None:
+    """A change of the project's upload settings, through its service."""
+    services.project_configure_uploads(
+        project=project,
+        autostore_enabled=True,
+        require_signed_uploads=False,
+        max_file_size=max_file_size,
+        allowed_mime_types="",
+    )
+
+
 def _warm(upload) -> None:
     """The first upload starts the token, the second reads the project under it and keeps it."""
     assert [upload().status_code for _ in range(2)] == [200, 200]
@@ -53,13 +64,7 @@ def test_a_deleted_project_refuses_the_next_upload(upload, team):
 
 def test_new_upload_settings_apply_to_the_next_upload(upload, team):
     _warm(upload)
-    services.project_configure_uploads(
-        project=team.project,
-        autostore_enabled=True,
-        require_signed_uploads=False,
-        max_file_size=3,
-        allowed_mime_types="",
-    )
+    _limit_size(team.project, 3)
     refused = upload(body=b"four")
     assert refused.status_code == 400 and "too large" in refused.content.decode().lower()
 
@@ -96,11 +101,5 @@ def test_a_rate_limit_read_for_another_key_keeps_nothing_for_this_one(client, te
         return client.post(f"/upload/base/?pub_key={other.public_key}", form)
 
     assert [post().status_code for _ in range(3)] == [200] * 3
-    services.project_configure_uploads(
-        project=team.project,
-        autostore_enabled=True,
-        require_signed_uploads=False,
-        max_file_size=3,
-        allowed_mime_types="",
-    )
+    _limit_size(team.project, 3)
     assert post().status_code == 400
