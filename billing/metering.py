@@ -9,14 +9,14 @@ import uuid
 from collections.abc import Iterable
 from datetime import date, timedelta
 
-import redis
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Sum
 from django.utils import timezone
 
 from billing.models import UsageDay, UsageFlush
 from billing.periods import today
-from core.redisconn import batches_to_apply, redis_client, redis_key
+from core.redisconn import batches_to_apply, redis_client, redis_key, send_later
 from files.models import File
 from projects.models import Project
 
@@ -95,7 +95,8 @@ def _add(project_id, day, *counts: int) -> None:
 
 
 # Counts that need not be exact the moment they happen (traffic, per CDN send; API calls a plan
-# does not limit, per REST call) wait in Redis and are written in batches: one hash per day of
+# does not limit, per REST call; uploads where quotas are off) wait in Redis and are written in
+# batches (usage_add_later, or the REST rate limit's own script): one hash per day of
 # "{project_id}:{counter}" -> amount ("{project_id}" alone, from before, is traffic). `usage_flush`
 # renames the day's hash to a batch (new counts start a new hash), adds the batch to the UsageDay
 # rows in one transaction with a UsageFlush row naming it, then deletes it; a batch left by a
@@ -113,19 +114,34 @@ def pending_slot(*, project_id, counter: str) -> tuple[str, str]:
     return redis_key(PENDING, today().isoformat()), f"{project_id}:{counter}"
 
 
-def traffic_add(*, project_id, sent: int) -> None:
-    """Counts `sent` bytes of CDN traffic: into Redis when there is one (no database write per
-    request; `usage_flush` writes them), else straight into today's row."""
-    if not sent:
+def usage_add_later(*, project_id, **counts: int) -> None:
+    """Adds to the project's counters for today, for counts no quota reads at once: into Redis
+    when there is one, with the request's other deferred commands (core.redisconn.send_later;
+    `usage_flush` writes them), else, or with Redis failing, straight into today's row."""
+    counts = {name: amount for name, amount in counts.items() if amount}
+    if not counts:
         return
-    client = redis_client()
-    if client is not None:
-        try:
-            client.hincrby(*pending_slot(project_id=project_id, counter="traffic_bytes"), sent)
-            return
-        except redis.RedisError:
-            log.warning("redis unavailable; traffic counted in the database")
-    usage_add(project_id=project_id, traffic_bytes=sent)
+    if redis_client() is None:
+        usage_add(project_id=project_id, **counts)
+        return
+    slots = [(*pending_slot(project_id=project_id, counter=name), amount) for name, amount in counts.items()]
+    send_later(
+        lambda pipeline: [pipeline.hincrby(*slot) for slot in slots],
+        failed=lambda: usage_add(project_id=project_id, **counts),
+    )
+
+
+def traffic_add(*, project_id, sent: int) -> None:
+    """Counts `sent` bytes of CDN traffic (no quota stops a download: it waits in Redis)."""
+    usage_add_later(project_id=project_id, traffic_bytes=sent)
+
+
+def uploads_add(*, project_id, uploads: int = 1) -> None:
+    """Counts uploads: at once where quotas apply, as billing.quotas.check_upload may read this
+    month's uploads before the next (whether the owner's plan limits them would cost the owner
+    lookup the check made again), else with the other counts that wait."""
+    count = usage_add if settings.FILEDOCK_QUOTAS_ENFORCED else usage_add_later
+    count(project_id=project_id, uploads=uploads)
 
 
 def usage_flush() -> int:

@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.http import HttpResponsePermanentRedirect
 
+from core.redisconn import sending_later
+
 CDN_URLCONF = "config.cdn_urls"
 LEGACY_CDN_PATH = "/cdn/"  # where the CDN lived on the dashboard's origin before it had its own
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
@@ -38,3 +40,16 @@ class CdnOriginMiddleware:
                 target = settings.CDN_BASE + request.path[len(LEGACY_CDN_PATH) :] + (f"?{query}" if query else "")
                 return HttpResponsePermanentRedirect(target)
         return self.get_response(request)
+
+
+class SendLaterMiddleware:
+    """A request's deferred Redis commands (core.redisconn.send_later: its relay wake-up, usage
+    counts, API log line) go in one round trip as it ends, before its answer leaves. Outermost
+    but for SecurityMiddleware, so the API log line, buffered on the way out, is among them."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        with sending_later():
+            return self.get_response(request)

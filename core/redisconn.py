@@ -1,14 +1,22 @@
 """The one Redis client for buffers that spare the database a write per request (traffic counts,
 API log lines), and the key names they use. None when no Redis is configured (the embedded run):
-each user then has its own fallback."""
+each user then has its own fallback.
+
+A request's fire-and-forget commands (its relay wake-up, usage counts, API log line) go in one
+round trip when it ends (`send_later`, `sending_later`), not one round trip each."""
 
 import functools
+import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import redis
 from django.conf import settings
 from django.db import connection
+
+log = logging.getLogger(__name__)
 
 
 @functools.cache
@@ -40,3 +48,67 @@ def batches_to_apply(client: redis.Redis, *, pending: str, taken: str) -> Iterat
         except redis.ResponseError:  # taken by another run meanwhile
             continue
         yield batch
+
+
+# (queue, done, failed): `queue` adds commands to a pipeline; `done` gets their results, in order;
+# `failed` is called instead when the round trip fails.
+Later = tuple[Callable[[redis.client.Pipeline], object], Callable[[list], object] | None, Callable[[], object] | None]
+_later: ContextVar[list[Later] | None] = ContextVar("redis_later", default=None)
+
+
+def send_later(
+    queue: Callable[[redis.client.Pipeline], object],
+    *,
+    done: Callable[[list], object] | None = None,
+    failed: Callable[[], object] | None = None,
+) -> None:
+    """Sends the commands `queue` adds to a pipeline of redis_client()'s: with the current request's
+    others when it ends (`sending_later`), at once elsewhere (a task, the shell). Callers that
+    need an answer before going on send their own commands. Call only with a redis_client()."""
+    batch = _later.get()
+    if batch is None:
+        _send([(queue, done, failed)])
+    else:
+        batch.append((queue, done, failed))
+
+
+@contextmanager
+def sending_later() -> Iterator[None]:
+    """Within it, send_later waits, and everything sent so is sent in one round trip at its end
+    (config.middleware wraps each request in it)."""
+    batch: list[Later] = []
+    token = _later.set(batch)
+    try:
+        yield
+    finally:
+        _later.reset(token)
+        if batch:
+            _send(batch)
+
+
+def _send(batch: list[Later]) -> None:
+    """One pipeline for the batch, then each sender's `done` with its own results (or `failed`).
+    A callback that raises is logged: the request it follows has done its work already."""
+    pipeline = redis_client().pipeline(transaction=False)
+    sizes = []
+    for queue, _, _ in batch:
+        before = len(pipeline.command_stack)
+        queue(pipeline)
+        sizes.append(len(pipeline.command_stack) - before)
+    try:
+        results = pipeline.execute()
+    except redis.RedisError as error:
+        log.warning("redis unavailable for %s deferred commands: %s", sum(sizes), error)
+        callbacks = [(failed, ()) for _, _, failed in batch]
+    else:
+        callbacks, start = [], 0
+        for (_, done, _), size in zip(batch, sizes, strict=True):
+            callbacks.append((done, (results[start : start + size],)))
+            start += size
+    for callback, args in callbacks:
+        if callback is None:
+            continue
+        try:
+            callback(*args)
+        except Exception:
+            log.exception("a deferred redis command's callback failed")

@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 
-from billing.metering import usage_add
+from billing.metering import uploads_add
 from billing.quotas import check_upload, plan_max_file_size
 from core import rawsql
 from core.jobs import send_on_commit
@@ -227,7 +227,7 @@ def _write(*, project, content, name, file_uuid, early, store, metadata, source,
             # Robust: a failure only misses a count. A lambda, not a partial: Django names the
             # failed hook by __qualname__ when it logs, and a partial has none (the upload would
             # fail after its commit, and the bytes of a committed file would be deleted).
-            transaction.on_commit(lambda: usage_add(project_id=project.pk, uploads=1), robust=True)
+            transaction.on_commit(lambda: uploads_add(project_id=project.pk), robust=True)
     except BaseException:
         storage.delete(key)
         raise

@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from accounts.audit import client_ip
 from core.pagination import InvalidCursor, Keyset, cursor_decode, cursor_encode, take
-from core.redisconn import batches_to_apply, redis_client, redis_key
+from core.redisconn import batches_to_apply, redis_client, redis_key, send_later
 from files.models import File, Group, MultipartUpload
 from projects.models import ApiLogLine, Project
 
@@ -168,14 +168,16 @@ def _buffer(line: dict) -> None:
         api_log_write([line])
         return
     key = redis_key(PENDING, "")
-    try:
-        # RPUSH answers the list's length: it is trimmed back only when a flood took it past
-        # the limit, so a request makes one command, not a pipeline of two.
-        if client.rpush(key, json.dumps(line, separators=(",", ":"))) > settings.FILEDOCK_API_LOG_PENDING_MAX:
+
+    def trimmed(results: list) -> None:
+        # RPUSH answers the list's length: it is trimmed back only when a flood took it past the
+        # limit, so a request adds one command to its round trip, not two.
+        if results[0] > settings.FILEDOCK_API_LOG_PENDING_MAX:
             client.ltrim(key, -settings.FILEDOCK_API_LOG_PENDING_MAX, -1)
-    except redis.RedisError:
-        # Unlike a traffic count, a log line is not worth a database write per request while Redis is away.
-        log.warning("redis unavailable; API log line dropped")
+
+    # With Redis away the line is dropped (send_later logs it): unlike a count, a log line is not
+    # worth a database write per request.
+    send_later(lambda pipeline: pipeline.rpush(key, json.dumps(line, separators=(",", ":"))), done=trimmed)
 
 
 def api_log_drain() -> int:

@@ -74,7 +74,7 @@ def _no_traffic_waiting_in_redis():
 
     client = metering.redis_client()
     if client is not None:
-        for kind in ("usage", "apilog"):  # API log lines likewise
+        for kind in ("usage", "apilog", "outbox"):  # API log lines and the relay's wake mark likewise
             for key in client.scan_iter(match=f"filedock:{connection.settings_dict['NAME']}:{kind}:*"):
                 client.delete(key)
 

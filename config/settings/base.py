@@ -63,6 +63,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.SendLaterMiddleware",
     "config.middleware.CdnOriginMiddleware",
     "projects.apilogs.ApiLogMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

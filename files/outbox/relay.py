@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from core.jobs import send
+from core.redisconn import redis_client, redis_key, send_later
 from files.info import rest_file_infos
 from files.models import Event, File
 
@@ -121,20 +122,28 @@ def outbox_prune(*, limit: int = PRUNE_BATCH) -> int:
 
 # While a wake-up is queued and its run has not started, commits send no other: that run clears
 # the mark before it claims, so it takes every event committed before the mark was seen. A lost
-# message holds the others back until the mark expires (the beat sweep relays meanwhile).
+# message holds the others back until the mark expires (the beat sweep relays meanwhile). The mark
+# is in Redis (its SET goes with the request's other deferred commands), else in the cache.
 WAKE_PENDING_SECONDS = 5
 
 
 def wake_mark() -> str:
-    # Named after the database, so two installations (or test runs) sharing a Redis never mix.
-    return f"outbox:wake-pending:{connection.settings_dict['NAME']}"
+    return redis_key("outbox:", "wake-pending")  # named after the database, as every key there
 
 
 def wake_relay() -> None:
     """Asks a worker to relay now, unless a wake-up is already waiting for its run; call after
-    commit. A missing broker (or cache) only delays the work."""
+    commit. A missing broker (or Redis, or cache) only delays the work."""
+    mark = wake_mark()
+    if redis_client() is not None:
+        send_later(
+            lambda pipeline: pipeline.set(mark, 1, nx=True, ex=WAKE_PENDING_SECONDS),
+            done=lambda results: results[0] and send(RELAY_TASK),
+            failed=lambda: send(RELAY_TASK),  # wake, as before, without coalescing
+        )
+        return
     try:
-        first = caches["default"].add(wake_mark(), 1, timeout=WAKE_PENDING_SECONDS)
+        first = caches["default"].add(mark, 1, timeout=WAKE_PENDING_SECONDS)
     except Exception as error:  # the cache backend's own connection errors: wake, as before
         log.warning("cache unavailable, relay woken without coalescing: %s", error)
         first = True
@@ -144,10 +153,14 @@ def wake_relay() -> None:
 
 def wake_taken() -> None:
     """Called by a relay run before it claims: a commit from now on wakes the relay again."""
+    client = redis_client()
     try:
-        caches["default"].delete(wake_mark())
+        if client is not None:
+            client.delete(wake_mark())
+        else:
+            caches["default"].delete(wake_mark())
     except Exception as error:
-        log.warning("cache unavailable, relay wake mark left to expire: %s", error)
+        log.warning("redis or cache unavailable, relay wake mark left to expire: %s", error)
 
 
 def wake_relay_on_commit() -> None:
