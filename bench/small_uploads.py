@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # bench.minimal_settings, as gunicorn finds it
 import minimal_upload_app
 import psycopg
+import redis
 from harness import Server, bootstrap, header, measured, production_env, redis_server, row, scratch_database, workdir
 
 # One client address sends every request: the Upload API's rate limits would measure themselves.
@@ -118,8 +119,9 @@ def main() -> None:
             with psycopg.connect(database_url) as conn:
                 assert conn.execute("SELECT count(*) FROM bench_minimal_upload").fetchone()[0] > 0
                 events = conn.execute("SELECT count(*) FROM bench_minimal_event").fetchone()[0]
-                usage = conn.execute("SELECT sum(uploads) FROM bench_minimal_usage").fetchone()[0]
-                assert events > 0 and events == 2 * usage, (events, usage)  # two events and one count per file
+            counts = redis.Redis.from_url(redis_url)
+            usage = sum(int(n) for key in counts.keys("bench-usage:*") for n in counts.hvals(key))
+            assert events > 0 and events == 2 * usage, (events, usage)  # two events and one count per file
             (minimal, minimal_cpu), (durable, durable_cpu), (async_commit, async_cpu), (guarded, guarded_cpu) = (
                 floors.values()
             )
