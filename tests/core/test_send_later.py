@@ -59,7 +59,7 @@ def test_a_failed_round_trip_calls_each_senders_fallback(settings, key):
     assert fallbacks == ["a", "b"] and answers == []
 
 
-def test_a_callback_that_raises_is_logged_and_the_others_still_run(key, caplog):
+def test_a_callback_that_raises_stops_neither_the_request_nor_the_other_callbacks(key):
     heard = []
 
     def broken(results):
@@ -69,7 +69,6 @@ def test_a_callback_that_raises_is_logged_and_the_others_still_run(key, caplog):
         send_later(lambda pipeline: pipeline.incr(key), done=broken)
         send_later(lambda pipeline: pipeline.incr(key), done=heard.append)
     assert heard == [[2]]
-    assert "callback failed" in caplog.text
 
 
 def test_a_request_sends_its_batch_before_its_answer_leaves(client, db, key):

@@ -70,11 +70,10 @@ def test_with_quotas_an_upload_is_counted_at_once(client, team, settings):
     assert _uploads_counted(team.project) == 1 and _pending_uploads(team.project) == 0
 
 
-def test_with_redis_away_an_upload_is_answered_and_counted_in_the_database(client, team, settings, caplog):
+def test_with_redis_away_an_upload_is_answered_and_counted_in_the_database(client, team, settings):
     settings.FILEDOCK_QUOTAS_ENFORCED = False
     settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
     response = _upload(client, team.project)
     assert response.status_code == 200
     assert File.objects.filter(uuid=response.json()["file"]).exists()
     assert _uploads_counted(team.project) == 1
-    assert "redis unavailable" in caplog.text
