@@ -18,7 +18,7 @@ from billing.models import UsageDay, UsageFlush
 from billing.periods import today
 from core.redisconn import batches_to_apply, redis_client, redis_key, send_later
 from files.models import File
-from projects.models import Project
+from projects.models import Membership, Project
 
 log = logging.getLogger(__name__)
 COUNTERS = ("uploads", "api_calls", "webhook_deliveries", "traffic_bytes", "conversions")
@@ -74,6 +74,35 @@ def _add_alone(project_id, day, *counts: int) -> None:
             cursor.execute(ADD_SQL, [project_id, day or today(), *counts])
     except IntegrityError:  # the project is gone: nothing to count
         pass
+
+
+# A call the owner's plan limits: counted unless the owner's projects (deleted ones too: their
+# memberships stay) have used the month's calls up; the check and the count in one statement, so
+# one round trip where a read and an upsert took two. No row back: refused, nothing written.
+_MONTH_OF_CALLS = f"""(SELECT COALESCE(SUM(u.api_calls), 0) FROM {UsageDay._meta.db_table} u
+    JOIN {Membership._meta.db_table} m ON m.project_id = u.project_id
+    WHERE m.user_id = %s AND m.role = 'owner' AND u.day >= %s AND u.day < %s)"""
+_CALL_WITHIN = f"""
+INSERT INTO {UsageDay._meta.db_table} (project_id, day, {", ".join(COUNTERS)}, stored_bytes, file_count)
+SELECT %s, %s, {", ".join("1" if name == "api_calls" else "0" for name in COUNTERS)}, 0, 0 {{source}}
+WHERE {_MONTH_OF_CALLS} < %s
+ON CONFLICT (project_id, day) DO UPDATE SET api_calls = {UsageDay._meta.db_table}.api_calls + 1
+RETURNING 1
+"""
+CALL_WITHIN_SQL = {
+    "postgresql": _CALL_WITHIN.format(source=f"FROM {NO_WAIT}"),  # the no-wait commit, as ADD_SQL
+    "sqlite": _CALL_WITHIN.format(source=""),  # the embedded run
+}
+
+
+def api_call_add_within(*, project_id, owner_id, limit: int, month: tuple[date, date]) -> bool:
+    """Counts one API call into the project's row for today unless the owner's projects have made
+    `limit` calls in `month` (start, end) already; returns whether it was counted."""
+    project = UsageDay._meta.get_field("project").target_field.get_db_prep_value(project_id, connection)
+    days = [connection.ops.adapt_datefield_value(day) for day in (today(), *month)]  # SQLite keeps text
+    with connection.cursor() as cursor:
+        cursor.execute(CALL_WITHIN_SQL[connection.vendor], [project, days[0], owner_id, *days[1:], limit])
+        return cursor.fetchone() is not None
 
 
 def _add(project_id, day, *counts: int) -> None:

@@ -18,6 +18,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from accounts.models import User
+from billing.metering import api_call_add_within
 from billing.models import (
     BYTE_QUOTAS,
     DEFAULT_ALERT_THRESHOLDS,
@@ -379,33 +380,30 @@ def _would_exceed(stored_limit: int | None, count_limit: int | None, stored: int
     )
 
 
-def check_api_call(*, project) -> bool:
-    """Refuses a REST API call once the owner's plan's monthly API calls are used up.
+@dataclass(frozen=True)
+class ApiCallQuota:
+    """The monthly API calls the owner's plan allows."""
 
-    Raises QuotaExceeded. Reads only; returns whether the plan limits API calls: if it does, count
-    the call with `usage_add(api_calls=1)`, which the next check reads; if not, the count may wait
-    (billing.metering's pending counts).
-    """
+    owner_id: int
+    plan: Plan
+
+
+def api_call_quota(*, project) -> ApiCallQuota | None:
+    """The owner's plan's monthly API calls; None when quotas are off or the plan sets no limit,
+    and then the call's count may wait (billing.metering's pending counts). Reads only."""
     account, plan = _enforced(project)
-    if plan is None:
-        return False
-    if plan.api_calls is None:
-        return False
-    start, end = month_bounds(today())
-    # One aggregate over the owner's live projects' rows of this month (a join, no id list).
-    used = (
-        UsageDay.objects.filter(
-            project__memberships__user=account,
-            project__memberships__role="owner",
-            day__gte=start,
-            day__lt=end,  # deleted projects' calls this month count too
-        ).aggregate(total=Sum("api_calls"))["total"]
-        or 0
-    )
-    if used + 1 > plan.api_calls:
+    if plan is None or plan.api_calls is None:
+        return None
+    return ApiCallQuota(account.pk, plan)
+
+
+def api_call_count(*, project_id, quota: ApiCallQuota) -> None:
+    """Counts a REST API call within the owner's monthly quota (the check and the count are one
+    statement); raises QuotaExceeded, counting nothing, once the month's calls are used up."""
+    limit = quota.plan.api_calls
+    if not api_call_add_within(
+        project_id=project_id, owner_id=quota.owner_id, limit=limit, month=month_bounds(today())
+    ):
         raise QuotaExceeded(
-            "api_calls",
-            plan.api_calls,
-            f"The {plan} plan's {intcomma(plan.api_calls)} API calls this month are used up.",
+            "api_calls", limit, f"The {quota.plan} plan's {intcomma(limit)} API calls this month are used up."
         )
-    return True

@@ -395,6 +395,8 @@ def test_a_bulk_store_reaches_the_backup_bucket_within_seconds(embedded_env, tmp
         )
         with urllib.request.urlopen(request, timeout=30) as response:
             assert len(json.loads(response.read())["result"]) == 30
+        # The default plan limits API calls: the call was checked and counted in one statement, SQLite's.
+        assert _count(database, "SELECT COALESCE(SUM(api_calls), 0) FROM billing_usageday") == 1
         stored = time.monotonic()
         done = 0
         while (done := _count(database, "SELECT count(*) FROM files_filebackup WHERE status = 'done'")) < 30:

@@ -10,7 +10,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from billing.metering import pending_slot, usage_add
-from billing.quotas import QuotaExceeded, check_api_call
+from billing.quotas import QuotaExceeded, api_call_count, api_call_quota
 from core import ratelimit
 from files.rest.auth import UploadcareAuthentication
 from files.rest.common import BadRequest
@@ -80,8 +80,9 @@ class ProjectAPIView(APIView):
         return self.request.auth
 
     def initial(self, request, *args, **kwargs):
-        """After authentication: the key's scope, the plan's monthly API calls, then the project's
-        rate (FILEDOCK_API_RATE, 429 with Retry-After past it) and the call counted."""
+        """After authentication: the key's scope, then the project's rate (FILEDOCK_API_RATE, 429
+        with Retry-After past it), then the call counted, within the plan's monthly API calls (403
+        past them) where it sets a limit."""
         super().initial(request, *args, **kwargs)
         scope = self.required_scope(request.method)
         key = getattr(request.auth, "rest_key", None)
@@ -89,29 +90,34 @@ class ProjectAPIView(APIView):
             raise exceptions.PermissionDenied(
                 f"This secret key may not do that: it needs the “{scope}” scope ({Scope(scope).label})."
             )
-        try:
-            limited = check_api_call(project=request.auth)
-        except QuotaExceeded as exc:
-            raise exceptions.PermissionDenied(exc.message) from None
-        self._admit_and_count(request.auth.pk, exact=limited)
+        self._admit_and_count(request.auth)
 
     def check_throttles(self, request):
         """Throttling waits for `initial`, which counts the call in the same Redis round trip."""
 
-    def _admit_and_count(self, project_id, *, exact: bool) -> None:
+    def _admit_and_count(self, project) -> None:
         """The project's requests are counted in core.ratelimit (a fixed window, one Redis round
-        trip). A call the owner's plan limits is counted into its usage row at once, as the quota
-        reads it; any other waits in Redis with the rate limit's count, in its round trip."""
-        rate = (f"api-project:{project_id}", settings.FILEDOCK_API_RATE)
-        if exact:
+        trip). A call the owner's plan limits is then counted into its usage row, where the quota
+        reads it, in the statement that checks the quota; any other waits in Redis with the rate
+        limit's count, in its round trip."""
+        quota = api_call_quota(project=project)
+        rate = (f"api-project:{project.pk}", settings.FILEDOCK_API_RATE)
+        if quota is not None:
             wait, counted = ratelimit.seconds_to_wait(rate), False
         else:
-            add = (*pending_slot(project_id=project_id, counter="api_calls"), 1)
+            add = (*pending_slot(project_id=project.pk, counter="api_calls"), 1)
             wait, counted = ratelimit.seconds_to_wait_adding(rate, add=add)
         if wait:
             self.throttled(self.request, wait)
-        if not counted:
-            usage_add(project_id=project_id, api_calls=1)
+        if counted:
+            return
+        if quota is None:  # Redis is away: counted in the database
+            usage_add(project_id=project.pk, api_calls=1)
+            return
+        try:
+            api_call_count(project_id=project.pk, quota=quota)
+        except QuotaExceeded as exc:
+            raise exceptions.PermissionDenied(exc.message) from None
 
     def required_scope(self, method: str) -> str:
         if self.area == "files":

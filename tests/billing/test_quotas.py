@@ -6,10 +6,10 @@ from django.utils import timezone
 from billing import metering, quotas
 from billing.models import Plan, Subscription, UsageDay
 from billing.periods import month_bounds, today
-from billing.quotas import QuotaExceeded, check_api_call, check_upload
+from billing.quotas import QuotaExceeded, check_upload
 from files.models import File
 from projects.models import Membership, Role
-from projects.services import project_create
+from projects.services import project_create, project_delete
 from tests.factories import UserFactory, add_file
 
 
@@ -128,6 +128,17 @@ def test_the_storage_estimate_starts_from_the_sample(project):
     assert quotas.stored_by_project([project.pk], exact=True)[project.pk] == (100, 1)
 
 
+def _call(project) -> None:
+    """A REST call as files.rest.base counts it: the owner's quota, then the call within it."""
+    quota = quotas.api_call_quota(project=project)
+    if quota is not None:
+        quotas.api_call_count(project_id=project.pk, quota=quota)
+
+
+def _calls(project) -> int:
+    return UsageDay.objects.filter(project=project).values_list("api_calls", flat=True).first() or 0
+
+
 def test_an_unlimited_plan_allows_anything(owner, project, plans):
     Subscription.objects.create(
         account=owner,
@@ -137,39 +148,64 @@ def test_an_unlimited_plan_allows_anything(owner, project, plans):
     )
     metering.usage_add(project_id=project.pk, uploads=10_000, api_calls=10_000)
     check_upload(project=project, size=10**12)
-    check_api_call(project=project)
+    assert quotas.api_call_quota(project=project) is None  # its calls may wait in Redis
 
 
 def test_with_no_plans_configured_nothing_is_limited(project):
     Plan.objects.all().delete()
     metering.usage_add(project_id=project.pk, uploads=10_000, api_calls=10_000)
     check_upload(project=project, size=10**12)
-    check_api_call(project=project)
+    assert quotas.api_call_quota(project=project) is None
 
 
-def test_api_calls_past_the_monthly_quota_are_refused(project):
+def test_api_calls_past_the_monthly_quota_are_refused_and_not_counted(project):
     metering.usage_add(project_id=project.pk, api_calls=9)
-    check_api_call(project=project)
-    metering.usage_add(project_id=project.pk, api_calls=1)
+    _call(project)
+    assert _calls(project) == 10
     with pytest.raises(QuotaExceeded) as excinfo:
-        check_api_call(project=project)
+        _call(project)
     _refused(excinfo, "api_calls", 10)
     assert "10 API calls" in excinfo.value.reason
+    assert _calls(project) == 10
 
 
-def test_api_calls_are_summed_over_the_owners_projects(owner, project):
+def test_the_first_call_of_the_day_starts_its_row(project):
+    yesterday = today() - timedelta(days=1)
+    if yesterday < month_bounds(today())[0]:
+        yesterday = today()  # the 1st: last month's calls would not count
+    metering.usage_add(project_id=project.pk, api_calls=3, day=yesterday)
+    _call(project)
+    assert UsageDay.objects.get(project=project, day=today()).api_calls == (4 if yesterday == today() else 1)
+
+
+def test_api_calls_are_summed_over_the_owners_projects_deleted_ones_too(owner, project):
     other = project_create(owner=owner, name="Second")
-    metering.usage_add(project_id=project.pk, api_calls=5)
-    metering.usage_add(project_id=other.pk, api_calls=5)
+    gone = project_create(owner=owner, name="Gone")
+    metering.usage_add(project_id=project.pk, api_calls=4)
+    metering.usage_add(project_id=gone.pk, api_calls=4)
+    project_delete(project=gone)
+    metering.usage_add(project_id=other.pk, api_calls=1)
+    _call(other)
     with pytest.raises(QuotaExceeded):
-        check_api_call(project=other)
+        _call(other)
+    assert _calls(other) == 2
 
 
-def test_checking_an_api_call_is_cheap(project, django_assert_max_num_queries):
+def test_another_owners_calls_do_not_count(owner, project, plans):
+    elsewhere = project_create(owner=UserFactory(), name="Elsewhere")
+    Membership.objects.create(project=elsewhere, user=owner, role=Role.ADMIN)  # a member, not its owner
+    metering.usage_add(project_id=elsewhere.pk, api_calls=10)
+    _call(project)
+    assert _calls(project) == 1
+
+
+def test_checking_and_counting_an_api_call_is_cheap(project, django_assert_max_num_queries):
     metering.usage_add(project_id=project.pk, api_calls=1)
-    # The owner with their subscription, the default plan (no subscription yet), one aggregate.
+    # The owner with their subscription, the default plan (no subscription yet), then the check
+    # and the count in one statement.
     with django_assert_max_num_queries(3):
-        check_api_call(project=project)
+        _call(project)
+    assert _calls(project) == 2
 
 
 def test_usage_levels_warn_at_80_percent():
