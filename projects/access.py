@@ -24,7 +24,10 @@ def get_project(request, project_id, role: str = Role.VIEWER) -> Project:
     project is refused on the very next request."""
     memberships, projects = rawsql.columns(Membership, "m"), rawsql.columns(Project, "p")
     with connection.cursor() as cursor:
-        cursor.execute(_membership_query(), [project_id, request.user.pk])
+        # Prepared as the ORM would: SQLite keeps UUIDs as hex text.
+        cursor.execute(
+            _membership_query(), [Project._meta.pk.get_db_prep_value(project_id, connection), request.user.pk]
+        )
         row = cursor.fetchone()
     if row is None:
         raise Http404("No such project.")

@@ -34,7 +34,8 @@ def switcher_projects(user_id) -> list[SwitcherProject]:
     longer to build this query than PostgreSQL to answer it."""
     with connection.cursor() as cursor:
         cursor.execute(_switcher_query(), [Role.OWNER.value, user_id])
-        return [SwitcherProject(*row) for row in cursor.fetchall()]
+        # SQLite answers the id as hex text: made a UUID, as the ORM would.
+        return [SwitcherProject(Project._meta.pk.to_python(pk), *rest) for pk, *rest in cursor.fetchall()]
 
 
 @functools.cache

@@ -406,3 +406,46 @@ def test_a_bulk_store_reaches_the_backup_bucket_within_seconds(embedded_env, tmp
         assert done == 30, f"{done} of 30 backed up {time.monotonic() - stored:.0f} s after the store"
     finally:
         _kill(process)
+
+
+def test_a_signed_in_owner_sees_every_dashboard_page_on_sqlite(embedded_env, tmp_path):
+    """The embedded run's database is SQLite, which keeps UUIDs and datetimes as text: the
+    dashboard's hand-written SQL (core.rawsql users: the access check, the project switcher, the
+    keys) must prepare and read them as the ORM does. Every page a new owner reaches by a plain
+    GET with only the project in its URL answers 200, and so do the pages around them."""
+    import http.cookiejar
+    import re
+
+    from django.urls import reverse
+
+    from tests.projects.test_access import EXPECTED, PROJECT_URLS
+
+    bootstrap = _manage_start(embedded_env, "bootstrap", "--email", "o@example.com", "--password", "pw-12345678")
+    process, port, _, _ = _serve(embedded_env, tmp_path / "serve.log")
+    try:
+        project_id = json.loads(_finished(bootstrap))["project_id"]
+        base = f"http://127.0.0.1:{port}"
+        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        with browser.open(f"{base}/accounts/login/", timeout=10) as response:
+            token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', response.read().decode()).group(1)
+        form = urllib.parse.urlencode(
+            {"csrfmiddlewaretoken": token, "login": "o@example.com", "password": "pw-12345678"}
+        )
+        with browser.open(f"{base}/accounts/login/", data=form.encode(), timeout=10) as response:
+            assert "/accounts/login/" not in response.url, "not signed in"
+        pages = ["/projects/", "/billing/", "/account/audit/", "/accounts/email/"] + [
+            reverse(name, kwargs={"project_id": project_id})
+            for name, pattern in PROJECT_URLS
+            if EXPECTED.get(name) == 200 and set(pattern.pattern.converters) == {"project_id"}
+        ]
+        assert len(pages) > 10
+        answers = {}
+        for page in pages:
+            try:
+                with browser.open(base + page, timeout=10) as response:
+                    answers[page] = response.status
+            except urllib.error.HTTPError as error:
+                answers[page] = error.code
+        assert answers == dict.fromkeys(pages, 200)
+    finally:
+        _kill(process)
