@@ -1,3 +1,4 @@
+import time
 from urllib.parse import urlparse
 
 from allauth.usersessions.middleware import UserSessionsMiddleware as AllauthUserSessionsMiddleware
@@ -7,6 +8,8 @@ from django.core.cache import cache
 from accounts.audit import request_context
 
 TRACK_EVERY_SECONDS = 60
+ASKED_KEPT = 10_000
+_asked: dict[str, float] = {}  # session key -> when this process last asked the cache (monotonic)
 
 
 class UserSessionsMiddleware(AllauthUserSessionsMiddleware):
@@ -31,10 +34,21 @@ class UserSessionsMiddleware(AllauthUserSessionsMiddleware):
     @staticmethod
     def _due(request) -> bool:
         """At most one activity write per session a minute: "last seen" to the minute is enough,
-        and a write (and commit) on every page view is not. With the cache away it tracks."""
+        and a write (and commit) on every page view is not. With the cache away it tracks.
+
+        The shared cache says whose minute it is; each process asks it at most once a minute per
+        session (`_asked`), so a page view costs no round trip to it. "Last seen" may then lag by
+        up to two minutes."""
         session_key = getattr(getattr(request, "session", None), "session_key", None)
         if not session_key:
             return True
+        now = time.monotonic()
+        asked = _asked.get(session_key)
+        if asked is not None and now - asked < TRACK_EVERY_SECONDS:
+            return False
+        if len(_asked) >= ASKED_KEPT:  # bounded: forgetting only costs a round trip each
+            _asked.clear()
+        _asked[session_key] = now
         try:
             return cache.add(f"usersession-seen:{session_key}", 1, timeout=TRACK_EVERY_SECONDS)
         except Exception:
