@@ -283,3 +283,21 @@ def production_cache(settings):
     client = caches["default"]._cache.get_client(write=True)
     for key in client.scan_iter(match=f"{settings.CACHES['default']['KEY_PREFIX']}:*"):
         client.delete(key)
+
+
+@pytest.fixture
+def redis_round_trips(monkeypatch) -> list[str]:
+    """Round trips to Redis while the test runs, in order: "execute_command" for a single
+    command, "execute" for a pipeline (each counted, then sent as it would have been)."""
+    import redis.client
+
+    counted = []
+    for cls, name in ((redis.client.Redis, "execute_command"), (redis.client.Pipeline, "execute")):
+        original = getattr(cls, name)
+
+        def counting(self, *args, _original=original, _name=name, **kwargs):
+            counted.append(_name)
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(cls, name, counting)
+    return counted

@@ -4,7 +4,6 @@ reads it at once, its API log line) goes in one round trip as the request ends."
 import json
 
 import pytest
-import redis.client
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from billing import metering
@@ -15,20 +14,6 @@ from projects.apilogs import PENDING as LOG_PENDING
 
 # The count and the wake-up follow the upload's commit.
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def round_trips(monkeypatch):
-    counted = []
-    for cls, name in ((redis.client.Redis, "execute_command"), (redis.client.Pipeline, "execute")):
-        original = getattr(cls, name)
-
-        def counting(self, *args, _original=original, _name=name, **kwargs):
-            counted.append(_name)
-            return _original(self, *args, **kwargs)
-
-        monkeypatch.setattr(cls, name, counting)
-    return counted
 
 
 def _upload(client, project):
@@ -45,16 +30,16 @@ def _pending_uploads(project) -> int:
     return int(metering.redis_client().hget(hash_key, field) or 0)
 
 
-def test_without_quotas_an_upload_makes_two_round_trips_and_its_count_waits(
-    client, team, settings, production_cache, round_trips
+def test_without_quotas_an_upload_makes_two_redis_round_trips_and_its_count_waits(
+    client, team, settings, production_cache, redis_round_trips
 ):
     settings.FILEDOCK_QUOTAS_ENFORCED = False
     _upload(client, team.project)  # keeps the project (core.kept)
-    round_trips.clear()
+    redis_round_trips.clear()
     response = _upload(client, team.project)
     assert response.status_code == 200
     # the rate limit's script, then one pipeline: the wake-up's mark, the count, the log line
-    assert round_trips == ["execute_command", "execute"]
+    assert redis_round_trips == ["execute_command", "execute"]
     redis_client = metering.redis_client()
     assert redis_client.exists(wake_mark())
     lines = [json.loads(line) for line in redis_client.lrange(metering.redis_key(LOG_PENDING, ""), 0, -1)]
