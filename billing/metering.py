@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from billing.models import UsageDay, UsageFlush
 from billing.periods import today
+from core import rawsql
 from core.redisconn import batches_to_apply, redis_client, redis_key, send_later
 from files.models import File
 from projects.models import Membership, Project
@@ -98,10 +99,10 @@ CALL_WITHIN_SQL = {
 def api_call_add_within(*, project_id, owner_id, limit: int, month: tuple[date, date]) -> bool:
     """Counts one API call into the project's row for today unless the owner's projects have made
     `limit` calls in `month` (start, end) already; returns whether it was counted."""
-    project = UsageDay._meta.get_field("project").target_field.get_db_prep_value(project_id, connection)
-    days = [connection.ops.adapt_datefield_value(day) for day in (today(), *month)]  # SQLite keeps text
+    day, start, end = (rawsql.param(UsageDay, "day", value) for value in (today(), *month))
+    params = [rawsql.param(UsageDay, "project", project_id), day, owner_id, start, end, limit]
     with connection.cursor() as cursor:
-        cursor.execute(CALL_WITHIN_SQL[connection.vendor], [project, days[0], owner_id, *days[1:], limit])
+        cursor.execute(CALL_WITHIN_SQL[connection.vendor], params)
         return cursor.fetchone() is not None
 
 
@@ -165,12 +166,12 @@ def traffic_add(*, project_id, sent: int) -> None:
     usage_add_later(project_id=project_id, traffic_bytes=sent)
 
 
-def uploads_add(*, project_id, uploads: int = 1) -> None:
-    """Counts uploads: at once where quotas apply, as billing.quotas.check_upload may read this
+def uploads_add(*, project_id) -> None:
+    """Counts an upload: at once where quotas apply, as billing.quotas.check_upload may read this
     month's uploads before the next (whether the owner's plan limits them would cost the owner
     lookup the check made again), else with the other counts that wait."""
     count = usage_add if settings.FILEDOCK_QUOTAS_ENFORCED else usage_add_later
-    count(project_id=project_id, uploads=uploads)
+    count(project_id=project_id, uploads=1)
 
 
 def usage_flush() -> int:

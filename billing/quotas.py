@@ -307,7 +307,7 @@ def check_upload(*, project, size: int, reservation=None) -> None:
     account past its stored bytes (open multipart uploads count by their declared size, all but
     `reservation`, the one being completed), file count or monthly uploads; past the owner's
     upload cap (a percent of those limits) when one is set. Reads only; count the upload with
-    `usage_add(uploads=1)` once done.
+    `billing.metering.uploads_add` once done.
     """
     account, plan = _enforced(project)
     if plan is None:

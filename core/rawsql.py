@@ -63,6 +63,13 @@ def column(model: type[models.Model], name: str, alias: str) -> str:
     return f"{alias}.{connection.ops.quote_name(model._meta.get_field(name).column)}"
 
 
+def param(model: type[models.Model], name: str, value):
+    """`value` as a parameter for `model`'s field `name`, prepared as the ORM prepares it: SQLite
+    (the embedded run) keeps UUIDs as hex text and datetimes as naive UTC text, and binds neither
+    a UUID nor an aware datetime as the columns hold them."""
+    return model._meta.get_field(name).get_db_prep_value(value, connection)
+
+
 def table(model: type[models.Model]) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 

@@ -24,10 +24,7 @@ def get_project(request, project_id, role: str = Role.VIEWER) -> Project:
     project is refused on the very next request."""
     memberships, projects = rawsql.columns(Membership, "m"), rawsql.columns(Project, "p")
     with connection.cursor() as cursor:
-        # Prepared as the ORM would: SQLite keeps UUIDs as hex text.
-        cursor.execute(
-            _membership_query(), [Project._meta.pk.get_db_prep_value(project_id, connection), request.user.pk]
-        )
+        cursor.execute(_membership_query(), [rawsql.param(Project, "id", project_id), request.user.pk])
         row = cursor.fetchone()
     if row is None:
         raise Http404("No such project.")

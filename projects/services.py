@@ -271,8 +271,7 @@ def _active_key_values(public_key: str, token) -> tuple[list, list[list]] | None
     def load():
         projects, keys = rawsql.columns(Project, "p"), rawsql.columns(SecretKey, "k")
         with connection.cursor() as cursor:
-            # Prepared as the ORM would: SQLite compares datetimes as naive UTC text.
-            cursor.execute(_active_keys_query(), [public_key, connection.ops.adapt_datetimefield_value(timezone.now())])
+            cursor.execute(_active_keys_query(), [public_key, rawsql.param(SecretKey, "expires_at", timezone.now())])
             rows = cursor.fetchall()
         if not rows:
             return None

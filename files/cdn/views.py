@@ -225,7 +225,7 @@ def live_file(file_id: str) -> File | None:
         return None
     files = rawsql.columns(File, "f")
     with connection.cursor() as cursor:
-        cursor.execute(_live_file_query(), [File._meta.pk.get_db_prep_value(file_uuid, connection)])  # SQLite: hex
+        cursor.execute(_live_file_query(), [rawsql.param(File, "uuid", file_uuid)])
         row = cursor.fetchone()
     if row is None:
         return None
